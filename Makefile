@@ -1,0 +1,41 @@
+# The two commands: `make demo` (set up + main job) and `make test` (set up + tests).
+# Set-up is idempotent: it installs only what is missing.
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+APT_PACKAGES := dataset-fashion-mnist gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm gcc g++ make
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+DEMO_OUT ?= out/demo
+
+.PHONY: setup apt venv demo test bench clean
+
+setup: apt venv
+
+apt:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+venv: $(VENV)/.installed
+
+# torch first, pinned to the CPU build on disk, so pip never pulls a CUDA build.
+$(VENV)/.installed: pyproject.toml
+	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e ".[dev]"
+	@touch $@
+
+demo: setup
+	$(BIN)/edgenas space
+	$(BIN)/edgenas extract --target cortex-m7 --ram 256KB --out $(DEMO_OUT)
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf out build .pytest_cache
