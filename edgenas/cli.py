@@ -1,0 +1,159 @@
+"""The ``edgenas`` command line. Commands parse, call one library function, render.
+
+Results go to stdout (a Rich table, or JSON with ``--json``); progress, warnings and errors go to
+stderr. Errors print ``error:``/``hint:`` and exit 1 (user/data), 2 (usage), 3 (device/toolchain).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from .cli_common import handle_errors, progress_bar, stderr, stdout
+from .errors import UsageError
+
+app = typer.Typer(
+    name="edgenas",
+    help="Hardware-aware NAS and int8 deployment for microcontrollers and edge targets.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+SpaceOpt = Annotated[str, typer.Option("--space", help="registered search space")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")]
+
+
+def _parse_epochs(text: str) -> tuple[int, int, int, int]:
+    """``N`` (full-net epochs; later phases get a quarter each, at least 1) or ``a,b,c,d``."""
+    try:
+        parts = [int(p) for p in text.split(",")]
+    except ValueError:
+        raise UsageError(f"--epochs {text!r} is not a number or a list", hint="e.g. --epochs 8 or --epochs 8,2,2,2") from None
+    if len(parts) == 1:
+        n = parts[0]
+        parts = [n, max(1, n // 4), max(1, n // 4), max(1, n // 4)]
+    if len(parts) != 4 or min(parts) < 0 or parts[0] < 1:
+        raise UsageError(f"--epochs {text!r}: need 1 or 4 non-negative counts (full, kernel, depth, expand)")
+    return tuple(parts)  # type: ignore[return-value]
+
+
+@app.command()
+@handle_errors
+def space(
+    name: SpaceOpt = "mcu-mbv2",
+    channels: Annotated[int, typer.Option(help="input image channels")] = 1,
+    classes: Annotated[int, typer.Option(help="number of classes")] = 10,
+    as_json: JsonOpt = False,
+) -> None:
+    """Print a search space and its exact number of architectures."""
+    from .space import count_archs, get_space, largest_arch, smallest_arch
+
+    spec = get_space(name, in_channels=channels, num_classes=classes)
+    size = count_archs(spec)
+    if as_json:
+        stdout.print_json(json.dumps({"space": json.loads(spec.to_json()), "size": size}))
+        return
+    table = Table(title=f"search space {spec.name}: {size:,} architectures ({size:.3e})")
+    table.add_column("part")
+    table.add_column("choices")
+    table.add_row("input", f"{spec.in_channels} channel(s), resolution {list(spec.resolutions)}")
+    table.add_row("width multiplier", str(list(spec.widths)))
+    table.add_row("stem", f"3x3 conv stride {spec.stem_stride}, {spec.stem_channels} ch")
+    table.add_row("first block", f"dw3x3 + pw, {spec.first_channels} ch")
+    for i, stage in enumerate(spec.stages):
+        table.add_row(
+            f"stage {i + 1}",
+            f"{stage.channels} ch, stride {stage.stride}, depth {list(stage.depths)}, "
+            f"kernel {list(spec.kernels)}, expand {list(spec.expands)} per block",
+        )
+    table.add_row("head", f"1x1 conv {spec.head_channels} ch → pool → {spec.num_classes} classes")
+    table.add_row("largest", str(largest_arch(spec)))
+    table.add_row("smallest", str(smallest_arch(spec)))
+    stdout.print(table)
+
+
+@app.command()
+@handle_errors
+def train(
+    data: Annotated[str, typer.Option(help="fashion-mnist, synthetic, a .npz, or an image folder ROOT/<class>/*.png")] = "fashion-mnist",
+    out: Annotated[Path, typer.Option(help="checkpoint directory (resumes if it holds an unfinished run)")] = Path("runs/supernet"),
+    epochs: Annotated[str, typer.Option(help="full-net epochs N, or per phase 'full,kernel,depth,expand'")] = "4,1,1,1",
+    space_name: SpaceOpt = "mcu-mbv2",
+    batch_size: Annotated[int, typer.Option(help="images per step")] = 128,
+    seed: Annotated[int, typer.Option(help="seed for everything random")] = 0,
+    threads: Annotated[int, typer.Option(help="CPU threads (0: torch default)")] = 0,
+    quiet: QuietOpt = False,
+) -> None:
+    """Train a Once-for-All supernet by progressive shrinking (resumable)."""
+    from .data import load_dataset
+    from .space import get_space
+    from .supernet import Phase, TrainConfig, train_supernet
+
+    splits = load_dataset(data, seed=seed)
+    spec = get_space(space_name, in_channels=splits.in_channels, num_classes=splits.num_classes)
+    full, kernel, depth, expand = _parse_epochs(epochs)
+    phases = tuple(
+        p
+        for p in (
+            Phase("full", full, 0.1),
+            Phase("kernel", kernel, 0.03),
+            Phase("depth", depth, 0.02, 2),
+            Phase("expand", expand, 0.02, 2),
+        )
+        if p.epochs > 0
+    )
+    config = TrainConfig(phases=phases, batch_size=batch_size, seed=seed, threads=threads)
+    stderr.print(f"training {spec.name} on {splits.name}: {len(splits.train)} train / {len(splits.val)} val images")
+    with progress_bar(quiet) as progress:
+        task = progress.add_task("training", total=None, info="")
+
+        def on_step(kind: str, step: int, steps: int, loss: float) -> None:
+            progress.update(task, description=f"phase {kind}", completed=step, total=steps, info=f"loss {loss:.3f}")
+
+        def on_epoch(record: dict) -> None:
+            stderr.print(
+                f"{record['phase']} epoch {record['epoch']}: loss {record['loss']:.3f}, val acc largest "
+                f"{record['val_acc_largest']:.4f} smallest {record['val_acc_smallest']:.4f} ({record['seconds']} s)"
+            )
+
+        train_supernet(splits, spec, out, config, on_step=on_step, on_epoch=on_epoch)
+    stdout.print(f"supernet written to {out}")
+
+
+@app.command()
+@handle_errors
+def subnet(
+    arch: Annotated[str, typer.Option(help="architecture string, or 'largest' / 'smallest'")],
+    out: Annotated[Path, typer.Option(help="output directory (subnet.safetensors, subnet.json, model.onnx)")],
+    supernet: Annotated[Optional[Path], typer.Option(help="supernet checkpoint directory (default: bundled)")] = None,
+    data: Annotated[str, typer.Option(help="dataset for BN recalibration and accuracy")] = "fashion-mnist",
+    evaluate: Annotated[bool, typer.Option(help="report float test accuracy")] = True,
+) -> None:
+    """Extract one subnet (BN recalibrated), save it and export it to ONNX."""
+    from .data import load_dataset
+    from .deploy.onnx_export import export_onnx
+    from .space import Arch, largest_arch, smallest_arch
+    from .supernet import accuracy, load_supernet, prepare_subnet, save_subnet
+    from .supernet.bundled import bundled_supernet_dir
+
+    net, meta = load_supernet(supernet or bundled_supernet_dir())
+    spec = net.spec
+    chosen = {"largest": largest_arch(spec), "smallest": smallest_arch(spec)}.get(arch) or Arch.parse(arch)
+    splits = load_dataset(data, seed=int(meta.get("seed", 0)))
+    sub = prepare_subnet(net, chosen.validate(spec), splits)
+    result = {"arch": str(chosen), "out": str(out)}
+    if evaluate:
+        result["test_acc"] = accuracy(sub, splits.test, chosen.resolution)
+    save_subnet(sub, out, {"supernet": str(supernet or "bundled"), "data": data})
+    export_onnx(sub, out / "model.onnx")
+    stdout.print_json(json.dumps(result))
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()

@@ -1,0 +1,59 @@
+"""What every CLI command shares: stderr console, error rendering, progress bars."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from .debug import debug_level
+from .errors import EdgenasError
+
+stdout = Console()
+stderr = Console(stderr=True)
+
+
+def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn an ``EdgenasError`` into ``error:``/``hint:`` lines and its exit code."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except EdgenasError as exc:
+            if debug_level():
+                traceback.print_exc()
+            stderr.print(f"[bold red]error:[/] {exc}", highlight=False)
+            if exc.hint:
+                stderr.print(f"[yellow]hint:[/] {exc.hint}", highlight=False)
+            raise typer.Exit(code=exc.exit_code) from None
+        except KeyboardInterrupt:
+            stderr.print("[red]interrupted[/]")
+            raise typer.Exit(code=130) from None
+
+    return wrapper
+
+
+@contextmanager
+def progress_bar(quiet: bool = False) -> Iterator[Progress]:
+    """A Rich progress bar on stderr, silent when stderr is not a terminal or with ``--quiet``."""
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=stderr,
+        disable=quiet or not sys.stderr.isatty(),
+        transient=False,
+    )
+    with progress:
+        yield progress

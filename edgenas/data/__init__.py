@@ -1,0 +1,24 @@
+"""Datasets: Fashion-MNIST from Debian, user folders and .npz files, a synthetic set for tests."""
+
+from .batches import augment, iterate, resize, to_tensor
+from .dataset import DataSplits, ImageSet, carve_validation
+from .fashion_mnist import load_fashion_mnist, read_idx
+from .registry import load_dataset
+from .synthetic import make_synthetic
+from .user import load_image_folder, load_npz
+
+__all__ = [
+    "DataSplits",
+    "ImageSet",
+    "augment",
+    "carve_validation",
+    "iterate",
+    "load_dataset",
+    "load_fashion_mnist",
+    "load_image_folder",
+    "load_npz",
+    "make_synthetic",
+    "read_idx",
+    "resize",
+    "to_tensor",
+]

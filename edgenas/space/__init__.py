@@ -1,0 +1,24 @@
+"""Search spaces: declarative specs, architectures, sampling, exact counting. Knows no torch."""
+
+from .arch import Arch, BlockChoice
+from .count import count_archs
+from .ops import crossover_arch, largest_arch, mutate_arch, sample_arch, smallest_arch
+from .registry import get_space, list_spaces, register_space
+from .spec import SpaceSpec, StageSpec, make_divisible
+
+__all__ = [
+    "Arch",
+    "BlockChoice",
+    "SpaceSpec",
+    "StageSpec",
+    "count_archs",
+    "crossover_arch",
+    "get_space",
+    "largest_arch",
+    "list_spaces",
+    "make_divisible",
+    "mutate_arch",
+    "register_space",
+    "sample_arch",
+    "smallest_arch",
+]

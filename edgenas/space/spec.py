@@ -1,0 +1,115 @@
+"""Declarative description of an elastic inverted-residual search space.
+
+A space is data, not code: stages with their base widths, strides and elastic choices, plus the
+fixed stem/first block/head. The supernet, the cost model and the search all read one
+``SpaceSpec``; none of them hard-codes a channel count.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+from ..errors import SpaceError
+
+
+def make_divisible(value: float, divisor: int = 4) -> int:
+    """Round ``value`` to the nearest multiple of ``divisor`` (at least ``divisor``), never
+    dropping more than 10% — the MobileNet rule. Multiples of 4 keep int8 SIMD lanes full."""
+    rounded = max(divisor, int(value + divisor / 2) // divisor * divisor)
+    if rounded < 0.9 * value:
+        rounded += divisor
+    return rounded
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    """One stage of inverted-residual blocks.
+
+    Attributes:
+        channels: output channels at width multiplier 1.0.
+        stride: stride of the first block (the others use 1).
+        depths: allowed numbers of blocks.
+    """
+
+    channels: int
+    stride: int
+    depths: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class SpaceSpec:
+    """An elastic MobileNetV2-style space for microcontrollers (ReLU6, no squeeze-excite).
+
+    Attributes:
+        name: registry name.
+        in_channels: image channels (1 grayscale, 3 RGB).
+        num_classes: classifier outputs.
+        resolutions: allowed square input sizes.
+        widths: allowed global width multipliers (scale every channel count but the classes).
+        kernels: depthwise kernel sizes per block.
+        expands: expand ratios per block.
+        stem_channels: stem conv (3x3, stride 2) outputs at width 1.0.
+        first_channels: outputs of the fixed first block (depthwise 3x3 + pointwise, expand 1).
+        stages: the elastic stages.
+        head_channels: 1x1 conv before global pooling, at width 1.0.
+    """
+
+    name: str
+    in_channels: int
+    num_classes: int
+    resolutions: tuple[int, ...]
+    widths: tuple[float, ...]
+    kernels: tuple[int, ...]
+    expands: tuple[int, ...]
+    stem_channels: int
+    first_channels: int
+    stages: tuple[StageSpec, ...]
+    head_channels: int
+    stem_stride: int = 2
+    divisor: int = field(default=4)
+
+    def __post_init__(self) -> None:
+        for label, values in (
+            ("resolutions", self.resolutions),
+            ("widths", self.widths),
+            ("kernels", self.kernels),
+            ("expands", self.expands),
+        ):
+            if not values or list(values) != sorted(set(values)):
+                raise SpaceError(f"space {self.name!r}: {label} must be non-empty, sorted and unique, got {values}")
+        if any(k % 2 == 0 for k in self.kernels):
+            raise SpaceError(f"space {self.name!r}: kernels must be odd, got {self.kernels}")
+        for i, stage in enumerate(self.stages):
+            if not stage.depths or min(stage.depths) < 1 or list(stage.depths) != sorted(set(stage.depths)):
+                raise SpaceError(f"space {self.name!r}: stage {i} depths must be sorted positive, got {stage.depths}")
+
+    # -- derived channel counts (one place, used by supernet, cost and codegen alike) --
+    def width_channels(self, base: int, width: float) -> int:
+        """Channels of a layer with ``base`` channels at width 1.0 under multiplier ``width``."""
+        return make_divisible(base * width, self.divisor)
+
+    def mid_channels(self, in_channels: int, expand: int) -> int:
+        """Hidden channels of an inverted residual block."""
+        return make_divisible(in_channels * expand, self.divisor)
+
+    @property
+    def max_depth(self) -> int:
+        return max(max(s.depths) for s in self.stages)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> SpaceSpec:
+        try:
+            stages = tuple(
+                StageSpec(channels=int(s["channels"]), stride=int(s["stride"]), depths=tuple(s["depths"]))
+                for s in data["stages"]
+            )
+            fields = {k: v for k, v in data.items() if k != "stages"}
+            for key in ("resolutions", "widths", "kernels", "expands"):
+                fields[key] = tuple(fields[key])
+            return cls(stages=stages, **fields)
+        except (KeyError, TypeError) as exc:
+            raise SpaceError(f"invalid space description: {exc}", hint="was it written by edgenas?") from exc

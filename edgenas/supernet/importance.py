@@ -1,0 +1,35 @@
+"""Reorder each block's hidden channels by importance, so narrow subnets keep the best ones.
+
+Once-for-All sorts before training the elastic expand ratio: importance of hidden channel ``c``
+is the L1 norm of the projection weights reading it. The permutation is applied consistently to
+the expand conv (rows), its BN, the depthwise conv and its BN, and the projection (columns), so
+the network computes exactly the same function afterwards.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .elastic_bn import ElasticBatchNorm
+from .mbconv import ElasticMBConv
+from .ofa import OFASupernet
+
+
+def _permute_bn(bn: ElasticBatchNorm, order: torch.Tensor) -> None:
+    for tensor in (bn.weight, bn.bias, bn.running_mean, bn.running_var):
+        tensor.data.copy_(tensor.data[order])
+
+
+@torch.no_grad()
+def sort_hidden_channels(net: OFASupernet) -> None:
+    """Sort every ``ElasticMBConv``'s hidden channels by descending importance, in place."""
+    for module in net.modules():
+        if not isinstance(module, ElasticMBConv):
+            continue
+        importance = module.project.weight.abs().sum(dim=(0, 2, 3))
+        order = torch.argsort(importance, descending=True, stable=True)
+        module.expand.weight.data.copy_(module.expand.weight.data[order])
+        _permute_bn(module.expand_bn, order)
+        module.depthwise.weight.data.copy_(module.depthwise.weight.data[order])
+        _permute_bn(module.depthwise_bn, order)
+        module.project.weight.data.copy_(module.project.weight.data[:, order])

@@ -1,0 +1,286 @@
+"""Progressive shrinking (Once-for-All): train the largest net, then make kernel, depth, expand
+ratio and width elastic in turn, distilling from the largest net.
+
+Resumable: after every epoch the weights, optimizer buffers and position are written atomically;
+``train_supernet`` started on the same directory continues where it stopped. All randomness is
+derived from ``(seed, phase, epoch)``, so a resumed run draws exactly what an uninterrupted one
+would have, and the same seed gives the same checkpoint bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file
+
+from ..data import DataSplits, augment, iterate
+from ..errors import CheckpointError
+from ..space import Arch, BlockChoice, SpaceSpec, largest_arch, smallest_arch
+from .checkpoint import META, WEIGHTS, atomic_write_json, save_supernet, save_tensors
+from .evaluate import accuracy
+from .importance import sort_hidden_channels
+from .ofa import OFASupernet
+
+PHASE_KINDS = ("full", "kernel", "depth", "expand")
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One progressive-shrinking phase.
+
+    Attributes:
+        kind: which choices are elastic — ``full`` (only resolution), ``kernel`` (+ kernel),
+            ``depth`` (+ depth), ``expand`` (everything, width included).
+        epochs: passes over the training split.
+        lr: peak learning rate (cosine decay to 0 within the phase).
+        subnets_per_step: subnets sampled per batch, gradients accumulated (OFA uses 2-4).
+    """
+
+    kind: str
+    epochs: int
+    lr: float
+    subnets_per_step: int = 1
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    phases: tuple[Phase, ...] = (
+        Phase("full", 4, 0.1),
+        Phase("kernel", 1, 0.03),
+        Phase("depth", 1, 0.02, 2),
+        Phase("expand", 1, 0.02, 2),
+    )
+    batch_size: int = 128
+    momentum: float = 0.9
+    weight_decay: float = 4e-5
+    label_smoothing: float = 0.1
+    kd_ratio: float = 1.0
+    seed: int = 0
+    threads: int = 0  # 0: torch default
+    max_steps_per_epoch: int = 0  # 0: the whole split (tests cap it)
+    eval_images: int = 2000
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TrainConfig:
+        data = dict(data)
+        data["phases"] = tuple(Phase(**p) for p in data["phases"])
+        return cls(**data)
+
+
+@dataclass
+class Position:
+    """Where training stands: the next phase and epoch to run."""
+
+    phase: int = 0
+    epoch: int = 0
+    log: list[dict] = field(default_factory=list)
+
+
+StepCallback = Callable[[str, int, int, float], None]
+"""``(phase_kind, step, steps_in_epoch, loss)`` after every optimisation step."""
+
+
+def sample_for_phase(spec: SpaceSpec, kind: str, rng: np.random.Generator) -> Arch:
+    """Sample a subnet whose choices elastic in phase ``kind`` are random and the rest maximal.
+
+    The resolution is elastic in every phase, as in Once-for-All.
+    """
+    if kind not in PHASE_KINDS:
+        raise ValueError(f"unknown phase {kind!r}")
+
+    def pick(values):
+        return values[int(rng.integers(len(values)))]
+
+    resolution = pick(spec.resolutions)
+    if kind == "full":
+        top = largest_arch(spec)
+        return Arch(resolution, top.width, top.stages)
+    stages = []
+    for sspec in spec.stages:
+        depth = pick(sspec.depths) if kind in ("depth", "expand") else max(sspec.depths)
+        stages.append(
+            tuple(
+                BlockChoice(pick(spec.kernels), pick(spec.expands) if kind == "expand" else max(spec.expands))
+                for _ in range(depth)
+            )
+        )
+    width = pick(spec.widths) if kind == "expand" else max(spec.widths)
+    return Arch(resolution, width, tuple(stages))
+
+
+def _param_groups(net: torch.nn.Module, weight_decay: float) -> list[dict]:
+    decay, no_decay = [], []
+    for name, p in net.named_parameters():
+        (no_decay if p.ndim <= 1 or "transforms" in name else decay).append(p)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def _kd_loss(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
+    """Soft cross-entropy against the teacher's distribution (temperature 1, as OFA)."""
+    return torch.sum(-F.softmax(teacher, dim=1) * F.log_softmax(student, dim=1), dim=1).mean()
+
+
+class _Resume:
+    """Reads and writes the resume files beside the checkpoint."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.json_path = directory / "resume.json"
+        self.tensor_path = directory / "resume.safetensors"
+        self.teacher_path = directory / "teacher.safetensors"
+
+    def load(self, net: OFASupernet, config: TrainConfig) -> tuple[Position, dict[str, torch.Tensor]]:
+        if not self.json_path.exists():
+            return Position(), {}
+        state = json.loads(self.json_path.read_text())
+        if state["config"] != json.loads(json.dumps(config.to_dict())):
+            raise CheckpointError(
+                f"{self.directory} holds a run with different settings",
+                hint="use a new --out directory, or the same settings to resume",
+            )
+        net.load_state_dict(load_file(str(self.directory / WEIGHTS)))
+        buffers = load_file(str(self.tensor_path)) if self.tensor_path.exists() else {}
+        return Position(state["phase"], state["epoch"], state["log"]), buffers
+
+    def save(self, net: OFASupernet, optimizer: torch.optim.Optimizer, config: TrainConfig, pos: Position, meta: dict) -> None:
+        names = {id(p): n for n, p in net.named_parameters()}
+        # At a phase boundary the next phase starts a fresh optimizer: keep no momentum.
+        buffers = {} if pos.epoch == 0 else {
+            names[id(p)]: s["momentum_buffer"]
+            for group in optimizer.param_groups
+            for p in group["params"]
+            if (s := optimizer.state.get(p)) and s.get("momentum_buffer") is not None
+        }
+        save_supernet(net, self.directory, meta)
+        save_tensors(self.tensor_path, buffers) if buffers else self.tensor_path.unlink(missing_ok=True)
+        atomic_write_json(
+            self.json_path, {"config": config.to_dict(), "phase": pos.phase, "epoch": pos.epoch, "log": pos.log}
+        )
+
+
+def train_supernet(
+    data: DataSplits,
+    spec: SpaceSpec,
+    out_dir: Path,
+    config: TrainConfig = TrainConfig(),
+    *,
+    on_step: StepCallback | None = None,
+    on_epoch: Callable[[dict], None] | None = None,
+) -> OFASupernet:
+    """Train (or resume training) a supernet on ``data`` into ``out_dir``.
+
+    Returns:
+        The trained supernet (eval mode). ``out_dir`` holds ``supernet.safetensors`` and
+        ``supernet.json``; resume files are removed once the last phase completes.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    torch.manual_seed(config.seed)
+    net = OFASupernet(spec)
+    resume = _Resume(out_dir)
+    pos, momentum = resume.load(net, config)
+    teacher: OFASupernet | None = None
+    if resume.teacher_path.exists():
+        teacher = OFASupernet(spec)
+        teacher.load_state_dict(load_file(str(resume.teacher_path)))
+        teacher.eval()
+    meta_base = {"dataset": data.name, "classes": list(data.classes), "seed": config.seed, "config": config.to_dict()}
+    top = largest_arch(spec)
+
+    while pos.phase < len(config.phases):
+        phase = config.phases[pos.phase]
+        if phase.kind == "expand" and pos.epoch == 0:
+            sort_hidden_channels(net)
+        optimizer = torch.optim.SGD(
+            _param_groups(net, config.weight_decay), lr=phase.lr, momentum=config.momentum, nesterov=True
+        )
+        if momentum:
+            lookup = dict(net.named_parameters())
+            for name, buf in momentum.items():
+                optimizer.state[lookup[name]]["momentum_buffer"] = buf.clone()
+            momentum = {}
+        steps_per_epoch = math.ceil(len(data.train) / config.batch_size)
+        if config.max_steps_per_epoch:
+            steps_per_epoch = min(steps_per_epoch, config.max_steps_per_epoch)
+        total_steps = steps_per_epoch * phase.epochs
+
+        while pos.epoch < phase.epochs:
+            started = time.time()
+            epoch_seed = [config.seed, pos.phase, pos.epoch]
+            rng = np.random.default_rng(epoch_seed)
+            shuffle = torch.Generator().manual_seed(int(rng.integers(2**62)))
+            aug = torch.Generator().manual_seed(int(rng.integers(2**62)))
+            net.train()
+            losses = []
+            for step, (x, y) in enumerate(iterate(data.train, config.batch_size, shuffle_generator=shuffle)):
+                if step >= steps_per_epoch:
+                    break
+                global_step = pos.epoch * steps_per_epoch + step
+                lr = 0.5 * phase.lr * (1 + math.cos(math.pi * global_step / total_steps))
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
+                optimizer.zero_grad(set_to_none=True)
+                step_loss = 0.0
+                for _ in range(phase.subnets_per_step):
+                    arch = sample_for_phase(spec, phase.kind, rng)
+                    resolution = arch.resolution
+                    xb = augment(x, resolution, aug)
+                    net.set_active(arch)
+                    logits = net(xb)
+                    loss = F.cross_entropy(logits, y, label_smoothing=config.label_smoothing)
+                    if teacher is not None and config.kd_ratio > 0:
+                        with torch.no_grad():
+                            teacher.set_active(Arch(resolution, top.width, top.stages))
+                            soft = teacher(xb)
+                        loss = loss + config.kd_ratio * _kd_loss(logits, soft)
+                    loss.backward()
+                    step_loss += float(loss.detach()) / phase.subnets_per_step
+                optimizer.step()
+                losses.append(step_loss)
+                if on_step:
+                    on_step(phase.kind, step + 1, steps_per_epoch, step_loss)
+
+            record = {
+                "phase": phase.kind,
+                "epoch": pos.epoch,
+                "loss": float(np.mean(losses)) if losses else float("nan"),
+                "seconds": round(time.time() - started, 1),
+            }
+            val = data.val.subset(np.arange(min(config.eval_images, len(data.val))))
+            for label, arch in (("largest", top), ("smallest", smallest_arch(spec))):
+                net.set_active(arch)
+                record[f"val_acc_{label}"] = accuracy(net, val, arch.resolution)
+            pos.log.append(record)
+            pos.epoch += 1
+            if pos.epoch == phase.epochs:
+                pos.phase, pos.epoch = pos.phase + 1, 0
+                if phase.kind == "full" and teacher is None:
+                    save_tensors(resume.teacher_path, net.state_dict())
+                    teacher = OFASupernet(spec)
+                    teacher.load_state_dict(net.state_dict())
+                    teacher.eval()
+            resume.save(net, optimizer, config, pos, {**meta_base, "log": pos.log, "complete": False})
+            if on_epoch:
+                on_epoch(record)
+            if pos.epoch == 0:
+                break  # phase finished: next phase builds its own optimizer
+
+    net.set_active(top)
+    save_supernet(net, out_dir, {**meta_base, "log": pos.log, "complete": True})
+    for path in (resume.json_path, resume.tensor_path):
+        path.unlink(missing_ok=True)
+    net.eval()
+    return net

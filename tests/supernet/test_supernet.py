@@ -1,0 +1,204 @@
+import numpy as np
+import pytest
+import torch
+
+from edgenas.data import make_synthetic
+from edgenas.deploy.onnx_export import export_onnx, run_onnx
+from edgenas.errors import CheckpointError
+from edgenas.space import get_space, largest_arch, sample_arch, smallest_arch
+from edgenas.supernet import (
+    OFASupernet,
+    Phase,
+    TrainConfig,
+    extract_subnet,
+    load_subnet,
+    load_supernet,
+    plan_net,
+    prepare_subnet,
+    recalibrate_bn,
+    sample_for_phase,
+    save_subnet,
+    train_supernet,
+)
+from edgenas.supernet.importance import sort_hidden_channels
+
+TINY_PHASES = (Phase("full", 1, 0.1), Phase("kernel", 1, 0.03), Phase("depth", 1, 0.02, 2), Phase("expand", 1, 0.02, 2))
+
+
+def randomized_supernet(name="mcu-mbv2", seed=0):
+    """A supernet whose BN statistics and kernel transforms are not trivial."""
+    torch.manual_seed(seed)
+    net = OFASupernet(get_space(name))
+    for m in net.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.2, 0.2)
+        if hasattr(m, "transforms"):
+            for p in m.transforms.values():
+                p.data += 0.05 * torch.randn_like(p)
+    return net.eval()
+
+
+def test_extracted_subnet_equals_supernet():
+    net = randomized_supernet()
+    rng = np.random.default_rng(0)
+    archs = [largest_arch(net.spec), smallest_arch(net.spec)] + [sample_arch(net.spec, rng) for _ in range(4)]
+    for arch in archs:
+        net.set_active(arch)
+        sub = extract_subnet(net, arch)
+        x = torch.rand(2, 1, arch.resolution, arch.resolution)
+        with torch.no_grad():
+            torch.testing.assert_close(sub(x), net(x), rtol=1e-5, atol=1e-5)
+        n_params = sum(p.numel() for p in sub.parameters())
+        assert n_params < sum(p.numel() for p in net.parameters())
+
+
+def test_small_kernel_uses_the_transform():
+    net = randomized_supernet()
+    dw = net.stages[0][0].depthwise
+    centre = dw.weight[:4, :, 2:5, 2:5]
+    assert not torch.allclose(dw.active_weight(4, 3), centre)
+    assert torch.equal(dw.active_weight(4, 7), dw.weight[:4])
+
+
+def test_channel_sorting_keeps_the_function():
+    net = randomized_supernet()
+    arch = largest_arch(net.spec)
+    net.set_active(arch)
+    x = torch.rand(2, 1, arch.resolution, arch.resolution)
+    with torch.no_grad():
+        before = net(x)
+        sort_hidden_channels(net)
+        after = net(x)
+    torch.testing.assert_close(before, after, rtol=1e-4, atol=1e-5)
+    imp = net.stages[1][1].project.weight.abs().sum(dim=(0, 2, 3))
+    assert torch.all(imp[:-1] >= imp[1:])
+
+
+def test_plan_channels_follow_width():
+    spec = get_space("mcu-mbv2")
+    arch = smallest_arch(spec)
+    plan = plan_net(spec, arch)
+    assert plan.stem_channels == 8 and plan.blocks[0].in_channels == 8
+    assert plan.blocks[0].mid_channels == 24 and not plan.blocks[0].residual and plan.blocks[1].residual
+
+
+@pytest.mark.parametrize("kind", ["full", "kernel", "depth", "expand"])
+def test_phase_sampling_keeps_fixed_choices_maximal(kind):
+    spec = get_space("mcu-mbv2")
+    rng = np.random.default_rng(0)
+    archs = [sample_for_phase(spec, kind, rng).validate(spec) for _ in range(40)]
+    kernels = {b.kernel for a in archs for _, _, b in a.blocks()}
+    expands = {b.expand for a in archs for _, _, b in a.blocks()}
+    depths = {d for a in archs for d in a.depths}
+    widths = {a.width for a in archs}
+    assert len({a.resolution for a in archs}) > 1
+    assert (len(kernels) > 1) == (kind != "full")
+    assert (len(depths) > 1) == (kind in ("depth", "expand"))
+    assert (len(expands) > 1) == (len(widths) > 1) == (kind == "expand")
+
+
+def _tiny_run(tmp_path, name, seed=1):
+    data = make_synthetic(seed=0)
+    spec = get_space("tiny-test")
+    config = TrainConfig(phases=TINY_PHASES, batch_size=32, seed=seed, max_steps_per_epoch=3, threads=1, eval_images=32)
+    train_supernet(data, spec, tmp_path / name, config)
+    return tmp_path / name
+
+
+def test_same_seed_same_checkpoint_bytes(tmp_path):
+    a = _tiny_run(tmp_path, "a")
+    b = _tiny_run(tmp_path, "b")
+    c = _tiny_run(tmp_path, "c", seed=2)
+    wa = (a / "supernet.safetensors").read_bytes()
+    assert wa == (b / "supernet.safetensors").read_bytes()
+    assert wa != (c / "supernet.safetensors").read_bytes()
+    assert not (a / "resume.json").exists()
+
+
+def test_resume_after_crash_gives_identical_weights(tmp_path):
+    data = make_synthetic(seed=0)
+    spec = get_space("tiny-test")
+    config = TrainConfig(phases=TINY_PHASES, batch_size=32, seed=1, max_steps_per_epoch=3, threads=1, eval_images=32)
+    crashed = {"n": 0}
+
+    def crash(record):
+        crashed["n"] += 1
+        if crashed["n"] == 2:  # after the kernel phase's checkpoint is written
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train_supernet(data, spec, tmp_path / "r", config, on_epoch=crash)
+    assert (tmp_path / "r" / "resume.json").exists()
+    train_supernet(data, spec, tmp_path / "r", config)
+    reference = _tiny_run(tmp_path, "ref")
+    assert (tmp_path / "r" / "supernet.safetensors").read_bytes() == (reference / "supernet.safetensors").read_bytes()
+
+
+def test_resume_refuses_other_settings(tmp_path):
+    data = make_synthetic(seed=0)
+    spec = get_space("tiny-test")
+    config = TrainConfig(phases=TINY_PHASES, batch_size=32, seed=1, max_steps_per_epoch=2, threads=1, eval_images=32)
+
+    def stop(record):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train_supernet(data, spec, tmp_path / "r", config, on_epoch=stop)
+    with pytest.raises(CheckpointError, match="different settings"):
+        train_supernet(data, spec, tmp_path / "r", TrainConfig(phases=TINY_PHASES, seed=9, max_steps_per_epoch=2))
+
+
+def test_training_learns_the_synthetic_task(tmp_path):
+    data = make_synthetic(seed=0, n_train=512)
+    spec = get_space("tiny-test")
+    config = TrainConfig(
+        phases=(Phase("full", 4, 0.1),), batch_size=32, seed=0, threads=1, eval_images=64, label_smoothing=0.0
+    )
+    train_supernet(data, spec, tmp_path / "s", config)
+    net, meta = load_supernet(tmp_path / "s")
+    assert meta["complete"] and meta["dataset"] == "synthetic"
+    arch = largest_arch(spec)
+    sub = prepare_subnet(net, arch, data, calib_images=256)
+    from edgenas.supernet import accuracy
+
+    assert accuracy(sub, data.test, arch.resolution) > 0.8
+
+
+def test_bn_recalibration_matches_data_statistics():
+    data = make_synthetic(seed=0)
+    net = randomized_supernet("tiny-test")
+    arch = largest_arch(net.spec)
+    sub = extract_subnet(net, arch)
+    recalibrate_bn(sub, data.train, arch.resolution, images=256, batch_size=64)
+    from edgenas.data import resize, to_tensor
+
+    x = resize(to_tensor(data.train.x[:256]), arch.resolution)
+    with torch.no_grad():
+        y = sub.stem.conv(x)
+    torch.testing.assert_close(sub.stem.bn.running_mean, y.mean(dim=(0, 2, 3)), rtol=1e-4, atol=1e-5)
+    assert sub.stem.bn.momentum == 0.1
+
+
+def test_subnet_save_load_and_onnx(tmp_path):
+    net = randomized_supernet()
+    arch = sample_arch(net.spec, np.random.default_rng(4))
+    sub = extract_subnet(net, arch)
+    save_subnet(sub, tmp_path / "sub")
+    loaded, meta = load_subnet(tmp_path / "sub")
+    assert meta["arch"] == str(arch)
+    x = torch.rand(1, 1, arch.resolution, arch.resolution)
+    with torch.no_grad():
+        expected = sub(x).numpy()
+    np.testing.assert_allclose(loaded(x).detach().numpy(), expected, rtol=1e-6, atol=1e-6)
+    path = export_onnx(loaded, tmp_path / "m.onnx")
+    np.testing.assert_allclose(run_onnx(path, x.numpy()), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_missing_checkpoint_is_a_clear_error(tmp_path):
+    with pytest.raises(CheckpointError, match="no supernet checkpoint"):
+        load_supernet(tmp_path)
+    with pytest.raises(CheckpointError, match="not a subnet directory"):
+        load_subnet(tmp_path)
