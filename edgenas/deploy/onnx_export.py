@@ -27,6 +27,7 @@ def export_onnx(subnet: Subnet, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", UserWarning)
         torch.onnx.export(
             subnet, (example,), str(path), dynamo=False, input_names=["input"], output_names=["logits"],
             opset_version=OPSET,

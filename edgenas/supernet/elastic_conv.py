@@ -11,6 +11,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .padding import pad_same
+
 
 class ElasticPointwise(nn.Module):
     """1x1 convolution, no bias: active ``(out, in)`` is ``weight[:out, :in]``."""
@@ -33,7 +35,7 @@ class ElasticConv(nn.Module):
     def __init__(self, max_in: int, max_out: int, kernel: int, stride: int) -> None:
         super().__init__()
         self.stride = stride
-        self.padding = kernel // 2
+        self.kernel = kernel
         self.weight = nn.Parameter(torch.empty(max_out, max_in, kernel, kernel))
         nn.init.kaiming_normal_(self.weight, mode="fan_out")
 
@@ -41,7 +43,8 @@ class ElasticConv(nn.Module):
         return self.weight[:out_channels, :in_channels]
 
     def forward(self, x: torch.Tensor, out_channels: int) -> torch.Tensor:
-        return F.conv2d(x, self.active_weight(x.shape[1], out_channels), stride=self.stride, padding=self.padding)
+        x = pad_same(x, self.kernel, self.stride)
+        return F.conv2d(x, self.active_weight(x.shape[1], out_channels), stride=self.stride)
 
 
 class ElasticDepthwise(nn.Module):
@@ -81,7 +84,8 @@ class ElasticDepthwise(nn.Module):
 
     def forward(self, x: torch.Tensor, kernel: int) -> torch.Tensor:
         channels = x.shape[1]
-        return F.conv2d(x, self.active_weight(channels, kernel), stride=self.stride, padding=kernel // 2, groups=channels)
+        x = pad_same(x, kernel, self.stride)
+        return F.conv2d(x, self.active_weight(channels, kernel), stride=self.stride, groups=channels)
 
 
 class ElasticLinear(nn.Module):

@@ -9,26 +9,46 @@ from __future__ import annotations
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from ..space import Arch, SpaceSpec
 from .elastic_bn import ElasticBatchNorm
+from .padding import same_padding
 from .ofa import NetPlan, OFASupernet, plan_net
+
+
+class SameConv2d(nn.Conv2d):
+    """``nn.Conv2d`` with TFLite SAME padding for a known square input size; no bias.
+
+    The padding is fixed at construction (a subnet has one resolution), so exported graphs
+    carry constant pads.
+    """
+
+    def __init__(self, cin: int, cout: int, kernel: int, stride: int, groups: int, in_size: int) -> None:
+        super().__init__(cin, cout, kernel, stride, 0, groups=groups, bias=False)
+        before, after = same_padding(in_size, kernel, stride)
+        self.in_size = in_size
+        self.pads = (before, after, before, after)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if any(self.pads):
+            x = F.pad(x, self.pads)
+        return super().forward(x)
 
 
 class ConvBNAct(nn.Sequential):
     """Conv (no bias) → BN → optional ReLU6; ``groups == channels`` makes it depthwise."""
 
-    def __init__(self, cin: int, cout: int, kernel: int, stride: int = 1, groups: int = 1, act: bool = True) -> None:
-        layers: list[nn.Module] = [
-            nn.Conv2d(cin, cout, kernel, stride, kernel // 2, groups=groups, bias=False),
-            nn.BatchNorm2d(cout),
-        ]
+    def __init__(
+        self, cin: int, cout: int, kernel: int, in_size: int, stride: int = 1, groups: int = 1, act: bool = True
+    ) -> None:
+        layers: list[nn.Module] = [SameConv2d(cin, cout, kernel, stride, groups, in_size), nn.BatchNorm2d(cout)]
         if act:
             layers.append(nn.ReLU6())
         super().__init__(*layers)
 
     @property
-    def conv(self) -> nn.Conv2d:
+    def conv(self) -> SameConv2d:
         return self[0]
 
     @property
@@ -37,12 +57,13 @@ class ConvBNAct(nn.Sequential):
 
 
 class InvertedResidual(nn.Module):
-    def __init__(self, cin: int, mid: int, cout: int, kernel: int, stride: int, residual: bool) -> None:
+    def __init__(self, cin: int, mid: int, cout: int, kernel: int, stride: int, residual: bool, in_size: int) -> None:
         super().__init__()
         self.residual = residual
-        self.expand = ConvBNAct(cin, mid, 1)
-        self.depthwise = ConvBNAct(mid, mid, kernel, stride, groups=mid)
-        self.project = ConvBNAct(mid, cout, 1, act=False)
+        self.expand = ConvBNAct(cin, mid, 1, in_size)
+        self.depthwise = ConvBNAct(mid, mid, kernel, in_size, stride, groups=mid)
+        out_size = -(-in_size // stride)
+        self.project = ConvBNAct(mid, cout, 1, out_size, act=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.project(self.depthwise(self.expand(x)))
@@ -58,16 +79,17 @@ class Subnet(nn.Module):
         self.arch = arch.validate(spec)
         plan = plan_net(spec, arch)
         self.plan: NetPlan = plan
-        self.stem = ConvBNAct(plan.in_channels, plan.stem_channels, 3, spec.stem_stride)
-        self.first_dw = ConvBNAct(plan.stem_channels, plan.stem_channels, 3, groups=plan.stem_channels)
-        self.first_pw = ConvBNAct(plan.stem_channels, plan.first_channels, 1, act=False)
-        self.blocks = nn.Sequential(
-            *(
-                InvertedResidual(b.in_channels, b.mid_channels, b.out_channels, b.kernel, b.stride, b.residual)
-                for b in plan.blocks
-            )
-        )
-        self.head = ConvBNAct(plan.blocks[-1].out_channels, plan.head_channels, 1)
+        size = arch.resolution
+        self.stem = ConvBNAct(plan.in_channels, plan.stem_channels, 3, size, spec.stem_stride)
+        size = -(-size // spec.stem_stride)
+        self.first_dw = ConvBNAct(plan.stem_channels, plan.stem_channels, 3, size, groups=plan.stem_channels)
+        self.first_pw = ConvBNAct(plan.stem_channels, plan.first_channels, 1, size, act=False)
+        blocks = []
+        for b in plan.blocks:
+            blocks.append(InvertedResidual(b.in_channels, b.mid_channels, b.out_channels, b.kernel, b.stride, b.residual, size))
+            size = -(-size // b.stride)
+        self.blocks = nn.Sequential(*blocks)
+        self.head = ConvBNAct(plan.blocks[-1].out_channels, plan.head_channels, 1, size)
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(plan.head_channels, plan.num_classes)
 

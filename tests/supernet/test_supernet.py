@@ -202,3 +202,12 @@ def test_missing_checkpoint_is_a_clear_error(tmp_path):
         load_supernet(tmp_path)
     with pytest.raises(CheckpointError, match="not a subnet directory"):
         load_subnet(tmp_path)
+
+
+def test_same_padding_matches_tflite_rule():
+    from edgenas.supernet.padding import same_padding
+
+    assert same_padding(48, 3, 2) == (0, 1)  # even input, stride 2: one less before
+    assert same_padding(7, 3, 2) == (1, 1)
+    assert same_padding(14, 7, 1) == (3, 3)
+    assert same_padding(5, 5, 2) == (2, 2)

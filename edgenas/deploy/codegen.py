@@ -1,0 +1,417 @@
+"""Generate ``model.c``/``model.h``: a straight-line int8 model over one static arena.
+
+The output is plain C99 calling the kernels of ``runtime_c/include/edgenas/kernels.h``. Every
+shape, per-channel multiplier/shift and clamp is baked in as ``static const`` data, weights are
+arrays named ``en_w_*`` (the ELF memory accounting counts that prefix as model weights), and
+the one arena is ``uint8_t en_arena[EN_ARENA_BYTES]`` (external linkage, so the ELF reader can
+find it) laid out by the :class:`~edgenas.deploy.plan.MemoryPlan`. The text is a pure function
+of the graph and the plan (no timestamps, sorted nothing by hash), so diffs are reviewable and
+builds cache by content.
+
+``en_model_invoke(in, out)`` copies the input into the arena, runs each step, calls
+``en_profile_mark(i)`` after step i, copies the output out, and returns a kernel's status as
+soon as one fails (EN_OK otherwise).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import __version__
+from ..errors import UnsupportedOpError
+from . import requant
+from .fuse import Step
+from .ir import Graph, Op, Tensor
+from .plan import MemoryPlan
+
+GENERATOR_VERSION = f"edgenas-codegen {__version__}"
+_PER_LINE = 16
+
+
+@dataclass
+class GeneratedModel:
+    """The generated sources and the numbers the headers state.
+
+    Attributes:
+        model_c, model_h: file contents.
+        flash_bytes: bytes of the ``en_w_*`` constant arrays (weights, biases, multipliers,
+            shifts); parameter structs and code are not included.
+        layers: one record per profiled layer (index, kind, op names, decisions).
+    """
+
+    model_c: str
+    model_h: str
+    flash_bytes: int
+    layers: list[dict] = field(default_factory=list)
+
+
+def _c_ident(text: str) -> str:
+    return re.sub(r"[^0-9A-Za-z_]", "_", text)
+
+
+def _comment(text: str) -> str:
+    return text.replace("*/", "* /")
+
+
+class _Emitter:
+    """Accumulates constant data and invoke statements for one model."""
+
+    def __init__(self, graph: Graph, plan: MemoryPlan) -> None:
+        self.graph = graph
+        self.plan = plan
+        self.data: list[str] = []
+        self.body: list[str] = []
+        self.flash_bytes = 0
+
+    # -------------------------------------------------------------- constant data
+
+    def array(self, name: str, ctype: str, values: Sequence[int] | np.ndarray, weight: bool = True) -> str:
+        """Emit ``static const ctype name[n]``; weight arrays count as flash and get the prefix."""
+        vals = [int(v) for v in np.asarray(values).reshape(-1)]
+        if not vals:
+            raise UnsupportedOpError(f"empty constant array {name}", hint="check the model's constant tensors")
+        sym = f"en_w_{name}" if weight else f"en_{name}"
+        size = {"int8_t": 1, "int32_t": 4}[ctype]
+        if weight:
+            self.flash_bytes += size * len(vals)
+        lines = []
+        for i in range(0, len(vals), _PER_LINE):
+            lines.append("    " + ", ".join(str(v) for v in vals[i : i + _PER_LINE]) + ",")
+        self.data.append(f"static const {ctype} {sym}[{len(vals)}] EN_ALIGN4 = {{\n" + "\n".join(lines) + "\n};")
+        return sym
+
+    def used_data(self) -> list[str]:
+        """Declarations reachable from the invoke body (directly or through another struct)."""
+        sym = re.compile(r"\b(en_[A-Za-z0-9_]+)\b")
+        names = [re.search(r"(en_[A-Za-z0-9_]+)(\[| =)", d).group(1) for d in self.data]  # type: ignore[union-attr]
+        used = set(sym.findall("\n".join(self.body)))
+        for _ in range(3):  # body -> struct -> array: depth 2 is enough
+            used |= {m for d, n in zip(self.data, names) if n in used for m in sym.findall(d.split("=", 1)[1])}
+        return [d for d, n in zip(self.data, names) if n in used]
+
+    def struct(self, ctype: str, name: str, fields: Sequence[object]) -> str:
+        sym = f"en_{name}"
+        self.data.append(f"static const {ctype} {sym} = {{{', '.join(str(f) for f in fields)}}};")
+        return sym
+
+    def dims(self, name: str, shape: Sequence[int]) -> str:
+        return self.struct("en_dims", name, _nhwc(shape))
+
+    # -------------------------------------------------------------- helpers
+
+    def ptr(self, tensor: str) -> str:
+        return f"EN_ARENA_PTR({self.plan.tensor_offsets[tensor]})"
+
+    def scratch(self, step: Step) -> str:
+        return f"((void *)(en_arena + {self.plan.scratch[step.index][0]}))"
+
+    def call(self, expr: str) -> None:
+        self.body.append(f"    st = {expr};")
+        self.body.append("    if (st != EN_OK) {\n        return (int)st;\n    }")
+
+    def requant_struct(self, name: str, x: Tensor, w: Tensor, y: Tensor, activation: str, fc: bool) -> str:
+        """en_requant for a conv/depthwise/FC: per-channel along the output channel (y's last dim)."""
+        assert x.quant and w.quant and y.quant
+        cout = y.shape[-1]
+        if fc and not w.quant.per_channel:
+            m, s = requant.fc_quant(x.quant.scale[0], w.quant.scale[0], y.quant.scale[0])
+            mults, shifts, per_channel = [m], [s], 0
+        else:
+            mults, shifts = requant.conv_quant(x.quant.scale[0], w.quant.scale, y.quant.scale[0])
+            per_channel = 1 if w.quant.per_channel else 0
+            if per_channel and len(mults) != cout:
+                raise UnsupportedOpError(f"{len(mults)} weight scales for {cout} output channels",
+                                         hint="per-channel quantization must be along the output channel")
+        lo, hi = requant.activation_range(activation, y.quant.scale[0], y.quant.zero_point[0])
+        msym = self.array(f"{name}_mult", "int32_t", mults)
+        ssym = self.array(f"{name}_shift", "int32_t", shifts)
+        return self.struct("en_requant", f"{name}_rq",
+                           [x.quant.zero_point[0], y.quant.zero_point[0], msym, ssym, per_channel, lo, hi])
+
+    def add_struct(self, name: str, in1: Tensor, in2: Tensor, out: Tensor, activation: str) -> str:
+        assert in1.quant and in2.quant and out.quant
+        a = requant.add_quant((in1.quant.scale[0], in1.quant.zero_point[0]),
+                              (in2.quant.scale[0], in2.quant.zero_point[0]),
+                              (out.quant.scale[0], out.quant.zero_point[0]), activation)
+        return self.struct("en_add_quant", f"{name}_add",
+                           [a.in1_zp, a.in2_zp, a.out_zp, a.in1_mult, a.in1_shift, a.in2_mult, a.in2_shift,
+                            a.out_mult, a.out_shift, a.left_shift, a.act_min, a.act_max])
+
+    # -------------------------------------------------------------- steps
+
+    def step(self, s: Step) -> None:
+        op = self.graph.ops[s.op_index]
+        getattr(self, f"_{op.kind}")(s, op, f"l{s.index}")
+
+    def _conv_common(self, s: Step, op: Op, name: str) -> tuple[str, str, str, str, str, str, Tensor, Tensor]:
+        g = self.graph
+        x, w = g.tensor(s.input), g.tensor(op.inputs[1])
+        y = g.tensor(s.conv_output or op.outputs[0])
+        bias = op.inputs[2] if len(op.inputs) > 2 and op.inputs[2] else ""
+        depthwise = op.kind == "depthwise_conv2d"
+        kh, kw = w.shape[1], w.shape[2]
+        pt = _pad_before(x.shape[1], y.shape[1], kh, op.attrs["stride_h"], op.attrs.get("dilation_h", 1), op.attrs["padding"])
+        pl = _pad_before(x.shape[2], y.shape[2], kw, op.attrs["stride_w"], op.attrs.get("dilation_w", 1), op.attrs["padding"])
+        p = self.struct("en_conv_params", f"{name}_conv", [op.attrs["stride_h"], op.attrs["stride_w"],
+                        op.attrs.get("dilation_h", 1), op.attrs.get("dilation_w", 1), pt, pl])
+        q = self.requant_struct(name, x, w, y, op.attrs.get("activation", "none"), fc=False)
+        wsym = self.array(f"{name}_filter", "int8_t", w.data)  # type: ignore[arg-type]
+        bsym = self.array(f"{name}_bias", "int32_t", g.tensor(bias).data) if bias else "NULL"  # type: ignore[arg-type]
+        wd = self.dims(f"{name}_wdims", w.shape if not depthwise else (1, kh, kw, w.shape[3]))
+        return p, q, wsym, bsym, wd, self.dims(f"{name}_in", x.shape), x, y
+
+    def _conv2d(self, s: Step, op: Op, name: str) -> None:
+        p, q, wsym, bsym, wd, ind, x, y = self._conv_common(s, op, name)
+        outd = self.dims(f"{name}_out", y.shape)
+        if s.residual is None and not s.banded:
+            self.call(f"en_conv2d_s8(&{p}, &{q}, &{ind}, {self.ptr(s.input)}, &{wd}, {wsym}, {bsym}, &{outd}, {self.ptr(s.output)})")
+            return
+        if s.residual is None:  # in-place pointwise conv, one row at a time
+            _, h, wdt, cin = x.shape
+            cout = y.shape[3]
+            rin = self.dims(f"{name}_row_in", (1, 1, wdt, cin))
+            rout = self.dims(f"{name}_row_out", (1, 1, wdt, cout))
+            self.body.append(
+                f"    for (int32_t r = 0; r < {h}; ++r) {{\n"
+                f"        /* save input row r, then write output row r over it (C_out <= C_in) */\n"
+                f"        memcpy({self.scratch(s)}, {self.ptr(s.input)} + r * {wdt * cin}, {wdt * cin});\n"
+                f"        st = en_conv2d_s8(&{p}, &{q}, &{rin}, (const int8_t *){self.scratch(s)}, &{wd}, {wsym}, {bsym}, &{rout}, {self.ptr(s.output)} + r * {wdt * cout});\n"
+                f"        if (st != EN_OK) {{\n            return (int)st;\n        }}\n    }}"
+            )
+            return
+        g = self.graph
+        add_op = g.ops[s.add_op_index]  # type: ignore[index]
+        a = self.add_struct(name, y, g.tensor(s.residual), g.tensor(s.output), add_op.attrs.get("activation", "none"))
+        if not s.banded:
+            self.call(f"en_conv2d_add_s8(&{p}, &{q}, &{a}, &{ind}, {self.ptr(s.input)}, &{wd}, {wsym}, {bsym}, "
+                      f"{self.ptr(s.residual)}, &{outd}, {self.ptr(s.output)})")
+            return
+        # Banded fused ADD: conv output row r into the row scratch, then ADD it over skip row r.
+        _, h, wdt, cin = x.shape
+        _, oh, ow, cout = y.shape
+        sh, dh, kh = op.attrs["stride_h"], op.attrs.get("dilation_h", 1), g.tensor(op.inputs[1]).shape[1]
+        pt = _pad_before(h, oh, kh, sh, dh, op.attrs["padding"])
+        rout = self.dims(f"{name}_row_out", (1, 1, ow, cout))
+        row = ow * cout
+        self.body.append(
+            f"    for (int32_t r = 0; r < {oh}; ++r) {{\n"
+            f"        /* input rows of output row r, clipped to the tensor; the clipped part is padding */\n"
+            f"        const int32_t top = r * {sh} - {pt};\n"
+            f"        const int32_t lo = top < 0 ? 0 : top;\n"
+            f"        const int32_t last = top + {(kh - 1) * dh};\n"
+            f"        const int32_t hi = last > {h - 1} ? {h - 1} : last;\n"
+            f"        en_conv_params p = {p};\n"
+            f"        const en_dims rin = {{1, hi - lo + 1, {wdt}, {cin}}};\n"
+            f"        p.pad_top = lo - top;\n"
+            f"        st = en_conv2d_s8(&p, &{q}, &rin, {self.ptr(s.input)} + lo * {wdt * cin}, &{wd}, {wsym}, {bsym}, &{rout}, (int8_t *){self.scratch(s)});\n"
+            f"        if (st != EN_OK) {{\n            return (int)st;\n        }}\n"
+            f"        st = en_add_s8(&{a}, {row}, (const int8_t *){self.scratch(s)}, {self.ptr(s.residual)} + r * {row}, {self.ptr(s.output)} + r * {row});\n"
+            f"        if (st != EN_OK) {{\n            return (int)st;\n        }}\n    }}"
+        )
+
+    def _depthwise_conv2d(self, s: Step, op: Op, name: str) -> None:
+        p, q, wsym, bsym, wd, ind, _, y = self._conv_common(s, op, name)
+        outd = self.dims(f"{name}_out", y.shape)
+        scratch = self.scratch(s) if s.index in self.plan.scratch else "NULL"
+        self.call(f"en_dwconv2d_s8(&{p}, &{q}, &{ind}, {self.ptr(s.input)}, &{wd}, {wsym}, {bsym}, &{outd}, {self.ptr(s.output)}, {scratch})")
+
+    def _fully_connected(self, s: Step, op: Op, name: str) -> None:
+        g = self.graph
+        x, w, y = g.tensor(s.input), g.tensor(op.inputs[1]), g.tensor(op.outputs[0])
+        bias = op.inputs[2] if len(op.inputs) > 2 and op.inputs[2] else ""
+        cout, cin = w.shape
+        batches = int(np.prod(x.shape)) // cin
+        q = self.requant_struct(name, x, w, y, op.attrs.get("activation", "none"), fc=True)
+        wsym = self.array(f"{name}_weights", "int8_t", w.data)  # type: ignore[arg-type]
+        bsym = self.array(f"{name}_bias", "int32_t", g.tensor(bias).data) if bias else "NULL"  # type: ignore[arg-type]
+        self.call(f"en_fc_s8(&{q}, {batches}, {cin}, {self.ptr(s.input)}, {cout}, {wsym}, {bsym}, {self.ptr(s.output)})")
+
+    def _add(self, s: Step, op: Op, name: str) -> None:
+        g = self.graph
+        acts = [t for t in op.inputs if t]
+        x1, x2, y = g.tensor(acts[0]), g.tensor(acts[1]), g.tensor(op.outputs[0])
+        if not (x1.shape == x2.shape == y.shape):
+            raise UnsupportedOpError(f"op {s.op_index}: broadcasting ADD {x1.shape} + {x2.shape}",
+                                     hint="the C runtime adds same-shape tensors only")
+        a = self.add_struct(name, x1, x2, y, op.attrs.get("activation", "none"))
+        self.call(f"en_add_s8(&{a}, {int(np.prod(y.shape))}, {self.ptr(acts[0])}, {self.ptr(acts[1])}, {self.ptr(s.output)})")
+
+    def _avg_pool2d(self, s: Step, op: Op, name: str) -> None:
+        g = self.graph
+        x, y = g.tensor(s.input), g.tensor(op.outputs[0])
+        at = op.attrs
+        pt = _pad_before(x.shape[1], y.shape[1], at["filter_h"], at["stride_h"], 1, at["padding"])
+        pl = _pad_before(x.shape[2], y.shape[2], at["filter_w"], at["stride_w"], 1, at["padding"])
+        assert y.quant
+        lo, hi = requant.activation_range(at.get("activation", "none"), y.quant.scale[0], y.quant.zero_point[0])
+        p = self.struct("en_pool_params", f"{name}_pool", [at["filter_h"], at["filter_w"], at["stride_h"], at["stride_w"], pt, pl, lo, hi])
+        ind, outd = self.dims(f"{name}_in", x.shape), self.dims(f"{name}_out", y.shape)
+        self.call(f"en_avgpool2d_s8(&{p}, &{ind}, {self.ptr(s.input)}, &{outd}, {self.ptr(s.output)})")
+
+    def _mean(self, s: Step, op: Op, name: str) -> None:
+        g = self.graph
+        x, y = g.tensor(s.input), g.tensor(op.outputs[0])
+        if len(x.shape) != 4 or tuple(sorted(op.attrs["axes"])) != (1, 2):
+            raise UnsupportedOpError(f"op {s.op_index}: MEAN over axes {op.attrs['axes']} of {x.shape}",
+                                     hint="only the global spatial mean (axes 1, 2 of NHWC) is supported")
+        assert x.quant and y.quant
+        m, sh = requant.mean_quant(x.quant.scale[0], y.quant.scale[0])
+        q = self.struct("en_mean_quant", f"{name}_mean", [x.quant.zero_point[0], y.quant.zero_point[0], m, sh])
+        self.call(f"en_mean_s8(&{q}, &{self.dims(f'{name}_in', x.shape)}, {self.ptr(s.input)}, {self.ptr(s.output)})")
+
+    def _softmax(self, s: Step, op: Op, name: str) -> None:
+        x = self.graph.tensor(s.input)
+        assert x.quant
+        sp = requant.softmax_params(op.attrs.get("beta", 1.0), x.quant.scale[0])
+        p = self.struct("en_softmax_params", f"{name}_softmax", [sp.input_mult, sp.input_left_shift, sp.diff_min])
+        depth = x.shape[-1]
+        rows = int(np.prod(x.shape)) // depth
+        self.call(f"en_softmax_s8(&{p}, {rows}, {depth}, {self.ptr(s.input)}, {self.ptr(s.output)})")
+
+    def _pad(self, s: Step, op: Op, name: str) -> None:
+        g = self.graph
+        x, y = g.tensor(s.input), g.tensor(op.outputs[0])
+        pads = np.asarray(g.tensor(op.inputs[1]).data).reshape(-1, 2)
+        if len(x.shape) != 4:
+            raise UnsupportedOpError(f"op {s.op_index}: PAD of a rank-{len(x.shape)} tensor", hint="pad NHWC tensors only")
+        assert y.quant
+        before = "{" + ", ".join(str(int(v)) for v in pads[:, 0]) + "}"
+        after = "{" + ", ".join(str(int(v)) for v in pads[:, 1]) + "}"
+        p = self.struct("en_pad_params", f"{name}_pad", [before, after, y.quant.zero_point[0]])
+        self.call(f"en_pad_s8(&{p}, &{self.dims(f'{name}_in', x.shape)}, {self.ptr(s.input)}, "
+                  f"&{self.dims(f'{name}_out', y.shape)}, {self.ptr(s.output)})")
+
+
+def _nhwc(shape: Sequence[int]) -> tuple[int, int, int, int]:
+    """NHWC dims of an activation; rank-2 [N, C] maps to {N, 1, 1, C}."""
+    if len(shape) == 4:
+        return tuple(int(v) for v in shape)  # type: ignore[return-value]
+    if len(shape) == 2:
+        return int(shape[0]), 1, 1, int(shape[1])
+    if len(shape) == 1:
+        return 1, 1, 1, int(shape[0])
+    if len(shape) == 3:
+        return 1, int(shape[0]), int(shape[1]), int(shape[2])
+    raise UnsupportedOpError(f"tensor of rank {len(shape)}", hint="use NHWC (rank 4) or [N, C] tensors")
+
+
+def _pad_before(in_size: int, out_size: int, k: int, stride: int, dilation: int, padding: str) -> int:
+    """TFLite's leading padding: half the total (rounded down) for SAME, 0 for VALID."""
+    if padding == "valid":
+        return 0
+    eff_k = (k - 1) * dilation + 1
+    total = (out_size - 1) * stride + eff_k - in_size
+    return max(total // 2, 0)
+
+
+def generate(graph: Graph, plan: MemoryPlan) -> GeneratedModel:
+    """C sources for ``graph`` laid out by ``plan`` (see the module docstring).
+
+    Raises:
+        UnsupportedOpError: more than one input/output, or a non-int8 interface.
+    """
+    if len(graph.inputs) != 1 or len(graph.outputs) != 1:
+        raise UnsupportedOpError(
+            f"graph {graph.name!r} has {len(graph.inputs)} inputs and {len(graph.outputs)} outputs",
+            hint="the C model interface takes exactly one int8 input and returns one int8 output",
+        )
+    tin, tout = graph.tensor(graph.inputs[0]), graph.tensor(graph.outputs[0])
+    for t in (tin, tout):
+        if t.dtype != "int8" or t.quant is None:
+            raise UnsupportedOpError(f"model interface tensor {t.name!r} is {t.dtype}", hint="export an int8 model")
+    em = _Emitter(graph, plan)
+    layers = []
+    for s in plan.schedule.steps:
+        op = graph.ops[s.op_index]
+        em.body.append(f"    /* layer {s.index}: {op.kind}{' + add (fused)' if s.residual else ''}"
+                       f"{' in place' if s.in_place else ''}{' banded' if s.banded else ''}: {_comment(op.name)} */")
+        em.step(s)
+        em.body.append(f"    en_profile_mark({s.index});")
+        layers.append({
+            "index": s.index,
+            "kind": op.kind,
+            "op": op.name,
+            "fused_add": graph.ops[s.add_op_index].name if s.add_op_index is not None else None,
+            "in_place": s.in_place,
+            "banded": s.banded,
+            "output": s.output,
+        })
+    name = _c_ident(graph.name)
+    in_bytes, out_bytes = tin.nbytes, tout.nbytes
+    assert tin.quant and tout.quant
+    header = f"""/* Generated by {GENERATOR_VERSION}. Do not edit.
+ * graph: {_comment(graph.name)}
+ * arena: {plan.arena_bytes} bytes (lower bound {plan.lower_bound_bytes}), flash (en_w_* data): {em.flash_bytes} bytes
+ */
+#ifndef EN_MODEL_H
+#define EN_MODEL_H
+
+#include <stdint.h>
+
+#define EN_GENERATOR_VERSION "{GENERATOR_VERSION}"
+#define EN_MODEL_NAME "{name}"
+#define EN_ARENA_BYTES {plan.arena_bytes}
+#define EN_ARENA_LOWER_BOUND_BYTES {plan.lower_bound_bytes}
+#define EN_MODEL_FLASH_BYTES {em.flash_bytes}
+#define EN_MODEL_INPUT_BYTES {in_bytes}
+#define EN_MODEL_OUTPUT_BYTES {out_bytes}
+#define EN_MODEL_NUM_LAYERS {len(plan.schedule.steps)}
+#define EN_MODEL_INPUT_SCALE {float(np.float32(tin.quant.scale[0])):.9g}f
+#define EN_MODEL_INPUT_ZERO_POINT {tin.quant.zero_point[0]}
+#define EN_MODEL_OUTPUT_SCALE {float(np.float32(tout.quant.scale[0])):.9g}f
+#define EN_MODEL_OUTPUT_ZERO_POINT {tout.quant.zero_point[0]}
+
+/** The activation arena (every tensor and scratch buffer, laid out at compile time). */
+extern uint8_t en_arena[EN_ARENA_BYTES];
+
+/** Run the model: `in` holds EN_MODEL_INPUT_BYTES int8 values (NHWC), `out` receives
+ *  EN_MODEL_OUTPUT_BYTES. Returns 0 (EN_OK) or the failing kernel's negative en_status. */
+int en_model_invoke(const int8_t *in, int8_t *out);
+
+#endif /* EN_MODEL_H */
+"""
+    source = "\n".join([
+        f"/* Generated by {GENERATOR_VERSION}. Do not edit.",
+        f" * graph: {_comment(graph.name)}",
+        f" * arena: {plan.arena_bytes} bytes, flash (en_w_* data): {em.flash_bytes} bytes, layers: {len(plan.schedule.steps)}",
+        " * decisions:",
+        *[f" *   {_comment(d)}" for d in plan.decisions],
+        " */",
+        "#include <stddef.h>",
+        "#include <stdint.h>",
+        "#include <string.h>",
+        "",
+        '#include "edgenas/kernels.h"',
+        '#include "edgenas/profile.h"',
+        '#include "model.h"',
+        "",
+        "#if defined(__GNUC__) || defined(__clang__)",
+        "#define EN_ALIGN4 __attribute__((aligned(4)))",
+        "#define EN_ALIGN8 __attribute__((aligned(8)))",
+        "#else",
+        "#define EN_ALIGN4",
+        "#define EN_ALIGN8",
+        "#endif",
+        "",
+        f"/* Offsets below are multiples of {plan.alignment}; the arena is 8-byte aligned. */",
+        "uint8_t en_arena[EN_ARENA_BYTES] EN_ALIGN8;",
+        "#define EN_ARENA_PTR(off) ((int8_t *)(en_arena + (off)))",
+        "",
+        *em.used_data(),
+        "",
+        "int en_model_invoke(const int8_t *in, int8_t *out) {",
+        "    en_status st;",
+        f"    memcpy(EN_ARENA_PTR({plan.tensor_offsets[tin.name]}), in, EN_MODEL_INPUT_BYTES);",
+        "    en_profile_begin();",
+        *em.body,
+        f"    memcpy(out, EN_ARENA_PTR({plan.tensor_offsets[tout.name]}), EN_MODEL_OUTPUT_BYTES);",
+        "    (void)st;",
+        "    return (int)EN_OK;",
+        "}",
+        "",
+    ])
+    return GeneratedModel(model_c=source, model_h=header, flash_bytes=em.flash_bytes, layers=layers)

@@ -1,0 +1,35 @@
+"""Measurement: what one on-target inference reports, with its unit in the name of the field."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+UNITS = ("instructions", "cycles")
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One inference on a device.
+
+    ``total_count`` and ``per_layer`` are in ``unit``: emulated instructions (QEMU -icount) or
+    real CPU cycles. ``stack_bytes`` is the peak stack depth during the run (painted stack).
+    Counts are integers at the counter's resolution (one SysTick tick is ~31-40 instructions).
+    """
+
+    output: bytes
+    total_count: int
+    per_layer: tuple[int, ...]
+    unit: str
+    stack_bytes: int
+    arena_bytes: int | None = None
+    flash_bytes: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.unit not in UNITS:
+            raise ValueError(f"unit must be one of {UNITS}, got {self.unit!r}")
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["output"] = self.output.hex()
+        d["per_layer"] = list(self.per_layer)
+        return d
