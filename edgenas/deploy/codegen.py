@@ -286,6 +286,11 @@ class _Emitter:
                   f"&{self.dims(f'{name}_out', y.shape)}, {self.ptr(s.output)})")
 
 
+def _c_float(v: float) -> str:
+    """A C float literal that round-trips the float32 value (``1.0f``, ``0.00390625f``)."""
+    return f"{float(np.float32(v))!r}f"
+
+
 def _nhwc(shape: Sequence[int]) -> tuple[int, int, int, int]:
     """NHWC dims of an activation; rank-2 [N, C] maps to {N, 1, 1, C}."""
     if len(shape) == 4:
@@ -360,9 +365,9 @@ def generate(graph: Graph, plan: MemoryPlan) -> GeneratedModel:
 #define EN_MODEL_INPUT_BYTES {in_bytes}
 #define EN_MODEL_OUTPUT_BYTES {out_bytes}
 #define EN_MODEL_NUM_LAYERS {len(plan.schedule.steps)}
-#define EN_MODEL_INPUT_SCALE {float(np.float32(tin.quant.scale[0])):.9g}f
+#define EN_MODEL_INPUT_SCALE {_c_float(tin.quant.scale[0])}
 #define EN_MODEL_INPUT_ZERO_POINT {tin.quant.zero_point[0]}
-#define EN_MODEL_OUTPUT_SCALE {float(np.float32(tout.quant.scale[0])):.9g}f
+#define EN_MODEL_OUTPUT_SCALE {_c_float(tout.quant.scale[0])}
 #define EN_MODEL_OUTPUT_ZERO_POINT {tout.quant.zero_point[0]}
 
 /** The activation arena (every tensor and scratch buffer, laid out at compile time). */

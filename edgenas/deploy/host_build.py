@@ -35,6 +35,14 @@ DRIVER_C = r"""/* edgenas host driver: stdin holds N inputs of EN_MODEL_INPUT_BY
 int main(void) {
     static int8_t in[EN_MODEL_INPUT_BYTES];
     static int8_t out[EN_MODEL_OUTPUT_BYTES];
+    /* Use every model.h constant once so a malformed one fails the build. */
+    static const float scales[2] = {EN_MODEL_INPUT_SCALE, EN_MODEL_OUTPUT_SCALE};
+    static const int32_t zps[2] = {EN_MODEL_INPUT_ZERO_POINT, EN_MODEL_OUTPUT_ZERO_POINT};
+    static const uint32_t sizes[4] = {EN_ARENA_BYTES, EN_ARENA_LOWER_BOUND_BYTES, EN_MODEL_FLASH_BYTES,
+                                      EN_MODEL_NUM_LAYERS};
+    (void)scales;
+    (void)zps;
+    (void)sizes;
     for (;;) {
         size_t got = fread(in, 1, sizeof in, stdin);
         if (got == 0 && feof(stdin)) {

@@ -6,23 +6,26 @@ reference kernels (``tensorflow/lite/kernels/internal/reference/integer_ops``): 
 ``MultiplyByQuantizedMultiplier`` (gemmlowp ``SaturatingRoundingDoublingHighMul`` then
 ``RoundingDivideByPOT``), gemmlowp fixed-point ``exp``/reciprocal for softmax, and C
 truncating division where TFLM uses it. Floating point appears only where TFLM's Prepare uses
-it (multipliers from scales, activation bounds), with the same float/double precision.
+it (multipliers from scales, activation bounds), with the same float/double precision; those
+Prepare-time parameters come from ``requant.py``, shared with the C code generator.
 
-Speed: convolutions are a few large BLAS matmuls in float64. That is exact, not a float
-shortcut: every product of an int8 weight and a zero-point-shifted int8 input is below 2**15 in
-magnitude and a sum of K of them stays below 2**53 for any K < 2**38, so float64 holds the
-integer accumulator exactly. Inputs are batched ``(N, H, W, C)``; the graph itself has batch 1.
+Speed: convolutions and FC are BLAS matmuls in floating point. That is exact, not a float
+shortcut: every product of an int8 weight and a zero-point-shifted int8 input is at most
+128 * 255 < 2**15 in magnitude, so any partial sum of K products is an integer below
+K * 2**15; float32 holds it exactly while that is below 2**24 (one im2col matmul for
+K <= 513), float64 for K < 2**38 (per-tap accumulation otherwise). Requantisation is int64.
+Inputs are batched ``(N, H, W, C)``; the graph itself has batch 1.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import numpy as np
 
 from ..errors import ModelFormatError
 from .ir import Graph, Op, QuantParams, Tensor
+from .requant import ADD_LEFT_SHIFT, activation_range, add_quant, conv_quant, mean_quant, softmax_params
 
 INT32_MIN = -(1 << 31)
 INT32_MAX = (1 << 31) - 1
@@ -78,25 +81,6 @@ def _mbqm(x: Array, multiplier: Array | int, shift: Array | int) -> Array:
     return _rdbpot(_srdhm(_wrap32(np.asarray(x, dtype=np.int64) << left), multiplier), right)
 
 
-def _round_half_away(x: float) -> int:
-    """C ``round``/``TfLiteRound``: ties away from zero (Python's round() is banker's)."""
-    return int(math.copysign(math.floor(abs(x) + 0.5), x))
-
-
-def _quantize_multiplier(real: float) -> tuple[int, int]:
-    """TFLite QuantizeMultiplier: ``real ~= m * 2**(shift - 31)`` with m in [2**30, 2**31)."""
-    if real == 0.0:
-        return 0, 0
-    q, shift = math.frexp(real)
-    q_fixed = _round_half_away(q * (1 << 31))
-    if q_fixed == (1 << 31):
-        q_fixed //= 2
-        shift += 1
-    if shift < -31:
-        return 0, 0
-    return q_fixed, shift
-
-
 def _scale(q: QuantParams | None, what: str) -> tuple[float, int]:
     if q is None:
         raise ModelFormatError(f"tensor {what!r} has no quantisation", hint="every int8 activation needs scale/zero point")
@@ -104,29 +88,18 @@ def _scale(q: QuantParams | None, what: str) -> tuple[float, int]:
 
 
 def _activation_range(act: str, out: Tensor) -> tuple[int, int]:
-    """CalculateActivationRangeQuantized: float32 ``round(f / scale) + zero_point``, clamped to int8."""
     scale, zp = _scale(out.quant, out.name)
-
-    def quantize(f: float) -> int:
-        return zp + _round_half_away(float(np.float32(f) / np.float32(scale)))
-
-    if act == "none":
-        return -128, 127
-    if act == "relu":
-        return max(-128, quantize(0.0)), 127
-    if act == "relu6":
-        return max(-128, quantize(0.0)), min(127, quantize(6.0))
-    raise ModelFormatError(f"tensor {out.name!r}: unknown activation {act!r}")
+    return activation_range(act, scale, zp)
 
 
 def _per_channel_multipliers(x: Tensor, w: Tensor, out: Tensor, channels: int) -> tuple[Array, Array]:
-    """Per-output-channel (multiplier, shift) from double(in_scale) * double(w_scale) / double(out_scale)."""
+    """Per-output-channel (multiplier, shift), as TFLM's conv / per-channel FC Prepare."""
     s_in, _ = _scale(x.quant, x.name)
     s_out, _ = _scale(out.quant, out.name)
     assert w.quant is not None
     scales = w.quant.scale if w.quant.per_channel else w.quant.scale * channels
-    pairs = [_quantize_multiplier(float(s_in) * float(s) / float(s_out)) for s in scales]
-    return np.array([p[0] for p in pairs], dtype=np.int64), np.array([p[1] for p in pairs], dtype=np.int64)
+    mults, shifts = conv_quant(s_in, scales, s_out)
+    return np.array(mults, dtype=np.int64), np.array(shifts, dtype=np.int64)
 
 
 def _out_size(size: int, k: int, stride: int, dilation: int, padding: str) -> tuple[int, int]:
@@ -158,10 +131,40 @@ def _tap(xp: Array, i: int, j: int, oh: int, ow: int, attrs: dict) -> Array:
     return xp[:, r0 : r0 + (oh - 1) * sh + 1 : sh, c0 : c0 + (ow - 1) * sw + 1 : sw, :]
 
 
+def _mbqm_pos(x: Array, mult: Array | int, shift: Array | int) -> Array:
+    """``_mbqm`` for a positive multiplier (every requantisation), computed in place.
+
+    Same arithmetic (SRDHM nudge and truncation, then RoundingDivideByPOT); with M > 0 the
+    SRDHM saturation case cannot occur. This is the hot path of conv, FC and ADD.
+    """
+    shift = np.asarray(shift, dtype=np.int64)
+    x = np.array(x, dtype=np.int64)  # a private copy we may overwrite
+    left = np.maximum(shift, 0)
+    if left.any():
+        x = _wrap32(x << left)
+    x *= mult  # |x * M| < 2**62
+    neg = x < 0
+    np.abs(x, out=x)
+    x += 1 << 30  # nudge +2**30, or -(2**30 - 1) for negative products ...
+    x -= neg
+    x >>= 31  # ... then truncating division by 2**31
+    np.negative(x, out=x, where=neg)
+    right = np.maximum(-shift, 0)
+    if right.any():
+        mask = (np.int64(1) << right) - 1
+        rem = x & mask
+        threshold = (mask >> 1) + (x < 0)
+        x >>= right
+        x += rem > threshold
+    return x
+
+
 def _requantize(acc: Array, mult: Array, shift: Array, out_zp: int, lo: int, hi: int) -> Array:
     """int32 accumulator -> int8: MultiplyByQuantizedMultiplier, + output zero point, clamp."""
-    y = _mbqm(_wrap32(acc), mult, shift) + out_zp
-    return np.clip(y, lo, hi).astype(np.int8)
+    y = _mbqm_pos(_wrap32(acc), mult, shift)
+    y += out_zp
+    np.clip(y, lo, hi, out=y)
+    return y.astype(np.int8)
 
 
 # --- kernels ---------------------------------------------------------------------------------
@@ -175,10 +178,10 @@ class _Prepared:
         self.where = f"op {index} ({op.name or op.kind})"
         self.ins = [graph.tensor(n) if n else None for n in op.inputs]
         self.out = graph.tensor(op.outputs[0])
-        try:
-            self.eval: Kernel = getattr(self, "_prepare_" + op.kind)()
-        except AttributeError:
-            raise ModelFormatError(f"{self.where}: the reference interpreter has no kernel for {op.kind!r}") from None
+        prepare = getattr(self, "_prepare_" + op.kind, None)
+        if prepare is None:
+            raise ModelFormatError(f"{self.where}: the reference interpreter has no kernel for {op.kind!r}")
+        self.eval: Kernel = prepare()
 
     def _x(self, i: int = 0) -> Tensor:
         t = self.ins[i]
@@ -203,13 +206,24 @@ class _Prepared:
         # TFLM's per-channel conv ignores the filter zero point (symmetric weights).
         taps = np.asarray(w.data, dtype=np.float64).transpose(1, 2, 3, 0)  # (KH, KW, Cin, Cout)
 
+        k_total = kh * kw * w.shape[3]
+        # float32 holds every partial sum exactly while K * 128 * max|x - zp| < 2**24; one
+        # im2col matmul is then fastest. Deeper kernels accumulate per tap in float64.
+        im2col = k_total * 128 * max(127 - in_zp, in_zp + 128) < (1 << 24)
+        dtype = np.float32 if im2col else np.float64
+        flat = taps.reshape(k_total, cout).astype(dtype)
+
         def run(args: list[Array]) -> Array:
             # Out-of-image taps contribute 0 to sum(w * (x - zp)): pad the shifted input with 0.
-            xp, oh, ow = _windows(args[0].astype(np.float64) - in_zp, kh, kw, a, 0.0)
-            acc = np.zeros((xp.shape[0], oh, ow, cout), dtype=np.float64)
-            for i in range(kh):
-                for j in range(kw):
-                    acc += _tap(xp, i, j, oh, ow, a) @ taps[i, j]
+            xp, oh, ow = _windows(args[0].astype(dtype) - dtype(in_zp), kh, kw, a, 0.0)
+            if im2col:
+                cols = np.concatenate([_tap(xp, i, j, oh, ow, a) for i in range(kh) for j in range(kw)], axis=-1)
+                acc = cols @ flat
+            else:
+                acc = np.zeros((xp.shape[0], oh, ow, cout), dtype=np.float64)
+                for i in range(kh):
+                    for j in range(kw):
+                        acc += _tap(xp, i, j, oh, ow, a) @ taps[i, j]
             return _requantize(acc.astype(np.int64) + bias, mult, shift, out_zp, lo, hi)
 
         return run
@@ -240,10 +254,12 @@ class _Prepared:
         x, w = self._x(0), self._x(1)
         cout, depth = w.shape
         bias = self._bias(2, cout)
-        mult, shift = _per_channel_multipliers(x, w, self.out, cout)
         _, in_zp = _scale(x.quant, x.name)
         _, out_zp = _scale(self.out.quant, self.out.name)
         assert w.quant is not None
+        # double(in) * double(w) / double(out) for per-tensor weights too, as requant.fc_quant:
+        # see test_per_tensor_fc_multiplier_uses_double_scale_product.
+        mult, shift = _per_channel_multipliers(x, w, self.out, cout)
         # Per-tensor FC applies the filter offset (legacy); per-channel assumes symmetric weights.
         w_zp = 0 if w.quant.per_channel else w.quant.zero_point[0]
         lo, hi = _activation_range(self.op.attrs.get("activation", "none"), self.out)
@@ -260,21 +276,14 @@ class _Prepared:
 
     def _prepare_add(self) -> Kernel:
         x1, x2 = self._x(0), self._x(1)
-        s1, z1 = _scale(x1.quant, x1.name)
-        s2, z2 = _scale(x2.quant, x2.name)
-        so, zo = _scale(self.out.quant, self.out.name)
-        left_shift = 20
-        twice_max = 2.0 * float(max(np.float32(s1), np.float32(s2)))
-        m1, sh1 = _quantize_multiplier(float(s1) / twice_max)
-        m2, sh2 = _quantize_multiplier(float(s2) / twice_max)
-        mo, sho = _quantize_multiplier(twice_max / ((1 << left_shift) * float(so)))
-        lo, hi = _activation_range(self.op.attrs.get("activation", "none"), self.out)
+        p = add_quant(_scale(x1.quant, x1.name), _scale(x2.quant, x2.name), _scale(self.out.quant, self.out.name),
+                      self.op.attrs.get("activation", "none"))
 
         def run(args: list[Array]) -> Array:
-            a = _mbqm((args[0].astype(np.int64) - z1) << left_shift, m1, sh1)
-            b = _mbqm((args[1].astype(np.int64) - z2) << left_shift, m2, sh2)
-            y = _mbqm(_wrap32(a + b), mo, sho) + zo
-            return np.clip(y, lo, hi).astype(np.int8)
+            # Both inputs go to a common scale with 20 bits of headroom, are summed, then rescaled.
+            a = _mbqm_pos((args[0].astype(np.int64) - p.in1_zp) << ADD_LEFT_SHIFT, p.in1_mult, p.in1_shift)
+            a += _mbqm_pos((args[1].astype(np.int64) - p.in2_zp) << ADD_LEFT_SHIFT, p.in2_mult, p.in2_shift)
+            return _requantize(a, p.out_mult, p.out_shift, p.out_zp, p.act_min, p.act_max)
 
         return run
 
@@ -309,7 +318,7 @@ class _Prepared:
         s_in, z_in = _scale(x.quant, x.name)
         s_out, z_out = _scale(self.out.quant, self.out.name)
         count = int(np.prod([x.shape[ax] for ax in axes], dtype=np.int64)) if axes else 1
-        mult, shift = _quantize_multiplier(float(s_in) / float(s_out))
+        mult, shift = mean_quant(s_in, s_out)
         # TFLM (2026) takes QuantizedMeanOrSum for every int8 MEAN, even when input and output
         # quantisation match (older releases truncated sum/count there; the tests pin this).
         if count > 0:
@@ -353,11 +362,8 @@ class _Prepared:
     def _prepare_softmax(self) -> Kernel:
         x = self._x(0)
         s_in, _ = _scale(x.quant, x.name)
-        beta = float(np.float32(self.op.attrs.get("beta", 1.0)))
-        integer_bits = 5  # kScaledDiffIntegerBits: the exp input is Q5.26
-        real = min(beta * float(s_in) * (1 << (31 - integer_bits)), float((1 << 31) - 1))
-        mult, left_shift = _quantize_multiplier(real)
-        diff_min = -math.floor(((1 << integer_bits) - 1) * (1 << (31 - integer_bits)) / (1 << left_shift))
+        p = softmax_params(float(self.op.attrs.get("beta", 1.0)), s_in)  # exp input is Q5.26
+        mult, left_shift, diff_min = p.input_mult, p.input_left_shift, p.diff_min
 
         def run(args: list[Array]) -> Array:
             v = args[0].astype(np.int64)

@@ -101,11 +101,12 @@ def conv_quant(
 def fc_quant(input_scale: float, weight_scale: float, output_scale: float) -> tuple[int, int]:
     """Per-tensor FULLY_CONNECTED ``(mult, shift)``.
 
-    Unlike conv, TFLite multiplies the two scales in float32 before widening
-    (``GetQuantizedConvolutionMultipler``), which can differ in the last bit.
+    The TFLite Micro and LiteRT builds we check against widen both scales to double before
+    multiplying, exactly like conv (a float32 product, as in older TFLite sources, is off by one
+    in the last bit for some scales; see tests/deploy/test_reference.py).
     """
-    product = float(np.float32(input_scale) * np.float32(weight_scale))
-    return quantize_multiplier(product / _f32(output_scale))
+    mults, shifts = conv_quant(input_scale, [weight_scale], output_scale)
+    return mults[0], shifts[0]
 
 
 @dataclass(frozen=True)

@@ -55,8 +55,8 @@ class TrainConfig:
     phases: tuple[Phase, ...] = (
         Phase("full", 4, 0.1),
         Phase("kernel", 1, 0.03),
-        Phase("depth", 1, 0.02, 2),
-        Phase("expand", 1, 0.02, 2),
+        Phase("depth", 1, 0.02),
+        Phase("expand", 1, 0.02),
     )
     batch_size: int = 128
     momentum: float = 0.9

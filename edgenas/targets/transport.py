@@ -7,6 +7,7 @@ The protocol code only needs ``read``/``write``/``timeout``; pyserial gives that
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import serial
 from serial.tools import list_ports
@@ -25,7 +26,7 @@ def open_serial(url: str, *, baudrate: int = 115200, timeout_s: float = 0.1) -> 
 
 
 def connect_socket(port: int, *, host: str = "127.0.0.1", timeout_s: float = 10.0,
-                   alive: callable = lambda: True) -> serial.SerialBase:
+                   alive: Callable[[], bool] = lambda: True) -> serial.SerialBase:
     """Connect to a TCP serial server (QEMU) that may not be listening yet; retry until ``timeout_s``.
 
     ``alive()`` is polled between tries so a crashed emulator fails fast instead of timing out.

@@ -21,6 +21,7 @@ from .linker import DEFAULT_STACK_BYTES, parse_overflows, render_linker_script
 KIT_DIR = TARGETS_DIR / "cortex_m"
 GCC = "arm-none-eabi-gcc"
 OBJCOPY = "arm-none-eabi-objcopy"
+HOST_ONLY_SOURCES = ("profile_none.c",)
 OPT_LEVELS = ("-O0", "-O1", "-O2", "-O3", "-Os", "-Og")
 BASE_CFLAGS = (
     "-std=c99", "-Wall", "-Wextra", "-ffunction-sections", "-fdata-sections", "-fno-common",
@@ -72,19 +73,20 @@ def kit_sources(board: Board) -> list[Path]:
 
 
 def runtime_sources(board: Board) -> list[Path]:
-    """Runtime kernels: ``src/ref/*.c``, each replaced by ``src/arm/<same name>`` on DSP cores.
+    """Runtime C files: every ``src/**/*.c`` except host-only stubs, where a kernel in ``src/ref/``
+    is replaced by the file of the same name in ``src/arm/`` on cores with the DSP extension.
 
     Host-only files (``profile_none.c``) are left out: the kit implements the profiler.
     """
     src = RUNTIME_C_DIR / "src"
     if not src.is_dir():
         return []
-    chosen = {p.name: p for p in sorted((src / "ref").glob("*.c"))}
+    files = sorted(p for p in src.rglob("*.c") if p.name not in HOST_ONLY_SOURCES)
+    variant = {p.name: p for p in files if p.parent.name == "ref"}
     if board.dsp:
-        for p in sorted((src / "arm").glob("*.c")):
-            chosen[p.name] = p
-    extra = [p for p in sorted(src.glob("*.c")) if p.name != "profile_none.c"]
-    return extra + list(chosen.values())
+        variant.update({p.name: p for p in files if p.parent.name == "arm"})
+    shared = [p for p in files if p.parent.name not in ("ref", "arm")]
+    return shared + sorted(variant.values())
 
 
 def _model_sources(model: Path | Sequence[Path]) -> tuple[list[Path], list[Path]]:

@@ -1,8 +1,4 @@
-"""The ``edgenas`` command line. Commands parse, call one library function, render.
-
-Results go to stdout (a Rich table, or JSON with ``--json``); progress, warnings and errors go to
-stderr. Errors print ``error:``/``hint:`` and exit 1 (user/data), 2 (usage), 3 (device/toolchain).
-"""
+"""Commands for the space, supernet training and subnet extraction."""
 
 from __future__ import annotations
 
@@ -13,20 +9,8 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from .cli_common import handle_errors, progress_bar, stderr, stdout
-from .errors import UsageError
-
-app = typer.Typer(
-    name="edgenas",
-    help="Hardware-aware NAS and int8 deployment for microcontrollers and edge targets.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-
-SpaceOpt = Annotated[str, typer.Option("--space", help="registered search space")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")]
+from ..errors import UsageError
+from .common import JsonOpt, QuietOpt, SpaceOpt, app, handle_errors, progress_bar, stderr, stdout
 
 
 def _parse_epochs(text: str) -> tuple[int, int, int, int]:
@@ -52,7 +36,7 @@ def space(
     as_json: JsonOpt = False,
 ) -> None:
     """Print a search space and its exact number of architectures."""
-    from .space import count_archs, get_space, largest_arch, smallest_arch
+    from ..space import count_archs, get_space, largest_arch, smallest_arch
 
     spec = get_space(name, in_channels=channels, num_classes=classes)
     size = count_archs(spec)
@@ -86,14 +70,15 @@ def train(
     epochs: Annotated[str, typer.Option(help="full-net epochs N, or per phase 'full,kernel,depth,expand'")] = "4,1,1,1",
     space_name: SpaceOpt = "mcu-mbv2",
     batch_size: Annotated[int, typer.Option(help="images per step")] = 128,
+    subnets: Annotated[int, typer.Option(help="subnets sampled per step in the depth/expand phases")] = 1,
     seed: Annotated[int, typer.Option(help="seed for everything random")] = 0,
     threads: Annotated[int, typer.Option(help="CPU threads (0: torch default)")] = 0,
     quiet: QuietOpt = False,
 ) -> None:
     """Train a Once-for-All supernet by progressive shrinking (resumable)."""
-    from .data import load_dataset
-    from .space import get_space
-    from .supernet import Phase, TrainConfig, train_supernet
+    from ..data import load_dataset
+    from ..space import get_space
+    from ..supernet import Phase, TrainConfig, train_supernet
 
     splits = load_dataset(data, seed=seed)
     spec = get_space(space_name, in_channels=splits.in_channels, num_classes=splits.num_classes)
@@ -103,8 +88,8 @@ def train(
         for p in (
             Phase("full", full, 0.1),
             Phase("kernel", kernel, 0.03),
-            Phase("depth", depth, 0.02, 2),
-            Phase("expand", expand, 0.02, 2),
+            Phase("depth", depth, 0.02, subnets),
+            Phase("expand", expand, 0.02, subnets),
         )
         if p.epochs > 0
     )
@@ -136,11 +121,11 @@ def subnet(
     evaluate: Annotated[bool, typer.Option(help="report float test accuracy")] = True,
 ) -> None:
     """Extract one subnet (BN recalibrated), save it and export it to ONNX."""
-    from .data import load_dataset
-    from .deploy.onnx_export import export_onnx
-    from .space import Arch, largest_arch, smallest_arch
-    from .supernet import accuracy, load_supernet, prepare_subnet, save_subnet
-    from .supernet.bundled import bundled_supernet_dir
+    from ..data import load_dataset
+    from ..deploy.onnx_export import export_onnx
+    from ..space import Arch, largest_arch, smallest_arch
+    from ..supernet import accuracy, load_supernet, prepare_subnet, save_subnet
+    from ..supernet.bundled import bundled_supernet_dir
 
     net, meta = load_supernet(supernet or bundled_supernet_dir())
     spec = net.spec
@@ -153,7 +138,3 @@ def subnet(
     save_subnet(sub, out, {"supernet": str(supernet or "bundled"), "data": data})
     export_onnx(sub, out / "model.onnx")
     stdout.print_json(json.dumps(result))
-
-
-def main() -> None:  # pragma: no cover - console entry point
-    app()

@@ -7,17 +7,30 @@ import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from .debug import debug_level
-from .errors import EdgenasError
+from ..debug import debug_level
+from ..errors import EdgenasError
 
 stdout = Console()
 stderr = Console(stderr=True)
+
+app = typer.Typer(
+    name="edgenas",
+    help="Hardware-aware NAS and int8 deployment for microcontrollers and edge targets.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+"""The one Typer app; each ``commands_*.py`` module adds its commands to it."""
+
+SpaceOpt = Annotated[str, typer.Option("--space", help="registered search space")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")]
 
 
 def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -1,0 +1,12 @@
+"""The ``edgenas`` command line. Commands parse, call one library function, render.
+
+Results go to stdout (a Rich table, or JSON with ``--json``); progress, warnings and errors go to
+stderr. Errors print ``error:``/``hint:`` and exit 1 (user/data), 2 (usage), 3 (device/toolchain).
+Each ``commands_<topic>.py`` module registers its commands on the shared ``app``; importing it
+here is all it takes to add one.
+"""
+
+from . import commands_core  # noqa: F401  (registers commands)
+from .common import app
+
+__all__ = ["app"]

@@ -1,0 +1,98 @@
+/* Dot-product helpers of the arm build: ARMv7E-M DSP (SMLAD on sign-extended halfword pairs)
+ * when __ARM_FEATURE_DSP is set, plain C otherwise.
+ *
+ * Bit-exact with the ref loops by construction: every product and sum is an exact integer
+ * (|x + offset| <= 255 fits a 16-bit lane, each product < 2^15, and the kernels' accumulator
+ * bounds keep the 32-bit sums from wrapping), so only the summation order differs.
+ */
+#ifndef EN_INTERNAL_DOT_ARM_H
+#define EN_INTERNAL_DOT_ARM_H
+
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32)
+#include <arm_acle.h>
+#define EN_HAVE_DSP 1
+#elif defined(EN_EMULATE_DSP)
+/* Host emulation of the four ACLE intrinsics used below, from their architectural definitions,
+ * so the host test suite exercises the DSP code path (lane order included) against TFLM. */
+#define EN_HAVE_DSP 1
+typedef int32_t int16x2_t;
+typedef int32_t int8x4_t;
+static inline int32_t en_emu_pack16(int32_t lo, int32_t hi) {
+    return (int32_t)(((uint32_t)lo & 0xFFFFu) | ((uint32_t)hi << 16));
+}
+static inline int32_t en_emu_lo16(int32_t v) { return (int16_t)(uint16_t)((uint32_t)v & 0xFFFFu); }
+static inline int32_t en_emu_hi16(int32_t v) { return (int16_t)(uint16_t)((uint32_t)v >> 16); }
+static inline int32_t en_emu_byte(int32_t v, int k) { return (int8_t)(uint8_t)((uint32_t)v >> (8 * k)); }
+static inline int16x2_t __sxtb16(int8x4_t a) { return en_emu_pack16(en_emu_byte(a, 0), en_emu_byte(a, 2)); }
+static inline int16x2_t __sxtab16(int16x2_t a, int8x4_t b) {
+    return en_emu_pack16(en_emu_lo16(a) + en_emu_byte(b, 0), en_emu_hi16(a) + en_emu_byte(b, 2));
+}
+static inline int32_t __smlad(int16x2_t a, int16x2_t b, int32_t c) {
+    return (int32_t)((uint32_t)c + (uint32_t)(en_emu_lo16(a) * en_emu_lo16(b)) +
+                     (uint32_t)(en_emu_hi16(a) * en_emu_hi16(b)));
+}
+#else
+#define EN_HAVE_DSP 0
+#endif
+
+/** Unaligned 32-bit load (memcpy compiles to a single LDR on Cortex-M3 and up). */
+static inline uint32_t en_read_u32(const int8_t *p) {
+    uint32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline uint32_t en_ror8(uint32_t x) { return (x >> 8) | (x << 24); }
+
+/** acc + sum_{i < n} w[i] * (x[i] + offset), offset = -input_zp in [-127, 128]. */
+static inline int32_t en_dot_s8(const int8_t *x, const int8_t *w, int32_t n, int32_t offset,
+                                int32_t acc) {
+#if EN_HAVE_DSP
+    const int32_t off2 = (int32_t)(((uint32_t)offset & 0xFFFFu) * 0x00010001u);
+    for (; n >= 4; n -= 4, x += 4, w += 4) {
+        const uint32_t xv = en_read_u32(x);
+        const uint32_t wv = en_read_u32(w);
+        const int16x2_t x02 = __sxtab16(off2, (int8x4_t)xv);          /* bytes 0 and 2 */
+        const int16x2_t x13 = __sxtab16(off2, (int8x4_t)en_ror8(xv)); /* bytes 1 and 3 */
+        acc = __smlad(x02, __sxtb16((int8x4_t)wv), acc);
+        acc = __smlad(x13, __sxtb16((int8x4_t)en_ror8(wv)), acc);
+    }
+#endif
+    for (; n > 0; --n) {
+        acc += (int32_t)*w++ * ((int32_t)*x++ + offset);
+    }
+    return acc;
+}
+
+/** Two dot products sharing one input vector (two output channels): the input lanes are
+ *  unpacked once and used twice. */
+static inline void en_dot2_s8(const int8_t *x, const int8_t *w0, const int8_t *w1, int32_t n,
+                              int32_t offset, int32_t *acc0, int32_t *acc1) {
+    int32_t a0 = *acc0, a1 = *acc1;
+#if EN_HAVE_DSP
+    const int32_t off2 = (int32_t)(((uint32_t)offset & 0xFFFFu) * 0x00010001u);
+    for (; n >= 4; n -= 4, x += 4, w0 += 4, w1 += 4) {
+        const uint32_t xv = en_read_u32(x);
+        const int16x2_t x02 = __sxtab16(off2, (int8x4_t)xv);
+        const int16x2_t x13 = __sxtab16(off2, (int8x4_t)en_ror8(xv));
+        const uint32_t v0 = en_read_u32(w0);
+        const uint32_t v1 = en_read_u32(w1);
+        a0 = __smlad(x02, __sxtb16((int8x4_t)v0), a0);
+        a0 = __smlad(x13, __sxtb16((int8x4_t)en_ror8(v0)), a0);
+        a1 = __smlad(x02, __sxtb16((int8x4_t)v1), a1);
+        a1 = __smlad(x13, __sxtb16((int8x4_t)en_ror8(v1)), a1);
+    }
+#endif
+    for (; n > 0; --n, ++x, ++w0, ++w1) {
+        const int32_t xo = (int32_t)*x + offset;
+        a0 += (int32_t)*w0 * xo;
+        a1 += (int32_t)*w1 * xo;
+    }
+    *acc0 = a0;
+    *acc1 = a1;
+}
+
+#endif /* EN_INTERNAL_DOT_ARM_H */

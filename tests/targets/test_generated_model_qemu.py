@@ -1,0 +1,40 @@
+"""Integration: a model from the deploy code generator (MLPerf Tiny KWS DS-CNN) runs in QEMU and
+matches TFLite Micro bit for bit, through the real kit, harness, link and driver."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edgenas.targets.cortex_m import build_firmware, driver, elf_memory
+
+pytestmark = pytest.mark.board
+
+KWS = Path("/work/shared/models/mlperf-tiny/kws_dscnn_int8.tflite")
+
+
+@pytest.mark.skipif(not KWS.exists(), reason="MLPerf Tiny KWS model not available")
+def test_kws_dscnn_bit_exact_in_qemu(tmp_path, boards):
+    from edgenas.deploy.compile import compile_graph
+    from edgenas.deploy.tflite_reader import read_tflite
+    from edgenas.deploy.tflm import run_tflm
+
+    graph = read_tflite(KWS)
+    compile_graph(graph, tmp_path / "src")
+    fw = build_firmware(tmp_path / "src", boards.get("mps2-an500"), tmp_path / "fw")
+    mem = elf_memory(fw.elf)
+    assert mem["weights_bytes"] > 20_000 and mem["arena_bytes"] > 0
+    assert mem["flash_bytes"] - mem["weights_bytes"] < 25 * 1024  # runtime + kit + harness stay lean
+
+    shape = graph.tensor(graph.inputs[0]).shape
+    x = np.random.default_rng(0).integers(-128, 128, size=(2, *shape[1:]), dtype=np.int8)
+    want = run_tflm(KWS.read_bytes(), x).reshape(2, -1)
+    ms = driver.run(fw, [xi.tobytes() for xi in x])
+    for m, w in zip(ms, want):
+        assert np.frombuffer(m.output, np.int8).tolist() == w.tolist()
+        assert m.unit == "instructions" and 10e6 < m.total_count < 200e6
+        assert all(c > 0 for c in m.per_layer)
+        assert 0 <= m.total_count - sum(m.per_layer) < 0.01 * m.total_count
+        assert 0 < m.stack_bytes < fw.stack_bytes
