@@ -75,7 +75,7 @@ class _Emitter:
         if not vals:
             raise UnsupportedOpError(f"empty constant array {name}", hint="check the model's constant tensors")
         sym = f"en_w_{name}" if weight else f"en_{name}"
-        size = {"int8_t": 1, "int32_t": 4}[ctype]
+        size = {"int8_t": 1, "int16_t": 2, "int32_t": 4}[ctype]
         if weight:
             self.flash_bytes += size * len(vals)
         lines = []
@@ -159,7 +159,10 @@ class _Emitter:
         p = self.struct("en_conv_params", f"{name}_conv", [op.attrs["stride_h"], op.attrs["stride_w"],
                         op.attrs.get("dilation_h", 1), op.attrs.get("dilation_w", 1), pt, pl])
         q = self.requant_struct(name, x, w, y, op.attrs.get("activation", "none"), fc=False)
-        wsym = self.array(f"{name}_filter", "int8_t", w.data)  # type: ignore[arg-type]
+        if depthwise:
+            wsym = self.array(f"{name}_filter", "int8_t", w.data)  # type: ignore[arg-type]
+        else:
+            wsym = self.array(f"{name}_filter", "int16_t", pack_conv_weights(np.asarray(w.data)))
         bsym = self.array(f"{name}_bias", "int32_t", g.tensor(bias).data) if bias else "NULL"  # type: ignore[arg-type]
         wd = self.dims(f"{name}_wdims", w.shape if not depthwise else (1, kh, kw, w.shape[3]))
         return p, q, wsym, bsym, wd, self.dims(f"{name}_in", x.shape), x, y
@@ -168,7 +171,7 @@ class _Emitter:
         p, q, wsym, bsym, wd, ind, x, y = self._conv_common(s, op, name)
         outd = self.dims(f"{name}_out", y.shape)
         if s.residual is None and not s.banded:
-            self.call(f"en_conv2d_s8(&{p}, &{q}, &{ind}, {self.ptr(s.input)}, &{wd}, {wsym}, {bsym}, &{outd}, {self.ptr(s.output)})")
+            self.call(f"en_conv2d_packed_s8(&{p}, &{q}, &{ind}, {self.ptr(s.input)}, &{wd}, {wsym}, {bsym}, &{outd}, {self.ptr(s.output)})")
             return
         if s.residual is None:  # in-place pointwise conv, one row at a time
             _, h, wdt, cin = x.shape
@@ -179,7 +182,7 @@ class _Emitter:
                 f"    for (int32_t r = 0; r < {h}; ++r) {{\n"
                 f"        /* save input row r, then write output row r over it (C_out <= C_in) */\n"
                 f"        memcpy({self.scratch(s)}, {self.ptr(s.input)} + r * {wdt * cin}, {wdt * cin});\n"
-                f"        st = en_conv2d_s8(&{p}, &{q}, &{rin}, (const int8_t *){self.scratch(s)}, &{wd}, {wsym}, {bsym}, &{rout}, {self.ptr(s.output)} + r * {wdt * cout});\n"
+                f"        st = en_conv2d_packed_s8(&{p}, &{q}, &{rin}, (const int8_t *){self.scratch(s)}, &{wd}, {wsym}, {bsym}, &{rout}, {self.ptr(s.output)} + r * {wdt * cout});\n"
                 f"        if (st != EN_OK) {{\n            return (int)st;\n        }}\n    }}"
             )
             return
@@ -187,7 +190,7 @@ class _Emitter:
         add_op = g.ops[s.add_op_index]  # type: ignore[index]
         a = self.add_struct(name, y, g.tensor(s.residual), g.tensor(s.output), add_op.attrs.get("activation", "none"))
         if not s.banded:
-            self.call(f"en_conv2d_add_s8(&{p}, &{q}, &{a}, &{ind}, {self.ptr(s.input)}, &{wd}, {wsym}, {bsym}, "
+            self.call(f"en_conv2d_add_packed_s8(&{p}, &{q}, &{a}, &{ind}, {self.ptr(s.input)}, &{wd}, {wsym}, {bsym}, "
                       f"{self.ptr(s.residual)}, &{outd}, {self.ptr(s.output)})")
             return
         # Banded fused ADD: conv output row r into the row scratch, then ADD it over skip row r.
@@ -207,7 +210,7 @@ class _Emitter:
             f"        en_conv_params p = {p};\n"
             f"        const en_dims rin = {{1, hi - lo + 1, {wdt}, {cin}}};\n"
             f"        p.pad_top = lo - top;\n"
-            f"        st = en_conv2d_s8(&p, &{q}, &rin, {self.ptr(s.input)} + lo * {wdt * cin}, &{wd}, {wsym}, {bsym}, &{rout}, (int8_t *){self.scratch(s)});\n"
+            f"        st = en_conv2d_packed_s8(&p, &{q}, &rin, {self.ptr(s.input)} + lo * {wdt * cin}, &{wd}, {wsym}, {bsym}, &{rout}, (int8_t *){self.scratch(s)});\n"
             f"        if (st != EN_OK) {{\n            return (int)st;\n        }}\n"
             f"        st = en_add_s8(&{a}, {row}, (const int8_t *){self.scratch(s)}, {self.ptr(s.residual)} + r * {row}, {self.ptr(s.output)} + r * {row});\n"
             f"        if (st != EN_OK) {{\n            return (int)st;\n        }}\n    }}"
@@ -284,6 +287,28 @@ class _Emitter:
         p = self.struct("en_pad_params", f"{name}_pad", [before, after, y.quant.zero_point[0]])
         self.call(f"en_pad_s8(&{p}, &{self.dims(f'{name}_in', x.shape)}, {self.ptr(s.input)}, "
                   f"&{self.dims(f'{name}_out', y.shape)}, {self.ptr(s.output)})")
+
+
+def pack_conv_weights(w: np.ndarray) -> np.ndarray:
+    """OHWI int8 conv filters -> the int16 layout of ``en_conv2d_packed_s8`` (runtime_c kernels.h).
+
+    Blocks of 16 values per (group of 4 output channels, kernel row, 4 positions of the row):
+    each channel's 4 weights in the order k0, k2, k1, k3, so that each 32-bit pair meets the two
+    SXTB16 lanes of 4 consecutive input bytes in one SMLAD. Rows are zero-padded to a multiple
+    of 4 values, and C_out to a multiple of 4 channels. Twice the flash of int8 weights, for a
+    DSP inner loop that loads 16 weights with no unpacking.
+
+    Returns:
+        a flat int16 array of ``en_conv2d_packed_count(w_dims)`` values.
+    """
+    w = np.asarray(w)
+    cout, kh, kw, cin = w.shape
+    groups, run = -(-cout // 4), kw * cin
+    run4 = -(-run // 4) * 4
+    a = np.zeros((groups * 4, kh, run4), np.int16)
+    a[:cout, :, :run] = w.reshape(cout, kh, run)
+    a = a.reshape(groups, 4, kh, run4 // 4, 4)[..., [0, 2, 1, 3]]  # (g, lane, kh, block, pos)
+    return np.ascontiguousarray(a.transpose(0, 2, 3, 1, 4)).reshape(-1)
 
 
 def _c_float(v: float) -> str:

@@ -14,9 +14,9 @@ share one arena buffer, through aliases and earlier in-place decisions):
   not a graph output; shapes and dtypes match. Of the ADD's two operands the one produced later
   is the conv; the other is the skip. For *any* conv geometry each output element reads exactly
   one skip element, at its own position, just before overwriting it, so KxK and strided convs
-  qualify too. Pointwise convs use ``en_conv2d_add_s8`` directly; other geometries (which that
-  kernel's precondition rejects today) run *banded*: one output row at a time into a row
-  scratch with ``en_conv2d_s8``, then ``en_add_s8`` in place over that row of ``s``.
+  qualify too, and ``en_conv2d_add_s8`` runs them all in one call (with
+  ``CONV_ADD_KERNEL_ANY_GEOMETRY = False`` non-pointwise ones run *banded* instead: one output
+  row at a time into a row scratch with ``en_conv2d_s8``, then ``en_add_s8`` over that row of ``s``).
 - **in-place pointwise conv** (banded): a 1x1 stride-1 conv with ``C_out <= C_in`` that is the
   last reader of its input writes its output over the input row by row: row r's input is saved
   to a row scratch, then row r's output lands at ``r*W*C_out``, which never reaches input rows
@@ -41,13 +41,13 @@ KERNEL_KINDS = ("conv2d", "depthwise_conv2d", "add", "avg_pool2d", "mean", "full
 FUSE_ADD_MODES = ("none", "pointwise", "any")
 FUSE_ADD_DEFAULT = "any"
 """Which convs may take a residual ADD epilogue: ``any`` = every conv geometry (pointwise ones
-directly in en_conv2d_add_s8, the others banded); ``pointwise`` = only 1x1 stride-1 convs;
+in en_conv2d_add_s8, see CONV_ADD_KERNEL_ANY_GEOMETRY); ``pointwise`` = only 1x1 stride-1 convs;
 ``none`` = never fuse."""
 
-CONV_ADD_KERNEL_ANY_GEOMETRY = False
-"""True once en_conv2d_add_s8 accepts every conv geometry (its arithmetic already does; only its
-argument check refuses non-pointwise convs today). Then fused ADDs run in one kernel call and
-need no row scratch (ResNet-8: 33,280 -> 32,768 bytes)."""
+CONV_ADD_KERNEL_ANY_GEOMETRY = True
+"""en_conv2d_add_s8 (and its packed twin) accept every conv geometry, so fused ADDs run in one
+kernel call and need no row scratch (ResNet-8: 33,280 -> 32,768 bytes). False restores the
+banded fallback (one output row at a time through a row scratch)."""
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ class Step:
         in_place: the output shares storage with an input (depthwise, pointwise conv, ADD,
             SOFTMAX) or with ``residual`` (fused ADD).
         banded: run one output row at a time through a row scratch (in-place pointwise conv,
-            or a fused ADD on a conv that en_conv2d_add_s8 does not accept).
+            or, with CONV_ADD_KERNEL_ANY_GEOMETRY off, a fused ADD on a non-pointwise conv).
     """
 
     index: int
@@ -265,7 +265,7 @@ class _Lowering:
 
 
 def _pointwise(graph: Graph, op: Op) -> bool:
-    """1x1 kernel, stride 1, and (hence) no padding: en_conv2d_add_s8's current precondition."""
+    """1x1 kernel, stride 1, and (hence) no padding."""
     w = graph.tensor(op.inputs[1])
     _, kh, kw, _ = w.shape
     return kh == 1 and kw == 1 and op.attrs.get("stride_h", 1) == 1 and op.attrs.get("stride_w", 1) == 1

@@ -6,6 +6,7 @@ from .evaluate import accuracy
 from .ofa import BlockPlan, NetPlan, OFASupernet, plan_net
 from .subnet import Subnet, extract_subnet
 from .prepare import prepare_subnet
+from .scratch import train_from_scratch
 from .subnet_io import is_subnet_dir, load_subnet, save_subnet
 from .train import Phase, TrainConfig, sample_for_phase, train_supernet
 
@@ -28,5 +29,6 @@ __all__ = [
     "recalibrate_bn",
     "sample_for_phase",
     "save_supernet",
+    "train_from_scratch",
     "train_supernet",
 ]

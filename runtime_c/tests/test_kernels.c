@@ -10,7 +10,9 @@
 #include <string.h>
 
 #include "edgenas/kernels.h"
+#include "internal/conv_packed.h"
 #include "internal/fixedpoint.h"
+#include "internal/requant_fast.h"
 
 static int g_failures;
 static int g_current_ok;
@@ -63,6 +65,44 @@ static void test_fixedpoint(void) {
     CHECK(en_mbqm(3, HALF_M, 2) == 6);
     /* Double rounding: 13 * 0.5 = 6.5 -> 7, then 7 / 2 = 3.5 -> 4 (single rounding gives 3). */
     CHECK(en_mbqm(13, HALF_M, -1) == 4);
+}
+
+/* The arm build's shortcut requantisation equals en_mbqm everywhere (see requant_fast.h): edge
+ * values of x around 0, +-2^k and the int32 limits, edge and random multipliers, every shift. */
+static void test_requant_fast_matches_mbqm(void) {
+    const int32_t edge_x[] = {0, 1, -1, 2, -2, 3, -3, 127, -128, 255, -255, 1 << 15, -(1 << 15),
+                              (1 << 30) - 1, 1 << 30, -(1 << 30), INT32_MAX, INT32_MIN,
+                              INT32_MAX - 1, INT32_MIN + 1, 1234567, -7654321};
+    const int32_t edge_m[] = {0, 1, 1 << 30, (1 << 30) + 1, 1500000000, INT32_MAX, INT32_MAX - 1};
+    uint32_t seed = 12345u;
+    int bad = 0;
+    for (int32_t shift = -31; shift <= 30 && !bad; ++shift) {
+        for (size_t mi = 0; mi < sizeof edge_m / sizeof edge_m[0] + 8; ++mi) {
+            int32_t m;
+            if (mi < sizeof edge_m / sizeof edge_m[0]) {
+                m = edge_m[mi];
+            } else {
+                seed = seed * 1664525u + 1013904223u;
+                m = (int32_t)((1u << 30) | (seed >> 2));
+            }
+            for (size_t xi = 0; xi < sizeof edge_x / sizeof edge_x[0] + 200; ++xi) {
+                int32_t x;
+                if (xi < sizeof edge_x / sizeof edge_x[0]) {
+                    x = edge_x[xi];
+                } else {
+                    seed = seed * 1664525u + 1013904223u;
+                    x = (int32_t)seed >> (int)(seed % 31u); /* all magnitudes */
+                }
+                if (en_mbqm_fast(x, m, shift) != en_mbqm(x, m, shift)) {
+                    printf("  x=%ld m=%ld shift=%ld: fast %ld, ref %ld\n", (long)x, (long)m,
+                           (long)shift, (long)en_mbqm_fast(x, m, shift), (long)en_mbqm(x, m, shift));
+                    bad = 1;
+                    break;
+                }
+            }
+        }
+    }
+    CHECK(!bad);
 }
 
 /* ---- conv2d ----------------------------------------------------------------------------- */
@@ -189,6 +229,105 @@ static void test_conv_add_in_place_matches_copy(void) {
     CHECK(en_conv2d_add_s8(&P1, &q, &a, &in_d, x, &w_d, w, NULL, skip, &out_d, out) == EN_OK);
     CHECK(en_conv2d_add_s8(&P1, &q, &a, &in_d, x, &w_d, w, NULL, skip2, &out_d, skip2) == EN_OK);
     CHECK_BYTES(out, skip2, sizeof out);
+}
+
+static void test_conv_add_3x3_matches_conv_then_add(void) {
+    /* Any geometry fuses: a 3x3 stride-2 SAME conv + ADD over its skip equals en_conv2d_s8
+     * followed by en_add_s8, in place and out of place. */
+    enum { H = 7, W = 6, CI = 5, CO = 6, OH = 4, OW = 3 };
+    int8_t x[H * W * CI], w[CO * 9 * CI], conv[OH * OW * CO], want[OH * OW * CO];
+    int8_t skip[OH * OW * CO], skip2[OH * OW * CO], out[OH * OW * CO];
+    fill(x, sizeof x, 31);
+    fill(w, sizeof w, 32);
+    fill(skip, sizeof skip, 33);
+    memcpy(skip2, skip, sizeof skip);
+    const int32_t bias[CO] = {100, -2000, 0, 5, 77, -1};
+    const int32_t mult[CO] = {1300000000, 1400000000, 1500000000, 1600000000, 1700000000, 1 << 30};
+    const int32_t shift[CO] = {-9, -8, -10, -10, -11, -7};
+    const en_requant q = {-2, 4, mult, shift, 1, -128, 127};
+    const en_add_quant a = {4, -9, 1, 1200000000, -1, HALF_M, 0, 1800000000, -18, 20, -100, 100};
+    const en_conv_params p = {2, 2, 1, 1, 1, 1};
+    const en_dims in_d = {1, H, W, CI}, w_d = {CO, 3, 3, CI}, out_d = {1, OH, OW, CO};
+    CHECK(en_conv2d_s8(&p, &q, &in_d, x, &w_d, w, bias, &out_d, conv) == EN_OK);
+    CHECK(en_add_s8(&a, OH * OW * CO, conv, skip, want) == EN_OK);
+    CHECK(en_conv2d_add_s8(&p, &q, &a, &in_d, x, &w_d, w, bias, skip, &out_d, out) == EN_OK);
+    CHECK_BYTES(out, want, sizeof out);
+    CHECK(en_conv2d_add_s8(&p, &q, &a, &in_d, x, &w_d, w, bias, skip2, &out_d, skip2) == EN_OK);
+    CHECK_BYTES(skip2, want, sizeof want);
+}
+
+/* ---- packed conv ------------------------------------------------------------------------- */
+
+enum { PK_MAX_W = 4096, PK_MAX_X = 4096, PK_MAX_Y = 4096 };
+
+static void pack_weights(const en_dims *wd, const int8_t *w, int16_t *packed) {
+    memset(packed, 0, en_conv2d_packed_count(wd) * sizeof *packed);
+    for (int32_t o = 0; o < wd->n; ++o)
+        for (int32_t kh = 0; kh < wd->h; ++kh)
+            for (int32_t kw = 0; kw < wd->w; ++kw)
+                for (int32_t ci = 0; ci < wd->c; ++ci)
+                    packed[en_packed_index(wd, o, kh, kw, ci)] =
+                        w[((o * wd->h + kh) * wd->w + kw) * wd->c + ci];
+}
+
+/* en_conv2d_packed_s8 (and its fused add) equal the unpacked kernels on geometries that take
+ * every path of the arm build: C_in % 4 == 0 (direct runs, clipped columns), C_in % 4 != 0
+ * (column buffer), a window too large for the buffer and dilated columns (scalar), C_out % 4
+ * remainders, all-padding windows, per-tensor requantisation and no bias. */
+static void test_conv_packed_matches_unpacked(void) {
+    static const int32_t cases[][10] = {
+        /* h, w, cin, cout, k, stride, dil, pad_t, pad_l, per_channel */
+        {6, 5, 8, 8, 3, 1, 1, 1, 1, 1},  {7, 7, 3, 16, 3, 1, 1, 1, 1, 1},
+        {9, 4, 1, 6, 3, 2, 1, 1, 1, 1},  {5, 5, 4, 5, 5, 2, 1, 2, 2, 0},
+        {4, 4, 2, 3, 1, 1, 1, 0, 0, 1},  {6, 6, 5, 7, 3, 1, 2, 2, 2, 1},
+        {3, 3, 12, 4, 7, 1, 1, 3, 3, 1}, {12, 12, 6, 4, 9, 1, 1, 4, 4, 1},
+        {2, 2, 4, 9, 5, 1, 1, 4, 4, 1},  {8, 8, 16, 2, 1, 2, 1, 0, 0, 1},
+    };
+    static int8_t x[PK_MAX_X], w[PK_MAX_W], o1[PK_MAX_Y], o2[PK_MAX_Y], skip[PK_MAX_Y];
+    static int8_t s1[PK_MAX_Y], s2[PK_MAX_Y];
+    static int16_t packed[2 * PK_MAX_W];
+    int32_t mult[16], shift[16], bias[16];
+    for (size_t t = 0; t < sizeof cases / sizeof cases[0]; ++t) {
+        const int32_t *c = cases[t];
+        const int32_t k = c[4], st = c[5], dil = c[6];
+        const int32_t oh = (c[0] + 2 * c[7] - (k - 1) * dil - 1) / st + 1;
+        const int32_t ow = (c[1] + 2 * c[8] - (k - 1) * dil - 1) / st + 1;
+        const en_dims in_d = {1, c[0], c[1], c[2]}, w_d = {c[3], k, k, c[2]};
+        const en_dims out_d = {1, oh, ow, c[3]};
+        const en_conv_params p = {st, st, dil, dil, c[7], c[8]};
+        const size_t nx = (size_t)c[0] * c[1] * c[2], nw = (size_t)c[3] * k * k * c[2];
+        const size_t ny = (size_t)oh * ow * c[3];
+        fill(x, nx, 40 + (uint32_t)t);
+        fill(w, nw, 60 + (uint32_t)t);
+        fill(skip, ny, 80 + (uint32_t)t);
+        for (int32_t i = 0; i < c[3]; ++i) {
+            mult[i] = 1100000000 + 60000000 * i;
+            shift[i] = -6 - i % 4;
+            bias[i] = 500 * i - 3000;
+        }
+        pack_weights(&w_d, w, packed);
+        const en_requant q = {(int32_t)t * 13 - 60, 5 - (int32_t)t, mult, shift, c[9], -128, 127};
+        const int32_t *b = t % 3 == 2 ? NULL : bias;
+        memset(o1, 0, ny);
+        memset(o2, 1, ny);
+        CHECK(en_conv2d_s8(&p, &q, &in_d, x, &w_d, w, b, &out_d, o1) == EN_OK);
+        CHECK(en_conv2d_packed_s8(&p, &q, &in_d, x, &w_d, packed, b, &out_d, o2) == EN_OK);
+        CHECK_BYTES(o1, o2, ny);
+        const en_add_quant a = {q.output_zp, -9, 1, 1200000000, -1, HALF_M, 0, 1800000000, -18,
+                                20, -100, 100};
+        memcpy(s1, skip, ny);
+        memcpy(s2, skip, ny);
+        CHECK(en_conv2d_add_s8(&p, &q, &a, &in_d, x, &w_d, w, b, s1, &out_d, s1) == EN_OK);
+        CHECK(en_conv2d_add_packed_s8(&p, &q, &a, &in_d, x, &w_d, packed, b, s2, &out_d, s2) ==
+              EN_OK);
+        CHECK_BYTES(s1, s2, ny);
+        if (!g_current_ok) {
+            printf("  case %zu differs\n", t);
+            return;
+        }
+    }
+    const en_dims w_d = {5, 3, 2, 7};
+    CHECK(en_conv2d_packed_count(&w_d) == 2 * 3 * 16 * 4); /* G=2, KH=3, L=14 -> L4=16 */
 }
 
 /* ---- depthwise --------------------------------------------------------------------------- */
@@ -352,10 +491,13 @@ static void test_failures(void) {
     CHECK(en_conv2d_s8(&P1, &q_shift, &in_d, x, &w_d, w, NULL, &out_d, out) == EN_ERR_ARG);
     CHECK(en_conv2d_s8(&P1, &q, &in_d, x, &w_d, w, NULL, &out_d, x + 1) == EN_ERR_ARG);
 
-    /* Fused add needs a pointwise conv and the conv's output zero point as in1_zp. */
+    /* Fused add (any geometry) needs a skip disjoint from the conv input, and the conv's
+     * output zero point as in1_zp. */
     const en_dims w3 = {2, 3, 3, 2};
     const en_conv_params same = {1, 1, 1, 1, 1, 1};
-    CHECK(en_conv2d_add_s8(&same, &q, &ADD_PLAIN, &in_d, x, &w3, w, NULL, skip, &out_d, skip) ==
+    CHECK(en_conv2d_add_s8(&same, &q, &ADD_PLAIN, &in_d, x, &w3, w, NULL, x, &out_d, skip) ==
+          EN_ERR_ARG);
+    CHECK(en_conv2d_add_s8(&same, &q, &ADD_PLAIN, &in_d, x, &w3, w, NULL, skip, &out_d, x) ==
           EN_ERR_ARG);
     const en_add_quant a_zp = {5, 0, 0, HALF_M, 0, HALF_M, 0, HALF_M, -18, 20, -128, 127};
     CHECK(en_conv2d_add_s8(&P1, &q, &a_zp, &in_d, x, &w_d, w, NULL, skip, &out_d, skip) ==
@@ -396,6 +538,7 @@ static void test_failures(void) {
 
 int main(void) {
     run("fixedpoint", test_fixedpoint);
+    run("requant_fast_matches_mbqm", test_requant_fast_matches_mbqm);
     run("conv_1x1_hand", test_conv_1x1_hand);
     run("conv_3x3_padding_hand", test_conv_3x3_padding_hand);
     run("conv_all_padding_window", test_conv_all_padding_window);
@@ -403,6 +546,8 @@ int main(void) {
     run("conv_general_matches_pointwise", test_conv_general_matches_pointwise);
     run("conv_add_hand", test_conv_add_hand);
     run("conv_add_in_place_matches_copy", test_conv_add_in_place_matches_copy);
+    run("conv_add_3x3_matches_conv_then_add", test_conv_add_3x3_matches_conv_then_add);
+    run("conv_packed_matches_unpacked", test_conv_packed_matches_unpacked);
     run("dw_c1_single_pixel_hand", test_dw_c1_single_pixel_hand);
     run("dw_in_place_stride1", test_dw_in_place_stride1);
     run("dw_in_place_stride2", test_dw_in_place_stride2);

@@ -125,7 +125,7 @@ def test_header_and_source_contract(tmp_path: Path) -> None:
     total = 0
     for ln in arrays:
         n = int(ln.split("[")[1].split("]")[0])
-        total += n * (1 if ln.startswith("static const int8_t") else 4)
+        total += n * {"int8_t": 1, "int16_t": 2, "int32_t": 4}[ln.split()[2]]
     assert total == res.flash_bytes
     assert all(f"/* layer {i}:" in c for i in range(res.num_layers))
 
@@ -297,20 +297,31 @@ def _synthetic() -> Graph:
     return n.graph(n.softmax(n.fc(t, 5)))
 
 
-def test_synthetic_graph_uses_every_rewrite() -> None:
+def test_synthetic_graph_uses_every_rewrite(monkeypatch: pytest.MonkeyPatch) -> None:
+    from edgenas.deploy import fuse
     from edgenas.deploy.fuse import lower
 
     steps = lower(_synthetic()).steps
     fused = [s for s in steps if s.residual]
-    assert len(fused) == 2 and fused[0].banded and not fused[1].banded
+    # en_conv2d_add_s8 takes every geometry: the KxK fused ADD is one kernel call, not banded.
+    assert len(fused) == 2 and not fused[0].banded and not fused[1].banded
+    monkeypatch.setattr(fuse, "CONV_ADD_KERNEL_ANY_GEOMETRY", False)
+    fused_banded = [s for s in lower(_synthetic()).steps if s.residual]
+    assert len(fused_banded) == 2 and fused_banded[0].banded and not fused_banded[1].banded
     assert any(s.kind == "conv2d" and s.in_place and s.residual is None for s in steps)
     assert sum(s.kind == "depthwise_conv2d" and s.in_place for s in steps) == 1
     assert any(s.kind == "add" for s in steps)
 
 
-@pytest.mark.parametrize("mode", [dict(), dict(fuse_add="none", in_place=False), dict(fuse_add="pointwise")],
-                         ids=["default", "plain", "pointwise"])
-def test_synthetic_graph_bit_exact_with_sanitizers(mode: dict, tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", [dict(), dict(fuse_add="none", in_place=False), dict(fuse_add="pointwise"),
+                                  dict(banded_add=True)],
+                         ids=["default", "plain", "pointwise", "banded_add"])
+def test_synthetic_graph_bit_exact_with_sanitizers(mode: dict, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    if mode.pop("banded_add", False):  # the banded fallback of KxK fused ADDs stays correct
+        from edgenas.deploy import fuse
+
+        monkeypatch.setattr(fuse, "CONV_ADD_KERNEL_ANY_GEOMETRY", False)
     g = _synthetic()
     x = _inputs(g, n_random=6, seed=3)
     ref = run_reference(g, x).reshape(x.shape[0], -1)

@@ -152,10 +152,23 @@ def test_residual_add_fuses_into_pointwise_conv() -> None:
     assert "t2" not in plan.tensor_offsets
 
 
-def test_residual_add_kxk_fusion_is_banded() -> None:
+def test_residual_add_kxk_fusion_is_one_kernel_call() -> None:
+    g, _ = _residual_block(k=3)
+    sched = lower(g)  # default: any geometry, in one en_conv2d_add_s8 call, no scratch
+    last = sched.steps[-1]
+    assert last.residual is not None and not last.banded
+    plan = plan_memory(g, schedule=sched)
+    assert last.index not in plan.scratch
+    assert plan.arena_bytes == plan.lower_bound_bytes == 2048
+
+
+def test_residual_add_kxk_fusion_is_banded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from edgenas.deploy import fuse
+
+    monkeypatch.setattr(fuse, "CONV_ADD_KERNEL_ANY_GEOMETRY", False)
     g, _ = _residual_block(k=3)
     assert all(s.residual is None for s in lower(g, fuse_add="pointwise").steps)
-    sched = lower(g)  # default: any geometry; a KxK conv runs banded through a row scratch
+    sched = lower(g)  # any geometry; a KxK conv runs banded through a row scratch
     last = sched.steps[-1]
     assert last.residual is not None and last.banded
     plan = plan_memory(g, schedule=sched)

@@ -107,6 +107,7 @@ def _load(variant: str) -> C.CDLL:
         )
     rt = C.CDLL(str(so))
     rt.en_dwconv2d_s8_scratch_bytes.restype = C.c_size_t
+    rt.en_conv2d_packed_count.restype = C.c_size_t
     return rt
 
 
@@ -143,28 +144,47 @@ def make_requant(input_zp: int, output_zp: int, mults: np.ndarray, shifts: np.nd
                    act[0], act[1])
 
 
+def _weights(w: np.ndarray, packed: bool) -> tuple[C._Pointer, np.ndarray]:
+    """Filter pointer for the plain (int8 OHWI) or packed (int16, codegen's layout) kernels,
+    plus the array to keep alive while it is used."""
+    if not packed:
+        return _i8(w), w
+    from edgenas.deploy.codegen import pack_conv_weights
+
+    pw = np.ascontiguousarray(pack_conv_weights(w), dtype=np.int16)
+    assert pw.size == lib().en_conv2d_packed_count(C.byref(_dims(w.shape)))
+    return pw.ctypes.data_as(C.POINTER(C.c_int16)), pw
+
+
 def conv2d(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, q: Requant,
            stride: tuple[int, int], pad: tuple[int, int], out_hw: tuple[int, int],
-           dilation: tuple[int, int] = (1, 1)) -> np.ndarray:
+           dilation: tuple[int, int] = (1, 1), packed: bool = False) -> np.ndarray:
+    """en_conv2d_s8, or en_conv2d_packed_s8 on the codegen-packed filter."""
     out = np.zeros((x.shape[0], *out_hw, w.shape[0]), np.int8)
     p = ConvParams(stride[0], stride[1], dilation[0], dilation[1], pad[0], pad[1])
-    st = lib().en_conv2d_s8(C.byref(p), C.byref(q), C.byref(_dims(x.shape)), _i8(x),
-                            C.byref(_dims(w.shape)), _i8(w), _i32(bias),
-                            C.byref(_dims(out.shape)), _i8(out))
-    _check(st, "en_conv2d_s8")
+    wp, _keep = _weights(w, packed)
+    fn = lib().en_conv2d_packed_s8 if packed else lib().en_conv2d_s8
+    st = fn(C.byref(p), C.byref(q), C.byref(_dims(x.shape)), _i8(x), C.byref(_dims(w.shape)), wp,
+            _i32(bias), C.byref(_dims(out.shape)), _i8(out))
+    _check(st, "en_conv2d_packed_s8" if packed else "en_conv2d_s8")
     return out
 
 
 def conv2d_add(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, q: Requant, a: AddQuant,
-               skip: np.ndarray, in_place: bool) -> np.ndarray:
-    """1x1 conv + residual add; with in_place the result overwrites (a copy of) `skip`."""
+               skip: np.ndarray, in_place: bool, stride: tuple[int, int] = (1, 1),
+               pad: tuple[int, int] = (0, 0), dilation: tuple[int, int] = (1, 1),
+               packed: bool = False) -> np.ndarray:
+    """Conv (any geometry; 1x1 by default) + residual add; with in_place the result overwrites
+    (a copy of) `skip`, whose shape is the conv output's."""
     skip = skip.copy()
     out = skip if in_place else np.zeros_like(skip)
-    p = ConvParams(1, 1, 1, 1, 0, 0)
-    st = lib().en_conv2d_add_s8(C.byref(p), C.byref(q), C.byref(AddQuantC(*a.__dict__.values())),
-                                C.byref(_dims(x.shape)), _i8(x), C.byref(_dims(w.shape)), _i8(w),
-                                _i32(bias), _i8(skip), C.byref(_dims(out.shape)), _i8(out))
-    _check(st, "en_conv2d_add_s8")
+    p = ConvParams(stride[0], stride[1], dilation[0], dilation[1], pad[0], pad[1])
+    wp, _keep = _weights(w, packed)
+    fn = lib().en_conv2d_add_packed_s8 if packed else lib().en_conv2d_add_s8
+    st = fn(C.byref(p), C.byref(q), C.byref(AddQuantC(*a.__dict__.values())),
+            C.byref(_dims(x.shape)), _i8(x), C.byref(_dims(w.shape)), wp,
+            _i32(bias), _i8(skip), C.byref(_dims(out.shape)), _i8(out))
+    _check(st, "en_conv2d_add_packed_s8" if packed else "en_conv2d_add_s8")
     return out
 
 

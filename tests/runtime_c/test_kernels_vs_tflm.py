@@ -148,6 +148,56 @@ def test_conv2d_fused_add_matches_conv_then_add(seed: int, in_place: bool) -> No
 
 
 @pytest.mark.parametrize("seed", CASES)
+def test_conv2d_packed(seed: int) -> None:
+    """The packed-filter kernel codegen calls: same cases as test_conv2d, plus wider channels
+    (C_in a multiple of 4 takes the arm build's direct runs, other C_in its column buffer)."""
+    c = _conv_case(seed, depthwise=False)
+    ref = run_tflm(_conv_graph(c, False), [c["x"]])
+    q, _keep = _conv_requant(c)
+    ours = rt.conv2d(c["x"], c["w"], c["bias"], q, (c["stride"],) * 2, c["pad"], c["out_hw"],
+                     (c["dil"],) * 2, packed=True)
+    _assert_same(ours, ref)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_conv2d_packed_wide_channels(seed: int) -> None:
+    c = _conv_case(300 + seed, depthwise=False)
+    rng = c["rng"]
+    cin, cout = 4 * int(rng.integers(1, 9)), int(rng.integers(1, 21))
+    k = c["w"].shape[1]
+    c["x"] = random_input(rng, (*c["x"].shape[:3], cin))
+    c["w"] = rng.integers(-127, 128, size=(cout, k, k, cin), dtype=np.int8)
+    c["w_scales"] = rng.uniform(0.001, 0.05, cout).astype(np.float32)
+    c["bias"] = rng.integers(-4000, 4000, cout).astype(np.int32)
+    ref = run_tflm(_conv_graph(c, False), [c["x"]])
+    q, _keep = _conv_requant(c)
+    ours = rt.conv2d(c["x"], c["w"], c["bias"], q, (c["stride"],) * 2, c["pad"], c["out_hw"],
+                     (c["dil"],) * 2, packed=True)
+    _assert_same(ours, ref)
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("packed", [False, True])
+def test_conv2d_fused_add_any_geometry(seed: int, packed: bool) -> None:
+    """KxK, strided and padded convs take the fused ADD too (in place over the skip)."""
+    c = _conv_case(400 + seed, depthwise=False)
+    rng = c["rng"]
+    skip_q = random_act_quant(rng)
+    sum_q = (float(np.float32(max(skip_q[0], c["y_q"][0]) * rng.uniform(1.0, 2.5))),
+             int(rng.integers(-128, 128)))
+    add_act = str(rng.choice(ACTS))
+    skip = random_input(rng, (1, *c["out_hw"], c["w"].shape[0]))
+    g = add_residual(_conv_graph(c, False), skip_q, sum_q, add_act)
+    ref = run_tflm(g, [c["x"], skip])
+    q, _keep = _conv_requant(c)
+    a = rq.add_quant(c["y_q"], skip_q, sum_q, add_act)
+    ours = rt.conv2d_add(c["x"], c["w"], c["bias"], q, a, skip, in_place=True,
+                         stride=(c["stride"],) * 2, pad=c["pad"], dilation=(c["dil"],) * 2,
+                         packed=packed)
+    _assert_same(ours, ref)
+
+
+@pytest.mark.parametrize("seed", CASES)
 def test_fully_connected(seed: int) -> None:
     rng = np.random.default_rng(3000 + seed)
     batches, cin, cout = 1, int(rng.integers(1, 64)), int(rng.integers(1, 24))

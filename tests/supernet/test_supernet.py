@@ -211,3 +211,15 @@ def test_same_padding_matches_tflite_rule():
     assert same_padding(7, 3, 2) == (1, 1)
     assert same_padding(14, 7, 1) == (3, 3)
     assert same_padding(5, 5, 2) == (2, 2)
+
+
+def test_from_scratch_training_learns_and_is_seeded():
+    from edgenas.supernet import accuracy, train_from_scratch
+
+    data = make_synthetic(seed=0, n_train=512)
+    spec = get_space("tiny-test")
+    arch = smallest_arch(spec)
+    a = train_from_scratch(spec, arch, data, epochs=3, batch_size=32, seed=0, label_smoothing=0.0)
+    b = train_from_scratch(spec, arch, data, epochs=3, batch_size=32, seed=0, label_smoothing=0.0)
+    assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
+    assert accuracy(a, data.test, arch.resolution) > 0.7

@@ -34,7 +34,7 @@ def test_kws_dscnn_bit_exact_in_qemu(tmp_path, boards):
     ms = driver.run(fw, [xi.tobytes() for xi in x])
     for m, w in zip(ms, want):
         assert np.frombuffer(m.output, np.int8).tolist() == w.tolist()
-        assert m.unit == "instructions" and 10e6 < m.total_count < 200e6
+        assert m.unit == "instructions" and 1e6 < m.total_count < 200e6
         assert all(c > 0 for c in m.per_layer)
         assert 0 <= m.total_count - sum(m.per_layer) < 0.01 * m.total_count
         assert 0 < m.stack_bytes < fw.stack_bytes

@@ -72,13 +72,15 @@ def kit_sources(board: Board) -> list[Path]:
     return [KIT_DIR / n for n in names]
 
 
-def runtime_sources(board: Board) -> list[Path]:
+def runtime_sources(board: Board, runtime_dir: Path = RUNTIME_C_DIR) -> list[Path]:
     """Runtime C files: every ``src/**/*.c`` except host-only stubs, where a kernel in ``src/ref/``
     is replaced by the file of the same name in ``src/arm/`` on cores with the DSP extension.
 
     Host-only files (``profile_none.c``) are left out: the kit implements the profiler.
+    ``runtime_dir`` is a runtime_c tree (``include/``, ``src/``): the repository's by default,
+    or the snapshot a compiled artifact carries.
     """
-    src = RUNTIME_C_DIR / "src"
+    src = Path(runtime_dir) / "src"
     if not src.is_dir():
         return []
     files = sorted(p for p in src.rglob("*.c") if p.name not in HOST_ONLY_SOURCES)
@@ -109,6 +111,7 @@ def build_firmware(
     defines: Mapping[str, str | int] | None = None,
     stack_bytes: int = DEFAULT_STACK_BYTES,
     with_runtime: bool = True,
+    runtime_dir: Path = RUNTIME_C_DIR,
 ) -> Firmware:
     """Compile and link the harness with a model for ``board``.
 
@@ -120,6 +123,7 @@ def build_firmware(
         defines: extra ``-D`` macros (used by tests to size the fixture).
         stack_bytes: stack reserve placed after .bss (counted in RAM at link time).
         with_runtime: also compile the runtime_c kernels (unused ones are dropped by --gc-sections).
+        runtime_dir: the runtime_c tree to compile and include (default: the repository's).
 
     Raises:
         ToolchainError: compiler missing or a compile error.
@@ -142,8 +146,9 @@ def build_firmware(
     linker_script.write_text(render_linker_script(board, stack_bytes), encoding="utf-8")
 
     model_c, model_dirs = _model_sources(model)
-    sources = kit_sources(board) + model_c + (runtime_sources(board) if with_runtime else [])
-    includes = [gen, KIT_DIR, *model_dirs, RUNTIME_C_DIR / "include", RUNTIME_C_DIR / "src"]
+    runtime_dir = Path(runtime_dir)
+    sources = kit_sources(board) + model_c + (runtime_sources(board, runtime_dir) if with_runtime else [])
+    includes = [gen, KIT_DIR, *model_dirs, runtime_dir / "include", runtime_dir / "src"]
     elf, binary, mapfile = out_dir / "firmware.elf", out_dir / "firmware.bin", out_dir / "firmware.map"
     cmd = [
         gcc, *board.cflags, opt, *BASE_CFLAGS,

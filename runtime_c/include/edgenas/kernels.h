@@ -110,15 +110,15 @@ en_status en_conv2d_s8(const en_conv_params *p, const en_requant *q,
                        const en_dims *w_dims, const int8_t *w, const int32_t *bias,
                        const en_dims *out_dims, int8_t *out);
 
-/** 1x1 conv with a fused residual ADD, written in place over the skip tensor.
+/** Conv (any geometry) with a fused residual ADD, written in place over the skip tensor.
  *  Each output value is first computed exactly like en_conv2d_s8 (requantised to q->output_zp,
  *  clamped to q->act_min/act_max: the int8 value TFLite's CONV_2D would store), then combined
  *  with skip[i] by TFLite ADD semantics (a->in1 = the conv output, a->in2 = the skip tensor):
  *    out[i] = ADD(conv[i], skip[i]).
- *  Precondition (checked): a 1x1 kernel, stride 1, no padding, so out_dims == in_dims spatially
- *  and out element i reads only skip element i: writing out over skip is then safe element by
- *  element. `out` may equal `skip` (in place) or be disjoint from it; `in` must be disjoint
- *  from both. a->in1_zp must equal q->output_zp.
+ *  Output element i reads skip element i only, just before writing out[i], and the conv reads
+ *  only `in`; so writing out over skip is safe element by element for every kernel size, stride
+ *  and padding. Precondition (checked): `out` equals `skip` (in place) or is disjoint from it;
+ *  `in` is disjoint from both; a->in1_zp == q->output_zp.
  * @param[in]     a     ADD quantisation (conv output = in1, skip = in2)
  * @param[in]     skip  int8 [N, OH, OW, C_out] (same dims as out)
  * @param[in,out] out   int8 [N, OH, OW, C_out]; == skip for in-place
@@ -128,6 +128,31 @@ en_status en_conv2d_add_s8(const en_conv_params *p, const en_requant *q, const e
                            const en_dims *in_dims, const int8_t *in,
                            const en_dims *w_dims, const int8_t *w, const int32_t *bias,
                            const int8_t *skip, const en_dims *out_dims, int8_t *out);
+
+/** Packed conv filters: int16 copies of the int8 OHWI weights, laid out for the DSP inner loop.
+ *  With L = KW * C_in (one kernel row), L4 = L rounded up to a multiple of 4 and
+ *  G = ceil(C_out / 4) groups of four output channels, the array holds G * KH * (L4 / 4) blocks
+ *  of 16 int16 values, block (g, kh, j) at index ((g * KH + kh) * (L4 / 4) + j) * 16.
+ *  Inside a block, channel lane c (0..3, output channel 4g + c) has 4 values: the weights of row
+ *  positions k = 4j + {0, 2, 1, 3} (in that order), so that each 32-bit pair lines up with the
+ *  SXTB16 lanes of four consecutive input bytes. Padding (k >= L, or 4g + c >= C_out) is 0.
+ *  edgenas.deploy.codegen.pack_conv_weights() produces it; en_conv2d_packed_count() gives the
+ *  number of int16 values. Results are identical to en_conv2d_s8 on the unpacked weights. */
+size_t en_conv2d_packed_count(const en_dims *w_dims);
+
+/** en_conv2d_s8 with packed filters (see en_conv2d_packed_count). Same contract otherwise.
+ * @param[in] w  int16, en_conv2d_packed_count(w_dims) values, 4-byte aligned */
+en_status en_conv2d_packed_s8(const en_conv_params *p, const en_requant *q,
+                              const en_dims *in_dims, const int8_t *in,
+                              const en_dims *w_dims, const int16_t *w, const int32_t *bias,
+                              const en_dims *out_dims, int8_t *out);
+
+/** en_conv2d_add_s8 with packed filters. Same contract otherwise. */
+en_status en_conv2d_add_packed_s8(const en_conv_params *p, const en_requant *q,
+                                  const en_add_quant *a, const en_dims *in_dims,
+                                  const int8_t *in, const en_dims *w_dims, const int16_t *w,
+                                  const int32_t *bias, const int8_t *skip,
+                                  const en_dims *out_dims, int8_t *out);
 
 /** Scratch bytes en_dwconv2d_s8 needs: in_dims->n * h * w (one input channel plane per batch)
  *  when in_place, else 0. Returns 0 for invalid dims. */

@@ -55,9 +55,10 @@ static void conv_pointwise(const en_requant *q, const en_add_quant *a, const en_
 
 /* General geometry: for each output pixel, the in-bounds taps are clipped once, then each
  * output channel (pair) accumulates dot products over the C_in run of every tap. */
-static void conv_general(const en_conv_params *p, const en_requant *q, const en_dims *in_dims,
-                         const int8_t *in, const en_dims *w_dims, const int8_t *w,
-                         const int32_t *bias, const en_dims *out_dims, int8_t *out) {
+static void conv_general(const en_conv_params *p, const en_requant *q, const en_add_quant *a,
+                         const en_dims *in_dims, const int8_t *in, const en_dims *w_dims,
+                         const int8_t *w, const int32_t *bias, const int8_t *skip,
+                         const en_dims *out_dims, int8_t *out) {
     const int32_t cin = in_dims->c;
     const int32_t cout = out_dims->c;
     const int32_t offset = -q->input_zp;
@@ -94,9 +95,9 @@ static void conv_general(const en_conv_params *p, const en_requant *q, const en_
                             }
                         }
                     }
-                    out[i + co] = finish(q, NULL, bias, co, acc0, NULL, 0);
+                    out[i + co] = finish(q, a, bias, co, acc0, skip, i + co);
                     if (pair) {
-                        out[i + co + 1] = finish(q, NULL, bias, co + 1, acc1, NULL, 0);
+                        out[i + co + 1] = finish(q, a, bias, co + 1, acc1, skip, i + co + 1);
                     }
                 }
             }
@@ -113,7 +114,7 @@ en_status en_conv2d_s8(const en_conv_params *p, const en_requant *q, const en_di
     if (en_conv_is_pointwise(p, w_dims)) {
         conv_pointwise(q, NULL, in_dims, in, w, bias, NULL, out_dims, out);
     } else {
-        conv_general(p, q, in_dims, in, w_dims, w, bias, out_dims, out);
+        conv_general(p, q, NULL, in_dims, in, w_dims, w, bias, NULL, out_dims, out);
     }
     return EN_OK;
 }
@@ -125,6 +126,10 @@ en_status en_conv2d_add_s8(const en_conv_params *p, const en_requant *q, const e
     if (en_conv_check_args(p, q, a, in_dims, in, w_dims, w, skip, out_dims, out) != EN_OK) {
         return EN_ERR_ARG;
     }
-    conv_pointwise(q, a, in_dims, in, w, bias, skip, out_dims, out);
+    if (en_conv_is_pointwise(p, w_dims)) {
+        conv_pointwise(q, a, in_dims, in, w, bias, skip, out_dims, out);
+    } else {
+        conv_general(p, q, a, in_dims, in, w_dims, w, bias, skip, out_dims, out);
+    }
     return EN_OK;
 }

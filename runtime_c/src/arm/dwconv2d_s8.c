@@ -15,6 +15,7 @@
 #include "internal/dot_arm.h"
 #include "internal/dw_plane.h"
 #include "internal/fixedpoint.h"
+#include "internal/requant_fast.h"
 
 #if EN_HAVE_DSP
 /* Low halves of a and b as {a.lo, b.lo}; high halves as {a.hi, b.hi} (compile to PKHBT/PKHTB). */
@@ -44,6 +45,120 @@ static inline void mac4_pair(const int8_t *xa, const int8_t *xb, const int8_t *w
 #endif
 
 enum { MAX_TAPS = 64 }; /* taps per window handled by the pixel-major path (8x8) */
+
+#if EN_HAVE_DSP
+enum { PLANE_MAX_K = 8 }; /* kernel rows / columns handled by the fast plane path */
+
+static inline int32_t pack16(int32_t lo, int32_t hi) {
+    return (int32_t)(((uint32_t)lo & 0xFFFFu) | ((uint32_t)hi << 16));
+}
+
+/* One channel from its contiguous plane copy (the in-place strategy's scratch), out[.., c].
+ *
+ * Narrow kernels (KW <= 4, W >= 4): every kernel row of every window is one 4-byte word of the
+ * input row, read at ws = clamp(iw0, 0, W - 4). Lane j of that word is tap kw = j - d with
+ * d = iw0 - ws, so with the filter row re-laid as int16 pairs {w[-d], w[2-d]}, {w[1-d], w[3-d]}
+ * (0 outside [0, KW)) two SMLADs per kernel row cover the window: taps outside the row get no
+ * lane (the word lies inside the row), and every in-row tap of the window lies inside the word
+ * (KW <= 4). d only ranges over [-3, 3], so the pairs are tabulated once per channel.
+ * Wider kernels use groups of 4 columns for windows wholly inside the row and a scalar loop
+ * for the others. Accumulator bound and exactness as en_dw_channel. */
+static void dw_plane_fast(const en_conv_params *p, const en_requant *q, const en_dims *in_dims,
+                          const int8_t *plane, const en_dims *w_dims, const int8_t *w,
+                          const int32_t *bias, const en_dims *out_dims, int8_t *out, int32_t c) {
+    const int32_t C = in_dims->c, H = in_dims->h, W = in_dims->w;
+    const int32_t KH = w_dims->h, KW = w_dims->w;
+    const int32_t groups = (KW + 3) / 4;
+    const int32_t span = 4 * groups; /* bytes read per kernel row */
+    const int narrow = KW <= 4 && W >= 4;
+    const int32_t offset = -q->input_zp;
+    const int32_t off2 = (int32_t)(((uint32_t)offset & 0xFFFFu) * 0x00010001u);
+    /* narrow: wt[d + 3][kh] (lane pairs for shift d); wide: wt[g][kh] for column group g */
+    int32_t wt[7][PLANE_MAX_K][2];
+    const int32_t variants = narrow ? 7 : groups;
+    for (int32_t v = 0; v < variants; ++v) {
+        for (int32_t kh = 0; kh < KH; ++kh) {
+            int32_t k[4];
+            for (int32_t j = 0; j < 4; ++j) {
+                const int32_t kw = narrow ? j - (v - 3) : 4 * v + j;
+                k[j] = kw >= 0 && kw < KW ? w[((size_t)kh * KW + kw) * C + c] : 0;
+            }
+            wt[v][kh][0] = pack16(k[0], k[2]);
+            wt[v][kh][1] = pack16(k[1], k[3]);
+        }
+    }
+    const int32_t qc = q->per_channel ? c : 0;
+    const int32_t mult = q->mult[qc], shift = q->shift[qc];
+    const int32_t b0 = bias != NULL ? bias[c] : 0;
+    for (int32_t b = 0; b < out_dims->n; ++b) {
+        const int8_t *pl = plane + (size_t)b * H * W;
+        int8_t *ob = out + (size_t)b * out_dims->h * out_dims->w * C + c;
+        for (int32_t oh = 0; oh < out_dims->h; ++oh) {
+            const int32_t ih0 = oh * p->stride_h - p->pad_top;
+            int32_t kh0 = 0, kh1 = KH;
+            while (kh0 < KH && ih0 + kh0 * p->dilation_h < 0) {
+                ++kh0;
+            }
+            while (kh1 > kh0 && ih0 + (kh1 - 1) * p->dilation_h >= H) {
+                --kh1;
+            }
+            for (int32_t ow = 0; ow < out_dims->w; ++ow) {
+                const int32_t iw0 = ow * p->stride_w - p->pad_left;
+                int32_t acc = b0;
+                if (narrow && iw0 > -KW && iw0 < W) {
+                    const int32_t ws = iw0 < 0 ? 0 : (iw0 > W - 4 ? W - 4 : iw0);
+                    const int32_t(*wd)[2] = wt[iw0 - ws + 3];
+                    const int8_t *x = pl + (size_t)(ih0 + kh0 * p->dilation_h) * W + ws;
+                    const size_t row_step = (size_t)p->dilation_h * W;
+                    for (int32_t kh = kh0; kh < kh1; ++kh, x += row_step) {
+                        const uint32_t v = en_read_u32(x);
+                        acc = __smlad(__sxtab16(off2, (int8x4_t)v), wd[kh][0], acc);
+                        acc = __smlad(__sxtab16(off2, (int8x4_t)en_ror8(v)), wd[kh][1], acc);
+                    }
+                } else if (!narrow && iw0 >= 0 && iw0 + span <= W) {
+                    for (int32_t kh = kh0; kh < kh1; ++kh) {
+                        const int8_t *x = pl + (size_t)(ih0 + kh * p->dilation_h) * W + iw0;
+                        for (int32_t g = 0; g < groups; ++g, x += 4) {
+                            const uint32_t v = en_read_u32(x);
+                            acc = __smlad(__sxtab16(off2, (int8x4_t)v), wt[g][kh][0], acc);
+                            acc = __smlad(__sxtab16(off2, (int8x4_t)en_ror8(v)), wt[g][kh][1], acc);
+                        }
+                    }
+                } else {
+                    for (int32_t kh = kh0; kh < kh1; ++kh) {
+                        const int8_t *x = pl + (size_t)(ih0 + kh * p->dilation_h) * W;
+                        for (int32_t kw = 0; kw < KW; ++kw) {
+                            const int32_t iw = iw0 + kw;
+                            if (iw >= 0 && iw < W) {
+                                acc += (int32_t)w[((size_t)kh * KW + kw) * C + c] *
+                                       ((int32_t)x[iw] + offset);
+                            }
+                        }
+                    }
+                }
+                ob[((size_t)oh * out_dims->w + ow) * C] =
+                    en_requant_fast(acc, mult, shift, q->output_zp, q->act_min, q->act_max);
+            }
+        }
+    }
+}
+
+/* In place: per channel, save its plane to scratch, then compute it over `io` (see
+ * common/dw_plane.c for why that is safe for any geometry). */
+static void dw_in_place_fast(const en_conv_params *p, const en_requant *q, const en_dims *in_dims,
+                             int8_t *io, const en_dims *w_dims, const int8_t *w,
+                             const int32_t *bias, const en_dims *out_dims, int8_t *scratch) {
+    const int32_t C = in_dims->c;
+    const size_t plane = (size_t)in_dims->n * in_dims->h * in_dims->w;
+    for (int32_t c = 0; c < C; ++c) {
+        const int8_t *src = io + c;
+        for (size_t i = 0; i < plane; ++i, src += C) {
+            scratch[i] = *src;
+        }
+        dw_plane_fast(p, q, in_dims, scratch, w_dims, w, bias, out_dims, io, c);
+    }
+}
+#endif
 
 static void dw_pixel_major(const en_conv_params *p, const en_requant *q, const en_dims *in_dims,
                            const int8_t *in, const en_dims *w_dims, const int8_t *w,
@@ -124,6 +239,12 @@ en_status en_dwconv2d_s8(const en_conv_params *p, const en_requant *q, const en_
         return EN_ERR_ARG;
     }
     if (out == in) {
+#if EN_HAVE_DSP
+        if (w_dims->h <= PLANE_MAX_K && w_dims->w <= PLANE_MAX_K && p->dilation_w == 1) {
+            dw_in_place_fast(p, q, in_dims, out, w_dims, w, bias, out_dims, (int8_t *)scratch);
+            return EN_OK;
+        }
+#endif
         en_dw_in_place(p, q, in_dims, out, w_dims, w, bias, out_dims, (int8_t *)scratch);
     } else if ((int64_t)w_dims->h * w_dims->w <= MAX_TAPS) {
         dw_pixel_major(p, q, in_dims, in, w_dims, w, bias, out_dims, out);

@@ -37,11 +37,12 @@ en_status en_check_conv(const en_conv_params *p, const en_dims *in_dims, const e
 int en_conv_is_pointwise(const en_conv_params *p, const en_dims *w_dims);
 
 /** Every check of en_conv2d_s8 (a == NULL, skip == NULL) or en_conv2d_add_s8: geometry,
- *  requantisation, pointers, no overlap of out with in, and for the fused add the pointwise
- *  precondition, a->in1_zp == q->output_zp and skip either == out or disjoint from it. */
+ *  requantisation, pointers, no overlap of out with in, and for the fused add a skip tensor
+ *  disjoint from in, a->in1_zp == q->output_zp and skip either == out or disjoint from it.
+ *  The weight pointer is only tested for NULL, so the packed kernels share it. */
 en_status en_conv_check_args(const en_conv_params *p, const en_requant *q, const en_add_quant *a,
                              const en_dims *in_dims, const int8_t *in, const en_dims *w_dims,
-                             const int8_t *w, const int8_t *skip, const en_dims *out_dims,
+                             const void *w, const int8_t *skip, const en_dims *out_dims,
                              const int8_t *out);
 
 /** Every check of en_dwconv2d_s8: geometry, requantisation, pointers, and either out == in

@@ -38,10 +38,11 @@ static inline int32_t __smlad(int16x2_t a, int16x2_t b, int32_t c) {
 #define EN_HAVE_DSP 0
 #endif
 
-/** Unaligned 32-bit load (memcpy compiles to a single LDR on Cortex-M3 and up). */
+/** Unaligned 32-bit load: one LDR on Cortex-M3 and up. __builtin_memcpy, not memcpy: firmware
+ *  is built with -ffreestanding (so -fno-builtin), where a plain memcpy is a library call. */
 static inline uint32_t en_read_u32(const int8_t *p) {
     uint32_t v;
-    memcpy(&v, p, sizeof v);
+    __builtin_memcpy(&v, p, sizeof v);
     return v;
 }
 

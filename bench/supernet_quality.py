@@ -1,0 +1,106 @@
+"""How good is the bundled supernet? Inherited-weight accuracy vs training from scratch.
+
+Writes bench/results/supernet_quality.json: Fashion-MNIST test accuracy (inherited weights +
+BN recalibration) of the largest, the smallest and several random subnets, and for some of them
+the accuracy of the same architecture trained from scratch with the supernet's total epoch budget.
+
+    python bench/supernet_quality.py [--supernet DIR] [--random 3] [--scratch 3] [--scratch-epochs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import write_result  # noqa: E402
+
+from edgenas.data import load_fashion_mnist  # noqa: E402
+from edgenas.space import largest_arch, sample_arch, smallest_arch  # noqa: E402
+from edgenas.supernet import accuracy, load_supernet, plan_net, prepare_subnet, train_from_scratch  # noqa: E402
+from edgenas.supernet.bundled import bundled_supernet_dir  # noqa: E402
+
+
+def macs(spec, arch) -> int:
+    """Multiply-accumulates of the convs (a cost proxy to pick cheap archs for scratch runs)."""
+    plan = plan_net(spec, arch)
+    size = -(-arch.resolution // spec.stem_stride)
+    total = size * size * 9 * plan.in_channels * plan.stem_channels + size * size * (9 * plan.stem_channels + plan.stem_channels * plan.first_channels)
+    for b in plan.blocks:
+        out = -(-size // b.stride)
+        total += size * size * b.in_channels * b.mid_channels + out * out * (b.kernel**2 * b.mid_channels + b.mid_channels * b.out_channels)
+        size = out
+    return total + size * size * plan.blocks[-1].out_channels * plan.head_channels
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--supernet", type=Path, default=None)
+    parser.add_argument("--random", type=int, default=3, help="random subnets to evaluate")
+    parser.add_argument("--scratch", type=int, default=3, help="subnets also trained from scratch (cheapest first)")
+    parser.add_argument("--scratch-epochs", type=int, default=0, help="0: the supernet's total epochs")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    directory = args.supernet or bundled_supernet_dir()
+    net, meta = load_supernet(directory)
+    spec = net.spec
+    data = load_fashion_mnist(seed=int(meta.get("seed", 0)))
+    rng = np.random.default_rng(args.seed)
+    archs = {"largest": largest_arch(spec), "smallest": smallest_arch(spec)}
+    for i in range(args.random):
+        archs[f"random{i}"] = sample_arch(spec, rng)
+
+    rows = {}
+    for label, arch in archs.items():
+        started = time.time()
+        sub = prepare_subnet(net, arch, data)
+        rows[label] = {
+            "arch": str(arch),
+            "macs": macs(spec, arch),
+            "inherited_test_acc": accuracy(sub, data.test, arch.resolution),
+            "inherited_val_acc": accuracy(sub, data.val, arch.resolution),
+            "eval_seconds": round(time.time() - started, 1),
+        }
+        print(label, rows[label], flush=True)
+
+    budget = args.scratch_epochs or sum(p["epochs"] for p in meta["config"]["phases"])
+    cheapest = sorted(rows, key=lambda k: rows[k]["macs"])[: args.scratch]
+    for label in cheapest:
+        arch = archs[label]
+        started = time.time()
+        model = train_from_scratch(spec, arch, data, epochs=budget, seed=args.seed)
+        rows[label]["scratch_test_acc"] = accuracy(model, data.test, arch.resolution)
+        rows[label]["scratch_epochs"] = budget
+        rows[label]["scratch_seconds"] = round(time.time() - started, 1)
+        print(label, "scratch", rows[label]["scratch_test_acc"], flush=True)
+
+    gaps = [100 * (r["scratch_test_acc"] - r["inherited_test_acc"]) for r in rows.values() if "scratch_test_acc" in r]
+    result = {
+        "supernet": str(directory),
+        "training": {
+            "config": meta["config"],
+            "log": meta.get("log", []),
+            "hardware": meta.get("hardware", ""),
+            "command": meta.get("command", ""),
+            "total_seconds": round(sum(r.get("seconds", 0) for r in meta.get("log", [])), 1),
+        },
+        "subnets": rows,
+        "summary": {
+            "largest_test_acc": rows["largest"]["inherited_test_acc"],
+            "smallest_test_acc": rows["smallest"]["inherited_test_acc"],
+            "max_inherited_gap_points": round(max(gaps), 3) if gaps else None,
+        },
+    }
+    print(write_result("supernet_quality", result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,79 @@
+"""``edgenas extract``: the best subnet for a budget, compiled and verified on the board."""
+
+from __future__ import annotations
+
+import json
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ..errors import UsageError
+from .common import JsonOpt, QuietOpt, app, handle_errors, stderr, stdout
+
+
+@app.command()
+@handle_errors
+def extract(
+    target: Annotated[Optional[str], typer.Option(help="core, e.g. cortex-m7 (its default board)")] = None,
+    board: Annotated[Optional[str], typer.Option(help="board name (a real board is flashed and verified over serial)")] = None,
+    ram: Annotated[Optional[str], typer.Option(help="RAM budget, e.g. 256KB, 0.5MiB")] = None,
+    flash: Annotated[Optional[str], typer.Option(help="flash budget, e.g. 1MB")] = None,
+    latency: Annotated[Optional[str], typer.Option(help="latency budget in the table's unit: 50ms, or 5M instructions")] = None,
+    macs: Annotated[Optional[str], typer.Option(help="MACs budget, e.g. 5M")] = None,
+    params: Annotated[Optional[str], typer.Option(help="parameter budget, e.g. 200K")] = None,
+    out: Annotated[Path, typer.Option(help="output directory")] = Path("out/extract"),
+    seed: Annotated[int, typer.Option(help="search seed (same seed, same subnet and firmware)")] = 0,
+    fitness: Annotated[str, typer.Option(help="predictor (fast) or measured (validation accuracy)")] = "predictor",
+    generations: Annotated[int, typer.Option(help="evolution generations")] = 30,
+    supernet: Annotated[Optional[Path], typer.Option(help="supernet checkpoint (default: bundled)")] = None,
+    predictor: Annotated[Optional[Path], typer.Option(help="accuracy predictor (default: bundled)")] = None,
+    table: Annotated[Optional[Path], typer.Option(help="latency table (default: bundled for the board)")] = None,
+    eval_images: Annotated[int, typer.Option(help="test images for the accuracy report (0: all)")] = 0,
+    verify_inputs: Annotated[int, typer.Option(help="inputs run on the board and checked against the host build")] = 4,
+    opt: Annotated[str, typer.Option(help="firmware optimisation: -O2 or -Os")] = "-O2",
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Search the bundled supernet for the most accurate subnet that fits, and deploy it."""
+    from ..boards import board_for_target, get_board
+    from ..extract import ExtractRequest, extract as run_extract
+    from ..units import parse_bytes, parse_count, parse_time_ms
+
+    if (target is None) == (board is None):
+        raise UsageError("give exactly one of --target or --board", hint="e.g. --target cortex-m7 or --board mps2-an500")
+    if fitness not in ("predictor", "measured"):
+        raise UsageError(f"--fitness {fitness!r} is not predictor or measured")
+    chosen = get_board(board) if board else board_for_target(target)
+    limits: dict[str, float] = {}
+    if ram:
+        limits["sram_bytes"] = parse_bytes(ram)
+    if flash:
+        limits["flash_bytes"] = parse_bytes(flash)
+    if latency:
+        limits["latency"] = parse_time_ms(latency) if latency.strip()[-1:].lower() == "s" else parse_count(latency)
+    if macs:
+        limits["macs"] = parse_count(macs)
+    if params:
+        limits["params"] = parse_count(params)
+    request = ExtractRequest(
+        board=chosen, limits=limits, out_dir=out, supernet_dir=supernet, predictor_dir=predictor, latency_table=table,
+        fitness=fitness, seed=seed, generations=generations, verify_inputs=verify_inputs, eval_images=eval_images,
+        opt=opt,
+    )
+    with stderr.status("extract") if not quiet else nullcontext() as status:
+
+        def step(message: str) -> None:
+            if status is not None:
+                status.update(message)
+            if not quiet:
+                stderr.log(message)
+
+        report = run_extract(request, step)
+    if as_json:
+        stdout.print_json(json.dumps(report.to_dict(), default=str))
+    else:
+        stdout.print((out / "report.md").read_text(), markup=False, highlight=False)
+        stdout.print(f"artifacts in {out}")
+

@@ -1,0 +1,73 @@
+"""``edgenas profile``: build or extend a target's latency table, and validate it end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from .common import JsonOpt, QuietOpt, SpaceOpt, app, handle_errors, progress_bar, stdout
+
+
+@app.command()
+@handle_errors
+def profile(
+    target: Annotated[str, typer.Option("--target", help="cortex-m7, cortex-m4, cortex-m55, host or linux-rpc")],
+    board: Annotated[Optional[str], typer.Option("--board", help="Cortex-M board (default: the core's)")] = None,
+    budget: Annotated[Optional[int], typer.Option("--budget", help="measure at most N new entries")] = None,
+    table_path: Annotated[Optional[Path], typer.Option("--table", help="table JSON to build or extend")] = None,
+    validate_n: Annotated[int, typer.Option("--validate", help="then measure N random subnets end to end")] = 0,
+    backend: Annotated[Optional[str], typer.Option(help="host backend (default: the fastest)")] = None,
+    rpc: Annotated[Optional[str], typer.Option(help="HOST:PORT of a TVM RPC server (linux-rpc)")] = None,
+    aarch64: Annotated[bool, typer.Option(help="the RPC device is ARM64 Linux (cross-compile)")] = False,
+    port: Annotated[Optional[str], typer.Option(help="serial port of a real board")] = None,
+    seed: Annotated[int, typer.Option(help="seed of the validation subnets")] = 0,
+    space_name: SpaceOpt = "mcu-mbv2",
+    channels: Annotated[int, typer.Option(help="input image channels")] = 1,
+    classes: Annotated[int, typer.Option(help="number of classes")] = 10,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Build or extend a latency table for a target (resumable), optionally validating it."""
+    import tempfile
+
+    from ..profile import build_table, get_profiler, validate
+    from ..space import get_space
+
+    spec = get_space(space_name, in_channels=channels, num_classes=classes)
+    kwargs = {"port": port} if port else {}
+    with tempfile.TemporaryDirectory(prefix="edgenas-profile-") as tmp:
+        prof = get_profiler(target, board=board, backend=backend, rpc=rpc, aarch64=aarch64, spec=spec,
+                            work_dir=Path(tmp), **kwargs)
+    path = table_path or Path("latency") / f"{prof.board if target.startswith('cortex') else target}.json"
+    with progress_bar(quiet) as bar:
+        task = bar.add_task(f"profile {target}", total=None, info="")
+
+        def progress(done: int, total: int, info: str) -> None:
+            bar.update(task, completed=done, total=total, info=info)
+
+        table = build_table(prof, spec, path, budget=budget, progress=progress)
+        report = None
+        if validate_n:
+            vtask = bar.add_task("validate", total=validate_n, info="")
+            report = validate(prof, table, path, validate_n, seed=seed,
+                              progress=lambda d, n, i: bar.update(vtask, completed=d, total=n, info=i))
+    result = {"table": str(path), "target": table.target, "board": table.board, "backend": table.backend,
+              "unit": table.unit, "entries": len(table)}
+    if report is not None:
+        result["validation"] = report.to_dict()
+    if as_json:
+        stdout.print_json(json.dumps(result))
+        return
+    t = Table(title=f"latency table {path}")
+    t.add_column("field")
+    t.add_column("value")
+    for k in ("target", "board", "backend", "unit", "entries"):
+        t.add_row(k, str(result[k]))
+    if report is not None:
+        for k, v in report.summary().items():
+            t.add_row(f"validation {k}", f"{v:.3f}" if isinstance(v, float) else str(v))
+    stdout.print(t)

@@ -1,0 +1,106 @@
+"""Measure what firmware costs besides the model, from real builds, into a small JSON table.
+
+The cost model needs flash and RAM of the *whole* image, but only the model's weights and arena
+are known exactly before building. Everything else (kernels, harness, startup, per-layer
+parameter structs and call sites, harness buffers, the stack reserve) is measured here once per
+core family: build firmware for a handful of subnets with the real toolchain, read the ELF, and
+fit ``overhead = base + per_layer * layers`` by least squares (flash), and
+``ram - arena - input - output - stack = base + per_layer * layers`` (RAM). The fit and its
+worst residual are stored, so a reader sees how good the estimate is.
+
+Run ``python -m edgenas.cost.calibrate`` to regenerate ``edgenas/assets/cost/firmware_overhead.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ..boards import Board, board_for_target
+from ..deploy import compile_graph, structure_graph
+from ..space import Arch, SpaceSpec, get_space, largest_arch, sample_arch, smallest_arch
+from .metrics import model_flash_bytes
+from .overhead import OVERHEAD_TABLE
+
+CORES = ("cortex-m7", "cortex-m4", "cortex-m55")
+
+
+def measure_build(spec: SpaceSpec, arch: Arch, board: Board, work_dir: Path) -> dict:
+    """Compile ``arch`` (zero weights: sizes are what matter), build firmware, read its ELF."""
+    from ..targets.cortex_m.build import build_firmware  # heavy toolchain path, only when measuring
+    from ..targets.cortex_m.elf import elf_memory
+
+    graph = structure_graph(spec, arch)
+    compiled = compile_graph(graph, work_dir / "src")
+    firmware = build_firmware(work_dir / "src", board, work_dir / "build")
+    mem = elf_memory(firmware.elf)
+    return {
+        "arch": str(arch),
+        "layers": compiled.num_layers,
+        "arena_bytes": compiled.arena_bytes,
+        "model_flash_bytes": compiled.flash_bytes,
+        "input_bytes": graph.tensor(graph.inputs[0]).nbytes,
+        "output_bytes": graph.tensor(graph.outputs[0]).nbytes,
+        "stack_reserve_bytes": firmware.stack_bytes,
+        **{k: mem[k] for k in ("flash_bytes", "weights_bytes", "code_bytes", "rodata_bytes", "data_bytes",
+                                "bss_bytes", "ram_bytes")},
+    }
+
+
+def _fit(layers: list[int], values: list[int]) -> dict:
+    a = np.stack([np.ones(len(layers)), np.asarray(layers, dtype=float)], axis=1)
+    coef, *_ = np.linalg.lstsq(a, np.asarray(values, dtype=float), rcond=None)
+    base, per_layer = float(coef[0]), float(coef[1])
+    residual = np.asarray(values) - (base + per_layer * np.asarray(layers))
+    return {"base_bytes": round(base, 1), "per_layer_bytes": round(per_layer, 2),
+            "max_abs_residual_bytes": round(float(np.abs(residual).max()), 1)}
+
+
+def calibrate_core(core: str, *, samples: int = 6, seed: int = 0) -> dict:
+    """Build ``samples`` + 2 subnets of ``mcu-mbv2`` for the default board of ``core`` and fit."""
+    board = board_for_target(core)
+    spec = get_space("mcu-mbv2")
+    rng = np.random.default_rng(seed)
+    # Subnets whose weights leave room for the firmware on this board (the largest may not fit).
+    room = board.flash.size_bytes - 64 * 1024
+    pool = [largest_arch(spec)] + [sample_arch(spec, rng) for _ in range(50 * samples)]
+    fitting = [a for a in pool if model_flash_bytes(spec, a) <= room]
+    archs = [smallest_arch(spec)] + fitting[: samples + 1]
+    records = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, arch in enumerate(archs):
+            records.append(measure_build(spec, arch, board, Path(tmp) / str(i)))
+    layers = [r["layers"] for r in records]
+    flash_extra = [r["flash_bytes"] - r["model_flash_bytes"] for r in records]
+    ram_extra = [r["ram_bytes"] - r["arena_bytes"] - _align16(r["input_bytes"]) - _align16(r["output_bytes"])
+                 - r["stack_reserve_bytes"] for r in records]
+    return {"board": board.name, "cflags": list(board.cflags), "opt": "-O2", "space": spec.name,
+            "flash": _fit(layers, flash_extra), "ram": _fit(layers, ram_extra), "builds": records}
+
+
+def _align16(n: int) -> int:
+    return -(-n // 16) * 16
+
+
+def _toolchain() -> str:
+    out = subprocess.run(["arm-none-eabi-gcc", "--version"], capture_output=True, text=True, check=False).stdout
+    return out.splitlines()[0] if out else "unknown"
+
+
+def main(argv: list[str] | None = None) -> None:
+    cores = (argv if argv else sys.argv[1:]) or list(CORES)
+    table = {"schema": 1, "toolchain": _toolchain(),
+             "method": "python -m edgenas.cost.calibrate: real builds of mcu-mbv2 subnets, ELF sizes, "
+                       "least-squares fit of overhead = base + per_layer * layers",
+             "cores": {core: calibrate_core(core) for core in cores}}
+    Path(OVERHEAD_TABLE).write_text(json.dumps(table, indent=1) + "\n")
+    print(OVERHEAD_TABLE)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,117 @@
+"""Exact MACs, parameters, weight bytes and kernel calls of a subnet, from its ``NetPlan``.
+
+Counts follow the deployed int8 graph (``edgenas.deploy.quantize.build_int8_graph``): BN is folded
+into conv weights and biases, residual ADDs fuse into the projection, and the pooled features go
+through one fully connected layer. ``model_flash_bytes`` is exactly what codegen emits as ``en_w_*``
+arrays (``EN_MODEL_FLASH_BYTES``): weights in codegen's layout (int8 for depthwise and FC, codegen's packed
+layout for convs, see :func:`conv_filter_flash_bytes`) plus, per output channel, an int32 bias, an int32
+requantisation multiplier and an int32 shift (the FC layer is per-tensor: one multiplier and shift).
+A test checks every number against the compiler on random subnets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from ..deploy import codegen
+from ..space import Arch, SpaceSpec
+from ..supernet.ofa import plan_net
+
+_PER_CHANNEL_BYTES = 12  # int32 bias + int32 multiplier + int32 shift per output channel
+
+
+def _out(size: int, stride: int) -> int:
+    return -(-size // stride)  # SAME padding
+
+
+@dataclass(frozen=True)
+class LayerCost:
+    """One conv/dw/FC layer of the deployed graph."""
+
+    name: str
+    macs: int
+    params: int
+    flash_bytes: int
+
+
+@lru_cache(maxsize=4096)
+def conv_filter_flash_bytes(cout: int, kh: int, kw: int, cin: int) -> int:
+    """Flash bytes of a (non-depthwise) conv filter as codegen stores it: its own weight packer
+    applied to a zero OHWI filter, so a layout change in codegen shows up here too."""
+    pack = getattr(codegen, "pack_conv_weights", None)
+    if pack is None:
+        return cout * kh * kw * cin
+    return int(pack(np.zeros((cout, kh, kw, cin), np.int8)).nbytes)
+
+
+def _conv(name: str, out_hw: int, cin: int, cout: int, kernel: int, depthwise: bool) -> LayerCost:
+    weights = cout * kernel * kernel * (1 if depthwise else cin)
+    filter_bytes = weights if depthwise else conv_filter_flash_bytes(cout, kernel, kernel, cin)
+    return LayerCost(name, out_hw * out_hw * weights, weights + cout, filter_bytes + _PER_CHANNEL_BYTES * cout)
+
+
+def prefix_layers(spec: SpaceSpec, resolution: int, width: float) -> list[LayerCost]:
+    """Stem conv, first depthwise and first pointwise conv."""
+    stem = spec.width_channels(spec.stem_channels, width)
+    first = spec.width_channels(spec.first_channels, width)
+    size = _out(resolution, spec.stem_stride)
+    return [
+        _conv("stem", size, spec.in_channels, stem, 3, False),
+        _conv("first_dw", size, stem, stem, 3, True),
+        _conv("first_pw", size, stem, first, 1, False),
+    ]
+
+
+def block_layers(name: str, size: int, cin: int, mid: int, cout: int, kernel: int, stride: int) -> list[LayerCost]:
+    """Expand, depthwise and project convs of one block with a ``size`` x ``size`` input."""
+    out = _out(size, stride)
+    return [
+        _conv(f"{name}.expand", size, cin, mid, 1, False),
+        _conv(f"{name}.dw", out, mid, mid, kernel, True),
+        _conv(f"{name}.project", out, mid, cout, 1, False),
+    ]
+
+
+def tail_layers(spec: SpaceSpec, size: int, cin: int, width: float) -> list[LayerCost]:
+    """Head conv and the FC classifier (per-tensor requantisation: one multiplier and shift)."""
+    head = spec.width_channels(spec.head_channels, width)
+    fc_weights = head * spec.num_classes
+    return [
+        _conv("head", size, cin, head, 1, False),
+        LayerCost("logits", fc_weights, fc_weights + spec.num_classes, fc_weights + 4 * spec.num_classes + 8),
+    ]
+
+
+def layer_costs(spec: SpaceSpec, arch: Arch) -> list[LayerCost]:
+    """Every weighted layer of ``arch`` in execution order."""
+    plan = plan_net(spec, arch)
+    layers = prefix_layers(spec, arch.resolution, arch.width)
+    size = _out(arch.resolution, spec.stem_stride)
+    for i, b in enumerate(plan.blocks):
+        layers += block_layers(f"b{i}", size, b.in_channels, b.mid_channels, b.out_channels, b.kernel, b.stride)
+        size = _out(size, b.stride)
+    return layers + tail_layers(spec, size, plan.blocks[-1].out_channels, arch.width)
+
+
+def macs(spec: SpaceSpec, arch: Arch) -> int:
+    """Multiply-accumulates of one inference (convs, depthwise convs, FC; pooling and ADDs excluded)."""
+    return sum(layer.macs for layer in layer_costs(spec, arch))
+
+
+def params(spec: SpaceSpec, arch: Arch) -> int:
+    """Weights and biases of the deployed (BN-folded) model."""
+    return sum(layer.params for layer in layer_costs(spec, arch))
+
+
+def model_flash_bytes(spec: SpaceSpec, arch: Arch) -> int:
+    """Bytes of the ``en_w_*`` arrays codegen emits (``EN_MODEL_FLASH_BYTES``)."""
+    return sum(layer.flash_bytes for layer in layer_costs(spec, arch))
+
+
+def kernel_calls(spec: SpaceSpec, arch: Arch) -> int:
+    """Layers of the compiled model (``EN_MODEL_NUM_LAYERS``): stem, first block (2), three per
+    block (the residual ADD is fused into the projection), head, pool, FC."""
+    return 3 + 3 * sum(arch.depths) + 3

@@ -1,0 +1,118 @@
+"""(arch, validation accuracy) pairs measured with inherited supernet weights, for the predictor.
+
+Each subnet is extracted from the supernet, its BN statistics recalibrated on training images,
+and its top-1 accuracy measured on the validation split (never the test split). Records are
+appended to a JSONL file as they are measured, so an interrupted collection resumes where it
+stopped; the archs to measure are drawn up front from ``seed``, so a resumed run measures the
+same list.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..data import DataSplits
+from ..errors import DataError
+from ..space import Arch, largest_arch, sample_arch, smallest_arch
+from ..supernet import OFASupernet, accuracy, prepare_subnet
+
+Progress = Callable[[int, int, "AccuracySample"], None]
+"""Called after each measurement with (done, total, the new sample)."""
+
+
+@dataclass(frozen=True)
+class AccuracySample:
+    arch: Arch
+    accuracy: float
+
+    def to_json(self) -> str:
+        return json.dumps({"arch": str(self.arch), "accuracy": self.accuracy}, sort_keys=True)
+
+
+def arch_list(spec, count: int, seed: int) -> list[Arch]:
+    """``count`` distinct archs: the largest and smallest, then uniform draws from ``seed``."""
+    rng = np.random.default_rng(seed)
+    archs = list(dict.fromkeys([largest_arch(spec), smallest_arch(spec)]))[:count]
+    seen = set(archs)
+    for _ in range(100 * count):
+        if len(archs) >= count:
+            break
+        arch = sample_arch(spec, rng)
+        if arch not in seen:
+            seen.add(arch)
+            archs.append(arch)
+    return archs
+
+
+def read_samples(path: str | Path) -> list[AccuracySample]:
+    """Samples in a JSONL file (missing file: none). A torn last line (crash) is ignored.
+
+    Raises:
+        DataError: a malformed line other than the last.
+    """
+    p = Path(path)
+    if not p.is_file():
+        return []
+    lines = p.read_text().splitlines()
+    out = []
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+            out.append(AccuracySample(Arch.parse(rec["arch"]), float(rec["accuracy"])))
+        except (json.JSONDecodeError, KeyError, ValueError) as exc:
+            if i == len(lines) - 1:
+                break
+            raise DataError(f"{p}:{i + 1} is not an accuracy record: {exc}", hint="delete the file to start over") from exc
+    return out
+
+
+def measure_accuracy(net: OFASupernet, arch: Arch, data: DataSplits, *, calib_images: int = 2000,
+                     val_images: int | None = None) -> float:
+    """Validation accuracy of ``arch`` with inherited weights and recalibrated BN."""
+    subnet = prepare_subnet(net, arch, data, calib_images=calib_images)
+    val = data.val if val_images is None else data.val.subset(np.arange(min(val_images, len(data.val))))
+    return accuracy(subnet, val, arch.resolution)
+
+
+def collect_samples(
+    net: OFASupernet,
+    data: DataSplits,
+    path: str | Path,
+    *,
+    count: int = 1000,
+    seed: int = 0,
+    archs: Sequence[Arch] | None = None,
+    calib_images: int = 2000,
+    val_images: int | None = None,
+    progress: Progress | None = None,
+) -> list[AccuracySample]:
+    """Measure ``archs`` (default: :func:`arch_list` of ``count`` from ``seed``), resuming from ``path``.
+
+    Returns:
+        All samples for the requested archs, in list order (earlier runs' included).
+    """
+    todo = list(archs) if archs is not None else arch_list(net.spec, count, seed)
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    done = {s.arch: s for s in read_samples(p)}
+    if p.is_file() and p.read_text() and not p.read_text().endswith("\n"):  # drop a torn last line
+        p.write_text("".join(s.to_json() + "\n" for s in done.values()))
+    with p.open("a") as f:
+        for i, arch in enumerate(todo):
+            if arch in done:
+                continue
+            sample = AccuracySample(arch, measure_accuracy(net, arch, data, calib_images=calib_images,
+                                                           val_images=val_images))
+            f.write(sample.to_json() + "\n")
+            f.flush()
+            done[arch] = sample
+            if progress is not None:
+                progress(i + 1, len(todo), sample)
+    return [done[a] for a in todo]

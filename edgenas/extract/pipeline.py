@@ -1,0 +1,243 @@
+"""``edgenas extract``: from a budget to verified firmware in one call.
+
+resolve board → load supernet, predictor, latency table → search → extract subnet → BN
+recalibration → int8 quantization → compile → build firmware → run on the (emulated) board,
+check its outputs bit-exact against the host build → write ``OUT/`` and a report.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..boards import Board
+from ..errors import DeviceError
+from ..paths import ASSETS_DIR
+from ..space import Arch
+
+Step = Callable[[str], None]
+"""Called with a short description as each stage starts (for progress display)."""
+
+LATENCY_TABLES_DIR = ASSETS_DIR / "latency"
+PREDICTORS_DIR = ASSETS_DIR / "predictor"
+
+
+@dataclass(frozen=True)
+class ExtractRequest:
+    """Everything ``extract`` needs; ``None`` paths mean the bundled defaults.
+
+    Attributes:
+        limits: upper bounds by metric name (``sram_bytes``, ``flash_bytes``, ``latency``,
+            ``macs``, ``params``) — see :mod:`edgenas.cost`.
+        fitness: ``predictor`` (bundled accuracy predictor) or ``measured`` (validation accuracy
+            of each candidate with inherited weights; slow but exact).
+        verify_inputs: test images run on the board and compared with the host build.
+        eval_images: test images for the float and int8 accuracy in the report (0 = all).
+    """
+
+    board: Board
+    limits: dict[str, float]
+    out_dir: Path
+    supernet_dir: Path | None = None
+    predictor_dir: Path | None = None
+    latency_table: Path | None = None
+    fitness: str = "predictor"
+    seed: int = 0
+    generations: int = 30
+    verify_inputs: int = 4
+    eval_images: int = 0
+    opt: str = "-O2"
+    port: str | None = None
+
+
+@dataclass
+class ExtractReport:
+    """What ``extract`` chose and measured; ``to_dict`` is ``report.json``."""
+
+    request: dict[str, Any]
+    arch: str
+    search: dict[str, Any]
+    accuracy: dict[str, Any]
+    predicted: dict[str, Any]
+    measured: dict[str, Any]
+    verified: bool
+    timings_s: dict[str, float]
+    files: dict[str, str]
+    versions: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": 1,
+            "request": self.request,
+            "arch": self.arch,
+            "search": self.search,
+            "accuracy": self.accuracy,
+            "predicted": self.predicted,
+            "measured": self.measured,
+            "verified_bit_exact": self.verified,
+            "timings_s": self.timings_s,
+            "files": self.files,
+            "versions": self.versions,
+        }
+
+
+def default_latency_table(board: Board) -> Path | None:
+    """The bundled table measured on ``board``, if one ships."""
+    path = LATENCY_TABLES_DIR / f"{board.name}.json"
+    return path if path.is_file() else None
+
+
+def _versions() -> dict[str, str]:
+    import torch
+
+    from .. import __version__
+
+    return {"edgenas": __version__, "torch": torch.__version__, "numpy": np.__version__}
+
+
+def extract(request: ExtractRequest, step: Step | None = None) -> ExtractReport:
+    """Run the whole path for ``request`` and write ``request.out_dir``.
+
+    Raises:
+        InfeasibleBudgetError: no subnet of the space meets the budget (before any search).
+        DeviceError: the board's outputs differ from the host build (never reported as good).
+    """
+    from ..cost import CostModel
+    from ..cost.latency_table import LatencyTable
+    from ..data import ImageSet, load_dataset
+    from ..deploy import build_host
+    from ..deploy.pipeline import compile_model, run_artifact
+    from ..deploy.quantize import quantize_images
+    from ..estimate import AccuracyPredictor
+    from ..estimate.dataset import measure_accuracy
+    from ..search import Constraints, run_search
+    from ..supernet import accuracy, load_supernet, prepare_subnet, save_subnet
+    from ..supernet.bundled import bundled_supernet_dir
+    from .report import write_report
+
+    say = step or (lambda _msg: None)
+    out = Path(request.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[name] = round(now - clock, 3)
+        clock = now
+
+    say("loading supernet, predictor and latency table")
+    supernet_dir = request.supernet_dir or bundled_supernet_dir()
+    net, meta = load_supernet(supernet_dir)
+    spec = net.spec
+    data = load_dataset(meta.get("dataset", "fashion-mnist"), seed=int(meta.get("seed", 0)))
+    table_path = request.latency_table or default_latency_table(request.board)
+    table = LatencyTable.load(table_path) if table_path else None
+    cost = CostModel(spec, request.board, table)
+    if request.fitness == "measured":
+        def fitness(archs: list[Arch]) -> list[float]:
+            return [measure_accuracy(net, a, data, calib_images=1000) for a in archs]
+    else:
+        predictor = AccuracyPredictor.load(request.predictor_dir or PREDICTORS_DIR / meta.get("dataset", "fashion-mnist"))
+        fitness = predictor
+    lap("load")
+
+    say("searching")
+    result = run_search(
+        cost, fitness, Constraints.of(request.limits), generations=request.generations, seed=request.seed,
+        out_dir=out / "search",
+    )
+    arch = result.arch
+    lap("search")
+
+    say(f"extracting {arch} and recalibrating batch norm")
+    subnet = prepare_subnet(net, arch, data)
+    n_eval = len(data.test) if request.eval_images <= 0 else min(request.eval_images, len(data.test))
+    test = ImageSet(data.test.x[:n_eval], data.test.y[:n_eval])
+    float_acc = accuracy(subnet, test, arch.resolution)
+    save_subnet(subnet, out / "subnet", {"supernet": str(supernet_dir), "data": meta.get("dataset", "fashion-mnist"),
+                                         "seed": int(meta.get("seed", 0))})
+    lap("extract")
+
+    say("quantizing to int8 and compiling")
+    artifact = compile_model(out / "subnet", out)
+    lap("compile")
+
+    say("measuring int8 accuracy on the host build")
+    host = build_host(artifact.src_dir)
+    x_test = quantize_images(test.x, arch.resolution)
+    logits = host.run(x_test)
+    int8_acc = float(np.mean(logits.argmax(1) == test.y))
+    lap("int8_eval")
+
+    say(f"building firmware and running it on {request.board.name}")
+    verify = x_test[: max(1, request.verify_inputs)]
+    report_run = run_artifact(out, request.board, verify, opt=request.opt, port=request.port)
+    expected = host.run(verify)
+    device = report_run.outputs.reshape(len(verify), -1)
+    if not np.array_equal(device, expected):
+        raise DeviceError(
+            f"{request.board.name} outputs differ from the host build on {int((device != expected).any(1).sum())} "
+            f"of {len(verify)} inputs",
+            hint="this is a compiler or runtime bug: keep OUT/ and report it",
+        )
+    lap("device")
+
+    fw_dir = out / "firmware" / request.board.name
+    for suffix in ("elf", "bin"):
+        shutil.copyfile(fw_dir / f"firmware.{suffix}", out / f"firmware.{suffix}")
+    (out / "arch.json").write_text(json.dumps({"arch": str(arch), **arch.to_dict()}, indent=2) + "\n")
+    counts = [m.total_count for m in report_run.measurements]
+    metrics = result.metrics.to_dict()
+    memory = report_run.build.memory
+    report = ExtractReport(
+        request={
+            "board": request.board.name,
+            "core": request.board.core,
+            "limits": request.limits,
+            "fitness": request.fitness,
+            "seed": request.seed,
+            "supernet": str(supernet_dir),
+            "latency_table": str(table_path) if table_path else None,
+        },
+        arch=str(arch),
+        search={
+            "predicted_accuracy": result.fitness if request.fitness == "predictor" else None,
+            "measured_val_accuracy": result.fitness if request.fitness == "measured" else None,
+            "evaluations": result.evaluations,
+            "generations": result.generations,
+            "wall_s": round(result.wall_s, 3),
+            "minima": result.minima,
+        },
+        accuracy={"test_images": n_eval, "float": float_acc, "int8": int8_acc},
+        predicted=metrics,
+        measured={
+            **memory,
+            "latency_unit": report_run.unit,
+            "latency_counts": counts,
+            "latency_median": float(np.median(counts)),
+        },
+        verified=True,
+        timings_s=timings,
+        files={
+            "firmware_elf": "firmware.elf",
+            "firmware_bin": "firmware.bin",
+            "sources": "src/",
+            "tflite": "model.tflite",
+            "onnx": "model.onnx",
+            "memory": "memory.json",
+            "subnet": "subnet/",
+            "search": "search/",
+        },
+        versions=_versions(),
+    )
+    write_report(report, out)
+    return report

@@ -1,0 +1,58 @@
+"""``report.json`` for tools and ``report.md`` for people, side by side in ``OUT/``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..units import format_bytes
+
+if TYPE_CHECKING:
+    from .pipeline import ExtractReport
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{100 * x:.2f}%"
+
+
+def render_markdown(report: ExtractReport) -> str:
+    """A short human summary: architecture, accuracy, predicted vs measured memory and latency."""
+    r = report
+    p, m = r.predicted, r.measured
+    limits = ", ".join(f"{k} ≤ {format_bytes(v) if k.endswith('_bytes') else f'{v:g}'}" for k, v in r.request["limits"].items())
+    lines = [
+        f"# edgenas extract: {r.request['board']} ({r.request['core']})",
+        "",
+        f"Budget: {limits or 'none'}; seed {r.request['seed']}; fitness: {r.request['fitness']}.",
+        "",
+        f"Architecture: `{r.arch}`",
+        "",
+        f"Search: {r.search['evaluations']} evaluations in {r.search['wall_s']:.2f} s"
+        + (f", predicted accuracy {_pct(r.search['predicted_accuracy'])}" if r.search.get("predicted_accuracy") else ""),
+        "",
+        f"Test accuracy ({r.accuracy['test_images']} images): float {_pct(r.accuracy['float'])}, "
+        f"int8 {_pct(r.accuracy['int8'])}",
+        "",
+        "| | predicted | measured (linked ELF / device) |",
+        "|---|---|---|",
+        f"| arena | {format_bytes(p['arena_bytes'])} | {format_bytes(m['arena_bytes'])} |",
+        f"| RAM (arena + data/bss + stack reserve) | {format_bytes(p['sram_bytes'])} | {format_bytes(m['ram_bytes'])} |",
+        f"| flash | {format_bytes(p['flash_bytes'])} | {format_bytes(m['flash_bytes'])} |",
+        f"| model weights in flash | {format_bytes(p['model_flash_bytes'])} | {format_bytes(m['weights_bytes'])} |",
+        f"| stack used | | {m.get('stack_bytes', 'n/a')} B |",
+        f"| latency | {p.get('latency', 'no table') if p.get('latency') is not None else 'no table'} | "
+        f"{m['latency_median']:.0f} {m['latency_unit']} |",
+        "",
+        "Outputs on the board equal the host build bit for bit." if r.verified else "NOT VERIFIED",
+        "",
+        "Files: " + ", ".join(f"`{v}`" for v in r.files.values()),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_report(report: ExtractReport, out_dir: Path) -> None:
+    out_dir = Path(out_dir)
+    (out_dir / "report.json").write_text(json.dumps(report.to_dict(), indent=2, sort_keys=True, default=str) + "\n")
+    (out_dir / "report.md").write_text(render_markdown(report))

@@ -1,0 +1,71 @@
+"""Target names -> profilers, and where each target's default table lives.
+
+Cortex-M targets are core names (``cortex-m7``...) resolved to a board (``--board`` or the
+core's default board); ``host`` is this CPU with the fastest available backend; ``linux-rpc``
+is a device running a TVM RPC server (``host:port``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..boards import DEFAULT_BOARD_FOR_CORE, board_for_target, get_board
+from ..cost.latency_table import UnknownTargetError
+from ..paths import ASSETS_DIR
+
+LATENCY_ASSETS = ASSETS_DIR / "latency"
+OTHER_TARGETS = ("host", "linux-rpc")
+
+
+def list_targets() -> list[str]:
+    return sorted(DEFAULT_BOARD_FOR_CORE) + list(OTHER_TARGETS)
+
+
+def get_profiler(target: str, *, board: str | None = None, backend: str | None = None, rpc: str | None = None,
+                 aarch64: bool = False, work_dir: Path | None = None, spec=None, **kwargs):  # noqa: ANN001, ANN201
+    """The profiler for ``target``.
+
+    Args:
+        board: Cortex-M board name (default: the core's default board).
+        backend: host backend (default: the fastest on a few random subnets of ``spec``).
+        rpc: ``host:port`` of the TVM RPC server for ``linux-rpc``.
+        aarch64: ``linux-rpc`` device is ARM64 Linux (cross-compile); else it runs the host's code.
+
+    Raises:
+        UnknownTargetError: no driver for ``target``.
+        BoardError: unknown board.
+    """
+    if target in DEFAULT_BOARD_FOR_CORE:
+        from .cortex_m import CortexMProfiler
+
+        b = get_board(board) if board else board_for_target(target)
+        return CortexMProfiler(b, target=target, **kwargs)
+    if target == "host":
+        from .host import HostProfiler, choose_host_backend
+
+        if backend is None:
+            if spec is None or work_dir is None:
+                backend = "onnxruntime"
+            else:
+                backend, _ = choose_host_backend(spec, Path(work_dir) / "choose-backend")
+        return HostProfiler(backend, **kwargs)
+    if target == "linux-rpc":
+        from ..targets.linux_rpc import RpcDevice
+        from .host import RpcProfiler
+
+        host, _, port = (rpc or "127.0.0.1:9090").rpartition(":")
+        if not host or not port.isdigit():
+            from ..errors import UsageError
+
+            raise UsageError(f"--rpc {rpc!r} is not HOST:PORT", hint="e.g. --rpc 192.168.1.20:9090")
+        device = RpcDevice.aarch64(host, int(port)) if aarch64 else RpcDevice(host, int(port))
+        return RpcProfiler(device, **kwargs)
+    raise UnknownTargetError(f"unknown profiling target {target!r}",
+                             hint=f"known targets: {', '.join(list_targets())}")
+
+
+def default_table_path(target: str, board: str | None = None) -> Path:
+    """Where the shipped table of a target lives (``assets/latency/<board or target>.json``)."""
+    if target in DEFAULT_BOARD_FOR_CORE:
+        return LATENCY_ASSETS / f"{board or DEFAULT_BOARD_FOR_CORE[target]}.json"
+    return LATENCY_ASSETS / f"{target}.json"

@@ -1,0 +1,193 @@
+"""The search loop: fail fast on impossible budgets, ask/score/tell, verify, write results.
+
+``run_search`` owns evaluation (fitness of each new arch, cost checks before ``tell``), the
+generation budget, progress reporting and the output files; the strategy only proposes archs.
+The final answer's arena is re-planned by the compiler itself (:meth:`CostModel.planned_arena_bytes`)
+before it is returned, so a model that the search says fits does fit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, is_dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..cost.model import CostModel, Metrics, Minimum
+from ..errors import InfeasibleBudgetError
+from ..space import Arch
+from . import evolution as _evolution  # noqa: F401  (registers "evolution")
+from . import random_search as _random  # noqa: F401  (registers "random")
+from .constraints import Constraints, check_achievable
+from .evolution import EvolutionConfig
+from .registry import get_strategy
+from .repair import repair as repair_arch
+from .strategy import Score
+
+Fitness = Callable[[list[Arch]], Sequence[float]]
+"""Batch fitness (higher is better): the accuracy predictor, or measured validation accuracy."""
+Progress = Callable[[int, int, float], None]
+"""Called after each generation with (generation done, generations, best fitness so far)."""
+
+
+@dataclass
+class SearchResult:
+    """What a search found and how.
+
+    Attributes:
+        arch: the best feasible arch; fitness: its fitness; metrics: its costs (arena re-planned
+            by the compiler: ``arena_verified``).
+        history: per generation: best and mean fitness of the population, evaluations so far.
+        trials: every distinct arch scored: ``(arch string, fitness, feasible)``.
+        minima: per constrained metric, the smallest value in the space and an arch reaching it.
+    """
+
+    arch: Arch
+    fitness: float
+    metrics: Metrics
+    arena_verified: bool
+    constraints: dict[str, float]
+    minima: dict[str, dict[str, Any]]
+    history: list[dict[str, float]]
+    trials: list[tuple[str, float, bool]]
+    strategy: str
+    config: dict[str, Any]
+    seed: int
+    generations: int
+    evaluations: int
+    wall_s: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": 1,
+            "arch": str(self.arch),
+            "arch_json": self.arch.to_dict(),
+            "fitness": self.fitness,
+            "metrics": self.metrics.to_dict(),
+            "arena_verified": self.arena_verified,
+            "constraints": self.constraints,
+            "minima": self.minima,
+            "strategy": self.strategy,
+            "config": self.config,
+            "seed": self.seed,
+            "generations": self.generations,
+            "evaluations": self.evaluations,
+            "wall_s": self.wall_s,
+            "history": self.history,
+            **self.extra,
+        }
+
+    def save(self, out_dir: str | Path) -> Path:
+        """Write ``search.json`` (summary and history) and ``trials.json`` into ``out_dir``."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        _write_json(out / "trials.json", [{"arch": a, "fitness": f, "feasible": ok} for a, f, ok in self.trials])
+        path = out / "search.json"
+        _write_json(path, self.to_dict())
+        return path
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=1) + "\n")
+    os.replace(tmp, path)
+
+
+def _minimum_dict(m: Minimum) -> dict[str, Any]:
+    return {"value": m.value, "arch": str(m.arch)}
+
+
+def run_search(
+    cost: CostModel,
+    fitness: Fitness,
+    constraints: Constraints,
+    *,
+    strategy: str = "evolution",
+    config: EvolutionConfig | None = None,
+    generations: int = 30,
+    seed: int = 0,
+    progress: Progress | None = None,
+    out_dir: str | Path | None = None,
+    verify_top: int = 10,
+) -> SearchResult:
+    """Search ``cost.spec`` for the fittest arch meeting ``constraints``.
+
+    Args:
+        cost: answers every constrained metric (cached).
+        fitness: batch scorer, higher is better (predicted or measured accuracy).
+        constraints: upper bounds, e.g. ``Constraints.of(sram_bytes=256 * 1024)``.
+        strategy: a registered strategy name (``evolution``, ``random``).
+        config: population and operator rates.
+        generations: generations after the initial population (each ``ask``/``tell`` is one).
+        seed: the same seed gives the same result.
+        progress: called after each generation.
+        out_dir: if given, ``search.json`` and ``trials.json`` are written there.
+        verify_top: how many of the best archs may be checked against the compiler's planner.
+
+    Raises:
+        InfeasibleBudgetError: a constraint below the space's minimum, or no arch meeting all at once.
+    """
+    start = time.perf_counter()
+    minima = check_achievable(cost, constraints)
+    config = config or EvolutionConfig()
+    limits = constraints.as_dict()
+
+    def violation(arch: Arch) -> float:
+        return constraints.violation(cost.metrics(arch))
+
+    def repair(arch: Arch, rng: np.random.Generator) -> Arch | None:
+        return repair_arch(cost.spec, arch, violation, rng)
+
+    search = get_strategy(strategy)(cost.spec, config, seed=seed, repair=repair)
+    scored: dict[Arch, tuple[float, bool]] = {}
+    history: list[dict[str, float]] = []
+    for gen in range(generations + 1):
+        archs = search.ask()
+        new = [a for a in dict.fromkeys(archs) if a not in scored]
+        if new:
+            values = [float(v) for v in fitness(new)]
+            for a, v in zip(new, values):
+                scored[a] = (v, constraints.feasible(cost.metrics(a)))
+        search.tell(archs, [Score(*scored[a]) for a in archs])
+        fits = [f for _, f in search.population]
+        best = search.best[1] if search.best else float("-inf")
+        history.append({"generation": gen, "best": best, "mean": float(np.mean(fits)) if fits else float("nan"),
+                        "evaluations": len(scored)})
+        if progress is not None:
+            progress(gen, generations, best)
+    ranked = sorted(((f, a) for a, (f, ok) in scored.items() if ok), key=lambda t: -t[0])
+    if not ranked:
+        raise InfeasibleBudgetError(
+            f"no subnet met every constraint at once ({', '.join(f'{k} <= {v:g}' for k, v in limits.items())})",
+            hint="each limit alone is reachable; relax one of them",
+        )
+    chosen = None
+    for fit, arch in ranked[: max(1, verify_top)]:
+        m = cost.metrics(arch)
+        planned = cost.planned_arena_bytes(arch)
+        if planned != m.arena_bytes:  # never seen in tests; keep the compiler's word if it happens
+            m = replace(m, arena_bytes=planned, sram_bytes=m.sram_bytes + planned - m.arena_bytes)
+            if not constraints.feasible(m):
+                continue
+        chosen = (arch, fit, m, True)
+        break
+    if chosen is None:
+        raise InfeasibleBudgetError("the compiler's memory plan rejected every top candidate",
+                                    hint="report this with the search output: the memory model disagrees with the planner")
+    arch, fit, metrics, verified = chosen
+    result = SearchResult(
+        arch=arch, fitness=fit, metrics=metrics, arena_verified=verified, constraints=limits,
+        minima={k: _minimum_dict(v) for k, v in minima.items()}, history=history,
+        trials=[(str(a), f, ok) for a, (f, ok) in scored.items()], strategy=strategy,
+        config=asdict(config) if is_dataclass(config) else dict(config or {}), seed=seed,
+        generations=generations, evaluations=len(scored), wall_s=time.perf_counter() - start,
+    )
+    if out_dir is not None:
+        result.save(out_dir)
+    return result

@@ -1,0 +1,34 @@
+"""What a search strategy exchanges with the loop: archs out (``ask``), scores in (``tell``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from ..space import Arch
+
+Repair = Callable[[Arch, np.random.Generator], "Arch | None"]
+"""Turns an infeasible arch into a feasible one (or None); the loop builds it from the cost model."""
+
+
+@dataclass(frozen=True)
+class Score:
+    """The loop's verdict on one arch: ``fitness`` (higher is better) and feasibility."""
+
+    fitness: float
+    feasible: bool = True
+
+
+class Strategy(Protocol):
+    """Ask/tell search strategy: never trains, measures or prints (STYLE.md §3.6)."""
+
+    def ask(self, n: int | None = None) -> list[Arch]: ...
+
+    def tell(self, archs: list[Arch], scores: list[Score]) -> None: ...
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...

@@ -1,0 +1,11 @@
+/* Size of the packed conv filter layout; shared so both builds (and codegen's mirror) agree. */
+#include "internal/checks.h"
+#include "internal/conv_packed.h"
+
+size_t en_conv2d_packed_count(const en_dims *w_dims) {
+    if (w_dims == NULL || en_check_dims(w_dims) != EN_OK) {
+        return 0;
+    }
+    const size_t groups = ((size_t)w_dims->n + 3u) / 4u;
+    return groups * (size_t)w_dims->h * en_packed_row_values(w_dims);
+}

@@ -1,0 +1,109 @@
+import numpy as np
+import pytest
+import torch
+
+from edgenas.data import make_synthetic
+from edgenas.errors import CheckpointError, DataError
+from edgenas.estimate import (
+    AccuracyPredictor,
+    ArchEncoder,
+    PredictorConfig,
+    arch_list,
+    collect_samples,
+    measure_accuracy,
+    read_samples,
+)
+from edgenas.space import get_space, sample_arch
+from edgenas.supernet import Phase, TrainConfig, load_supernet, train_supernet
+
+TINY_PHASES = (Phase("full", 1, 0.1), Phase("kernel", 1, 0.03), Phase("depth", 1, 0.02, 2), Phase("expand", 1, 0.02, 2))
+
+
+def target(arch):
+    """A smooth, known 'accuracy' with interactions, so ranking quality is checkable."""
+    blocks = [b for s in arch.stages for b in s]
+    return 0.5 + 0.1 * arch.width + arch.resolution / 400 + 0.01 * sum(b.expand for b in blocks) \
+        + 0.005 * sum(b.kernel for b in blocks[:2])
+
+
+def test_encoding_is_one_hot_per_choice():
+    spec = get_space("mcu-mbv2")
+    enc = ArchEncoder(spec)
+    assert enc.dim == 16 * 6 + 4 * 3 + 3 + 5
+    rng = np.random.default_rng(0)
+    for arch in [sample_arch(spec, rng) for _ in range(20)]:
+        x = enc.encode([arch])[0]
+        assert set(np.unique(x)) <= {0.0, 1.0}
+        assert x.sum() == 2 * sum(arch.depths) + len(arch.stages) + 2
+        # slot 4 (absent when a stage has depth < 4) is all zeros
+        if arch.depths[0] < 4:
+            assert not x[3 * 6:4 * 6].any()
+
+
+def test_predictor_ranks_held_out_archs_and_round_trips(tmp_path):
+    spec = get_space("mcu-mbv2")
+    archs = arch_list(spec, 300, seed=1)
+    y = [target(a) for a in archs]
+    model = AccuracyPredictor.fit(spec, archs[:240], y[:240], PredictorConfig(epochs=30, seed=0))
+    held = model.evaluate(archs[240:], y[240:])
+    assert held["kendall_tau"] > 0.8
+    assert held["rmse"] < 0.5 * float(np.std(y))
+    model.save(tmp_path / "p")
+    again = AccuracyPredictor.load(tmp_path / "p")
+    np.testing.assert_array_equal(again.predict(archs[240:]), model.predict(archs[240:]))
+    assert again.metrics["heldout_kendall_tau"] == held["kendall_tau"]
+
+
+def test_predictor_training_is_deterministic():
+    spec = get_space("tiny-test")
+    archs = arch_list(spec, 40, seed=0)
+    y = [target(a) for a in archs]
+    a = AccuracyPredictor.fit(spec, archs, y, PredictorConfig(epochs=5, hidden=32))
+    b = AccuracyPredictor.fit(spec, archs, y, PredictorConfig(epochs=5, hidden=32))
+    np.testing.assert_array_equal(a.predict(archs), b.predict(archs))
+
+
+def test_predictor_errors_have_hints(tmp_path):
+    with pytest.raises(DataError):
+        AccuracyPredictor.fit(get_space("tiny-test"), [], [])
+    with pytest.raises(CheckpointError) as err:
+        AccuracyPredictor.load(tmp_path)
+    assert err.value.hint
+
+
+@pytest.fixture(scope="module")
+def tiny_supernet(tmp_path_factory):
+    data = make_synthetic(seed=0)
+    directory = tmp_path_factory.mktemp("sn")
+    config = TrainConfig(phases=TINY_PHASES, batch_size=32, seed=0, max_steps_per_epoch=3, threads=1, eval_images=32)
+    train_supernet(data, get_space("tiny-test"), directory, config)
+    net, _ = load_supernet(directory)
+    return net, data
+
+
+def test_collection_measures_inherited_accuracy_and_resumes(tiny_supernet, tmp_path):
+    torch.set_num_threads(1)
+    net, data = tiny_supernet
+    path = tmp_path / "acc.jsonl"
+
+    class Stop(Exception):
+        pass
+
+    def stop_after_three(done, total, sample):
+        if done == 3:
+            raise Stop
+
+    with pytest.raises(Stop):
+        collect_samples(net, data, path, count=6, seed=0, calib_images=64, progress=stop_after_three)
+    assert len(read_samples(path)) == 3
+    with path.open("a") as f:
+        f.write('{"arch": "r12|w0.5')  # a torn line from a crash
+    seen = []
+    samples = collect_samples(net, data, path, count=6, seed=0, calib_images=64,
+                              progress=lambda d, n, s: seen.append(d))
+    assert seen == [4, 5, 6]  # the first three were not measured again
+    assert [s.arch for s in samples] == arch_list(net.spec, 6, 0)
+    assert len(read_samples(path)) == 6
+    again = measure_accuracy(net, samples[4].arch, data, calib_images=64)
+    assert again == samples[4].accuracy
+    assert all(0.0 <= s.accuracy <= 1.0 for s in samples)
