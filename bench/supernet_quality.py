@@ -20,22 +20,11 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import write_result  # noqa: E402
 
+from edgenas.cost import macs  # noqa: E402
 from edgenas.data import load_fashion_mnist  # noqa: E402
 from edgenas.space import largest_arch, sample_arch, smallest_arch  # noqa: E402
-from edgenas.supernet import accuracy, load_supernet, plan_net, prepare_subnet, train_from_scratch  # noqa: E402
+from edgenas.supernet import accuracy, load_supernet, prepare_subnet, train_from_scratch  # noqa: E402
 from edgenas.supernet.bundled import bundled_supernet_dir  # noqa: E402
-
-
-def macs(spec, arch) -> int:
-    """Multiply-accumulates of the convs (a cost proxy to pick cheap archs for scratch runs)."""
-    plan = plan_net(spec, arch)
-    size = -(-arch.resolution // spec.stem_stride)
-    total = size * size * 9 * plan.in_channels * plan.stem_channels + size * size * (9 * plan.stem_channels + plan.stem_channels * plan.first_channels)
-    for b in plan.blocks:
-        out = -(-size // b.stride)
-        total += size * size * b.in_channels * b.mid_channels + out * out * (b.kernel**2 * b.mid_channels + b.mid_channels * b.out_channels)
-        size = out
-    return total + size * size * plan.blocks[-1].out_channels * plan.head_channels
 
 
 def main() -> None:

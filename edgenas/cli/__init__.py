@@ -8,6 +8,7 @@ here is all it takes to add one.
 
 from . import commands_core  # noqa: F401  (registers commands)
 from . import commands_extract  # noqa: F401  (registers commands)
+from . import commands_predictor  # noqa: F401  (registers commands)
 from . import commands_boards, commands_deploy  # noqa: F401  (registers commands)
 from . import commands_profile  # noqa: F401  (registers commands)
 from .common import app

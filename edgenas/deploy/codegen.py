@@ -162,7 +162,7 @@ class _Emitter:
         if depthwise:
             wsym = self.array(f"{name}_filter", "int8_t", w.data)  # type: ignore[arg-type]
         else:
-            wsym = self.array(f"{name}_filter", "int16_t", pack_conv_weights(np.asarray(w.data)))
+            wsym = self.array(f"{name}_filter", "int8_t", pack_conv_weights(np.asarray(w.data)))
         bsym = self.array(f"{name}_bias", "int32_t", g.tensor(bias).data) if bias else "NULL"  # type: ignore[arg-type]
         wd = self.dims(f"{name}_wdims", w.shape if not depthwise else (1, kh, kw, w.shape[3]))
         return p, q, wsym, bsym, wd, self.dims(f"{name}_in", x.shape), x, y
@@ -290,25 +290,23 @@ class _Emitter:
 
 
 def pack_conv_weights(w: np.ndarray) -> np.ndarray:
-    """OHWI int8 conv filters -> the int16 layout of ``en_conv2d_packed_s8`` (runtime_c kernels.h).
+    """OHWI int8 conv filters -> the int8 layout of ``en_conv2d_packed_s8`` (runtime_c kernels.h).
 
-    Blocks of 16 values per (group of 4 output channels, kernel row, 4 positions of the row):
-    each channel's 4 weights in the order k0, k2, k1, k3, so that each 32-bit pair meets the two
-    SXTB16 lanes of 4 consecutive input bytes in one SMLAD. Rows are zero-padded to a multiple
-    of 4 values, and C_out to a multiple of 4 channels. Twice the flash of int8 weights, for a
-    DSP inner loop that loads 16 weights with no unpacking.
+    One row per output channel: its KH*KW*C_in weights in OHWI order, zero-padded to a multiple
+    of 4 so each row starts word-aligned for the DSP loop (4 weights per load, sign-extended
+    in registers). When KH*KW*C_in % 4 == 0 this is the OHWI tensor itself: filters cost
+    exactly their int8 bytes in flash.
 
     Returns:
-        a flat int16 array of ``en_conv2d_packed_count(w_dims)`` values.
+        a flat int8 array of ``en_conv2d_packed_count(w_dims)`` values.
     """
     w = np.asarray(w)
     cout, kh, kw, cin = w.shape
-    groups, run = -(-cout // 4), kw * cin
-    run4 = -(-run // 4) * 4
-    a = np.zeros((groups * 4, kh, run4), np.int16)
-    a[:cout, :, :run] = w.reshape(cout, kh, run)
-    a = a.reshape(groups, 4, kh, run4 // 4, 4)[..., [0, 2, 1, 3]]  # (g, lane, kh, block, pos)
-    return np.ascontiguousarray(a.transpose(0, 2, 3, 1, 4)).reshape(-1)
+    taps = kh * kw * cin
+    taps4 = -(-taps // 4) * 4
+    a = np.zeros((cout, taps4), np.int8)
+    a[:, :taps] = w.reshape(cout, taps)
+    return a.reshape(-1)
 
 
 def _c_float(v: float) -> str:

@@ -33,7 +33,7 @@ def quantize_images(images: np.ndarray, resolution: int) -> np.ndarray:
     return (np.clip(np.round(x * 255.0), 0, 255) - 128).astype(np.int8)
 
 
-def _activation_quant(lo: float, hi: float) -> QuantParams:
+def activation_quant(lo: float, hi: float) -> QuantParams:
     """Asymmetric int8 for the real range ``[lo, hi]`` widened to contain 0 (zero is exact)."""
     lo, hi = min(lo, 0.0), max(hi, 0.0)
     if hi - lo < 1e-8:
@@ -73,7 +73,7 @@ class _Ranges:
         self.hi[name] = max(self.hi.get(name, -np.inf), float(value.max()))
 
     def quant(self, name: str) -> QuantParams:
-        return _activation_quant(self.lo[name], self.hi[name])
+        return activation_quant(self.lo[name], self.hi[name])
 
 
 def _layer_names(subnet: Subnet) -> list[tuple[str, nn.Module]]:
@@ -117,7 +117,7 @@ class LayerParams:
     depthwise: bool = False
 
 
-def _net_layers(plan: NetPlan, stem_stride: int) -> list[tuple[str, tuple[int, ...], int, bool, str]]:
+def net_layers(plan: NetPlan, stem_stride: int) -> list[tuple[str, tuple[int, ...], int, bool, str]]:
     """``(name, weight shape, stride, depthwise, activation)`` of every conv layer, in order."""
     layers = [
         ("stem", (plan.stem_channels, plan.in_channels, 3, 3), stem_stride, False, "relu6"),
@@ -134,7 +134,7 @@ def _net_layers(plan: NetPlan, stem_stride: int) -> list[tuple[str, tuple[int, .
     return layers
 
 
-class _GraphBuilder:
+class GraphBuilder:
     """Appends tensors and ops with unique names."""
 
     def __init__(self) -> None:
@@ -195,11 +195,11 @@ def build_int8_graph(
         ranges: per activation name its observed real ``(min, max)``.
     """
     plan = plan_net(spec, arch)
-    quant = {name: _activation_quant(lo, hi) for name, (lo, hi) in ranges.items()}
-    g = _GraphBuilder()
+    quant = {name: activation_quant(lo, hi) for name, (lo, hi) in ranges.items()}
+    g = GraphBuilder()
     r = arch.resolution
     x = g.activation("input", (1, r, r, plan.in_channels), INPUT_QUANT)
-    layers = {name: activation for name, _shape, _stride, _dw, activation in _net_layers(plan, spec.stem_stride)}
+    layers = {name: activation for name, _shape, _stride, _dw, activation in net_layers(plan, spec.stem_stride)}
 
     def conv(name: str, inp: str) -> str:
         return g.conv(name, inp, params[name], quant[name], layers[name])
@@ -248,10 +248,10 @@ def structure_graph(spec: SpaceSpec, arch: Arch) -> Graph:
     plan = plan_net(spec, arch)
     params = {
         name: LayerParams(np.zeros(shape), np.zeros(shape[0]), stride, depthwise)
-        for name, shape, stride, depthwise, _act in _net_layers(plan, spec.stem_stride)
+        for name, shape, stride, depthwise, _act in net_layers(plan, spec.stem_stride)
     }
     params["logits"] = LayerParams(np.zeros((plan.num_classes, plan.head_channels)), np.zeros(plan.num_classes))
-    names = [name for name, *_ in _net_layers(plan, spec.stem_stride)] + ["logits"]
+    names = [name for name, *_ in net_layers(plan, spec.stem_stride)] + ["logits"]
     names += [f"b{i}.add" for i, b in enumerate(plan.blocks) if b.residual]
     return build_int8_graph(spec, arch, params, {name: (0.0, 6.0) for name in names})
 
@@ -271,7 +271,7 @@ def quantize_subnet(subnet: Subnet, calibration: ImageSet, *, count: int = 512) 
     plan = subnet.plan
     modules = dict(_layer_names(subnet))
     params = {}
-    for name, _shape, stride, depthwise, _act in _net_layers(plan, subnet.spec.stem_stride):
+    for name, _shape, stride, depthwise, _act in net_layers(plan, subnet.spec.stem_stride):
         weight, bias = _fold_bn(modules[name])
         params[name] = LayerParams(weight, bias, stride, depthwise)
     params["logits"] = LayerParams(

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..boards import Board
-from ..errors import DeviceError
+from ..errors import DeviceError, SpaceError
 from ..paths import ASSETS_DIR
 from ..space import Arch
 
@@ -141,6 +141,13 @@ def extract(request: ExtractRequest, step: Step | None = None) -> ExtractReport:
     data = load_dataset(meta.get("dataset", "fashion-mnist"), seed=int(meta.get("seed", 0)))
     table_path = request.latency_table or default_latency_table(request.board)
     table = LatencyTable.load(table_path) if table_path else None
+    if table is not None and table.spec != spec:
+        if request.latency_table:
+            raise SpaceError(
+                f"latency table {table_path} was measured for space {table.spec.name!r}, the supernet is {spec.name!r}",
+                hint="build a table for this supernet with `edgenas profile`",
+            )
+        table, table_path = None, None  # the bundled table belongs to another space: no latency model
     cost = CostModel(spec, request.board, table)
     if request.fitness == "measured":
         def fitness(archs: list[Arch]) -> list[float]:

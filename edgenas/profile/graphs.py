@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..deploy.ir import Graph, Op
-from ..deploy.quantize import INPUT_QUANT, LayerParams, _activation_quant, _GraphBuilder, build_int8_graph
+from ..deploy.quantize import INPUT_QUANT, LayerParams, activation_quant, GraphBuilder, build_int8_graph
 from ..space import Arch, SpaceSpec
 from ..supernet import plan_net
 from .signature import Signature
@@ -41,7 +41,7 @@ class _Chain:
 
     def __init__(self, rng: np.random.Generator, in_size: int, in_channels: int) -> None:
         self.rng = rng
-        self.g = _GraphBuilder()
+        self.g = GraphBuilder()
         self.x = self.g.activation("input", (1, in_size, in_size, in_channels), INPUT_QUANT)
         self.owner: dict[str, int] = {}
         self.adapters = 0
@@ -62,12 +62,12 @@ class _Chain:
         cin = self.shape()[-1]
         params = _conv_params(self.rng, cout, cin, k, stride, depthwise)
         lo_hi = RELU6_RANGE if activation == "relu6" else LINEAR_RANGE
-        self.x = self.g.conv(self._name(owner, label), self.x, params, _activation_quant(*lo_hi), activation)
+        self.x = self.g.conv(self._name(owner, label), self.x, params, activation_quant(*lo_hi), activation)
         return self.x
 
     def add(self, owner: int, a: str, b: str) -> str:
         name = self._name(owner, "add")
-        out = self.g.activation(name, self.g.tensors[b].shape, _activation_quant(-6.0, 6.0))
+        out = self.g.activation(name, self.g.tensors[b].shape, activation_quant(-6.0, 6.0))
         self.g.ops.append(Op("add", [a, b], [out], {"activation": "none"}, name))
         self.x = out
         return out
@@ -140,7 +140,7 @@ class _Chain:
         w_name = g.const(f"{name}.weight", wq, "int8", _qp((w_scale,)))
         b_name = g.const(f"{name}.bias", self.rng.integers(-1000, 1000, classes).astype(np.int32), "int32",
                          _qp((bias_scale,)))
-        out = g.activation(name, (1, classes), _activation_quant(-8.0, 8.0))
+        out = g.activation(name, (1, classes), activation_quant(-8.0, 8.0))
         g.ops.append(Op("fully_connected", [flat, w_name, b_name], [out], {"activation": "none"}, name))
         self.x = out
 
@@ -183,13 +183,13 @@ def chain_graph(sigs: Sequence[Signature], seed: int = 0, *, lead: bool = True, 
 
 def random_arch_graph(spec: SpaceSpec, arch: Arch, seed: int = 0) -> Graph:
     """The deployed int8 graph of ``arch`` (same builder as quantization) with random weights."""
-    from ..deploy.quantize import _net_layers
+    from ..deploy.quantize import net_layers
 
     rng = np.random.default_rng(seed)
     plan = plan_net(spec, arch)
     params = {}
     ranges = {}
-    for name, shape, stride, depthwise, act in _net_layers(plan, spec.stem_stride):
+    for name, shape, stride, depthwise, act in net_layers(plan, spec.stem_stride):
         params[name] = _conv_params(rng, shape[0], shape[1], shape[2], stride, depthwise)
         ranges[name] = RELU6_RANGE if act == "relu6" else LINEAR_RANGE
     params["logits"] = LayerParams(rng.normal(0, 0.1, (plan.num_classes, plan.head_channels)),
@@ -200,7 +200,3 @@ def random_arch_graph(spec: SpaceSpec, arch: Arch, seed: int = 0) -> Graph:
             ranges[f"b{i}.add"] = (-6.0, 6.0)
     return build_int8_graph(spec, arch, params, ranges)
 
-
-def owner_of_layer(layer: dict, owner: dict[str, int]) -> int | None:
-    """Which entry a compiled layer (a ``compile_graph`` layer record) belongs to, or None."""
-    return owner.get(layer["op"])

@@ -260,7 +260,7 @@ static void test_conv_add_3x3_matches_conv_then_add(void) {
 
 enum { PK_MAX_W = 4096, PK_MAX_X = 4096, PK_MAX_Y = 4096 };
 
-static void pack_weights(const en_dims *wd, const int8_t *w, int16_t *packed) {
+static void pack_weights(const en_dims *wd, const int8_t *w, int8_t *packed) {
     memset(packed, 0, en_conv2d_packed_count(wd) * sizeof *packed);
     for (int32_t o = 0; o < wd->n; ++o)
         for (int32_t kh = 0; kh < wd->h; ++kh)
@@ -271,9 +271,11 @@ static void pack_weights(const en_dims *wd, const int8_t *w, int16_t *packed) {
 }
 
 /* en_conv2d_packed_s8 (and its fused add) equal the unpacked kernels on geometries that take
- * every path of the arm build: C_in % 4 == 0 (direct runs, clipped columns), C_in % 4 != 0
- * (column buffer), a window too large for the buffer and dilated columns (scalar), C_out % 4
- * remainders, all-padding windows, per-tensor requantisation and no bias. */
+ * every path of the arm build: C_in % 4 == 0 (blocks expanded straight from the input),
+ * C_in % 4 != 0 (window copied first), a window too large for the column buffer (one-pixel
+ * loop), dilation, pixel counts that are not a multiple of 4, all-padding windows, per-tensor
+ * requantisation, no bias, and (last case) a positive shift with a large bias and an ADD
+ * output shift > 0, which take the exact 64-bit requantisation instead of SMMULR. */
 static void test_conv_packed_matches_unpacked(void) {
     static const int32_t cases[][10] = {
         /* h, w, cin, cout, k, stride, dil, pad_t, pad_l, per_channel */
@@ -282,10 +284,11 @@ static void test_conv_packed_matches_unpacked(void) {
         {4, 4, 2, 3, 1, 1, 1, 0, 0, 1},  {6, 6, 5, 7, 3, 1, 2, 2, 2, 1},
         {3, 3, 12, 4, 7, 1, 1, 3, 3, 1}, {12, 12, 6, 4, 9, 1, 1, 4, 4, 1},
         {2, 2, 4, 9, 5, 1, 1, 4, 4, 1},  {8, 8, 16, 2, 1, 2, 1, 0, 0, 1},
+        {5, 3, 8, 6, 3, 1, 1, 1, 1, 1},
     };
     static int8_t x[PK_MAX_X], w[PK_MAX_W], o1[PK_MAX_Y], o2[PK_MAX_Y], skip[PK_MAX_Y];
     static int8_t s1[PK_MAX_Y], s2[PK_MAX_Y];
-    static int16_t packed[2 * PK_MAX_W];
+    static int8_t packed[2 * PK_MAX_W];
     int32_t mult[16], shift[16], bias[16];
     for (size_t t = 0; t < sizeof cases / sizeof cases[0]; ++t) {
         const int32_t *c = cases[t];
@@ -300,10 +303,11 @@ static void test_conv_packed_matches_unpacked(void) {
         fill(x, nx, 40 + (uint32_t)t);
         fill(w, nw, 60 + (uint32_t)t);
         fill(skip, ny, 80 + (uint32_t)t);
+        const int last = t + 1 == sizeof cases / sizeof cases[0];
         for (int32_t i = 0; i < c[3]; ++i) {
             mult[i] = 1100000000 + 60000000 * i;
-            shift[i] = -6 - i % 4;
-            bias[i] = 500 * i - 3000;
+            shift[i] = last ? 2 - i % 2 : -6 - i % 4;
+            bias[i] = last ? (i % 2 ? -1 : 1) * (1 << 27) + i : 500 * i - 3000;
         }
         pack_weights(&w_d, w, packed);
         const en_requant q = {(int32_t)t * 13 - 60, 5 - (int32_t)t, mult, shift, c[9], -128, 127};
@@ -313,8 +317,8 @@ static void test_conv_packed_matches_unpacked(void) {
         CHECK(en_conv2d_s8(&p, &q, &in_d, x, &w_d, w, b, &out_d, o1) == EN_OK);
         CHECK(en_conv2d_packed_s8(&p, &q, &in_d, x, &w_d, packed, b, &out_d, o2) == EN_OK);
         CHECK_BYTES(o1, o2, ny);
-        const en_add_quant a = {q.output_zp, -9, 1, 1200000000, -1, HALF_M, 0, 1800000000, -18,
-                                20, -100, 100};
+        const en_add_quant a = {q.output_zp, -9, 1, 1200000000, -1, HALF_M, 0, 1800000000,
+                                last ? 1 : -18, 20, -100, 100};
         memcpy(s1, skip, ny);
         memcpy(s2, skip, ny);
         CHECK(en_conv2d_add_s8(&p, &q, &a, &in_d, x, &w_d, w, b, s1, &out_d, s1) == EN_OK);
@@ -327,7 +331,7 @@ static void test_conv_packed_matches_unpacked(void) {
         }
     }
     const en_dims w_d = {5, 3, 2, 7};
-    CHECK(en_conv2d_packed_count(&w_d) == 2 * 3 * 16 * 4); /* G=2, KH=3, L=14 -> L4=16 */
+    CHECK(en_conv2d_packed_count(&w_d) == 5 * 44); /* L = 3 * 2 * 7 = 42 -> L4 = 44 per channel */
 }
 
 /* ---- depthwise --------------------------------------------------------------------------- */

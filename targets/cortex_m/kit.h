@@ -18,6 +18,9 @@ extern uint32_t __stack_limit, __stack_top;
 
 void en_uart_init(void);
 void en_timer_init(void);
+/* Restart the counter at 0 right before an inference, so that under QEMU -icount the tick
+ * boundaries fall at the same instructions on every run (per-layer counts become exact repeats). */
+void en_timer_restart(void);
 
 /* Stack high-water: paint the unused part of the stack, then later find the deepest touched word. */
 void en_stack_paint(void);

@@ -249,6 +249,7 @@ static void handle_invoke(const en_frame *f)
         return;
     }
     en_stack_paint();
+    en_timer_restart();
     en_profile_reset();
     const uint32_t t0 = en_port_cycles();
     const int status = en_model_invoke((const int8_t *)en_input, en_output);

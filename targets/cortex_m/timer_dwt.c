@@ -22,6 +22,11 @@ void en_timer_init(void)
     EN_REG32(DWT_CTRL) |= 1u;         /* CYCCNTENA */
 }
 
+void en_timer_restart(void)
+{
+    EN_REG32(DWT_CYCCNT) = 0u;
+}
+
 uint32_t en_port_cycles(void)
 {
     return EN_REG32(DWT_CYCCNT);

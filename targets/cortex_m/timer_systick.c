@@ -13,6 +13,7 @@
 #define SYST_CVR 0xE000E018u
 #define SCB_ICSR 0xE000ED04u
 #define ICSR_PENDSTSET (1u << 26)
+#define ICSR_PENDSTCLR (1u << 25)
 
 static volatile uint32_t en_systick_wraps;
 
@@ -27,6 +28,18 @@ void en_timer_init(void)
     EN_REG32(SYST_RVR) = 0x00FFFFFFu;
     EN_REG32(SYST_CVR) = 0u;
     EN_REG32(SYST_CSR) = 0x7u; /* core clock, interrupt on wrap, enable */
+}
+
+void en_timer_restart(void)
+{
+    EN_REG32(SYST_CSR) = 0x0u;
+    EN_REG32(SCB_ICSR) = ICSR_PENDSTCLR;
+    en_systick_wraps = 0u;
+    EN_REG32(SYST_CVR) = 0u; /* any write clears the current value... */
+    EN_REG32(SYST_CSR) = 0x7u;
+    while (EN_REG32(SYST_CVR) == 0u) {
+        /* ...and the next tick reloads it: wait (at most one tick) so counting starts at 0 */
+    }
 }
 
 uint32_t en_port_cycles(void)

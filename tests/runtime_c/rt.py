@@ -145,15 +145,15 @@ def make_requant(input_zp: int, output_zp: int, mults: np.ndarray, shifts: np.nd
 
 
 def _weights(w: np.ndarray, packed: bool) -> tuple[C._Pointer, np.ndarray]:
-    """Filter pointer for the plain (int8 OHWI) or packed (int16, codegen's layout) kernels,
+    """Filter pointer for the plain (int8 OHWI) or packed (int8, codegen's layout) kernels,
     plus the array to keep alive while it is used."""
     if not packed:
         return _i8(w), w
     from edgenas.deploy.codegen import pack_conv_weights
 
-    pw = np.ascontiguousarray(pack_conv_weights(w), dtype=np.int16)
+    pw = np.ascontiguousarray(pack_conv_weights(w), dtype=np.int8)
     assert pw.size == lib().en_conv2d_packed_count(C.byref(_dims(w.shape)))
-    return pw.ctypes.data_as(C.POINTER(C.c_int16)), pw
+    return _i8(pw), pw
 
 
 def conv2d(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, q: Requant,

@@ -129,28 +129,29 @@ en_status en_conv2d_add_s8(const en_conv_params *p, const en_requant *q, const e
                            const en_dims *w_dims, const int8_t *w, const int32_t *bias,
                            const int8_t *skip, const en_dims *out_dims, int8_t *out);
 
-/** Packed conv filters: int16 copies of the int8 OHWI weights, laid out for the DSP inner loop.
- *  With L = KW * C_in (one kernel row), L4 = L rounded up to a multiple of 4 and
- *  G = ceil(C_out / 4) groups of four output channels, the array holds G * KH * (L4 / 4) blocks
- *  of 16 int16 values, block (g, kh, j) at index ((g * KH + kh) * (L4 / 4) + j) * 16.
- *  Inside a block, channel lane c (0..3, output channel 4g + c) has 4 values: the weights of row
- *  positions k = 4j + {0, 2, 1, 3} (in that order), so that each 32-bit pair lines up with the
- *  SXTB16 lanes of four consecutive input bytes. Padding (k >= L, or 4g + c >= C_out) is 0.
- *  edgenas.deploy.codegen.pack_conv_weights() produces it; en_conv2d_packed_count() gives the
- *  number of int16 values. Results are identical to en_conv2d_s8 on the unpacked weights. */
+/** Packed conv filters: the int8 OHWI weights with each output channel's window padded.
+ *  With L = KH * KW * C_in (one channel's window, in OHWI order kh, kw, ci) and L4 = L rounded
+ *  up to a multiple of 4, the array holds C_out rows of L4 int8 values: row co at co * L4, its
+ *  first L values w[co, kh, kw, ci] at k = (kh * KW + kw) * C_in + ci, then L4 - L zeros. When
+ *  L % 4 == 0 that is exactly the OHWI tensor, so filters cost their int8 bytes and no more;
+ *  rows start word-aligned (L4 % 4 == 0), so the DSP inner loop reads 4 weights per load and
+ *  sign-extends them with SXTB16. edgenas.deploy.codegen.pack_conv_weights() produces it;
+ *  en_conv2d_packed_count() gives the number of int8 values. Results are identical to
+ *  en_conv2d_s8 on the unpacked weights. */
 size_t en_conv2d_packed_count(const en_dims *w_dims);
 
 /** en_conv2d_s8 with packed filters (see en_conv2d_packed_count). Same contract otherwise.
- * @param[in] w  int16, en_conv2d_packed_count(w_dims) values, 4-byte aligned */
+ *  The arm build uses up to 5 KB of stack (an int16 window buffer for four output pixels).
+ * @param[in] w  int8, en_conv2d_packed_count(w_dims) values, 4-byte aligned */
 en_status en_conv2d_packed_s8(const en_conv_params *p, const en_requant *q,
                               const en_dims *in_dims, const int8_t *in,
-                              const en_dims *w_dims, const int16_t *w, const int32_t *bias,
+                              const en_dims *w_dims, const int8_t *w, const int32_t *bias,
                               const en_dims *out_dims, int8_t *out);
 
 /** en_conv2d_add_s8 with packed filters. Same contract otherwise. */
 en_status en_conv2d_add_packed_s8(const en_conv_params *p, const en_requant *q,
                                   const en_add_quant *a, const en_dims *in_dims,
-                                  const int8_t *in, const en_dims *w_dims, const int16_t *w,
+                                  const int8_t *in, const en_dims *w_dims, const int8_t *w,
                                   const int32_t *bias, const int8_t *skip,
                                   const en_dims *out_dims, int8_t *out);
 

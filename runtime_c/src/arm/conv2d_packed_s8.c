@@ -1,16 +1,18 @@
-/* ARMv7E-M conv with packed filters: same contract and bytes as ref/conv2d_packed_s8.c.
+/* ARMv7E-M conv with packed int8 filters: same contract and bytes as ref/conv2d_packed_s8.c.
  *
- * One output pixel at a time, four output channels per pass. A kernel row of the window is a
- * contiguous run of KW * C_in input bytes (NHWC, dilation_w == 1); each 4-byte block of it is
- * loaded once, sign-extended with the input offset into two int16 pairs (SXTAB16: bytes {0, 2}
- * and {1, 3}), and multiplied by the four channels' packed int16 pairs (kernels.h), which are
- * stored in exactly that lane order, with one SMLAD per pair: 16 MACs per block for 1 input
- * load, 2 extends, 8 weight words and 8 SMLADs.
- * Window rows outside the input are skipped; clipped columns shorten the run when C_in % 4 == 0
- * (whole blocks), otherwise the pixel's window is first copied into a small column buffer with
- * zero-point padding (x - input_zp == 0 there, so those taps add nothing: TFLite's padding).
- * Windows too large for that buffer, and dilated columns, use a scalar loop over the same
- * packed weights. Accumulator bound as en_conv2d_s8: exact integer sums, so order is free.
+ * Four output pixels at a time (raster order, so a group may span rows), one output channel
+ * per pass. The four pixels' windows are first expanded once into an int16 column buffer with
+ * the input offset applied and zeros for padding taps (x - input_zp == 0 there: TFLite's
+ * padding), interleaved so that 4-tap block j of pixel p is two words {x0, x2}, {x1, x3} at
+ * col[(4j + p) * 2]. Then every output channel is a pure dot product over the buffer: per block
+ * one word of 4 int8 weights is loaded and sign-extended once (SXTB16 gives {w0, w2}, with
+ * ROR #8 {w1, w3}) and used by all four pixels: 27 instructions per 32 MACs in the unrolled
+ * loop, and the filters stay int8 in flash. The expansion costs about one instruction per tap
+ * per pixel, shared by all C_out channels.
+ * Windows wider than COL_MAX_TAPS use a one-pixel loop straight from the input (slower, any
+ * size). Requantisation uses the SMMULR form (requant_fast.h) when the accumulator bound allows
+ * it, else the exact 64-bit one. Accumulator bound as en_conv2d_s8: exact integer sums, so the
+ * order is free.
  */
 #include <stddef.h>
 #include <string.h>
@@ -23,92 +25,194 @@
 #include "internal/requant_fast.h"
 
 enum {
-    COL_BYTES = 256, /* per-pixel column buffer (stack) for windows with C_in % 4 != 0 */
-    MAX_ROWS = 16    /* window rows handled by the fast path */
+    PIXELS = 4,          /* output pixels per pass */
+    COL_MAX_TAPS = 576   /* window taps (L4) the column buffer holds: 3x3x64; 4.5 KB of stack */
 };
 
-typedef struct {
-    const int8_t *x;   /* first input byte of the run */
-    int32_t w_offset;  /* int16 offset of its first block inside one group's packed data */
-    int32_t blocks;    /* 4-byte blocks in the run */
-} run_t;
-
-/* One aligned word of packed weights (two int16 lanes); see en_read_u32 for __builtin_memcpy. */
-static inline uint32_t load_w32(const int16_t *w) {
-    uint32_t v;
-    __builtin_memcpy(&v, w, sizeof v);
-    return v;
-}
-
-/* acc[c] += sum over `blocks` blocks of w * (x + offset) for the group's four channels. */
-static inline void mac_run4(const int8_t *x, const int16_t *w, int32_t blocks, int32_t offset,
-                            int32_t acc[4]) {
-    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+/* acc[p] += sum over `blocks` 4-tap blocks of w * col for the four pixels p. */
 #if defined(__ARM_FEATURE_DSP) && !defined(EN_EMULATE_DSP)
-    /* The C loop below, scheduled by hand: GCC neither folds the ROR into SXTAB16 nor pairs
-     * the weight loads, which costs 5 of 22 instructions per block. 17 per 16 MACs here. */
-    const int32_t off2 = (int32_t)(((uint32_t)offset & 0xFFFFu) * 0x00010001u);
-    if (blocks > 0) {
-        int32_t xv, xe, t0, t1;
-        __asm volatile(
-            "1:\n\t"
-            "ldr     %[xv], [%[x]], #4\n\t"
-            "sxtab16 %[xe], %[off], %[xv]\n\t"
-            "sxtab16 %[xv], %[off], %[xv], ror #8\n\t"
-            "ldrd    %[t0], %[t1], [%[w]], #8\n\t"
-            "smlad   %[a0], %[xe], %[t0], %[a0]\n\t"
-            "smlad   %[a0], %[xv], %[t1], %[a0]\n\t"
-            "ldrd    %[t0], %[t1], [%[w]], #8\n\t"
-            "smlad   %[a1], %[xe], %[t0], %[a1]\n\t"
-            "smlad   %[a1], %[xv], %[t1], %[a1]\n\t"
-            "ldrd    %[t0], %[t1], [%[w]], #8\n\t"
-            "smlad   %[a2], %[xe], %[t0], %[a2]\n\t"
-            "smlad   %[a2], %[xv], %[t1], %[a2]\n\t"
-            "ldrd    %[t0], %[t1], [%[w]], #8\n\t"
-            "smlad   %[a3], %[xe], %[t0], %[a3]\n\t"
-            "smlad   %[a3], %[xv], %[t1], %[a3]\n\t"
-            "subs    %[n], %[n], #1\n\t"
-            "bne     1b\n\t"
-            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x),
-              [w] "+r"(w), [n] "+r"(blocks), [xv] "=&r"(xv), [xe] "=&r"(xe), [t0] "=&r"(t0),
-              [t1] "=&r"(t1)
-            : [off] "r"(off2)
-            : "cc", "memory");
-    }
-#elif EN_HAVE_DSP
-    const int32_t off2 = (int32_t)(((uint32_t)offset & 0xFFFFu) * 0x00010001u);
-    for (; blocks > 0; --blocks, x += 4, w += 16) {
-        const uint32_t xv = en_read_u32(x);
-        const int16x2_t xe = __sxtab16(off2, (int8x4_t)xv);
-        const int16x2_t xo = __sxtab16(off2, (int8x4_t)en_ror8(xv));
-        a0 = __smlad(xe, (int16x2_t)load_w32(w + 0), a0);
-        a0 = __smlad(xo, (int16x2_t)load_w32(w + 2), a0);
-        a1 = __smlad(xe, (int16x2_t)load_w32(w + 4), a1);
-        a1 = __smlad(xo, (int16x2_t)load_w32(w + 6), a1);
-        a2 = __smlad(xe, (int16x2_t)load_w32(w + 8), a2);
-        a2 = __smlad(xo, (int16x2_t)load_w32(w + 10), a2);
-        a3 = __smlad(xe, (int16x2_t)load_w32(w + 12), a3);
-        a3 = __smlad(xo, (int16x2_t)load_w32(w + 14), a3);
-    }
+/* Hand-scheduled: r0 col, r1 w, r2 blocks, r3 acc (saved on the stack, so r3 is free in the
+ * loop); r4-r7 the accumulators, r8-r11 two pixels' input pairs (one LDM), r3/r12/lr weights.
+ * The odd block runs first (LSRS puts it in the carry; no instruction in a block changes the
+ * flags), then pairs of blocks whose two weight words come from one LDRD: 27 instructions
+ * per 32 MACs. */
+__attribute__((naked, noinline)) static void dot4(const int32_t *col, const int8_t *w,
+                                                  int32_t blocks, int32_t acc[4]) {
+    (void)col;
+    (void)w;
+    (void)blocks;
+    (void)acc;
+/* MAC of one block for the four pixels with weight pairs WE = {w0, w2}, WO = {w1, w3} */
+#define EN_DOT4_MACS(WE, WO)                 \
+    "ldm     r0!, {r8-r11}\n\t"              \
+    "smlad   r4, r8, " WE ", r4\n\t"          \
+    "smlad   r4, r9, " WO ", r4\n\t"          \
+    "smlad   r5, r10, " WE ", r5\n\t"         \
+    "smlad   r5, r11, " WO ", r5\n\t"         \
+    "ldm     r0!, {r8-r11}\n\t"              \
+    "smlad   r6, r8, " WE ", r6\n\t"          \
+    "smlad   r6, r9, " WO ", r6\n\t"          \
+    "smlad   r7, r10, " WE ", r7\n\t"         \
+    "smlad   r7, r11, " WO ", r7\n\t"
+    __asm volatile(
+        "push    {r3-r11, lr}\n\t"
+        "ldm     r3, {r4-r7}\n\t"
+        "lsrs    r2, r2, #1\n\t"
+        "bcc     1f\n\t"
+        "ldr     r12, [r1], #4\n\t"
+        "sxtb16  lr, r12\n\t"
+        "sxtb16  r12, r12, ror #8\n\t"
+        EN_DOT4_MACS("lr", "r12")
+        "1:\n\t"
+        "beq     3f\n"
+        "2:\n\t"
+        "ldrd    r3, r12, [r1], #8\n\t"
+        "sxtb16  lr, r3\n\t"
+        "sxtb16  r3, r3, ror #8\n\t"
+        EN_DOT4_MACS("lr", "r3")
+        "sxtb16  lr, r12\n\t"
+        "sxtb16  r12, r12, ror #8\n\t"
+        EN_DOT4_MACS("lr", "r12")
+        "subs    r2, r2, #1\n\t"
+        "bne     2b\n"
+        "3:\n\t"
+        "ldr     r3, [sp]\n\t"
+        "stm     r3, {r4-r7}\n\t"
+        "pop     {r3-r11, pc}\n\t");
+#undef EN_DOT4_MACS
+}
 #else
-    static const uint8_t pos[4] = {0, 2, 1, 3};
-    for (; blocks > 0; --blocks, x += 4, w += 16) {
-        for (int r = 0; r < 4; ++r) {
-            const int32_t xo = (int32_t)x[r] + offset;
-            a0 += w[0 + pos[r]] * xo;
-            a1 += w[4 + pos[r]] * xo;
-            a2 += w[8 + pos[r]] * xo;
-            a3 += w[12 + pos[r]] * xo;
+static void dot4(const int32_t *col, const int8_t *w, int32_t blocks, int32_t acc[4]) {
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    for (; blocks > 0; --blocks, w += 4, col += 8) {
+#if EN_HAVE_DSP
+        const uint32_t wv = en_read_u32(w);
+        const int16x2_t we = __sxtb16((int8x4_t)wv), wo = __sxtb16((int8x4_t)en_ror8(wv));
+        a0 = __smlad(col[0], we, __smlad(col[1], wo, a0));
+        a1 = __smlad(col[2], we, __smlad(col[3], wo, a1));
+        a2 = __smlad(col[4], we, __smlad(col[5], wo, a2));
+        a3 = __smlad(col[6], we, __smlad(col[7], wo, a3));
+#else
+        int32_t *a[4] = {&a0, &a1, &a2, &a3};
+        for (int p = 0; p < 4; ++p) {
+            const int32_t e = col[2 * p], o = col[2 * p + 1];
+            *a[p] += w[0] * (int16_t)(e & 0xFFFF) + w[2] * (int16_t)((uint32_t)e >> 16) +
+                     w[1] * (int16_t)(o & 0xFFFF) + w[3] * (int16_t)((uint32_t)o >> 16);
         }
-    }
 #endif
+    }
     acc[0] = a0;
     acc[1] = a1;
     acc[2] = a2;
     acc[3] = a3;
 }
+#endif
 
-static inline int8_t add_elem_fast(const en_add_quant *a, int32_t x1, int32_t x2) {
+/* One pixel (lane 0 of the column buffer): for a last group of one pixel, e.g. the odd pixel of
+ * a 5-wide row in the banded in-place pointwise calls codegen makes. */
+static int32_t dot1(const int32_t *col, const int8_t *w, int32_t blocks, int32_t acc) {
+    for (; blocks > 0; --blocks, w += 4, col += 8) {
+#if EN_HAVE_DSP
+        const uint32_t wv = en_read_u32(w);
+        acc = __smlad(col[0], __sxtb16((int8x4_t)wv), acc);
+        acc = __smlad(col[1], __sxtb16((int8x4_t)en_ror8(wv)), acc);
+#else
+        const int32_t e = col[0], o = col[1];
+        acc += w[0] * (int16_t)(e & 0xFFFF) + w[2] * (int16_t)((uint32_t)e >> 16) +
+               w[1] * (int16_t)(o & 0xFFFF) + w[3] * (int16_t)((uint32_t)o >> 16);
+#endif
+    }
+    return acc;
+}
+
+/* Expand `blocks` 4-byte blocks of x (offset added) into pixel lane `col` (stride 8 words). */
+static inline void expand_blocks(const int8_t *x, int32_t blocks, int32_t off2, int32_t offset,
+                                 int32_t *col) {
+    for (; blocks > 0; --blocks, x += 4, col += 8) {
+#if EN_HAVE_DSP
+        (void)offset;
+        const uint32_t v = en_read_u32(x);
+        col[0] = __sxtab16(off2, (int8x4_t)v);
+        col[1] = __sxtab16(off2, (int8x4_t)en_ror8(v));
+#else
+        (void)off2;
+        col[0] = (int32_t)(((uint32_t)(x[0] + offset) & 0xFFFFu) | ((uint32_t)(x[2] + offset) << 16));
+        col[1] = (int32_t)(((uint32_t)(x[1] + offset) & 0xFFFFu) | ((uint32_t)(x[3] + offset) << 16));
+#endif
+    }
+}
+
+static inline void zero_blocks(int32_t blocks, int32_t *col) {
+    for (; blocks > 0; --blocks, col += 8) {
+        col[0] = 0;
+        col[1] = 0;
+    }
+}
+
+typedef struct {
+    const en_conv_params *p;
+    const en_dims *in_dims;
+    const en_dims *w_dims;
+    const en_dims *out_dims;
+    const int8_t *in;
+    int32_t zp;      /* input zero point */
+    int32_t offset;  /* -zp */
+    int32_t off2;    /* offset in both halfwords */
+    int32_t taps;    /* L = KH * KW * C_in */
+    int32_t taps4;   /* L4 */
+} geom_t;
+
+/* Column lane of output pixel `pix` (flat raster index over N * OH * OW). `win` is an L4-byte
+ * scratch for windows whose C_in is not a multiple of 4. */
+static void fill_lane(const geom_t *g, size_t pix, int32_t *col, int8_t *win) {
+    const en_dims *id = g->in_dims, *od = g->out_dims;
+    const int32_t cin = id->c, kh_n = g->w_dims->h, kw_n = g->w_dims->w;
+    const size_t per_img = (size_t)od->h * od->w;
+    const int32_t b = (int32_t)(pix / per_img);
+    const int32_t rem = (int32_t)(pix % per_img);
+    const int32_t ih0 = rem / od->w * g->p->stride_h - g->p->pad_top;
+    const int32_t iw0 = rem % od->w * g->p->stride_w - g->p->pad_left;
+    const int8_t *in_b = g->in + (size_t)b * id->h * id->w * cin;
+    if (cin % 4 == 0) {
+        const int32_t cb = cin / 4;
+        for (int32_t kh = 0; kh < kh_n; ++kh) {
+            const int32_t ih = ih0 + kh * g->p->dilation_h;
+            for (int32_t kw = 0; kw < kw_n; ++kw, col += 8 * cb) {
+                const int32_t iw = iw0 + kw * g->p->dilation_w;
+                if (ih < 0 || ih >= id->h || iw < 0 || iw >= id->w) {
+                    zero_blocks(cb, col);
+                } else {
+                    expand_blocks(in_b + ((size_t)ih * id->w + iw) * cin, cb, g->off2, g->offset,
+                                  col);
+                }
+            }
+        }
+        return;
+    }
+    int8_t *dst = win;
+    for (int32_t kh = 0; kh < kh_n; ++kh) {
+        const int32_t ih = ih0 + kh * g->p->dilation_h;
+        for (int32_t kw = 0; kw < kw_n; ++kw, dst += cin) {
+            const int32_t iw = iw0 + kw * g->p->dilation_w;
+            if (ih < 0 || ih >= id->h || iw < 0 || iw >= id->w) {
+                memset(dst, g->zp, (size_t)cin);
+            } else {
+                memcpy(dst, in_b + ((size_t)ih * id->w + iw) * cin, (size_t)cin);
+            }
+        }
+    }
+    memset(dst, g->zp, (size_t)(g->taps4 - g->taps)); /* weights are 0 there */
+    expand_blocks(win, g->taps4 / 4, g->off2, g->offset, col);
+}
+
+static inline int8_t add_elem_rq(const en_rq *r1, const en_rq *r2, const en_rq *ro,
+                                 const en_add_quant *a, int32_t x1, int32_t x2) {
+    const int32_t s1 = (int32_t)((uint32_t)(x1 - a->in1_zp) << a->left_shift);
+    const int32_t s2 = (int32_t)((uint32_t)(x2 - a->in2_zp) << a->left_shift);
+    return en_rq_apply(ro, en_rq_scale(r1, s1) + en_rq_scale(r2, s2));
+}
+
+static inline int8_t add_elem_exact(const en_add_quant *a, int32_t x1, int32_t x2) {
     const int32_t s1 = (int32_t)((uint32_t)(x1 - a->in1_zp) << a->left_shift);
     const int32_t s2 = (int32_t)((uint32_t)(x2 - a->in2_zp) << a->left_shift);
     const int32_t r = en_mbqm_fast(s1, a->in1_mult, a->in1_shift) +
@@ -116,142 +220,196 @@ static inline int8_t add_elem_fast(const en_add_quant *a, int32_t x1, int32_t x2
     return en_requant_fast(r, a->out_mult, a->out_shift, a->out_zp, a->act_min, a->act_max);
 }
 
-/* Requantise (and optionally ADD) `n` channels starting at co, storing them at y. */
-static inline void store_group(const en_requant *q, const en_add_quant *a, const int8_t *skip,
-                               int32_t co, int32_t n, const int32_t acc[4], int8_t *y) {
-    for (int32_t c = 0; c < n; ++c) {
-        const int32_t qc = q->per_channel ? co + c : 0;
-        const int8_t v = en_requant_fast(acc[c], q->mult[qc], q->shift[qc], q->output_zp,
+/* Output side of a pass: requantise n <= 4 accumulators of channel co (pixel stride `cout`),
+ * optionally ADD the skip value at the same place (read before the write: out may be skip). */
+typedef struct {
+    const en_requant *q;
+    const en_add_quant *a;
+    int fast;        /* every channel's accumulator bound allows the SMMULR requantisation */
+    int add_fast;    /* the ADD's bounds allow it too */
+    en_rq add1, add2, addo;
+} outq_t;
+
+static void store_pixels(const outq_t *o, int32_t co, const int32_t *acc, int32_t n,
+                         const int8_t *skip, int8_t *y, int32_t cout) {
+    const en_requant *q = o->q;
+    const int32_t qc = q->per_channel ? co : 0;
+    if (o->fast) {
+        const en_rq r = en_rq_make(q->mult[qc], q->shift[qc], q->output_zp, q->act_min, q->act_max);
+        if (o->a == NULL) {
+            for (int32_t i = 0; i < n; ++i) {
+                y[(size_t)i * cout] = en_rq_apply(&r, acc[i]);
+            }
+            return;
+        }
+        for (int32_t i = 0; i < n; ++i) {
+            const int8_t v = en_rq_apply(&r, acc[i]);
+            const int8_t s = skip[(size_t)i * cout];
+            y[(size_t)i * cout] = o->add_fast ? add_elem_rq(&o->add1, &o->add2, &o->addo, o->a, v, s)
+                                              : add_elem_exact(o->a, v, s);
+        }
+        return;
+    }
+    for (int32_t i = 0; i < n; ++i) {
+        const int8_t v = en_requant_fast(acc[i], q->mult[qc], q->shift[qc], q->output_zp,
                                          q->act_min, q->act_max);
-        /* skip[c] is read before y[c] is written: safe when out == skip. */
-        y[c] = a == NULL ? v : add_elem_fast(a, v, skip[c]);
+        y[(size_t)i * cout] = o->a == NULL ? v : add_elem_exact(o->a, v, skip[(size_t)i * cout]);
     }
 }
 
-/* One output pixel by a scalar loop over the packed weights (rare geometries). */
-static void pixel_scalar(const en_conv_params *p, const en_requant *q, const en_add_quant *a,
-                         const en_dims *in_dims, const int8_t *in_b, const en_dims *w_dims,
-                         const int16_t *w, const int32_t *bias, const int8_t *skip,
-                         int32_t ih0, int32_t iw0, int32_t cout, int8_t *y) {
-    const int32_t cin = in_dims->c;
-    for (int32_t co = 0; co < cout; co += 4) {
-        const int32_t n = cout - co < 4 ? cout - co : 4;
-        int32_t acc[4] = {0, 0, 0, 0};
-        for (int32_t c = 0; c < n; ++c) {
-            acc[c] = bias != NULL ? bias[co + c] : 0;
-            for (int32_t kh = 0; kh < w_dims->h; ++kh) {
-                const int32_t ih = ih0 + kh * p->dilation_h;
-                if (ih < 0 || ih >= in_dims->h) {
+static void outq_init(outq_t *o, const en_requant *q, const en_add_quant *a, const int32_t *bias,
+                      int32_t cout, int32_t taps) {
+    o->q = q;
+    o->a = a;
+    /* |acc| <= |bias| + L * 255 * 128 (|x - zp| <= 255, |w| <= 128) */
+    const int64_t tap_bound = (int64_t)taps * 255 * 128;
+    o->fast = 1;
+    for (int32_t c = 0; c < cout && o->fast; ++c) {
+        const int64_t b = bias == NULL ? 0 : (bias[c] < 0 ? -(int64_t)bias[c] : bias[c]);
+        o->fast = en_rq_fits(b + tap_bound, q->shift[q->per_channel ? c : 0]);
+    }
+    o->add_fast = 0;
+    if (a != NULL) {
+        /* |(x - zp) << left_shift| <= 255 << ls; each scaled term is no larger (multiplier
+         * < 1), plus 1 for rounding. */
+        const int64_t s_bound = (int64_t)255 << a->left_shift;
+        o->add_fast = a->in1_shift <= 0 && a->in2_shift <= 0 && en_rq_fits(s_bound, 0) &&
+                      en_rq_fits(2 * (s_bound + 1), a->out_shift);
+        o->add1 = en_rq_make(a->in1_mult, a->in1_shift, 0, INT32_MIN, INT32_MAX);
+        o->add2 = en_rq_make(a->in2_mult, a->in2_shift, 0, INT32_MIN, INT32_MAX);
+        o->addo = en_rq_make(a->out_mult, a->out_shift, a->out_zp, a->act_min, a->act_max);
+    }
+}
+
+/* One output pixel straight from the input (windows too large for the column buffer). */
+static void pixel_direct(const geom_t *g, const outq_t *o, const int8_t *w, const int32_t *bias,
+                         size_t pix, const int8_t *skip, int8_t *y) {
+    const en_dims *id = g->in_dims, *od = g->out_dims;
+    const int32_t cin = id->c, kh_n = g->w_dims->h, kw_n = g->w_dims->w, cout = od->c;
+    const size_t per_img = (size_t)od->h * od->w;
+    const int32_t b = (int32_t)(pix / per_img);
+    const int32_t rem = (int32_t)(pix % per_img);
+    const int32_t ih0 = rem / od->w * g->p->stride_h - g->p->pad_top;
+    const int32_t iw0 = rem % od->w * g->p->stride_w - g->p->pad_left;
+    const int8_t *in_b = g->in + (size_t)b * id->h * id->w * cin;
+    for (int32_t co = 0; co < cout; ++co) {
+        const int8_t *wc = w + (size_t)co * g->taps4;
+        int32_t acc = bias != NULL ? bias[co] : 0;
+        for (int32_t kh = 0; kh < kh_n; ++kh) {
+            const int32_t ih = ih0 + kh * g->p->dilation_h;
+            if (ih < 0 || ih >= id->h) {
+                continue;
+            }
+            for (int32_t kw = 0; kw < kw_n; ++kw) {
+                const int32_t iw = iw0 + kw * g->p->dilation_w;
+                if (iw < 0 || iw >= id->w) {
                     continue;
                 }
-                for (int32_t kw = 0; kw < w_dims->w; ++kw) {
-                    const int32_t iw = iw0 + kw * p->dilation_w;
-                    if (iw < 0 || iw >= in_dims->w) {
-                        continue;
-                    }
-                    const int8_t *x = in_b + ((size_t)ih * in_dims->w + iw) * cin;
-                    for (int32_t ci = 0; ci < cin; ++ci) {
-                        acc[c] += w[en_packed_index(w_dims, co + c, kh, kw, ci)] *
-                                  ((int32_t)x[ci] - q->input_zp);
-                    }
-                }
+                acc = en_dot_s8(in_b + ((size_t)ih * id->w + iw) * cin,
+                                wc + ((size_t)kh * kw_n + kw) * cin, cin, g->offset, acc);
             }
         }
-        store_group(q, a, skip == NULL ? NULL : skip + co, co, n, acc, y + co);
+        store_pixels(o, co, &acc, 1, skip == NULL ? NULL : skip + co, y + co, cout);
     }
 }
 
 static void conv_packed(const en_conv_params *p, const en_requant *q, const en_add_quant *a,
                         const en_dims *in_dims, const int8_t *in, const en_dims *w_dims,
-                        const int16_t *w, const int32_t *bias, const int8_t *skip,
+                        const int8_t *w, const int32_t *bias, const int8_t *skip,
                         const en_dims *out_dims, int8_t *out) {
-    const int32_t cin = in_dims->c;
+    geom_t g;
+    g.p = p;
+    g.in_dims = in_dims;
+    g.w_dims = w_dims;
+    g.out_dims = out_dims;
+    g.in = in;
+    g.zp = q->input_zp;
+    g.offset = -q->input_zp;
+    g.off2 = (int32_t)(((uint32_t)g.offset & 0xFFFFu) * 0x00010001u);
+    g.taps = w_dims->h * w_dims->w * w_dims->c;
+    g.taps4 = (int32_t)en_packed_row_values(w_dims);
     const int32_t cout = out_dims->c;
-    const int32_t kh_n = w_dims->h;
-    const int32_t kw_n = w_dims->w;
-    const int32_t run_len = kw_n * cin;
-    const int32_t run_len4 = (run_len + 3) / 4 * 4;
-    const size_t row_values = en_packed_row_values(w_dims);
-    const size_t group_values = row_values * (size_t)kh_n;
-    const int32_t offset = -q->input_zp;
-    const int dense_cols = p->dilation_w == 1;
-    const int cin_blocks = cin % 4 == 0;
-    int8_t col[COL_BYTES];
-    run_t runs[MAX_ROWS];
-    size_t i = 0;
-    for (int32_t b = 0; b < out_dims->n; ++b) {
-        const int8_t *in_b = in + (size_t)b * in_dims->h * in_dims->w * cin;
-        for (int32_t oh = 0; oh < out_dims->h; ++oh) {
-            const int32_t ih0 = oh * p->stride_h - p->pad_top;
-            for (int32_t ow = 0; ow < out_dims->w; ++ow, i += (size_t)cout) {
-                const int32_t iw0 = ow * p->stride_w - p->pad_left;
-                const int8_t *skip_px = skip == NULL ? NULL : skip + i;
-                /* Valid kernel columns [kw0, kw1) (dense columns only). */
-                int32_t kw0 = iw0 < 0 ? -iw0 : 0;
-                int32_t kw1 = in_dims->w - iw0 < kw_n ? in_dims->w - iw0 : kw_n;
-                const int clipped = kw0 > 0 || kw1 < kw_n;
-                int32_t nrows = 0;
-                int direct = dense_cols && kh_n <= MAX_ROWS && (cin_blocks || (run_len % 4 == 0 && !clipped));
-                int use_col = !direct && dense_cols && kh_n <= MAX_ROWS;
-                if (kw1 <= kw0) {
-                    direct = 1; /* no column in bounds: every tap is padding */
-                    use_col = 0;
-                }
-                if (direct || use_col) {
-                    for (int32_t kh = 0; kh < kh_n; ++kh) {
-                        const int32_t ih = ih0 + kh * p->dilation_h;
-                        if (ih < 0 || ih >= in_dims->h || kw1 <= kw0) {
-                            continue;
-                        }
-                        /* first in-bounds byte of this window row (column iw0 + kw0 >= 0) */
-                        const int8_t *row = in_b + ((size_t)ih * in_dims->w + (size_t)(iw0 + kw0)) * cin;
-                        if (direct) {
-                            runs[nrows].x = row;
-                            runs[nrows].w_offset = (int32_t)((size_t)kh * row_values) + kw0 * cin / 4 * 16;
-                            runs[nrows].blocks = (kw1 - kw0) * cin / 4;
-                        } else {
-                            if ((nrows + 1) * run_len4 > COL_BYTES) {
-                                use_col = 0;
-                                break;
-                            }
-                            int8_t *dst = col + nrows * run_len4;
-                            const int8_t zp = (int8_t)q->input_zp;
-                            memset(dst, zp, (size_t)run_len4);
-                            memcpy(dst + kw0 * cin, row, (size_t)(kw1 - kw0) * cin);
-                            runs[nrows].x = dst;
-                            runs[nrows].w_offset = (int32_t)((size_t)kh * row_values);
-                            runs[nrows].blocks = run_len4 / 4;
-                        }
-                        ++nrows;
-                    }
-                }
-                if (!direct && !use_col) {
-                    pixel_scalar(p, q, a, in_dims, in_b, w_dims, w, bias, skip_px, ih0, iw0, cout,
-                                 out + i);
-                    continue;
-                }
-                const int16_t *wg = w;
-                for (int32_t co = 0; co < cout; co += 4, wg += group_values) {
-                    const int32_t n = cout - co < 4 ? cout - co : 4;
-                    int32_t acc[4] = {0, 0, 0, 0};
-                    if (bias != NULL) {
-                        for (int32_t c = 0; c < n; ++c) {
-                            acc[c] = bias[co + c];
-                        }
-                    }
-                    for (int32_t r = 0; r < nrows; ++r) {
-                        mac_run4(runs[r].x, wg + runs[r].w_offset, runs[r].blocks, offset, acc);
-                    }
-                    store_group(q, a, skip_px == NULL ? NULL : skip_px + co, co, n, acc, out + i + co);
+    const size_t pixels = (size_t)out_dims->n * out_dims->h * out_dims->w;
+    outq_t o;
+    outq_init(&o, q, a, bias, cout, g.taps);
+    if (g.taps4 > COL_MAX_TAPS) {
+        for (size_t pix = 0; pix < pixels; ++pix) {
+            const size_t at = pix * (size_t)cout;
+            pixel_direct(&g, &o, w, bias, pix, skip == NULL ? NULL : skip + at, out + at);
+        }
+        return;
+    }
+    int32_t col[PIXELS * COL_MAX_TAPS / 2]; /* int16 pairs, word-aligned for LDM */
+    int8_t win[COL_MAX_TAPS];
+    const int32_t blocks = g.taps4 / 4;
+    for (size_t pix = 0; pix < pixels; pix += PIXELS) {
+        const int32_t n = pixels - pix < PIXELS ? (int32_t)(pixels - pix) : PIXELS;
+        for (int32_t i = 0; i < PIXELS; ++i) {
+            if (i < n) {
+                fill_lane(&g, pix + (size_t)i, col + 2 * i, win);
+            } else if (n > 1) {
+                zero_blocks(blocks, col + 2 * i);
+            }
+        }
+        const size_t at = pix * (size_t)cout;
+        const int8_t *wc = w;
+        if (o.fast && a == NULL && n == PIXELS) {
+            /* the common case, kept tight: SMMULR requantisation, four stores per channel */
+            int8_t *y = out + at;
+            const int32_t zp = q->output_zp, lo = q->act_min, hi = q->act_max;
+            const int32_t *mp = q->mult, *sp = q->shift;
+            const int32_t step = q->per_channel ? 1 : 0;
+            for (int32_t co = 0; co < cout; ++co, wc += g.taps4, ++y, mp += step, sp += step) {
+                const int32_t b0 = bias != NULL ? bias[co] : 0;
+                int32_t acc[PIXELS] = {b0, b0, b0, b0};
+                dot4(col, wc, blocks, acc);
+                const en_rq r = en_rq_make(*mp, *sp, zp, lo, hi);
+                y[0] = en_rq_apply(&r, acc[0]);
+                y[cout] = en_rq_apply(&r, acc[1]);
+                y[2 * cout] = en_rq_apply(&r, acc[2]);
+                y[3 * cout] = en_rq_apply(&r, acc[3]);
+            }
+            continue;
+        }
+        if (o.fast && o.add_fast && n == PIXELS) {
+            /* conv + fused ADD, all in the SMMULR form; skip is read before out is written */
+            int8_t *y = out + at;
+            const int8_t *sk = skip + at;
+            const int32_t zp = q->output_zp, lo = q->act_min, hi = q->act_max;
+            const int32_t *mp = q->mult, *sp = q->shift;
+            const int32_t step = q->per_channel ? 1 : 0;
+            const int32_t z1 = a->in1_zp, z2 = a->in2_zp, ls = a->left_shift;
+            for (int32_t co = 0; co < cout; ++co, wc += g.taps4, ++y, ++sk, mp += step, sp += step) {
+                const int32_t b0 = bias != NULL ? bias[co] : 0;
+                int32_t acc[PIXELS] = {b0, b0, b0, b0};
+                dot4(col, wc, blocks, acc);
+                const en_rq r = en_rq_make(*mp, *sp, zp, lo, hi);
+                for (int32_t i = 0; i < PIXELS; ++i) {
+                    const size_t k = (size_t)i * cout;
+                    const int32_t v = en_rq_apply(&r, acc[i]);
+                    const int32_t s1 = (int32_t)((uint32_t)(v - z1) << ls);
+                    const int32_t s2 = (int32_t)((uint32_t)(sk[k] - z2) << ls);
+                    y[k] = en_rq_apply(&o.addo, en_rq_scale(&o.add1, s1) + en_rq_scale(&o.add2, s2));
                 }
             }
+            continue;
+        }
+        for (int32_t co = 0; co < cout; ++co, wc += g.taps4) {
+            const int32_t b0 = bias != NULL ? bias[co] : 0;
+            int32_t acc[PIXELS] = {b0, b0, b0, b0};
+            if (n == 1) {
+                acc[0] = dot1(col, wc, blocks, b0);
+            } else {
+                dot4(col, wc, blocks, acc);
+            }
+            store_pixels(&o, co, acc, n, skip == NULL ? NULL : skip + at + co, out + at + co, cout);
         }
     }
 }
 
 en_status en_conv2d_packed_s8(const en_conv_params *p, const en_requant *q,
                               const en_dims *in_dims, const int8_t *in,
-                              const en_dims *w_dims, const int16_t *w, const int32_t *bias,
+                              const en_dims *w_dims, const int8_t *w, const int32_t *bias,
                               const en_dims *out_dims, int8_t *out) {
     if (en_conv_check_args(p, q, NULL, in_dims, in, w_dims, w, NULL, out_dims, out) != EN_OK) {
         return EN_ERR_ARG;
@@ -262,7 +420,7 @@ en_status en_conv2d_packed_s8(const en_conv_params *p, const en_requant *q,
 
 en_status en_conv2d_add_packed_s8(const en_conv_params *p, const en_requant *q,
                                   const en_add_quant *a, const en_dims *in_dims,
-                                  const int8_t *in, const en_dims *w_dims, const int16_t *w,
+                                  const int8_t *in, const en_dims *w_dims, const int8_t *w,
                                   const int32_t *bias, const int8_t *skip,
                                   const en_dims *out_dims, int8_t *out) {
     if (en_conv_check_args(p, q, a, in_dims, in, w_dims, w, skip, out_dims, out) != EN_OK) {

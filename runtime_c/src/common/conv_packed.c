@@ -6,6 +6,5 @@ size_t en_conv2d_packed_count(const en_dims *w_dims) {
     if (w_dims == NULL || en_check_dims(w_dims) != EN_OK) {
         return 0;
     }
-    const size_t groups = ((size_t)w_dims->n + 3u) / 4u;
-    return groups * (size_t)w_dims->h * en_packed_row_values(w_dims);
+    return (size_t)w_dims->n * en_packed_row_values(w_dims);
 }

@@ -47,4 +47,65 @@ static inline int8_t en_requant_fast(int32_t acc, int32_t mult, int32_t shift, i
     return (int8_t)v;
 }
 
+/** SMMULR: (a * b + 2^31) >> 32, one instruction on ARMv7E-M. With a = 2x it equals
+ *  en_srdhm_pos(x, m) = floor((x * m + 2^30) / 2^31) exactly (same numerator, doubled), as long
+ *  as 2x fits int32: callers use it only when |x| < 2^30 is guaranteed. */
+static inline int32_t en_smmulr(int32_t a, int32_t b) {
+#if defined(__ARM_FEATURE_DSP) && !defined(EN_EMULATE_DSP)
+    int32_t r;
+    __asm("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+#else
+    return (int32_t)(((int64_t)a * b + ((int64_t)1 << 31)) >> 32);
+#endif
+}
+
+/** One channel's requantisation in the SMMULR form: out = clamp(MBQM(acc) + zp), valid when
+ *  |acc| * 2^max(shift, 0) < 2^30 (see en_rq_fits). Fields are derived by en_rq_make. */
+typedef struct {
+    int32_t mult;     /* Q31 multiplier */
+    int32_t lshift;   /* max(shift, 0) + 1: TFLite's left shift, plus the doubling for SMMULR */
+    int32_t rshift;   /* max(-shift, 0) - 1 (>= 0) for a rounding right shift, or -1 for none */
+    int32_t zp2;      /* rshift >= 0: 2 * output_zp + 1 (zp folded into the final halving);
+                         else output_zp */
+    int32_t act_min;
+    int32_t act_max;
+} en_rq;
+
+static inline en_rq en_rq_make(int32_t mult, int32_t shift, int32_t out_zp, int32_t act_min,
+                               int32_t act_max) {
+    en_rq r;
+    r.mult = mult;
+    r.lshift = (shift > 0 ? shift : 0) + 1;
+    r.rshift = shift < 0 ? -shift - 1 : -1;
+    r.zp2 = shift < 0 ? 2 * out_zp + 1 : out_zp;
+    r.act_min = act_min;
+    r.act_max = act_max;
+    return r;
+}
+
+/** True when every |acc| <= acc_bound keeps en_rq_apply exact: acc_bound << (shift + 1) < 2^31. */
+static inline int en_rq_fits(int64_t acc_bound, int32_t shift) {
+    const int32_t ls = shift > 0 ? shift : 0;
+    return acc_bound < ((int64_t)1 << (30 - ls));
+}
+
+/** MBQM(acc, mult, shift) + output_zp, before clamping. The rounding divide by 2^e is
+ *  ((y + (y >> 31)) >> (e - 1)) + 1) >> 1 (file comment); adding 2 * zp before the final halving
+ *  adds zp exactly. */
+static inline int32_t en_rq_scale(const en_rq *r, int32_t acc) {
+    const int32_t y = en_smmulr((int32_t)((uint32_t)acc << r->lshift), r->mult);
+    if (r->rshift < 0) {
+        return y + r->zp2;
+    }
+    return (((y + (y >> 31)) >> r->rshift) + r->zp2) >> 1;
+}
+
+static inline int8_t en_rq_apply(const en_rq *r, int32_t acc) {
+    int32_t v = en_rq_scale(r, acc);
+    v = v < r->act_min ? r->act_min : v;
+    v = v > r->act_max ? r->act_max : v;
+    return (int8_t)v;
+}
+
 #endif /* EN_INTERNAL_REQUANT_FAST_H */

@@ -14,7 +14,7 @@
 
 static void conv_packed_run(const en_conv_params *p, const en_requant *q, const en_add_quant *a,
                             const en_dims *in_dims, const int8_t *in, const en_dims *w_dims,
-                            const int16_t *w, const int32_t *bias, const int8_t *skip,
+                            const int8_t *w, const int32_t *bias, const int8_t *skip,
                             const en_dims *out_dims, int8_t *out) {
     const int32_t cin = in_dims->c;
     size_t i = 0;
@@ -59,7 +59,7 @@ static void conv_packed_run(const en_conv_params *p, const en_requant *q, const 
 
 en_status en_conv2d_packed_s8(const en_conv_params *p, const en_requant *q,
                               const en_dims *in_dims, const int8_t *in,
-                              const en_dims *w_dims, const int16_t *w, const int32_t *bias,
+                              const en_dims *w_dims, const int8_t *w, const int32_t *bias,
                               const en_dims *out_dims, int8_t *out) {
     if (en_conv_check_args(p, q, NULL, in_dims, in, w_dims, w, NULL, out_dims, out) != EN_OK) {
         return EN_ERR_ARG;
@@ -70,7 +70,7 @@ en_status en_conv2d_packed_s8(const en_conv_params *p, const en_requant *q,
 
 en_status en_conv2d_add_packed_s8(const en_conv_params *p, const en_requant *q,
                                   const en_add_quant *a, const en_dims *in_dims,
-                                  const int8_t *in, const en_dims *w_dims, const int16_t *w,
+                                  const int8_t *in, const en_dims *w_dims, const int8_t *w,
                                   const int32_t *bias, const int8_t *skip,
                                   const en_dims *out_dims, int8_t *out) {
     if (en_conv_check_args(p, q, a, in_dims, in, w_dims, w, skip, out_dims, out) != EN_OK) {

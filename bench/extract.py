@@ -1,0 +1,135 @@
+"""edgenas extract against baselines at four MCU budgets on the emulated Cortex-M7.
+
+For each (RAM, flash) budget: the searched subnet (search wall time, int8 Fashion-MNIST test
+accuracy, measured arena / flash / instructions from the real firmware in QEMU), the best of 500
+random feasible subnets (by the same predictor), and optionally a hand-designed MobileNetV2-style
+baseline (k3e6 blocks, full depth, width and resolution scaled down until it fits) trained from
+scratch with the supernet's epoch budget (``--baseline``; slow on a CPU).
+
+    python bench/extract.py [--random 500] [--baseline] [--out-dir runs/bench-extract]
+
+Writes bench/results/extract.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import write_result  # noqa: E402
+
+from edgenas.boards import get_board  # noqa: E402
+from edgenas.cost import CostModel  # noqa: E402
+from edgenas.cost.latency_table import LatencyTable  # noqa: E402
+from edgenas.data import ImageSet, load_fashion_mnist  # noqa: E402
+from edgenas.deploy import build_host, compile_graph, quantize_images, quantize_subnet  # noqa: E402
+from edgenas.estimate import AccuracyPredictor  # noqa: E402
+from edgenas.extract import ExtractRequest, extract  # noqa: E402
+from edgenas.extract.pipeline import PREDICTORS_DIR, default_latency_table  # noqa: E402
+from edgenas.search import Constraints, run_search  # noqa: E402
+from edgenas.space import Arch, BlockChoice, sample_arch  # noqa: E402
+from edgenas.supernet import load_supernet, prepare_subnet, train_from_scratch  # noqa: E402
+from edgenas.supernet.bundled import bundled_supernet_dir  # noqa: E402
+
+BUDGETS = ((32 * 1024, 128 * 1024), (64 * 1024, 256 * 1024), (128 * 1024, 512 * 1024), (256 * 1024, 1024 * 1024))
+
+
+def int8_test_accuracy(subnet, data, work: Path) -> float:
+    """Quantize, compile and run the host build of ``subnet`` on the whole test split."""
+    graph = quantize_subnet(subnet, data.train)
+    result = compile_graph(graph, work)
+    logits = build_host(result.out_dir).run(quantize_images(data.test.x, subnet.arch.resolution))
+    return float(np.mean(logits.argmax(1) == data.test.y))
+
+
+def random_best(cost, predictor, constraints, spec, count: int, seed: int) -> tuple[Arch, float, int]:
+    """Best predicted of the first ``count`` feasible uniform samples (and how many were drawn)."""
+    rng = np.random.default_rng(seed)
+    feasible, drawn = [], 0
+    while len(feasible) < count and drawn < 200 * count:
+        arch = sample_arch(spec, rng)
+        drawn += 1
+        if constraints.feasible(cost.metrics(arch)):
+            feasible.append(arch)
+    scores = predictor(feasible)
+    best = int(np.argmax(scores))
+    return feasible[best], float(scores[best]), drawn
+
+
+def hand_designed(spec, cost, constraints) -> Arch | None:
+    """MobileNetV2-style (k3e6 everywhere, full depth), the widest then highest resolution that fits."""
+    block = BlockChoice(3, 6) if 6 in spec.expands else BlockChoice(3, max(spec.expands))
+    for width in sorted(spec.widths, reverse=True):
+        for resolution in sorted(spec.resolutions, reverse=True):
+            for depth_cut in range(0, max(s.depths[-1] - s.depths[0] for s in spec.stages) + 1):
+                stages = tuple((block,) * max(s.depths[0], s.depths[-1] - depth_cut) for s in spec.stages)
+                arch = Arch(resolution, width, stages)
+                if constraints.feasible(cost.metrics(arch)):
+                    return arch
+    return None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--random", type=int, default=500)
+    parser.add_argument("--baseline", action="store_true", help="train the hand-designed baseline from scratch")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out-dir", type=Path, default=Path("runs/bench-extract"))
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    board = get_board("mps2-an500")
+    net, meta = load_supernet(bundled_supernet_dir())
+    spec = net.spec
+    data = load_fashion_mnist(seed=int(meta.get("seed", 0)))
+    predictor = AccuracyPredictor.load(PREDICTORS_DIR / "fashion-mnist")
+    table_path = default_latency_table(board)
+    table = LatencyTable.load(table_path) if table_path else None
+    cost = CostModel(spec, board, table)
+    epochs = sum(p["epochs"] for p in meta["config"]["phases"])
+    rows, summary = [], []
+    for ram, flash in BUDGETS:
+        tag = f"ram{ram // 1024}k-flash{flash // 1024}k"
+        constraints = Constraints.of(sram_bytes=ram, flash_bytes=flash)
+        started = time.perf_counter()
+        search = run_search(cost, predictor, constraints, seed=args.seed)
+        search_s = time.perf_counter() - started
+        report = extract(ExtractRequest(board=board, limits=constraints.as_dict(), out_dir=args.out_dir / tag,
+                                        seed=args.seed, verify_inputs=2))
+        assert report.arch == str(search.arch), "extract must reproduce the seeded search"
+        rand_arch, rand_pred, drawn = random_best(cost, predictor, constraints, spec, args.random, args.seed)
+        rand_acc = int8_test_accuracy(prepare_subnet(net, rand_arch, data), data, args.out_dir / tag / "random")
+        row = {
+            "ram": ram, "flash": flash, "arch": report.arch, "search_s": round(search_s, 3),
+            "predicted_acc": search.fitness, "float_test_acc": report.accuracy["float"],
+            "int8_test_acc": report.accuracy["int8"], "arena": report.measured["arena_bytes"],
+            "ram_used": report.measured["ram_bytes"], "flash_used": report.measured["flash_bytes"],
+            "instructions": report.measured["latency_median"],
+            "random": {"arch": str(rand_arch), "predicted_acc": rand_pred, "int8_test_acc": rand_acc,
+                       "feasible": args.random, "drawn": drawn},
+        }
+        baseline_acc = None
+        base_arch = hand_designed(spec, cost, constraints)
+        row["baseline"] = {"arch": str(base_arch) if base_arch else None, "epochs": epochs}
+        if args.baseline and base_arch is not None:
+            model = train_from_scratch(spec, base_arch, data, epochs=epochs, seed=args.seed)
+            baseline_acc = int8_test_accuracy(model, data, args.out_dir / tag / "baseline")
+            row["baseline"]["int8_test_acc"] = baseline_acc
+        rows.append(row)
+        summary.append({"ram": ram, "flash": flash, "int8_test_acc": row["int8_test_acc"], "random_best_acc": rand_acc,
+                        "baseline_acc": baseline_acc, "search_s": row["search_s"], "arena": row["arena"],
+                        "flash_used": row["flash_used"]})
+        print(tag, row, flush=True)
+    print(write_result("extract", {"board": board.name, "rows": rows, "summary": summary,
+                                   "notes": "baseline_acc is null when --baseline was not run"}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+"""``edgenas predictor collect|fit``: measure (arch, accuracy) pairs and train the accuracy predictor."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ..errors import UsageError
+from .common import QuietOpt, app, handle_errors, progress_bar, stdout
+
+predictor_app = typer.Typer(help="Accuracy predictor: collect samples, fit, evaluate.", no_args_is_help=True)
+app.add_typer(predictor_app, name="predictor")
+
+SupernetOpt = Annotated[Optional[Path], typer.Option(help="supernet checkpoint (default: bundled)")]
+SamplesOpt = Annotated[Path, typer.Option(help="directory of samples-*.jsonl files")]
+
+
+def _shard(text: str) -> tuple[int, int]:
+    try:
+        index, count = (int(v) for v in text.split("/"))
+    except ValueError:
+        raise UsageError(f"--shard {text!r} is not I/N", hint="e.g. --shard 0/2 and --shard 1/2 in two processes") from None
+    if not 0 <= index < count:
+        raise UsageError(f"--shard {text!r}: need 0 <= I < N")
+    return index, count
+
+
+@predictor_app.command("collect")
+@handle_errors
+def collect(
+    samples: SamplesOpt = Path("runs/predictor"),
+    supernet: SupernetOpt = None,
+    count: Annotated[int, typer.Option(help="archs to measure (largest, smallest, then random)")] = 600,
+    seed: Annotated[int, typer.Option(help="seed of the arch list")] = 0,
+    shard: Annotated[str, typer.Option(help="measure every N-th arch starting at I (I/N), for parallel processes")] = "0/1",
+    calib_images: Annotated[int, typer.Option(help="training images for BN recalibration")] = 1000,
+    val_images: Annotated[int, typer.Option(help="validation images per arch (0: all)")] = 0,
+    threads: Annotated[int, typer.Option(help="torch threads")] = 1,
+    quiet: QuietOpt = False,
+) -> None:
+    """Measure validation accuracy (inherited weights, BN recalibrated) of archs; resumable."""
+    import torch
+
+    from ..data import load_dataset
+    from ..estimate.dataset import arch_list, collect_samples
+    from ..supernet import load_supernet
+    from ..supernet.bundled import bundled_supernet_dir
+
+    torch.set_num_threads(threads)
+    index, n = _shard(shard)
+    net, meta = load_supernet(supernet or bundled_supernet_dir())
+    data = load_dataset(meta.get("dataset", "fashion-mnist"), seed=int(meta.get("seed", 0)))
+    archs = arch_list(net.spec, count, seed)[index::n]
+    with progress_bar(quiet) as progress:
+        task = progress.add_task(f"measuring shard {index}/{n}", total=len(archs), info="")
+
+        def on_sample(done: int, total: int, sample) -> None:
+            progress.update(task, completed=done, info=f"acc {sample.accuracy:.4f}")
+
+        collect_samples(
+            net, data, Path(samples) / f"samples-{index}of{n}.jsonl", archs=archs, calib_images=calib_images,
+            val_images=val_images or None, progress=on_sample,
+        )
+    stdout.print(f"{len(archs)} samples in {samples}")
+
+
+@predictor_app.command("fit")
+@handle_errors
+def fit(
+    samples: SamplesOpt = Path("runs/predictor"),
+    out: Annotated[Path, typer.Option(help="predictor directory")] = Path("runs/predictor/model"),
+    supernet: SupernetOpt = None,
+    holdout: Annotated[float, typer.Option(help="share of samples held out for RMSE / Kendall tau")] = 0.2,
+    seed: Annotated[int, typer.Option(help="seed of the split and the MLP")] = 0,
+) -> None:
+    """Fit the MLP predictor (OFA recipe) on collected samples and report held-out quality."""
+    import numpy as np
+
+    from ..estimate import AccuracyPredictor, PredictorConfig
+    from ..estimate.dataset import read_samples
+    from ..supernet import load_meta
+    from ..space import SpaceSpec
+    from ..supernet.bundled import bundled_supernet_dir
+
+    files = sorted(Path(samples).glob("samples-*.jsonl"))
+    records = {s.arch: s for f in files for s in read_samples(f)}
+    if len(records) < 10:
+        raise UsageError(f"only {len(records)} samples in {samples}", hint="run `edgenas predictor collect` first")
+    spec = SpaceSpec.from_dict(load_meta(supernet or bundled_supernet_dir())["space"])
+    ordered = sorted(records.values(), key=lambda s: str(s.arch))
+    order = np.random.default_rng(seed).permutation(len(ordered))
+    n_test = int(round(holdout * len(ordered)))
+    test = [ordered[i] for i in order[:n_test]]
+    train = [ordered[i] for i in order[n_test:]]
+    model = AccuracyPredictor.fit(spec, [s.arch for s in train], [s.accuracy for s in train], PredictorConfig(seed=seed))
+    quality = model.evaluate([s.arch for s in test], [s.accuracy for s in test]) if test else {}
+    model.save(out)
+    stdout.print_json(json.dumps({"train": len(train), "heldout": len(test), **quality, "out": str(out)}))

@@ -1,0 +1,84 @@
+"""The whole path on a tiny supernet trained on synthetic data: budget → verified firmware."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from edgenas.boards import get_board
+from edgenas.cli import app
+from edgenas.data import make_synthetic
+from edgenas.errors import InfeasibleBudgetError
+from edgenas.estimate import AccuracyPredictor, PredictorConfig
+from edgenas.estimate.dataset import collect_samples
+from edgenas.extract import ExtractRequest, extract
+from edgenas.space import get_space
+from edgenas.supernet import Phase, TrainConfig, load_supernet, train_supernet
+
+pytestmark = pytest.mark.board
+
+
+@pytest.fixture(scope="module")
+def assets(tmp_path_factory):
+    root = tmp_path_factory.mktemp("extract")
+    config = TrainConfig(
+        phases=(Phase("full", 1, 0.1), Phase("kernel", 1, 0.03), Phase("depth", 1, 0.02), Phase("expand", 1, 0.02)),
+        batch_size=32, seed=0, max_steps_per_epoch=4, threads=1, eval_images=32,
+    )
+    train_supernet(make_synthetic(seed=0), get_space("tiny-test"), root / "supernet", config)
+    net, _ = load_supernet(root / "supernet")
+    samples = collect_samples(net, make_synthetic(seed=0), root / "samples.jsonl", count=12, seed=0, calib_images=64)
+    predictor = AccuracyPredictor.fit(
+        net.spec, [s.arch for s in samples], [s.accuracy for s in samples], PredictorConfig(hidden=32, epochs=30)
+    )
+    predictor.save(root / "predictor")
+    return root
+
+
+def _request(assets, out, **limits):
+    return ExtractRequest(
+        board=get_board("mps2-an500"), limits=limits, out_dir=out, supernet_dir=assets / "supernet",
+        predictor_dir=assets / "predictor", generations=3, verify_inputs=2, seed=3,
+    )
+
+
+def test_extract_writes_verified_artifacts_within_budget(assets, tmp_path):
+    limit = 24 * 1024
+    report = extract(_request(assets, tmp_path / "a", sram_bytes=limit))
+    out = tmp_path / "a"
+    for name in ("firmware.elf", "firmware.bin", "model.tflite", "model.onnx", "arch.json", "report.json",
+                 "report.md", "src/model.c", "memory.json"):
+        assert (out / name).exists(), name
+    data = json.loads((out / "report.json").read_text())
+    assert data["verified_bit_exact"] is True
+    assert data["measured"]["arena_bytes"] == data["predicted"]["arena_bytes"]
+    assert data["measured"]["ram_bytes"] <= limit
+    assert 0.0 <= data["accuracy"]["int8"] <= 1.0
+    assert data["measured"]["latency_unit"] == "instructions"
+    assert report.arch in (out / "report.md").read_text()
+
+
+def test_same_seed_same_subnet_and_firmware_bytes(assets, tmp_path):
+    a = extract(_request(assets, tmp_path / "a", flash_bytes=200 * 1024))
+    b = extract(_request(assets, tmp_path / "b", flash_bytes=200 * 1024))
+    assert a.arch == b.arch
+    assert (tmp_path / "a" / "firmware.bin").read_bytes() == (tmp_path / "b" / "firmware.bin").read_bytes()
+    assert (tmp_path / "a" / "src" / "model.c").read_bytes() == (tmp_path / "b" / "src" / "model.c").read_bytes()
+
+
+def test_impossible_budget_fails_fast_with_the_minimum(assets, tmp_path):
+    with pytest.raises(InfeasibleBudgetError, match="smallest needs"):
+        extract(_request(assets, tmp_path / "x", sram_bytes=1024))
+    assert not (tmp_path / "x" / "firmware.elf").exists()
+
+
+def test_cli_reports_units_and_infeasible_budgets(assets, tmp_path):
+    runner = CliRunner()
+    common = ["extract", "--target", "cortex-m7", "--supernet", str(assets / "supernet"),
+              "--predictor", str(assets / "predictor"), "--out", str(tmp_path / "c"), "--quiet"]
+    result = runner.invoke(app, [*common, "--ram", "lots"])
+    assert result.exit_code == 2 and "hint:" in result.stderr
+    result = runner.invoke(app, [*common, "--ram", "1KB"])
+    assert result.exit_code == 1 and "smallest needs" in result.stderr
+    result = runner.invoke(app, ["extract", "--ram", "64KB"])
+    assert result.exit_code == 2 and "--target or --board" in result.stderr
