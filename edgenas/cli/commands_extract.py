@@ -30,7 +30,7 @@ def extract(
     supernet: Annotated[Optional[Path], typer.Option(help="supernet checkpoint (default: bundled)")] = None,
     predictor: Annotated[Optional[Path], typer.Option(help="accuracy predictor (default: bundled)")] = None,
     table: Annotated[Optional[Path], typer.Option(help="latency table (default: bundled for the board)")] = None,
-    eval_images: Annotated[int, typer.Option(help="test images for the accuracy report (0: all)")] = 0,
+    eval_images: Annotated[int, typer.Option(help="test images for the accuracy report (0: all 10,000)")] = 1000,
     verify_inputs: Annotated[int, typer.Option(help="inputs run on the board and checked against the host build")] = 4,
     opt: Annotated[str, typer.Option(help="firmware optimisation: -O2 or -Os")] = "-O2",
     as_json: JsonOpt = False,

@@ -167,24 +167,41 @@ class _Emitter:
         wd = self.dims(f"{name}_wdims", w.shape if not depthwise else (1, kh, kw, w.shape[3]))
         return p, q, wsym, bsym, wd, self.dims(f"{name}_in", x.shape), x, y
 
+    def _pointwise_in_place(self, s: Step, p: str, q: str, wsym: str, bsym: str, wd: str, name: str,
+                            in_shape: tuple[int, ...], cout: int) -> None:
+        """In-place 1x1 conv over the flat pixel list in chunks of P pixels (P * C_in <= the
+        one-row scratch): save chunk k's input, then write its output over it. Output pixel i
+        lies at byte i * C_out <= i * C_in (C_out <= C_in), so it only overwrites pixels
+        already consumed. P is a multiple of 4, the kernel's pixel group, where the row allows,
+        so no chunk but the last takes the kernel's slow one-pixel tail."""
+        n, h, wdt, cin = in_shape
+        total = n * h * wdt
+        chunk = wdt - wdt % 4 if wdt >= 4 else wdt
+        full, rest = divmod(total, chunk)
+        ptr_in, ptr_out, scratch = self.ptr(s.input), self.ptr(s.output), self.scratch(s)
+        cin_d = self.dims(f"{name}_chunk_in", (1, 1, chunk, cin))
+        cout_d = self.dims(f"{name}_chunk_out", (1, 1, chunk, cout))
+        self.body.append(
+            f"    for (int32_t k = 0; k < {full}; ++k) {{\n"
+            f"        /* save input pixels [k * {chunk}, +{chunk}), then write their outputs over them */\n"
+            f"        memcpy({scratch}, {ptr_in} + k * {chunk * cin}, {chunk * cin});\n"
+            f"        st = en_conv2d_packed_s8(&{p}, &{q}, &{cin_d}, (const int8_t *){scratch}, &{wd}, {wsym}, {bsym}, &{cout_d}, {ptr_out} + k * {chunk * cout});\n"
+            f"        if (st != EN_OK) {{\n            return (int)st;\n        }}\n    }}"
+        )
+        if rest:
+            rin = self.dims(f"{name}_rest_in", (1, 1, rest, cin))
+            rout = self.dims(f"{name}_rest_out", (1, 1, rest, cout))
+            self.body.append(f"    memcpy({scratch}, {ptr_in} + {full * chunk * cin}, {rest * cin});")
+            self.call(f"en_conv2d_packed_s8(&{p}, &{q}, &{rin}, (const int8_t *){scratch}, &{wd}, {wsym}, {bsym}, &{rout}, {ptr_out} + {full * chunk * cout})")
+
     def _conv2d(self, s: Step, op: Op, name: str) -> None:
         p, q, wsym, bsym, wd, ind, x, y = self._conv_common(s, op, name)
         outd = self.dims(f"{name}_out", y.shape)
         if s.residual is None and not s.banded:
             self.call(f"en_conv2d_packed_s8(&{p}, &{q}, &{ind}, {self.ptr(s.input)}, &{wd}, {wsym}, {bsym}, &{outd}, {self.ptr(s.output)})")
             return
-        if s.residual is None:  # in-place pointwise conv, one row at a time
-            _, h, wdt, cin = x.shape
-            cout = y.shape[3]
-            rin = self.dims(f"{name}_row_in", (1, 1, wdt, cin))
-            rout = self.dims(f"{name}_row_out", (1, 1, wdt, cout))
-            self.body.append(
-                f"    for (int32_t r = 0; r < {h}; ++r) {{\n"
-                f"        /* save input row r, then write output row r over it (C_out <= C_in) */\n"
-                f"        memcpy({self.scratch(s)}, {self.ptr(s.input)} + r * {wdt * cin}, {wdt * cin});\n"
-                f"        st = en_conv2d_packed_s8(&{p}, &{q}, &{rin}, (const int8_t *){self.scratch(s)}, &{wd}, {wsym}, {bsym}, &{rout}, {self.ptr(s.output)} + r * {wdt * cout});\n"
-                f"        if (st != EN_OK) {{\n            return (int)st;\n        }}\n    }}"
-            )
+        if s.residual is None:  # in-place pointwise conv, in chunks of pixels
+            self._pointwise_in_place(s, p, q, wsym, bsym, wd, name, x.shape, y.shape[3])
             return
         g = self.graph
         add_op = g.ops[s.add_op_index]  # type: ignore[index]

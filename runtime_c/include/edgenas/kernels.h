@@ -162,7 +162,9 @@ size_t en_dwconv2d_s8_scratch_bytes(const en_dims *in_dims, int in_place);
 /** Depthwise 2-D conv (channel multiplier 1), any kernel size, stride, dilation.
  *  In place when out == in: channel c's input plane is first copied to scratch, then channel c's
  *  outputs are written. Every write lands on an offset == c (mod C), i.e. on channel c's own,
- *  already-saved input, so any stride/padding is safe as long as out starts at in.
+ *  already-saved input, so any stride/padding is safe as long as out starts at in. (The arm
+ *  build may instead stream groups of four channels through a ring of KH padded rows held in
+ *  the same scratch, for stride-1 "same"-shape calls where that ring fits; same results.)
  *  Accumulator bound: KH*KW taps of < 2^15 each plus bias; int32-safe for kernels up to
  *  255x255 with |bias| < 2^29.
  * @param[in]  p      geometry

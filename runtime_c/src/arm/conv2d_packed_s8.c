@@ -15,7 +15,6 @@
  * order is free.
  */
 #include <stddef.h>
-#include <string.h>
 
 #include "edgenas/kernels.h"
 #include "internal/checks.h"
@@ -189,19 +188,30 @@ static void fill_lane(const geom_t *g, size_t pix, int32_t *col, int8_t *win) {
         }
         return;
     }
+    /* C_in % 4 != 0 (e.g. a first conv on one channel): gather bytes with plain loops, as a
+     * memcpy / memset call per tap costs more than the few bytes it moves. */
     int8_t *dst = win;
+    const int8_t zp = (int8_t)g->zp;
     for (int32_t kh = 0; kh < kh_n; ++kh) {
         const int32_t ih = ih0 + kh * g->p->dilation_h;
-        for (int32_t kw = 0; kw < kw_n; ++kw, dst += cin) {
+        const int row_ok = ih >= 0 && ih < id->h;
+        for (int32_t kw = 0; kw < kw_n; ++kw) {
             const int32_t iw = iw0 + kw * g->p->dilation_w;
-            if (ih < 0 || ih >= id->h || iw < 0 || iw >= id->w) {
-                memset(dst, g->zp, (size_t)cin);
+            if (row_ok && iw >= 0 && iw < id->w) {
+                const int8_t *x = in_b + ((size_t)ih * id->w + iw) * cin;
+                for (int32_t ci = 0; ci < cin; ++ci) {
+                    *dst++ = x[ci];
+                }
             } else {
-                memcpy(dst, in_b + ((size_t)ih * id->w + iw) * cin, (size_t)cin);
+                for (int32_t ci = 0; ci < cin; ++ci) {
+                    *dst++ = zp;
+                }
             }
         }
     }
-    memset(dst, g->zp, (size_t)(g->taps4 - g->taps)); /* weights are 0 there */
+    for (int32_t k = g->taps; k < g->taps4; ++k) {
+        *dst++ = zp; /* weights are 0 there */
+    }
     expand_blocks(win, g->taps4 / 4, g->off2, g->offset, col);
 }
 

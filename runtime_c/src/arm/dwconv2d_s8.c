@@ -4,8 +4,11 @@
  * the in-bounds taps are taken two at a time; the four channels' bytes of both taps are
  * sign-extended (SXTB16/SXTAB16 give lanes {c, c+2} and {c+1, c+3}), re-paired per channel
  * ({tap0, tap1}) and accumulated with one SMLAD per channel. Leftover taps and channels
- * (C % 4) use scalar code. In place, it uses the shared channel-plane strategy
- * (common/dw_plane.c), which needs only the one-plane scratch.
+ * (C % 4) use scalar code, and requantisation is en_requant_fast. In place, "same" geometry
+ * (stride 1, output shape == input shape, e.g. every KWS DS-CNN depthwise layer) runs four
+ * channels at a time through a ring of KH zero-point-padded rows (dw_in_place_rows), which
+ * fits the same one-plane scratch (N*H*W bytes) when H is large enough; any other in-place
+ * call uses the per-channel plane strategy (dw_plane_fast, or common/dw_plane.c).
  * Accumulator bound as ref: KH*KW terms < 2^15 each; exact sums, so order is free.
  */
 #include <stddef.h>
@@ -143,6 +146,155 @@ static void dw_plane_fast(const en_conv_params *p, const en_requant *q, const en
     }
 }
 
+enum { RING_MAX_TAPS = 25, RING_CHUNK = 8 };
+
+/* Whether dw_in_place_rows applies: "same" geometry (stride 1, no dilation, output shape ==
+ * input shape, so output pixel i overwrites input pixel i), C % 4 == 0, at most 25 taps, and
+ * the ring of KH padded rows of one channel group fits the one-plane scratch (N*H*W bytes). */
+static int ring_ok(const en_conv_params *p, const en_dims *in_dims, const en_dims *w_dims,
+                   const en_dims *out_dims) {
+    const int32_t KH = w_dims->h, KW = w_dims->w;
+    return p->stride_h == 1 && p->stride_w == 1 && p->dilation_h == 1 && p->dilation_w == 1 &&
+           out_dims->h == in_dims->h && out_dims->w == in_dims->w && in_dims->c % 4 == 0 &&
+           KH * KW <= RING_MAX_TAPS && p->pad_top < KH && p->pad_left < KW &&
+           (int64_t)KH * (in_dims->w + KW - 1) * 4 <=
+               (int64_t)in_dims->n * in_dims->h * in_dims->w;
+}
+
+/* Ring slot `slot` := input row r of channels c..c+3 as W + KW - 1 words, pad_left words of
+ * zero points before and the rest after (a zero point contributes w * 0); all zero points when
+ * r lies outside the image, so the window loop needs no bounds checks. */
+static void ring_fill(int8_t *slot, const int8_t *batch, int32_t r, int32_t H, int32_t W,
+                      int32_t C, int32_t c, int32_t pad_left, int32_t row_words, uint32_t zp4) {
+    int32_t j = 0;
+    if (r >= 0 && r < H) {
+        const int8_t *x = batch + (size_t)r * W * C + c;
+        for (; j < pad_left; ++j) {
+            __builtin_memcpy(slot + 4 * j, &zp4, 4);
+        }
+        for (int32_t iw = 0; iw < W; ++iw, ++j, x += C) {
+            const uint32_t v = en_read_u32(x);
+            __builtin_memcpy(slot + 4 * j, &v, 4);
+        }
+    }
+    for (; j < row_words; ++j) {
+        __builtin_memcpy(slot + 4 * j, &zp4, 4);
+    }
+}
+
+/* One tap of four channels: x holds the input bytes of channels c..c+3, wt the tap's weights
+ * sign-extended as {c, c+2} and {c+1, c+3}. */
+static inline void ring_tap(uint32_t x, const int32_t wt[2], int32_t off2, int32_t *a0,
+                            int32_t *a1, int32_t *a2, int32_t *a3) {
+    const int32_t xe = __sxtab16(off2, (int8x4_t)x);
+    const int32_t xo = en_sxtab16_ror8(off2, x);
+    *a0 = __smlabb(xe, wt[0], *a0);
+    *a2 = __smlatt(xe, wt[0], *a2);
+    *a1 = __smlabb(xo, wt[1], *a1);
+    *a3 = __smlatt(xo, wt[1], *a3);
+}
+
+/* In place, "same" geometry (ring_ok), four channels at a time. For a group c..c+3 the scratch
+ * holds a ring of the KH input rows the current output row reads (slot r mod KH, zero-point
+ * padded). Output row oh overwrites input row oh of these four channels only, and it is
+ * written after row oh + pad_bottom (the last one it reads) entered the ring, so every input
+ * byte is saved before it is overwritten; rows above oh are read from the ring only. Each
+ * pixel word holds the four channels: per tap, one load and two SXTAB16 give the offset
+ * inputs {c, c+2} and {c+1, c+3}, and SMLABB / SMLATT multiply them by the tap's weights,
+ * sign-extended the same way once per group (no lane re-packing). Accumulators of up to
+ * RING_CHUNK pixels are kept so each channel's requantisation constants are loaded once per
+ * chunk. Requantisation uses
+ * SMMULR (en_rq_apply) when the accumulator bound allows it, else en_requant_fast; both are
+ * bit-exact with en_requant_s8. */
+static void dw_in_place_rows(const en_conv_params *p, const en_requant *q, const en_dims *in_dims,
+                             int8_t *io, const en_dims *w_dims, const int8_t *w,
+                             const int32_t *bias, int8_t *ring) {
+    const int32_t H = in_dims->h, W = in_dims->w, C = in_dims->c;
+    const int32_t KH = w_dims->h, KW = w_dims->w, taps = KH * KW;
+    const int32_t pt = p->pad_top, row_words = W + KW - 1;
+    const size_t row_bytes = (size_t)row_words * 4;
+    const int32_t offset = -q->input_zp;
+    const int32_t off2 = (int32_t)(((uint32_t)offset & 0xFFFFu) * 0x00010001u);
+    const uint32_t zp4 = ((uint32_t)q->input_zp & 0xFFu) * 0x01010101u;
+    int32_t wk[RING_MAX_TAPS][2];    /* tap t's weights {c, c+2}, {c+1, c+3}, sign-extended */
+    const int8_t *rows[RING_MAX_TAPS]; /* ring slot of kernel row kh for the current oh */
+    int32_t acc[RING_CHUNK][4];        /* accumulators of up to RING_CHUNK pixels */
+    for (int32_t b = 0; b < in_dims->n; ++b) {
+        int8_t *batch = io + (size_t)b * H * W * C;
+        for (int32_t c = 0; c < C; c += 4) {
+            for (int32_t t = 0; t < taps; ++t) {
+                const uint32_t wv = en_read_u32(w + (size_t)t * C + c);
+                wk[t][0] = __sxtb16((int8x4_t)wv);
+                wk[t][1] = __sxtb16((int8x4_t)en_ror8(wv));
+            }
+            int32_t b4[4];
+            int fits = 1;
+            for (int32_t k = 0; k < 4; ++k) {
+                const int32_t qc = q->per_channel ? c + k : 0;
+                b4[k] = bias != NULL ? bias[c + k] : 0;
+                const int64_t bound =
+                    (int64_t)taps * 255 * 128 + (b4[k] < 0 ? -(int64_t)b4[k] : b4[k]);
+                fits &= en_rq_fits(bound, q->shift[qc]);
+            }
+            for (int32_t r = -pt; r < KH - 1 - pt; ++r) {
+                ring_fill(ring + (size_t)((r + KH) % KH) * row_bytes, batch, r, H, W, C, c,
+                          p->pad_left, row_words, zp4);
+            }
+            for (int32_t oh = 0; oh < H; ++oh) {
+                const int32_t r_new = oh - pt + KH - 1;
+                ring_fill(ring + (size_t)(r_new % KH) * row_bytes, batch, r_new, H, W, C, c,
+                          p->pad_left, row_words, zp4);
+                for (int32_t kh = 0; kh < KH; ++kh) {
+                    rows[kh] = ring + (size_t)((oh - pt + kh + KH) % KH) * row_bytes;
+                }
+                for (int32_t ow0 = 0; ow0 < W; ow0 += RING_CHUNK) {
+                    const int32_t n = W - ow0 < RING_CHUNK ? W - ow0 : RING_CHUNK;
+                    for (int32_t j = 0; j < n; ++j) {
+                        int32_t a0 = b4[0], a1 = b4[1], a2 = b4[2], a3 = b4[3];
+                        const int32_t(*wt)[2] = wk;
+                        const size_t o = (size_t)(ow0 + j) * 4;
+                        if (KW == 3) { /* the common 3-wide kernel, columns unrolled */
+                            for (int32_t kh = 0; kh < KH; ++kh, wt += 3) {
+                                const int8_t *x = rows[kh] + o;
+                                ring_tap(en_read_u32(x), wt[0], off2, &a0, &a1, &a2, &a3);
+                                ring_tap(en_read_u32(x + 4), wt[1], off2, &a0, &a1, &a2, &a3);
+                                ring_tap(en_read_u32(x + 8), wt[2], off2, &a0, &a1, &a2, &a3);
+                            }
+                        } else {
+                            for (int32_t kh = 0; kh < KH; ++kh) {
+                                const int8_t *x = rows[kh] + o;
+                                for (int32_t kw = 0; kw < KW; ++kw, x += 4, ++wt) {
+                                    ring_tap(en_read_u32(x), *wt, off2, &a0, &a1, &a2, &a3);
+                                }
+                            }
+                        }
+                        acc[j][0] = a0;
+                        acc[j][1] = a1;
+                        acc[j][2] = a2;
+                        acc[j][3] = a3;
+                    }
+                    int8_t *y = batch + ((size_t)oh * W + ow0) * C + c;
+                    for (int32_t k = 0; k < 4; ++k) {
+                        const int32_t qc = q->per_channel ? c + k : 0;
+                        const int32_t m = q->mult[qc], sh = q->shift[qc];
+                        if (fits) {
+                            const en_rq r = en_rq_make(m, sh, q->output_zp, q->act_min, q->act_max);
+                            for (int32_t j = 0; j < n; ++j) {
+                                y[(size_t)j * C + k] = en_rq_apply(&r, acc[j][k]);
+                            }
+                        } else {
+                            for (int32_t j = 0; j < n; ++j) {
+                                y[(size_t)j * C + k] = en_requant_fast(
+                                    acc[j][k], m, sh, q->output_zp, q->act_min, q->act_max);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /* In place: per channel, save its plane to scratch, then compute it over `io` (see
  * common/dw_plane.c for why that is safe for any geometry). */
 static void dw_in_place_fast(const en_conv_params *p, const en_requant *q, const en_dims *in_dims,
@@ -209,8 +361,8 @@ static void dw_pixel_major(const en_conv_params *p, const en_requant *q, const e
                         const int32_t ch = c + k;
                         const int32_t qc = q->per_channel ? ch : 0;
                         const int32_t a = acc[k] + (bias != NULL ? bias[ch] : 0);
-                        y[ch] = en_requant_s8(a, q->mult[qc], q->shift[qc], q->output_zp,
-                                              q->act_min, q->act_max);
+                        y[ch] = en_requant_fast(a, q->mult[qc], q->shift[qc], q->output_zp,
+                                                q->act_min, q->act_max);
                     }
                 }
 #endif
@@ -240,6 +392,10 @@ en_status en_dwconv2d_s8(const en_conv_params *p, const en_requant *q, const en_
     }
     if (out == in) {
 #if EN_HAVE_DSP
+        if (ring_ok(p, in_dims, w_dims, out_dims)) {
+            dw_in_place_rows(p, q, in_dims, out, w_dims, w, bias, (int8_t *)scratch);
+            return EN_OK;
+        }
         if (w_dims->h <= PLANE_MAX_K && w_dims->w <= PLANE_MAX_K && p->dilation_w == 1) {
             dw_in_place_fast(p, q, in_dims, out, w_dims, w, bias, out_dims, (int8_t *)scratch);
             return EN_OK;

@@ -34,6 +34,12 @@ static inline int32_t __smlad(int16x2_t a, int16x2_t b, int32_t c) {
     return (int32_t)((uint32_t)c + (uint32_t)(en_emu_lo16(a) * en_emu_lo16(b)) +
                      (uint32_t)(en_emu_hi16(a) * en_emu_hi16(b)));
 }
+static inline int32_t __smlabb(int32_t a, int32_t b, int32_t c) {
+    return (int32_t)((uint32_t)c + (uint32_t)(en_emu_lo16(a) * en_emu_lo16(b)));
+}
+static inline int32_t __smlatt(int32_t a, int32_t b, int32_t c) {
+    return (int32_t)((uint32_t)c + (uint32_t)(en_emu_hi16(a) * en_emu_hi16(b)));
+}
 #else
 #define EN_HAVE_DSP 0
 #endif
@@ -47,6 +53,20 @@ static inline uint32_t en_read_u32(const int8_t *p) {
 }
 
 static inline uint32_t en_ror8(uint32_t x) { return (x >> 8) | (x << 24); }
+
+#if EN_HAVE_DSP
+/** __sxtab16(a, en_ror8(x)) (bytes 1 and 3 of x, plus a) in one instruction: GCC does not fold
+ *  the rotation into SXTAB16 by itself. */
+static inline int32_t en_sxtab16_ror8(int32_t a, uint32_t x) {
+#if defined(__ARM_FEATURE_DSP) && !defined(EN_EMULATE_DSP)
+    int32_t r;
+    __asm("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(x));
+    return r;
+#else
+    return __sxtab16(a, (int8x4_t)en_ror8(x));
+#endif
+}
+#endif
 
 /** acc + sum_{i < n} w[i] * (x[i] + offset), offset = -input_zp in [-127, 128]. */
 static inline int32_t en_dot_s8(const int8_t *x, const int8_t *w, int32_t n, int32_t offset,

@@ -1,0 +1,36 @@
+"""The bundled supernet, predictor and latency table belong together and to this toolchain."""
+
+from edgenas.boards import get_board
+from edgenas.cost.latency_table import LatencyTable
+from edgenas.estimate import AccuracyPredictor
+from edgenas.extract.pipeline import PREDICTORS_DIR, default_latency_table
+from edgenas.profile import get_profiler
+from edgenas.space import get_space, largest_arch, smallest_arch
+from edgenas.supernet import load_supernet
+from edgenas.supernet.bundled import bundled_supernet_dir
+
+
+def test_bundled_supernet_is_complete_and_small():
+    directory = bundled_supernet_dir()
+    net, meta = load_supernet(directory)
+    assert meta["complete"] and meta["dataset"] == "fashion-mnist"
+    assert net.spec == get_space("mcu-mbv2", in_channels=1, num_classes=10)
+    assert sum(p.stat().st_size for p in directory.iterdir()) < 10 * 1024 * 1024
+
+
+def test_bundled_predictor_matches_the_supernet():
+    net, _ = load_supernet(bundled_supernet_dir())
+    predictor = AccuracyPredictor.load(PREDICTORS_DIR / "fashion-mnist")
+    assert predictor.spec == net.spec
+    big, small = predictor([largest_arch(net.spec), smallest_arch(net.spec)])
+    assert 0.0 < small < big < 1.0
+
+
+def test_bundled_latency_table_is_current():
+    """Fails when the kernels or the target kit change without `edgenas profile` rebuilding it."""
+    path = default_latency_table(get_board("mps2-an500"))
+    assert path is not None
+    table = LatencyTable.load(path, fingerprint=get_profiler("cortex-m7").fingerprint())
+    net, _ = load_supernet(bundled_supernet_dir())
+    assert table.spec == net.spec
+    assert table.predict(largest_arch(net.spec)) > table.predict(smallest_arch(net.spec)) > 0
