@@ -434,7 +434,8 @@ class _Convert:
 
     # -- per kind ---------------------------------------------------------------------------
 
-    def _conv2d(self) -> dict[str, Any]:
+    def _conv_operands(self) -> tuple[Tensor, Tensor, Tensor | None]:
+        """Input, weights and optional bias of a (depthwise) conv, with the checks both share."""
         self._arity(2, 3)
         x, w, b = self.ins[0], self.ins[1], (self.ins[2] if len(self.ins) > 2 else None)
         assert x is not None and w is not None
@@ -443,6 +444,10 @@ class _Convert:
         self._shape_rank(x, 4, "input")
         self._shape_rank(w, 4, "weights")
         self._shape_rank(self.out, 4, "output")
+        return x, w, b
+
+    def _conv2d(self) -> dict[str, Any]:
+        x, w, b = self._conv_operands()
         if w.shape[3] != x.shape[3] or w.shape[0] != self.out.shape[3]:
             raise self.fail(f"weights {w.shape} do not match input {x.shape} / output {self.out.shape}",
                             hint="grouped convolutions are not supported")
@@ -450,14 +455,7 @@ class _Convert:
         return self._conv_attrs(0, 1, 2, 3, 4, 5)
 
     def _depthwise_conv2d(self) -> dict[str, Any]:
-        self._arity(2, 3)
-        x, w, b = self.ins[0], self.ins[1], (self.ins[2] if len(self.ins) > 2 else None)
-        assert x is not None and w is not None
-        self._int8_act(x, "input")
-        self._int8_act(self.out, "output")
-        self._shape_rank(x, 4, "input")
-        self._shape_rank(w, 4, "weights")
-        self._shape_rank(self.out, 4, "output")
+        x, w, b = self._conv_operands()
         c = x.shape[3]
         if w.shape[0] != 1 or w.shape[3] != c or self.out.shape[3] != c:
             raise self.fail(f"depth multiplier must be 1 (input {x.shape}, weights {w.shape}, output {self.out.shape})")
