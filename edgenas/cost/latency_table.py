@@ -95,6 +95,9 @@ class LatencyTable:
         self.entries: dict[str, list[float]] = {k: list(v) for k, v in (entries or {}).items()}
         self.overhead: list[float] = list(overhead or [])
         self.meta: dict[str, object] = dict(meta or {})
+        # Statistics per key, tagged with the sample list they were computed from: the search
+        # calls predict() thousands of times, and percentiles are far too slow to redo each time.
+        self._stats_cache: dict[str, tuple[tuple[int, int], EntryStats]] = {}
 
     # ------------------------------------------------------------------ content
     def add(self, key: str, samples: Iterable[float]) -> None:
@@ -104,14 +107,22 @@ class LatencyTable:
     def add_overhead(self, samples: Iterable[float]) -> None:
         self.overhead.extend(float(s) for s in samples)
 
+    def _cached_stats(self, name: str, samples: list[float]) -> EntryStats:
+        tag = (id(samples), len(samples))  # a replaced or extended sample list is recomputed
+        cached = self._stats_cache.get(name)
+        if cached is None or cached[0] != tag:
+            cached = (tag, EntryStats.of(samples))
+            self._stats_cache[name] = cached
+        return cached[1]
+
     def stats(self, key: str) -> EntryStats:
-        try:
-            return EntryStats.of(self.entries[key])
-        except KeyError:
+        samples = self.entries.get(key)
+        if samples is None:
             raise TableError(
                 f"table for {self.target} has no entry {key!r}",
                 hint=f"extend it: edgenas profile --target {self.target} --table <this file>",
-            ) from None
+            )
+        return self._cached_stats(key, samples)
 
     def __contains__(self, key: str) -> bool:
         return bool(self.entries.get(key))
@@ -135,7 +146,8 @@ class LatencyTable:
         if not self.overhead:
             raise TableError(f"table for {self.target} has no overhead measurement",
                              hint="run `edgenas profile` once more: it measures the overhead first")
-        return float(sum(self.stats(k).median for k in keys) + EntryStats.of(self.overhead).median)
+        overhead = self._cached_stats("\0overhead", self.overhead)
+        return float(sum(self.stats(k).median for k in keys) + overhead.median)
 
     def predict(self, arch: Arch) -> float:
         """Predicted latency of ``arch`` in ``self.unit`` (an estimate: sum of measured entries).

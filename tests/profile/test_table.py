@@ -114,3 +114,22 @@ def test_stale_table_via_cli_exits_1(spec, tmp_path):
     res = CliRunner().invoke(app, ["profile", "--target", "cortex-m7", "--table", str(path), "--budget", "0"])
     assert res.exit_code == 1
     assert "another toolchain" in res.output
+
+
+def test_repeated_predictions_do_not_recompute_percentiles(spec, monkeypatch):
+    """Regression: the search spent 85% of its time recomputing entry statistics per predict()."""
+    table = _filled(spec)
+    arch = sample_arch(spec, np.random.default_rng(0))
+    first = table.predict(arch)
+    calls = []
+    real_of = EntryStats.of.__func__
+
+    def counting_of(cls, samples):
+        calls.append(1)
+        return real_of(cls, samples)
+
+    monkeypatch.setattr(EntryStats, "of", classmethod(counting_of))
+    assert table.predict(arch) == first and not calls
+    key = arch_signatures(spec, arch)[0].key
+    table.add(key, [table.stats(key).median + 1000.0] * 5)  # new samples are seen at once
+    assert table.predict(arch) > first and calls == [1]
