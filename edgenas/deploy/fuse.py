@@ -18,9 +18,10 @@ share one arena buffer, through aliases and earlier in-place decisions):
   ``CONV_ADD_KERNEL_ANY_GEOMETRY = False`` non-pointwise ones run *banded* instead: one output
   row at a time into a row scratch with ``en_conv2d_s8``, then ``en_add_s8`` over that row of ``s``).
 - **in-place pointwise conv** (banded): a 1x1 stride-1 conv with ``C_out <= C_in`` that is the
-  last reader of its input writes its output over the input row by row: row r's input is saved
-  to a row scratch, then row r's output lands at ``r*W*C_out``, which never reaches input rows
-  after r (they start at ``(r+1)*W*C_in``).
+  last reader of its input writes its output over the input chunk by chunk (codegen uses chunks
+  of up to one row's pixels, a multiple of 4): chunk k's input is saved to the one-row scratch,
+  then its output lands at ``k*P*C_out``, which never reaches the input of later chunks (they
+  start at ``(k+1)*P*C_in``).
 - **in-place depthwise** (``en_dwconv2d_s8`` with ``out == in``): when the depthwise conv is the
   last reader of its input's storage, its output is written over the input channel by channel
   through a one-plane scratch copy (every write to channel c lands on channel c's own, already
@@ -67,8 +68,8 @@ class Step:
         add_op_index: index in ``graph.ops`` of the fused ADD, or None.
         in_place: the output shares storage with an input (depthwise, pointwise conv, ADD,
             SOFTMAX) or with ``residual`` (fused ADD).
-        banded: run one output row at a time through a row scratch (in-place pointwise conv,
-            or, with CONV_ADD_KERNEL_ANY_GEOMETRY off, a fused ADD on a non-pointwise conv).
+        banded: run through a one-row scratch: in-place pointwise conv (chunks of pixels), or,
+            with CONV_ADD_KERNEL_ANY_GEOMETRY off, a fused ADD on a non-pointwise conv (rows).
     """
 
     index: int
