@@ -62,7 +62,27 @@ def main() -> None:
 
     budget = args.scratch_epochs or sum(p["epochs"] for p in meta["config"]["phases"])
     cheapest = sorted(rows, key=lambda k: rows[k]["macs"])[: args.scratch]
-    for label in cheapest:
+
+    def save(complete: bool) -> Path:
+        """Write what is measured so far: a long from-scratch run never loses earlier results."""
+        gaps = [100 * (r["scratch_test_acc"] - r["inherited_test_acc"]) for r in rows.values() if "scratch_test_acc" in r]
+        log = meta.get("log", [])
+        return write_result("supernet_quality", {
+            "complete": complete,
+            "supernet": str(directory),
+            "training": {"config": meta["config"], "log": log, "hardware": meta.get("hardware", ""),
+                         "command": meta.get("command", ""),
+                         "total_seconds": round(sum(r.get("seconds", 0) for r in log), 1)},
+            "subnets": rows,
+            "summary": {
+                "largest_test_acc": rows["largest"]["inherited_test_acc"],
+                "smallest_test_acc": rows["smallest"]["inherited_test_acc"],
+                "max_inherited_gap_points": round(max(gaps), 3) if gaps else None,
+            },
+        })
+
+    save(complete=not cheapest)
+    for i, label in enumerate(cheapest):
         arch = archs[label]
         started = time.time()
         model = train_from_scratch(spec, arch, data, epochs=budget, seed=args.seed)
@@ -70,25 +90,8 @@ def main() -> None:
         rows[label]["scratch_epochs"] = budget
         rows[label]["scratch_seconds"] = round(time.time() - started, 1)
         print(label, "scratch", rows[label]["scratch_test_acc"], flush=True)
-
-    gaps = [100 * (r["scratch_test_acc"] - r["inherited_test_acc"]) for r in rows.values() if "scratch_test_acc" in r]
-    result = {
-        "supernet": str(directory),
-        "training": {
-            "config": meta["config"],
-            "log": meta.get("log", []),
-            "hardware": meta.get("hardware", ""),
-            "command": meta.get("command", ""),
-            "total_seconds": round(sum(r.get("seconds", 0) for r in meta.get("log", [])), 1),
-        },
-        "subnets": rows,
-        "summary": {
-            "largest_test_acc": rows["largest"]["inherited_test_acc"],
-            "smallest_test_acc": rows["smallest"]["inherited_test_acc"],
-            "max_inherited_gap_points": round(max(gaps), 3) if gaps else None,
-        },
-    }
-    print(write_result("supernet_quality", result))
+        path = save(complete=i == len(cheapest) - 1)
+    print(path if cheapest else save(complete=True))
 
 
 if __name__ == "__main__":
