@@ -25,7 +25,6 @@ from ..space import Arch
 Step = Callable[[str], None]
 """Called with a short description as each stage starts (for progress display)."""
 
-LATENCY_TABLES_DIR = ASSETS_DIR / "latency"
 PREDICTORS_DIR = ASSETS_DIR / "predictor"
 
 
@@ -90,7 +89,9 @@ class ExtractReport:
 
 def default_latency_table(board: Board) -> Path | None:
     """The bundled table measured on ``board``, if one ships."""
-    path = LATENCY_TABLES_DIR / f"{board.name}.json"
+    from ..profile import default_table_path
+
+    path = default_table_path(board.core, board.name)
     return path if path.is_file() else None
 
 
