@@ -2,7 +2,9 @@
 
 Writes bench/results/supernet_quality.json: Fashion-MNIST test accuracy (inherited weights +
 BN recalibration) of the largest, the smallest and several random subnets, and for some of them
-the accuracy of the same architecture trained from scratch with the supernet's total epoch budget.
+the accuracy of the same architecture trained from scratch with the supernet's total epoch budget
+and batch size — taken from ``bench/results/scratch_baselines.json`` when that holds the same
+architecture, epochs and batch size (e.g. measured on a GPU), else trained here.
 
     python bench/supernet_quality.py [--supernet DIR] [--random 3] [--scratch 3] [--scratch-epochs N]
 """
@@ -14,16 +16,16 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import write_result  # noqa: E402
+from quality_archs import quality_archs  # noqa: E402
+from scratch_baselines import load_baselines  # noqa: E402
 
 from edgenas.cost import macs  # noqa: E402
 from edgenas.data import load_fashion_mnist  # noqa: E402
-from edgenas.space import largest_arch, sample_arch, smallest_arch  # noqa: E402
-from edgenas.supernet import accuracy, load_supernet, prepare_subnet, train_from_scratch  # noqa: E402
+from edgenas.supernet import accuracy, load_supernet, prepare_subnet, train_from_scratch, trained_epochs  # noqa: E402
 from edgenas.supernet.bundled import bundled_supernet_dir  # noqa: E402
 
 
@@ -42,10 +44,7 @@ def main() -> None:
     net, meta = load_supernet(directory)
     spec = net.spec
     data = load_fashion_mnist(seed=int(meta.get("seed", 0)))
-    rng = np.random.default_rng(args.seed)
-    archs = {"largest": largest_arch(spec), "smallest": smallest_arch(spec)}
-    for i in range(args.random):
-        archs[f"random{i}"] = sample_arch(spec, rng)
+    archs = quality_archs(spec, args.random, args.seed)
 
     rows = {}
     for label, arch in archs.items():
@@ -60,7 +59,9 @@ def main() -> None:
         }
         print(label, rows[label], flush=True)
 
-    budget = args.scratch_epochs or sum(p["epochs"] for p in meta["config"]["phases"])
+    budget = args.scratch_epochs or trained_epochs(meta)
+    batch_size = int(meta["config"]["batch_size"])
+    measured = load_baselines()
     cheapest = sorted(rows, key=lambda k: rows[k]["macs"])[: args.scratch]
 
     def save(complete: bool) -> Path:
@@ -84,11 +85,17 @@ def main() -> None:
     save(complete=not cheapest)
     for i, label in enumerate(cheapest):
         arch = archs[label]
-        started = time.time()
-        model = train_from_scratch(spec, arch, data, epochs=budget, seed=args.seed)
-        rows[label]["scratch_test_acc"] = accuracy(model, data.test, arch.resolution)
+        done = measured.get(str(arch))
+        if done and done["epochs"] == budget and done["batch_size"] == batch_size:
+            rows[label].update(scratch_test_acc=done["test_acc"], scratch_seconds=done["seconds"],
+                               scratch_hardware=done["hardware"], scratch_source="scratch_baselines.json")
+        else:
+            started = time.time()
+            model = train_from_scratch(spec, arch, data, epochs=budget, batch_size=batch_size, seed=args.seed)
+            rows[label].update(scratch_test_acc=accuracy(model, data.test, arch.resolution),
+                               scratch_seconds=round(time.time() - started, 1), scratch_hardware="cpu")
         rows[label]["scratch_epochs"] = budget
-        rows[label]["scratch_seconds"] = round(time.time() - started, 1)
+        rows[label]["scratch_batch_size"] = batch_size
         print(label, "scratch", rows[label]["scratch_test_acc"], flush=True)
         path = save(complete=i == len(cheapest) - 1)
     print(path if cheapest else save(complete=True))

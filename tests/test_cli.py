@@ -34,6 +34,11 @@ def test_bad_epochs_is_a_usage_error(tmp_path):
     assert "--epochs" in result.stderr
 
 
+def test_fresh_run_needs_full_epochs_unless_continuing(tmp_path):
+    result = runner.invoke(app, ["train", "--data", "synthetic", "--epochs", "0,0,0,2", "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "--init-from" in result.stderr
+
+
 def test_train_and_subnet_on_synthetic(tmp_path):
     out = tmp_path / "ckpt"
     result = runner.invoke(

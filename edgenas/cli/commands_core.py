@@ -10,11 +10,15 @@ import typer
 from rich.table import Table
 
 from ..errors import UsageError
+from ..supernet.device import resolve_device
 from .common import JsonOpt, QuietOpt, SpaceOpt, app, handle_errors, progress_bar, stderr, stdout
 
 
-def _parse_epochs(text: str) -> tuple[int, int, int, int]:
-    """``N`` (full-net epochs; later phases get a quarter each, at least 1) or ``a,b,c,d``."""
+def _parse_epochs(text: str, *, continuing: bool = False) -> tuple[int, int, int, int]:
+    """``N`` (full-net epochs; later phases get a quarter each, at least 1) or ``a,b,c,d``.
+
+    A fresh run needs full-net epochs; one continuing from a checkpoint may skip any phase.
+    """
     try:
         parts = [int(p) for p in text.split(",")]
     except ValueError:
@@ -22,8 +26,10 @@ def _parse_epochs(text: str) -> tuple[int, int, int, int]:
     if len(parts) == 1:
         n = parts[0]
         parts = [n, max(1, n // 4), max(1, n // 4), max(1, n // 4)]
-    if len(parts) != 4 or min(parts) < 0 or parts[0] < 1:
+    if len(parts) != 4 or min(parts) < 0 or sum(parts) < 1:
         raise UsageError(f"--epochs {text!r}: need 1 or 4 non-negative counts (full, kernel, depth, expand)")
+    if parts[0] < 1 and not continuing:
+        raise UsageError(f"--epochs {text!r}: a fresh run starts with full-net epochs", hint="or pass --init-from DIR")
     return tuple(parts)  # type: ignore[return-value]
 
 
@@ -71,30 +77,26 @@ def train(
     space_name: SpaceOpt = "mcu-mbv2",
     batch_size: Annotated[int, typer.Option(help="images per step")] = 128,
     subnets: Annotated[int, typer.Option(help="subnets sampled per step in the depth/expand phases")] = 1,
+    sandwich: Annotated[bool, typer.Option(help="with 3+ subnets per step, always train the largest and smallest")] = False,
     seed: Annotated[int, typer.Option(help="seed for everything random")] = 0,
     threads: Annotated[int, typer.Option(help="CPU threads (0: torch default)")] = 0,
+    device: Annotated[str, typer.Option(help="auto (a GPU when torch sees one), cpu, cuda, cuda:N")] = "auto",
+    init_from: Annotated[
+        Optional[Path], typer.Option(help="start from this supernet checkpoint (e.g. to add elastic-phase epochs)")
+    ] = None,
     quiet: QuietOpt = False,
 ) -> None:
-    """Train a Once-for-All supernet by progressive shrinking (resumable)."""
+    """Train a Once-for-All supernet by progressive shrinking (resumable, also on another device)."""
     from ..data import load_dataset
     from ..space import get_space
-    from ..supernet import Phase, TrainConfig, train_supernet
+    from ..supernet import TrainConfig, default_phases, train_supernet
 
     splits = load_dataset(data, seed=seed)
     spec = get_space(space_name, in_channels=splits.in_channels, num_classes=splits.num_classes)
-    full, kernel, depth, expand = _parse_epochs(epochs)
-    phases = tuple(
-        p
-        for p in (
-            Phase("full", full, 0.1),
-            Phase("kernel", kernel, 0.03),
-            Phase("depth", depth, 0.02, subnets),
-            Phase("expand", expand, 0.02, subnets),
-        )
-        if p.epochs > 0
-    )
+    phases = default_phases(_parse_epochs(epochs, continuing=init_from is not None), subnets, sandwich)
     config = TrainConfig(phases=phases, batch_size=batch_size, seed=seed, threads=threads)
-    stderr.print(f"training {spec.name} on {splits.name}: {len(splits.train)} train / {len(splits.val)} val images")
+    device = resolve_device(device)
+    stderr.print(f"training {spec.name} on {splits.name} ({device}): {len(splits.train)} train / {len(splits.val)} val images")
     with progress_bar(quiet) as progress:
         task = progress.add_task("training", total=None, info="")
 
@@ -107,7 +109,7 @@ def train(
                 f"{record['val_acc_largest']:.4f} smallest {record['val_acc_smallest']:.4f} ({record['seconds']} s)"
             )
 
-        train_supernet(splits, spec, out, config, on_step=on_step, on_epoch=on_epoch)
+        train_supernet(splits, spec, out, config, on_step=on_step, on_epoch=on_epoch, device=device, init_from=init_from)
     stdout.print(f"supernet written to {out}")
 
 

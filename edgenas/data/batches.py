@@ -38,16 +38,26 @@ def augment(x: torch.Tensor, resolution: int, generator: torch.Generator, shift:
     theta[:, 0, 0] = sign
     theta[:, 1, 1] = 1.0
     theta[:, :, 2] = (torch.rand(n, 2, generator=generator) * 2 - 1) * 2 * shift
-    grid = F.affine_grid(theta, [n, x.shape[1], resolution, resolution], align_corners=False)
+    # Random numbers come from the CPU generator, so a GPU run draws what a CPU run draws.
+    grid = F.affine_grid(theta.to(x.device), [n, x.shape[1], resolution, resolution], align_corners=False)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 
 def iterate(
-    data: ImageSet, batch_size: int, *, shuffle_generator: torch.Generator | None = None
+    data: ImageSet,
+    batch_size: int,
+    *,
+    shuffle_generator: torch.Generator | None = None,
+    device: torch.device | str = "cpu",
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """Yield ``(images (N,C,H,W) float, labels (N,))``; shuffled when a generator is given."""
+    """Yield ``(images (N,C,H,W) float, labels (N,))`` on ``device``; shuffled when a generator is given."""
     n = len(data)
     order = torch.randperm(n, generator=shuffle_generator).numpy() if shuffle_generator is not None else np.arange(n)
     for start in range(0, n, batch_size):
         idx = np.sort(order[start : start + batch_size]) if shuffle_generator is None else order[start : start + batch_size]
-        yield to_tensor(data.x[idx]), torch.from_numpy(data.y[idx])
+        yield to_tensor(data.x[idx]).to(device, non_blocking=True), torch.from_numpy(data.y[idx]).to(device, non_blocking=True)
+
+
+def model_device(model: torch.nn.Module) -> torch.device:
+    """Where a model's parameters live (batches are sent there)."""
+    return next(model.parameters()).device

@@ -2,8 +2,9 @@
 
 from .dataset import AccuracySample, arch_list, collect_samples, measure_accuracy, read_samples
 from .predictor import AccuracyPredictor, ArchEncoder, PredictorConfig, kendall_tau, rmse
+from .registry import Estimator, EstimatorContext, get_estimator, list_estimators, register_estimator
 
 __all__ = [
-    "AccuracyPredictor", "AccuracySample", "ArchEncoder", "PredictorConfig", "arch_list", "collect_samples",
-    "kendall_tau", "measure_accuracy", "read_samples", "rmse",
+    "AccuracyPredictor", "AccuracySample", "ArchEncoder", "Estimator", "EstimatorContext", "PredictorConfig", "arch_list", "collect_samples",
+    "get_estimator", "kendall_tau", "list_estimators", "measure_accuracy", "read_samples", "register_estimator", "rmse",
 ]

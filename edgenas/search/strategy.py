@@ -16,10 +16,20 @@ Repair = Callable[[Arch, np.random.Generator], "Arch | None"]
 
 @dataclass(frozen=True)
 class Score:
-    """The loop's verdict on one arch: ``fitness`` (higher is better) and feasibility."""
+    """The loop's verdict on one arch.
+
+    Attributes:
+        fitness: the scalar objective, higher is better (predicted or measured accuracy).
+        feasible: every constraint met.
+        violation: how far outside the constraints (sum of relative excesses; 0 when feasible),
+            for strategies that penalise instead of reject (RL's reward, Optuna's constraints).
+        objectives: for multi-objective strategies, all minimised, e.g. ``(-accuracy, latency)``.
+    """
 
     fitness: float
     feasible: bool = True
+    violation: float = 0.0
+    objectives: tuple[float, ...] = ()
 
 
 class Strategy(Protocol):

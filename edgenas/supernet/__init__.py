@@ -8,7 +8,8 @@ from .subnet import Subnet, extract_subnet
 from .prepare import prepare_subnet
 from .scratch import train_from_scratch
 from .subnet_io import is_subnet_dir, load_subnet, save_subnet
-from .train import Phase, TrainConfig, sample_for_phase, train_supernet
+from .device import resolve_device
+from .train import Phase, TrainConfig, default_phases, sample_for_phase, subnets_for_step, train_supernet, trained_epochs
 
 __all__ = [
     "BlockPlan",
@@ -18,6 +19,7 @@ __all__ = [
     "Subnet",
     "TrainConfig",
     "accuracy",
+    "default_phases",
     "extract_subnet",
     "is_subnet_dir",
     "load_subnet",
@@ -27,8 +29,11 @@ __all__ = [
     "plan_net",
     "prepare_subnet",
     "recalibrate_bn",
+    "resolve_device",
     "sample_for_phase",
+    "subnets_for_step",
     "save_supernet",
     "train_from_scratch",
     "train_supernet",
+    "trained_epochs",
 ]

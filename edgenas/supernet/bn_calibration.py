@@ -10,6 +10,7 @@ import torch
 import torch.nn as nn
 
 from ..data import ImageSet, iterate, resize
+from ..data.batches import model_device
 
 
 @torch.no_grad()
@@ -23,7 +24,7 @@ def recalibrate_bn(model: nn.Module, data: ImageSet, resolution: int, *, images:
     was_training = model.training
     model.train()
     subset = data.subset(torch.arange(min(images, len(data))).numpy())
-    for x, _ in iterate(subset, batch_size):
+    for x, _ in iterate(subset, batch_size, device=model_device(model)):
         model(resize(x, resolution))
     model.train(was_training)
     for m, (momentum, training) in zip(norms, saved):

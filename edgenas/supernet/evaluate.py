@@ -6,6 +6,7 @@ import torch
 import torch.nn as nn
 
 from ..data import ImageSet, iterate, resize
+from ..data.batches import model_device
 
 
 @torch.no_grad()
@@ -14,7 +15,7 @@ def accuracy(model: nn.Module, data: ImageSet, resolution: int, batch_size: int 
     was_training = model.training
     model.eval()
     correct = 0
-    for x, y in iterate(data, batch_size):
+    for x, y in iterate(data, batch_size, device=model_device(model)):
         correct += int((model(resize(x, resolution)).argmax(1) == y).sum())
     model.train(was_training)
     return correct / max(1, len(data))

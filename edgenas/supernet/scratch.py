@@ -38,11 +38,13 @@ def train_from_scratch(
     seed: int = 0,
     max_steps_per_epoch: int = 0,
     on_epoch: Callable[[int, float], None] | None = None,
+    device: str = "cpu",
 ) -> Subnet:
     """Return ``arch`` trained for ``epochs`` on ``data.train`` (eval mode)."""
     torch.manual_seed(seed)
     model = Subnet(spec, arch)
     _init(model)
+    model.to(device)
     decay = [p for p in model.parameters() if p.ndim > 1]
     no_decay = [p for p in model.parameters() if p.ndim <= 1]
     optimizer = torch.optim.SGD(
@@ -59,7 +61,7 @@ def train_from_scratch(
         aug = torch.Generator().manual_seed(int(rng.integers(2**62)))
         model.train()
         losses = []
-        for step, (x, y) in enumerate(iterate(data.train, batch_size, shuffle_generator=shuffle)):
+        for step, (x, y) in enumerate(iterate(data.train, batch_size, shuffle_generator=shuffle, device=device)):
             if step >= steps:
                 break
             for group in optimizer.param_groups:
@@ -68,7 +70,7 @@ def train_from_scratch(
             loss = F.cross_entropy(model(augment(x, arch.resolution, aug)), y, label_smoothing=label_smoothing)
             loss.backward()
             optimizer.step()
-            losses.append(float(loss.detach()))
+            losses.append(loss.detach())
         if on_epoch:
-            on_epoch(epoch, float(np.mean(losses)))
+            on_epoch(epoch, float(torch.stack(losses).mean()))
     return model.eval()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -24,8 +25,9 @@ from safetensors.torch import load_file
 from ..data import DataSplits, augment, iterate
 from ..errors import CheckpointError
 from ..space import Arch, BlockChoice, SpaceSpec, largest_arch, smallest_arch
-from .checkpoint import META, WEIGHTS, atomic_write_json, save_supernet, save_tensors
+from .checkpoint import WEIGHTS, atomic_write_json, load_meta, save_supernet, save_tensors
 from .evaluate import accuracy
+from .prepare import prepare_subnet
 from .importance import sort_hidden_channels
 from .ofa import OFASupernet
 
@@ -42,12 +44,29 @@ class Phase:
         epochs: passes over the training split.
         lr: peak learning rate (cosine decay to 0 within the phase).
         subnets_per_step: subnets sampled per batch, gradients accumulated (OFA uses 2-4).
+        sandwich: in elastic phases with 3+ subnets per step, the first two are the largest and
+            the smallest subnet (BigNAS's sandwich rule), so both ends of the space get a gradient
+            every step instead of rarely being drawn.
     """
 
     kind: str
     epochs: int
     lr: float
     subnets_per_step: int = 1
+    sandwich: bool = False
+
+
+PHASE_LR = {"full": 0.1, "kernel": 0.03, "depth": 0.02, "expand": 0.02}
+"""Peak learning rate per phase: later phases fine-tune shared weights, so they start lower."""
+
+
+def default_phases(epochs: tuple[int, int, int, int], subnets: int = 1, sandwich: bool = False) -> tuple[Phase, ...]:
+    """The four progressive-shrinking phases with ``(full, kernel, depth, expand)`` epochs (0 skips one)."""
+    return tuple(
+        Phase(kind, n, PHASE_LR[kind], subnets if kind in ("depth", "expand") else 1, sandwich and kind in ("depth", "expand"))
+        for kind, n in zip(PHASE_KINDS, epochs)
+        if n > 0
+    )
 
 
 @dataclass(frozen=True)
@@ -119,6 +138,21 @@ def sample_for_phase(spec: SpaceSpec, kind: str, rng: np.random.Generator) -> Ar
     return Arch(resolution, width, tuple(stages))
 
 
+def subnets_for_step(spec: SpaceSpec, phase: Phase, rng: np.random.Generator) -> list[Arch]:
+    """The subnets one optimisation step trains (random draws, plus both ends under the sandwich rule)."""
+    archs = [sample_for_phase(spec, phase.kind, rng) for _ in range(phase.subnets_per_step)]
+    if phase.sandwich and phase.kind in ("depth", "expand") and phase.subnets_per_step >= 3:
+        top, bottom = largest_arch(spec), smallest_arch(spec)
+        archs[0] = Arch(archs[0].resolution, top.width, top.stages)
+        archs[1] = bottom if phase.kind == "expand" else Arch(archs[1].resolution, top.width, _min_depth(spec, top))
+    return archs
+
+
+def _min_depth(spec: SpaceSpec, top: Arch) -> tuple[tuple[BlockChoice, ...], ...]:
+    """The largest blocks at the smallest depth: the smallest subnet of the depth phase."""
+    return tuple(stage[: min(sspec.depths)] for stage, sspec in zip(top.stages, spec.stages))
+
+
 def _param_groups(net: torch.nn.Module, weight_decay: float) -> list[dict]:
     decay, no_decay = [], []
     for name, p in net.named_parameters():
@@ -169,6 +203,25 @@ class _Resume:
         )
 
 
+def _start_from(init_from: Path, spec: SpaceSpec, net: OFASupernet, resume: _Resume, pos: Position) -> dict:
+    """Load ``init_from``'s weights and teacher into a fresh run; return its description."""
+    meta = load_meta(init_from)
+    if SpaceSpec.from_dict(meta["space"]) != spec:
+        raise CheckpointError(f"{init_from} was trained on another space than {spec.name!r} with these classes")
+    if not resume.json_path.exists():  # a resumed run already holds newer weights
+        net.load_state_dict(load_file(str(Path(init_from) / WEIGHTS)))
+        teacher = Path(init_from) / resume.teacher_path.name
+        shutil.copyfile(teacher if teacher.exists() else Path(init_from) / WEIGHTS, resume.teacher_path)
+        pos.log = list(meta.get("log", []))
+    return {k: v for k, v in meta.items() if k not in ("space", "log")}
+
+
+def trained_epochs(meta: dict) -> int:
+    """Epochs behind a checkpoint: its own phases plus those of the run it started from."""
+    own = sum(p["epochs"] for p in meta["config"]["phases"])
+    return own + (trained_epochs(meta["parent"]) if "parent" in meta else 0)
+
+
 def train_supernet(
     data: DataSplits,
     spec: SpaceSpec,
@@ -177,8 +230,18 @@ def train_supernet(
     *,
     on_step: StepCallback | None = None,
     on_epoch: Callable[[dict], None] | None = None,
+    device: str = "cpu",
+    init_from: Path | None = None,
 ) -> OFASupernet:
     """Train (or resume training) a supernet on ``data`` into ``out_dir``.
+
+    ``init_from`` starts from another checkpoint's weights (and its distillation teacher) instead
+    of a random init — to lengthen a finished schedule, e.g. more elastic-phase epochs. Its
+    description is kept under ``parent`` in the new checkpoint, so the whole history stays known.
+
+    ``device`` is not part of the configuration: a run started on a GPU can be resumed on a CPU.
+    The same seed gives the same checkpoint bytes on the same device; GPU kernels differ in the
+    last bits from CPU ones, so bytes match across devices only approximately.
 
     Returns:
         The trained supernet (eval mode). ``out_dir`` holds ``supernet.safetensors`` and
@@ -192,12 +255,16 @@ def train_supernet(
     net = OFASupernet(spec)
     resume = _Resume(out_dir)
     pos, momentum = resume.load(net, config)
+    parent = _start_from(init_from, spec, net, resume, pos) if init_from is not None else None
+    net.to(device)
     teacher: OFASupernet | None = None
     if resume.teacher_path.exists():
         teacher = OFASupernet(spec)
         teacher.load_state_dict(load_file(str(resume.teacher_path)))
-        teacher.eval()
+        teacher.to(device).eval()
     meta_base = {"dataset": data.name, "classes": list(data.classes), "seed": config.seed, "config": config.to_dict()}
+    if parent is not None:
+        meta_base["parent"] = parent
     top = largest_arch(spec)
 
     while pos.phase < len(config.phases):
@@ -210,7 +277,7 @@ def train_supernet(
         if momentum:
             lookup = dict(net.named_parameters())
             for name, buf in momentum.items():
-                optimizer.state[lookup[name]]["momentum_buffer"] = buf.clone()
+                optimizer.state[lookup[name]]["momentum_buffer"] = buf.to(device).clone()
             momentum = {}
         steps_per_epoch = math.ceil(len(data.train) / config.batch_size)
         if config.max_steps_per_epoch:
@@ -224,8 +291,9 @@ def train_supernet(
             shuffle = torch.Generator().manual_seed(int(rng.integers(2**62)))
             aug = torch.Generator().manual_seed(int(rng.integers(2**62)))
             net.train()
-            losses = []
-            for step, (x, y) in enumerate(iterate(data.train, config.batch_size, shuffle_generator=shuffle)):
+            losses: list[torch.Tensor] = []
+            batches = iterate(data.train, config.batch_size, shuffle_generator=shuffle, device=device)
+            for step, (x, y) in enumerate(batches):
                 if step >= steps_per_epoch:
                     break
                 global_step = pos.epoch * steps_per_epoch + step
@@ -233,9 +301,8 @@ def train_supernet(
                 for group in optimizer.param_groups:
                     group["lr"] = lr
                 optimizer.zero_grad(set_to_none=True)
-                step_loss = 0.0
-                for _ in range(phase.subnets_per_step):
-                    arch = sample_for_phase(spec, phase.kind, rng)
+                step_loss = torch.zeros((), device=device)
+                for arch in subnets_for_step(spec, phase, rng):
                     resolution = arch.resolution
                     xb = augment(x, resolution, aug)
                     net.set_active(arch)
@@ -247,22 +314,24 @@ def train_supernet(
                             soft = teacher(xb)
                         loss = loss + config.kd_ratio * _kd_loss(logits, soft)
                     loss.backward()
-                    step_loss += float(loss.detach()) / phase.subnets_per_step
+                    step_loss += loss.detach() / phase.subnets_per_step
                 optimizer.step()
                 losses.append(step_loss)
-                if on_step:
-                    on_step(phase.kind, step + 1, steps_per_epoch, step_loss)
+                # Reading the loss waits for the device: only every few steps, so a GPU keeps busy.
+                if on_step and (step % 20 == 0 or step + 1 == steps_per_epoch):
+                    on_step(phase.kind, step + 1, steps_per_epoch, float(step_loss))
 
             record = {
                 "phase": phase.kind,
                 "epoch": pos.epoch,
-                "loss": float(np.mean(losses)) if losses else float("nan"),
+                "loss": float(torch.stack(losses).mean()) if losses else float("nan"),
                 "seconds": round(time.time() - started, 1),
             }
             val = data.val.subset(np.arange(min(config.eval_images, len(data.val))))
             for label, arch in (("largest", top), ("smallest", smallest_arch(spec))):
-                net.set_active(arch)
-                record[f"val_acc_{label}"] = accuracy(net, val, arch.resolution)
+                # Shared BN statistics mix all subnets: judge each as it will be used, recalibrated.
+                subnet = prepare_subnet(net, arch, data, calib_images=config.eval_images)
+                record[f"val_acc_{label}"] = accuracy(subnet, val, arch.resolution)
             pos.log.append(record)
             pos.epoch += 1
             if pos.epoch == phase.epochs:
@@ -271,7 +340,7 @@ def train_supernet(
                     save_tensors(resume.teacher_path, net.state_dict())
                     teacher = OFASupernet(spec)
                     teacher.load_state_dict(net.state_dict())
-                    teacher.eval()
+                    teacher.to(device).eval()
             resume.save(net, optimizer, config, pos, {**meta_base, "log": pos.log, "complete": False})
             if on_epoch:
                 on_epoch(record)

@@ -16,7 +16,10 @@ from edgenas.supernet import (
     plan_net,
     prepare_subnet,
     recalibrate_bn,
+    resolve_device,
     sample_for_phase,
+    subnets_for_step,
+    trained_epochs,
     save_subnet,
     train_supernet,
 )
@@ -223,3 +226,56 @@ def test_from_scratch_training_learns_and_is_seeded():
     b = train_from_scratch(spec, arch, data, epochs=3, batch_size=32, seed=0, label_smoothing=0.0)
     assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
     assert accuracy(a, data.test, arch.resolution) > 0.7
+
+
+def test_sandwich_trains_both_ends_every_step():
+    spec = get_space("mcu-mbv2")
+    rng = np.random.default_rng(0)
+    for kind in ("depth", "expand"):
+        archs = subnets_for_step(spec, Phase(kind, 1, 0.02, 4, sandwich=True), rng)
+        assert len(archs) == 4
+        assert archs[0].stages == largest_arch(spec).stages
+        if kind == "expand":
+            assert archs[1] == smallest_arch(spec)
+        else:  # the depth phase's smallest: shallowest stages, everything else maximal
+            assert [len(s) for s in archs[1].stages] == [min(s.depths) for s in spec.stages]
+            assert archs[1].width == max(spec.widths)
+    plain = subnets_for_step(spec, Phase("expand", 1, 0.02, 4), np.random.default_rng(0))
+    assert smallest_arch(spec) not in plain
+
+
+def test_init_from_continues_a_finished_run(tmp_path):
+    data = make_synthetic(seed=0)
+    spec = get_space("tiny-test")
+    parent = _tiny_run(tmp_path, "parent")
+    config = TrainConfig(phases=(Phase("expand", 1, 0.02, 3, sandwich=True),), batch_size=32, seed=3,
+                         max_steps_per_epoch=2, threads=1, eval_images=32)
+    before = load_supernet(parent)[0].state_dict()
+    train_supernet(data, spec, tmp_path / "child", config, init_from=parent)
+    net, meta = load_supernet(tmp_path / "child")
+    assert meta["parent"]["config"]["seed"] == 1 and "space" not in meta["parent"]
+    assert trained_epochs(meta) == 4 + 1
+    assert len(meta["log"]) == 5  # the parent's four epochs, then this one
+    # Continued from the parent's weights, not from a fresh init: close to them, not equal.
+    name = "head.conv.weight" if "head.conv.weight" in before else next(iter(before))
+    assert not torch.equal(net.state_dict()[name], before[name])
+    fresh = OFASupernet(spec).state_dict()[name]
+    assert (net.state_dict()[name] - before[name]).abs().mean() < (fresh - before[name]).abs().mean()
+
+
+def test_init_from_another_space_is_refused(tmp_path):
+    parent = _tiny_run(tmp_path, "parent")
+    data = make_synthetic(seed=0)
+    with pytest.raises(CheckpointError, match="another space"):
+        train_supernet(data, get_space("mcu-mbv2"), tmp_path / "child", TrainConfig(phases=TINY_PHASES), init_from=parent)
+
+
+def test_cuda_request_without_a_gpu_is_a_clear_error(monkeypatch):
+    from edgenas.errors import UsageError
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_device("auto") == "cpu"
+    with pytest.raises(UsageError, match="no CUDA GPU"):
+        resolve_device("cuda")
+    with pytest.raises(UsageError, match="not auto"):
+        resolve_device("tpu")

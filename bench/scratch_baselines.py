@@ -1,0 +1,70 @@
+"""Train the supernet-quality subnets from scratch (the baseline inherited weights must match).
+
+Separate from ``supernet_quality.py`` so the from-scratch runs can go on another machine (a GPU)
+while the supernet trains; ``supernet_quality.py`` reuses a result here when its architecture and
+epoch budget match. Writes ``bench/results/scratch_baselines.json`` after every subnet.
+
+    python bench/scratch_baselines.py --epochs 120 --batch-size 256 --labels smallest,random1,random2 --device cuda
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import RESULTS_DIR, write_result  # noqa: E402
+from quality_archs import quality_archs  # noqa: E402
+
+from edgenas.data import load_fashion_mnist  # noqa: E402
+from edgenas.space import get_space  # noqa: E402
+from edgenas.supernet import accuracy, resolve_device, train_from_scratch  # noqa: E402
+
+NAME = "scratch_baselines"
+
+
+def load_baselines() -> dict:
+    """``{arch string: result}`` measured so far (empty when none)."""
+    path = RESULTS_DIR / f"{NAME}.json"
+    return json.loads(path.read_text())["runs"] if path.exists() else {}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, required=True)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--labels", default="smallest,random1,random2")
+    parser.add_argument("--random", type=int, default=3, help="random subnets supernet_quality samples")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="auto")
+    args = parser.parse_args()
+    device = resolve_device(args.device)
+    data = load_fashion_mnist(seed=args.seed)
+    spec = get_space("mcu-mbv2", in_channels=data.in_channels, num_classes=data.num_classes)
+    archs = quality_archs(spec, args.random, args.seed)
+    runs = load_baselines()
+    for label in args.labels.split(","):
+        arch = archs[label]
+        started = time.time()
+        model = train_from_scratch(spec, arch, data, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
+                                   device=device)
+        runs[str(arch)] = {
+            "label": label,
+            "test_acc": accuracy(model, data.test, arch.resolution),
+            "epochs": args.epochs,
+            "batch_size": args.batch_size,
+            "seconds": round(time.time() - started, 1),
+            "device": device,
+            "hardware": torch.cuda.get_device_name(device) if device.startswith("cuda") else "cpu",
+        }
+        print(label, runs[str(arch)], flush=True)
+        write_result(NAME, {"runs": runs})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+"""Train the bundled supernet within a wall-clock budget and record how (command, hardware, time).
+
+The epochs per phase are planned from measured step times on this device: a few timed steps of
+each phase, then ``share × budget / (seconds per epoch)``. The plan is printed as the equivalent
+``edgenas train`` command, which reproduces the run exactly (the budget only picks the epochs).
+Writes ``bench/results/supernet_training.json`` and stamps ``hardware``/``command`` into the
+checkpoint's ``supernet.json``.
+
+    python bench/train_supernet.py --device cuda --budget 900 --subnets 4 --sandwich --out runs/gpu
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import write_result  # noqa: E402
+
+from edgenas.data import augment, load_fashion_mnist  # noqa: E402
+from edgenas.space import get_space  # noqa: E402
+from edgenas.supernet import OFASupernet, TrainConfig, default_phases, resolve_device, subnets_for_step, train_supernet  # noqa: E402
+from edgenas.supernet.checkpoint import META, atomic_write_json  # noqa: E402
+
+SHARES = {"full": 0.35, "kernel": 0.15, "depth": 0.2, "expand": 0.3}
+
+
+def seconds_per_step(spec, phase, batch_size: int, device: str, steps: int = 12) -> float:
+    """Median-free simple timing: mean of ``steps`` optimisation steps after 3 warm-ups."""
+    import numpy as np
+
+    net = OFASupernet(spec).to(device).train()
+    teacher = OFASupernet(spec).to(device).eval()
+    opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+    x = torch.rand(batch_size, spec.in_channels, 28, 28, device=device)
+    y = torch.randint(0, spec.num_classes, (batch_size,), device=device)
+    rng, gen = np.random.default_rng(0), torch.Generator().manual_seed(0)
+    for i in range(steps + 3):
+        if i == 3:
+            if device.startswith("cuda"):
+                torch.cuda.synchronize()
+            started = time.perf_counter()
+        opt.zero_grad()
+        for arch in subnets_for_step(spec, phase, rng):
+            xb = augment(x, arch.resolution, gen)
+            net.set_active(arch)
+            with torch.no_grad():
+                soft = teacher(xb)
+            logits = net(xb)
+            (F.cross_entropy(logits, y) + F.mse_loss(logits, soft)).backward()
+        opt.step()
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    return (time.perf_counter() - started) / steps
+
+
+def hardware(device: str) -> str:
+    cpu = f"{platform.machine()} CPU, {torch.get_num_threads()} torch threads"
+    if device.startswith("cuda"):
+        return f"{torch.cuda.get_device_name(device)} (torch {torch.__version__}), {cpu}"
+    return f"{cpu} (torch {torch.__version__})"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--budget", type=float, default=0, help="seconds of training to plan for (0: use --epochs)")
+    parser.add_argument("--epochs", default="", help="full,kernel,depth,expand (instead of --budget)")
+    parser.add_argument("--subnets", type=int, default=4)
+    parser.add_argument("--sandwich", action="store_true")
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    device = resolve_device(args.device)
+    data = load_fashion_mnist(seed=args.seed)
+    spec = get_space("mcu-mbv2", in_channels=data.in_channels, num_classes=data.num_classes)
+    steps_per_epoch = math.ceil(len(data.train) / args.batch_size)
+
+    timing = {}
+    if args.epochs:
+        epochs = tuple(int(e) for e in args.epochs.split(","))
+    else:
+        probe = default_phases((1, 1, 1, 1), args.subnets, args.sandwich)
+        timing = {p.kind: seconds_per_step(spec, p, args.batch_size, device) for p in probe}
+        epochs = tuple(max(1, int(SHARES[k] * args.budget / (timing[k] * steps_per_epoch))) for k in SHARES)
+    command = (
+        f"edgenas train --data fashion-mnist --epochs {','.join(map(str, epochs))} --subnets {args.subnets}"
+        f"{' --sandwich' if args.sandwich else ''} --batch-size {args.batch_size} --seed {args.seed} --device {device}"
+        f" --out {args.out}"
+    )
+    args.out.mkdir(parents=True, exist_ok=True)
+    plan = {"epochs": epochs, "seconds_per_step": timing, "command": command, "batch_size": args.batch_size,
+            "total_epochs": sum(epochs), "device": device, "hardware": hardware(device)}
+    (args.out / "plan.json").write_text(json.dumps(plan, indent=2) + "\n")
+    print(json.dumps(plan), flush=True)
+
+    config = TrainConfig(phases=default_phases(epochs, args.subnets, args.sandwich), batch_size=args.batch_size, seed=args.seed)
+    started = time.time()
+
+    def on_epoch(record: dict) -> None:
+        print(json.dumps({**record, "elapsed": round(time.time() - started, 1)}), flush=True)
+
+    train_supernet(data, spec, args.out, config, on_epoch=on_epoch, device=device)
+    wall = round(time.time() - started, 1)
+    meta = json.loads((args.out / META).read_text())
+    meta.update(hardware=plan["hardware"], command=command, wall_seconds=wall)
+    atomic_write_json(args.out / META, meta)
+    print(write_result("supernet_training", {**plan, "config": config.to_dict(), "log": meta["log"],
+                                             "wall_seconds": wall, "bench_command": " ".join(sys.argv)}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""Accuracy estimators registered by name: each turns a batch of archs into scores (higher is better).
+
+An estimator factory receives an :class:`EstimatorContext` (space, seed, and lazily loaded
+supernet, data and predictor) and returns the batch scorer the search loop calls. Built in:
+``predictor`` (the MLP predictor) and ``inherited`` (supernet weights + BN recalibration, measured
+on the validation split); other modules register proxies and training-based estimators.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import UsageError
+from ..space import Arch, SpaceSpec
+
+Estimator = Callable[[list[Arch]], Sequence[float]]
+"""Batch scorer: one score per arch, higher is better (an accuracy, or a proxy's value)."""
+
+
+@dataclass
+class EstimatorContext:
+    """What an estimator may need, loaded on first use (a proxy never loads the predictor)."""
+
+    spec: SpaceSpec
+    seed: int = 0
+    supernet_dir: Path | None = None
+    predictor_dir: Path | None = None
+    dataset: str | None = None  # None: the supernet's own dataset
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def supernet(self):
+        """``(OFASupernet, meta)`` of ``supernet_dir`` (default: the bundled one)."""
+        if "supernet" not in self._cache:
+            from ..supernet import load_supernet
+            from ..supernet.bundled import bundled_supernet_dir
+
+            self._cache["supernet"] = load_supernet(self.supernet_dir or bundled_supernet_dir())
+        return self._cache["supernet"]
+
+    def data(self):
+        """The dataset splits (the supernet's dataset unless ``dataset`` names another)."""
+        if "data" not in self._cache:
+            from ..data import load_dataset
+
+            name = self.dataset or self.supernet()[1].get("dataset", "fashion-mnist")
+            self._cache["data"] = load_dataset(name, seed=self.seed)
+        return self._cache["data"]
+
+    def predictor(self):
+        if "predictor" not in self._cache:
+            from ..extract.pipeline import PREDICTORS_DIR
+            from .predictor import AccuracyPredictor
+
+            name = self.supernet()[1].get("dataset", "fashion-mnist")
+            self._cache["predictor"] = AccuracyPredictor.load(self.predictor_dir or PREDICTORS_DIR / name)
+        return self._cache["predictor"]
+
+
+EstimatorFactory = Callable[[EstimatorContext], Estimator]
+_ESTIMATORS: dict[str, EstimatorFactory] = {}
+
+
+def register_estimator(name: str) -> Callable[[EstimatorFactory], EstimatorFactory]:
+    def wrap(factory: EstimatorFactory) -> EstimatorFactory:
+        _ESTIMATORS[name] = factory
+        return factory
+
+    return wrap
+
+
+def list_estimators(pattern: str = "*") -> list[str]:
+    return sorted(n for n in _ESTIMATORS if fnmatch.fnmatch(n, pattern))
+
+
+def get_estimator(name: str, context: EstimatorContext) -> Estimator:
+    """Build the estimator registered as ``name``.
+
+    Raises:
+        UsageError: unknown name (the hint lists the known ones).
+    """
+    try:
+        factory = _ESTIMATORS[name]
+    except KeyError:
+        raise UsageError(f"unknown estimator {name!r}", hint=f"known: {', '.join(list_estimators())}") from None
+    return factory(context)
+
+
+@register_estimator("predictor")
+def _predictor(context: EstimatorContext) -> Estimator:
+    return context.predictor()
+
+
+@register_estimator("inherited")
+def _inherited(context: EstimatorContext) -> Estimator:
+    from .dataset import measure_accuracy
+
+    def score(archs: list[Arch]) -> list[float]:
+        net, _ = context.supernet()
+        return [measure_accuracy(net, a, context.data(), calib_images=1000) for a in archs]
+
+    return score
