@@ -8,6 +8,7 @@ from edgenas.profile import get_profiler
 from edgenas.space import get_space, largest_arch, smallest_arch
 from edgenas.supernet import load_supernet
 from edgenas.supernet.bundled import bundled_supernet_dir
+from edgenas.supernet.checkpoint import weights_sha256
 
 
 def test_bundled_supernet_is_complete_and_small():
@@ -24,6 +25,8 @@ def test_bundled_predictor_matches_the_supernet():
     assert predictor.spec == net.spec
     big, small = predictor([largest_arch(net.spec), smallest_arch(net.spec)])
     assert 0.0 < small < big < 1.0
+    # Fitted on accuracies measured with exactly these weights (refit after retraining the supernet).
+    assert predictor.supernet_sha256 == weights_sha256(bundled_supernet_dir())
 
 
 def test_bundled_latency_table_is_current():

@@ -82,6 +82,7 @@ def fit(
     from ..estimate import AccuracyPredictor, PredictorConfig
     from ..estimate.dataset import read_samples
     from ..supernet import load_meta
+    from ..supernet.checkpoint import weights_sha256
     from ..space import SpaceSpec
     from ..supernet.bundled import bundled_supernet_dir
 
@@ -96,6 +97,7 @@ def fit(
     test = [ordered[i] for i in order[:n_test]]
     train = [ordered[i] for i in order[n_test:]]
     model = AccuracyPredictor.fit(spec, [s.arch for s in train], [s.accuracy for s in train], PredictorConfig(seed=seed))
+    model.supernet_sha256 = weights_sha256(supernet or bundled_supernet_dir())
     quality = model.evaluate([s.arch for s in test], [s.accuracy for s in test]) if test else {}
     model.save(out)
     stdout.print_json(json.dumps({"train": len(train), "heldout": len(test), **quality, "out": str(out)}))

@@ -114,8 +114,9 @@ class AccuracyPredictor:
     """Predicts validation accuracy in [0, 1] of archs of ``spec``."""
 
     def __init__(self, spec: SpaceSpec, config: PredictorConfig | None = None, *, mean: float = 0.0,
-                 std: float = 1.0, metrics: dict | None = None) -> None:
+                 std: float = 1.0, metrics: dict | None = None, supernet_sha256: str | None = None) -> None:
         self.spec = spec
+        self.supernet_sha256 = supernet_sha256  # the checkpoint whose measured accuracies it learned
         self.config = config or PredictorConfig()
         self.encoder = ArchEncoder(spec)
         torch.manual_seed(self.config.seed)
@@ -185,7 +186,7 @@ class AccuracyPredictor:
         save_file({k: v.detach().contiguous().clone() for k, v in self.net.state_dict().items()}, str(tmp))
         os.replace(tmp, d / WEIGHTS)
         meta = {"schema": 1, "space": json.loads(self.spec.to_json()), "config": asdict(self.config),
-                "mean": self.mean, "std": self.std, "metrics": self.metrics}
+                "mean": self.mean, "std": self.std, "metrics": self.metrics, "supernet_sha256": self.supernet_sha256}
         tmp = d / (META + ".tmp")
         tmp.write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
         os.replace(tmp, d / META)
@@ -206,7 +207,7 @@ class AccuracyPredictor:
             meta = json.loads((d / META).read_text())
             spec = SpaceSpec.from_dict(meta["space"])
             model = cls(spec, PredictorConfig(**meta["config"]), mean=float(meta["mean"]), std=float(meta["std"]),
-                        metrics=meta.get("metrics"))
+                        metrics=meta.get("metrics"), supernet_sha256=meta.get("supernet_sha256"))
             model.net.load_state_dict(load_file(str(d / WEIGHTS)))
         except (KeyError, TypeError, json.JSONDecodeError, RuntimeError) as exc:
             raise CheckpointError(f"cannot load the predictor in {d}: {exc}", hint="retrain it") from exc

@@ -8,6 +8,7 @@ written to a temporary name and renamed, so a crash never leaves a half-written 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -45,6 +46,11 @@ def save_supernet(net: OFASupernet, directory: Path, meta: dict) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     save_tensors(directory / WEIGHTS, net.state_dict())
     atomic_write_json(directory / META, {**meta, "space": json.loads(net.spec.to_json())})
+
+
+def weights_sha256(directory: Path) -> str:
+    """Identity of a checkpoint's weights: what a predictor fitted on its accuracies records."""
+    return hashlib.sha256((Path(directory) / WEIGHTS).read_bytes()).hexdigest()
 
 
 def load_meta(directory: Path) -> dict:
