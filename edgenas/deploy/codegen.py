@@ -29,6 +29,9 @@ from .ir import Graph, Op, Tensor
 from .plan import MemoryPlan
 
 GENERATOR_VERSION = f"edgenas-codegen {__version__}"
+#: EN_CONV_IN_PLACE_MAX_CIN of kernels.h: in-place pointwise convs up to this C_in call the
+#: kernel once; wider ones go through the one-row scratch in chunks of pixels.
+CONV_IN_PLACE_MAX_CIN = 576
 _PER_LINE = 16
 
 
@@ -169,16 +172,24 @@ class _Emitter:
 
     def _pointwise_in_place(self, s: Step, p: str, q: str, wsym: str, bsym: str, wd: str, name: str,
                             in_shape: tuple[int, ...], cout: int) -> None:
-        """In-place 1x1 conv over the flat pixel list in chunks of P pixels (P * C_in <= the
+        """In-place 1x1 conv. Up to CONV_IN_PLACE_MAX_CIN input channels one
+        en_conv2d_packed_in_place_s8 call does it (the step's row scratch stays unused). Wider
+        inputs run over the flat pixel list in chunks of P pixels (P * C_in <= the
         one-row scratch): save chunk k's input, then write its output over it. Output pixel i
         lies at byte i * C_out <= i * C_in (C_out <= C_in), so it only overwrites pixels
         already consumed. P is a multiple of 4, the kernel's pixel group, where the row allows,
         so no chunk but the last takes the kernel's slow one-pixel tail."""
         n, h, wdt, cin = in_shape
+        ptr_in, ptr_out = self.ptr(s.input), self.ptr(s.output)
+        if ptr_in == ptr_out and cout <= cin <= CONV_IN_PLACE_MAX_CIN:
+            # one call: the kernel holds each pixel group's input on its stack
+            ind, outd = self.dims(f"{name}_io_in", in_shape), self.dims(f"{name}_io_out", (n, h, wdt, cout))
+            self.call(f"en_conv2d_packed_in_place_s8(&{q}, &{ind}, {ptr_in}, &{wd}, {wsym}, {bsym}, &{outd})")
+            return
         total = n * h * wdt
         chunk = wdt - wdt % 4 if wdt >= 4 else wdt
         full, rest = divmod(total, chunk)
-        ptr_in, ptr_out, scratch = self.ptr(s.input), self.ptr(s.output), self.scratch(s)
+        scratch = self.scratch(s)
         cin_d = self.dims(f"{name}_chunk_in", (1, 1, chunk, cin))
         cout_d = self.dims(f"{name}_chunk_out", (1, 1, chunk, cout))
         self.body.append(

@@ -334,6 +334,60 @@ static void test_conv_packed_matches_unpacked(void) {
     CHECK(en_conv2d_packed_count(&w_d) == 5 * 44); /* L = 3 * 2 * 7 = 42 -> L4 = 44 per channel */
 }
 
+/* In place over its input, one call, equals the unpacked out-of-place kernel: pixel counts that leave
+ * every tail (0..3 pixels after the groups of four), C_in not a multiple of 4, C_out == C_in
+ * and C_out < C_in, right and left shifts, narrow activation ranges, more channels than one
+ * requantisation batch. */
+static void test_conv_packed_in_place_matches_copy(void) {
+    static const int32_t cases[][7] = {
+        /* h, w, cin, cout, shift (or 1: alternate left/right), act_min, act_max */
+        {5, 5, 64, 64, -7, -128, 127}, {3, 3, 16, 8, 1, -128, 127}, {2, 3, 6, 6, -5, -20, 90},
+        {1, 7, 5, 3, -9, -128, 127},   {4, 2, 40, 36, 1, 0, 127},    {1, 1, 4, 4, -6, -128, 6},
+    };
+    enum { MAX_PIX = 25, MAX_C = 64 };
+    static int8_t x[MAX_PIX * MAX_C], io[MAX_PIX * MAX_C], want[MAX_PIX * MAX_C];
+    static int8_t w[MAX_C * MAX_C], packed[MAX_C * MAX_C];
+    int32_t mult[MAX_C], shift[MAX_C], bias[MAX_C];
+    for (size_t t = 0; t < sizeof cases / sizeof cases[0]; ++t) {
+        const int32_t *c = cases[t];
+        const en_dims in_d = {1, c[0], c[1], c[2]}, w_d = {c[3], 1, 1, c[2]};
+        const en_dims out_d = {1, c[0], c[1], c[3]};
+        const en_conv_params p = {1, 1, 1, 1, 0, 0};
+        const size_t nx = (size_t)c[0] * c[1] * c[2], ny = (size_t)c[0] * c[1] * c[3];
+        fill(x, nx, 90 + (uint32_t)t);
+        fill(w, (size_t)c[3] * c[2], 100 + (uint32_t)t);
+        for (int32_t i = 0; i < c[3]; ++i) {
+            mult[i] = 1100000000 + 13000000 * i;
+            shift[i] = c[4] == 1 ? (i % 2 ? 1 : -3) : c[4] - i % 3;
+            bias[i] = 400 * i - 5000;
+        }
+        pack_weights(&w_d, w, packed);
+        const en_requant q = {(int32_t)t * 17 - 40, 3 - (int32_t)t, mult, shift, t != 5,
+                              c[5], c[6]};
+        CHECK(en_conv2d_s8(&p, &q, &in_d, x, &w_d, w, bias, &out_d, want) == EN_OK);
+        memcpy(io, x, nx);
+        CHECK(en_conv2d_packed_in_place_s8(&q, &in_d, io, &w_d, packed, bias, &out_d) == EN_OK);
+        CHECK_BYTES(io, want, ny);
+        if (!g_current_ok) {
+            printf("  case %zu differs\n", t);
+            return;
+        }
+    }
+    /* refused, io untouched: C_out > C_in, a 3x3 filter, C_in above the stack buffer */
+    const int32_t m1 = HALF_M, s1 = 0;
+    const en_requant q = {0, 0, &m1, &s1, 0, -128, 127};
+    const en_dims in_d = {1, 2, 2, 4}, out_d = {1, 2, 2, 8}, w_d = {8, 1, 1, 4};
+    const en_dims w3 = {4, 3, 3, 4}, big_in = {1, 1, 1, EN_CONV_IN_PLACE_MAX_CIN + 4};
+    const en_dims big_w = {4, 1, 1, EN_CONV_IN_PLACE_MAX_CIN + 4}, big_out = {1, 1, 1, 4};
+    memcpy(io, x, 16);
+    CHECK(en_conv2d_packed_in_place_s8(&q, &in_d, io, &w_d, packed, NULL, &out_d) == EN_ERR_ARG);
+    CHECK(en_conv2d_packed_in_place_s8(&q, &in_d, io, &w3, packed, NULL, &in_d) == EN_ERR_ARG);
+    CHECK(en_conv2d_packed_in_place_s8(&q, &big_in, io, &big_w, packed, NULL, &big_out) ==
+          EN_ERR_ARG);
+    CHECK(en_conv2d_packed_in_place_s8(&q, &in_d, NULL, &w_d, packed, NULL, &in_d) == EN_ERR_ARG);
+    CHECK_BYTES(io, x, 16);
+}
+
 /* ---- depthwise --------------------------------------------------------------------------- */
 
 static void test_dw_c1_single_pixel_hand(void) {
@@ -369,6 +423,30 @@ static void check_dw_in_place(int stride, int k) {
     memcpy(buf, x, sizeof x);
     CHECK(en_dwconv2d_s8(&p, &q, &in_d, buf, &w_d, w, bias, &out_d, buf, scratch) == EN_OK);
     CHECK_BYTES(buf, out, (size_t)oh * ow * C);
+}
+
+/* The arm build's row-ring path (stride 1, same shape, C % 4 == 0): left, zero and right
+ * shifts (both SMMULR rounding forms), full and narrow activation ranges, 3x3 and 5x5. */
+static void test_dw_ring_shifts_and_ranges(void) {
+    enum { H = 6, W = 5, C = 8 };
+    int8_t x[H * W * C], buf[H * W * C], w[5 * 5 * C], out[H * W * C], scratch[H * W];
+    fill(x, sizeof x, 21u);
+    fill(w, sizeof w, 22u);
+    const int32_t bias[C] = {-50, 20, 0, 300, -1000, 7, 90, -4};
+    const int32_t mult[C] = {1300000000, 1400000000, 1500000000, 1600000000,
+                             1700000000, 1800000000, 1900000000, 2000000000};
+    const int32_t shift[C] = {1, 0, -2, -8, 2, -1, 0, -9};
+    for (int k = 3; k <= 5; k += 2) {
+        for (int narrow = 0; narrow < 2; ++narrow) {
+            const en_requant q = {-3, 2, mult, shift, 1, narrow ? -40 : -128, narrow ? 50 : 127};
+            const en_conv_params p = {1, 1, 1, 1, k / 2, k / 2};
+            const en_dims in_d = {1, H, W, C}, w_d = {1, k, k, C};
+            CHECK(en_dwconv2d_s8(&p, &q, &in_d, x, &w_d, w, bias, &in_d, out, NULL) == EN_OK);
+            memcpy(buf, x, sizeof x);
+            CHECK(en_dwconv2d_s8(&p, &q, &in_d, buf, &w_d, w, bias, &in_d, buf, scratch) == EN_OK);
+            CHECK_BYTES(buf, out, sizeof out);
+        }
+    }
 }
 
 static void test_dw_in_place_stride1(void) { check_dw_in_place(1, 3); }
@@ -552,8 +630,10 @@ int main(void) {
     run("conv_add_in_place_matches_copy", test_conv_add_in_place_matches_copy);
     run("conv_add_3x3_matches_conv_then_add", test_conv_add_3x3_matches_conv_then_add);
     run("conv_packed_matches_unpacked", test_conv_packed_matches_unpacked);
+    run("conv_packed_in_place_matches_copy", test_conv_packed_in_place_matches_copy);
     run("dw_c1_single_pixel_hand", test_dw_c1_single_pixel_hand);
     run("dw_in_place_stride1", test_dw_in_place_stride1);
+    run("dw_ring_shifts_and_ranges", test_dw_ring_shifts_and_ranges);
     run("dw_in_place_stride2", test_dw_in_place_stride2);
     run("fc_per_tensor_hand", test_fc_per_tensor_hand);
     run("add_hand", test_add_hand);

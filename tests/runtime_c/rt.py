@@ -170,6 +170,20 @@ def conv2d(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, q: Requant,
     return out
 
 
+def conv2d_packed_in_place(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None,
+                           q: Requant) -> np.ndarray:
+    """en_conv2d_packed_in_place_s8 (1x1 conv, C_out <= C_in) over a copy of `x`; the output is
+    the first N*H*W*C_out bytes of that buffer afterwards."""
+    io = np.ascontiguousarray(x, np.int8).copy()
+    out_shape = (*x.shape[:3], w.shape[0])
+    wp, _keep = _weights(w, True)
+    st = lib().en_conv2d_packed_in_place_s8(C.byref(q), C.byref(_dims(x.shape)), _i8(io),
+                                            C.byref(_dims(w.shape)), wp, _i32(bias),
+                                            C.byref(_dims(out_shape)))
+    _check(st, "en_conv2d_packed_in_place_s8")
+    return io.reshape(-1)[: int(np.prod(out_shape))].reshape(out_shape).copy()
+
+
 def conv2d_add(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, q: Requant, a: AddQuant,
                skip: np.ndarray, in_place: bool, stride: tuple[int, int] = (1, 1),
                pad: tuple[int, int] = (0, 0), dilation: tuple[int, int] = (1, 1),

@@ -16,7 +16,7 @@ from edgenas.paths import RUNTIME_C_DIR
 
 from .rt import VARIANTS, build_dir
 
-EXPECTED_TESTS = 22  # run(...) calls in test_kernels.c main()
+EXPECTED_TESTS = 24  # run(...) calls in test_kernels.c main()
 
 
 @pytest.mark.skipif(shutil.which("gcc") is None or shutil.which("make") is None,

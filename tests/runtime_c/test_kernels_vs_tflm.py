@@ -177,6 +177,23 @@ def test_conv2d_packed_wide_channels(seed: int) -> None:
 
 
 @pytest.mark.parametrize("seed", range(12))
+def test_conv2d_packed_in_place(seed: int) -> None:
+    """The one-call in-place pointwise conv codegen emits (C_out <= C_in): narrow and wide
+    channels, pixel counts leaving every tail after the groups of four, all activations."""
+    c = _conv_case(400 + seed, depthwise=False, pointwise=True)
+    rng = c["rng"]
+    cin = int(rng.integers(1, 9)) if seed % 2 else 4 * int(rng.integers(1, 17))
+    cout = int(rng.integers(1, cin + 1))
+    c["x"] = random_input(rng, (*c["x"].shape[:3], cin))
+    c["w"] = rng.integers(-127, 128, size=(cout, 1, 1, cin), dtype=np.int8)
+    c["w_scales"] = rng.uniform(0.001, 0.05, cout).astype(np.float32)
+    c["bias"] = rng.integers(-4000, 4000, cout).astype(np.int32)
+    ref = run_tflm(_conv_graph(c, False), [c["x"]])
+    q, _keep = _conv_requant(c)
+    _assert_same(rt.conv2d_packed_in_place(c["x"], c["w"], c["bias"], q), ref)
+
+
+@pytest.mark.parametrize("seed", range(12))
 @pytest.mark.parametrize("packed", [False, True])
 def test_conv2d_fused_add_any_geometry(seed: int, packed: bool) -> None:
     """KxK, strided and padded convs take the fused ADD too (in place over the skip)."""

@@ -141,12 +141,32 @@ en_status en_conv2d_add_s8(const en_conv_params *p, const en_requant *q, const e
 size_t en_conv2d_packed_count(const en_dims *w_dims);
 
 /** en_conv2d_s8 with packed filters (see en_conv2d_packed_count). Same contract otherwise.
- *  The arm build uses up to 5 KB of stack (an int16 window buffer for four output pixels).
+ *  The arm build uses up to 6 KB of stack (an int16 window buffer for four output pixels,
+ *  and accumulators of 32 channels).
  * @param[in] w  int8, en_conv2d_packed_count(w_dims) values, 4-byte aligned */
 en_status en_conv2d_packed_s8(const en_conv_params *p, const en_requant *q,
                               const en_dims *in_dims, const int8_t *in,
                               const en_dims *w_dims, const int8_t *w, const int32_t *bias,
                               const en_dims *out_dims, int8_t *out);
+
+/** Largest C_in of en_conv2d_packed_in_place_s8 (one pixel's input is held on the stack). */
+#define EN_CONV_IN_PLACE_MAX_CIN 576
+
+/** Pointwise conv (1x1 filter, stride 1, no padding) with packed filters, written in place
+ *  over its input: output pixel i occupies bytes [i * C_out, (i + 1) * C_out) of `io`, inside
+ *  the bytes [0, (i + 1) * C_in) of input pixels 0..i, and the kernel reads each pixel's input
+ *  before writing any output over it, so no scratch is needed (one pixel group's input is
+ *  copied to the stack). Results are those of en_conv2d_packed_s8 out of place.
+ * @param[in]     q         requantisation; mult/shift have C_out entries when per_channel
+ * @param[in]     in_dims   [N, H, W, C_in], 1 <= C_in <= EN_CONV_IN_PLACE_MAX_CIN
+ * @param[in,out] io        int8 [N, H, W, C_in] in; int8 [N, H, W, C_out] out, from io[0]
+ * @param[in]     w_dims    {C_out, 1, 1, C_in}, C_out <= C_in
+ * @param[in]     w, bias   as en_conv2d_packed_s8
+ * @param[in]     out_dims  [N, H, W, C_out]
+ * @return EN_OK, or EN_ERR_ARG (bad dims or ranges, C_out > C_in, C_in too large) */
+en_status en_conv2d_packed_in_place_s8(const en_requant *q, const en_dims *in_dims, int8_t *io,
+                                       const en_dims *w_dims, const int8_t *w,
+                                       const int32_t *bias, const en_dims *out_dims);
 
 /** en_conv2d_add_s8 with packed filters. Same contract otherwise. */
 en_status en_conv2d_add_packed_s8(const en_conv_params *p, const en_requant *q,
@@ -163,8 +183,8 @@ size_t en_dwconv2d_s8_scratch_bytes(const en_dims *in_dims, int in_place);
  *  In place when out == in: channel c's input plane is first copied to scratch, then channel c's
  *  outputs are written. Every write lands on an offset == c (mod C), i.e. on channel c's own,
  *  already-saved input, so any stride/padding is safe as long as out starts at in. (The arm
- *  build may instead stream groups of four channels through a ring of KH padded rows held in
- *  the same scratch, for stride-1 "same"-shape calls where that ring fits; same results.)
+ *  build may instead stream groups of four channels through a ring of padded rows on its
+ *  stack, up to 3.5 KB, for stride-1 "same"-shape calls where that ring fits; same results.)
  *  Accumulator bound: KH*KW taps of < 2^15 each plus bias; int32-safe for kernels up to
  *  255x255 with |bias| < 2^29.
  * @param[in]  p      geometry

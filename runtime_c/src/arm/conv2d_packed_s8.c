@@ -9,6 +9,10 @@
  * ROR #8 {w1, w3}) and used by all four pixels: 27 instructions per 32 MACs in the unrolled
  * loop, and the filters stay int8 in flash. The expansion costs about one instruction per tap
  * per pixel, shared by all C_out channels.
+ * The accumulators of a batch of channels are then requantised together (rq4_batch: SMMULR,
+ * SSAT), away from the dot-product loop's register pressure. en_conv2d_packed_in_place_s8 is
+ * the same loop with out == in (a pointwise group's input is all in the buffer before any of
+ * its outputs is written).
  * Windows wider than COL_MAX_TAPS use a one-pixel loop straight from the input (slower, any
  * size). Requantisation uses the SMMULR form (requant_fast.h) when the accumulator bound allows
  * it, else the exact 64-bit one. Accumulator bound as en_conv2d_s8: exact integer sums, so the
@@ -25,8 +29,12 @@
 
 enum {
     PIXELS = 4,          /* output pixels per pass */
+    RQ_BATCH = 32,       /* output channels whose accumulators are requantised together */
     COL_MAX_TAPS = 576   /* window taps (L4) the column buffer holds: 3x3x64; 4.5 KB of stack */
 };
+
+/* en_conv2d_packed_in_place_s8 relies on its C_in always taking the column-buffer path. */
+typedef char en_in_place_uses_col[EN_CONV_IN_PLACE_MAX_CIN <= COL_MAX_TAPS ? 1 : -1];
 
 /* acc[p] += sum over `blocks` 4-tap blocks of w * col for the four pixels p. */
 #if defined(__ARM_FEATURE_DSP) && !defined(EN_EMULATE_DSP)
@@ -240,6 +248,55 @@ typedef struct {
     en_rq add1, add2, addo;
 } outq_t;
 
+/* en_rq_scale for a right shift (rs = -shift - 1 >= 0, zp2 = 2 * output_zp + 1), saturated to
+ * int8: SSAT takes the final halving as its shift operand. */
+static inline int32_t rq_down(int32_t acc, int32_t m, int32_t rs, int32_t zp2) {
+    const int32_t t = en_smmulr((int32_t)((uint32_t)acc << 1), m);
+    return en_ssat8((((t + (t >> 31)) >> rs) + zp2) >> 1);
+}
+
+/* Requantise the four pixels' accumulators acc[j] of channels co..co + nb - 1 in the SMMULR
+ * form (callers checked en_rq_fits for every channel) and store them at y[j + i * cout]. As
+ * en_rq_apply, with SSAT doing the final halving and the int8 clamp in one instruction;
+ * act_min/act_max inside [-128, 127] are applied after it only when narrower (clamping to a
+ * range after a wider one is the same clamp). */
+static void __attribute__((noinline)) rq4_batch(const en_requant *q, int32_t co, int32_t nb,
+                                                const int32_t (*acc)[PIXELS], int8_t *y,
+                                                int32_t cout) {
+    const int32_t step = q->per_channel ? 1 : 0;
+    const int32_t *mp = q->mult + step * co, *sp = q->shift + step * co;
+    const int32_t zp = q->output_zp, zp2 = 2 * zp + 1, lo = q->act_min, hi = q->act_max;
+    const int clamp = lo > EN_INT8_MIN || hi < EN_INT8_MAX;
+    for (int32_t j = 0; j < nb; ++j, mp += step, sp += step, ++y) {
+        const int32_t m = *mp, sh = *sp;
+        const int32_t *a = acc[j];
+        int32_t v0, v1, v2, v3;
+        if (sh < 0) {
+            const int32_t rs = -sh - 1;
+            v0 = rq_down(a[0], m, rs, zp2);
+            v1 = rq_down(a[1], m, rs, zp2);
+            v2 = rq_down(a[2], m, rs, zp2);
+            v3 = rq_down(a[3], m, rs, zp2);
+        } else {
+            const int32_t ls = sh + 1;
+            v0 = en_ssat8(en_smmulr((int32_t)((uint32_t)a[0] << ls), m) + zp);
+            v1 = en_ssat8(en_smmulr((int32_t)((uint32_t)a[1] << ls), m) + zp);
+            v2 = en_ssat8(en_smmulr((int32_t)((uint32_t)a[2] << ls), m) + zp);
+            v3 = en_ssat8(en_smmulr((int32_t)((uint32_t)a[3] << ls), m) + zp);
+        }
+        if (clamp) {
+            v0 = en_clamp_i32(v0, lo, hi);
+            v1 = en_clamp_i32(v1, lo, hi);
+            v2 = en_clamp_i32(v2, lo, hi);
+            v3 = en_clamp_i32(v3, lo, hi);
+        }
+        y[0] = (int8_t)v0;
+        y[cout] = (int8_t)v1;
+        y[2 * cout] = (int8_t)v2;
+        y[3 * cout] = (int8_t)v3;
+    }
+}
+
 static void store_pixels(const outq_t *o, int32_t co, const int32_t *acc, int32_t n,
                          const int8_t *skip, int8_t *y, int32_t cout) {
     const en_requant *q = o->q;
@@ -350,6 +407,7 @@ static void conv_packed(const en_conv_params *p, const en_requant *q, const en_a
         return;
     }
     int32_t col[PIXELS * COL_MAX_TAPS / 2]; /* int16 pairs, word-aligned for LDM */
+    int32_t acc[RQ_BATCH][PIXELS];
     int8_t win[COL_MAX_TAPS];
     const int32_t blocks = g.taps4 / 4;
     for (size_t pix = 0; pix < pixels; pix += PIXELS) {
@@ -364,20 +422,16 @@ static void conv_packed(const en_conv_params *p, const en_requant *q, const en_a
         const size_t at = pix * (size_t)cout;
         const int8_t *wc = w;
         if (o.fast && a == NULL && n == PIXELS) {
-            /* the common case, kept tight: SMMULR requantisation, four stores per channel */
-            int8_t *y = out + at;
-            const int32_t zp = q->output_zp, lo = q->act_min, hi = q->act_max;
-            const int32_t *mp = q->mult, *sp = q->shift;
-            const int32_t step = q->per_channel ? 1 : 0;
-            for (int32_t co = 0; co < cout; ++co, wc += g.taps4, ++y, mp += step, sp += step) {
-                const int32_t b0 = bias != NULL ? bias[co] : 0;
-                int32_t acc[PIXELS] = {b0, b0, b0, b0};
-                dot4(col, wc, blocks, acc);
-                const en_rq r = en_rq_make(*mp, *sp, zp, lo, hi);
-                y[0] = en_rq_apply(&r, acc[0]);
-                y[cout] = en_rq_apply(&r, acc[1]);
-                y[2 * cout] = en_rq_apply(&r, acc[2]);
-                y[3 * cout] = en_rq_apply(&r, acc[3]);
+            /* the common case: dot products of a batch of channels, then their SMMULR
+             * requantisation in a separate tight loop (fewer live values, no spills) */
+            for (int32_t co = 0; co < cout; co += RQ_BATCH) {
+                const int32_t nb = cout - co < RQ_BATCH ? cout - co : RQ_BATCH;
+                for (int32_t j = 0; j < nb; ++j, wc += g.taps4) {
+                    const int32_t b0 = bias != NULL ? bias[co + j] : 0;
+                    acc[j][0] = acc[j][1] = acc[j][2] = acc[j][3] = b0;
+                    dot4(col, wc, blocks, acc[j]);
+                }
+                rq4_batch(q, co, nb, (const int32_t(*)[PIXELS])acc, out + at + co, cout);
             }
             continue;
         }
@@ -437,5 +491,19 @@ en_status en_conv2d_add_packed_s8(const en_conv_params *p, const en_requant *q,
         return EN_ERR_ARG;
     }
     conv_packed(p, q, a, in_dims, in, w_dims, w, bias, skip, out_dims, out);
+    return EN_OK;
+}
+
+en_status en_conv2d_packed_in_place_s8(const en_requant *q, const en_dims *in_dims, int8_t *io,
+                                       const en_dims *w_dims, const int8_t *w,
+                                       const int32_t *bias, const en_dims *out_dims) {
+    if (en_conv_in_place_check_args(q, in_dims, io, w_dims, w, out_dims) != EN_OK) {
+        return EN_ERR_ARG;
+    }
+    /* C_in <= COL_MAX_TAPS, so conv_packed takes the column-buffer path: each group of four
+     * pixels is expanded into the buffer before any of its outputs is written, and those land
+     * at or before the group's input (C_out <= C_in); later groups are still intact. */
+    static const en_conv_params pointwise = {1, 1, 1, 1, 0, 0};
+    conv_packed(&pointwise, q, NULL, in_dims, io, w_dims, w, bias, NULL, out_dims, io);
     return EN_OK;
 }

@@ -6,8 +6,8 @@
  * ({tap0, tap1}) and accumulated with one SMLAD per channel. Leftover taps and channels
  * (C % 4) use scalar code, and requantisation is en_requant_fast. In place, "same" geometry
  * (stride 1, output shape == input shape, e.g. every KWS DS-CNN depthwise layer) runs four
- * channels at a time through a ring of KH zero-point-padded rows (dw_in_place_rows), which
- * fits the same one-plane scratch (N*H*W bytes) when H is large enough; any other in-place
+ * channels at a time through a stack ring of padded rows expanded to int16 (dw_in_place_rows;
+ * 3x3 taps hand-scheduled, requantisation per channel over a band of rows); any other in-place
  * call uses the per-channel plane strategy (dw_plane_fast, or common/dw_plane.c).
  * Accumulator bound as ref: KH*KW terms < 2^15 each; exact sums, so order is free.
  */
@@ -146,86 +146,181 @@ static void dw_plane_fast(const en_conv_params *p, const en_requant *q, const en
     }
 }
 
-enum { RING_MAX_TAPS = 25, RING_CHUNK = 8 };
+enum {
+    RING_MAX_TAPS = 25, /* taps per window of the ring path */
+    RING_WORDS = 384,   /* ring of 2 * KH expanded rows on the stack: 1.5 KB */
+    BAND_PIXELS = 128   /* accumulators held before requantisation: 2 KB of stack */
+};
 
 /* Whether dw_in_place_rows applies: "same" geometry (stride 1, no dilation, output shape ==
- * input shape, so output pixel i overwrites input pixel i), C % 4 == 0, at most 25 taps, and
- * the ring of KH padded rows of one channel group fits the one-plane scratch (N*H*W bytes). */
+ * input shape, so output pixel i overwrites input pixel i), C % 4 == 0, at most 25 taps, a
+ * ring of 2 * KH expanded rows of one channel group within RING_WORDS and a row within
+ * BAND_PIXELS. */
 static int ring_ok(const en_conv_params *p, const en_dims *in_dims, const en_dims *w_dims,
                    const en_dims *out_dims) {
     const int32_t KH = w_dims->h, KW = w_dims->w;
     return p->stride_h == 1 && p->stride_w == 1 && p->dilation_h == 1 && p->dilation_w == 1 &&
            out_dims->h == in_dims->h && out_dims->w == in_dims->w && in_dims->c % 4 == 0 &&
            KH * KW <= RING_MAX_TAPS && p->pad_top < KH && p->pad_left < KW &&
-           (int64_t)KH * (in_dims->w + KW - 1) * 4 <=
-               (int64_t)in_dims->n * in_dims->h * in_dims->w;
+           in_dims->w <= BAND_PIXELS &&
+           (int64_t)KH * (in_dims->w + KW - 1) * 4 <= RING_WORDS;
 }
 
-/* Ring slot `slot` := input row r of channels c..c+3 as W + KW - 1 words, pad_left words of
- * zero points before and the rest after (a zero point contributes w * 0); all zero points when
- * r lies outside the image, so the window loop needs no bounds checks. */
-static void ring_fill(int8_t *slot, const int8_t *batch, int32_t r, int32_t H, int32_t W,
-                      int32_t C, int32_t c, int32_t pad_left, int32_t row_words, uint32_t zp4) {
+/* Ring slot s and its twin s + KH := input row r of channels c..c+3, expanded: each of the
+ * W + KW - 1 padded pixels as two words {x_c, x_c+2}, {x_c+1, x_c+3} of int16 (x - input_zp),
+ * pad_left pixels of zeros (a padding tap contributes w * 0) before and the rest after; all
+ * zeros when r lies outside the image, so the window loop needs no bounds checks. Expanding
+ * once per row (not per tap) saves the sign extension of each input eight times for a 3x3
+ * kernel; the twin makes the KH rows of every window contiguous (slots s0 .. s0 + KH - 1). */
+static void ring_fill(int32_t *slot, int32_t *twin, const int8_t *batch, int32_t r, int32_t H,
+                      int32_t W, int32_t C, int32_t pad_left, int32_t row_px, int32_t off2) {
     int32_t j = 0;
     if (r >= 0 && r < H) {
-        const int8_t *x = batch + (size_t)r * W * C + c;
+        const int8_t *x = batch + (size_t)r * W * C;
         for (; j < pad_left; ++j) {
-            __builtin_memcpy(slot + 4 * j, &zp4, 4);
+            slot[2 * j] = slot[2 * j + 1] = twin[2 * j] = twin[2 * j + 1] = 0;
         }
         for (int32_t iw = 0; iw < W; ++iw, ++j, x += C) {
             const uint32_t v = en_read_u32(x);
-            __builtin_memcpy(slot + 4 * j, &v, 4);
+            const int32_t e = __sxtab16(off2, (int8x4_t)v), o = en_sxtab16_ror8(off2, v);
+            slot[2 * j] = twin[2 * j] = e;
+            slot[2 * j + 1] = twin[2 * j + 1] = o;
         }
     }
-    for (; j < row_words; ++j) {
-        __builtin_memcpy(slot + 4 * j, &zp4, 4);
+    for (; j < row_px; ++j) {
+        slot[2 * j] = slot[2 * j + 1] = twin[2 * j] = twin[2 * j + 1] = 0;
     }
 }
 
-/* One tap of four channels: x holds the input bytes of channels c..c+3, wt the tap's weights
- * sign-extended as {c, c+2} and {c+1, c+3}. */
-static inline void ring_tap(uint32_t x, const int32_t wt[2], int32_t off2, int32_t *a0,
-                            int32_t *a1, int32_t *a2, int32_t *a3) {
-    const int32_t xe = __sxtab16(off2, (int8x4_t)x);
-    const int32_t xo = en_sxtab16_ror8(off2, x);
-    *a0 = __smlabb(xe, wt[0], *a0);
-    *a2 = __smlatt(xe, wt[0], *a2);
-    *a1 = __smlabb(xo, wt[1], *a1);
-    *a3 = __smlatt(xo, wt[1], *a3);
+/* One tap of four channels: x the tap's expanded input {c, c+2}, {c+1, c+3}, wt its weights
+ * sign-extended the same way. */
+static inline void ring_tap(const int32_t *x, const int32_t *wt, int32_t *a0, int32_t *a1,
+                            int32_t *a2, int32_t *a3) {
+    const int32_t xe = x[0], xo = x[1], we = wt[0], wo = wt[1];
+    *a0 = __smlabb(xe, we, *a0);
+    *a2 = __smlatt(xe, we, *a2);
+    *a1 = __smlabb(xo, wo, *a1);
+    *a3 = __smlatt(xo, wo, *a3);
 }
 
-/* In place, "same" geometry (ring_ok), four channels at a time. For a group c..c+3 the scratch
- * holds a ring of the KH input rows the current output row reads (slot r mod KH, zero-point
- * padded). Output row oh overwrites input row oh of these four channels only, and it is
- * written after row oh + pad_bottom (the last one it reads) entered the ring, so every input
- * byte is saved before it is overwritten; rows above oh are read from the ring only. Each
- * pixel word holds the four channels: per tap, one load and two SXTAB16 give the offset
- * inputs {c, c+2} and {c+1, c+3}, and SMLABB / SMLATT multiply them by the tap's weights,
- * sign-extended the same way once per group (no lane re-packing). Accumulators of up to
- * RING_CHUNK pixels are kept so each channel's requantisation constants are loaded once per
- * chunk. Requantisation uses
- * SMMULR (en_rq_apply) when the accumulator bound allows it, else en_requant_fast; both are
- * bit-exact with en_requant_s8. */
+/* The nine taps of a 3x3 window: kernel row kh's three pixels at x + kh * rw words, weights
+ * wk[0..8]. Hand-scheduled on the target (GCC keeps one pointer per kernel row and spills
+ * them): per tap one LDRD of the input, one of the weights and four multiply-accumulates. */
+static inline void taps3x3(const int32_t *x, int32_t rw, const int32_t (*wk)[2], int32_t *a0,
+                           int32_t *a1, int32_t *a2, int32_t *a3) {
+#if defined(__ARM_FEATURE_DSP) && !defined(EN_EMULATE_DSP)
+    int32_t xe, xo, we, wo;
+    const int32_t *xr;
+/* tap: input words at [XR, #XO], weights at [wk, #WO] */
+#define EN_TAP(XR, XO, WO)                                  \
+    "ldrd    %[xe], %[xo], [" XR ", #" XO "]\n\t"           \
+    "ldrd    %[we], %[wo], [%[wk], #" WO "]\n\t"            \
+    "smlabb  %[a0], %[xe], %[we], %[a0]\n\t"                \
+    "smlatt  %[a2], %[xe], %[we], %[a2]\n\t"                \
+    "smlabb  %[a1], %[xo], %[wo], %[a1]\n\t"                \
+    "smlatt  %[a3], %[xo], %[wo], %[a3]\n\t"
+    __asm("add     %[xr], %[x], %[rw], lsl #2\n\t"
+          EN_TAP("%[x]", "0", "0") EN_TAP("%[x]", "8", "8") EN_TAP("%[x]", "16", "16")
+          EN_TAP("%[xr]", "0", "24") EN_TAP("%[xr]", "8", "32") EN_TAP("%[xr]", "16", "40")
+          "add     %[xr], %[xr], %[rw], lsl #2\n\t"
+          EN_TAP("%[xr]", "0", "48") EN_TAP("%[xr]", "8", "56") EN_TAP("%[xr]", "16", "64")
+          : [a0] "+r"(*a0), [a1] "+r"(*a1), [a2] "+r"(*a2), [a3] "+r"(*a3), [xe] "=&r"(xe),
+            [xo] "=&r"(xo), [we] "=&r"(we), [wo] "=&r"(wo), [xr] "=&r"(xr)
+          : [x] "r"(x), [rw] "r"(rw), [wk] "r"(wk)
+          : "memory");
+#undef EN_TAP
+#else
+    for (int32_t kh = 0; kh < 3; ++kh, x += rw, wk += 3) {
+        ring_tap(x, wk[0], a0, a1, a2, a3);
+        ring_tap(x + 2, wk[1], a0, a1, a2, a3);
+        ring_tap(x + 4, wk[2], a0, a1, a2, a3);
+    }
+#endif
+}
+
+/* y[j * C] = requant(acc[4 * j]) for j < n, one channel, every constant in a register; `round`
+ * and `clamp` are constants after inlining, so each loop is branch-free. SSAT does the final
+ * halving and the int8 clamp in one instruction; act_min/act_max inside [-128, 127] are applied
+ * after it only when they are narrower (clamping to a range after a wider one is the same
+ * clamp). */
+static inline __attribute__((always_inline)) void rq_loop(const en_rq *r, const int32_t *acc,
+                                                          int32_t n, int8_t *y, int32_t C,
+                                                          int round, int clamp) {
+    const int32_t m = r->mult, ls = r->lshift, rs = r->rshift, zp2 = r->zp2;
+    const int32_t lo = r->act_min, hi = r->act_max;
+    for (; n > 0; --n, acc += 4, y += C) {
+        const int32_t t = en_smmulr((int32_t)((uint32_t)acc[0] << ls), m);
+        int32_t v = round ? en_ssat8((((t + (t >> 31)) >> rs) + zp2) >> 1) : en_ssat8(t + zp2);
+        if (clamp) {
+            v = v < lo ? lo : v;
+            v = v > hi ? hi : v;
+        }
+        *y = (int8_t)v;
+    }
+}
+
+static void rq_store(const en_rq *r, const int32_t *acc, int32_t n, int8_t *y, int32_t C) {
+    const int clamp = r->act_min > EN_INT8_MIN || r->act_max < EN_INT8_MAX;
+    if (r->rshift >= 0) {
+        if (clamp) {
+            rq_loop(r, acc, n, y, C, 1, 1);
+        } else {
+            rq_loop(r, acc, n, y, C, 1, 0);
+        }
+    } else if (clamp) {
+        rq_loop(r, acc, n, y, C, 0, 1);
+    } else {
+        rq_loop(r, acc, n, y, C, 0, 0);
+    }
+}
+
+/* Requantise and store the accumulators of n pixels of channels c..c+3 (acc[j][k]). */
+static void band_store(const en_requant *q, int32_t c, int fits, const int32_t (*acc)[4],
+                       int32_t n, int8_t *y, int32_t C) {
+    for (int32_t k = 0; k < 4; ++k) {
+        const int32_t qc = q->per_channel ? c + k : 0;
+        const int32_t m = q->mult[qc], sh = q->shift[qc];
+        if (fits) {
+            const en_rq r = en_rq_make(m, sh, q->output_zp, q->act_min, q->act_max);
+            rq_store(&r, &acc[0][k], n, y + k, C);
+        } else {
+            for (int32_t j = 0; j < n; ++j) {
+                y[(size_t)j * C + k] =
+                    en_requant_fast(acc[j][k], m, sh, q->output_zp, q->act_min, q->act_max);
+            }
+        }
+    }
+}
+
+/* In place, "same" geometry (ring_ok), four channels at a time. For a group c..c+3 a stack
+ * ring holds the KH input rows the current output row reads (slot r mod KH, twice), expanded
+ * to int16 with the zero point subtracted (ring_fill), so a tap is one LDRD of the input, one
+ * of the weights (sign-extended once per group) and four SMLABB / SMLATT, all at fixed offsets
+ * from one input pointer. The accumulators of a band of whole output rows (up to BAND_PIXELS
+ * pixels) are kept and requantised per channel with its constants in registers. Safety: output
+ * row oh overwrites input row oh of these four channels only, and it is written after row
+ * oh + pad_bottom (the last one it reads) entered the ring; rows above are read from the ring
+ * only. The scratch is not used. Requantisation uses SMMULR (en_rq_apply's form) when the
+ * accumulator bound allows it, else en_requant_fast; both are bit-exact with en_requant_s8. */
 static void dw_in_place_rows(const en_conv_params *p, const en_requant *q, const en_dims *in_dims,
                              int8_t *io, const en_dims *w_dims, const int8_t *w,
-                             const int32_t *bias, int8_t *ring) {
+                             const int32_t *bias) {
     const int32_t H = in_dims->h, W = in_dims->w, C = in_dims->c;
     const int32_t KH = w_dims->h, KW = w_dims->w, taps = KH * KW;
-    const int32_t pt = p->pad_top, row_words = W + KW - 1;
-    const size_t row_bytes = (size_t)row_words * 4;
+    const int32_t pt = p->pad_top, row_px = W + KW - 1, rw = 2 * row_px;
+    const int32_t band_rows = BAND_PIXELS / W;
     const int32_t offset = -q->input_zp;
     const int32_t off2 = (int32_t)(((uint32_t)offset & 0xFFFFu) * 0x00010001u);
-    const uint32_t zp4 = ((uint32_t)q->input_zp & 0xFFu) * 0x01010101u;
-    int32_t wk[RING_MAX_TAPS][2];    /* tap t's weights {c, c+2}, {c+1, c+3}, sign-extended */
-    const int8_t *rows[RING_MAX_TAPS]; /* ring slot of kernel row kh for the current oh */
-    int32_t acc[RING_CHUNK][4];        /* accumulators of up to RING_CHUNK pixels */
+    int32_t ring[RING_WORDS];
+    int32_t wk[RING_MAX_TAPS][2]; /* tap t's weights {c, c+2}, {c+1, c+3}, sign-extended */
+    int32_t acc[BAND_PIXELS][4];
     for (int32_t b = 0; b < in_dims->n; ++b) {
         int8_t *batch = io + (size_t)b * H * W * C;
         for (int32_t c = 0; c < C; c += 4) {
             for (int32_t t = 0; t < taps; ++t) {
                 const uint32_t wv = en_read_u32(w + (size_t)t * C + c);
                 wk[t][0] = __sxtb16((int8x4_t)wv);
-                wk[t][1] = __sxtb16((int8x4_t)en_ror8(wv));
+                wk[t][1] = en_sxtab16_ror8(0, wv);
             }
             int32_t b4[4];
             int fits = 1;
@@ -237,60 +332,43 @@ static void dw_in_place_rows(const en_conv_params *p, const en_requant *q, const
                 fits &= en_rq_fits(bound, q->shift[qc]);
             }
             for (int32_t r = -pt; r < KH - 1 - pt; ++r) {
-                ring_fill(ring + (size_t)((r + KH) % KH) * row_bytes, batch, r, H, W, C, c,
-                          p->pad_left, row_words, zp4);
+                const int32_t s = (r + KH) % KH;
+                ring_fill(ring + s * rw, ring + (s + KH) * rw, batch + c, r, H, W, C,
+                          p->pad_left, row_px, off2);
             }
+            int32_t band0 = 0; /* first output row whose accumulators are held */
             for (int32_t oh = 0; oh < H; ++oh) {
-                const int32_t r_new = oh - pt + KH - 1;
-                ring_fill(ring + (size_t)(r_new % KH) * row_bytes, batch, r_new, H, W, C, c,
-                          p->pad_left, row_words, zp4);
-                for (int32_t kh = 0; kh < KH; ++kh) {
-                    rows[kh] = ring + (size_t)((oh - pt + kh + KH) % KH) * row_bytes;
+                if (oh - band0 == band_rows) {
+                    band_store(q, c, fits, (const int32_t(*)[4])acc, (oh - band0) * W,
+                               batch + (size_t)band0 * W * C + c, C);
+                    band0 = oh;
                 }
-                for (int32_t ow0 = 0; ow0 < W; ow0 += RING_CHUNK) {
-                    const int32_t n = W - ow0 < RING_CHUNK ? W - ow0 : RING_CHUNK;
-                    for (int32_t j = 0; j < n; ++j) {
-                        int32_t a0 = b4[0], a1 = b4[1], a2 = b4[2], a3 = b4[3];
-                        const int32_t(*wt)[2] = wk;
-                        const size_t o = (size_t)(ow0 + j) * 4;
-                        if (KW == 3) { /* the common 3-wide kernel, columns unrolled */
-                            for (int32_t kh = 0; kh < KH; ++kh, wt += 3) {
-                                const int8_t *x = rows[kh] + o;
-                                ring_tap(en_read_u32(x), wt[0], off2, &a0, &a1, &a2, &a3);
-                                ring_tap(en_read_u32(x + 4), wt[1], off2, &a0, &a1, &a2, &a3);
-                                ring_tap(en_read_u32(x + 8), wt[2], off2, &a0, &a1, &a2, &a3);
-                            }
-                        } else {
-                            for (int32_t kh = 0; kh < KH; ++kh) {
-                                const int8_t *x = rows[kh] + o;
-                                for (int32_t kw = 0; kw < KW; ++kw, x += 4, ++wt) {
-                                    ring_tap(en_read_u32(x), *wt, off2, &a0, &a1, &a2, &a3);
-                                }
-                            }
-                        }
-                        acc[j][0] = a0;
-                        acc[j][1] = a1;
-                        acc[j][2] = a2;
-                        acc[j][3] = a3;
-                    }
-                    int8_t *y = batch + ((size_t)oh * W + ow0) * C + c;
-                    for (int32_t k = 0; k < 4; ++k) {
-                        const int32_t qc = q->per_channel ? c + k : 0;
-                        const int32_t m = q->mult[qc], sh = q->shift[qc];
-                        if (fits) {
-                            const en_rq r = en_rq_make(m, sh, q->output_zp, q->act_min, q->act_max);
-                            for (int32_t j = 0; j < n; ++j) {
-                                y[(size_t)j * C + k] = en_rq_apply(&r, acc[j][k]);
-                            }
-                        } else {
-                            for (int32_t j = 0; j < n; ++j) {
-                                y[(size_t)j * C + k] = en_requant_fast(
-                                    acc[j][k], m, sh, q->output_zp, q->act_min, q->act_max);
+                const int32_t r_new = oh - pt + KH - 1, s = r_new % KH;
+                ring_fill(ring + s * rw, ring + (s + KH) * rw, batch + c, r_new, H, W, C,
+                          p->pad_left, row_px, off2);
+                const int32_t *x = ring + (size_t)((oh - pt + KH) % KH) * rw; /* kernel row 0 */
+                int32_t(*a)[4] = acc + (size_t)(oh - band0) * W;
+                for (int32_t ow = 0; ow < W; ++ow, ++a, x += 2) {
+                    int32_t a0 = b4[0], a1 = b4[1], a2 = b4[2], a3 = b4[3];
+                    if (KH == 3 && KW == 3) { /* the common 3x3 kernel, fully unrolled */
+                        taps3x3(x, rw, (const int32_t(*)[2])wk, &a0, &a1, &a2, &a3);
+                    } else {
+                        const int32_t *wt = wk[0];
+                        for (int32_t kh = 0; kh < KH; ++kh) {
+                            const int32_t *xr = x + kh * rw;
+                            for (int32_t kw = 0; kw < KW; ++kw, xr += 2, wt += 2) {
+                                ring_tap(xr, wt, &a0, &a1, &a2, &a3);
                             }
                         }
                     }
+                    (*a)[0] = a0;
+                    (*a)[1] = a1;
+                    (*a)[2] = a2;
+                    (*a)[3] = a3;
                 }
             }
+            band_store(q, c, fits, (const int32_t(*)[4])acc, (H - band0) * W,
+                       batch + (size_t)band0 * W * C + c, C);
         }
     }
 }
@@ -393,7 +471,7 @@ en_status en_dwconv2d_s8(const en_conv_params *p, const en_requant *q, const en_
     if (out == in) {
 #if EN_HAVE_DSP
         if (ring_ok(p, in_dims, w_dims, out_dims)) {
-            dw_in_place_rows(p, q, in_dims, out, w_dims, w, bias, (int8_t *)scratch);
+            dw_in_place_rows(p, q, in_dims, out, w_dims, w, bias);
             return EN_OK;
         }
         if (w_dims->h <= PLANE_MAX_K && w_dims->w <= PLANE_MAX_K && p->dilation_w == 1) {

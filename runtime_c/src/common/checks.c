@@ -154,6 +154,21 @@ en_status en_conv_check_args(const en_conv_params *p, const en_requant *q, const
     return EN_OK;
 }
 
+en_status en_conv_in_place_check_args(const en_requant *q, const en_dims *in_dims,
+                                      const int8_t *io, const en_dims *w_dims, const void *w,
+                                      const en_dims *out_dims) {
+    static const en_conv_params pointwise = {1, 1, 1, 1, 0, 0};
+    if (io == NULL || w == NULL || in_dims == NULL || w_dims == NULL || out_dims == NULL) {
+        return EN_ERR_ARG;
+    }
+    if (en_check_conv(&pointwise, in_dims, w_dims, out_dims, 0) != EN_OK ||
+        en_check_requant(q, out_dims->c) != EN_OK || w_dims->h != 1 || w_dims->w != 1 ||
+        out_dims->c > in_dims->c || in_dims->c > EN_CONV_IN_PLACE_MAX_CIN) {
+        return EN_ERR_ARG;
+    }
+    return EN_OK;
+}
+
 en_status en_dw_check_args(const en_conv_params *p, const en_requant *q, const en_dims *in_dims,
                            const int8_t *in, const en_dims *w_dims, const int8_t *w,
                            const en_dims *out_dims, const int8_t *out, const void *scratch) {

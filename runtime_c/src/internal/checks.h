@@ -45,6 +45,12 @@ en_status en_conv_check_args(const en_conv_params *p, const en_requant *q, const
                              const void *w, const int8_t *skip, const en_dims *out_dims,
                              const int8_t *out);
 
+/** Every check of en_conv2d_packed_in_place_s8: a pointwise geometry, requantisation,
+ *  pointers, C_out <= C_in <= EN_CONV_IN_PLACE_MAX_CIN. */
+en_status en_conv_in_place_check_args(const en_requant *q, const en_dims *in_dims,
+                                      const int8_t *io, const en_dims *w_dims, const void *w,
+                                      const en_dims *out_dims);
+
 /** Every check of en_dwconv2d_s8: geometry, requantisation, pointers, and either out == in
  *  with a scratch present, or out disjoint from in. */
 en_status en_dw_check_args(const en_conv_params *p, const en_requant *q, const en_dims *in_dims,

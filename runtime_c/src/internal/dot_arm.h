@@ -66,6 +66,15 @@ static inline int32_t en_sxtab16_ror8(int32_t a, uint32_t x) {
     return __sxtab16(a, (int8x4_t)en_ror8(x));
 #endif
 }
+
+/** x saturated to [-128, 127]: one SSAT (GCC folds a preceding arithmetic shift into it). */
+static inline int32_t en_ssat8(int32_t x) {
+#if defined(__ARM_FEATURE_DSP) && !defined(EN_EMULATE_DSP)
+    return __ssat(x, 8);
+#else
+    return x < -128 ? -128 : (x > 127 ? 127 : x);
+#endif
+}
 #endif
 
 /** acc + sum_{i < n} w[i] * (x[i] + offset), offset = -input_zp in [-127, 128]. */

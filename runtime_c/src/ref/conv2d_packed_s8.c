@@ -79,3 +79,25 @@ en_status en_conv2d_add_packed_s8(const en_conv_params *p, const en_requant *q,
     conv_packed_run(p, q, a, in_dims, in, w_dims, w, bias, skip, out_dims, out);
     return EN_OK;
 }
+
+en_status en_conv2d_packed_in_place_s8(const en_requant *q, const en_dims *in_dims, int8_t *io,
+                                       const en_dims *w_dims, const int8_t *w,
+                                       const int32_t *bias, const en_dims *out_dims) {
+    if (en_conv_in_place_check_args(q, in_dims, io, w_dims, w, out_dims) != EN_OK) {
+        return EN_ERR_ARG;
+    }
+    /* Pixel by pixel: save its input, then write its outputs (at or before that input). */
+    static const en_conv_params pointwise = {1, 1, 1, 1, 0, 0};
+    const en_dims one_in = {1, 1, 1, in_dims->c}, one_out = {1, 1, 1, out_dims->c};
+    const int32_t pixels = in_dims->n * in_dims->h * in_dims->w;
+    int8_t x[EN_CONV_IN_PLACE_MAX_CIN];
+    for (int32_t i = 0; i < pixels; ++i) {
+        const int8_t *src = io + (size_t)i * in_dims->c;
+        for (int32_t ci = 0; ci < in_dims->c; ++ci) {
+            x[ci] = src[ci];
+        }
+        conv_packed_run(&pointwise, q, NULL, &one_in, x, w_dims, w, bias, NULL, &one_out,
+                        io + (size_t)i * out_dims->c);
+    }
+    return EN_OK;
+}
