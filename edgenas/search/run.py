@@ -1,7 +1,8 @@
-"""The search loop: fail fast on impossible budgets, ask/score/tell, verify, write results.
+"""Generation-bounded search for ``extract``: the generic loop, then verify and write results.
 
-``run_search`` owns evaluation (fitness of each new arch, cost checks before ``tell``), the
-generation budget, progress reporting and the output files; the strategy only proposes archs.
+``run_search`` runs :func:`edgenas.search.loop.search_loop` (which fails fast on impossible
+budgets and owns evaluation: fitness of each new arch once, cost checks before ``tell``) for a
+number of generations, and adds per-generation history, progress and the output files.
 The final answer's arena is re-planned by the compiler itself (:meth:`CostModel.planned_arena_bytes`)
 before it is returned, so a model that the search says fits does fit.
 """
@@ -23,11 +24,9 @@ from ..errors import InfeasibleBudgetError
 from ..space import Arch
 from . import evolution as _evolution  # noqa: F401  (registers "evolution")
 from . import random_search as _random  # noqa: F401  (registers "random")
-from .constraints import Constraints, check_achievable
+from .constraints import Constraints
 from .evolution import EvolutionConfig
-from .registry import get_strategy
-from .repair import repair as repair_arch
-from .strategy import Score
+from .loop import search_loop
 
 Fitness = Callable[[list[Arch]], Sequence[float]]
 """Batch fitness (higher is better): the accuracy predictor, or measured validation accuracy."""
@@ -134,34 +133,24 @@ def run_search(
         InfeasibleBudgetError: a constraint below the space's minimum, or no arch meeting all at once.
     """
     start = time.perf_counter()
-    minima = check_achievable(cost, constraints)
     config = config or EvolutionConfig()
     limits = constraints.as_dict()
-
-    def violation(arch: Arch) -> float:
-        return constraints.violation(cost.metrics(arch))
-
-    def repair(arch: Arch, rng: np.random.Generator) -> Arch | None:
-        return repair_arch(cost.spec, arch, violation, rng)
-
-    search = get_strategy(strategy)(cost.spec, config, seed=seed, repair=repair)
-    scored: dict[Arch, tuple[float, bool]] = {}
     history: list[dict[str, float]] = []
-    for gen in range(generations + 1):
-        archs = search.ask()
-        new = [a for a in dict.fromkeys(archs) if a not in scored]
-        if new:
-            values = [float(v) for v in fitness(new)]
-            for a, v in zip(new, values):
-                scored[a] = (v, constraints.feasible(cost.metrics(a)))
-        search.tell(archs, [Score(*scored[a]) for a in archs])
-        fits = [f for _, f in search.population]
+
+    def record(gen: int, search: Any, evaluations: int) -> None:
+        fits = [member[1] for member in search.population]
         best = search.best[1] if search.best else float("-inf")
         history.append({"generation": gen, "best": best, "mean": float(np.mean(fits)) if fits else float("nan"),
-                        "evaluations": len(scored)})
+                        "evaluations": evaluations})
         if progress is not None:
             progress(gen, generations, best)
-    ranked = sorted(((f, a) for a, (f, ok) in scored.items() if ok), key=lambda t: -t[0])
+
+    # one loop for every search: ask, score new archs once, tell (see loop.py)
+    found = search_loop(cost, fitness, constraints, strategy=strategy, config=config, budget=None,
+                        max_rounds=generations + 1, seed=seed, on_round=record)
+    minima = found.minima
+    scored = {t.arch: (t.fitness, t.feasible) for t in found.trials}
+    ranked = sorted(((f, Arch.parse(a)) for a, (f, ok) in scored.items() if ok), key=lambda t: -t[0])
     if not ranked:
         raise InfeasibleBudgetError(
             f"no subnet met every constraint at once ({', '.join(f'{k} <= {v:g}' for k, v in limits.items())})",
@@ -184,7 +173,7 @@ def run_search(
     result = SearchResult(
         arch=arch, fitness=fit, metrics=metrics, arena_verified=verified, constraints=limits,
         minima={k: _minimum_dict(v) for k, v in minima.items()}, history=history,
-        trials=[(str(a), f, ok) for a, (f, ok) in scored.items()], strategy=strategy,
+        trials=[(a, f, ok) for a, (f, ok) in scored.items()], strategy=strategy,
         config=asdict(config) if is_dataclass(config) else dict(config or {}), seed=seed,
         generations=generations, evaluations=len(scored), wall_s=time.perf_counter() - start,
     )

@@ -1,0 +1,175 @@
+"""``edgenas search``: any registered strategy, any estimator, objectives and constraints, resumable."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from ..errors import UsageError
+from .common import JsonOpt, QuietOpt, app, handle_errors, progress_bar, stderr, stdout
+
+_CONSTRAINT_KEYS = {
+    "ram": "sram_bytes", "sram": "sram_bytes", "sram_bytes": "sram_bytes",
+    "flash": "flash_bytes", "flash_bytes": "flash_bytes",
+    "arena": "arena_bytes", "arena_bytes": "arena_bytes",
+    "weights": "model_flash_bytes", "model_flash_bytes": "model_flash_bytes",
+    "latency": "latency", "macs": "macs", "params": "params",
+}
+_TIME_SUFFIXES = ("us", "µs", "ms", "s", "sec")
+
+
+def parse_constraint(text: str, latency_unit: str | None) -> tuple[str, float]:
+    """``ram=256KB`` → ``("sram_bytes", 262144)``; ``latency=5M`` is a count in the table's unit,
+    ``latency=50ms`` a time (only for a table measured in ms).
+
+    Raises:
+        UsageError: no ``=``, unknown key, unreadable value, or a time for an instruction/cycle table.
+    """
+    from ..units import parse_bytes, parse_count, parse_time_ms
+
+    key, sep, value = text.partition("=")
+    key = key.strip().lower()
+    if not sep or not value.strip():
+        raise UsageError(f"--constraint {text!r} is not KEY=VALUE", hint="e.g. --constraint ram=256KB --constraint latency=5M")
+    metric = _CONSTRAINT_KEYS.get(key)
+    if metric is None:
+        raise UsageError(f"unknown constraint {key!r} in --constraint {text!r}",
+                         hint="keys: ram, flash, arena, weights, latency, macs, params")
+    if metric.endswith("_bytes"):
+        return metric, float(parse_bytes(value))
+    if metric == "latency":
+        is_time = value.strip().lower().endswith(_TIME_SUFFIXES) and not value.strip()[-1:].isdigit()
+        if is_time:
+            if latency_unit not in (None, "ms"):
+                raise UsageError(f"--constraint {text!r} is a time but the latency table counts {latency_unit}",
+                                 hint=f"give the limit in {latency_unit}, e.g. latency=5M")
+            return metric, parse_time_ms(value)
+        return metric, float(parse_count(value)) if latency_unit != "ms" else parse_time_ms(value)
+    return metric, float(parse_count(value))
+
+
+def _axis_label(objective: str, estimator: str, latency_unit: str | None) -> str:
+    if objective == "accuracy":
+        return f"accuracy ({estimator})"
+    if objective == "latency":
+        return f"latency ({latency_unit})"
+    return objective
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=1) + "\n")
+    os.replace(tmp, path)
+
+
+@app.command()
+@handle_errors
+def search(
+    strategy: Annotated[str, typer.Option(help="registered strategy: random, evolution, aging, rl, bayes, nsga2, ...")] = "evolution",
+    objective: Annotated[Optional[list[str]], typer.Option(help="accuracy plus cost metrics to minimise (repeat): latency, ram, flash, macs, params")] = None,
+    constraint: Annotated[Optional[list[str]], typer.Option(help="KEY=VALUE upper bound (repeat): ram=256KB, flash=1MB, latency=5M, macs=20M")] = None,
+    budget: Annotated[int, typer.Option(help="distinct architectures to evaluate")] = 300,
+    estimator: Annotated[str, typer.Option(help="accuracy estimator: predictor, inherited, or a registered proxy")] = "predictor",
+    target: Annotated[Optional[str], typer.Option(help="core, e.g. cortex-m7 (its default board)")] = None,
+    board: Annotated[Optional[str], typer.Option(help="board name")] = None,
+    seed: Annotated[int, typer.Option(help="strategy seed (same seed, same search)")] = 0,
+    store: Annotated[Optional[str], typer.Option(help="results store: path or sqlite:/// URL (default OUT/results.db)")] = None,
+    run: Annotated[Optional[str], typer.Option(help="run name in the store (default: derived from the settings)")] = None,
+    out: Annotated[Path, typer.Option(help="output directory")] = Path("out/search"),
+    batch: Annotated[Optional[int], typer.Option(help="archs per ask (default: the strategy's)")] = None,
+    supernet: Annotated[Optional[Path], typer.Option(help="supernet checkpoint (default: bundled)")] = None,
+    predictor: Annotated[Optional[Path], typer.Option(help="accuracy predictor (default: bundled)")] = None,
+    table: Annotated[Optional[Path], typer.Option(help="latency table (default: bundled for the board)")] = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Search the supernet's space; every evaluation goes to the store, so rerunning resumes."""
+    from ..boards import board_for_target, get_board
+    from ..cost import CostModel
+    from ..cost.latency_table import LatencyTable
+    from ..errors import InfeasibleBudgetError
+    from ..estimate import EstimatorContext, get_estimator
+    from ..extract.pipeline import default_latency_table
+    from ..search import Constraints
+    from ..search.loop import ACCURACY, search_loop
+    from ..search.pareto import plot_front
+    from ..space import SpaceSpec
+    from ..supernet.bundled import bundled_supernet_dir
+    from ..supernet.checkpoint import load_meta
+
+    if (target is None) == (board is None):
+        raise UsageError("give exactly one of --target or --board", hint="e.g. --target cortex-m7 or --board mps2-an500")
+    if budget < 1:
+        raise UsageError(f"--budget must be at least 1, got {budget}")
+    chosen = get_board(board) if board else board_for_target(target)
+    supernet_dir = (supernet or bundled_supernet_dir()).resolve()
+    spec = SpaceSpec.from_dict(load_meta(supernet_dir)["space"])
+    table_path = table or default_latency_table(chosen)
+    latency = LatencyTable.load(table_path) if table_path else None
+    if latency is not None and latency.spec != spec:
+        if table:
+            raise UsageError(f"latency table {table} was measured for space {latency.spec.name!r}, "
+                             f"the supernet is {spec.name!r}", hint="build a table for this supernet with `edgenas profile`")
+        latency, table_path = None, None
+    limits = dict(parse_constraint(c, latency.unit if latency else None) for c in constraint or [])
+    constraints = Constraints.of(limits)
+    cost = CostModel(spec, chosen, latency)
+    context = EstimatorContext(spec, seed=seed, supernet_dir=supernet_dir, predictor_dir=predictor)
+    score = get_estimator(estimator, context)
+    objectives = tuple(objective or [ACCURACY])
+    out.mkdir(parents=True, exist_ok=True)
+    location = store or str(out / "results.db")
+    settings = {"supernet": str(supernet_dir), "predictor": str(predictor.resolve()) if predictor else None,
+                "latency_table": str(Path(table_path).resolve()) if table_path else None}
+
+    with progress_bar(quiet) as bar:
+        task = bar.add_task(f"{strategy} search", total=budget, info="")
+
+        def on_progress(done: int, total: int | None, best: float) -> None:
+            bar.update(task, completed=done, info=f"best {best:.4f}" if best > float("-inf") else "no feasible yet")
+
+        result = search_loop(
+            cost, score, constraints, strategy=strategy, objectives=objectives, budget=budget, batch_size=batch,
+            seed=seed, store=location, run=run, estimator_name=estimator, settings=settings, progress=on_progress,
+        )
+
+    _write_json(out / "trials.json", [t.to_dict() for t in result.trials])
+    summary = {**result.to_dict(), "board": chosen.name, "store": location,
+               "latency_unit": latency.unit if latency else None}
+    if len(result.objectives) >= 2:
+        feasible = [t for t in result.trials if t.feasible]
+        position = {t.seq: i for i, t in enumerate(feasible)}
+        if feasible:
+            plot_front([t.objectives for t in feasible], [position[t.seq] for t in result.front],
+                       [_axis_label(name, estimator, latency.unit if latency else None) for name in result.objectives],
+                       out / "pareto.png",
+                       negate=[name == ACCURACY for name in result.objectives],
+                       title=f"{strategy}: {len(feasible)} feasible of {result.evaluated} evaluated, "
+                             f"{len(result.front)} on the front")
+            summary["plot"] = "pareto.png"
+    _write_json(out / "search.json", summary)
+    if not quiet and result.new < result.evaluated:
+        stderr.print(f"resumed run {result.run}: {result.evaluated - result.new} of {result.evaluated} "
+                     "evaluations served from the store")
+    if result.best is None:
+        raise InfeasibleBudgetError(
+            f"none of the {result.evaluated} archs evaluated met every constraint",
+            hint="raise the budget, relax a constraint, or try --strategy evolution (it repairs infeasible archs)",
+        )
+    if as_json:
+        stdout.print_json(json.dumps(summary, default=str))
+        return
+    best = result.best
+    stdout.print(f"best arch   {best.arch}", soft_wrap=True, highlight=False)
+    stdout.print(f"{estimator:<11} {best.fitness:.4f}")
+    for name in ("sram_bytes", "flash_bytes", "latency", "macs", "params"):
+        if best.metrics.get(name) is not None:
+            stdout.print(f"{name:<11} {best.metrics[name]:,}")
+    stdout.print(f"evaluated   {result.evaluated} ({result.new} new, stop: {result.stop})")
+    if result.hypervolume is not None:
+        stdout.print(f"front       {len(result.front)} archs, hypervolume {result.hypervolume:.6g}")
+    stdout.print(f"results in {out}")
