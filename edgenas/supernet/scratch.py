@@ -39,8 +39,13 @@ def train_from_scratch(
     max_steps_per_epoch: int = 0,
     on_epoch: Callable[[int, float], None] | None = None,
     device: str = "cpu",
+    should_stop: Callable[[int, Subnet], bool] | None = None,
 ) -> Subnet:
-    """Return ``arch`` trained for ``epochs`` on ``data.train`` (eval mode)."""
+    """Return ``arch`` trained for ``epochs`` on ``data.train`` (eval mode).
+
+    ``should_stop(epoch, model)`` is asked after every epoch (early stopping: it may evaluate the
+    model); returning True ends training there. The cosine schedule still spans ``epochs``.
+    """
     torch.manual_seed(seed)
     model = Subnet(spec, arch)
     _init(model)
@@ -73,4 +78,6 @@ def train_from_scratch(
             losses.append(loss.detach())
         if on_epoch:
             on_epoch(epoch, float(torch.stack(losses).mean()))
+        if should_stop is not None and should_stop(epoch, model):
+            break
     return model.eval()
