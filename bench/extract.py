@@ -23,6 +23,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import write_result  # noqa: E402
+from scratch_baselines import load_baselines  # noqa: E402
 
 from edgenas.boards import get_board  # noqa: E402
 from edgenas.cost import CostModel  # noqa: E402
@@ -34,7 +35,7 @@ from edgenas.extract import ExtractRequest, extract  # noqa: E402
 from edgenas.extract.pipeline import PREDICTORS_DIR, default_latency_table  # noqa: E402
 from edgenas.search import Constraints, run_search  # noqa: E402
 from edgenas.space import Arch, BlockChoice, sample_arch  # noqa: E402
-from edgenas.supernet import load_supernet, prepare_subnet, train_from_scratch  # noqa: E402
+from edgenas.supernet import load_supernet, prepare_subnet, resolve_device, train_from_scratch, trained_epochs  # noqa: E402
 from edgenas.supernet.bundled import bundled_supernet_dir  # noqa: E402
 
 BUDGETS = ((32 * 1024, 128 * 1024), (64 * 1024, 256 * 1024), (128 * 1024, 512 * 1024), (256 * 1024, 1024 * 1024))
@@ -82,6 +83,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out-dir", type=Path, default=Path("runs/bench-extract"))
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--device", default="auto", help="where the baseline trains (a GPU when torch sees one)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -93,7 +95,8 @@ def main() -> None:
     table_path = default_latency_table(board)
     table = LatencyTable.load(table_path) if table_path else None
     cost = CostModel(spec, board, table)
-    epochs = sum(p["epochs"] for p in meta["config"]["phases"])
+    epochs, batch_size = trained_epochs(meta), int(meta["config"]["batch_size"])
+    measured = load_baselines()
     rows, summary = [], []
     for ram, flash in BUDGETS:
         tag = f"ram{ram // 1024}k-flash{flash // 1024}k"
@@ -118,8 +121,14 @@ def main() -> None:
         baseline_acc = None
         base_arch = hand_designed(spec, cost, constraints)
         row["baseline"] = {"arch": str(base_arch) if base_arch else None, "epochs": epochs}
-        if args.baseline and base_arch is not None:
-            model = train_from_scratch(spec, base_arch, data, epochs=epochs, seed=args.seed)
+        done = measured.get(str(base_arch))
+        if base_arch is not None and done and done["epochs"] == epochs and done["batch_size"] == batch_size:
+            # Trained elsewhere (e.g. a GPU): scratch_baselines.json holds its float test accuracy only.
+            row["baseline"].update(float_test_acc=done["test_acc"], hardware=done["hardware"])
+            baseline_acc = done["test_acc"]
+        elif args.baseline and base_arch is not None:
+            model = train_from_scratch(spec, base_arch, data, epochs=epochs, batch_size=batch_size, seed=args.seed,
+                                       device=resolve_device(args.device))
             baseline_acc = int8_test_accuracy(model, data, args.out_dir / tag / "baseline")
             row["baseline"]["int8_test_acc"] = baseline_acc
         rows.append(row)

@@ -5,6 +5,10 @@ while the supernet trains; ``supernet_quality.py`` reuses a result here when its
 epoch budget match. Writes ``bench/results/scratch_baselines.json`` after every subnet.
 
     python bench/scratch_baselines.py --epochs 120 --batch-size 256 --labels smallest,random1,random2 --device cuda
+    python bench/scratch_baselines.py --epochs 83 --batch-size 256 --labels "" --arch 'r28|w0.75|k3e6,...'
+
+``--arch`` adds architectures by their string, e.g. the hand-designed baselines of
+``bench/extract.py`` (its JSON lists them), which reads its results from here too.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from common import RESULTS_DIR, write_result  # noqa: E402
 from quality_archs import quality_archs  # noqa: E402
 
 from edgenas.data import load_fashion_mnist  # noqa: E402
-from edgenas.space import get_space  # noqa: E402
+from edgenas.space import Arch, get_space  # noqa: E402
 from edgenas.supernet import accuracy, resolve_device, train_from_scratch  # noqa: E402
 
 NAME = "scratch_baselines"
@@ -38,7 +42,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, required=True)
     parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--labels", default="smallest,random1,random2")
+    parser.add_argument("--labels", default="smallest,random1,random2", help="supernet_quality subnets ('' for none)")
+    parser.add_argument("--arch", action="append", default=[], help="an architecture string (repeatable)")
     parser.add_argument("--random", type=int, default=3, help="random subnets supernet_quality samples")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto")
@@ -46,10 +51,11 @@ def main() -> None:
     device = resolve_device(args.device)
     data = load_fashion_mnist(seed=args.seed)
     spec = get_space("mcu-mbv2", in_channels=data.in_channels, num_classes=data.num_classes)
-    archs = quality_archs(spec, args.random, args.seed)
+    named = quality_archs(spec, args.random, args.seed)
+    todo = [(label, named[label]) for label in args.labels.split(",") if label]
+    todo += [("arch", Arch.parse(text).validate(spec)) for text in args.arch]
     runs = load_baselines()
-    for label in args.labels.split(","):
-        arch = archs[label]
+    for label, arch in todo:
         started = time.time()
         model = train_from_scratch(spec, arch, data, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
                                    device=device)
