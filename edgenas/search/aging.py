@@ -20,6 +20,7 @@ import numpy as np
 
 from ..space import Arch, SpaceSpec, mutate_arch, sample_arch
 from .registry import register_strategy
+from .repair import draw_feasible
 from .strategy import Repair, Score
 
 
@@ -71,15 +72,9 @@ class AgingEvolution:
         self.failed_repairs = 0
 
     def _feasible(self, draw) -> Arch | None:
-        for _ in range(self.config.max_redraws):
-            arch = draw()
-            if self.repair is None:
-                return arch
-            fixed = self.repair(arch, self.rng)
-            if fixed is not None:
-                return fixed
-            self.failed_repairs += 1
-        return None
+        arch, failures = draw_feasible(draw, self.repair, self.rng, self.config.max_redraws)
+        self.failed_repairs += failures
+        return arch
 
     def _tournament(self) -> Arch:
         members = list(self.population)

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..space import Arch, SpaceSpec, crossover_arch, mutate_arch, sample_arch
 from .registry import register_strategy
+from .repair import draw_feasible
 from .strategy import Repair, Score
 
 
@@ -57,15 +58,9 @@ class Evolution:
         self.failed_repairs = 0
 
     def _feasible(self, draw) -> Arch | None:
-        for _ in range(self.config.max_redraws):
-            arch = draw()
-            if self.repair is None:
-                return arch
-            fixed = self.repair(arch, self.rng)
-            if fixed is not None:
-                return fixed
-            self.failed_repairs += 1
-        return None
+        arch, failures = draw_feasible(draw, self.repair, self.rng, self.config.max_redraws)
+        self.failed_repairs += failures
+        return arch
 
     def ask(self, n: int | None = None) -> list[Arch]:
         """Generation 0: ``population`` random archs; later: ``population - parents`` children."""

@@ -77,3 +77,20 @@ def repair(
         v, best = min(scored)
         current = moves[best]
     return current
+
+
+def draw_feasible(draw: Callable[[], Arch], repair_fn: Callable[[Arch, np.random.Generator], Arch | None] | None,
+                  rng: np.random.Generator, max_redraws: int) -> tuple[Arch | None, int]:
+    """Draw (sample, mutate, cross) until ``repair_fn`` makes an arch feasible, at most ``max_redraws`` times.
+
+    Returns the feasible arch (None when every draw failed) and how many repairs failed: strategies
+    never loop forever on an impossible region, they give up and say so.
+    """
+    for failures in range(max_redraws):
+        arch = draw()
+        if repair_fn is None:
+            return arch, failures
+        fixed = repair_fn(arch, rng)
+        if fixed is not None:
+            return fixed, failures
+    return None, max_redraws
