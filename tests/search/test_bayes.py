@@ -1,0 +1,78 @@
+import json
+
+import optuna
+import pytest
+
+from edgenas.errors import UsageError
+from edgenas.search import Score, get_strategy
+from edgenas.search.bayes import BayesConfig, BayesSearch
+from edgenas.search.random_search import RandomSearch
+from tests.search.strategy_harness import best_feasible, drive, mean_best, problem
+
+
+def test_bayes_is_registered_and_deterministic_for_a_seed():
+    prob = problem()
+    assert get_strategy("bayes") is BayesSearch
+    runs = [[str(a) for a, _ in drive(BayesSearch(prob.spec, seed=s, repair=prob.repair), prob, 30)] for s in (2, 2, 3)]
+    assert runs[0] == runs[1]
+    assert runs[0] != runs[2]
+
+
+def test_screening_spends_no_evaluation_on_infeasible_archs_and_tells_optuna():
+    prob = problem()
+    search = BayesSearch(prob.spec, seed=0, repair=prob.repair)
+    trace = drive(search, prob, 40)
+    assert all(s.feasible for _, s in trace)
+    assert search.driver.screened > 0
+    pruned = [t for t in search.study.trials if t.state == optuna.trial.TrialState.PRUNED]
+    assert len(pruned) == search.driver.screened and all(t.constraints["violation"] > 0 for t in pruned)
+    done = [t for t in search.study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert all(t.constraints["violation"] == 0 for t in done)
+
+
+def test_without_repair_infeasible_scores_become_constraint_values():
+    prob = problem()
+    search = BayesSearch(prob.spec, seed=0)
+    trace = drive(search, prob, 30)
+    told = {t.number: t for t in search.study.trials if t.state == optuna.trial.TrialState.COMPLETE}
+    bad = [s for _, s in trace if not s.feasible]
+    assert bad, "the budget should reject some uniform draws"
+    assert sorted(t.constraints["violation"] for t in told.values() if t.constraints["violation"] > 0)[:1] == \
+        sorted(s.violation for s in bad)[:1]
+
+
+def test_resume_replays_the_told_trials_deterministically():
+    prob = problem()
+    a = BayesSearch(prob.spec, seed=1, repair=prob.repair)
+    drive(a, prob, 25)
+    state = json.loads(json.dumps(a.state_dict()))
+    resumed = []
+    for _ in range(2):
+        b = BayesSearch(prob.spec, seed=7, repair=prob.repair)
+        b.load_state_dict(state)
+        assert len(b.driver.history) == len(a.driver.history)
+        assert b.best == a.best and b.study.best_value == pytest.approx(a.study.best_value)
+        resumed.append(b.ask(5))
+    assert resumed[0] == resumed[1]
+    assert not set(resumed[0]) & set(b.driver.known)  # known archs are not proposed again
+
+
+def test_gp_sampler_runs_seeded():
+    prob = problem()
+    cfg = BayesConfig(sampler="gp", population=1, n_startup_trials=4)
+    search = BayesSearch(prob.spec, cfg, seed=0, repair=prob.repair)
+    trace = drive(search, prob, 6)
+    assert len(trace) == 6
+    assert isinstance(search.study.sampler, optuna.samplers.GPSampler)
+    with pytest.raises(UsageError):
+        BayesSearch(prob.spec, {"sampler": "smac"})
+    with pytest.raises(UsageError):
+        BayesSearch(prob.spec, {"samplr": "gp"})
+
+
+def test_tpe_beats_random_on_mean_best_found():
+    prob = problem()
+    budget, seeds = 120, range(3)
+    tpe = mean_best(lambda s: BayesSearch(prob.spec, seed=s, repair=prob.repair), budget, seeds)
+    rand = mean_best(lambda s: RandomSearch(prob.spec, seed=s, repair=prob.check), budget, seeds)
+    assert tpe > rand + 0.002, (tpe, rand)

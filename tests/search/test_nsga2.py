@@ -1,0 +1,67 @@
+import json
+
+import numpy as np
+import pytest
+
+from edgenas.errors import UsageError
+from edgenas.search import Score, get_strategy
+from edgenas.search.nsga2 import NSGA2Search, dominates, non_dominated
+from edgenas.search.pareto import hypervolume
+from edgenas.search.random_search import RandomSearch
+from tests.search.strategy_harness import drive, problem
+
+REFERENCE = (-0.80, 1.2)  # (-accuracy, M MACs): the worst accuracy of the space, the MACs budget
+
+
+def front_of(trace):
+    return non_dominated([(a, s.objectives) for a, s in trace if s.feasible])
+
+
+def test_nsga2_is_registered_and_deterministic_for_a_seed():
+    prob = problem()
+    assert get_strategy("nsga2") is NSGA2Search
+    runs = [[str(a) for a, _ in drive(NSGA2Search(prob.spec, seed=s, repair=prob.repair), prob, 40)] for s in (5, 5, 6)]
+    assert runs[0] == runs[1]
+    assert runs[0] != runs[2]
+
+
+def test_front_is_the_non_dominated_feasible_evaluated_set():
+    prob = problem()
+    search = NSGA2Search(prob.spec, seed=0, repair=prob.repair)
+    trace = drive(search, prob, 80)
+    front = search.front()
+    assert front and {a for a, _ in front} <= {a for a, s in trace if s.feasible}
+    objs = [o for _, o in front]
+    assert not any(dominates(p, q) for p in objs for q in objs)
+    for _, s in trace:  # every evaluated feasible arch is dominated by or equal to a front member
+        if s.feasible:
+            assert any(dominates(o, s.objectives) or tuple(o) == tuple(s.objectives) for o in objs)
+    state = json.loads(json.dumps(search.state_dict()))
+    resumed = NSGA2Search(prob.spec, seed=0)
+    resumed.load_state_dict(state)
+    assert resumed.front() == front
+
+
+def test_objective_count_is_checked():
+    prob = problem()
+    search = NSGA2Search(prob.spec, seed=0)
+    archs = search.ask(2)
+    with pytest.raises(UsageError):
+        search.tell(archs, [Score(0.9, True, 0.0, (-0.9,)) for _ in archs])
+    with pytest.raises(UsageError):
+        NSGA2Search(prob.spec, {"population": 1})
+
+
+def test_nsga2_front_dominates_random():
+    """Same budget: NSGA-II's front has the larger hypervolume on every seed, and most of random's
+    front is dominated by it."""
+    prob = problem()
+    budget = 200
+    for seed in range(2):
+        ours = front_of(drive(NSGA2Search(prob.spec, seed=seed, repair=prob.repair), prob, budget))
+        theirs = front_of(drive(RandomSearch(prob.spec, seed=seed, repair=prob.check), prob, budget))
+        hv_ours = hypervolume(np.array([o for _, o in ours]), REFERENCE)
+        hv_theirs = hypervolume(np.array([o for _, o in theirs]), REFERENCE)
+        assert hv_ours > hv_theirs, (seed, hv_ours, hv_theirs)
+        beaten = [t for _, t in theirs if any(dominates(o, t) for _, o in ours)]
+        assert len(beaten) >= 0.5 * len(theirs), (seed, len(beaten), len(theirs))
