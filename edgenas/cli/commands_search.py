@@ -121,6 +121,8 @@ def search(
     context = EstimatorContext(spec, seed=seed, supernet_dir=supernet_dir, predictor_dir=predictor)
     score = get_estimator(estimator, context)
     objectives = tuple(objective or [ACCURACY])
+    # nsga2 sizes its study by the objective count (its config default is 2)
+    config = {"objectives": len(objectives)} if strategy == "nsga2" else None
     out.mkdir(parents=True, exist_ok=True)
     location = store or str(out / "results.db")
     settings = {"supernet": str(supernet_dir), "predictor": str(predictor.resolve()) if predictor else None,
@@ -133,8 +135,9 @@ def search(
             bar.update(task, completed=done, info=f"best {best:.4f}" if best > float("-inf") else "no feasible yet")
 
         result = search_loop(
-            cost, score, constraints, strategy=strategy, objectives=objectives, budget=budget, batch_size=batch,
-            seed=seed, store=location, run=run, estimator_name=estimator, settings=settings, progress=on_progress,
+            cost, score, constraints, strategy=strategy, config=config, objectives=objectives, budget=budget,
+            batch_size=batch, seed=seed, store=location, run=run, estimator_name=estimator, settings=settings,
+            progress=on_progress,
         )
 
     _write_json(out / "trials.json", [t.to_dict() for t in result.trials])

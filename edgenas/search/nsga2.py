@@ -35,6 +35,9 @@ class NSGA2Config:
         crossover_prob: probability a child is a crossover (otherwise a copy, then mutated).
         screen: redraw children the loop's ``repair`` rejects (no evaluation spent on them).
         max_redraws: screening's give-up point per returned arch.
+        max_repeat_redraws: redraws of an already evaluated child per returned arch; past it the
+            repeat is returned (the loop serves it from its cache at no evaluation). Low, because
+            late generations in a small space are mostly repeats and every redraw costs a trial.
     """
 
     population: int = 20
@@ -43,6 +46,7 @@ class NSGA2Config:
     crossover_prob: float = 0.9
     screen: bool = True
     max_redraws: int = 10
+    max_repeat_redraws: int = 1
 
 
 def dominates(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
@@ -86,7 +90,8 @@ class NSGA2Search:
             seed=sampler_seed))
         study = quiet(lambda: optuna.create_study(directions=["minimize"] * cfg.objectives, sampler=sampler))
         return StudyDriver(self.spec, study, self._values, repair=self.repair, screen=cfg.screen,
-                           max_redraws=cfg.max_redraws, rng=np.random.default_rng(self.seed))
+                           max_redraws=cfg.max_redraws, rng=np.random.default_rng(self.seed),
+                           max_repeats=cfg.max_repeat_redraws)
 
     def _values(self, score: Score) -> tuple[float, ...]:
         if len(score.objectives) != self.config.objectives:

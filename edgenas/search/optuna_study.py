@@ -71,16 +71,22 @@ class StudyDriver:
         screen: redraw proposals that ``repair`` would change (see the module docstring).
         max_redraws: redraws per returned arch (screened or repeated proposals); past it the last
             proposal is returned as it is (then evaluated, or served from the loop's cache).
+        max_repeats: of those, at most this many for repeated proposals (None: ``max_redraws``). A
+            converged NSGA-II in a small space proposes mostly repeats; each redraw is a study
+            trial, and the sampler's cost per trial grows with the study, so redrawing them all
+            made a 1000-evaluation run take minutes (bench/strategies.py).
     """
 
     def __init__(self, spec: SpaceSpec, study: optuna.Study, values_of: Callable[[Score], Sequence[float]], *,
-                 repair: Repair | None, screen: bool, max_redraws: int, rng: np.random.Generator) -> None:
+                 repair: Repair | None, screen: bool, max_redraws: int, rng: np.random.Generator,
+                 max_repeats: int | None = None) -> None:
         self.spec = spec
         self.study = study
         self.values_of = values_of
         self.repair = repair
         self.screen = screen and repair is not None
         self.max_redraws = max_redraws
+        self.max_repeats = max_redraws if max_repeats is None else max_repeats
         self.rng = rng
         self.dists = distributions(spec)
         self.pending: dict[Arch, list[Trial]] = defaultdict(list)
@@ -100,8 +106,12 @@ class StudyDriver:
         out = []
         for _ in range(n):
             trial, arch = self._ask_one()
+            repeats = 0
             for _ in range(self.max_redraws):
                 if arch in self.known:
+                    if repeats >= self.max_repeats:
+                        break
+                    repeats += 1
                     values, violation = self.known[arch]
                     self._complete(trial, values, violation)
                     self.repeats += 1

@@ -65,3 +65,32 @@ def test_nsga2_front_dominates_random():
         assert hv_ours > hv_theirs, (seed, hv_ours, hv_theirs)
         beaten = [t for _, t in theirs if any(dominates(o, t) for _, o in ours)]
         assert len(beaten) >= 0.5 * len(theirs), (seed, len(beaten), len(theirs))
+
+
+def test_repeated_children_are_redrawn_at_most_max_repeats_times():
+    """A converged NSGA-II proposes mostly evaluated archs; the driver redraws each at most
+    ``max_repeats`` times, then returns the repeat (the loop serves it from its cache)."""
+    import optuna
+
+    from edgenas.search.decisions import to_params
+    from edgenas.search.optuna_study import StudyDriver
+    from edgenas.space import get_space, largest_arch, smallest_arch
+
+    spec = get_space("tiny-test")
+    known, fresh = smallest_arch(spec), largest_arch(spec)
+
+    def proposals(max_repeats):
+        study = optuna.create_study(directions=["minimize", "minimize"],
+                                    sampler=optuna.samplers.NSGAIISampler(population_size=4, seed=0))
+        driver = StudyDriver(spec, study, lambda s: list(s.objectives), repair=None, screen=False, max_redraws=10,
+                             rng=np.random.default_rng(0), max_repeats=max_repeats)
+        driver.known[known] = ([-0.9, 1.0], 0.0)
+        for arch in [known] * 5 + [fresh]:  # enqueued trials are asked first, in order
+            study.enqueue_trial(to_params(spec, arch), skip_if_exists=False)
+        out = driver.ask(1)
+        asked = [t for t in study.trials if t.state != optuna.trial.TrialState.WAITING]
+        return out, driver.repeats, len(asked)
+
+    assert proposals(None) == ([fresh], 5, 6)  # default: as many redraws as max_redraws allows
+    assert proposals(1) == ([known], 1, 2)
+    assert proposals(0) == ([known], 0, 1)
