@@ -19,6 +19,7 @@ import optuna
 from ..errors import UsageError
 from ..space import Arch, SpaceSpec
 from .optuna_study import StudyDriver, quiet
+from .pareto import pareto_front
 from .registry import register_strategy
 from .strategy import Repair, Score
 from .strategy_config import coerce_config
@@ -49,15 +50,11 @@ class NSGA2Config:
     max_repeat_redraws: int = 1
 
 
-def dominates(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
-    """``a`` is no worse than ``b`` in every (minimised) objective and better in one."""
-    return all(x <= y for x, y in zip(a, b)) and any(x < y for x, y in zip(a, b))
-
-
 def non_dominated(points: list[tuple[Arch, tuple[float, ...]]]) -> list[tuple[Arch, tuple[float, ...]]]:
     """The points no other point dominates (duplicates of one objective vector all kept), sorted by
-    objectives. O(n^2): fine for the hundreds to thousands of archs a search evaluates."""
-    return sorted((p for p in points if not any(dominates(q[1], p[1]) for q in points)), key=lambda p: p[1])
+    objectives."""
+    front = pareto_front([p[1] for p in points]) if points else []
+    return sorted((points[i] for i in front), key=lambda p: p[1])
 
 
 @register_strategy("nsga2")

@@ -5,7 +5,8 @@ import pytest
 
 from edgenas.errors import UsageError
 from edgenas.search import Score, get_strategy
-from edgenas.search.nsga2 import NSGA2Search, dominates, non_dominated
+from edgenas.search.nsga2 import NSGA2Search, non_dominated
+from edgenas.search.pareto import dominates
 from edgenas.search.pareto import hypervolume
 from edgenas.search.random_search import RandomSearch
 from tests.search.strategy_harness import drive, problem
