@@ -26,12 +26,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
 
 from ..data import DataSplits
 from ..errors import UsageError
 from ..space import Arch, SpaceSpec
 from ..supernet import Subnet, accuracy, recalibrate_bn, train_from_scratch
+from ..torch_threads import torch_threads
 from .registry import Estimator, EstimatorContext, register_estimator
 
 
@@ -98,14 +98,9 @@ def scratch_accuracy(spec: SpaceSpec, arch: Arch, data: DataSplits, config: Scra
         best = int(np.argmax(history))
         return bool(cfg.patience) and len(history) - 1 - best >= cfg.patience
 
-    before = torch.get_num_threads()
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    try:
+    with torch_threads(cfg.threads):
         train_from_scratch(spec, arch, subset, epochs=cfg.epochs, lr=cfg.lr, batch_size=cfg.batch_size,
                            label_smoothing=cfg.label_smoothing, seed=cfg.seed, should_stop=should_stop, device=device)
-    finally:
-        torch.set_num_threads(before)
     epochs = len(history) if cfg.patience else cfg.epochs
     best = int(np.argmax(history))
     best_epoch = best if cfg.patience else cfg.epochs - 1

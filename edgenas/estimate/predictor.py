@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -24,6 +22,7 @@ from scipy.stats import kendalltau
 
 from ..errors import CheckpointError, DataError
 from ..space import Arch, SpaceSpec
+from ..torch_threads import torch_threads
 
 WEIGHTS = "predictor.safetensors"
 META = "predictor.json"
@@ -89,17 +88,6 @@ def _mlp(dim: int, cfg: PredictorConfig) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-@contextmanager
-def _threads(n: int) -> Iterator[None]:
-    """Run torch on ``n`` threads, restoring the caller's setting afterwards."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(max(1, n))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def rmse(pred: np.ndarray, target: np.ndarray) -> float:
     return float(np.sqrt(np.mean((np.asarray(pred) - np.asarray(target)) ** 2)))
 
@@ -144,7 +132,7 @@ class AccuracyPredictor:
         opt = torch.optim.Adam(model.net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs)
         model.net.train()
-        with _threads(cfg.threads):
+        with torch_threads(max(1, cfg.threads)):
             for _ in range(cfg.epochs):
                 order = torch.randperm(len(x), generator=gen)
                 for start in range(0, len(x), cfg.batch_size):
@@ -165,7 +153,7 @@ class AccuracyPredictor:
         if not archs:
             return np.zeros(0)
         x = torch.from_numpy(self.encoder.encode(list(archs)))
-        with _threads(self.config.threads):
+        with torch_threads(max(1, self.config.threads)):
             return self.net(x)[:, 0].double().numpy() * self.std + self.mean
 
     def __call__(self, archs: list[Arch]) -> np.ndarray:

@@ -34,6 +34,7 @@ from ..data import DataSplits, resize, to_tensor
 from ..errors import DataError, UsageError
 from ..space import Arch, SpaceSpec
 from ..supernet import Subnet
+from ..torch_threads import torch_threads
 from .registry import Estimator, EstimatorContext, register_estimator
 
 PROXIES = ("synflow", "jacob_cov", "snip", "grad_norm", "params")
@@ -145,13 +146,8 @@ def score_arch(name: str, spec: SpaceSpec, arch: Arch, data: DataSplits | None,
                config: ProxyConfig | None = None) -> float:
     """One proxy's score of ``arch`` (see the module docstring); ``data`` may be None for params/synflow."""
     cfg = config or ProxyConfig()
-    before = torch.get_num_threads()
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    try:
+    with torch_threads(cfg.threads):
         return _score(name, spec, arch, data, cfg)
-    finally:
-        torch.set_num_threads(before)
 
 
 def _score(name: str, spec: SpaceSpec, arch: Arch, data: DataSplits | None, cfg: ProxyConfig) -> float:

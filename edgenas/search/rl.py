@@ -31,8 +31,6 @@ torch thread inside ``ask``/``tell``; the same seed and the same scores repeat e
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -41,6 +39,7 @@ import torch
 import torch.nn as nn
 
 from ..space import Arch, SpaceSpec
+from ..torch_threads import torch_threads
 from .decisions import active_mask, decisions, decode, encode
 from .registry import register_strategy
 from .strategy import Repair, Score
@@ -117,17 +116,6 @@ class _Controller(nn.Module):
         return torch.stack(picked, 1), torch.stack(logps, 1), torch.stack(ents, 1)
 
 
-@contextmanager
-def _one_thread() -> Iterator[None]:
-    """A batch of 10 through a 64-wide LSTM gains nothing from threads and loses a lot on a shared CPU."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def _jsonable(x: Any) -> Any:
     if isinstance(x, torch.Tensor):
         return {"__tensor__": x.tolist(), "dtype": str(x.dtype).removeprefix("torch.")}
@@ -166,7 +154,7 @@ class RLSearch:
         self.seed = seed
         self.gen = torch.Generator().manual_seed(seed)
         self.rng = np.random.default_rng(seed)  # for repair only
-        with _one_thread():
+        with torch_threads(1):
             self.controller = _Controller([len(d.choices) for d in decisions(spec)], self.config.hidden)
             with torch.no_grad():
                 for p in self.controller.parameters():  # ENAS init, drawn from our generator only
@@ -187,7 +175,7 @@ class RLSearch:
     def ask(self, n: int | None = None) -> list[Arch]:
         """``n`` (default ``population``) archs sampled from the controller, repaired if asked to."""
         count = n or self.config.population
-        with _one_thread(), torch.no_grad():
+        with torch_threads(1), torch.no_grad():
             choices, _, _ = self.controller.run(count, self.config, self.gen)
         out = []
         for row in choices.tolist():
@@ -220,7 +208,7 @@ class RLSearch:
         for r in rewards:
             self.baseline = cfg.baseline_decay * self.baseline + (1 - cfg.baseline_decay) * float(r)
         mask = torch.tensor([active_mask(self.spec, r) for r in rows], dtype=torch.float32)
-        with _one_thread():
+        with torch_threads(1):
             _, logp, ent = self.controller.run(len(rows), cfg, self.gen, torch.tensor(rows, dtype=torch.long))
             logp_seq = (logp * mask).sum(1)
             entropy = (ent * mask).sum(1).mean()
@@ -246,7 +234,7 @@ class RLSearch:
     def entropy(self) -> float:
         """Mean entropy (nats per active decision) of the current policy, from 64 fresh samples
         (a diagnostic for collapse; uses its own generator so the search is unaffected)."""
-        with _one_thread(), torch.no_grad():
+        with torch_threads(1), torch.no_grad():
             choices, _, ent = self.controller.run(64, self.config, torch.Generator().manual_seed(0))
             mask = torch.tensor([active_mask(self.spec, r) for r in choices.tolist()], dtype=torch.float32)
             return float((ent * mask).sum() / mask.sum())

@@ -18,9 +18,9 @@ import torch.nn.functional as F
 
 from ...data import DataSplits
 from ...errors import UsageError
+from ...torch_threads import torch_threads
 from .cells import CellSearchNet
 from .batches import Batches, take
-from .elastic import torch_threads
 from .genotype import CollapseReport, Genotype, derive_genotype
 
 

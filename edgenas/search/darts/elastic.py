@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -39,6 +37,7 @@ from ...data import DataSplits
 from ...errors import UsageError
 from ...space import Arch, SpaceSpec
 from ...supernet import OFASupernet
+from ...torch_threads import torch_threads
 from .batches import Batches, take
 from .latency import LatencyTerms, latency_terms
 from .mixed import MixedSupernet
@@ -147,18 +146,6 @@ class DartsResult:
             "expected_latency": self.expected_latency, "derived": self.derived, "logits": self.logits,
             "losses": self.losses, "config": self.config, "seed": self.seed, "wall_s": self.wall_s, **self.extra,
         }
-
-
-@contextmanager
-def torch_threads(n: int) -> Iterator[None]:
-    """Run with ``n`` torch CPU threads (0: unchanged), restoring the previous count after."""
-    old = torch.get_num_threads()
-    if n:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 class DartsSearch:
