@@ -17,9 +17,9 @@ import optuna
 
 from ..errors import UsageError
 from ..space import Arch, SpaceSpec
-from .optuna_study import StudyDriver, quiet
+from .optuna_study import StudyDriver, quiet, resumed_seed
 from .registry import register_strategy
-from .strategy import Repair, Score
+from .strategy import Repair, Score, keep_best
 from .strategy_config import coerce_config
 
 SAMPLERS = ("tpe", "gp")
@@ -92,11 +92,7 @@ class BayesSearch:
 
     def tell(self, archs: list[Arch], scores: list[Score]) -> None:
         quiet(lambda: self.driver.tell(archs, scores))
-        merged = dict(self.population)
-        for arch, score in zip(archs, scores):
-            if score.feasible:
-                merged[arch] = float(score.fitness)
-        self.population = sorted(merged.items(), key=lambda t: -t[1])[: self.config.population]
+        self.population = keep_best(self.population, archs, scores, self.config.population)
         self.generation += 1
 
     @property
@@ -115,6 +111,6 @@ class BayesSearch:
         self.config = BayesConfig(**state["config"])
         self.seed = int(state["seed"])
         self.generation = int(state["generation"])
-        self.driver = self._driver(int(np.random.SeedSequence([self.seed, len(state["history"])]).generate_state(1)[0]))
+        self.driver = self._driver(resumed_seed(self.seed, len(state["history"])))
         quiet(lambda: self.driver.replay(state["history"]))
         self.population = [(Arch.parse(a), float(f)) for a, f in state["population"]]

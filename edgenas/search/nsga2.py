@@ -18,10 +18,10 @@ import optuna
 
 from ..errors import UsageError
 from ..space import Arch, SpaceSpec
-from .optuna_study import StudyDriver, quiet
+from .optuna_study import StudyDriver, quiet, resumed_seed
 from .pareto import pareto_front
 from .registry import register_strategy
-from .strategy import Repair, Score
+from .strategy import Repair, Score, keep_best
 from .strategy_config import coerce_config
 
 
@@ -108,11 +108,7 @@ class NSGA2Search:
         quiet(lambda: self.driver.tell(archs, scores))
         for arch, score in zip(archs, scores):
             self.evaluated[arch] = score
-        merged = dict(self.population)
-        for arch, score in zip(archs, scores):
-            if score.feasible:
-                merged[arch] = float(score.fitness)
-        self.population = sorted(merged.items(), key=lambda t: -t[1])[: self.config.population]
+        self.population = keep_best(self.population, archs, scores, self.config.population)
         self.generation += 1
 
     @property
@@ -137,7 +133,7 @@ class NSGA2Search:
         self.config = NSGA2Config(**state["config"])
         self.seed = int(state["seed"])
         self.generation = int(state["generation"])
-        self.driver = self._driver(int(np.random.SeedSequence([self.seed, len(state["history"])]).generate_state(1)[0]))
+        self.driver = self._driver(resumed_seed(self.seed, len(state["history"])))
         quiet(lambda: self.driver.replay(state["history"]))
         self.evaluated = {Arch.parse(a): Score(f, ok, v, tuple(o)) for a, f, ok, v, o in state["evaluated"]}
         feasible = [(a, s.fitness) for a, s in self.evaluated.items() if s.feasible]

@@ -168,3 +168,8 @@ class StudyDriver:
             self._complete(trial, list(values), float(violation))
             self.known[Arch.parse(arch_text)] = (list(values), float(violation))
             self.history.append((arch_text, list(values), float(violation)))
+
+
+def resumed_seed(seed: int, told: int) -> int:
+    """Sampler seed of a study resumed after ``told`` trials: deterministic, distinct per resume point."""
+    return int(np.random.SeedSequence([seed, told]).generate_state(1)[0])

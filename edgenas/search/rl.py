@@ -42,7 +42,7 @@ from ..space import Arch, SpaceSpec
 from ..torch_threads import torch_threads
 from .decisions import active_mask, decisions, decode, encode
 from .registry import register_strategy
-from .strategy import Repair, Score
+from .strategy import Repair, Score, keep_best
 from .strategy_config import coerce_config
 
 
@@ -217,11 +217,7 @@ class RLSearch:
             loss.backward()
             self.opt.step()
         self.updates += 1
-        merged = dict(self.population)
-        for arch, score in zip(archs, scores):
-            if score.feasible:
-                merged[arch] = float(score.fitness)
-        self.population = sorted(merged.items(), key=lambda t: -t[1])[: cfg.population]
+        self.population = keep_best(self.population, archs, scores, cfg.population)
 
     @property
     def best(self) -> tuple[Arch, float] | None:

@@ -42,3 +42,14 @@ class Strategy(Protocol):
     def state_dict(self) -> dict[str, Any]: ...
 
     def load_state_dict(self, state: dict[str, Any]) -> None: ...
+
+
+def keep_best(population: list[tuple[Arch, float]], archs: list[Arch], scores: list[Score],
+              size: int) -> list[tuple[Arch, float]]:
+    """The ``size`` fittest feasible archs among ``population`` and the newly scored ones, best first
+    (a newer score of the same arch replaces the older)."""
+    merged = dict(population)
+    for arch, score in zip(archs, scores):
+        if score.feasible:
+            merged[arch] = float(score.fitness)
+    return sorted(merged.items(), key=lambda t: -t[1])[:size]
