@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-import torch
 
 from edgenas.data import make_synthetic
 from edgenas.errors import UsageError
@@ -19,14 +18,6 @@ from edgenas.supernet import train_from_scratch
 
 SPEC = get_space("tiny-test")
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny nets run fastest on one thread, above all on a shared CPU."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 DATA = make_synthetic()
 FAST = ScratchConfig(train_images=64, val_images=64, batch_size=32, lr=0.05, threads=1)

@@ -24,14 +24,6 @@ from edgenas.space import Arch, get_space, largest_arch, sample_arch, smallest_a
 SPEC = get_space("tiny-test")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny nets run fastest on one thread, above all on a shared CPU."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 DATA = make_synthetic()
 
 
