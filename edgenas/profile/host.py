@@ -3,8 +3,8 @@
 Each entry is its own small model (the entry's layers with random weights, batch 1), timed in
 milliseconds. A model call has a fixed cost (argument binding, dispatch) that a subnet pays
 once, so an entry's sample is its model's time minus the median time of a *null* model (one
-cheap op on an input of the entry's shape: binding a bigger input costs more), and the null
-time of a 1x1x1 input is the table's per-inference overhead.
+cheap op on an input of the entry's shape: binding a bigger input costs more), floored at 0,
+and the null time of a 1x1x1 input is the table's per-inference overhead.
 
 Float backends (ONNX Runtime, TVM) run the float ONNX export of the entry; LiteRT runs the
 int8 ``.tflite`` of the entry's deployed graph.
@@ -153,7 +153,9 @@ class HostProfiler:
             samples = self._time_module(
                 entry_module(sig), shape, work_dir / f"e{i}.onnx",
                 lambda sig=sig: chain_graph([sig], lead=False, tail=False)[0])
-            entries.setdefault(sig.key, []).extend(s - null for s in samples)
+            # A block cannot take negative time: when timing noise puts a sample under the null
+            # model's median, the block's best estimate is zero, not a negative share of the call.
+            entries.setdefault(sig.key, []).extend(max(0.0, s - null) for s in samples)
         return EntrySamples(entries)
 
     def measure_arch(self, spec: SpaceSpec, arch: Arch, work_dir: Path, seed: int = 0) -> ArchMeasurement:
