@@ -1,19 +1,24 @@
 """Profiling the host CPU (ONNX Runtime, TVM, LiteRT) and ARM64 Linux boards over TVM RPC.
 
-Each entry is its own small model (the entry's layers with random weights, batch 1), timed in
-milliseconds. A model call has a fixed cost (argument binding, dispatch) that a subnet pays
-once, so an entry's sample is its model's time minus the median time of a *null* model (one
-cheap op on an input of the entry's shape: binding a bigger input costs more), floored at 0,
-and the null time of a 1x1x1 input is the table's per-inference overhead.
+Entries are timed in the context they have inside a subnet, in milliseconds. A model call costs
+more than its layers (binding the input, layout conversions at the model's edges, copying the
+output out), and alone a block pays all of it while inside a subnet it pays none. So an entry
+is timed behind a *prefix* (a 1x1 conv that produces its input, as the block before it would):
+its sample is ``T(prefix -> entry) - T(prefix)``, paired sample by sample. The input side
+cancels within the pair and the output side cancels between consecutive entries (an entry's
+output edge is the next prefix's), so the sum over a subnet's entries keeps exactly the
+subnet's own edges. The stem really reads the graph input: it is timed alone, minus the *null*
+model (one cheap op on a 1x1x1 input), whose time is the table's per-inference overhead.
 
-Float backends (ONNX Runtime, TVM) run the float ONNX export of the entry; LiteRT runs the
-int8 ``.tflite`` of the entry's deployed graph.
+Float backends (ONNX Runtime, TVM) run the float ONNX export of a model; LiteRT runs the int8
+``.tflite`` of its deployed graph.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,17 +26,19 @@ import torch
 import torch.nn as nn
 
 from ..deploy import write_tflite
+from ..deploy.ir import Graph
 from ..errors import ToolchainError
 from ..space import Arch, SpaceSpec, sample_arch
 from ..supernet import Subnet
 from ..supernet.subnet import ConvBNAct, InvertedResidual
 from ..targets.host import (
     FLOAT_BACKENDS,
+    QuietGate,
     available_backends,
     host_fingerprint,
     litert_runner,
     ort_runner,
-    time_runner,
+    time_runners,
     tvm_runner,
 )
 from .base import ArchMeasurement, EntrySamples
@@ -91,79 +98,110 @@ def export_module(module: nn.Module, shape: tuple[int, ...], path: Path) -> Path
     return path
 
 
+def prefix_signature(sig: Signature) -> Signature:
+    """The block timed before ``sig``: a plain inverted residual (expand 3, 3x3, no residual
+    add) that keeps ``sig``'s input shape. Measured here, an entry costs the same behind it as
+    behind its real predecessors in a subnet; behind a lone 1x1 conv or a residual block, ONNX
+    Runtime adds 1-2 us of layout work per entry (10 % of a small subnet)."""
+    c = sig.in_channels
+    return Signature("mbconv", sig.in_size, c, 3 * c, c, 3, 1, False)
+
+
+@dataclass(frozen=True)
+class TimedModel:
+    """One model to time: its float layers, input shape ``(1, C, S, S)`` and deployed int8 graph."""
+
+    module: nn.Module
+    shape: tuple[int, ...]
+    int8_graph: Callable[[], Graph]
+
+
+def _null_model() -> TimedModel:
+    """The cheapest model: binds a 1x1x1 input and returns it through one op."""
+    sig = Signature("head", 1, 1, 1, 1, 1, 1, False)  # a 1x1 conv: the cheapest int8 model LiteRT runs
+    return TimedModel(_Null(), (1, 1, 1, 1), lambda: chain_graph([sig], lead=False, tail=False)[0])
+
+
+def _entry_models(sigs: Sequence[Signature]) -> dict[str, TimedModel]:
+    """Models that time ``sigs`` in context: ``e{i}`` per entry, ``p{S}x{C}`` per prefix, ``null``."""
+    models = {"null": _null_model()}
+    for i, sig in enumerate(sigs):
+        shape = (1, sig.in_channels, sig.in_size, sig.in_size)
+        if sig.kind == "stem":
+            models[f"e{i}"] = TimedModel(entry_module(sig), shape,
+                                         lambda sig=sig: chain_graph([sig], lead=False, tail=False)[0])
+            continue
+        pre = prefix_signature(sig)
+        models[f"e{i}"] = TimedModel(nn.Sequential(entry_module(pre), entry_module(sig)).eval(), shape,
+                                     lambda pre=pre, sig=sig: chain_graph([pre, sig], lead=False, tail=False)[0])
+        models.setdefault(_prefix_key(sig), TimedModel(
+            entry_module(pre), shape, lambda pre=pre: chain_graph([pre], lead=False, tail=False)[0]))
+    return models
+
+
+def _prefix_key(sig: Signature) -> str:
+    return f"p{sig.in_size}x{sig.in_channels}"
+
+
+def entry_samples(sigs: Sequence[Signature], times: Mapping[str, Sequence[float]]) -> dict[str, list[float]]:
+    """Entry samples from the times of :func:`_entry_models`: entry minus its prefix (the stem:
+    minus the null model), pair by pair, floored at 0 (a block cannot take negative time; noise
+    can put a tiny block's pair below its baseline)."""
+    out: dict[str, list[float]] = {}
+    for i, sig in enumerate(sigs):
+        base = times["null"] if sig.kind == "stem" else times[_prefix_key(sig)]
+        out.setdefault(sig.key, []).extend(max(0.0, t - b) for t, b in zip(times[f"e{i}"], base, strict=True))
+    return out
+
+
 class HostProfiler:
     """Times entries and subnets on this machine's CPU with one backend, single-threaded."""
 
     target = "host"
     unit = "ms"
 
-    def __init__(self, backend: str = "onnxruntime", *, repeats: int = 7, number: int = 30, warmup: int = 5,
-                 batch_size: int = 16) -> None:
+    def __init__(self, backend: str = "onnxruntime", *, rounds: int = 15, samples: int = 3, span_s: float = 0.3,
+                 max_wait_s: float = 10.0, batch_size: int = 16) -> None:
         if backend not in available_backends():
             raise ToolchainError(f"host backend {backend!r} is not available here",
                                  hint=f"available: {', '.join(available_backends())}")
         self.backend = backend
         self.board = "host-cpu"
-        self.repeats = repeats
-        self.number = number
-        self.warmup = warmup
+        self.rounds = rounds
+        self.samples = samples
+        self.span_s = span_s
+        self.gate = QuietGate(max_wait_s=max_wait_s)
         self.batch_size = batch_size
 
     def fingerprint(self) -> dict[str, object]:
         return host_fingerprint(self.backend)
 
-    # -------------------------------------------------------------- one model
-    def _time_module(self, module: nn.Module, shape: tuple[int, ...], path: Path,
-                     int8_graph_fn=None) -> list[float]:  # noqa: ANN001
-        x = np.random.default_rng(0).random(shape).astype(np.float32)
-        if self.backend in FLOAT_BACKENDS:
-            export_module(module, shape, path)
-            runner = ort_runner(path, x) if self.backend == "onnxruntime" else tvm_runner(path, x)
-        else:
-            graph = int8_graph_fn()
-            t = graph.tensor(graph.inputs[0])
-            xq = np.random.default_rng(0).integers(-128, 128, size=t.shape, dtype=np.int8)
-            runner = litert_runner(write_tflite(graph), xq)
-        return time_runner(runner, repeats=self.repeats, number=self.number, warmup=self.warmup)
-
-    def _null(self, work_dir: Path, in_size: int = 1, channels: int = 1) -> list[float]:
-        """Time a model that only binds an input of ``(1, channels, in_size, in_size)`` and returns
-        it through one cheap op: the cost of calling a model that a subnet pays once."""
-        from ..deploy.ir import Graph
-
-        def graph() -> Graph:  # a 1x1 conv: the cheapest int8 model LiteRT runs
-            return chain_graph([Signature("head", in_size, channels, 1, 1, 1, 1, False)], lead=False, tail=False)[0]
-
-        return self._time_module(_Null(), (1, channels, in_size, in_size),
-                                 work_dir / f"null{in_size}x{channels}.onnx", graph)
+    def time_models(self, models: Mapping[str, TimedModel], work_dir: Path) -> dict[str, list[float]]:
+        """``samples`` times (ms) per model, all models timed interleaved (see ``time_runners``)."""
+        runners = {}
+        for name, m in models.items():
+            x = np.random.default_rng(0).random(m.shape).astype(np.float32)
+            if self.backend in FLOAT_BACKENDS:
+                path = export_module(m.module, m.shape, Path(work_dir) / f"{name}.onnx")
+                runners[name] = ort_runner(path, x) if self.backend == "onnxruntime" else tvm_runner(path, x)
+            else:
+                graph = m.int8_graph()
+                t = graph.tensor(graph.inputs[0])
+                xq = np.random.default_rng(0).integers(-128, 128, size=t.shape, dtype=np.int8)
+                runners[name] = litert_runner(write_tflite(graph), xq)
+        return time_runners(runners, rounds=self.rounds, samples=self.samples, span_s=self.span_s, gate=self.gate)
 
     def measure_overhead(self, spec: SpaceSpec, work_dir: Path) -> list[float]:
-        return self._null(Path(work_dir))
+        return self.time_models({"null": _null_model()}, Path(work_dir))["null"]
 
     def measure_entries(self, sigs: Sequence[Signature], work_dir: Path) -> EntrySamples:
-        work_dir = Path(work_dir)
-        nulls: dict[tuple[int, int], float] = {}
-        entries: dict[str, list[float]] = {}
-        for i, sig in enumerate(sigs):
-            shape_key = (sig.in_size, sig.in_channels)
-            if shape_key not in nulls:  # calling a model costs more with a bigger input to bind
-                nulls[shape_key] = float(np.median(self._null(work_dir, *shape_key)))
-            null = nulls[shape_key]
-            shape = (1, sig.in_channels, sig.in_size, sig.in_size)
-            samples = self._time_module(
-                entry_module(sig), shape, work_dir / f"e{i}.onnx",
-                lambda sig=sig: chain_graph([sig], lead=False, tail=False)[0])
-            # A block cannot take negative time: when timing noise puts a sample under the null
-            # model's median, the block's best estimate is zero, not a negative share of the call.
-            entries.setdefault(sig.key, []).extend(max(0.0, s - null) for s in samples)
-        return EntrySamples(entries)
+        return EntrySamples(entry_samples(sigs, self.time_models(_entry_models(sigs), Path(work_dir))))
 
     def measure_arch(self, spec: SpaceSpec, arch: Arch, work_dir: Path, seed: int = 0) -> ArchMeasurement:
-        work_dir = Path(work_dir)
         torch.manual_seed(seed)
-        shape = (1, spec.in_channels, arch.resolution, arch.resolution)
-        samples = self._time_module(Subnet(spec, arch).eval(), shape, work_dir / "arch.onnx",
-                                    lambda: random_arch_graph(spec, arch, seed))
+        model = TimedModel(Subnet(spec, arch).eval(), (1, spec.in_channels, arch.resolution, arch.resolution),
+                           lambda: random_arch_graph(spec, arch, seed))
+        samples = self.time_models({"arch": model}, Path(work_dir))["arch"]
         return ArchMeasurement(arch=str(arch), latency=float(np.median(samples)), samples=tuple(samples))
 
 
@@ -174,7 +212,7 @@ def choose_host_backend(spec: SpaceSpec, work_dir: Path, *, seed: int = 0,
     archs = [sample_arch(spec, rng) for _ in range(3)]
     medians: dict[str, float] = {}
     for backend in backends or available_backends():
-        prof = HostProfiler(backend, repeats=3, number=10, warmup=3)
+        prof = HostProfiler(backend, rounds=6, samples=2, span_s=0.1)
         medians[backend] = float(sum(prof.measure_arch(spec, a, Path(work_dir) / backend / str(i)).latency
                                      for i, a in enumerate(archs)))
     best = min(medians, key=lambda b: medians[b])
@@ -184,19 +222,18 @@ def choose_host_backend(spec: SpaceSpec, work_dir: Path, *, seed: int = 0,
 class RpcProfiler(HostProfiler):
     """Times entries and subnets on a device running a TVM RPC server (ARM64 Linux, or the host
     on 127.0.0.1): TVM cross-compiles each model to a ``.so`` that the device loads and times
-    with ``time_evaluator``."""
+    with ``time_evaluator`` (the device's own clock; models are timed one after another)."""
 
     target = "linux-rpc"
 
-    def __init__(self, device, *, repeats: int = 5, number: int = 20, batch_size: int = 8) -> None:  # noqa: ANN001
+    def __init__(self, device, *, samples: int = 5, number: int = 20, batch_size: int = 8) -> None:  # noqa: ANN001
         from ..targets.linux_rpc import RpcDevice
 
         self.device: RpcDevice = device
         self.backend = "tvm-rpc"
         self.board = f"{device.host}:{device.port}"
-        self.repeats = repeats
+        self.samples = samples
         self.number = number
-        self.warmup = 0
         self.batch_size = batch_size
 
     def fingerprint(self) -> dict[str, object]:
@@ -204,11 +241,13 @@ class RpcProfiler(HostProfiler):
 
         return fingerprint(self.device)
 
-    def _time_module(self, module: nn.Module, shape: tuple[int, ...], path: Path,
-                     int8_graph_fn=None) -> list[float]:  # noqa: ANN001
+    def time_models(self, models: Mapping[str, TimedModel], work_dir: Path) -> dict[str, list[float]]:
         from ..targets.linux_rpc import build, measure
 
-        export_module(module, shape, path)
-        lib = build(path, self.device, path.with_suffix(".so"))
-        x = np.random.default_rng(0).random(shape).astype(np.float32)
-        return measure(lib, self.device, x, number=self.number, repeat=self.repeats)
+        out = {}
+        for name, m in models.items():
+            path = export_module(m.module, m.shape, Path(work_dir) / f"{name}.onnx")
+            lib = build(path, self.device, path.with_suffix(".so"))
+            x = np.random.default_rng(0).random(m.shape).astype(np.float32)
+            out[name] = measure(lib, self.device, x, number=self.number, repeat=self.samples)
+        return out

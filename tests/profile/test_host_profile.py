@@ -10,7 +10,17 @@ from elftools.elf.elffile import ELFFile
 
 from edgenas.errors import DeviceError
 from edgenas.profile import arch_signatures, build_table
-from edgenas.profile.host import HostProfiler, RpcProfiler, choose_host_backend, entry_module, export_module
+from edgenas.profile.host import (
+    HostProfiler,
+    RpcProfiler,
+    _entry_models,
+    choose_host_backend,
+    entry_module,
+    entry_samples,
+    export_module,
+    prefix_signature,
+)
+from edgenas.profile.signature import Signature
 from edgenas.space import get_space, smallest_arch
 
 
@@ -21,7 +31,7 @@ def spec():
 
 def test_host_table_with_onnxruntime(spec, tmp_path):
     arch = smallest_arch(spec)
-    prof = HostProfiler("onnxruntime", repeats=3, number=10, warmup=2)
+    prof = HostProfiler("onnxruntime", rounds=6, samples=3, span_s=0.05)
     table = build_table(prof, spec, tmp_path / "host.json", archs=[arch])
     keys = [s.key for s in arch_signatures(spec, arch)]
     assert table.missing(keys) == [] and table.unit == "ms" and table.backend == "onnxruntime"
@@ -30,6 +40,31 @@ def test_host_table_with_onnxruntime(spec, tmp_path):
     assert len(m.samples) == 3 and m.latency > 0
     pred = table.predict(arch)
     assert 0 < pred < 10 * m.latency  # sanity only: a shared CI host is too noisy for a tight bound here
+
+
+def test_entries_are_timed_behind_a_prefix_and_pair_by_pair(spec):
+    """mbconv and head entries are (prefix -> entry) minus the prefix, sample by sample; the stem
+    (which really reads the graph input) is minus the null model; one prefix per input shape."""
+    sigs = arch_signatures(spec, smallest_arch(spec))
+    models = _entry_models(sigs)
+    prefixes = {k for k in models if k.startswith("p")}
+    assert prefixes == {f"p{s.in_size}x{s.in_channels}" for s in sigs if s.kind != "stem"}
+    times = {k: [10.0, 11.0, 12.0] for k in models}
+    times["null"] = [1.0, 2.0, 3.0]
+    for i, sig in enumerate(sigs):
+        times[f"e{i}"] = [20.0 + i, 30.0 + i, 5.0]  # the last pair falls under its baseline
+    samples = entry_samples(sigs, times)
+    stem = sigs[0]
+    assert stem.kind == "stem" and samples[stem.key] == [19.0, 28.0, 2.0]
+    for i, sig in enumerate(sigs[1:], start=1):
+        assert samples[sig.key] == [10.0 + i, 19.0 + i, 0.0]
+
+
+def test_prefix_keeps_the_entry_input_and_is_a_plain_block():
+    sig = Signature("mbconv", 6, 16, 96, 24, 7, 2, False)
+    pre = prefix_signature(sig)
+    assert (pre.in_size, pre.in_channels, pre.out_channels, pre.out_size) == (6, 16, 16, 6)
+    assert pre.kind == "mbconv" and not pre.residual and pre.stride == 1
 
 
 def test_choose_backend_records_every_candidate(spec, tmp_path):
@@ -44,7 +79,7 @@ def test_rpc_path_on_loopback(spec, tmp_path):
 
     arch = smallest_arch(spec)
     with loopback_server() as port:
-        prof = RpcProfiler(RpcDevice("127.0.0.1", port), repeats=2, number=5)
+        prof = RpcProfiler(RpcDevice("127.0.0.1", port), samples=2, number=5)
         table = build_table(prof, spec, tmp_path / "rpc.json", archs=[arch])
         m = prof.measure_arch(spec, arch, tmp_path / "arch")
     assert table.target == "linux-rpc" and table.backend == "tvm-rpc" and len(table) == 4
