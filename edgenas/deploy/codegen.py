@@ -27,11 +27,9 @@ from . import requant
 from .fuse import Step
 from .ir import Graph, Op, Tensor
 from .plan import MemoryPlan
+from .scratch import pointwise_in_place_one_call
 
 GENERATOR_VERSION = f"edgenas-codegen {__version__}"
-#: EN_CONV_IN_PLACE_MAX_CIN of kernels.h: in-place pointwise convs up to this C_in call the
-#: kernel once; wider ones go through the one-row scratch in chunks of pixels.
-CONV_IN_PLACE_MAX_CIN = 576
 _PER_LINE = 16
 
 
@@ -181,7 +179,7 @@ class _Emitter:
         so no chunk but the last takes the kernel's slow one-pixel tail."""
         n, h, wdt, cin = in_shape
         ptr_in, ptr_out = self.ptr(s.input), self.ptr(s.output)
-        if ptr_in == ptr_out and cout <= cin <= CONV_IN_PLACE_MAX_CIN:
+        if pointwise_in_place_one_call(cin, cout):
             # one call: the kernel holds each pixel group's input on its stack
             ind, outd = self.dims(f"{name}_io_in", in_shape), self.dims(f"{name}_io_out", (n, h, wdt, cout))
             self.call(f"en_conv2d_packed_in_place_s8(&{q}, &{ind}, {ptr_in}, &{wd}, {wsym}, {bsym}, &{outd})")

@@ -32,6 +32,14 @@ class EstimatorContext:
     dataset: str | None = None  # None: the supernet's own dataset
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
+    def preload(self, *, supernet: tuple[Any, dict] | None = None, data: Any = None) -> EstimatorContext:
+        """Share a ``(supernet, meta)`` pair and dataset the caller already loaded."""
+        if supernet is not None:
+            self._cache["supernet"] = supernet
+        if data is not None:
+            self._cache["data"] = data
+        return self
+
     def supernet(self):
         """``(OFASupernet, meta)`` of ``supernet_dir`` (default: the bundled one)."""
         if "supernet" not in self._cache:

@@ -20,7 +20,6 @@ import numpy as np
 from ..boards import Board
 from ..errors import DeviceError, SpaceError
 from ..paths import ASSETS_DIR
-from ..space import Arch
 
 Step = Callable[[str], None]
 """Called with a short description as each stage starts (for progress display)."""
@@ -116,8 +115,7 @@ def extract(request: ExtractRequest, step: Step | None = None) -> ExtractReport:
     from ..deploy import build_host
     from ..deploy.pipeline import compile_model, run_artifact
     from ..deploy.quantize import quantize_images
-    from ..estimate import AccuracyPredictor
-    from ..estimate.dataset import measure_accuracy
+    from ..estimate.registry import EstimatorContext, get_estimator
     from ..search import Constraints, run_search
     from ..supernet import accuracy, load_supernet, prepare_subnet, save_subnet
     from ..supernet.bundled import bundled_supernet_dir
@@ -150,12 +148,9 @@ def extract(request: ExtractRequest, step: Step | None = None) -> ExtractReport:
             )
         table, table_path = None, None  # the bundled table belongs to another space: no latency model
     cost = CostModel(spec, request.board, table)
-    if request.fitness == "measured":
-        def fitness(archs: list[Arch]) -> list[float]:
-            return [measure_accuracy(net, a, data, calib_images=1000) for a in archs]
-    else:
-        predictor = AccuracyPredictor.load(request.predictor_dir or PREDICTORS_DIR / meta.get("dataset", "fashion-mnist"))
-        fitness = predictor
+    context = EstimatorContext(spec, seed=int(meta.get("seed", 0)), supernet_dir=supernet_dir,
+                               predictor_dir=request.predictor_dir).preload(supernet=(net, meta), data=data)
+    fitness = get_estimator("inherited" if request.fitness == "measured" else "predictor", context)
     lap("load")
 
     say("searching")

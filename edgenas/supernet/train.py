@@ -203,6 +203,30 @@ class _Resume:
         )
 
 
+def train_step(net: OFASupernet, teacher: OFASupernet | None, optimizer: torch.optim.Optimizer, x: torch.Tensor,
+               y: torch.Tensor, archs: list[Arch], aug: torch.Generator, config: TrainConfig) -> torch.Tensor:
+    """One optimisation step: gradients of every subnet in ``archs`` on the batch (each with its
+    own augmentation at its resolution, distilled from the full teacher net at that resolution),
+    accumulated, then one update. Returns the mean loss (on the device, not synchronised)."""
+    optimizer.zero_grad(set_to_none=True)
+    top = largest_arch(net.spec)
+    step_loss = torch.zeros((), device=x.device)
+    for arch in archs:
+        xb = augment(x, arch.resolution, aug)
+        net.set_active(arch)
+        logits = net(xb)
+        loss = F.cross_entropy(logits, y, label_smoothing=config.label_smoothing)
+        if teacher is not None and config.kd_ratio > 0:
+            with torch.no_grad():
+                teacher.set_active(Arch(arch.resolution, top.width, top.stages))
+                soft = teacher(xb)
+            loss = loss + config.kd_ratio * _kd_loss(logits, soft)
+        loss.backward()
+        step_loss += loss.detach() / len(archs)
+    optimizer.step()
+    return step_loss
+
+
 def _start_from(init_from: Path, spec: SpaceSpec, net: OFASupernet, resume: _Resume, pos: Position) -> dict:
     """Load ``init_from``'s weights and teacher into a fresh run; return its description."""
     meta = load_meta(init_from)
@@ -300,22 +324,7 @@ def train_supernet(
                 lr = 0.5 * phase.lr * (1 + math.cos(math.pi * global_step / total_steps))
                 for group in optimizer.param_groups:
                     group["lr"] = lr
-                optimizer.zero_grad(set_to_none=True)
-                step_loss = torch.zeros((), device=device)
-                for arch in subnets_for_step(spec, phase, rng):
-                    resolution = arch.resolution
-                    xb = augment(x, resolution, aug)
-                    net.set_active(arch)
-                    logits = net(xb)
-                    loss = F.cross_entropy(logits, y, label_smoothing=config.label_smoothing)
-                    if teacher is not None and config.kd_ratio > 0:
-                        with torch.no_grad():
-                            teacher.set_active(Arch(resolution, top.width, top.stages))
-                            soft = teacher(xb)
-                        loss = loss + config.kd_ratio * _kd_loss(logits, soft)
-                    loss.backward()
-                    step_loss += loss.detach() / phase.subnets_per_step
-                optimizer.step()
+                step_loss = train_step(net, teacher, optimizer, x, y, subnets_for_step(spec, phase, rng), aug, config)
                 losses.append(step_loss)
                 # Reading the loss waits for the device: only every few steps, so a GPU keeps busy.
                 if on_step and (step % 20 == 0 or step + 1 == steps_per_epoch):

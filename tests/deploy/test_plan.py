@@ -221,6 +221,26 @@ def test_inplace_depthwise_and_reshape_alias() -> None:
     assert not lower(g, in_place=False).steps[1].in_place
 
 
+def test_in_place_pointwise_reserves_a_row_only_when_it_runs_in_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One en_conv2d_packed_in_place_s8 call (C_out <= C_in <= the kernel's limit) needs no arena
+    scratch; wider inputs go through a one-row scratch (W * C_in bytes)."""
+    from edgenas.deploy import scratch
+
+    def plan_for(cin: int):
+        b = _Builder((1, 4, 6, 8))
+        h = b.conv("x", cin)
+        g = b.graph(b.conv(h, cin // 2))
+        sched = lower(g)
+        pw = sched.steps[1]
+        assert pw.in_place and pw.banded and sched.buffer_of(pw.output) == sched.buffer_of(h)
+        return plan_memory(g, schedule=sched)
+
+    assert plan_for(32).scratch == {}
+    monkeypatch.setattr(scratch, "CONV_IN_PLACE_MAX_CIN", 16)
+    wide = plan_for(32)
+    assert [size for _, size in wide.scratch.values()] == [6 * 32]
+
+
 def test_depthwise_not_in_place_when_input_read_later() -> None:
     b = _Builder((1, 10, 6, 8))
     h = b.conv("x", 8)
