@@ -33,9 +33,12 @@ NAME = "scratch_baselines"
 
 
 def load_baselines() -> dict:
-    """``{arch string: result}`` measured so far (empty when none)."""
-    path = RESULTS_DIR / f"{NAME}.json"
-    return json.loads(path.read_text())["runs"] if path.exists() else {}
+    """``{arch string: result}`` measured so far, over ``scratch_baselines.json`` and its parts
+    (``scratch_baselines-PART.json``, written by processes that ran side by side); empty when none."""
+    runs: dict = {}
+    for path in sorted(RESULTS_DIR.glob(f"{NAME}*.json")):
+        runs.update(json.loads(path.read_text())["runs"])
+    return runs
 
 
 def main() -> None:
@@ -47,14 +50,17 @@ def main() -> None:
     parser.add_argument("--random", type=int, default=3, help="random subnets supernet_quality samples")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--part", default="", help="write scratch_baselines-PART.json (for processes side by side)")
     args = parser.parse_args()
+    name = f"{NAME}-{args.part}" if args.part else NAME
     device = resolve_device(args.device)
     data = load_fashion_mnist(seed=args.seed)
     spec = get_space("mcu-mbv2", in_channels=data.in_channels, num_classes=data.num_classes)
     named = quality_archs(spec, args.random, args.seed)
     todo = [(label, named[label]) for label in args.labels.split(",") if label]
     todo += [("arch", Arch.parse(text).validate(spec)) for text in args.arch]
-    runs = load_baselines()
+    path = RESULTS_DIR / f"{name}.json"
+    runs = json.loads(path.read_text())["runs"] if path.exists() else {}
     for label, arch in todo:
         started = time.time()
         model = train_from_scratch(spec, arch, data, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
@@ -69,7 +75,7 @@ def main() -> None:
             "hardware": torch.cuda.get_device_name(device) if device.startswith("cuda") else "cpu",
         }
         print(label, runs[str(arch)], flush=True)
-        write_result(NAME, {"runs": runs})
+        write_result(name, {"runs": runs})
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ Writes ``bench/results/supernet_training.json`` and stamps ``hardware``/``comman
 checkpoint's ``supernet.json``.
 
     python bench/train_supernet.py --device cuda --budget 900 --subnets 4 --sandwich --out runs/gpu
+    python bench/train_supernet.py --device cuda --epochs 0,0,0,30 --sandwich --seed 2 \
+        --init-from edgenas/assets/supernet/fashion-mnist --out runs/gpu-more
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from common import write_result  # noqa: E402
 
 from edgenas.data import load_fashion_mnist  # noqa: E402
 from edgenas.space import get_space  # noqa: E402
-from edgenas.supernet import OFASupernet, TrainConfig, default_phases, resolve_device, subnets_for_step, train_supernet  # noqa: E402
+from edgenas.supernet import OFASupernet, TrainConfig, default_phases, resolve_device, subnets_for_step, train_supernet, trained_epochs  # noqa: E402
 from edgenas.supernet.train import train_step  # noqa: E402
 from edgenas.supernet.checkpoint import META, atomic_write_json  # noqa: E402
 
@@ -71,6 +73,7 @@ def main() -> None:
     parser.add_argument("--sandwich", action="store_true")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--init-from", type=Path, help="continue a finished checkpoint (e.g. --epochs 0,0,0,N)")
     args = parser.parse_args()
     device = resolve_device(args.device)
     data = load_fashion_mnist(seed=args.seed)
@@ -87,7 +90,7 @@ def main() -> None:
     command = (
         f"edgenas train --data fashion-mnist --epochs {','.join(map(str, epochs))} --subnets {args.subnets}"
         f"{' --sandwich' if args.sandwich else ''} --batch-size {args.batch_size} --seed {args.seed} --device {device}"
-        f" --out {args.out}"
+        f"{f' --init-from {args.init_from}' if args.init_from else ''} --out {args.out}"
     )
     args.out.mkdir(parents=True, exist_ok=True)
     plan = {"epochs": epochs, "seconds_per_step": timing, "command": command, "batch_size": args.batch_size,
@@ -101,12 +104,13 @@ def main() -> None:
     def on_epoch(record: dict) -> None:
         print(json.dumps({**record, "elapsed": round(time.time() - started, 1)}), flush=True)
 
-    train_supernet(data, spec, args.out, config, on_epoch=on_epoch, device=device)
+    train_supernet(data, spec, args.out, config, on_epoch=on_epoch, device=device, init_from=args.init_from)
     wall = round(time.time() - started, 1)
     meta = json.loads((args.out / META).read_text())
     meta.update(hardware=plan["hardware"], command=command, wall_seconds=wall)
     atomic_write_json(args.out / META, meta)
     print(write_result("supernet_training", {**plan, "config": config.to_dict(), "log": meta["log"],
+                                             "total_epochs": trained_epochs(meta), "parent": meta.get("parent"),
                                              "wall_seconds": wall, "bench_command": " ".join(sys.argv)}))
 
 
