@@ -60,6 +60,15 @@ def test_entries_are_timed_behind_a_prefix_and_pair_by_pair(spec):
         assert samples[sig.key] == [10.0 + i, 19.0 + i, 0.0]
 
 
+def test_litert_times_the_int8_graphs_of_entries_and_prefixes(spec, tmp_path):
+    """LiteRT runs the deployed int8 graphs: (prefix -> entry), the prefix alone, the null model."""
+    sigs = arch_signatures(spec, smallest_arch(spec))
+    prof = HostProfiler("litert", rounds=3, samples=1, span_s=0.02, max_wait_s=0.1)
+    samples = prof.measure_entries(sigs, tmp_path).entries
+    assert set(samples) == {s.key for s in sigs} and all(len(v) == 1 and v[0] >= 0 for v in samples.values())
+    assert sum(v[0] for v in samples.values()) > 0
+
+
 def test_prefix_keeps_the_entry_input_and_is_a_plain_block():
     sig = Signature("mbconv", 6, 16, 96, 24, 7, 2, False)
     pre = prefix_signature(sig)
