@@ -32,6 +32,7 @@ def extract(
     table: Annotated[Optional[Path], typer.Option(help="latency table (default: bundled for the board)")] = None,
     eval_images: Annotated[int, typer.Option(help="test images for the accuracy report (0: all 10,000)")] = 1000,
     verify_inputs: Annotated[int, typer.Option(help="inputs run on the board and checked against the host build")] = 4,
+    finetune_epochs: Annotated[int, typer.Option(help="train the chosen subnet N more epochs before int8 (distilled from the largest; minutes per epoch on a CPU)")] = 0,
     opt: Annotated[str, typer.Option(help="firmware optimisation: -O2 or -Os")] = "-O2",
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
@@ -45,6 +46,8 @@ def extract(
         raise UsageError("give exactly one of --target or --board", hint="e.g. --target cortex-m7 or --board mps2-an500")
     if fitness not in ("predictor", "measured"):
         raise UsageError(f"--fitness {fitness!r} is not predictor or measured")
+    if finetune_epochs < 0:
+        raise UsageError(f"--finetune-epochs must be 0 or more, got {finetune_epochs}")
     chosen = get_board(board) if board else board_for_target(target)
     limits: dict[str, float] = {}
     if ram:
@@ -60,7 +63,7 @@ def extract(
     request = ExtractRequest(
         board=chosen, limits=limits, out_dir=out, supernet_dir=supernet, predictor_dir=predictor, latency_table=table,
         fitness=fitness, seed=seed, generations=generations, verify_inputs=verify_inputs, eval_images=eval_images,
-        opt=opt,
+        finetune_epochs=finetune_epochs, opt=opt,
     )
     with stderr.status("extract") if not quiet else nullcontext() as status:
 

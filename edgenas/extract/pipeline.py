@@ -38,6 +38,8 @@ class ExtractRequest:
             of each candidate with inherited weights; slow but exact).
         verify_inputs: test images run on the board and compared with the host build.
         eval_images: test images for the float and int8 accuracy in the report (0 = all).
+        finetune_epochs: train the extracted subnet this many more epochs before quantizing
+            (distilled from the supernet's largest subnet; 0 keeps the inherited weights).
     """
 
     board: Board
@@ -51,6 +53,7 @@ class ExtractRequest:
     generations: int = 30
     verify_inputs: int = 4
     eval_images: int = 0
+    finetune_epochs: int = 0
     opt: str = "-O2"
     port: str | None = None
 
@@ -117,7 +120,7 @@ def extract(request: ExtractRequest, step: Step | None = None) -> ExtractReport:
     from ..deploy.quantize import quantize_images
     from ..estimate.registry import EstimatorContext, get_estimator
     from ..search import Constraints, run_search
-    from ..supernet import accuracy, load_supernet, prepare_subnet, save_subnet
+    from ..supernet import accuracy, finetune_subnet, load_supernet, prepare_subnet, save_subnet
     from ..supernet.bundled import bundled_supernet_dir
     from .report import write_report
 
@@ -165,6 +168,13 @@ def extract(request: ExtractRequest, step: Step | None = None) -> ExtractReport:
     subnet = prepare_subnet(net, arch, data)
     n_eval = len(data.test) if request.eval_images <= 0 else min(request.eval_images, len(data.test))
     test = ImageSet(data.test.x[:n_eval], data.test.y[:n_eval])
+    accuracies: dict[str, Any] = {"test_images": n_eval}
+    if request.finetune_epochs > 0:
+        accuracies["float_inherited"] = accuracy(subnet, test, arch.resolution)
+        say(f"fine-tuning for {request.finetune_epochs} epochs (distilled from the largest subnet)")
+        finetune_subnet(net, subnet, arch, data, epochs=request.finetune_epochs, seed=request.seed,
+                        on_epoch=lambda e, loss: say(f"fine-tune epoch {e + 1}/{request.finetune_epochs}: loss {loss:.3f}"))
+        lap("finetune")
     float_acc = accuracy(subnet, test, arch.resolution)
     save_subnet(subnet, out / "subnet", {"supernet": str(supernet_dir), "data": meta.get("dataset", "fashion-mnist"),
                                          "seed": int(meta.get("seed", 0))})
@@ -207,6 +217,7 @@ def extract(request: ExtractRequest, step: Step | None = None) -> ExtractReport:
             "core": request.board.core,
             "limits": request.limits,
             "fitness": request.fitness,
+            "finetune_epochs": request.finetune_epochs,
             "seed": request.seed,
             "supernet": str(supernet_dir),
             "latency_table": str(table_path) if table_path else None,
@@ -220,7 +231,7 @@ def extract(request: ExtractRequest, step: Step | None = None) -> ExtractReport:
             "wall_s": round(result.wall_s, 3),
             "minima": result.minima,
         },
-        accuracy={"test_images": n_eval, "float": float_acc, "int8": int8_acc},
+        accuracy={**accuracies, "float": float_acc, "int8": int8_acc},
         predicted=metrics,
         measured={
             **memory,

@@ -32,7 +32,9 @@ def render_markdown(report: ExtractReport) -> str:
         + (f", predicted accuracy {_pct(r.search['predicted_accuracy'])}" if r.search.get("predicted_accuracy") else ""),
         "",
         f"Test accuracy ({r.accuracy['test_images']} images): float {_pct(r.accuracy['float'])}, "
-        f"int8 {_pct(r.accuracy['int8'])}",
+        f"int8 {_pct(r.accuracy['int8'])}"
+        + (f" (inherited weights before {r.request['finetune_epochs']} fine-tuning epochs: float "
+           f"{_pct(r.accuracy['float_inherited'])})" if "float_inherited" in r.accuracy else ""),
         "",
         "| | predicted | measured (linked ELF / device) |",
         "|---|---|---|",

@@ -6,7 +6,7 @@ from .evaluate import accuracy
 from .ofa import BlockPlan, NetPlan, OFASupernet, plan_net
 from .subnet import Subnet, extract_subnet
 from .prepare import prepare_subnet
-from .scratch import train_from_scratch
+from .subnet_training import finetune_subnet, train_from_scratch
 from .subnet_io import is_subnet_dir, load_subnet, save_subnet
 from .device import resolve_device
 from .train import Phase, TrainConfig, default_phases, sample_for_phase, subnets_for_step, train_supernet, trained_epochs
@@ -21,6 +21,7 @@ __all__ = [
     "accuracy",
     "default_phases",
     "extract_subnet",
+    "finetune_subnet",
     "is_subnet_dir",
     "load_subnet",
     "save_subnet",

@@ -28,6 +28,7 @@ from ..space import Arch, BlockChoice, SpaceSpec, largest_arch, smallest_arch
 from .checkpoint import WEIGHTS, atomic_write_json, load_meta, save_supernet, save_tensors
 from .evaluate import accuracy
 from .prepare import prepare_subnet
+from .subnet_training import kd_loss
 from .importance import sort_hidden_channels
 from .ofa import OFASupernet
 
@@ -160,11 +161,6 @@ def _param_groups(net: torch.nn.Module, weight_decay: float) -> list[dict]:
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 
-def _kd_loss(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
-    """Soft cross-entropy against the teacher's distribution (temperature 1, as OFA)."""
-    return torch.sum(-F.softmax(teacher, dim=1) * F.log_softmax(student, dim=1), dim=1).mean()
-
-
 class _Resume:
     """Reads and writes the resume files beside the checkpoint."""
 
@@ -220,7 +216,7 @@ def train_step(net: OFASupernet, teacher: OFASupernet | None, optimizer: torch.o
             with torch.no_grad():
                 teacher.set_active(Arch(arch.resolution, top.width, top.stages))
                 soft = teacher(xb)
-            loss = loss + config.kd_ratio * _kd_loss(logits, soft)
+            loss = loss + config.kd_ratio * kd_loss(logits, soft)
         loss.backward()
         step_loss += loss.detach() / len(archs)
     optimizer.step()

@@ -66,6 +66,19 @@ def test_same_seed_same_subnet_and_firmware_bytes(assets, tmp_path):
     assert (tmp_path / "a" / "src" / "model.c").read_bytes() == (tmp_path / "b" / "src" / "model.c").read_bytes()
 
 
+def test_finetuned_subnet_is_what_gets_deployed(assets, tmp_path):
+    """--finetune-epochs trains the chosen subnet further before int8; the report keeps both
+    accuracies, and the artifacts (still verified on the board) hold the fine-tuned weights."""
+    base = extract(_request(assets, tmp_path / "a", flash_bytes=200 * 1024))
+    tuned = extract(ExtractRequest(**{**_request(assets, tmp_path / "b", flash_bytes=200 * 1024).__dict__,
+                                      "finetune_epochs": 1}))
+    assert tuned.arch == base.arch and tuned.verified
+    assert tuned.request["finetune_epochs"] == 1 and "float_inherited" in tuned.accuracy
+    assert tuned.accuracy["float_inherited"] == base.accuracy["float"]
+    assert (tmp_path / "a" / "model.tflite").read_bytes() != (tmp_path / "b" / "model.tflite").read_bytes()
+    assert "fine-tuning epochs" in (tmp_path / "b" / "report.md").read_text()
+
+
 def test_impossible_budget_fails_fast_with_the_minimum(assets, tmp_path):
     with pytest.raises(InfeasibleBudgetError, match="smallest needs"):
         extract(_request(assets, tmp_path / "x", sram_bytes=1024))

@@ -228,6 +228,33 @@ def test_from_scratch_training_learns_and_is_seeded():
     assert accuracy(a, data.test, arch.resolution) > 0.7
 
 
+def test_finetuning_an_extracted_subnet_distils_from_the_largest_and_is_seeded(tmp_path):
+    """Fine-tuning trains the inherited weights further (not the supernet's), with the largest
+    subnet as teacher: its loss exceeds plain cross-entropy on the same batches."""
+    from edgenas.supernet import finetune_subnet
+    from edgenas.supernet.subnet_training import fit_subnet
+
+    net, _ = load_supernet(_tiny_run(tmp_path, "s"))
+    data = make_synthetic(seed=0)
+    arch = smallest_arch(net.spec)
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    runs = []
+    for _ in range(2):
+        sub = prepare_subnet(net, arch, data, calib_images=64)
+        inherited = {k: v.clone() for k, v in sub.state_dict().items()}
+        losses: list[float] = []
+        finetune_subnet(net, sub, arch, data, epochs=1, batch_size=32, max_steps_per_epoch=3,
+                        on_epoch=lambda e, loss: losses.append(loss))
+        runs.append((sub.state_dict(), losses[0]))
+    assert all(torch.equal(p, q) for p, q in zip(runs[0][0].values(), runs[1][0].values()))
+    assert any(not torch.equal(inherited[k], runs[0][0][k]) for k in inherited)
+    assert all(torch.equal(v, net.state_dict()[k]) for k, v in before.items())
+    plain: list[float] = []
+    fit_subnet(prepare_subnet(net, arch, data, calib_images=64), arch, data, epochs=1, lr=0.01, batch_size=32,
+               max_steps_per_epoch=3, on_epoch=lambda e, loss: plain.append(loss))
+    assert runs[0][1] > plain[0]  # the distillation term adds a positive soft cross-entropy
+
+
 def test_sandwich_trains_both_ends_every_step():
     spec = get_space("mcu-mbv2")
     rng = np.random.default_rng(0)

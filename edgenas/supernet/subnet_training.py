@@ -1,0 +1,119 @@
+"""Train one fixed subnet: from scratch (the baseline inherited weights must match) or, starting
+from its inherited weights, fine-tuned (Once-for-All's optional last step after extraction).
+
+Both use the supernet's recipe (SGD + Nesterov, cosine decay, label smoothing, the same
+augmentation) at the subnet's own resolution, so a from-scratch comparison isolates weight sharing.
+Fine-tuning starts lower (the weights are already good) and may distil from a teacher.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ..data import DataSplits, augment, iterate
+from ..space import Arch, SpaceSpec, largest_arch
+from .ofa import OFASupernet
+from .prepare import prepare_subnet
+from .subnet import Subnet
+
+
+def kd_loss(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
+    """Soft cross-entropy against the teacher's distribution (temperature 1, as OFA)."""
+    return torch.sum(-F.softmax(teacher, dim=1) * F.log_softmax(student, dim=1), dim=1).mean()
+
+
+def _init(module: nn.Module) -> None:
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out")
+
+
+def train_from_scratch(spec: SpaceSpec, arch: Arch, data: DataSplits, *, epochs: int, lr: float = 0.1,
+                       seed: int = 0, device: str = "cpu", **kwargs: Any) -> Subnet:
+    """Return ``arch`` trained from a fresh init for ``epochs`` on ``data.train`` (eval mode);
+    ``kwargs`` as for :func:`fit_subnet`."""
+    torch.manual_seed(seed)
+    model = Subnet(spec, arch)
+    _init(model)
+    return fit_subnet(model, arch, data, epochs=epochs, lr=lr, seed=seed, device=device, **kwargs)
+
+
+def finetune_subnet(net: OFASupernet, model: Subnet, arch: Arch, data: DataSplits, *, epochs: int,
+                    lr: float = 0.01, seed: int = 0, device: str = "cpu", **kwargs: Any) -> Subnet:
+    """Continue training an extracted subnet (in place) for ``epochs``, distilling from the
+    supernet's largest subnet at the same resolution (BN recalibrated), as the supernet itself was
+    trained; ``kwargs`` as for :func:`fit_subnet`."""
+    top = largest_arch(net.spec)
+    teacher = prepare_subnet(net, Arch(arch.resolution, top.width, top.stages), data)
+    return fit_subnet(model, arch, data, epochs=epochs, lr=lr, teacher=teacher, seed=seed, device=device, **kwargs)
+
+
+def fit_subnet(
+    model: Subnet,
+    arch: Arch,
+    data: DataSplits,
+    *,
+    epochs: int,
+    lr: float,
+    teacher: nn.Module | None = None,
+    batch_size: int = 128,
+    weight_decay: float = 4e-5,
+    label_smoothing: float = 0.1,
+    seed: int = 0,
+    max_steps_per_epoch: int = 0,
+    on_epoch: Callable[[int, float], None] | None = None,
+    device: str = "cpu",
+    should_stop: Callable[[int, Subnet], bool] | None = None,
+) -> Subnet:
+    """Train ``model`` (``arch``) for ``epochs`` on ``data.train``; return it in eval mode.
+
+    ``should_stop(epoch, model)`` is asked after every epoch (early stopping: it may evaluate the
+    model); returning True ends training there. The cosine schedule still spans ``epochs``.
+    """
+    model.to(device)
+    if teacher is not None:
+        teacher.to(device).eval()
+    decay = [p for p in model.parameters() if p.ndim > 1]
+    no_decay = [p for p in model.parameters() if p.ndim <= 1]
+    optimizer = torch.optim.SGD(
+        [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=lr, momentum=0.9, nesterov=True,
+    )
+    steps = math.ceil(len(data.train) / batch_size)
+    if max_steps_per_epoch:
+        steps = min(steps, max_steps_per_epoch)
+    total = steps * epochs
+    for epoch in range(epochs):
+        rng = np.random.default_rng([seed, epoch])
+        shuffle = torch.Generator().manual_seed(int(rng.integers(2**62)))
+        aug = torch.Generator().manual_seed(int(rng.integers(2**62)))
+        model.train()
+        losses = []
+        for step, (x, y) in enumerate(iterate(data.train, batch_size, shuffle_generator=shuffle, device=device)):
+            if step >= steps:
+                break
+            for group in optimizer.param_groups:
+                group["lr"] = 0.5 * lr * (1 + math.cos(math.pi * (epoch * steps + step) / total))
+            optimizer.zero_grad(set_to_none=True)
+            xb = augment(x, arch.resolution, aug)
+            logits = model(xb)
+            loss = F.cross_entropy(logits, y, label_smoothing=label_smoothing)
+            if teacher is not None:
+                with torch.no_grad():
+                    soft = teacher(xb)
+                loss = loss + kd_loss(logits, soft)
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.detach())
+        if on_epoch:
+            on_epoch(epoch, float(torch.stack(losses).mean()))
+        if should_stop is not None and should_stop(epoch, model):
+            break
+    return model.eval()
