@@ -66,14 +66,20 @@ class ArchEncoder:
 
 @dataclass(frozen=True)
 class PredictorConfig:
-    """MLP size and training schedule (OFA: 3 x 400, Adam)."""
+    """MLP size and training schedule (OFA: 3 x 400, Adam).
+
+    ``weight_decay`` is 30x OFA's: measured accuracies carry about half a point of sampling
+    noise (5,000 validation images), and with OFA's 1e-4 the MLP fits that noise. Five-fold cross
+    validation on the bundled 800 samples: RMSE 0.64 -> 0.53 points, Kendall tau 0.77 -> 0.81
+    (1e-2: 0.55 / 0.81; 1e-1: 0.61 / 0.79; ridge regression: 0.62 / 0.78).
+    """
 
     hidden: int = 400
     layers: int = 3
     epochs: int = 300
     batch_size: int = 64
     lr: float = 1e-3
-    weight_decay: float = 1e-4
+    weight_decay: float = 3e-2
     seed: int = 0
     threads: int = 1  # a 3x400 MLP gains nothing from more, and loses a lot on a shared CPU
 
