@@ -122,7 +122,7 @@ def _null_model() -> TimedModel:
     return TimedModel(_Null(), (1, 1, 1, 1), lambda: chain_graph([sig], lead=False, tail=False)[0])
 
 
-def _entry_models(sigs: Sequence[Signature]) -> dict[str, TimedModel]:
+def entry_models(sigs: Sequence[Signature]) -> dict[str, TimedModel]:
     """Models that time ``sigs`` in context: ``e{i}`` per entry, ``p{S}x{C}`` per prefix, ``null``."""
     models = {"null": _null_model()}
     for i, sig in enumerate(sigs):
@@ -144,7 +144,7 @@ def _prefix_key(sig: Signature) -> str:
 
 
 def entry_samples(sigs: Sequence[Signature], times: Mapping[str, Sequence[float]]) -> dict[str, list[float]]:
-    """Entry samples from the times of :func:`_entry_models`: entry minus its prefix (the stem:
+    """Entry samples from the times of :func:`entry_models`: entry minus its prefix (the stem:
     minus the null model), pair by pair, floored at 0 (a block cannot take negative time; noise
     can put a tiny block's pair below its baseline)."""
     out: dict[str, list[float]] = {}
@@ -195,7 +195,7 @@ class HostProfiler:
         return self.time_models({"null": _null_model()}, Path(work_dir))["null"]
 
     def measure_entries(self, sigs: Sequence[Signature], work_dir: Path) -> EntrySamples:
-        return EntrySamples(entry_samples(sigs, self.time_models(_entry_models(sigs), Path(work_dir))))
+        return EntrySamples(entry_samples(sigs, self.time_models(entry_models(sigs), Path(work_dir))))
 
     def measure_arch(self, spec: SpaceSpec, arch: Arch, work_dir: Path, seed: int = 0) -> ArchMeasurement:
         torch.manual_seed(seed)

@@ -13,7 +13,7 @@ from edgenas.profile import arch_signatures, build_table
 from edgenas.profile.host import (
     HostProfiler,
     RpcProfiler,
-    _entry_models,
+    entry_models,
     choose_host_backend,
     entry_module,
     entry_samples,
@@ -46,7 +46,7 @@ def test_entries_are_timed_behind_a_prefix_and_pair_by_pair(spec):
     """mbconv and head entries are (prefix -> entry) minus the prefix, sample by sample; the stem
     (which really reads the graph input) is minus the null model; one prefix per input shape."""
     sigs = arch_signatures(spec, smallest_arch(spec))
-    models = _entry_models(sigs)
+    models = entry_models(sigs)
     prefixes = {k for k in models if k.startswith("p")}
     assert prefixes == {f"p{s.in_size}x{s.in_channels}" for s in sigs if s.kind != "stem"}
     times = {k: [10.0, 11.0, 12.0] for k in models}
