@@ -13,8 +13,8 @@ from edgenas.profile import arch_signatures, build_table
 from edgenas.profile.host import (
     HostProfiler,
     RpcProfiler,
-    entry_models,
     choose_host_backend,
+    entry_models,
     entry_module,
     entry_samples,
     export_module,
