@@ -3,7 +3,7 @@
 Entries are timed in the context they have inside a subnet, in milliseconds. A model call costs
 more than its layers (binding the input, layout conversions at the model's edges, copying the
 output out), and alone a block pays all of it while inside a subnet it pays none. So an entry
-is timed behind a *prefix* (a 1x1 conv that produces its input, as the block before it would):
+is timed behind a *prefix* (a plain block that produces its input, as the block before it would):
 its sample is ``T(prefix -> entry) - T(prefix)``, paired sample by sample. The input side
 cancels within the pair and the output side cancels between consecutive entries (an entry's
 output edge is the next prefix's), so the sum over a subnet's entries keeps exactly the
@@ -122,20 +122,24 @@ def _null_model() -> TimedModel:
     return TimedModel(_Null(), (1, 1, 1, 1), lambda: chain_graph([sig], lead=False, tail=False)[0])
 
 
+def _chain_model(sigs: Sequence[Signature]) -> TimedModel:
+    """The entries ``sigs`` one after the other (the first one's input is the model's)."""
+    first = sigs[0]
+    return TimedModel(nn.Sequential(*[entry_module(s) for s in sigs]).eval(),
+                      (1, first.in_channels, first.in_size, first.in_size),
+                      lambda: chain_graph(list(sigs), lead=False, tail=False)[0])
+
+
 def entry_models(sigs: Sequence[Signature]) -> dict[str, TimedModel]:
     """Models that time ``sigs`` in context: ``e{i}`` per entry, ``p{S}x{C}`` per prefix, ``null``."""
     models = {"null": _null_model()}
     for i, sig in enumerate(sigs):
-        shape = (1, sig.in_channels, sig.in_size, sig.in_size)
         if sig.kind == "stem":
-            models[f"e{i}"] = TimedModel(entry_module(sig), shape,
-                                         lambda sig=sig: chain_graph([sig], lead=False, tail=False)[0])
+            models[f"e{i}"] = _chain_model([sig])
             continue
         pre = prefix_signature(sig)
-        models[f"e{i}"] = TimedModel(nn.Sequential(entry_module(pre), entry_module(sig)).eval(), shape,
-                                     lambda pre=pre, sig=sig: chain_graph([pre, sig], lead=False, tail=False)[0])
-        models.setdefault(_prefix_key(sig), TimedModel(
-            entry_module(pre), shape, lambda pre=pre: chain_graph([pre], lead=False, tail=False)[0]))
+        models[f"e{i}"] = _chain_model([pre, sig])
+        models.setdefault(_prefix_key(sig), _chain_model([pre]))
     return models
 
 
@@ -180,8 +184,8 @@ class HostProfiler:
         """``samples`` times (ms) per model, all models timed interleaved (see ``time_runners``)."""
         runners = {}
         for name, m in models.items():
-            x = np.random.default_rng(0).random(m.shape).astype(np.float32)
             if self.backend in FLOAT_BACKENDS:
+                x = np.random.default_rng(0).random(m.shape).astype(np.float32)
                 path = export_module(m.module, m.shape, Path(work_dir) / f"{name}.onnx")
                 runners[name] = ort_runner(path, x) if self.backend == "onnxruntime" else tvm_runner(path, x)
             else:

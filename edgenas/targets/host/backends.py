@@ -39,6 +39,20 @@ class Runner:
     call: Callable[[], object]
 
 
+def fastest_call(call: Callable[[], object], seconds: float, *, min_calls: int = 1) -> float:
+    """Seconds of the fastest of the calls made in a burst of ``seconds`` (at least ``min_calls``)."""
+    clock = time.perf_counter
+    best = float("inf")
+    calls = 0
+    end = clock() + seconds
+    while calls < min_calls or clock() < end:
+        t0 = clock()
+        call()
+        best = min(best, clock() - t0)
+        calls += 1
+    return best
+
+
 class QuietGate:
     """Holds measurement rounds back while the machine runs slow.
 
@@ -63,16 +77,13 @@ class QuietGate:
 
     def probe(self) -> float:
         """Fastest sentinel call (seconds) over one short burst; also updates ``best``."""
-        clock = time.perf_counter
-        best = float("inf")
-        end = clock() + self.probe_s
-        while clock() < end:
-            t0 = clock()
-            for _ in range(8):
-                self._a @ self._b
-            best = min(best, clock() - t0)
+        best = fastest_call(self._sentinel, self.probe_s)
         self.best = min(self.best, best)
         return best
+
+    def _sentinel(self) -> None:
+        for _ in range(8):
+            self._a @ self._b
 
     def quiet(self) -> bool:
         return self.waited_s >= self.max_wait_s or self.probe() <= self.best * (1 + self.tolerance)
@@ -112,7 +123,6 @@ def time_runners(runners: Mapping[K, Runner], *, rounds: int = 15, samples: int 
     """
     if rounds < samples or samples < 1:
         raise ValueError(f"rounds ({rounds}) must be >= samples ({samples}) >= 1")
-    clock = time.perf_counter
     burst_s = span_s / max(1, rounds * len(runners))
     floors: dict[K, list[float]] = {key: [] for key in runners}
     with flush_denormals():
@@ -125,17 +135,7 @@ def time_runners(runners: Mapping[K, Runner], *, rounds: int = 15, samples: int 
         while kept < rounds:
             if gate:
                 gate.wait()
-            this_round = {}
-            for key, runner in runners.items():
-                best = float("inf")
-                calls = 0
-                end = clock() + burst_s
-                while calls < 3 or clock() < end:
-                    t0 = clock()
-                    runner.call()
-                    best = min(best, clock() - t0)
-                    calls += 1
-                this_round[key] = best * 1e3
+            this_round = {key: fastest_call(runner.call, burst_s, min_calls=3) * 1e3 for key, runner in runners.items()}
             if gate is None or gate.quiet():
                 for key, value in this_round.items():
                     floors[key].append(value)
