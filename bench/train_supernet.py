@@ -29,18 +29,20 @@ from common import write_result  # noqa: E402
 from edgenas.data import load_fashion_mnist  # noqa: E402
 from edgenas.space import get_space  # noqa: E402
 from edgenas.supernet import OFASupernet, TrainConfig, default_phases, resolve_device, subnets_for_step, train_supernet, trained_epochs  # noqa: E402
-from edgenas.supernet.train import train_step  # noqa: E402
+from edgenas.supernet.teacher import Teacher  # noqa: E402
+from edgenas.supernet.train import memory_format_for, train_step  # noqa: E402
 from edgenas.supernet.checkpoint import META, atomic_write_json  # noqa: E402
 
 SHARES = {"full": 0.35, "kernel": 0.15, "depth": 0.2, "expand": 0.3}
 
 
-def seconds_per_step(spec, phase, batch_size: int, device: str, steps: int = 12) -> float:
+def seconds_per_step(spec, data, phase, batch_size: int, device: str, steps: int = 12) -> float:
     """Mean wall time of ``steps`` training steps of ``phase`` (the trainer's own step) after 3 warm-ups."""
     import numpy as np
 
-    net = OFASupernet(spec).to(device).train()
-    teacher = OFASupernet(spec).to(device).eval()
+    fmt = memory_format_for(device)
+    net = OFASupernet(spec).to(device, memory_format=fmt).train()
+    teacher = Teacher(OFASupernet(spec).to(device), data, calib_images=500, memory_format=fmt)
     opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
     x = torch.rand(batch_size, spec.in_channels, 28, 28, device=device)
     y = torch.randint(0, spec.num_classes, (batch_size,), device=device)
@@ -50,7 +52,7 @@ def seconds_per_step(spec, phase, batch_size: int, device: str, steps: int = 12)
             if device.startswith("cuda"):
                 torch.cuda.synchronize()
             started = time.perf_counter()
-        train_step(net, teacher, opt, x, y, subnets_for_step(spec, phase, rng), gen, TrainConfig())
+        train_step(net, teacher, opt, x, y, subnets_for_step(spec, phase, rng), gen, TrainConfig(), fmt)
     if device.startswith("cuda"):
         torch.cuda.synchronize()
     return (time.perf_counter() - started) / steps
@@ -85,7 +87,7 @@ def main() -> None:
         epochs = tuple(int(e) for e in args.epochs.split(","))
     else:
         probe = default_phases((1, 1, 1, 1), args.subnets, args.sandwich)
-        timing = {p.kind: seconds_per_step(spec, p, args.batch_size, device) for p in probe}
+        timing = {p.kind: seconds_per_step(spec, data, p, args.batch_size, device) for p in probe}
         epochs = tuple(max(1, int(SHARES[k] * args.budget / (timing[k] * steps_per_epoch))) for k in SHARES)
     command = (
         f"edgenas train --data fashion-mnist --epochs {','.join(map(str, epochs))} --subnets {args.subnets}"

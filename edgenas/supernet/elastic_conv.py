@@ -11,7 +11,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .padding import pad_same
+from .padding import conv2d_same
 
 
 class ElasticPointwise(nn.Module):
@@ -43,8 +43,7 @@ class ElasticConv(nn.Module):
         return self.weight[:out_channels, :in_channels]
 
     def forward(self, x: torch.Tensor, out_channels: int) -> torch.Tensor:
-        x = pad_same(x, self.kernel, self.stride)
-        return F.conv2d(x, self.active_weight(x.shape[1], out_channels), stride=self.stride)
+        return conv2d_same(x, self.active_weight(x.shape[1], out_channels), self.stride)
 
 
 class ElasticDepthwise(nn.Module):
@@ -84,8 +83,7 @@ class ElasticDepthwise(nn.Module):
 
     def forward(self, x: torch.Tensor, kernel: int) -> torch.Tensor:
         channels = x.shape[1]
-        x = pad_same(x, kernel, self.stride)
-        return F.conv2d(x, self.active_weight(channels, kernel), stride=self.stride, groups=channels)
+        return conv2d_same(x, self.active_weight(channels, kernel), self.stride, groups=channels)
 
 
 class ElasticLinear(nn.Module):

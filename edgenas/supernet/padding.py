@@ -2,7 +2,8 @@
 
 For stride 2 on an even input, SAME pads one pixel less at the top/left than PyTorch's symmetric
 ``padding=k//2`` — which would shift every window by one pixel in the int8 model. All convs here
-pad explicitly with these amounts instead.
+pad with these amounts instead: the symmetric part through the convolution itself (no copy),
+only the extra bottom/right pixel of an asymmetric SAME through an explicit pad.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
     return total // 2, total - total // 2
 
 
-def pad_same(x: torch.Tensor, kernel: int, stride: int) -> torch.Tensor:
-    """Zero-pad ``(N, C, H, W)`` for a SAME convolution (a no-op when nothing is needed)."""
+def conv2d_same(x: torch.Tensor, weight: torch.Tensor, stride: int = 1, groups: int = 1) -> torch.Tensor:
+    """``F.conv2d`` with SAME padding on ``(N, C, H, W)``; ``weight`` is ``(out, in/groups, k, k)``."""
+    kernel = weight.shape[-1]
     top, bottom = same_padding(x.shape[-2], kernel, stride)
     left, right = same_padding(x.shape[-1], kernel, stride)
-    if top == bottom == left == right == 0:
-        return x
-    return F.pad(x, (left, right, top, bottom))
+    if bottom > top or right > left:
+        x = F.pad(x, (0, right - left, 0, bottom - top))
+    return F.conv2d(x, weight, stride=stride, padding=(top, left), groups=groups)

@@ -109,8 +109,9 @@ def _copy_bn(dst: nn.BatchNorm2d, src: ElasticBatchNorm) -> None:
 
 @torch.no_grad()
 def extract_subnet(net: OFASupernet, arch: Arch) -> Subnet:
-    """Copy the active weights of ``arch`` out of ``net`` into a standalone ``Subnet`` (eval mode)."""
-    sub = Subnet(net.spec, arch)
+    """Copy the active weights of ``arch`` out of ``net`` into a standalone ``Subnet`` (eval mode),
+    on the device ``net`` is on."""
+    sub = Subnet(net.spec, arch).to(net.classifier.linear.weight.device)
     plan = sub.plan
     sub.stem.conv.weight.copy_(net.stem.active_weight(plan.in_channels, plan.stem_channels))
     _copy_bn(sub.stem.bn, net.stem_bn)

@@ -14,7 +14,7 @@ import math
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +31,7 @@ from .prepare import prepare_subnet
 from .subnet_training import kd_loss
 from .importance import sort_hidden_channels
 from .ofa import OFASupernet
+from .teacher import Teacher
 
 PHASE_KINDS = ("full", "kernel", "depth", "expand")
 
@@ -140,8 +141,14 @@ def sample_for_phase(spec: SpaceSpec, kind: str, rng: np.random.Generator) -> Ar
 
 
 def subnets_for_step(spec: SpaceSpec, phase: Phase, rng: np.random.Generator) -> list[Arch]:
-    """The subnets one optimisation step trains (random draws, plus both ends under the sandwich rule)."""
+    """The subnets one optimisation step trains (random draws, plus both ends under the sandwich rule).
+
+    They share one resolution per step, as Once-for-All draws one per batch, so the batch is
+    augmented and the teacher run once for all of them; only the sandwich's smallest subnet
+    keeps the smallest resolution.
+    """
     archs = [sample_for_phase(spec, phase.kind, rng) for _ in range(phase.subnets_per_step)]
+    archs = [replace(a, resolution=archs[0].resolution) for a in archs]
     if phase.sandwich and phase.kind in ("depth", "expand") and phase.subnets_per_step >= 3:
         top, bottom = largest_arch(spec), smallest_arch(spec)
         archs[0] = Arch(archs[0].resolution, top.width, top.stages)
@@ -199,28 +206,36 @@ class _Resume:
         )
 
 
-def train_step(net: OFASupernet, teacher: OFASupernet | None, optimizer: torch.optim.Optimizer, x: torch.Tensor,
-               y: torch.Tensor, archs: list[Arch], aug: torch.Generator, config: TrainConfig) -> torch.Tensor:
-    """One optimisation step: gradients of every subnet in ``archs`` on the batch (each with its
-    own augmentation at its resolution, distilled from the full teacher net at that resolution),
-    accumulated, then one update. Returns the mean loss (on the device, not synchronised)."""
+def train_step(net: OFASupernet, teacher: Teacher | None, optimizer: torch.optim.Optimizer, x: torch.Tensor,
+               y: torch.Tensor, archs: list[Arch], aug: torch.Generator, config: TrainConfig,
+               memory_format: torch.memory_format = torch.contiguous_format) -> torch.Tensor:
+    """One optimisation step: gradients of every subnet in ``archs`` on the batch, accumulated,
+    then one update. The batch is augmented once per resolution among ``archs`` and distilled
+    from the teacher's output at that resolution. Returns the mean loss (on the device, not
+    synchronised)."""
     optimizer.zero_grad(set_to_none=True)
-    top = largest_arch(net.spec)
     step_loss = torch.zeros((), device=x.device)
+    inputs: dict[int, tuple[torch.Tensor, torch.Tensor | None]] = {}
     for arch in archs:
-        xb = augment(x, arch.resolution, aug)
+        if arch.resolution not in inputs:
+            xb = augment(x, arch.resolution, aug).contiguous(memory_format=memory_format)
+            inputs[arch.resolution] = (xb, teacher(xb) if teacher is not None and config.kd_ratio > 0 else None)
+        xb, soft = inputs[arch.resolution]
         net.set_active(arch)
         logits = net(xb)
         loss = F.cross_entropy(logits, y, label_smoothing=config.label_smoothing)
-        if teacher is not None and config.kd_ratio > 0:
-            with torch.no_grad():
-                teacher.set_active(Arch(arch.resolution, top.width, top.stages))
-                soft = teacher(xb)
+        if soft is not None:
             loss = loss + config.kd_ratio * kd_loss(logits, soft)
         loss.backward()
         step_loss += loss.detach() / len(archs)
     optimizer.step()
     return step_loss
+
+
+def memory_format_for(device: str) -> torch.memory_format:
+    """Channels-last on CPUs, where it halves a training step (oneDNN's depthwise and 1x1 convs
+    run in NHWC; measured 3.2 → 1.6 s per expand step on 2 cores); GPUs keep the default."""
+    return torch.channels_last if torch.device(device).type == "cpu" else torch.contiguous_format
 
 
 def _start_from(init_from: Path, spec: SpaceSpec, net: OFASupernet, resume: _Resume, pos: Position) -> dict:
@@ -276,12 +291,13 @@ def train_supernet(
     resume = _Resume(out_dir)
     pos, momentum = resume.load(net, config)
     parent = _start_from(init_from, spec, net, resume, pos) if init_from is not None else None
-    net.to(device)
-    teacher: OFASupernet | None = None
+    fmt = memory_format_for(device)
+    net.to(device, memory_format=fmt)
+    teacher: Teacher | None = None
     if resume.teacher_path.exists():
-        teacher = OFASupernet(spec)
-        teacher.load_state_dict(load_file(str(resume.teacher_path)))
-        teacher.to(device).eval()
+        frozen = OFASupernet(spec)
+        frozen.load_state_dict(load_file(str(resume.teacher_path)))
+        teacher = Teacher(frozen.to(device), data, calib_images=config.eval_images, memory_format=fmt)
     meta_base = {"dataset": data.name, "classes": list(data.classes), "seed": config.seed, "config": config.to_dict()}
     if parent is not None:
         meta_base["parent"] = parent
@@ -320,7 +336,7 @@ def train_supernet(
                 lr = 0.5 * phase.lr * (1 + math.cos(math.pi * global_step / total_steps))
                 for group in optimizer.param_groups:
                     group["lr"] = lr
-                step_loss = train_step(net, teacher, optimizer, x, y, subnets_for_step(spec, phase, rng), aug, config)
+                step_loss = train_step(net, teacher, optimizer, x, y, subnets_for_step(spec, phase, rng), aug, config, fmt)
                 losses.append(step_loss)
                 # Reading the loss waits for the device: only every few steps, so a GPU keeps busy.
                 if on_step and (step % 20 == 0 or step + 1 == steps_per_epoch):
@@ -343,9 +359,7 @@ def train_supernet(
                 pos.phase, pos.epoch = pos.phase + 1, 0
                 if phase.kind == "full" and teacher is None:
                     save_tensors(resume.teacher_path, net.state_dict())
-                    teacher = OFASupernet(spec)
-                    teacher.load_state_dict(net.state_dict())
-                    teacher.to(device).eval()
+                    teacher = Teacher(net, data, calib_images=config.eval_images, memory_format=fmt)
             resume.save(net, optimizer, config, pos, {**meta_base, "log": pos.log, "complete": False})
             if on_epoch:
                 on_epoch(record)
