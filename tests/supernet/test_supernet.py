@@ -271,6 +271,50 @@ def test_sandwich_trains_both_ends_every_step():
     assert smallest_arch(spec) not in plain
 
 
+def test_subnets_of_a_step_share_one_resolution_but_the_smallest():
+    """One resolution per step (augmentation and teacher run once); the sandwich's smallest keeps its own."""
+    spec = get_space("mcu-mbv2")
+    rng = np.random.default_rng(1)
+    drawn = set()
+    for _ in range(30):
+        archs = subnets_for_step(spec, Phase("expand", 1, 0.02, 4, sandwich=True), rng)
+        assert len({a.resolution for a in archs[:1] + archs[2:]}) == 1
+        assert archs[1].resolution == min(spec.resolutions)
+        drawn.add(archs[0].resolution)
+    assert drawn == set(spec.resolutions)
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+@pytest.mark.parametrize("kernel", [1, 3, 5, 7])
+def test_conv2d_same_equals_an_explicit_same_pad(kernel, stride):
+    from edgenas.supernet.padding import conv2d_same, same_padding
+
+    torch.manual_seed(kernel * 10 + stride)
+    for size in range(5, 13):
+        x = torch.randn(2, 4, size, size + 1)
+        w = torch.randn(4, 1, kernel, kernel)
+        top, bottom = same_padding(size, kernel, stride)
+        left, right = same_padding(size + 1, kernel, stride)
+        want = torch.nn.functional.conv2d(torch.nn.functional.pad(x, (left, right, top, bottom)), w, stride=stride, groups=4)
+        torch.testing.assert_close(conv2d_same(x, w, stride, groups=4), want)
+
+
+def test_teacher_is_the_full_net_recalibrated_at_each_resolution():
+    from edgenas.supernet.teacher import Teacher
+
+    net = randomized_supernet("tiny-test")
+    data = make_synthetic(seed=0)
+    teacher = Teacher(net, data, calib_images=64)
+    assert sorted(teacher.nets) == sorted(net.spec.resolutions)
+    top = largest_arch(net.spec)
+    for r in net.spec.resolutions:
+        x = torch.rand(3, 1, r, r)
+        expected = prepare_subnet(net, type(top)(r, top.width, top.stages), data, calib_images=64)(x)
+        torch.testing.assert_close(teacher(x), expected)
+        # Its own statistics, not the supernet's shared ones.
+        assert not torch.allclose(teacher.nets[r].stem.bn.running_mean, net.stem_bn.running_mean[: teacher.nets[r].stem.bn.num_features])
+
+
 def test_init_from_continues_a_finished_run(tmp_path):
     data = make_synthetic(seed=0)
     spec = get_space("tiny-test")
