@@ -4,7 +4,9 @@ Writes bench/results/supernet_quality.json: Fashion-MNIST test accuracy (inherit
 BN recalibration) of the largest, the smallest and several random subnets, and for some of them
 the accuracy of the same architecture trained from scratch with the supernet's total epoch budget
 and batch size — taken from ``bench/results/scratch_baselines.json`` when that holds the same
-architecture, epochs and batch size (e.g. measured on a GPU), else trained here.
+architecture, epochs and batch size (e.g. measured on a GPU), else trained here. When the
+checkpoint holds its distillation teacher, also that teacher's validation accuracy at every
+resolution, with the shared BN statistics and recalibrated per resolution (how the trainer uses it).
 
     python bench/supernet_quality.py [--supernet DIR] [--random 3] [--scratch 3] [--scratch-epochs N]
 """
@@ -17,6 +19,7 @@ import time
 from pathlib import Path
 
 import torch
+from safetensors.torch import load_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import write_result  # noqa: E402
@@ -25,8 +28,29 @@ from scratch_baselines import load_baselines  # noqa: E402
 
 from edgenas.cost import macs  # noqa: E402
 from edgenas.data import load_fashion_mnist  # noqa: E402
-from edgenas.supernet import accuracy, load_supernet, prepare_subnet, train_from_scratch, trained_epochs  # noqa: E402
+from edgenas.space import Arch, largest_arch  # noqa: E402
+from edgenas.supernet import OFASupernet, accuracy, load_supernet, prepare_subnet, train_from_scratch, trained_epochs  # noqa: E402
 from edgenas.supernet.bundled import bundled_supernet_dir  # noqa: E402
+
+
+def teacher_accuracy(directory: Path, spec, data) -> dict:
+    """Val accuracy of the checkpoint's distillation teacher per resolution: shared BN statistics
+    (eval mode as trained) against statistics recalibrated at that resolution."""
+    path = directory / "teacher.safetensors"
+    if not path.is_file():
+        return {}
+    net = OFASupernet(spec)
+    net.load_state_dict(load_file(str(path)))
+    net.eval()
+    top = largest_arch(spec)
+    rows = {}
+    for r in spec.resolutions:
+        arch = Arch(r, top.width, top.stages)
+        net.set_active(arch)
+        rows[str(r)] = {"shared_bn_val_acc": accuracy(net, data.val, r),
+                        "recalibrated_val_acc": accuracy(prepare_subnet(net, arch, data), data.val, r)}
+        print("teacher", r, rows[str(r)], flush=True)
+    return rows
 
 
 def main() -> None:
@@ -59,6 +83,7 @@ def main() -> None:
         }
         print(label, rows[label], flush=True)
 
+    teacher = teacher_accuracy(Path(directory), spec, data)
     budget = args.scratch_epochs or trained_epochs(meta)
     batch_size = int(meta["config"]["batch_size"])
     measured = load_baselines()
@@ -75,6 +100,7 @@ def main() -> None:
                          "command": meta.get("command", ""),
                          "total_seconds": round(sum(r.get("seconds", 0) for r in log), 1)},
             "subnets": rows,
+            "teacher": teacher,
             "summary": {
                 "largest_test_acc": rows["largest"]["inherited_test_acc"],
                 "smallest_test_acc": rows["smallest"]["inherited_test_acc"],

@@ -30,7 +30,8 @@ from edgenas.data import load_fashion_mnist  # noqa: E402
 from edgenas.space import get_space  # noqa: E402
 from edgenas.supernet import OFASupernet, TrainConfig, default_phases, resolve_device, subnets_for_step, train_supernet, trained_epochs  # noqa: E402
 from edgenas.supernet.teacher import Teacher  # noqa: E402
-from edgenas.supernet.train import memory_format_for, train_step  # noqa: E402
+from edgenas.supernet.device import memory_format_for  # noqa: E402
+from edgenas.supernet.train import train_step  # noqa: E402
 from edgenas.supernet.checkpoint import META, atomic_write_json  # noqa: E402
 
 SHARES = {"full": 0.35, "kernel": 0.15, "depth": 0.2, "expand": 0.3}

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from ..data import DataSplits, augment, iterate
 from ..space import Arch, SpaceSpec, largest_arch
 from .ofa import OFASupernet
+from .device import memory_format_for
 from .prepare import prepare_subnet
 from .subnet import Subnet
 
@@ -77,9 +78,10 @@ def fit_subnet(
     ``should_stop(epoch, model)`` is asked after every epoch (early stopping: it may evaluate the
     model); returning True ends training there. The cosine schedule still spans ``epochs``.
     """
-    model.to(device)
+    fmt = memory_format_for(device)
+    model.to(device, memory_format=fmt)
     if teacher is not None:
-        teacher.to(device).eval()
+        teacher.to(device, memory_format=fmt).eval()
     decay = [p for p in model.parameters() if p.ndim > 1]
     no_decay = [p for p in model.parameters() if p.ndim <= 1]
     optimizer = torch.optim.SGD(
@@ -102,7 +104,7 @@ def fit_subnet(
             for group in optimizer.param_groups:
                 group["lr"] = 0.5 * lr * (1 + math.cos(math.pi * (epoch * steps + step) / total))
             optimizer.zero_grad(set_to_none=True)
-            xb = augment(x, arch.resolution, aug)
+            xb = augment(x, arch.resolution, aug).contiguous(memory_format=fmt)
             logits = model(xb)
             loss = F.cross_entropy(logits, y, label_smoothing=label_smoothing)
             if teacher is not None:
@@ -116,4 +118,4 @@ def fit_subnet(
             on_epoch(epoch, float(torch.stack(losses).mean()))
         if should_stop is not None and should_stop(epoch, model):
             break
-    return model.eval()
+    return model.to(memory_format=torch.contiguous_format).eval()
