@@ -2,9 +2,9 @@
 phase, frozen, with its batch-norm statistics re-estimated for every input resolution.
 
 Why per resolution: the full phase trains one net at all resolutions, so its running statistics
-average over them. In eval mode that average cost the bundled full net 12 points at the ends of
-the range (Fashion-MNIST val: 80 % at 24 and 48 px, against 91-92 % recalibrated), and students
-distilled from it learnt those mistakes.
+average over them. In eval mode that average cost the bundled full net 9-13 points at the ends
+of the range (Fashion-MNIST val, ``bench/supernet_quality.py``: 82 % at 24 px and 81 % at 48 px,
+against 92 % and 94 % recalibrated), and students distilled from it learnt those mistakes.
 """
 
 from __future__ import annotations
