@@ -11,6 +11,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..data.batches import model_device
 from ..space import Arch, SpaceSpec
 from .elastic_bn import ElasticBatchNorm
 from .padding import same_padding
@@ -111,7 +112,7 @@ def _copy_bn(dst: nn.BatchNorm2d, src: ElasticBatchNorm) -> None:
 def extract_subnet(net: OFASupernet, arch: Arch) -> Subnet:
     """Copy the active weights of ``arch`` out of ``net`` into a standalone ``Subnet`` (eval mode),
     on the device ``net`` is on."""
-    sub = Subnet(net.spec, arch).to(net.classifier.linear.weight.device)
+    sub = Subnet(net.spec, arch).to(model_device(net))
     plan = sub.plan
     sub.stem.conv.weight.copy_(net.stem.active_weight(plan.in_channels, plan.stem_channels))
     _copy_bn(sub.stem.bn, net.stem_bn)
