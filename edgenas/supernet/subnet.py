@@ -21,19 +21,19 @@ from .ofa import NetPlan, OFASupernet, plan_net
 class SameConv2d(nn.Conv2d):
     """``nn.Conv2d`` with TFLite SAME padding for a known square input size; no bias.
 
-    The padding is fixed at construction (a subnet has one resolution), so exported graphs
-    carry constant pads.
+    The padding is fixed at construction (a subnet has one resolution), so exported graphs carry
+    constant pads: the symmetric part is the conv's own padding (no copy), and only an asymmetric
+    SAME's extra bottom/right pixel is an explicit pad, as in ``padding.conv2d_same``.
     """
 
     def __init__(self, cin: int, cout: int, kernel: int, stride: int, groups: int, in_size: int) -> None:
-        super().__init__(cin, cout, kernel, stride, 0, groups=groups, bias=False)
         before, after = same_padding(in_size, kernel, stride)
-        self.in_size = in_size
-        self.pads = (before, after, before, after)
+        super().__init__(cin, cout, kernel, stride, before, groups=groups, bias=False)
+        self.extra = after - before
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if any(self.pads):
-            x = F.pad(x, self.pads)
+        if self.extra:
+            x = F.pad(x, (0, self.extra, 0, self.extra))
         return super().forward(x)
 
 
