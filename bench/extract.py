@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import write_result  # noqa: E402
+from common import paired_comparison, write_result  # noqa: E402
 from scratch_baselines import load_baselines  # noqa: E402
 
 from edgenas.boards import get_board  # noqa: E402
@@ -41,15 +41,20 @@ from edgenas.supernet.bundled import bundled_supernet_dir  # noqa: E402
 BUDGETS = ((32 * 1024, 128 * 1024), (64 * 1024, 256 * 1024), (128 * 1024, 512 * 1024), (256 * 1024, 1024 * 1024))
 
 
-def int8_test_accuracy(subnet, data, work: Path) -> float:
-    """Quantize, compile and run the host build of ``subnet`` on the whole test split."""
+def int8_test_correct(subnet, data, work: Path) -> np.ndarray:
+    """Quantize, compile and run the host build of ``subnet`` on the whole test split: which
+    images it classifies right."""
     graph = quantize_subnet(subnet, data.train)
-    result = compile_graph(graph, work)
-    host = build_host(result.out_dir)
-    x = quantize_images(data.test.x, subnet.arch.resolution)
+    return host_test_correct(compile_graph(graph, work).out_dir, subnet.arch.resolution, data)
+
+
+def host_test_correct(src_dir: Path, resolution: int, data) -> np.ndarray:
+    """Run compiled C sources' host build on the whole test split: which images it gets right."""
+    host = build_host(src_dir)
+    x = quantize_images(data.test.x, resolution)
     # Chunks: a big subnet on 10,000 images can outlast one call's timeout on a busy machine.
     logits = np.concatenate([host.run(x[i : i + 1000]) for i in range(0, len(x), 1000)])
-    return float(np.mean(logits.argmax(1) == data.test.y))
+    return logits.argmax(1) == data.test.y
 
 
 def random_best(cost, predictor, constraints, spec, count: int, seed: int) -> tuple[Arch, float, int]:
@@ -111,7 +116,10 @@ def main() -> None:
                                         seed=args.seed, verify_inputs=2))
         assert report.arch == str(search.arch), "extract must reproduce the seeded search"
         rand_arch, rand_pred, drawn = random_best(cost, predictor, constraints, spec, args.random, args.seed)
-        rand_acc = int8_test_accuracy(prepare_subnet(net, rand_arch, data), data, args.out_dir / tag / "random")
+        searched = host_test_correct(args.out_dir / tag / "src", search.arch.resolution, data)  # extract's own build
+        assert float(searched.mean()) == report.accuracy["int8"], "rerunning extract's build must give its accuracy"
+        rand_correct = int8_test_correct(prepare_subnet(net, rand_arch, data), data, args.out_dir / tag / "random")
+        rand_acc = float(rand_correct.mean())
         row = {
             "ram": ram, "flash": flash, "arch": report.arch, "search_s": round(search_s, 3),
             "predicted_acc": search.fitness, "float_test_acc": report.accuracy["float"],
@@ -119,7 +127,8 @@ def main() -> None:
             "ram_used": report.measured["ram_bytes"], "flash_used": report.measured["flash_bytes"],
             "instructions": report.measured["latency_median"],
             "random": {"arch": str(rand_arch), "predicted_acc": rand_pred, "int8_test_acc": rand_acc,
-                       "feasible": args.random, "drawn": drawn},
+                       "feasible": args.random, "drawn": drawn,
+                       "searched_minus_random": paired_comparison(searched, rand_correct)},
         }
         baseline_acc = None
         base_arch = hand_designed(spec, cost, constraints)
@@ -132,8 +141,9 @@ def main() -> None:
         elif args.baseline and base_arch is not None:
             model = train_from_scratch(spec, base_arch, data, epochs=epochs, batch_size=batch_size, seed=args.seed,
                                        device=resolve_device(args.device))
-            baseline_acc = int8_test_accuracy(model, data, args.out_dir / tag / "baseline")
-            row["baseline"]["int8_test_acc"] = baseline_acc
+            base_correct = int8_test_correct(model, data, args.out_dir / tag / "baseline")
+            baseline_acc = float(base_correct.mean())
+            row["baseline"].update(int8_test_acc=baseline_acc, searched_minus_baseline=paired_comparison(searched, base_correct))
         rows.append(row)
         summary.append({"ram": ram, "flash": flash, "int8_test_acc": row["int8_test_acc"], "random_best_acc": rand_acc,
                         "baseline_acc": baseline_acc, "search_s": row["search_s"], "arena": row["arena"],
