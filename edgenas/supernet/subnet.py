@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from ..data.batches import model_device
 from ..space import Arch, SpaceSpec
 from .elastic_bn import ElasticBatchNorm
-from .padding import same_padding
+from .padding import split_same_padding
 from .ofa import NetPlan, OFASupernet, plan_net
 
 
@@ -22,18 +22,17 @@ class SameConv2d(nn.Conv2d):
     """``nn.Conv2d`` with TFLite SAME padding for a known square input size; no bias.
 
     The padding is fixed at construction (a subnet has one resolution), so exported graphs carry
-    constant pads: the symmetric part is the conv's own padding (no copy), and only an asymmetric
-    SAME's extra bottom/right pixel is an explicit pad, as in ``padding.conv2d_same``.
+    constant pads; it is split between the conv and an explicit pad as ``conv2d_same`` splits it.
     """
 
     def __init__(self, cin: int, cout: int, kernel: int, stride: int, groups: int, in_size: int) -> None:
-        before, after = same_padding(in_size, kernel, stride)
-        super().__init__(cin, cout, kernel, stride, before, groups=groups, bias=False)
-        self.extra = after - before
+        conv_pad, (before, after) = split_same_padding(in_size, kernel, stride)
+        super().__init__(cin, cout, kernel, stride, conv_pad, groups=groups, bias=False)
+        self.explicit = (before, after, before, after)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.extra:
-            x = F.pad(x, (0, self.extra, 0, self.extra))
+        if any(self.explicit):
+            x = F.pad(x, self.explicit)
         return super().forward(x)
 
 
