@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,12 @@ if TYPE_CHECKING:
 
 def _pct(x: float | None) -> str:
     return "n/a" if x is None else f"{100 * x:.2f}%"
+
+
+def _margin(acc: float, images: int) -> str:
+    """Half-width of the normal-approximation 95 % interval of an accuracy over ``images``:
+    how far apart two reported accuracies must be before one model is really better."""
+    return f"±{196 * math.sqrt(acc * (1 - acc) / images):.2f} points" if images else "n/a"
 
 
 def render_markdown(report: ExtractReport) -> str:
@@ -32,7 +39,7 @@ def render_markdown(report: ExtractReport) -> str:
         + (f", predicted accuracy {_pct(r.search['predicted_accuracy'])}" if r.search.get("predicted_accuracy") else ""),
         "",
         f"Test accuracy ({r.accuracy['test_images']} images): float {_pct(r.accuracy['float'])}, "
-        f"int8 {_pct(r.accuracy['int8'])}"
+        f"int8 {_pct(r.accuracy['int8'])} ({_margin(r.accuracy['int8'], r.accuracy['test_images'])} at 95 %)"
         + (f" (inherited weights before {r.request['finetune_epochs']} fine-tuning epochs: float "
            f"{_pct(r.accuracy['float_inherited'])})" if "float_inherited" in r.accuracy else ""),
         "",

@@ -55,7 +55,10 @@ def test_extract_writes_verified_artifacts_within_budget(assets, tmp_path):
     assert data["measured"]["ram_bytes"] <= limit
     assert 0.0 <= data["accuracy"]["int8"] <= 1.0
     assert data["measured"]["latency_unit"] == "instructions"
-    assert report.arch in (out / "report.md").read_text()
+    summary = (out / "report.md").read_text()
+    assert report.arch in summary
+    acc, n = data["accuracy"]["int8"], data["accuracy"]["test_images"]
+    assert f"±{196 * (acc * (1 - acc) / n) ** 0.5:.2f} points at 95 %" in summary
 
 
 def test_same_seed_same_subnet_and_firmware_bytes(assets, tmp_path):
