@@ -74,8 +74,11 @@ class HostModel:
     input_bytes: int
     output_bytes: int
 
-    def run(self, inputs: np.ndarray, timeout_s: float = 120.0) -> np.ndarray:
+    def run(self, inputs: np.ndarray, timeout_s: float = 120.0, chunk: int = 1000) -> np.ndarray:
         """Run every row of ``inputs`` (int8, ``(B, input_bytes)`` or anything reshaping to it).
+
+        Rows go to the executable ``chunk`` at a time and ``timeout_s`` bounds each chunk, so a
+        big model over a whole test split is not cut off by a limit meant for a hung process.
 
         Returns:
             int8 outputs, shape ``(B, output_bytes)``.
@@ -84,10 +87,15 @@ class HostModel:
             DeviceError: the executable failed or returned the wrong number of bytes.
         """
         batch = np.ascontiguousarray(np.asarray(inputs, dtype=np.int8).reshape(-1, self.input_bytes))
+        outs = [self._run_rows(batch[i : i + chunk], timeout_s) for i in range(0, len(batch), chunk)]
+        return np.concatenate(outs) if outs else np.empty((0, self.output_bytes), dtype=np.int8)
+
+    def _run_rows(self, batch: np.ndarray, timeout_s: float) -> np.ndarray:
         try:
             proc = subprocess.run([str(self.exe)], input=batch.tobytes(), capture_output=True, timeout=timeout_s, check=False)
         except subprocess.TimeoutExpired as e:
-            raise DeviceError(f"{self.exe} did not finish in {timeout_s} s", hint="run fewer inputs per call") from e
+            raise DeviceError(f"{self.exe} did not finish {len(batch)} inputs in {timeout_s} s",
+                              hint="the executable hangs, or the machine is heavily loaded") from e
         if proc.returncode != 0:
             raise DeviceError(
                 f"{self.exe} exited with {proc.returncode}: {proc.stderr.decode(errors='replace').strip()[-2000:]}",

@@ -331,3 +331,15 @@ def test_synthetic_graph_bit_exact_with_sanitizers(mode: dict, tmp_path: Path,
     cut = _cut(g, g.ops[-1].inputs[0])
     np.testing.assert_array_equal(_run_c(cut, x, tmp_path / "cut", sanitize=True, **mode),
                                   run_reference(cut, x).reshape(x.shape[0], -1))
+
+
+def test_host_run_in_chunks_equals_one_call(tmp_path: Path) -> None:
+    """Chunking (each chunk under its own timeout) must not reorder, drop or alter outputs."""
+    g = _read(KWS)
+    compile_graph(g, tmp_path / "src")
+    host = build_host(tmp_path / "src", build_root=tmp_path / "build")
+    x = _inputs(g, n_random=7)
+    x = x.reshape(x.shape[0], -1)
+    whole = host.run(x, chunk=len(x))
+    np.testing.assert_array_equal(host.run(x, chunk=3), whole)
+    assert host.run(x[:0]).shape == (0, host.output_bytes)
