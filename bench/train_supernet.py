@@ -75,6 +75,8 @@ def main() -> None:
     parser.add_argument("--subnets", type=int, default=4)
     parser.add_argument("--sandwich", action="store_true")
     parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--lr-scale", type=float, default=1.0,
+                        help="multiply every phase's peak learning rate (e.g. for a larger batch)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--init-from", type=Path, help="continue a finished checkpoint (e.g. --epochs 0,0,0,N)")
     args = parser.parse_args()
@@ -93,6 +95,7 @@ def main() -> None:
     command = (
         f"edgenas train --data fashion-mnist --epochs {','.join(map(str, epochs))} --subnets {args.subnets}"
         f"{' --sandwich' if args.sandwich else ''} --batch-size {args.batch_size} --seed {args.seed} --device {device}"
+        f"{f' --lr-scale {args.lr_scale:g}' if args.lr_scale != 1 else ''}"
         f"{f' --init-from {args.init_from}' if args.init_from else ''} --out {args.out}"
     )
     args.out.mkdir(parents=True, exist_ok=True)
@@ -101,7 +104,7 @@ def main() -> None:
     (args.out / "plan.json").write_text(json.dumps(plan, indent=2) + "\n")
     print(json.dumps(plan), flush=True)
 
-    config = TrainConfig(phases=default_phases(epochs, args.subnets, args.sandwich), batch_size=args.batch_size, seed=args.seed)
+    config = TrainConfig(phases=default_phases(epochs, args.subnets, args.sandwich, args.lr_scale), batch_size=args.batch_size, seed=args.seed)
     started = time.time()
 
     def on_epoch(record: dict) -> None:

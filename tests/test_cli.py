@@ -1,5 +1,6 @@
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from edgenas.cli import app
@@ -42,10 +43,13 @@ def test_fresh_run_needs_full_epochs_unless_continuing(tmp_path):
 def test_train_and_subnet_on_synthetic(tmp_path):
     out = tmp_path / "ckpt"
     result = runner.invoke(
-        app, ["train", "--data", "synthetic", "--space", "tiny-test", "--epochs", "1,1,0,0", "--out", str(out), "--threads", "1"]
+        app, ["train", "--data", "synthetic", "--space", "tiny-test", "--epochs", "1,1,0,0", "--out", str(out), "--threads", "1",
+              "--lr-scale", "2"]
     )
     assert result.exit_code == 0, result.output
     assert (out / "supernet.safetensors").exists()
+    phases = json.loads((out / "supernet.json").read_text())["config"]["phases"]
+    assert [p["lr"] for p in phases] == pytest.approx([0.2, 0.06])  # twice the default peaks
     result = runner.invoke(
         app, ["subnet", "--arch", "largest", "--supernet", str(out), "--data", "synthetic", "--out", str(tmp_path / "sub")]
     )

@@ -78,6 +78,7 @@ def train(
     batch_size: Annotated[int, typer.Option(help="images per step")] = 128,
     subnets: Annotated[int, typer.Option(help="subnets sampled per step in the depth/expand phases")] = 1,
     sandwich: Annotated[bool, typer.Option(help="with 3+ subnets per step, always train the largest and smallest")] = False,
+    lr_scale: Annotated[float, typer.Option(help="multiply every phase's peak learning rate (e.g. 4 for a batch 8x larger)")] = 1.0,
     seed: Annotated[int, typer.Option(help="seed for everything random")] = 0,
     threads: Annotated[int, typer.Option(help="CPU threads (0: torch default)")] = 0,
     device: Annotated[str, typer.Option(help="auto (a GPU when torch sees one), cpu, cuda, cuda:N")] = "auto",
@@ -93,7 +94,7 @@ def train(
 
     splits = load_dataset(data, seed=seed)
     spec = get_space(space_name, in_channels=splits.in_channels, num_classes=splits.num_classes)
-    phases = default_phases(_parse_epochs(epochs, continuing=init_from is not None), subnets, sandwich)
+    phases = default_phases(_parse_epochs(epochs, continuing=init_from is not None), subnets, sandwich, lr_scale)
     config = TrainConfig(phases=phases, batch_size=batch_size, seed=seed, threads=threads)
     device = resolve_device(device)
     stderr.print(f"training {spec.name} on {splits.name} ({device}): {len(splits.train)} train / {len(splits.val)} val images")

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file
 
 from ..data import DataSplits, augment, iterate
-from ..errors import CheckpointError
+from ..errors import CheckpointError, UsageError
 from ..space import Arch, BlockChoice, SpaceSpec, largest_arch, smallest_arch
 from .device import memory_format_for
 from .checkpoint import WEIGHTS, atomic_write_json, load_meta, save_supernet, save_tensors
@@ -63,10 +63,15 @@ PHASE_LR = {"full": 0.1, "kernel": 0.03, "depth": 0.02, "expand": 0.02}
 """Peak learning rate per phase: later phases fine-tune shared weights, so they start lower."""
 
 
-def default_phases(epochs: tuple[int, int, int, int], subnets: int = 1, sandwich: bool = False) -> tuple[Phase, ...]:
-    """The four progressive-shrinking phases with ``(full, kernel, depth, expand)`` epochs (0 skips one)."""
+def default_phases(epochs: tuple[int, int, int, int], subnets: int = 1, sandwich: bool = False,
+                   lr_scale: float = 1.0) -> tuple[Phase, ...]:
+    """The four progressive-shrinking phases with ``(full, kernel, depth, expand)`` epochs (0 skips one).
+
+    ``lr_scale`` multiplies every peak learning rate: a larger batch takes a larger step."""
+    if lr_scale <= 0:
+        raise UsageError(f"learning-rate scale must be positive, got {lr_scale}")
     return tuple(
-        Phase(kind, n, PHASE_LR[kind], subnets if kind in ("depth", "expand") else 1, sandwich and kind in ("depth", "expand"))
+        Phase(kind, n, PHASE_LR[kind] * lr_scale, subnets if kind in ("depth", "expand") else 1, sandwich and kind in ("depth", "expand"))
         for kind, n in zip(PHASE_KINDS, epochs)
         if n > 0
     )

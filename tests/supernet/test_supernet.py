@@ -4,12 +4,13 @@ import torch
 
 from edgenas.data import make_synthetic
 from edgenas.deploy.onnx_export import export_onnx, run_onnx
-from edgenas.errors import CheckpointError
+from edgenas.errors import CheckpointError, UsageError
 from edgenas.space import get_space, largest_arch, sample_arch, smallest_arch
 from edgenas.supernet import (
     OFASupernet,
     Phase,
     TrainConfig,
+    default_phases,
     extract_subnet,
     load_subnet,
     load_supernet,
@@ -269,6 +270,17 @@ def test_sandwich_trains_both_ends_every_step():
             assert archs[1].width == max(spec.widths)
     plain = subnets_for_step(spec, Phase("expand", 1, 0.02, 4), np.random.default_rng(0))
     assert smallest_arch(spec) not in plain
+
+
+def test_lr_scale_multiplies_every_peak_learning_rate():
+    base = default_phases((2, 1, 1, 3), subnets=4, sandwich=True)
+    scaled = default_phases((2, 1, 1, 3), subnets=4, sandwich=True, lr_scale=3.0)
+    assert [p.lr * 3.0 for p in base] == pytest.approx([p.lr for p in scaled])
+    assert [(p.kind, p.epochs, p.subnets_per_step, p.sandwich) for p in base] == [
+        (p.kind, p.epochs, p.subnets_per_step, p.sandwich) for p in scaled
+    ]
+    with pytest.raises(UsageError, match="positive"):
+        default_phases((1, 0, 0, 0), lr_scale=0.0)
 
 
 def test_subnets_of_a_step_share_one_resolution_but_the_smallest():
