@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Lengthen the bundled supernet's elastic expand phase on a GPU (`--init-from`, no retraining) and,
 # beside it, train every from-scratch baseline the benches compare with at the new total epoch
-# budget: supernet_quality's three subnets and extract's hand-designed MobileNetV2s, one process
-# each, writing their own result parts. Runs detached; logs under RUN.
+# budget: supernet_quality's three subnets, extract's hand-designed MobileNetV2s and its searched
+# architectures, one process each, writing their own result parts. Runs detached; logs under RUN.
 #
 #   bench/continue_on_gpu.sh RUN EXPAND_EPOCHS [BATCH LR_SCALE SCRATCH_BATCH]
 #
@@ -18,8 +18,9 @@ mkdir -p "$run"
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 OMP_NUM_THREADS=2
 total=$(python3 -c "import json, sys; from edgenas.supernet import trained_epochs
 print(trained_epochs(json.load(open(sys.argv[1]))) + int(sys.argv[2]))" "$src/supernet.json" "$extra")
+# extract's hand-designed baselines and its searched architectures (TinyNAS-style: found, then trained)
 baselines=$(python3 -c "import json; rows = json.load(open('bench/results/extract.json'))['rows']
-print(' '.join(sorted({r['baseline']['arch'] for r in rows})))")
+print(' '.join(sorted({r['baseline']['arch'] for r in rows} | {r['arch'] for r in rows})))")
 echo "expand +$extra epochs (batch $batch, lr x$lr_scale); from-scratch baselines at $total epochs (batch $scratch_batch)" | tee "$run/plan.txt"
 python3 bench/train_supernet.py --device cuda --epochs "0,0,0,$extra" --subnets 4 --sandwich --batch-size "$batch" \
     --lr-scale "$lr_scale" --seed 5 --init-from "$src" --out "$run/supernet" >"$run/train.log" 2>&1 &

@@ -90,6 +90,7 @@ def main() -> None:
     parser.add_argument("--out-dir", type=Path, default=Path("runs/bench-extract"))
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--device", default="auto", help="where the baseline trains (a GPU when torch sees one)")
+    parser.add_argument("--baseline-batch-size", type=int, default=512, help="batch size of the baseline's training")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -101,7 +102,7 @@ def main() -> None:
     table_path = default_latency_table(board)
     table = LatencyTable.load(table_path) if table_path else None
     cost = CostModel(spec, board, table)
-    epochs, batch_size = trained_epochs(meta), int(meta["config"]["batch_size"])
+    epochs = trained_epochs(meta)
     measured = load_baselines()
     rows, summary = [], []
     for ram, flash in BUDGETS:
@@ -128,17 +129,24 @@ def main() -> None:
                        "feasible": args.random, "drawn": drawn,
                        "searched_minus_random": paired_comparison(searched, rand_correct)},
         }
+        scratch = measured.get(report.arch)
+        if scratch and scratch["epochs"] == epochs:
+            # TinyNAS's use of a search: the found architecture trained from scratch (float, elsewhere).
+            row["searched_from_scratch"] = {"float_test_acc": scratch["test_acc"], "epochs": epochs,
+                                            "batch_size": scratch["batch_size"], "hardware": scratch["hardware"]}
         baseline_acc = None
         base_arch = hand_designed(spec, cost, constraints)
         row["baseline"] = {"arch": str(base_arch) if base_arch else None, "epochs": epochs}
         done = measured.get(str(base_arch))
-        if base_arch is not None and done and done["epochs"] == epochs and done["batch_size"] == batch_size:
+        if base_arch is not None and done and done["epochs"] == epochs:
             # Trained elsewhere (e.g. a GPU): scratch_baselines.json holds its float test accuracy only.
-            row["baseline"].update(float_test_acc=done["test_acc"], hardware=done["hardware"])
+            row["baseline"].update(float_test_acc=done["test_acc"], hardware=done["hardware"],
+                                   batch_size=done["batch_size"])
             baseline_acc = done["test_acc"]
         elif args.baseline and base_arch is not None:
-            model = train_from_scratch(spec, base_arch, data, epochs=epochs, batch_size=batch_size, seed=args.seed,
-                                       device=resolve_device(args.device))
+            row["baseline"]["batch_size"] = args.baseline_batch_size
+            model = train_from_scratch(spec, base_arch, data, epochs=epochs, batch_size=args.baseline_batch_size,
+                                       seed=args.seed, device=resolve_device(args.device))
             base_correct = int8_test_correct(model, data, args.out_dir / tag / "baseline")
             baseline_acc = float(base_correct.mean())
             row["baseline"].update(int8_test_acc=baseline_acc, searched_minus_baseline=paired_comparison(searched, base_correct))

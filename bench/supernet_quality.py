@@ -3,8 +3,9 @@
 Writes bench/results/supernet_quality.json: Fashion-MNIST test accuracy (inherited weights +
 BN recalibration) of the largest, the smallest and several random subnets, and for some of them
 the accuracy of the same architecture trained from scratch with the supernet's total epoch budget
-and batch size — taken from ``bench/results/scratch_baselines.json`` when that holds the same
-architecture, epochs and batch size (e.g. measured on a GPU), else trained here. When the
+— taken from ``bench/results/scratch_baselines*.json`` when that holds the same architecture and
+epochs (e.g. measured on a GPU; its batch size is recorded, since the supernet's stages used
+several), else trained here (``--scratch-batch-size``). When the
 checkpoint holds its distillation teacher, also that teacher's validation accuracy at every
 resolution, with the shared BN statistics and recalibrated per resolution (how the trainer uses it).
 
@@ -59,6 +60,7 @@ def main() -> None:
     parser.add_argument("--random", type=int, default=3, help="random subnets to evaluate")
     parser.add_argument("--scratch", type=int, default=3, help="subnets also trained from scratch (cheapest first)")
     parser.add_argument("--scratch-epochs", type=int, default=0, help="0: the supernet's total epochs")
+    parser.add_argument("--scratch-batch-size", type=int, default=512)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
@@ -85,7 +87,6 @@ def main() -> None:
 
     teacher = teacher_accuracy(Path(directory), spec, data)
     budget = args.scratch_epochs or trained_epochs(meta)
-    batch_size = int(meta["config"]["batch_size"])
     measured = load_baselines()
     cheapest = sorted(rows, key=lambda k: rows[k]["macs"])[: args.scratch]
 
@@ -112,16 +113,18 @@ def main() -> None:
     for i, label in enumerate(cheapest):
         arch = archs[label]
         done = measured.get(str(arch))
-        if done and done["epochs"] == budget and done["batch_size"] == batch_size:
+        if done and done["epochs"] == budget:
             rows[label].update(scratch_test_acc=done["test_acc"], scratch_seconds=done["seconds"],
-                               scratch_hardware=done["hardware"], scratch_source="scratch_baselines.json")
+                               scratch_hardware=done["hardware"], scratch_batch_size=done["batch_size"],
+                               scratch_source="scratch_baselines.json")
         else:
             started = time.time()
-            model = train_from_scratch(spec, arch, data, epochs=budget, batch_size=batch_size, seed=args.seed)
+            model = train_from_scratch(spec, arch, data, epochs=budget, batch_size=args.scratch_batch_size,
+                                       seed=args.seed)
             rows[label].update(scratch_test_acc=accuracy(model, data.test, arch.resolution),
-                               scratch_seconds=round(time.time() - started, 1), scratch_hardware="cpu")
+                               scratch_seconds=round(time.time() - started, 1), scratch_hardware="cpu",
+                               scratch_batch_size=args.scratch_batch_size)
         rows[label]["scratch_epochs"] = budget
-        rows[label]["scratch_batch_size"] = batch_size
         print(label, "scratch", rows[label]["scratch_test_acc"], flush=True)
         path = save(complete=i == len(cheapest) - 1)
     print(path if cheapest else save(complete=True))

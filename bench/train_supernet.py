@@ -79,6 +79,7 @@ def main() -> None:
                         help="multiply every phase's peak learning rate (e.g. for a larger batch)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--init-from", type=Path, help="continue a finished checkpoint (e.g. --epochs 0,0,0,N)")
+    parser.add_argument("--teacher", type=Path, help="distil from this checkpoint's full net instead of the run's own")
     args = parser.parse_args()
     device = resolve_device(args.device)
     data = load_fashion_mnist(seed=args.seed)
@@ -96,7 +97,8 @@ def main() -> None:
         f"edgenas train --data fashion-mnist --epochs {','.join(map(str, epochs))} --subnets {args.subnets}"
         f"{' --sandwich' if args.sandwich else ''} --batch-size {args.batch_size} --seed {args.seed} --device {device}"
         f"{f' --lr-scale {args.lr_scale:g}' if args.lr_scale != 1 else ''}"
-        f"{f' --init-from {args.init_from}' if args.init_from else ''} --out {args.out}"
+        f"{f' --init-from {args.init_from}' if args.init_from else ''}{f' --teacher {args.teacher}' if args.teacher else ''}"
+        f" --out {args.out}"
     )
     args.out.mkdir(parents=True, exist_ok=True)
     plan = {"epochs": epochs, "seconds_per_step": timing, "command": command, "batch_size": args.batch_size,
@@ -110,7 +112,8 @@ def main() -> None:
     def on_epoch(record: dict) -> None:
         print(json.dumps({**record, "elapsed": round(time.time() - started, 1)}), flush=True)
 
-    train_supernet(data, spec, args.out, config, on_epoch=on_epoch, device=device, init_from=args.init_from)
+    train_supernet(data, spec, args.out, config, on_epoch=on_epoch, device=device, init_from=args.init_from,
+                   teacher_from=args.teacher)
     wall = round(time.time() - started, 1)
     meta = json.loads((args.out / META).read_text())
     meta.update(hardware=plan["hardware"], command=command, wall_seconds=wall)

@@ -85,6 +85,9 @@ def train(
     init_from: Annotated[
         Optional[Path], typer.Option(help="start from this supernet checkpoint (e.g. to add elastic-phase epochs)")
     ] = None,
+    teacher: Annotated[
+        Optional[Path], typer.Option(help="distil from this supernet checkpoint's full net instead of this run's own")
+    ] = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Train a Once-for-All supernet by progressive shrinking (resumable, also on another device)."""
@@ -110,7 +113,8 @@ def train(
                 f"{record['val_acc_largest']:.4f} smallest {record['val_acc_smallest']:.4f} ({record['seconds']} s)"
             )
 
-        train_supernet(splits, spec, out, config, on_step=on_step, on_epoch=on_epoch, device=device, init_from=init_from)
+        train_supernet(splits, spec, out, config, on_step=on_step, on_epoch=on_epoch, device=device, init_from=init_from,
+                       teacher_from=teacher)
     stdout.print(f"supernet written to {out}")
 
 

@@ -26,7 +26,7 @@ from ..data import DataSplits, augment, iterate
 from ..errors import CheckpointError, UsageError
 from ..space import Arch, BlockChoice, SpaceSpec, largest_arch, smallest_arch
 from .device import memory_format_for
-from .checkpoint import WEIGHTS, atomic_write_json, load_meta, save_supernet, save_tensors
+from .checkpoint import WEIGHTS, atomic_write_json, load_meta, save_supernet, save_tensors, weights_sha256
 from .evaluate import accuracy
 from .prepare import prepare_subnet
 from .subnet_training import kd_loss
@@ -238,17 +238,31 @@ def train_step(net: OFASupernet, teacher: Teacher | None, optimizer: torch.optim
     return step_loss
 
 
+def _meta_on_space(checkpoint: Path, spec: SpaceSpec) -> dict:
+    """``checkpoint``'s description, refused unless it was trained on ``spec``."""
+    meta = load_meta(checkpoint)
+    if SpaceSpec.from_dict(meta["space"]) != spec:
+        raise CheckpointError(f"{checkpoint} was trained on another space than {spec.name!r} with these classes")
+    return meta
+
+
 def _start_from(init_from: Path, spec: SpaceSpec, net: OFASupernet, resume: _Resume, pos: Position) -> dict:
     """Load ``init_from``'s weights and teacher into a fresh run; return its description."""
-    meta = load_meta(init_from)
-    if SpaceSpec.from_dict(meta["space"]) != spec:
-        raise CheckpointError(f"{init_from} was trained on another space than {spec.name!r} with these classes")
+    meta = _meta_on_space(init_from, spec)
     if not resume.json_path.exists():  # a resumed run already holds newer weights
         net.load_state_dict(load_file(str(Path(init_from) / WEIGHTS)))
         teacher = Path(init_from) / resume.teacher_path.name
         shutil.copyfile(teacher if teacher.exists() else Path(init_from) / WEIGHTS, resume.teacher_path)
         pos.log = list(meta.get("log", []))
     return {k: v for k, v in meta.items() if k not in ("space", "log")}
+
+
+def _take_teacher(teacher_from: Path, spec: SpaceSpec, resume: _Resume) -> dict:
+    """Make ``teacher_from``'s full net this run's distillation teacher; return its description."""
+    meta = _meta_on_space(teacher_from, spec)
+    if not resume.json_path.exists():  # a resumed run already holds its teacher
+        shutil.copyfile(Path(teacher_from) / WEIGHTS, resume.teacher_path)
+    return {"from": str(teacher_from), "sha256": weights_sha256(teacher_from), "epochs": trained_epochs(meta)}
 
 
 def trained_epochs(meta: dict) -> int:
@@ -267,12 +281,17 @@ def train_supernet(
     on_epoch: Callable[[dict], None] | None = None,
     device: str = "cpu",
     init_from: Path | None = None,
+    teacher_from: Path | None = None,
 ) -> OFASupernet:
     """Train (or resume training) a supernet on ``data`` into ``out_dir``.
 
     ``init_from`` starts from another checkpoint's weights (and its distillation teacher) instead
     of a random init — to lengthen a finished schedule, e.g. more elastic-phase epochs. Its
     description is kept under ``parent`` in the new checkpoint, so the whole history stays known.
+
+    ``teacher_from`` distils every phase from another checkpoint's full net (e.g. one trained
+    longer than this run's full phase) instead of the full net as this run's full phase left it:
+    students cannot learn much past their teacher.
 
     ``device`` is not part of the configuration: a run started on a GPU can be resumed on a CPU.
     The same seed gives the same checkpoint bytes on the same device; GPU kernels differ in the
@@ -291,6 +310,7 @@ def train_supernet(
     resume = _Resume(out_dir)
     pos, momentum = resume.load(net, config)
     parent = _start_from(init_from, spec, net, resume, pos) if init_from is not None else None
+    teacher_record = _take_teacher(teacher_from, spec, resume) if teacher_from is not None else None
     fmt = memory_format_for(device)
     net.to(device, memory_format=fmt)
     teacher: Teacher | None = None
@@ -301,6 +321,8 @@ def train_supernet(
     meta_base = {"dataset": data.name, "classes": list(data.classes), "seed": config.seed, "config": config.to_dict()}
     if parent is not None:
         meta_base["parent"] = parent
+    if teacher_record is not None:
+        meta_base["teacher"] = teacher_record
     top = largest_arch(spec)
 
     while pos.phase < len(config.phases):

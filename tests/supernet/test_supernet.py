@@ -24,6 +24,7 @@ from edgenas.supernet import (
     save_subnet,
     train_supernet,
 )
+from edgenas.supernet.checkpoint import weights_sha256
 from edgenas.supernet.importance import sort_hidden_channels
 
 TINY_PHASES = (Phase("full", 1, 0.1), Phase("kernel", 1, 0.03), Phase("depth", 1, 0.02, 2), Phase("expand", 1, 0.02, 2))
@@ -344,6 +345,26 @@ def test_init_from_continues_a_finished_run(tmp_path):
     assert not torch.equal(net.state_dict()[name], before[name])
     fresh = OFASupernet(spec).state_dict()[name]
     assert (net.state_dict()[name] - before[name]).abs().mean() < (fresh - before[name]).abs().mean()
+
+
+def test_teacher_from_another_checkpoint_distils_the_elastic_phases(tmp_path):
+    """``teacher_from`` replaces the run's own full net as the teacher: the checkpoint's teacher
+    file is that net's weights, the loss differs from a run with its own teacher, and the
+    description names where the teacher came from."""
+    data = make_synthetic(seed=0)
+    spec = get_space("tiny-test")
+    parent, other = _tiny_run(tmp_path, "parent"), _tiny_run(tmp_path, "other", seed=7)
+    config = TrainConfig(phases=(Phase("expand", 1, 0.02, 3, sandwich=True),), batch_size=32, seed=3,
+                         max_steps_per_epoch=2, threads=1, eval_images=32)
+    train_supernet(data, spec, tmp_path / "own", config, init_from=parent)
+    train_supernet(data, spec, tmp_path / "taught", config, init_from=parent, teacher_from=other)
+    taught = tmp_path / "taught"
+    assert (taught / "teacher.safetensors").read_bytes() == (other / "supernet.safetensors").read_bytes()
+    meta = load_supernet(taught)[1]
+    assert meta["teacher"] == {"from": str(other), "sha256": weights_sha256(other), "epochs": 4}
+    assert meta["log"][-1]["loss"] != load_supernet(tmp_path / "own")[1]["log"][-1]["loss"]
+    with pytest.raises(CheckpointError, match="another space"):
+        train_supernet(data, get_space("mcu-mbv2"), tmp_path / "bad", TrainConfig(phases=TINY_PHASES), teacher_from=other)
 
 
 def test_init_from_another_space_is_refused(tmp_path):
