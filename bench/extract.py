@@ -129,16 +129,16 @@ def main() -> None:
                        "feasible": args.random, "drawn": drawn,
                        "searched_minus_random": paired_comparison(searched, rand_correct)},
         }
-        scratch = measured.get(report.arch)
-        if scratch and scratch["epochs"] == epochs:
+        scratch = measured.get((report.arch, epochs))
+        if scratch:
             # TinyNAS's use of a search: the found architecture trained from scratch (float, elsewhere).
             row["searched_from_scratch"] = {"float_test_acc": scratch["test_acc"], "epochs": epochs,
                                             "batch_size": scratch["batch_size"], "hardware": scratch["hardware"]}
         baseline_acc = None
         base_arch = hand_designed(spec, cost, constraints)
         row["baseline"] = {"arch": str(base_arch) if base_arch else None, "epochs": epochs}
-        done = measured.get(str(base_arch))
-        if base_arch is not None and done and done["epochs"] == epochs:
+        done = measured.get((str(base_arch), epochs))
+        if base_arch is not None and done:
             # Trained elsewhere (e.g. a GPU): scratch_baselines.json holds its float test accuracy only.
             row["baseline"].update(float_test_acc=done["test_acc"], hardware=done["hardware"],
                                    batch_size=done["batch_size"])

@@ -32,12 +32,14 @@ from edgenas.supernet import accuracy, resolve_device, train_from_scratch  # noq
 NAME = "scratch_baselines"
 
 
-def load_baselines() -> dict:
-    """``{arch string: result}`` measured so far, over ``scratch_baselines.json`` and its parts
-    (``scratch_baselines-PART.json``, written by processes that ran side by side); empty when none."""
-    runs: dict = {}
+def load_baselines() -> dict[tuple[str, int], dict]:
+    """``{(arch string, epochs): result}`` measured so far, over ``scratch_baselines.json`` and its
+    parts (``scratch_baselines-PART.json``, written by processes that ran side by side): one
+    architecture may have been trained for several epoch budgets. Empty when none."""
+    runs: dict[tuple[str, int], dict] = {}
     for path in sorted(RESULTS_DIR.glob(f"{NAME}*.json")):
-        runs.update(json.loads(path.read_text())["runs"])
+        for arch, result in json.loads(path.read_text())["runs"].items():
+            runs[(arch, int(result["epochs"]))] = result
     return runs
 
 

@@ -112,8 +112,8 @@ def main() -> None:
     save(complete=not cheapest)
     for i, label in enumerate(cheapest):
         arch = archs[label]
-        done = measured.get(str(arch))
-        if done and done["epochs"] == budget:
+        done = measured.get((str(arch), budget))
+        if done:
             rows[label].update(scratch_test_acc=done["test_acc"], scratch_seconds=done["seconds"],
                                scratch_hardware=done["hardware"], scratch_batch_size=done["batch_size"],
                                scratch_source="scratch_baselines.json")
