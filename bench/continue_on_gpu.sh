@@ -12,7 +12,7 @@
 # and refit the predictor (`edgenas predictor collect/fit`), and run bench/supernet_quality.py and
 # bench/extract.py, which pick up the scratch results when architecture and epochs match.
 set -euo pipefail
-run=${1:?run directory}; extra=${2:?expand epochs}; batch=${3:-256}; lr_scale=${4:-1}; scratch_batch=${5:-256}
+run=${1:?run directory}; extra=${2:?expand epochs}; batch=${3:-256}; lr_scale=${4:-1}; scratch_batch=${5:-}
 src=edgenas/assets/supernet/fashion-mnist
 mkdir -p "$run"
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 OMP_NUM_THREADS=2
@@ -21,17 +21,17 @@ print(trained_epochs(json.load(open(sys.argv[1]))) + int(sys.argv[2]))" "$src/su
 # extract's hand-designed baselines and its searched architectures (TinyNAS-style: found, then trained)
 baselines=$(python3 -c "import json; rows = json.load(open('bench/results/extract.json'))['rows']
 print(' '.join(sorted({r['baseline']['arch'] for r in rows} | {r['arch'] for r in rows})))")
-echo "expand +$extra epochs (batch $batch, lr x$lr_scale); from-scratch baselines at $total epochs (batch $scratch_batch)" | tee "$run/plan.txt"
+echo "expand +$extra epochs (batch $batch, lr x$lr_scale); from-scratch baselines at $total epochs (batch ${scratch_batch:-default})" | tee "$run/plan.txt"
+scratch_args=(--epochs "$total" --device cuda)  # without SCRATCH_BATCH: scratch_baselines.BATCH_SIZE, as the benches
+[ -n "$scratch_batch" ] && scratch_args+=(--batch-size "$scratch_batch")
 python3 bench/train_supernet.py --device cuda --epochs "0,0,0,$extra" --subnets 4 --sandwich --batch-size "$batch" \
     --lr-scale "$lr_scale" --seed 5 --init-from "$src" --out "$run/supernet" >"$run/train.log" 2>&1 &
 for label in smallest random1 random2; do
-    python3 bench/scratch_baselines.py --epochs "$total" --batch-size "$scratch_batch" --labels "$label" \
-        --device cuda --part "quality-$label" >"$run/scratch-$label.log" 2>&1 &
+    python3 bench/scratch_baselines.py "${scratch_args[@]}" --labels "$label" --part "quality-$label" >"$run/scratch-$label.log" 2>&1 &
 done
 i=0
 for a in $baselines; do
-    python3 bench/scratch_baselines.py --epochs "$total" --batch-size "$scratch_batch" --labels "" --arch "$a" \
-        --device cuda --part "extract-$i" >"$run/scratch-extract-$i.log" 2>&1 &
+    python3 bench/scratch_baselines.py "${scratch_args[@]}" --labels "" --arch "$a" --part "extract-$i" >"$run/scratch-extract-$i.log" 2>&1 &
     i=$((i + 1))
 done
 wait

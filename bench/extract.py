@@ -23,7 +23,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import paired_comparison, write_result  # noqa: E402
-from scratch_baselines import load_baselines  # noqa: E402
+from scratch_baselines import BATCH_SIZE, load_baselines  # noqa: E402
 
 from edgenas.boards import get_board  # noqa: E402
 from edgenas.cost import CostModel  # noqa: E402
@@ -90,7 +90,7 @@ def main() -> None:
     parser.add_argument("--out-dir", type=Path, default=Path("runs/bench-extract"))
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--device", default="auto", help="where the baseline trains (a GPU when torch sees one)")
-    parser.add_argument("--baseline-batch-size", type=int, default=512, help="batch size of the baseline's training")
+    parser.add_argument("--baseline-batch-size", type=int, default=BATCH_SIZE, help="batch size of the baseline's training")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 

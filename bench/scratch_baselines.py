@@ -4,8 +4,8 @@ Separate from ``supernet_quality.py`` so the from-scratch runs can go on another
 while the supernet trains; ``supernet_quality.py`` reuses a result here when its architecture and
 epoch budget match. Writes ``bench/results/scratch_baselines.json`` after every subnet.
 
-    python bench/scratch_baselines.py --epochs 120 --batch-size 256 --labels smallest,random1,random2 --device cuda
-    python bench/scratch_baselines.py --epochs 83 --batch-size 256 --labels "" --arch 'r28|w0.75|k3e6,...'
+    python bench/scratch_baselines.py --epochs 120 --labels smallest,random1,random2 --device cuda
+    python bench/scratch_baselines.py --epochs 83 --labels "" --arch 'r28|w0.75|k3e6,...'
 
 ``--arch`` adds architectures by their string, e.g. the hand-designed baselines of
 ``bench/extract.py`` (its JSON lists them), which reads its results from here too.
@@ -30,6 +30,8 @@ from edgenas.space import Arch, get_space  # noqa: E402
 from edgenas.supernet import accuracy, resolve_device, train_from_scratch  # noqa: E402
 
 NAME = "scratch_baselines"
+BATCH_SIZE = 512
+"""Batch size of every from-scratch run the benches compare with, wherever it trains."""
 
 
 def load_baselines() -> dict[tuple[str, int], dict]:
@@ -46,7 +48,7 @@ def load_baselines() -> dict[tuple[str, int], dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, required=True)
-    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
     parser.add_argument("--labels", default="smallest,random1,random2", help="supernet_quality subnets ('' for none)")
     parser.add_argument("--arch", action="append", default=[], help="an architecture string (repeatable)")
     parser.add_argument("--random", type=int, default=3, help="random subnets supernet_quality samples")

@@ -25,7 +25,7 @@ from safetensors.torch import load_file
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import write_result  # noqa: E402
 from quality_archs import quality_archs  # noqa: E402
-from scratch_baselines import load_baselines  # noqa: E402
+from scratch_baselines import BATCH_SIZE, load_baselines  # noqa: E402
 
 from edgenas.cost import macs  # noqa: E402
 from edgenas.data import load_fashion_mnist  # noqa: E402
@@ -60,7 +60,7 @@ def main() -> None:
     parser.add_argument("--random", type=int, default=3, help="random subnets to evaluate")
     parser.add_argument("--scratch", type=int, default=3, help="subnets also trained from scratch (cheapest first)")
     parser.add_argument("--scratch-epochs", type=int, default=0, help="0: the supernet's total epochs")
-    parser.add_argument("--scratch-batch-size", type=int, default=512)
+    parser.add_argument("--scratch-batch-size", type=int, default=BATCH_SIZE)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()

@@ -106,7 +106,8 @@ def main() -> None:
     (args.out / "plan.json").write_text(json.dumps(plan, indent=2) + "\n")
     print(json.dumps(plan), flush=True)
 
-    config = TrainConfig(phases=default_phases(epochs, args.subnets, args.sandwich, args.lr_scale), batch_size=args.batch_size, seed=args.seed)
+    config = TrainConfig(phases=default_phases(epochs, args.subnets, args.sandwich, args.lr_scale),
+                         batch_size=args.batch_size, seed=args.seed)
     started = time.time()
 
     def on_epoch(record: dict) -> None:
