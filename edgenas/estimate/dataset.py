@@ -4,7 +4,8 @@ Each subnet is extracted from the supernet, its BN statistics recalibrated on tr
 and its top-1 accuracy measured on the validation split (never the test split). Records are
 appended to a JSONL file as they are measured, so an interrupted collection resumes where it
 stopped; the archs to measure are drawn up front from ``seed``, so a resumed run measures the
-same list.
+same list. Each record keeps how it was measured (calibration and validation image counts), so
+a resume with other settings is refused instead of mixing two kinds of measurement.
 """
 
 from __future__ import annotations
@@ -29,9 +30,16 @@ Progress = Callable[[int, int, "AccuracySample"], None]
 class AccuracySample:
     arch: Arch
     accuracy: float
+    calib_images: int | None = None
+    """BN recalibration images the measurement used (None: not recorded)."""
+    val_images: int | None = None
+    """Validation images it was measured on: the first this many of the split."""
 
     def to_json(self) -> str:
-        return json.dumps({"arch": str(self.arch), "accuracy": self.accuracy}, sort_keys=True)
+        rec = {"arch": str(self.arch), "accuracy": self.accuracy}
+        if self.calib_images is not None:
+            rec |= {"calib_images": self.calib_images, "val_images": self.val_images}
+        return json.dumps(rec, sort_keys=True)
 
 
 def arch_list(spec, count: int, seed: int) -> list[Arch]:
@@ -65,7 +73,8 @@ def read_samples(path: str | Path) -> list[AccuracySample]:
             continue
         try:
             rec = json.loads(line)
-            out.append(AccuracySample(Arch.parse(rec["arch"]), float(rec["accuracy"])))
+            out.append(AccuracySample(Arch.parse(rec["arch"]), float(rec["accuracy"]),
+                                      rec.get("calib_images"), rec.get("val_images")))
         except (json.JSONDecodeError, KeyError, ValueError) as exc:
             if i == len(lines) - 1:
                 break
@@ -77,8 +86,13 @@ def measure_accuracy(net: OFASupernet, arch: Arch, data: DataSplits, *, calib_im
                      val_images: int | None = None) -> float:
     """Validation accuracy of ``arch`` with inherited weights and recalibrated BN."""
     subnet = prepare_subnet(net, arch, data, calib_images=calib_images)
-    val = data.val if val_images is None else data.val.subset(np.arange(min(val_images, len(data.val))))
+    val = data.val.subset(np.arange(used_images(len(data.val), val_images)))
     return accuracy(subnet, val, arch.resolution)
+
+
+def used_images(available: int, asked: int | None) -> int:
+    """How many images a measurement that asks for ``asked`` (None: all) really uses."""
+    return available if asked is None else min(asked, available)
 
 
 def collect_samples(
@@ -101,7 +115,16 @@ def collect_samples(
     todo = list(archs) if archs is not None else arch_list(net.spec, count, seed)
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
+    settings = (used_images(len(data.train), calib_images), used_images(len(data.val), val_images))
     done = {s.arch: s for s in read_samples(p)}
+    other = next((s for s in done.values() if s.calib_images is not None
+                  and (s.calib_images, s.val_images) != settings), None)
+    if other is not None:
+        raise DataError(
+            f"{p} holds samples measured with {other.calib_images} calibration and {other.val_images} validation "
+            f"images; this run measures with {settings[0]} and {settings[1]}",
+            hint="resume with the same --calib-images/--val-images, or collect into another directory",
+        )
     if p.is_file() and p.read_text() and not p.read_text().endswith("\n"):  # drop a torn last line
         p.write_text("".join(s.to_json() + "\n" for s in done.values()))
     with p.open("a") as f:
@@ -109,7 +132,7 @@ def collect_samples(
             if arch in done:
                 continue
             sample = AccuracySample(arch, measure_accuracy(net, arch, data, calib_images=calib_images,
-                                                           val_images=val_images))
+                                                           val_images=val_images), *settings)
             f.write(sample.to_json() + "\n")
             f.flush()
             done[arch] = sample

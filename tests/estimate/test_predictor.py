@@ -107,3 +107,16 @@ def test_collection_measures_inherited_accuracy_and_resumes(tiny_supernet, tmp_p
     again = measure_accuracy(net, samples[4].arch, data, calib_images=64)
     assert again == samples[4].accuracy
     assert all(0.0 <= s.accuracy <= 1.0 for s in samples)
+
+
+def test_samples_record_how_they_were_measured_and_refuse_a_resume_with_other_settings(tiny_supernet, tmp_path):
+    torch.set_num_threads(1)
+    net, data = tiny_supernet
+    path = tmp_path / "acc.jsonl"
+    first = collect_samples(net, data, path, count=2, seed=0, calib_images=64, val_images=10)
+    assert [(s.calib_images, s.val_images) for s in read_samples(path)] == [(64, 10), (64, 10)]
+    assert read_samples(path) == first
+    assert measure_accuracy(net, first[1].arch, data, calib_images=64, val_images=10) == first[1].accuracy
+    with pytest.raises(DataError, match="64 calibration and 10 validation"):
+        collect_samples(net, data, path, count=3, seed=0, calib_images=64)  # all val images this time
+    assert len(read_samples(path)) == 2  # nothing mixed in
