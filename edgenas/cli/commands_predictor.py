@@ -90,6 +90,10 @@ def fit(
     records = {s.arch: s for f in files for s in read_samples(f)}
     if len(records) < 10:
         raise UsageError(f"only {len(records)} samples in {samples}", hint="run `edgenas predictor collect` first")
+    settings = {(s.calib_images, s.val_images) for s in records.values() if s.calib_images is not None}
+    if len(settings) > 1:
+        raise UsageError(f"the samples in {samples} were measured with different (calibration, validation) image "
+                         f"counts: {sorted(settings)}", hint="fit on samples measured one way; re-collect the others")
     spec = SpaceSpec.from_dict(load_meta(supernet or bundled_supernet_dir())["space"])
     ordered = sorted(records.values(), key=lambda s: str(s.arch))
     order = np.random.default_rng(seed).permutation(len(ordered))
