@@ -4,9 +4,11 @@ For each (RAM, flash) budget: the searched subnet (search wall time, int8 Fashio
 accuracy, measured arena / flash / instructions from the real firmware in QEMU), the best of 500
 random feasible subnets (by the same predictor), and optionally a hand-designed MobileNetV2-style
 baseline (k3e6 blocks, full depth, width and resolution scaled down until it fits) trained from
-scratch with the supernet's epoch budget (``--baseline``; slow on a CPU).
+scratch with the supernet's epoch budget (``--baseline``; slow on a CPU). With
+``--finetune-epochs N`` also ``extract --finetune-epochs N`` per budget (Once-for-All's optional
+last step): the searched subnet trained N more epochs, distilled from the largest, then int8.
 
-    python bench/extract.py [--random 500] [--baseline] [--out-dir runs/bench-extract]
+    python bench/extract.py [--random 500] [--baseline] [--finetune-epochs N] [--out-dir runs/bench-extract]
 
 Writes bench/results/extract.json.
 """
@@ -91,6 +93,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--device", default="auto", help="where the baseline trains (a GPU when torch sees one)")
     parser.add_argument("--baseline-batch-size", type=int, default=BATCH_SIZE, help="batch size of the baseline's training")
+    parser.add_argument("--finetune-epochs", type=int, default=0, help="also fine-tune each searched subnet N epochs")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -105,6 +108,7 @@ def main() -> None:
     epochs = trained_epochs(meta)
     measured = load_baselines()
     rows, summary = [], []
+    finetuned: dict[str, dict] = {}  # by arch: budgets that find the same subnet share one run
     for ram, flash in BUDGETS:
         tag = f"ram{ram // 1024}k-flash{flash // 1024}k"
         constraints = Constraints.of(sram_bytes=ram, flash_bytes=flash)
@@ -129,6 +133,19 @@ def main() -> None:
                        "feasible": args.random, "drawn": drawn,
                        "searched_minus_random": paired_comparison(searched, rand_correct)},
         }
+        if args.finetune_epochs > 0:
+            if report.arch not in finetuned:
+                started, tuned_dir = time.perf_counter(), args.out_dir / f"{tag}-finetuned"
+                tuned = extract(ExtractRequest(board=board, limits=constraints.as_dict(), out_dir=tuned_dir,
+                                               seed=args.seed, verify_inputs=2, finetune_epochs=args.finetune_epochs))
+                tuned_correct = host_test_correct(tuned_dir / "src", search.arch.resolution, data)
+                finetuned[report.arch] = {
+                    "epochs": args.finetune_epochs, "float_inherited_test_acc": tuned.accuracy["float_inherited"],
+                    "float_test_acc": tuned.accuracy["float"], "int8_test_acc": tuned.accuracy["int8"],
+                    "finetune_s": tuned.timings_s["finetune"], "extract_s": round(time.perf_counter() - started, 1),
+                    "flash_used": tuned.measured["flash_bytes"], "arena": tuned.measured["arena_bytes"],
+                    "finetuned_minus_inherited": paired_comparison(tuned_correct, searched)}
+            row["finetuned"] = finetuned[report.arch]
         scratch = measured.get((report.arch, epochs))
         if scratch:
             # TinyNAS's use of a search: the found architecture trained from scratch (float, elsewhere).
@@ -153,10 +170,12 @@ def main() -> None:
         rows.append(row)
         summary.append({"ram": ram, "flash": flash, "int8_test_acc": row["int8_test_acc"], "random_best_acc": rand_acc,
                         "baseline_acc": baseline_acc, "search_s": row["search_s"], "arena": row["arena"],
-                        "flash_used": row["flash_used"]})
+                        "flash_used": row["flash_used"],
+                        "finetuned_int8_test_acc": row["finetuned"]["int8_test_acc"] if "finetuned" in row else None})
         print(tag, row, flush=True)
+    notes = "baseline_acc is null when --baseline was not run; finetuned_int8_test_acc when --finetune-epochs was not"
     print(write_result("extract", {"board": board.name, "rows": rows, "summary": summary,
-                                   "notes": "baseline_acc is null when --baseline was not run"}))
+                                   "torch_threads": args.threads, "notes": notes}))
 
 
 if __name__ == "__main__":

@@ -171,9 +171,15 @@ def extract(request: ExtractRequest, step: Step | None = None) -> ExtractReport:
     accuracies: dict[str, Any] = {"test_images": n_eval}
     if request.finetune_epochs > 0:
         accuracies["float_inherited"] = accuracy(subnet, test, arch.resolution)
-        say(f"fine-tuning for {request.finetune_epochs} epochs (distilled from the largest subnet)")
-        finetune_subnet(net, subnet, arch, data, epochs=request.finetune_epochs, seed=request.seed,
-                        on_epoch=lambda e, loss: say(f"fine-tune epoch {e + 1}/{request.finetune_epochs}: loss {loss:.3f}"))
+        epochs = request.finetune_epochs
+        say(f"fine-tuning for {epochs} epochs (distilled from the largest subnet)")
+
+        def on_step(epoch: int, step: int, steps: int) -> None:
+            if step < steps and step % max(1, steps // 10) == 0:  # about every tenth of an epoch
+                say(f"fine-tune epoch {epoch + 1}/{epochs}: step {step}/{steps}")
+
+        finetune_subnet(net, subnet, arch, data, epochs=epochs, seed=request.seed, on_step=on_step,
+                        on_epoch=lambda e, loss: say(f"fine-tune epoch {e + 1}/{epochs}: loss {loss:.3f}"))
         lap("finetune")
     float_acc = accuracy(subnet, test, arch.resolution)
     save_subnet(subnet, out / "subnet", {"supernet": str(supernet_dir), "data": meta.get("dataset", "fashion-mnist"),

@@ -70,13 +70,16 @@ def fit_subnet(
     seed: int = 0,
     max_steps_per_epoch: int = 0,
     on_epoch: Callable[[int, float], None] | None = None,
+    on_step: Callable[[int, int, int], None] | None = None,
     device: str = "cpu",
     should_stop: Callable[[int, Subnet], bool] | None = None,
 ) -> Subnet:
     """Train ``model`` (``arch``) for ``epochs`` on ``data.train``; return it in eval mode.
 
-    ``should_stop(epoch, model)`` is asked after every epoch (early stopping: it may evaluate the
-    model); returning True ends training there. The cosine schedule still spans ``epochs``.
+    ``on_step(epoch, step, steps)`` is called after every update (``step`` counts from 1), for
+    progress within epochs that take minutes on a CPU. ``should_stop(epoch, model)`` is asked after
+    every epoch (early stopping: it may evaluate the model); returning True ends training there.
+    The cosine schedule still spans ``epochs``.
     """
     fmt = memory_format_for(device)
     model.to(device, memory_format=fmt)
@@ -114,6 +117,8 @@ def fit_subnet(
             loss.backward()
             optimizer.step()
             losses.append(loss.detach())
+            if on_step:
+                on_step(epoch, step + 1, steps)
         if on_epoch:
             on_epoch(epoch, float(torch.stack(losses).mean()))
         if should_stop is not None and should_stop(epoch, model):

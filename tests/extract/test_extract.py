@@ -73,8 +73,11 @@ def test_finetuned_subnet_is_what_gets_deployed(assets, tmp_path):
     """--finetune-epochs trains the chosen subnet further before int8; the report keeps both
     accuracies, and the artifacts (still verified on the board) hold the fine-tuned weights."""
     base = extract(_request(assets, tmp_path / "a", flash_bytes=200 * 1024))
+    said: list[str] = []
     tuned = extract(ExtractRequest(**{**_request(assets, tmp_path / "b", flash_bytes=200 * 1024).__dict__,
-                                      "finetune_epochs": 1}))
+                                      "finetune_epochs": 1}), said.append)
+    progress = [m for m in said if m.startswith("fine-tune epoch 1/1: step")]
+    assert progress and said.index(progress[-1]) < said.index(next(m for m in said if "loss" in m))
     assert tuned.arch == base.arch and tuned.verified
     assert tuned.request["finetune_epochs"] == 1 and "float_inherited" in tuned.accuracy
     assert tuned.accuracy["float_inherited"] == base.accuracy["float"]
