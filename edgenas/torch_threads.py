@@ -1,4 +1,5 @@
-"""Scoped torch CPU thread count: small models gain nothing from threads on a shared CPU."""
+"""Scoped torch CPU thread count: small models gain nothing from threads on a shared CPU, and
+float sums depend on how work is split between threads."""
 
 from __future__ import annotations
 
@@ -6,6 +7,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import torch
+
+DETERMINISTIC_THREADS = 1
+"""Threads for everything that ends up in firmware (BN statistics, fine-tuned weights, quantization
+ranges): a fixed count keeps it byte-identical on machines with any number of cores."""
 
 
 @contextmanager

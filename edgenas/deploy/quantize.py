@@ -22,6 +22,7 @@ from ..data import ImageSet, resize, to_tensor
 from ..space import Arch, SpaceSpec
 from ..supernet import NetPlan, Subnet, plan_net
 from ..supernet.subnet import ConvBNAct
+from ..torch_threads import DETERMINISTIC_THREADS, torch_threads
 from .ir import Graph, Op, QuantParams, Tensor
 
 INPUT_QUANT = QuantParams((1.0 / 255.0,), (-128,))
@@ -88,8 +89,10 @@ def _layer_names(subnet: Subnet) -> list[tuple[str, nn.Module]]:
 
 
 @torch.no_grad()
+@torch_threads(DETERMINISTIC_THREADS)
 def calibrate(subnet: Subnet, images: ImageSet, count: int = 512, batch_size: int = 128) -> _Ranges:
-    """Observe every quantized activation on the first ``count`` images."""
+    """Observe every quantized activation on the first ``count`` images (on a fixed thread count:
+    the ranges become the firmware's scales)."""
     ranges = _Ranges()
     hooks = [
         module.register_forward_hook(lambda _m, _i, out, name=name: ranges.observe(name, out))

@@ -106,12 +106,21 @@ def _versions() -> dict[str, str]:
 
 
 def extract(request: ExtractRequest, step: Step | None = None) -> ExtractReport:
-    """Run the whole path for ``request`` and write ``request.out_dir``.
+    """Run the whole path for ``request`` and write ``request.out_dir``, on a fixed number of torch
+    threads (``DETERMINISTIC_THREADS``) so the same seed gives the same firmware on any machine.
 
     Raises:
         InfeasibleBudgetError: no subnet of the space meets the budget (before any search).
         DeviceError: the board's outputs differ from the host build (never reported as good).
     """
+    from ..torch_threads import DETERMINISTIC_THREADS, torch_threads
+
+    with torch_threads(DETERMINISTIC_THREADS):
+        return _extract(request, step)
+
+
+def _extract(request: ExtractRequest, step: Step | None) -> ExtractReport:
+    """:func:`extract`'s work."""
     from ..cost import CostModel
     from ..cost.latency_table import LatencyTable
     from ..data import ImageSet, load_dataset

@@ -85,6 +85,34 @@ def test_finetuned_subnet_is_what_gets_deployed(assets, tmp_path):
     assert "fine-tuning epochs" in (tmp_path / "b" / "report.md").read_text()
 
 
+def test_firmware_numerics_run_on_a_fixed_thread_count(assets, tmp_path, monkeypatch):
+    """Float sums depend on how work is split between threads (seen on the bundled supernet: 1 and
+    2 threads gave different firmware bytes), so BN recalibration and quantization ranges run on
+    DETERMINISTIC_THREADS whatever the caller set, and the caller's count comes back after."""
+    import torch
+
+    import edgenas.supernet as supernet
+    from edgenas.deploy import quantize
+    from edgenas.torch_threads import DETERMINISTIC_THREADS
+
+    seen: list[tuple[str, int]] = []
+
+    def spy(name, real):
+        return lambda *a, **k: (seen.append((name, torch.get_num_threads())), real(*a, **k))[1]
+
+    monkeypatch.setattr(supernet, "prepare_subnet", spy("recalibrate", supernet.prepare_subnet))
+    monkeypatch.setattr(quantize, "_Ranges", spy("quantize", quantize._Ranges))
+    before = torch.get_num_threads()
+    torch.set_num_threads(DETERMINISTIC_THREADS + 1)
+    try:
+        extract(_request(assets, tmp_path / "t", flash_bytes=200 * 1024))
+        assert torch.get_num_threads() == DETERMINISTIC_THREADS + 1
+    finally:
+        torch.set_num_threads(before)
+    assert {name for name, _ in seen} == {"recalibrate", "quantize"}
+    assert all(threads == DETERMINISTIC_THREADS for _, threads in seen)
+
+
 def test_impossible_budget_fails_fast_with_the_minimum(assets, tmp_path):
     with pytest.raises(InfeasibleBudgetError, match="smallest needs"):
         extract(_request(assets, tmp_path / "x", sram_bytes=1024))
