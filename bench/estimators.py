@@ -34,6 +34,7 @@ from common import write_result  # noqa: E402
 
 from edgenas.data import load_dataset  # noqa: E402
 from edgenas.estimate import AccuracyPredictor, kendall_tau, measure_accuracy, read_samples  # noqa: E402
+from edgenas.estimate.dataset import measurement_settings  # noqa: E402
 from edgenas.estimate.halving import ScratchConfig, ScratchEvaluator, scratch_accuracy, successive_halving  # noqa: E402
 from edgenas.estimate.proxies import PROXIES, ProxyConfig, score_arch  # noqa: E402
 from edgenas.supernet import load_supernet  # noqa: E402
@@ -98,9 +99,9 @@ def main() -> None:
     spec = net.spec
     data = load_dataset(meta.get("dataset", "fashion-mnist"), seed=int(meta.get("seed", 0)))
     samples = [s for f in sorted(PREDICTOR_DIR.glob("samples-*.jsonl")) for s in read_samples(f)]
-    settings = {(s.calib_images, s.val_images) for s in samples}
-    if len(settings) != 1 or None in next(iter(settings)):
-        raise SystemExit(f"the predictor's samples must record one measurement setting, found {settings}")
+    settings = measurement_settings(samples)
+    if len(settings) != 1 or any(s.calib_images is None for s in samples):
+        raise SystemExit(f"every predictor sample must record one measurement setting, found {settings}")
     gt_calib, gt_val = next(iter(settings))  # how the samples were measured (re-checked below)
     train, held = heldout_split(samples)
     predictor = AccuracyPredictor.load(PREDICTOR_DIR)

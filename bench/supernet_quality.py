@@ -102,8 +102,9 @@ def main() -> None:
     measured = load_baselines()
     # Every other architecture trained from scratch at this budget is one more compared pair.
     known = {str(a) for a in archs.values()}
-    others = sorted(a for a, e in measured if e == budget and a not in known)
-    archs |= {f"scratch{i}": Arch.parse(a) for i, a in enumerate(others)}
+    others = {f"scratch{i}": Arch.parse(a)
+              for i, a in enumerate(sorted(a for a, e in measured if e == budget and a not in known))}
+    archs |= others
 
     rows = {}
     for label, arch in archs.items():
@@ -120,9 +121,8 @@ def main() -> None:
 
     teacher = teacher_accuracy(Path(directory), spec, data)
     shrink = shrink_one_dimension(net, spec, data)
-    sampled = [label for label in rows if not label.startswith("scratch")]
-    cheapest = sorted(sampled, key=lambda k: rows[k]["macs"])[: args.scratch]
-    cheapest += [label for label in rows if label.startswith("scratch")]
+    sampled = [label for label in rows if label not in others]
+    cheapest = sorted(sampled, key=lambda k: rows[k]["macs"])[: args.scratch] + list(others)
 
     def save(complete: bool) -> Path:
         """Write what is measured so far: a long from-scratch run never loses earlier results."""

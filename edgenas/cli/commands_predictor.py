@@ -80,7 +80,7 @@ def fit(
     import numpy as np
 
     from ..estimate import AccuracyPredictor, PredictorConfig
-    from ..estimate.dataset import read_samples
+    from ..estimate.dataset import measurement_settings, read_samples
     from ..supernet import load_meta
     from ..supernet.checkpoint import weights_sha256
     from ..space import SpaceSpec
@@ -90,7 +90,7 @@ def fit(
     records = {s.arch: s for f in files for s in read_samples(f)}
     if len(records) < 10:
         raise UsageError(f"only {len(records)} samples in {samples}", hint="run `edgenas predictor collect` first")
-    settings = {(s.calib_images, s.val_images) for s in records.values() if s.calib_images is not None}
+    settings = measurement_settings(records.values())
     if len(settings) > 1:
         raise UsageError(f"the samples in {samples} were measured with different (calibration, validation) image "
                          f"counts: {sorted(settings)}", hint="fit on samples measured one way; re-collect the others")

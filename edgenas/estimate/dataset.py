@@ -11,7 +11,7 @@ a resume with other settings is refused instead of mixing two kinds of measureme
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,6 +95,12 @@ def used_images(available: int, asked: int | None) -> int:
     return available if asked is None else min(asked, available)
 
 
+def measurement_settings(samples: Iterable[AccuracySample]) -> set[tuple[int, int]]:
+    """The (calibration, validation) image counts ``samples`` recorded; more than one means they
+    mix two kinds of measurement."""
+    return {(s.calib_images, s.val_images) for s in samples if s.calib_images is not None}
+
+
 def collect_samples(
     net: OFASupernet,
     data: DataSplits,
@@ -117,11 +123,10 @@ def collect_samples(
     p.parent.mkdir(parents=True, exist_ok=True)
     settings = (used_images(len(data.train), calib_images), used_images(len(data.val), val_images))
     done = {s.arch: s for s in read_samples(p)}
-    other = next((s for s in done.values() if s.calib_images is not None
-                  and (s.calib_images, s.val_images) != settings), None)
-    if other is not None:
+    other = sorted(measurement_settings(done.values()) - {settings})
+    if other:
         raise DataError(
-            f"{p} holds samples measured with {other.calib_images} calibration and {other.val_images} validation "
+            f"{p} holds samples measured with {other[0][0]} calibration and {other[0][1]} validation "
             f"images; this run measures with {settings[0]} and {settings[1]}",
             hint="resume with the same --calib-images/--val-images, or collect into another directory",
         )

@@ -183,9 +183,9 @@ def _extract(request: ExtractRequest, step: Step | None) -> ExtractReport:
         epochs = request.finetune_epochs
         say(f"fine-tuning for {epochs} epochs (distilled from the largest subnet)")
 
-        def on_step(epoch: int, step: int, steps: int) -> None:
-            if step < steps and step % max(1, steps // 10) == 0:  # about every tenth of an epoch
-                say(f"fine-tune epoch {epoch + 1}/{epochs}: step {step}/{steps}")
+        def on_step(epoch: int, done: int, steps: int) -> None:
+            if done < steps and done % max(1, steps // 10) == 0:  # about every tenth of an epoch
+                say(f"fine-tune epoch {epoch + 1}/{epochs}: step {done}/{steps}")
 
         finetune_subnet(net, subnet, arch, data, epochs=epochs, seed=request.seed, on_step=on_step,
                         on_epoch=lambda e, loss: say(f"fine-tune epoch {e + 1}/{epochs}: loss {loss:.3f}"))
