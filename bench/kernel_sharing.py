@@ -1,0 +1,130 @@
+"""Can cheap training close the bundled supernet's worst weight-sharing loss, its 3x3 kernels?
+
+``supernet_quality.py``'s ``shrink`` section shows the largest subnet with every kernel at 3x3
+loses the most at 48 px. Each experiment here starts from the bundled weights, trains for
+``--steps`` batches and reports validation accuracy of the all-3x3 and the all-7x7 (largest)
+subnet at the smallest and largest resolution (BN recalibrated):
+
+- ``transforms_only``: only the 5to3 kernel transforms learn (Adam), on all-3x3 subnets. The 5x5
+  and 7x7 kernels never use them, so the larger subnets cannot get worse: a free gain, if any.
+- ``k3_only``: every weight learns (SGD, cosine), on all-3x3 subnets only.
+- ``kernel_phase``: every weight learns on the kernel phase's draws (random kernel per block).
+
+Writes bench/results/kernel_sharing.json.
+
+    python bench/kernel_sharing.py [--steps 300] [--val-images 2000] [--threads 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import write_result  # noqa: E402
+
+from edgenas.data import iterate, load_fashion_mnist  # noqa: E402
+from edgenas.space import Arch, BlockChoice, largest_arch  # noqa: E402
+from edgenas.supernet import OFASupernet, accuracy, load_supernet, prepare_subnet  # noqa: E402
+from edgenas.supernet.bundled import bundled_supernet_dir  # noqa: E402
+from edgenas.supernet.teacher import Teacher  # noqa: E402
+from edgenas.supernet.train import Phase, TrainConfig, _param_groups, subnets_for_step, train_step  # noqa: E402
+
+BATCH_SIZE = 256
+SGD_LR = 0.01
+ADAM_LR = 0.01
+
+
+def uniform_kernel(net: OFASupernet, resolution: int, kernel: int) -> Arch:
+    top = largest_arch(net.spec)
+    stages = tuple(tuple(BlockChoice(kernel, b.expand) for b in stage) for stage in top.stages)
+    return Arch(resolution, top.width, stages)
+
+
+def probe(net: OFASupernet, data, val) -> dict:
+    spec = net.spec
+    return {
+        f"k{k}@{r}": accuracy(prepare_subnet(net, uniform_kernel(net, r, k), data), val, r)
+        for r in (min(spec.resolutions), max(spec.resolutions))
+        for k in (min(spec.kernels), max(spec.kernels))
+    }
+
+
+def run(name: str, net: OFASupernet, teacher: Teacher, data, val, steps: int) -> dict:
+    spec = net.spec
+    small = min(spec.kernels)
+    if name == "transforms_only":
+        for p in net.parameters():
+            p.requires_grad_(False)
+        params = [p for n, p in net.named_parameters() if n.endswith(f"to{small}")]
+        for p in params:
+            p.requires_grad_(True)
+        optimizer: torch.optim.Optimizer = torch.optim.Adam(params, lr=ADAM_LR)
+    else:
+        optimizer = torch.optim.SGD(_param_groups(net, 4e-5), lr=SGD_LR, momentum=0.9, nesterov=True)
+    config = TrainConfig(batch_size=BATCH_SIZE)
+    phase = Phase("kernel", 1, SGD_LR)
+    rng = np.random.default_rng(0)
+    aug = torch.Generator().manual_seed(1)
+    started, step, epoch = time.time(), 0, 0
+    net.train()
+    while step < steps:
+        for x, y in iterate(data.train, BATCH_SIZE, shuffle_generator=torch.Generator().manual_seed(epoch)):
+            if step >= steps:
+                break
+            if isinstance(optimizer, torch.optim.SGD):
+                for group in optimizer.param_groups:
+                    group["lr"] = 0.5 * SGD_LR * (1 + math.cos(math.pi * step / steps))
+            archs = subnets_for_step(spec, phase, rng)
+            if name != "kernel_phase":
+                archs = [uniform_kernel(net, archs[0].resolution, small)]
+            train_step(net, teacher, optimizer, x, y, archs, aug, config)
+            step += 1
+        epoch += 1
+    seconds = time.time() - started
+    net.eval()
+    return {"steps": steps, "train_s": round(seconds, 1), "after": probe(net, data, val)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--val-images", type=int, default=2000)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    data = load_fashion_mnist()
+    val = data.val.subset(np.arange(min(args.val_images, len(data.val))))
+    directory = bundled_supernet_dir()
+
+    def fresh() -> OFASupernet:
+        torch.manual_seed(0)
+        return load_supernet(directory)[0]
+
+    frozen = OFASupernet(fresh().spec)
+    frozen.load_state_dict(load_file(str(directory / "teacher.safetensors")))
+    teacher = Teacher(frozen, data, calib_images=2000)
+    before = probe(fresh().eval(), data, val)
+    print("before", before, flush=True)
+    experiments = {}
+    for name in ("transforms_only", "k3_only", "kernel_phase"):
+        experiments[name] = run(name, fresh(), teacher, data, val, args.steps)
+        print(name, experiments[name], flush=True)
+    path = write_result("kernel_sharing", {
+        "settings": {"steps": args.steps, "batch_size": BATCH_SIZE, "sgd_lr": SGD_LR, "adam_lr": ADAM_LR,
+                     "val_images": len(val), "threads": args.threads, "distilled_from": "bundled teacher"},
+        "before": before,
+        "experiments": experiments,
+    })
+    print(path)
+
+
+if __name__ == "__main__":
+    main()
