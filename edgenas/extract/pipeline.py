@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,17 @@ Step = Callable[[str], None]
 """Called with a short description as each stage starts (for progress display)."""
 
 PREDICTORS_DIR = ASSETS_DIR / "predictor"
+PREDICTIONS_FILE = "int8_test_predictions.npy"
+"""The host int8 build's predicted class per test image, in test-split order (int32 ``.npy``)."""
+
+
+def per_class_accuracy(predictions: np.ndarray, labels: np.ndarray, classes: Sequence[str]) -> dict[str, float | None]:
+    """Accuracy per class name (None for a class with no test image): an average hides the one
+    class a deployed model gets wrong."""
+    return {
+        name: float(np.mean(predictions[labels == c] == c)) if np.any(labels == c) else None
+        for c, name in enumerate(classes)
+    }
 
 
 @dataclass(frozen=True)
@@ -202,8 +213,11 @@ def _extract(request: ExtractRequest, step: Step | None) -> ExtractReport:
     say("measuring int8 accuracy on the host build")
     host = build_host(artifact.src_dir)
     x_test = quantize_images(test.x, arch.resolution)
-    logits = host.run(x_test)
-    int8_acc = float(np.mean(logits.argmax(1) == test.y))
+    predictions = host.run(x_test).argmax(1)
+    int8_acc = float(np.mean(predictions == test.y))
+    # Saved so a per-image comparison with another model (paired test) needs no second host run.
+    np.save(out / PREDICTIONS_FILE, predictions.astype(np.int32), allow_pickle=False)
+    accuracies["int8_per_class"] = per_class_accuracy(predictions, test.y, data.classes)
     lap("int8_eval")
 
     say(f"building firmware and running it on {request.board.name}")
@@ -263,6 +277,7 @@ def _extract(request: ExtractRequest, step: Step | None) -> ExtractReport:
             "tflite": "model.tflite",
             "onnx": "model.onnx",
             "memory": "memory.json",
+            "int8_test_predictions": PREDICTIONS_FILE,
             "subnet": "subnet/",
             "search": "search/",
         },

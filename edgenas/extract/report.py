@@ -23,6 +23,15 @@ def _margin(acc: float, images: int) -> str:
     return f"±{196 * math.sqrt(acc * (1 - acc) / images):.2f} points" if images else "n/a"
 
 
+def _weakest_classes(per_class: dict[str, float | None], shown: int = 5) -> list[str]:
+    """The classes the int8 model gets wrong most often, worst first (all of them when few)."""
+    ranked = sorted(((acc, name) for name, acc in per_class.items() if acc is not None))
+    if not ranked:
+        return []
+    label = "Int8 accuracy per class, worst first" if len(ranked) <= shown else f"Weakest {shown} classes (int8)"
+    return [f"{label}: " + ", ".join(f"{name} {_pct(acc)}" for acc, name in ranked[:shown]), ""]
+
+
 def render_markdown(report: ExtractReport) -> str:
     """A short human summary: architecture, accuracy, predicted vs measured memory and latency."""
     r = report
@@ -43,6 +52,7 @@ def render_markdown(report: ExtractReport) -> str:
         + (f" (inherited weights before {r.request['finetune_epochs']} fine-tuning epochs: float "
            f"{_pct(r.accuracy['float_inherited'])})" if "float_inherited" in r.accuracy else ""),
         "",
+        *_weakest_classes(r.accuracy.get("int8_per_class", {})),
         "| | predicted | measured (linked ELF / device) |",
         "|---|---|---|",
         f"| arena | {format_bytes(p['arena_bytes'])} | {format_bytes(m['arena_bytes'])} |",

@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -11,7 +12,7 @@ from edgenas.data import make_synthetic
 from edgenas.errors import InfeasibleBudgetError
 from edgenas.estimate import AccuracyPredictor, PredictorConfig
 from edgenas.estimate.dataset import collect_samples
-from edgenas.extract import ExtractRequest, extract
+from edgenas.extract import PREDICTIONS_FILE, ExtractRequest, extract, per_class_accuracy
 from edgenas.space import get_space
 from edgenas.supernet import Phase, TrainConfig, load_supernet, train_supernet
 
@@ -59,6 +60,18 @@ def test_extract_writes_verified_artifacts_within_budget(assets, tmp_path):
     assert report.arch in summary
     acc, n = data["accuracy"]["int8"], data["accuracy"]["test_images"]
     assert f"±{196 * (acc * (1 - acc) / n) ** 0.5:.2f} points at 95 %" in summary
+    predictions = np.load(out / PREDICTIONS_FILE)
+    labels = make_synthetic(seed=0).test.y[:n]
+    assert predictions.shape == (n,) and np.mean(predictions == labels) == acc
+    per_class = data["accuracy"]["int8_per_class"]
+    counts = np.bincount(labels, minlength=len(per_class))
+    assert sum(a * c for a, c in zip(per_class.values(), counts) if a is not None) == pytest.approx(acc * n)
+    assert "Int8 accuracy per class, worst first: " in summary
+
+
+def test_per_class_accuracy_names_each_class_and_skips_absent_ones():
+    got = per_class_accuracy(np.array([0, 1, 1, 0]), np.array([0, 0, 1, 1]), ["cat", "dog", "eel"])
+    assert got == {"cat": 0.5, "dog": 0.5, "eel": None}
 
 
 def test_same_seed_same_subnet_and_firmware_bytes(assets, tmp_path):
