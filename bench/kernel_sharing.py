@@ -9,6 +9,8 @@ subnet at the smallest and largest resolution (BN recalibrated):
   and 7x7 kernels never use them, so the larger subnets cannot get worse: a free gain, if any.
 - ``k3_only``: every weight learns (SGD, cosine), on all-3x3 subnets only.
 - ``kernel_phase``: every weight learns on the kernel phase's draws (random kernel per block).
+- ``sandwich_uniform``: every weight learns on three subnets per batch — all-7x7, all-3x3 and one
+  kernel-phase draw — so both uniform ends get a gradient every step (3x the compute per batch).
 
 Writes bench/results/kernel_sharing.json.
 
@@ -83,8 +85,12 @@ def run(name: str, net: OFASupernet, teacher: Teacher, data, val, steps: int) ->
                 for group in optimizer.param_groups:
                     group["lr"] = 0.5 * SGD_LR * (1 + math.cos(math.pi * step / steps))
             archs = subnets_for_step(spec, phase, rng)
-            if name != "kernel_phase":
-                archs = [uniform_kernel(net, archs[0].resolution, small)]
+            resolution = archs[0].resolution
+            if name in ("transforms_only", "k3_only"):
+                archs = [uniform_kernel(net, resolution, small)]
+            elif name == "sandwich_uniform":
+                ends = [uniform_kernel(net, resolution, k) for k in (max(spec.kernels), small)]
+                archs = [*ends, *archs]
             train_step(net, teacher, optimizer, x, y, archs, aug, config)
             step += 1
         epoch += 1
@@ -114,7 +120,7 @@ def main() -> None:
     before = probe(fresh().eval(), data, val)
     print("before", before, flush=True)
     experiments = {}
-    for name in ("transforms_only", "k3_only", "kernel_phase"):
+    for name in ("transforms_only", "k3_only", "kernel_phase", "sandwich_uniform"):
         experiments[name] = run(name, fresh(), teacher, data, val, args.steps)
         print(name, experiments[name], flush=True)
     path = write_result("kernel_sharing", {
