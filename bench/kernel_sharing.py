@@ -20,7 +20,6 @@ Writes bench/results/kernel_sharing.json.
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import time
 from pathlib import Path
@@ -36,6 +35,7 @@ from edgenas.data import iterate, load_fashion_mnist  # noqa: E402
 from edgenas.space import Arch, BlockChoice, largest_arch  # noqa: E402
 from edgenas.supernet import OFASupernet, accuracy, load_supernet, prepare_subnet  # noqa: E402
 from edgenas.supernet.bundled import bundled_supernet_dir  # noqa: E402
+from edgenas.supernet.subnet_training import cosine_lr  # noqa: E402
 from edgenas.supernet.teacher import Teacher  # noqa: E402
 from edgenas.supernet.train import Phase, TrainConfig, _param_groups, subnets_for_step, train_step  # noqa: E402
 
@@ -83,7 +83,7 @@ def run(name: str, net: OFASupernet, teacher: Teacher, data, val, steps: int) ->
                 break
             if isinstance(optimizer, torch.optim.SGD):
                 for group in optimizer.param_groups:
-                    group["lr"] = 0.5 * SGD_LR * (1 + math.cos(math.pi * step / steps))
+                    group["lr"] = cosine_lr(SGD_LR, step, steps)
             archs = subnets_for_step(spec, phase, rng)
             resolution = archs[0].resolution
             if name in ("transforms_only", "k3_only"):

@@ -46,6 +46,11 @@ def train_from_scratch(spec: SpaceSpec, arch: Arch, data: DataSplits, *, epochs:
     return fit_subnet(model, arch, data, epochs=epochs, lr=lr, seed=seed, device=device, **kwargs)
 
 
+def cosine_lr(peak: float, step: int, total: int) -> float:
+    """Learning rate at ``step`` of ``total`` under cosine decay from ``peak`` to 0."""
+    return 0.5 * peak * (1 + math.cos(math.pi * step / total))
+
+
 def finetune_subnet(net: OFASupernet, model: Subnet, arch: Arch, data: DataSplits, *, epochs: int,
                     lr: float = 0.01, seed: int = 0, device: str = "cpu", **kwargs: Any) -> Subnet:
     """Continue training an extracted subnet (in place) for ``epochs``, distilling from the
@@ -105,7 +110,7 @@ def fit_subnet(
             if step >= steps:
                 break
             for group in optimizer.param_groups:
-                group["lr"] = 0.5 * lr * (1 + math.cos(math.pi * (epoch * steps + step) / total))
+                group["lr"] = cosine_lr(lr, epoch * steps + step, total)
             optimizer.zero_grad(set_to_none=True)
             xb = augment(x, arch.resolution, aug).contiguous(memory_format=fmt)
             logits = model(xb)

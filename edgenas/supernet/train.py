@@ -29,7 +29,7 @@ from .device import memory_format_for
 from .checkpoint import WEIGHTS, atomic_write_json, load_meta, save_supernet, save_tensors, weights_sha256
 from .evaluate import accuracy
 from .prepare import prepare_subnet
-from .subnet_training import kd_loss
+from .subnet_training import cosine_lr, kd_loss
 from .importance import sort_hidden_channels
 from .ofa import OFASupernet
 from .teacher import Teacher
@@ -355,7 +355,7 @@ def train_supernet(
                 if step >= steps_per_epoch:
                     break
                 global_step = pos.epoch * steps_per_epoch + step
-                lr = 0.5 * phase.lr * (1 + math.cos(math.pi * global_step / total_steps))
+                lr = cosine_lr(phase.lr, global_step, total_steps)
                 for group in optimizer.param_groups:
                     group["lr"] = lr
                 step_loss = train_step(net, teacher, optimizer, x, y, subnets_for_step(spec, phase, rng), aug, config, fmt)
