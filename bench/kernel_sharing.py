@@ -26,7 +26,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import load_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import write_result  # noqa: E402
@@ -36,7 +35,7 @@ from edgenas.space import Arch, BlockChoice, largest_arch  # noqa: E402
 from edgenas.supernet import OFASupernet, accuracy, load_supernet, prepare_subnet  # noqa: E402
 from edgenas.supernet.bundled import bundled_supernet_dir  # noqa: E402
 from edgenas.supernet.subnet_training import cosine_lr  # noqa: E402
-from edgenas.supernet.teacher import Teacher  # noqa: E402
+from edgenas.supernet.teacher import Teacher, load_teacher_net  # noqa: E402
 from edgenas.supernet.train import Phase, TrainConfig, _param_groups, subnets_for_step, train_step  # noqa: E402
 
 BATCH_SIZE = 256
@@ -114,9 +113,7 @@ def main() -> None:
         torch.manual_seed(0)
         return load_supernet(directory)[0]
 
-    frozen = OFASupernet(fresh().spec)
-    frozen.load_state_dict(load_file(str(directory / "teacher.safetensors")))
-    teacher = Teacher(frozen, data, calib_images=2000)
+    teacher = Teacher(load_teacher_net(directory, fresh().spec), data, calib_images=2000)
     before = probe(fresh().eval(), data, val)
     print("before", before, flush=True)
     experiments = {}

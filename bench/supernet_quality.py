@@ -24,7 +24,6 @@ import time
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import write_result  # noqa: E402
@@ -36,16 +35,15 @@ from edgenas.data import load_fashion_mnist  # noqa: E402
 from edgenas.space import Arch, BlockChoice, largest_arch  # noqa: E402
 from edgenas.supernet import OFASupernet, accuracy, load_supernet, prepare_subnet, train_from_scratch, trained_epochs  # noqa: E402
 from edgenas.supernet.bundled import bundled_supernet_dir  # noqa: E402
+from edgenas.supernet.teacher import load_teacher_net  # noqa: E402
 
 
 def teacher_accuracy(directory: Path, spec, data) -> dict:
     """Val accuracy of the checkpoint's distillation teacher per resolution: shared BN statistics
     (eval mode as trained) against statistics recalibrated at that resolution."""
-    path = directory / "teacher.safetensors"
-    if not path.is_file():
+    net = load_teacher_net(directory, spec)
+    if net is None:
         return {}
-    net = OFASupernet(spec)
-    net.load_state_dict(load_file(str(path)))
     net.eval()
     top = largest_arch(spec)
     rows = {}

@@ -9,13 +9,30 @@ against 92 % and 94 % recalibrated), and students distilled from it learnt those
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
+from safetensors.torch import load_file
 
 from ..data import DataSplits
-from ..space import Arch, largest_arch
+from ..space import Arch, SpaceSpec, largest_arch
 from .ofa import OFASupernet
 from .prepare import prepare_subnet
 from .subnet import Subnet
+
+
+TEACHER_WEIGHTS = "teacher.safetensors"
+"""The frozen full net a training run distils from, kept beside its checkpoint."""
+
+
+def load_teacher_net(directory: Path, spec: SpaceSpec) -> OFASupernet | None:
+    """The distillation teacher stored in checkpoint ``directory`` (None when it holds none)."""
+    path = Path(directory) / TEACHER_WEIGHTS
+    if not path.is_file():
+        return None
+    net = OFASupernet(spec)
+    net.load_state_dict(load_file(str(path)))
+    return net
 
 
 class Teacher:

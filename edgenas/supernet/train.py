@@ -32,7 +32,7 @@ from .prepare import prepare_subnet
 from .subnet_training import cosine_lr, kd_loss
 from .importance import sort_hidden_channels
 from .ofa import OFASupernet
-from .teacher import Teacher
+from .teacher import TEACHER_WEIGHTS, Teacher, load_teacher_net
 
 PHASE_KINDS = ("full", "kernel", "depth", "expand")
 
@@ -181,7 +181,7 @@ class _Resume:
         self.directory = directory
         self.json_path = directory / "resume.json"
         self.tensor_path = directory / "resume.safetensors"
-        self.teacher_path = directory / "teacher.safetensors"
+        self.teacher_path = directory / TEACHER_WEIGHTS
 
     def load(self, net: OFASupernet, config: TrainConfig) -> tuple[Position, dict[str, torch.Tensor]]:
         if not self.json_path.exists():
@@ -314,9 +314,7 @@ def train_supernet(
     fmt = memory_format_for(device)
     net.to(device, memory_format=fmt)
     teacher: Teacher | None = None
-    if resume.teacher_path.exists():
-        frozen = OFASupernet(spec)
-        frozen.load_state_dict(load_file(str(resume.teacher_path)))
+    if (frozen := load_teacher_net(out_dir, spec)) is not None:
         teacher = Teacher(frozen.to(device), data, calib_images=config.eval_images, memory_format=fmt)
     meta_base = {"dataset": data.name, "classes": list(data.classes), "seed": config.seed, "config": config.to_dict()}
     if parent is not None:
