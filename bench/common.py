@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import subprocess
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -13,7 +15,8 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
 def provenance() -> dict:
-    """Git commit, dirty flag, UTC time and the machine the numbers were measured on."""
+    """Git commit, dirty flag (and which tracked files differ), UTC time, the command line and the
+    machine the numbers were measured on."""
     root = Path(__file__).resolve().parent.parent
 
     def git(*args: str) -> str:
@@ -22,19 +25,45 @@ def provenance() -> dict:
         except (OSError, subprocess.CalledProcessError):
             return ""
 
+    changed = [line[3:] for line in git("status", "--porcelain", "--untracked-files=no").splitlines()]
     return {
         "git": git("rev-parse", "--short", "HEAD"),
-        "dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
+        "dirty": bool(changed),
+        **({"dirty_files": changed} if changed else {}),
         "utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "command": " ".join(["python", *sys.argv]),
         "machine": {"platform": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count()},
     }
 
 
+def _keep_in_history(path: Path) -> None:
+    """Copy a result file to ``history/<name>/<utc>.json`` unless it is there already."""
+    try:
+        utc = json.loads(path.read_text()).get("utc", "unknown")
+    except (OSError, json.JSONDecodeError):
+        return
+    kept = RESULTS_DIR / "history" / path.stem / f"{utc.replace(':', '')}.json"
+    if not kept.exists():
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, kept)
+
+
 def write_result(name: str, result: dict) -> Path:
-    """Write ``bench/results/<name>.json`` (stable keys, provenance added) and return its path."""
+    """Write ``bench/results/<name>.json`` (stable keys, provenance added) and return its path.
+
+    Every run is also kept under ``bench/results/history/<name>/``, the result it replaces too, so
+    a figure quoted from an earlier run stays traceable. A run from a tree with uncommitted
+    changes to tracked files says so on stderr and lists them in ``dirty_files``."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     path = RESULTS_DIR / f"{name}.json"
-    path.write_text(json.dumps({"schema": 1, "bench": name, **provenance(), **result}, indent=2, sort_keys=True) + "\n")
+    record = {"schema": 1, "bench": name, **provenance(), **result}
+    if record["dirty"]:
+        print(f"warning: {name} measured on a tree with uncommitted changes: {', '.join(record['dirty_files'])}",
+              file=sys.stderr)
+    if path.exists():
+        _keep_in_history(path)
+    path.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    _keep_in_history(path)
     return path
 
 

@@ -63,20 +63,66 @@ def load_meta(directory: Path) -> dict:
         raise CheckpointError(f"{path} is not valid JSON: {exc}") from exc
 
 
+def _kernel_chain(weight: torch.Tensor, transforms: dict[int, torch.Tensor], kernel: int) -> torch.Tensor:
+    """A kernel size's depthwise weight as the shared-kernel format computed it: the centre of the
+    next larger kernel through that step's learned transform, from the largest down."""
+    big = weight.shape[-1]
+    while big != kernel:
+        small = max(k for k in transforms if k < big)
+        start = (big - small) // 2
+        centre = weight[:, :, start : start + small, start : start + small]
+        weight = (centre.reshape(len(centre), small * small) @ transforms[small]).reshape(len(centre), 1, small, small)
+        big = small
+    return weight
+
+
+def upgrade_state(state: dict[str, torch.Tensor], expected: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Convert a checkpoint of the shared-kernel format (one largest depthwise kernel per block,
+    smaller ones through learned transforms, one batch norm for all sizes) into private per-size
+    kernels and batch norms. Each size gets exactly the weight it computed before, so the
+    converted net computes the same function. A current-format state is returned unchanged."""
+    if not any(key == "first_dw.weight" or key.endswith(".depthwise.weight") for key in state):
+        return state
+    state = dict(state)
+    for key in expected:
+        if key in state:
+            continue
+        head, _, tail = key.rpartition(".")
+        if head.endswith(".weights") or head == "weights":
+            prefix = head[: -len("weights")]
+            shared = state[prefix + "weight"]
+            transforms = {
+                int(name.rpartition("to")[2]): t
+                for name, t in ((k[len(prefix + "transforms."):], t) for k, t in state.items() if k.startswith(prefix + "transforms."))
+            }
+            state[key] = _kernel_chain(shared, transforms, int(tail)).contiguous()
+        else:  # "<block>.depthwise_bn.<kernel>.<field>" from the one shared batch norm
+            bn, _, _kernel = head.rpartition(".")
+            state[key] = state[f"{bn}.{tail}"]
+    return {key: state[key] for key in expected}
+
+
+def load_weights(net: OFASupernet, path: Path) -> None:
+    """Load a supernet weights file into ``net`` (strict), upgrading the shared-kernel format."""
+    try:
+        state = load_file(str(path))
+    except Exception as exc:  # safetensors raises its own error types
+        raise CheckpointError(f"cannot read {path}: {exc}") from exc
+    expected = net.state_dict()
+    state = upgrade_state(state, expected)
+    missing, unexpected = net.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise CheckpointError(
+            f"{path} does not match space {net.spec.name!r}: missing {missing[:3]}, unexpected {unexpected[:3]}"
+        )
+
+
 def load_supernet(directory: Path) -> tuple[OFASupernet, dict]:
     """Rebuild the supernet from its JSON spec and load the weights (strict)."""
     directory = Path(directory)
     meta = load_meta(directory)
     spec = SpaceSpec.from_dict(meta["space"])
     net = OFASupernet(spec)
-    try:
-        state = load_file(str(directory / WEIGHTS))
-    except (OSError, Exception) as exc:  # safetensors raises its own error types
-        raise CheckpointError(f"cannot read {directory / WEIGHTS}: {exc}") from exc
-    missing, unexpected = net.load_state_dict(state, strict=False)
-    if missing or unexpected:
-        raise CheckpointError(
-            f"{directory / WEIGHTS} does not match space {spec.name!r}: missing {missing[:3]}, unexpected {unexpected[:3]}"
-        )
+    load_weights(net, directory / WEIGHTS)
     net.eval()
     return net, meta

@@ -32,3 +32,17 @@ class ElasticBatchNorm(nn.BatchNorm2d):
             factor,
             self.eps,
         )
+
+
+class KernelBatchNorm(nn.ModuleDict):
+    """One ``ElasticBatchNorm`` per depthwise kernel size: the batch norm after a depthwise
+    convolution belongs to that kernel, as its weights do (``ElasticDepthwise``)."""
+
+    def __init__(self, num_features: int, kernels: tuple[int, ...]) -> None:
+        super().__init__({str(k): ElasticBatchNorm(num_features) for k in sorted(kernels)})
+
+    def for_kernel(self, kernel: int) -> ElasticBatchNorm:
+        return self[str(kernel)]
+
+    def forward(self, x: torch.Tensor, kernel: int) -> torch.Tensor:  # type: ignore[override]
+        return self.for_kernel(kernel)(x)

@@ -47,39 +47,27 @@ class ElasticConv(nn.Module):
 
 
 class ElasticDepthwise(nn.Module):
-    """Depthwise convolution with elastic kernel size, as in Once-for-All.
+    """Depthwise convolution with elastic kernel size: one private kernel per size.
 
-    A smaller kernel is the centre of the next larger one passed through a learned linear
-    transform (``k*k x k*k``, shared by all channels, initialised to identity), so small kernels
-    can differ from the centre crop without extra per-channel weights.
+    Once-for-All derives a smaller kernel from the centre of the larger one through a learned
+    transform. Measured on the bundled supernet, that sharing is where inheritance lost most: the
+    all-3x3 subnet trailed the same net trained alone by 4 points while the 7x7 one did not, and
+    training either size pulled the other's weights away (``bench/kernel_sharing.py``). Depthwise
+    weights are k*k per channel, a few percent of the parameters, so each size keeps its own;
+    the pointwise convolutions around them stay shared. Channels are still sliced from the front.
     """
 
     def __init__(self, max_channels: int, kernels: tuple[int, ...], stride: int) -> None:
         super().__init__()
         self.kernels = tuple(sorted(kernels))
         self.stride = stride
-        kmax = self.kernels[-1]
-        self.weight = nn.Parameter(torch.empty(max_channels, 1, kmax, kmax))
-        nn.init.kaiming_normal_(self.weight, mode="fan_out")
-        self.transforms = nn.ParameterDict(
-            {f"{big}to{small}": nn.Parameter(torch.eye(small * small)) for big, small in self._steps()}
-        )
-
-    def _steps(self) -> list[tuple[int, int]]:
-        ks = self.kernels[::-1]
-        return list(zip(ks[:-1], ks[1:]))
+        self.weights = nn.ParameterDict({str(k): nn.Parameter(torch.empty(max_channels, 1, k, k)) for k in self.kernels})
+        for weight in self.weights.values():
+            nn.init.kaiming_normal_(weight, mode="fan_out")
 
     def active_weight(self, channels: int, kernel: int) -> torch.Tensor:
         """``(channels, 1, kernel, kernel)`` weight for the active configuration."""
-        weight = self.weight[:channels]
-        for big, small in self._steps():
-            if big == kernel:
-                break
-            start = (big - small) // 2
-            centre = weight[:, :, start : start + small, start : start + small]
-            flat = centre.reshape(channels, small * small) @ self.transforms[f"{big}to{small}"]
-            weight = flat.reshape(channels, 1, small, small)
-        return weight
+        return self.weights[str(kernel)][:channels]
 
     def forward(self, x: torch.Tensor, kernel: int) -> torch.Tensor:
         channels = x.shape[1]

@@ -2,7 +2,7 @@
 
 Once-for-All sorts before training the elastic expand ratio: importance of hidden channel ``c``
 is the L1 norm of the projection weights reading it. The permutation is applied consistently to
-the expand conv (rows), its BN, the depthwise conv and its BN, and the projection (columns), so
+the expand conv (rows), its BN, every kernel size's depthwise conv and BN, and the projection (columns), so
 the network computes exactly the same function afterwards.
 """
 
@@ -30,6 +30,8 @@ def sort_hidden_channels(net: OFASupernet) -> None:
         order = torch.argsort(importance, descending=True, stable=True)
         module.expand.weight.data.copy_(module.expand.weight.data[order])
         _permute_bn(module.expand_bn, order)
-        module.depthwise.weight.data.copy_(module.depthwise.weight.data[order])
-        _permute_bn(module.depthwise_bn, order)
+        for weight in module.depthwise.weights.values():
+            weight.data.copy_(weight.data[order])
+        for bn in module.depthwise_bn.values():
+            _permute_bn(bn, order)
         module.project.weight.data.copy_(module.project.weight.data[:, order])

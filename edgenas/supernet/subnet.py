@@ -124,7 +124,7 @@ def extract_subnet(net: OFASupernet, arch: Arch) -> Subnet:
         block.expand.conv.weight.copy_(src.expand.active_weight(b.in_channels, b.mid_channels))
         _copy_bn(block.expand.bn, src.expand_bn)
         block.depthwise.conv.weight.copy_(src.depthwise.active_weight(b.mid_channels, b.kernel))
-        _copy_bn(block.depthwise.bn, src.depthwise_bn)
+        _copy_bn(block.depthwise.bn, src.depthwise_bn.for_kernel(b.kernel))
         block.project.conv.weight.copy_(src.project.active_weight(b.mid_channels, b.out_channels))
         _copy_bn(block.project.bn, src.project_bn)
     sub.head.conv.weight.copy_(net.head.active_weight(plan.blocks[-1].out_channels, plan.head_channels))

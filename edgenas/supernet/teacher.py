@@ -12,10 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file
 
 from ..data import DataSplits
 from ..space import Arch, SpaceSpec, largest_arch
+from .checkpoint import load_weights
 from .ofa import OFASupernet
 from .prepare import prepare_subnet
 from .subnet import Subnet
@@ -31,7 +31,7 @@ def load_teacher_net(directory: Path, spec: SpaceSpec) -> OFASupernet | None:
     if not path.is_file():
         return None
     net = OFASupernet(spec)
-    net.load_state_dict(load_file(str(path)))
+    load_weights(net, path)
     return net
 
 

@@ -26,7 +26,7 @@ from ..data import DataSplits, augment, iterate
 from ..errors import CheckpointError, UsageError
 from ..space import Arch, BlockChoice, SpaceSpec, largest_arch, smallest_arch
 from .device import memory_format_for
-from .checkpoint import WEIGHTS, atomic_write_json, load_meta, save_supernet, save_tensors, weights_sha256
+from .checkpoint import WEIGHTS, atomic_write_json, load_meta, load_weights, save_supernet, save_tensors, weights_sha256
 from .evaluate import accuracy
 from .prepare import prepare_subnet
 from .subnet_training import cosine_lr, kd_loss
@@ -48,8 +48,12 @@ class Phase:
         lr: peak learning rate (cosine decay to 0 within the phase).
         subnets_per_step: subnets sampled per batch, gradients accumulated (OFA uses 2-4).
         sandwich: in elastic phases with 3+ subnets per step, the first two are the largest and
-            the smallest subnet (BigNAS's sandwich rule), so both ends of the space get a gradient
-            every step instead of rarely being drawn.
+            the smallest subnet of the phase (BigNAS's sandwich rule), so both ends of the space
+            get a gradient every step instead of rarely being drawn. The kernel phase's smallest
+            is the largest net with the smallest kernel in every block.
+        kernel_end: in the depth and expand phases with 4+ subnets per step, the third draw uses
+            the smallest kernel in every block: inheritance lost most on uniformly small kernels
+            (``bench/kernel_sharing.py``), and random draws rarely make every kernel small.
     """
 
     kind: str
@@ -57,6 +61,7 @@ class Phase:
     lr: float
     subnets_per_step: int = 1
     sandwich: bool = False
+    kernel_end: bool = False
 
 
 PHASE_LR = {"full": 0.1, "kernel": 0.03, "depth": 0.02, "expand": 0.02}
@@ -70,8 +75,10 @@ def default_phases(epochs: tuple[int, int, int, int], subnets: int = 1, sandwich
     ``lr_scale`` multiplies every peak learning rate: a larger batch takes a larger step."""
     if lr_scale <= 0:
         raise UsageError(f"learning-rate scale must be positive, got {lr_scale}")
+    elastic = ("kernel", "depth", "expand")
     return tuple(
-        Phase(kind, n, PHASE_LR[kind] * lr_scale, subnets if kind in ("depth", "expand") else 1, sandwich and kind in ("depth", "expand"))
+        Phase(kind, n, PHASE_LR[kind] * lr_scale, subnets if kind in elastic else 1, sandwich and kind in elastic,
+              sandwich and kind in ("depth", "expand"))
         for kind, n in zip(PHASE_KINDS, epochs)
         if n > 0
     )
@@ -155,10 +162,18 @@ def subnets_for_step(spec: SpaceSpec, phase: Phase, rng: np.random.Generator) ->
     """
     archs = [sample_for_phase(spec, phase.kind, rng) for _ in range(phase.subnets_per_step)]
     archs = [replace(a, resolution=archs[0].resolution) for a in archs]
-    if phase.sandwich and phase.kind in ("depth", "expand") and phase.subnets_per_step >= 3:
-        top, bottom = largest_arch(spec), smallest_arch(spec)
-        archs[0] = Arch(archs[0].resolution, top.width, top.stages)
-        archs[1] = bottom if phase.kind == "expand" else Arch(archs[1].resolution, top.width, _min_depth(spec, top))
+    resolution = archs[0].resolution
+    if phase.sandwich and phase.kind != "full" and phase.subnets_per_step >= 3:
+        top = largest_arch(spec)
+        archs[0] = Arch(resolution, top.width, top.stages)
+        if phase.kind == "expand":
+            archs[1] = smallest_arch(spec)
+        elif phase.kind == "depth":
+            archs[1] = Arch(resolution, top.width, _min_depth(spec, top))
+        else:
+            archs[1] = _smallest_kernels(spec, archs[0])
+    if phase.kernel_end and phase.kind in ("depth", "expand") and phase.subnets_per_step >= 4:
+        archs[2] = _smallest_kernels(spec, archs[2])
     return archs
 
 
@@ -167,10 +182,16 @@ def _min_depth(spec: SpaceSpec, top: Arch) -> tuple[tuple[BlockChoice, ...], ...
     return tuple(stage[: min(sspec.depths)] for stage, sspec in zip(top.stages, spec.stages))
 
 
+def _smallest_kernels(spec: SpaceSpec, arch: Arch) -> Arch:
+    """``arch`` with the smallest kernel in every block."""
+    k = min(spec.kernels)
+    return replace(arch, stages=tuple(tuple(BlockChoice(k, b.expand) for b in stage) for stage in arch.stages))
+
+
 def _param_groups(net: torch.nn.Module, weight_decay: float) -> list[dict]:
     decay, no_decay = [], []
     for name, p in net.named_parameters():
-        (no_decay if p.ndim <= 1 or "transforms" in name else decay).append(p)
+        (no_decay if p.ndim <= 1 else decay).append(p)
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 
@@ -192,7 +213,7 @@ class _Resume:
                 f"{self.directory} holds a run with different settings",
                 hint="use a new --out directory, or the same settings to resume",
             )
-        net.load_state_dict(load_file(str(self.directory / WEIGHTS)))
+        load_weights(net, self.directory / WEIGHTS)
         buffers = load_file(str(self.tensor_path)) if self.tensor_path.exists() else {}
         return Position(state["phase"], state["epoch"], state["log"]), buffers
 
@@ -250,7 +271,7 @@ def _start_from(init_from: Path, spec: SpaceSpec, net: OFASupernet, resume: _Res
     """Load ``init_from``'s weights and teacher into a fresh run; return its description."""
     meta = _meta_on_space(init_from, spec)
     if not resume.json_path.exists():  # a resumed run already holds newer weights
-        net.load_state_dict(load_file(str(Path(init_from) / WEIGHTS)))
+        load_weights(net, Path(init_from) / WEIGHTS)
         teacher = Path(init_from) / resume.teacher_path.name
         shutil.copyfile(teacher if teacher.exists() else Path(init_from) / WEIGHTS, resume.teacher_path)
         pos.log = list(meta.get("log", []))

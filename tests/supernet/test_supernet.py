@@ -5,7 +5,7 @@ import torch
 from edgenas.data import make_synthetic
 from edgenas.deploy.onnx_export import export_onnx, run_onnx
 from edgenas.errors import CheckpointError, UsageError
-from edgenas.space import get_space, largest_arch, sample_arch, smallest_arch
+from edgenas.space import Arch, get_space, largest_arch, sample_arch, smallest_arch
 from edgenas.supernet import (
     OFASupernet,
     Phase,
@@ -31,7 +31,7 @@ TINY_PHASES = (Phase("full", 1, 0.1), Phase("kernel", 1, 0.03), Phase("depth", 1
 
 
 def randomized_supernet(name="mcu-mbv2", seed=0):
-    """A supernet whose BN statistics and kernel transforms are not trivial."""
+    """A supernet whose BN statistics and affine parameters are not trivial (each kernel size's own)."""
     torch.manual_seed(seed)
     net = OFASupernet(get_space(name))
     for m in net.modules():
@@ -40,9 +40,6 @@ def randomized_supernet(name="mcu-mbv2", seed=0):
             m.running_var.uniform_(0.5, 2.0)
             m.weight.data.uniform_(0.5, 1.5)
             m.bias.data.uniform_(-0.2, 0.2)
-        if hasattr(m, "transforms"):
-            for p in m.transforms.values():
-                p.data += 0.05 * torch.randn_like(p)
     return net.eval()
 
 
@@ -60,24 +57,84 @@ def test_extracted_subnet_equals_supernet():
         assert n_params < sum(p.numel() for p in net.parameters())
 
 
-def test_small_kernel_uses_the_transform():
+def test_each_kernel_size_trains_only_its_own_depthwise_weights_and_bn():
+    net = randomized_supernet().train()
+    spec = net.spec
+    k3 = Arch.parse(str(largest_arch(spec)).replace("k7", "k3"))
+    net.set_active(k3)
+    net(torch.rand(2, 1, k3.resolution, k3.resolution)).sum().backward()
+    block = net.stages[1][1]
+    assert block.depthwise.weights["3"].grad.abs().sum() > 0
+    assert block.depthwise_bn.for_kernel(3).weight.grad.abs().sum() > 0
+    for k in (5, 7):
+        assert block.depthwise.weights[str(k)].grad is None
+        assert block.depthwise_bn.for_kernel(k).weight.grad is None
+    assert block.expand.weight.grad.abs().sum() > 0  # pointwise convolutions stay shared
+
+
+def _shared_kernel_state(net, transforms_noise=0.1):
+    """``net``'s weights written in the shared-kernel format (one 7x7 kernel per block, smaller
+    ones through learned transforms, one BN), with random transforms."""
+    torch.manual_seed(1)
+    state = {}
+    for key, value in net.state_dict().items():
+        head, _, tail = key.rpartition(".")
+        if head.endswith("depthwise.weights") and tail != "7" and key.startswith("stages"):
+            continue
+        if head.endswith(".weights") or head == "first_dw.weights":
+            prefix = head[: -len("weights")]
+            state[prefix + "weight"] = value
+            if tail == "7":
+                state[prefix + "transforms.7to5"] = torch.eye(25) + transforms_noise * torch.randn(25, 25)
+                state[prefix + "transforms.5to3"] = torch.eye(9) + transforms_noise * torch.randn(9, 9)
+        elif ".depthwise_bn." in key:
+            bn, _, kernel = head.rpartition(".")
+            if kernel == "7":
+                state[f"{bn}.{tail}"] = value
+        else:
+            state[key] = value
+    return state
+
+
+def test_shared_kernel_checkpoints_load_as_the_same_function(tmp_path):
+    """A checkpoint of the earlier format converts to private kernels that compute what it did."""
+    from safetensors.torch import save_file
+
+    from edgenas.supernet.checkpoint import load_weights
+
     net = randomized_supernet()
-    dw = net.stages[0][0].depthwise
-    centre = dw.weight[:4, :, 2:5, 2:5]
-    assert not torch.allclose(dw.active_weight(4, 3), centre)
-    assert torch.equal(dw.active_weight(4, 7), dw.weight[:4])
+    old = _shared_kernel_state(net)
+    save_file({k: v.contiguous() for k, v in old.items()}, str(tmp_path / "w.safetensors"))
+    loaded = OFASupernet(net.spec)
+    load_weights(loaded, tmp_path / "w.safetensors")
+    dw = loaded.stages[2][0].depthwise
+    w7 = old["stages.2.0.depthwise.weight"]
+    w5 = (w7[:, :, 1:6, 1:6].reshape(len(w7), 25) @ old["stages.2.0.depthwise.transforms.7to5"]).reshape(-1, 1, 5, 5)
+    w3 = (w5[:, :, 1:4, 1:4].reshape(len(w7), 9) @ old["stages.2.0.depthwise.transforms.5to3"]).reshape(-1, 1, 3, 3)
+    torch.testing.assert_close(dw.weights["5"].data, w5)
+    torch.testing.assert_close(dw.weights["3"].data, w3)
+    assert torch.equal(dw.weights["7"].data, w7)
+    for k in (3, 5, 7):
+        bn = loaded.stages[2][0].depthwise_bn.for_kernel(k)
+        assert torch.equal(bn.running_var, old["stages.2.0.depthwise_bn.running_var"])
+    assert torch.equal(loaded.first_dw.weights["3"].data, old["first_dw.weight"])
+    (tmp_path / "bad.safetensors").write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="cannot read"):
+        load_weights(loaded, tmp_path / "bad.safetensors")
 
 
 def test_channel_sorting_keeps_the_function():
+    """Every kernel size's weights and BN follow the permutation, not only the largest's."""
     net = randomized_supernet()
-    arch = largest_arch(net.spec)
-    net.set_active(arch)
-    x = torch.rand(2, 1, arch.resolution, arch.resolution)
+    top = largest_arch(net.spec)
+    archs = [top, Arch.parse(str(top).replace("k7", "k3")), Arch.parse(str(top).replace("k7", "k5"))]
+    x = torch.rand(2, 1, top.resolution, top.resolution)
     with torch.no_grad():
-        before = net(x)
+        before = [net.set_active(a) or net(x) for a in archs]
         sort_hidden_channels(net)
-        after = net(x)
-    torch.testing.assert_close(before, after, rtol=1e-4, atol=1e-5)
+        after = [net.set_active(a) or net(x) for a in archs]
+    for b, a in zip(before, after):
+        torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-5)
     imp = net.stages[1][1].project.weight.abs().sum(dim=(0, 2, 3))
     assert torch.all(imp[:-1] >= imp[1:])
 
@@ -271,6 +328,30 @@ def test_sandwich_trains_both_ends_every_step():
             assert archs[1].width == max(spec.widths)
     plain = subnets_for_step(spec, Phase("expand", 1, 0.02, 4), np.random.default_rng(0))
     assert smallest_arch(spec) not in plain
+
+
+def test_kernel_sandwich_trains_both_uniform_kernel_ends():
+    spec = get_space("mcu-mbv2")
+    rng = np.random.default_rng(0)
+    top = largest_arch(spec)
+    for _ in range(10):
+        archs = subnets_for_step(spec, Phase("kernel", 1, 0.03, 3, sandwich=True), rng)
+        assert archs[0].stages == top.stages
+        assert {b.kernel for _, _, b in archs[1].blocks()} == {min(spec.kernels)}
+        assert [b.expand for _, _, b in archs[1].blocks()] == [b.expand for _, _, b in top.blocks()]
+        assert len({a.resolution for a in archs}) == 1
+
+
+def test_kernel_end_makes_the_third_draw_all_smallest_kernels():
+    spec = get_space("mcu-mbv2")
+    for kernel_end in (False, True):
+        rng = np.random.default_rng(3)
+        third = [subnets_for_step(spec, Phase("expand", 1, 0.02, 4, True, kernel_end), rng)[2] for _ in range(10)]
+        all_small = [{b.kernel for _, _, b in a.blocks()} == {min(spec.kernels)} for a in third]
+        assert all(all_small) if kernel_end else not any(all_small)
+    phases = default_phases((1, 1, 1, 1), subnets=4, sandwich=True)
+    assert [(p.kind, p.subnets_per_step, p.sandwich, p.kernel_end) for p in phases] == [
+        ("full", 1, False, False), ("kernel", 4, True, False), ("depth", 4, True, True), ("expand", 4, True, True)]
 
 
 def test_lr_scale_multiplies_every_peak_learning_rate():

@@ -69,7 +69,7 @@ class MixedSupernet(nn.Module):
         n_e = len(spec.expands)
         mixed = None
         for ki, k in enumerate(spec.kernels):
-            d = F.relu6(block.depthwise_bn(block.depthwise(h, k)))
+            d = F.relu6(block.depthwise_bn(block.depthwise(h, k), k))
             for ei, mid in enumerate(mids):
                 y = block.project_bn(block.project(d[:, :mid], slot.out_channels))
                 term = w[ki * n_e + ei] * y
