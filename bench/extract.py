@@ -93,6 +93,8 @@ def main() -> None:
     parser.add_argument("--device", default="auto", help="where the baseline trains (a GPU when torch sees one)")
     parser.add_argument("--baseline-batch-size", type=int, default=BATCH_SIZE, help="batch size of the baseline's training")
     parser.add_argument("--finetune-epochs", type=int, default=0, help="also fine-tune each searched subnet N epochs")
+    parser.add_argument("--scratch-epochs", type=int, default=0,
+                        help="epochs of the from-scratch runs to compare with (0: the supernet's total)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -104,7 +106,7 @@ def main() -> None:
     table_path = default_latency_table(board)
     table = LatencyTable.load(table_path) if table_path else None
     cost = CostModel(spec, board, table)
-    epochs = trained_epochs(meta)
+    epochs = args.scratch_epochs or trained_epochs(meta)
     measured = load_baselines()
     rows, summary = [], []
     finetuned: dict[str, dict] = {}  # by arch: budgets that find the same subnet share one run
@@ -169,10 +171,15 @@ def main() -> None:
         summary.append({"ram": ram, "flash": flash, "int8_test_acc": row["int8_test_acc"], "random_best_acc": rand_acc,
                         "baseline_acc": baseline_acc, "search_s": row["search_s"], "arena": row["arena"],
                         "flash_used": row["flash_used"],
+                        "searched_scratch_acc": row["searched_from_scratch"]["float_test_acc"]
+                        if "searched_from_scratch" in row else None,
                         "finetuned_int8_test_acc": row["finetuned"]["int8_test_acc"] if "finetuned" in row else None})
         print(tag, row, flush=True)
-    notes = "baseline_acc is null when --baseline was not run; finetuned_int8_test_acc when --finetune-epochs was not"
+    notes = ("baseline_acc is null when --baseline was not run; finetuned_int8_test_acc when --finetune-epochs was not; "
+             "searched_scratch_acc (the searched architecture trained from scratch, float) is null when scratch_baselines holds "
+             "no run of it at these epochs")
     print(write_result("extract", {"board": board.name, "rows": rows, "summary": summary,
+                                   "supernet_epochs": trained_epochs(meta), "scratch_epochs": epochs,
                                    "torch_threads": args.threads, "notes": notes}))
 
 

@@ -422,8 +422,8 @@ class _Convert:
             raise self.fail("weights must be a constant int8 tensor with quantisation")
         if w.quant.per_channel and (len(w.quant.scale) != channels or w.quant.axis != axis):
             raise self.fail(f"per-channel weight scales must run along axis {axis} ({channels} channels)")
-        if any(z != 0 for z in w.quant.zero_point) and w.quant.per_channel:
-            raise self.fail("per-channel weights must be symmetric (zero point 0)")
+        if any(z != 0 for z in w.quant.zero_point):
+            raise self.fail("int8 weights must be symmetric (zero point 0), as TFLite's int8 spec requires")
         if bias is not None:
             if not bias.is_const or bias.dtype != "int32" or bias.shape != (channels,):
                 raise self.fail(f"bias must be a constant int32 tensor of shape ({channels},)")
@@ -452,7 +452,9 @@ class _Convert:
             raise self.fail(f"weights {w.shape} do not match input {x.shape} / output {self.out.shape}",
                             hint="grouped convolutions are not supported")
         self._weights(w, b, w.shape[0], 0)
-        return self._conv_attrs(0, 1, 2, 3, 4, 5)
+        attrs = self._conv_attrs(0, 1, 2, 3, 4, 5)
+        self._spatial_output(x, w.shape[1], w.shape[2], attrs)
+        return attrs
 
     def _depthwise_conv2d(self) -> dict[str, Any]:
         x, w, b = self._conv_operands()
@@ -460,7 +462,25 @@ class _Convert:
         if w.shape[0] != 1 or w.shape[3] != c or self.out.shape[3] != c:
             raise self.fail(f"depth multiplier must be 1 (input {x.shape}, weights {w.shape}, output {self.out.shape})")
         self._weights(w, b, c, 3)
-        return self._conv_attrs(0, 1, 2, 4, 5, 6)
+        attrs = self._conv_attrs(0, 1, 2, 4, 5, 6)
+        self._spatial_output(x, w.shape[1], w.shape[2], attrs)
+        return attrs
+
+    def _spatial_output(self, x: Tensor, kh: int, kw: int, attrs: dict[str, Any]) -> None:
+        """The output's batch and height/width must be what the window, stride, dilation and
+        padding make of the input (TFLM's ``Prepare`` computes them the same way): a model that
+        says otherwise would have the kernels read or write outside its tensors."""
+        want = [x.shape[0]]
+        for size, k, stride, dilation in ((x.shape[1], kh, attrs["stride_h"], attrs.get("dilation_h", 1)),
+                                          (x.shape[2], kw, attrs["stride_w"], attrs.get("dilation_w", 1))):
+            span = (k - 1) * dilation + 1
+            if attrs["padding"] == "same":
+                want.append(-(-size // stride))
+            else:
+                want.append(-(-(size - span + 1) // stride) if size >= span else 0)
+        if tuple(self.out.shape[:3]) != tuple(want) or 0 in want:
+            raise _bad(f"{self.where}: output {self.out.shape} does not follow from input {x.shape}, "
+                       f"window {kh}x{kw} and {attrs} (expected {tuple(want)} before the channels)")
 
     def _conv_attrs(self, pad: int, sw: int, sh: int, act: int, dw: int, dh: int) -> dict[str, Any]:
         attrs = {
@@ -507,6 +527,9 @@ class _Convert:
         }
         if min(attrs["filter_h"], attrs["filter_w"], attrs["stride_h"], attrs["stride_w"]) < 1:
             raise _bad(f"{self.where} has filter/stride {attrs}")
+        if x.shape[3] != self.out.shape[3]:
+            raise _bad(f"{self.where} pools {x.shape} into {self.out.shape}: the channels must not change")
+        self._spatial_output(x, attrs["filter_h"], attrs["filter_w"], attrs)
         return attrs
 
     def _mean(self) -> dict[str, Any]:
@@ -525,7 +548,12 @@ class _Convert:
                 raise _bad(f"{self.where} reduces axis {a} of a rank-{rank} tensor")
             if a not in norm:
                 norm.append(a)
-        return {"axes": tuple(norm), "keep_dims": bool(self._opt(0, "B", 0))}
+        keep = bool(self._opt(0, "B", 0))
+        want = tuple(1 if i in norm else d for i, d in enumerate(x.shape)) if keep else tuple(
+            d for i, d in enumerate(x.shape) if i not in norm)
+        if int(np.prod(want, dtype=np.int64)) != int(np.prod(self.out.shape, dtype=np.int64)):
+            raise _bad(f"{self.where} reduces {x.shape} over axes {tuple(norm)} but its output is {self.out.shape}")
+        return {"axes": tuple(norm), "keep_dims": keep}
 
     def _fully_connected(self) -> dict[str, Any]:
         self._arity(2, 3)
@@ -540,6 +568,9 @@ class _Convert:
         size = int(np.prod(x.shape, dtype=np.int64))
         if depth == 0 or size % depth or self.out.shape[-1:] != (w.shape[0],):
             raise self.fail(f"weights {w.shape} do not match input {x.shape} / output {self.out.shape}")
+        if int(np.prod(self.out.shape, dtype=np.int64)) != size // depth * w.shape[0]:
+            raise _bad(f"{self.where}: input {x.shape} holds {size // depth} rows of {depth}, "
+                       f"so the output must hold {size // depth} x {w.shape[0]} values, not {self.out.shape}")
         self._weights(w, b, w.shape[0], 0)
         attrs: dict[str, Any] = {"activation": self._act(self._opt(0, "b", 0))}
         if self._opt(2, "B", 0):
