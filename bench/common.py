@@ -25,7 +25,8 @@ def provenance() -> dict:
         except (OSError, subprocess.CalledProcessError):
             return ""
 
-    changed = [line[3:] for line in git("status", "--porcelain", "--untracked-files=no").splitlines()]
+    # Porcelain lines are "XY path"; the first may have lost its leading space to strip().
+    changed = [line[2:].strip() for line in git("status", "--porcelain", "--untracked-files=no").splitlines()]
     return {
         "git": git("rev-parse", "--short", "HEAD"),
         "dirty": bool(changed),

@@ -1,5 +1,6 @@
 import json
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -57,3 +58,55 @@ def test_train_and_subnet_on_synthetic(tmp_path):
     data = json.loads(result.stdout)
     assert 0.0 <= data["test_acc"] <= 1.0
     assert (tmp_path / "sub" / "model.onnx").exists() and (tmp_path / "sub" / "subnet.json").exists()
+
+
+def _save_npz(path, seed):
+    from edgenas.data import make_synthetic
+
+    d = make_synthetic(seed=seed)
+    np.savez(path, x_train=np.concatenate([d.train.x, d.val.x]), y_train=np.concatenate([d.train.y, d.val.y]),
+             x_test=d.test.x, y_test=d.test.y)
+
+
+def test_own_data_is_found_from_any_folder_and_other_data_is_refused(tmp_path, monkeypatch):
+    """A checkpoint records its data's absolute path and content hash: later commands run from
+    another folder find it without --data, and refuse data with other content unless told."""
+    data_dir, work = tmp_path / "data", tmp_path / "elsewhere"
+    data_dir.mkdir(), work.mkdir()
+    _save_npz(data_dir / "mine.npz", seed=0)
+    _save_npz(data_dir / "other.npz", seed=1)
+    monkeypatch.chdir(data_dir)
+    out = tmp_path / "ckpt"
+    result = runner.invoke(app, ["train", "--data", "mine.npz", "--space", "tiny-test", "--epochs", "1,0,0,0",
+                                 "--out", str(out), "--threads", "1"])
+    assert result.exit_code == 0, result.output
+    meta = json.loads((out / "supernet.json").read_text())
+    assert meta["data_source"] == str(data_dir / "mine.npz") and len(meta["data_fingerprint"]) == 16
+
+    monkeypatch.chdir(work)
+    result = runner.invoke(app, ["subnet", "--arch", "largest", "--supernet", str(out), "--out", "sub"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((work / "sub" / "subnet.json").read_text())["provenance"]["data"] == str(data_dir / "mine.npz")
+    result = runner.invoke(app, ["predictor", "collect", "--supernet", str(out), "--samples", "samples", "--count", "3",
+                                 "--val-images", "16", "--calib-images", "16", "--quiet"])
+    assert result.exit_code == 0, result.output
+
+    other = ["subnet", "--arch", "largest", "--supernet", str(out), "--out", "sub2", "--data", str(data_dir / "other.npz")]
+    result = runner.invoke(app, other)
+    assert result.exit_code == 1 and "not the data the supernet was trained on" in result.stderr
+    assert "--other-data" in result.stderr
+    assert runner.invoke(app, [*other, "--other-data"]).exit_code == 0
+
+
+def test_a_checkpoint_whose_data_moved_says_to_pass_data(tmp_path, monkeypatch):
+    _save_npz(tmp_path / "mine.npz", seed=0)
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "ckpt"
+    assert runner.invoke(app, ["train", "--data", "mine.npz", "--space", "tiny-test", "--epochs", "1,0,0,0",
+                               "--out", str(out), "--threads", "1"]).exit_code == 0
+    (tmp_path / "mine.npz").rename(tmp_path / "moved.npz")
+    result = runner.invoke(app, ["subnet", "--arch", "largest", "--supernet", str(out), "--out", "sub"])
+    assert result.exit_code == 1 and "--data" in result.stderr
+    result = runner.invoke(app, ["subnet", "--arch", "largest", "--supernet", str(out), "--out", "sub",
+                                 "--data", "moved.npz"])
+    assert result.exit_code == 0, result.output

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from ..errors import UsageError
 from ..supernet.device import resolve_device
-from .common import JsonOpt, QuietOpt, SpaceOpt, app, handle_errors, progress_bar, stderr, stdout
+from .common import DataOpt, JsonOpt, OtherDataOpt, QuietOpt, SpaceOpt, app, handle_errors, progress_bar, stderr, stdout
 
 
 def _parse_epochs(text: str, *, continuing: bool = False) -> tuple[int, int, int, int]:
@@ -124,11 +124,12 @@ def subnet(
     arch: Annotated[str, typer.Option(help="architecture string, or 'largest' / 'smallest'")],
     out: Annotated[Path, typer.Option(help="output directory (subnet.safetensors, subnet.json, model.onnx)")],
     supernet: Annotated[Optional[Path], typer.Option(help="supernet checkpoint directory (default: bundled)")] = None,
-    data: Annotated[str, typer.Option(help="dataset for BN recalibration and accuracy")] = "fashion-mnist",
+    data: DataOpt = None,
+    other_data: OtherDataOpt = False,
     evaluate: Annotated[bool, typer.Option(help="report float test accuracy")] = True,
 ) -> None:
     """Extract one subnet (BN recalibrated), save it and export it to ONNX."""
-    from ..data import load_dataset
+    from ..data import load_recorded_dataset
     from ..deploy.onnx_export import export_onnx
     from ..space import Arch, largest_arch, smallest_arch
     from ..supernet import accuracy, load_supernet, prepare_subnet, save_subnet
@@ -137,11 +138,11 @@ def subnet(
     net, meta = load_supernet(supernet or bundled_supernet_dir())
     spec = net.spec
     chosen = {"largest": largest_arch(spec), "smallest": smallest_arch(spec)}.get(arch) or Arch.parse(arch)
-    splits = load_dataset(data, seed=int(meta.get("seed", 0)))
+    splits = load_recorded_dataset(meta, data, allow_other=other_data)
     sub = prepare_subnet(net, chosen.validate(spec), splits)
     result = {"arch": str(chosen), "out": str(out)}
     if evaluate:
         result["test_acc"] = accuracy(sub, splits.test, chosen.resolution)
-    save_subnet(sub, out, {"supernet": str(supernet or "bundled"), "data": data})
+    save_subnet(sub, out, {"supernet": str(supernet or "bundled"), "data": splits.source, "seed": int(meta.get("seed", 0))})
     export_onnx(sub, out / "model.onnx")
     stdout.print_json(json.dumps(result))

@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import UsageError
-from .common import JsonOpt, QuietOpt, app, handle_errors, stderr, stdout
+from .common import DataOpt, JsonOpt, OtherDataOpt, QuietOpt, app, handle_errors, stderr, stdout
 
 
 @app.command()
@@ -34,6 +34,8 @@ def extract(
     verify_inputs: Annotated[int, typer.Option(help="inputs run on the board and checked against the host build")] = 4,
     finetune_epochs: Annotated[int, typer.Option(help="train the chosen subnet N more epochs before int8 (distilled from the largest; minutes per epoch on a CPU)")] = 0,
     opt: Annotated[str, typer.Option(help="firmware optimisation: -O2 or -Os")] = "-O2",
+    data: DataOpt = None,
+    other_data: OtherDataOpt = False,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -63,7 +65,7 @@ def extract(
     request = ExtractRequest(
         board=chosen, limits=limits, out_dir=out, supernet_dir=supernet, predictor_dir=predictor, latency_table=table,
         fitness=fitness, seed=seed, generations=generations, verify_inputs=verify_inputs, eval_images=eval_images,
-        finetune_epochs=finetune_epochs, opt=opt,
+        finetune_epochs=finetune_epochs, opt=opt, data=data, other_data=other_data,
     )
     with stderr.status("extract") if not quiet else nullcontext() as status:
 

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import UsageError
-from .common import QuietOpt, app, handle_errors, progress_bar, stdout
+from .common import DataOpt, OtherDataOpt, QuietOpt, app, handle_errors, progress_bar, stdout
 
 predictor_app = typer.Typer(help="Accuracy predictor: collect samples, fit, evaluate.", no_args_is_help=True)
 app.add_typer(predictor_app, name="predictor")
@@ -39,12 +39,14 @@ def collect(
     calib_images: Annotated[int, typer.Option(help="training images for BN recalibration")] = 1000,
     val_images: Annotated[int, typer.Option(help="validation images per arch (0: all)")] = 0,
     threads: Annotated[int, typer.Option(help="torch threads")] = 1,
+    data: DataOpt = None,
+    other_data: OtherDataOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Measure validation accuracy (inherited weights, BN recalibrated) of archs; resumable."""
     import torch
 
-    from ..data import load_dataset
+    from ..data import load_recorded_dataset
     from ..estimate.dataset import arch_list, collect_samples
     from ..supernet import load_supernet
     from ..supernet.bundled import bundled_supernet_dir
@@ -52,7 +54,7 @@ def collect(
     torch.set_num_threads(threads)
     index, n = _shard(shard)
     net, meta = load_supernet(supernet or bundled_supernet_dir())
-    data = load_dataset(meta.get("dataset", "fashion-mnist"), seed=int(meta.get("seed", 0)))
+    splits = load_recorded_dataset(meta, data, allow_other=other_data)
     archs = arch_list(net.spec, count, seed)[index::n]
     with progress_bar(quiet) as progress:
         task = progress.add_task(f"measuring shard {index}/{n}", total=len(archs), info="")
@@ -61,7 +63,7 @@ def collect(
             progress.update(task, completed=done, info=f"acc {sample.accuracy:.4f}")
 
         collect_samples(
-            net, data, Path(samples) / f"samples-{index}of{n}.jsonl", archs=archs, calib_images=calib_images,
+            net, splits, Path(samples) / f"samples-{index}of{n}.jsonl", archs=archs, calib_images=calib_images,
             val_images=val_images or None, progress=on_sample,
         )
     stdout.print(f"{len(archs)} samples in {samples}")

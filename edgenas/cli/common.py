@@ -7,7 +7,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
-from typing import Annotated, Any
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
@@ -31,6 +31,10 @@ app = typer.Typer(
 SpaceOpt = Annotated[str, typer.Option("--space", help="registered search space")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")]
+DataOpt = Annotated[
+    Optional[str], typer.Option(help="the supernet's dataset (default: the one its checkpoint records; a .npz or image folder)")
+]
+OtherDataOpt = Annotated[bool, typer.Option(help="use --data even if it is not what the supernet was trained on")]
 
 
 def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -3,7 +3,7 @@
 from .batches import augment, iterate, resize, to_tensor
 from .dataset import DataSplits, ImageSet, carve_validation
 from .fashion_mnist import load_fashion_mnist, read_idx
-from .registry import load_dataset
+from .registry import data_record, load_dataset, load_recorded_dataset
 from .synthetic import make_synthetic
 from .user import load_image_folder, load_npz
 
@@ -13,7 +13,9 @@ __all__ = [
     "augment",
     "carve_validation",
     "iterate",
+    "data_record",
     "load_dataset",
+    "load_recorded_dataset",
     "load_fashion_mnist",
     "load_image_folder",
     "load_npz",

@@ -6,6 +6,7 @@ nothing needs worker processes.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,6 +43,18 @@ class DataSplits:
     val: ImageSet
     test: ImageSet
     classes: tuple[str, ...]
+    source: str = ""
+    """What ``load_dataset`` takes to load these splits again: a bundled name or an absolute path."""
+
+    def fingerprint(self) -> str:
+        """Content hash of every split's pixels and labels, and the class names: a checkpoint
+        records it so that later commands notice when they are handed other data."""
+        h = hashlib.sha256("\n".join(self.classes).encode())
+        for part in (self.train, self.val, self.test):
+            for array in (part.x, part.y.astype("<i8")):
+                h.update(str(array.shape).encode())
+                h.update(np.ascontiguousarray(array).tobytes())
+        return h.hexdigest()[:16]
 
     @property
     def in_channels(self) -> int:

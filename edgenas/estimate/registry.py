@@ -52,10 +52,10 @@ class EstimatorContext:
     def data(self):
         """The dataset splits (the supernet's dataset unless ``dataset`` names another)."""
         if "data" not in self._cache:
-            from ..data import load_dataset
+            from ..data import load_recorded_dataset
 
-            name = self.dataset or self.supernet()[1].get("dataset", "fashion-mnist")
-            self._cache["data"] = load_dataset(name, seed=self.seed)
+            # The supernet's own split (its seed): another seed's validation images were trained on.
+            self._cache["data"] = load_recorded_dataset(self.supernet()[1], self.dataset)
         return self._cache["data"]
 
     def predictor(self):

@@ -51,6 +51,8 @@ class ExtractRequest:
         eval_images: test images for the float and int8 accuracy in the report (0 = all).
         finetune_epochs: train the extracted subnet this many more epochs before quantizing
             (distilled from the supernet's largest subnet; 0 keeps the inherited weights).
+        data: the supernet's dataset (None: where its checkpoint recorded it); ``other_data``
+            accepts data whose content differs from what the supernet was trained on.
     """
 
     board: Board
@@ -67,6 +69,8 @@ class ExtractRequest:
     finetune_epochs: int = 0
     opt: str = "-O2"
     port: str | None = None
+    data: str | None = None
+    other_data: bool = False
 
 
 @dataclass
@@ -134,7 +138,7 @@ def _extract(request: ExtractRequest, step: Step | None) -> ExtractReport:
     """:func:`extract`'s work."""
     from ..cost import CostModel
     from ..cost.latency_table import LatencyTable
-    from ..data import ImageSet, load_dataset
+    from ..data import ImageSet, load_recorded_dataset
     from ..deploy import build_host
     from ..deploy.pipeline import compile_model, run_artifact
     from ..deploy.quantize import quantize_images
@@ -160,7 +164,7 @@ def _extract(request: ExtractRequest, step: Step | None) -> ExtractReport:
     supernet_dir = request.supernet_dir or bundled_supernet_dir()
     net, meta = load_supernet(supernet_dir)
     spec = net.spec
-    data = load_dataset(meta.get("dataset", "fashion-mnist"), seed=int(meta.get("seed", 0)))
+    data = load_recorded_dataset(meta, request.data, allow_other=request.other_data)
     table_path = request.latency_table or default_latency_table(request.board)
     table = LatencyTable.load(table_path) if table_path else None
     if table is not None and table.spec != spec:
@@ -202,7 +206,7 @@ def _extract(request: ExtractRequest, step: Step | None) -> ExtractReport:
                         on_epoch=lambda e, loss: say(f"fine-tune epoch {e + 1}/{epochs}: loss {loss:.3f}"))
         lap("finetune")
     float_acc = accuracy(subnet, test, arch.resolution)
-    save_subnet(subnet, out / "subnet", {"supernet": str(supernet_dir), "data": meta.get("dataset", "fashion-mnist"),
+    save_subnet(subnet, out / "subnet", {"supernet": str(supernet_dir), "data": data.source,
                                          "seed": int(meta.get("seed", 0))})
     lap("extract")
 

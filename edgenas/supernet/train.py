@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file
 
-from ..data import DataSplits, augment, iterate
+from ..data import DataSplits, augment, data_record, iterate
 from ..errors import CheckpointError, UsageError
 from ..space import Arch, BlockChoice, SpaceSpec, largest_arch, smallest_arch
 from .device import memory_format_for
@@ -329,6 +329,11 @@ def train_supernet(
     torch.manual_seed(config.seed)
     net = OFASupernet(spec)
     resume = _Resume(out_dir)
+    record = data_record(data)
+    resumed_on = load_meta(out_dir).get("data_fingerprint") if resume.json_path.exists() else None
+    if resumed_on not in (None, record["data_fingerprint"]):
+        raise CheckpointError(f"{out_dir} holds an unfinished run on other data than {data.source or data.name!r}",
+                              hint="resume with the same --data, or use a new --out directory")
     pos, momentum = resume.load(net, config)
     parent = _start_from(init_from, spec, net, resume, pos) if init_from is not None else None
     teacher_record = _take_teacher(teacher_from, spec, resume) if teacher_from is not None else None
@@ -337,7 +342,7 @@ def train_supernet(
     teacher: Teacher | None = None
     if (frozen := load_teacher_net(out_dir, spec)) is not None:
         teacher = Teacher(frozen.to(device), data, calib_images=config.eval_images, memory_format=fmt)
-    meta_base = {"dataset": data.name, "classes": list(data.classes), "seed": config.seed, "config": config.to_dict()}
+    meta_base = {**record, "classes": list(data.classes), "seed": config.seed, "config": config.to_dict()}
     if parent is not None:
         meta_base["parent"] = parent
     if teacher_record is not None:

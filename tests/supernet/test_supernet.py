@@ -211,6 +211,8 @@ def test_resume_refuses_other_settings(tmp_path):
         train_supernet(data, spec, tmp_path / "r", config, on_epoch=stop)
     with pytest.raises(CheckpointError, match="different settings"):
         train_supernet(data, spec, tmp_path / "r", TrainConfig(phases=TINY_PHASES, seed=9, max_steps_per_epoch=2))
+    with pytest.raises(CheckpointError, match="other data"):
+        train_supernet(make_synthetic(seed=1), spec, tmp_path / "r", config)
 
 
 def test_training_learns_the_synthetic_task(tmp_path):

@@ -38,16 +38,15 @@ def _load_inputs(spec: SpaceSpec, cfg: DartsConfig, net: OFASupernet | None, dat
                  table: LatencyTable | None, seed: int) -> tuple[OFASupernet, DataSplits, LatencyTable]:
     from pathlib import Path
 
-    from ...data import load_dataset
+    from ...data import load_dataset, load_recorded_dataset
     from ...supernet import load_supernet
     from ...supernet.bundled import bundled_supernet_dir
 
-    dataset = cfg.dataset
+    meta = None
     if net is None:
         net, meta = load_supernet(Path(cfg.supernet_dir) if cfg.supernet_dir else bundled_supernet_dir())
-        dataset = dataset or meta.get("dataset", "fashion-mnist")
     if data is None:
-        data = load_dataset(dataset or "fashion-mnist", seed=seed)
+        data = load_recorded_dataset(meta, cfg.dataset) if meta is not None else load_dataset(cfg.dataset or "fashion-mnist", seed=seed)
     if table is None:
         if cfg.latency_table:
             table = LatencyTable.load(cfg.latency_table)
