@@ -42,6 +42,13 @@ def _split(text: str | int | float, what: str, example: str) -> tuple[float, str
     return value, unit
 
 
+def _finite(value: float, text: str | int | float, example: str) -> float:
+    """``value`` unless its unit made it overflow (``1e308GB``)."""
+    if not math.isfinite(value):
+        raise UsageError(f"{text!r} is too large", hint=f"write it like {example}")
+    return value
+
+
 def parse_bytes(text: str | int | float) -> int:
     """``"256KB"`` → 262144. Binary prefixes (K = 1024); a bare number is bytes.
 
@@ -53,7 +60,7 @@ def parse_bytes(text: str | int | float) -> int:
     factor = _BYTE_UNITS.get(unit.lower())
     if factor is None:
         raise UsageError(f"unknown size unit {unit!r} in {text!r}", hint=f"use B, KB, MB or GB (1 KB = 1024 bytes): {example}")
-    nbytes = value * factor
+    nbytes = _finite(value * factor, text, example)
     if abs(nbytes - round(nbytes)) > 1e-6:
         raise UsageError(f"{text!r} is not a whole number of bytes", hint=f"write it like {example}")
     return int(round(nbytes))
@@ -70,7 +77,7 @@ def parse_time_ms(text: str | int | float) -> float:
     factor = _TIME_UNITS_MS.get(unit.lower() if unit != "µs" else unit)
     if factor is None:
         raise UsageError(f"unknown time unit {unit!r} in {text!r}", hint=f"use us, ms or s: {example}")
-    return value * factor
+    return _finite(value * factor, text, example)
 
 
 def parse_count(text: str | int | float) -> int:
@@ -84,7 +91,7 @@ def parse_count(text: str | int | float) -> int:
     factor = _COUNT_UNITS.get(unit.lower())
     if factor is None:
         raise UsageError(f"unknown count suffix {unit!r} in {text!r}", hint=f"use k, M or G (powers of 1000): {example}")
-    count = value * factor
+    count = _finite(value * factor, text, example)
     if abs(count - round(count)) > 1e-6:
         raise UsageError(f"{text!r} is not a whole count", hint=f"write it like {example}")
     return int(round(count))

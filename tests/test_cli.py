@@ -110,3 +110,52 @@ def test_a_checkpoint_whose_data_moved_says_to_pass_data(tmp_path, monkeypatch):
     result = runner.invoke(app, ["subnet", "--arch", "largest", "--supernet", str(out), "--out", "sub",
                                  "--data", "moved.npz"])
     assert result.exit_code == 0, result.output
+
+
+def test_a_finished_run_is_not_trained_again_and_other_settings_are_refused(tmp_path):
+    out = tmp_path / "ckpt"
+    args = ["train", "--data", "synthetic", "--space", "tiny-test", "--epochs", "1,0,0,0", "--out", str(out), "--threads", "1"]
+    assert runner.invoke(app, args).exit_code == 0
+    before = (out / "supernet.safetensors").read_bytes()
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0 and "nothing to do" in result.stdout
+    assert (out / "supernet.safetensors").read_bytes() == before
+    result = runner.invoke(app, [*args, "--seed", "3"])
+    assert result.exit_code == 1 and "finished run with other settings" in result.stderr
+
+
+@pytest.mark.parametrize("args, text", [
+    (["train", "--data", "synthetic", "--batch-size", "0"], "--batch-size must be at least 1"),
+    (["train", "--data", "synthetic", "--subnets", "0"], "--subnets must be at least 1"),
+    (["search", "--target", "cortex-m7", "--constraint", "ram=1e308GB"], "too large"),
+    (["extract", "--target", "cortex-m7", "--ram", "1e308GB"], "too large"),
+])
+def test_cli_edges_are_clean_errors(args, text, tmp_path):
+    result = runner.invoke(app, [*args, "--out", str(tmp_path / "o")])
+    assert result.exit_code in (1, 2), result.output
+    assert text in result.stderr and "Traceback" not in result.output
+
+
+def test_out_that_is_an_existing_file_is_a_clean_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("mine")
+    result = runner.invoke(app, ["subnet", "--arch", "smallest", "--out", str(blocker / "sub"), "--no-evaluate"])
+    assert result.exit_code == 1 and "error:" in result.stderr and str(blocker) in result.stderr
+    assert blocker.read_text() == "mine"
+
+
+def test_error_text_is_not_read_as_markup():
+    from edgenas.cli.common import report
+
+    from rich.console import Console
+
+    import edgenas.cli.common as common
+
+    console = Console(record=True, width=200)
+    saved, common.stderr = common.stderr, console
+    try:
+        report("every board needs [memory.ram] and [memory.flash]", "add [memory.ram]")
+    finally:
+        common.stderr = saved
+    text = console.export_text()
+    assert "[memory.ram] and [memory.flash]" in text and "add [memory.ram]" in text

@@ -94,11 +94,18 @@ def train(
     from ..data import load_dataset
     from ..space import get_space
     from ..supernet import TrainConfig, default_phases, train_supernet
+    from ..supernet.train import finished_run
 
+    for name, value, least in (("--batch-size", batch_size, 1), ("--subnets", subnets, 1), ("--threads", threads, 0)):
+        if value < least:
+            raise UsageError(f"{name} must be at least {least}, got {value}")
     splits = load_dataset(data, seed=seed)
     spec = get_space(space_name, in_channels=splits.in_channels, num_classes=splits.num_classes)
     phases = default_phases(_parse_epochs(epochs, continuing=init_from is not None), subnets, sandwich, lr_scale)
     config = TrainConfig(phases=phases, batch_size=batch_size, seed=seed, threads=threads)
+    if finished_run(out, config, splits):
+        stdout.print(f"{out} already holds this finished run: nothing to do")
+        return
     device = resolve_device(device)
     stderr.print(f"training {spec.name} on {splits.name} ({device}): {len(splits.train)} train / {len(splits.val)} val images")
     with progress_bar(quiet) as progress:

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from ..debug import debug_level
@@ -37,20 +38,30 @@ DataOpt = Annotated[
 OtherDataOpt = Annotated[bool, typer.Option(help="use --data even if it is not what the supernet was trained on")]
 
 
+def report(message: str, hint: str = "") -> None:
+    """``error:`` and ``hint:`` lines on stderr; the texts are not read as Rich markup, so a name
+    like ``[memory.ram]`` survives."""
+    if debug_level():
+        traceback.print_exc()
+    stderr.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    if hint:
+        stderr.print(f"[yellow]hint:[/] {escape(hint)}", highlight=False)
+
+
 def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn an ``EdgenasError`` into ``error:``/``hint:`` lines and its exit code."""
+    """Turn an ``EdgenasError`` (or a failed file operation) into ``error:``/``hint:`` lines and an exit code."""
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except EdgenasError as exc:
-            if debug_level():
-                traceback.print_exc()
-            stderr.print(f"[bold red]error:[/] {exc}", highlight=False)
-            if exc.hint:
-                stderr.print(f"[yellow]hint:[/] {exc.hint}", highlight=False)
+            report(str(exc), exc.hint)
             raise typer.Exit(code=exc.exit_code) from None
+        except OSError as exc:  # a path the user gave: an existing file for --out, a folder for a file, no rights
+            where = f": {exc.filename}" if exc.filename else ""
+            report(f"{exc.strerror or exc}{where}", "check the paths given on the command line")
+            raise typer.Exit(code=1) from None
         except KeyboardInterrupt:
             stderr.print("[red]interrupted[/]")
             raise typer.Exit(code=130) from None

@@ -26,7 +26,7 @@ from ..data import DataSplits, augment, data_record, iterate
 from ..errors import CheckpointError, UsageError
 from ..space import Arch, BlockChoice, SpaceSpec, largest_arch, smallest_arch
 from .device import memory_format_for
-from .checkpoint import WEIGHTS, atomic_write_json, load_meta, load_weights, save_supernet, save_tensors, weights_sha256
+from .checkpoint import META, WEIGHTS, atomic_write_json, load_meta, load_supernet, load_weights, save_supernet, save_tensors, weights_sha256
 from .evaluate import accuracy
 from .prepare import prepare_subnet
 from .subnet_training import cosine_lr, kd_loss
@@ -292,6 +292,23 @@ def trained_epochs(meta: dict) -> int:
     return own + (trained_epochs(meta["parent"]) if "parent" in meta else 0)
 
 
+def finished_run(out_dir: Path, config: TrainConfig, data: DataSplits) -> bool:
+    """True when ``out_dir`` already holds this very run, finished (training it again would only
+    overwrite it); a finished run with other settings or data is refused, not overwritten."""
+    out_dir = Path(out_dir)
+    if (out_dir / "resume.json").exists() or not (out_dir / META).exists():
+        return False
+    meta = load_meta(out_dir)
+    if not meta.get("complete"):
+        return False
+    same_config = meta.get("config") == json.loads(json.dumps(config.to_dict()))
+    same_data = meta.get("data_fingerprint") in (None, data.fingerprint())
+    if not (same_config and same_data):
+        raise CheckpointError(f"{out_dir} holds a finished run with other {'settings' if not same_config else 'data'}",
+                              hint="use a new --out directory (or --init-from it to train on)")
+    return True
+
+
 def train_supernet(
     data: DataSplits,
     spec: SpaceSpec,
@@ -320,9 +337,12 @@ def train_supernet(
 
     Returns:
         The trained supernet (eval mode). ``out_dir`` holds ``supernet.safetensors`` and
-        ``supernet.json``; resume files are removed once the last phase completes.
+        ``supernet.json``; resume files are removed once the last phase completes. A finished
+        run of the same settings and data is loaded, not trained again (``finished_run``).
     """
     out_dir = Path(out_dir)
+    if finished_run(out_dir, config, data):
+        return load_supernet(out_dir)[0]
     out_dir.mkdir(parents=True, exist_ok=True)
     if config.threads:
         torch.set_num_threads(config.threads)
