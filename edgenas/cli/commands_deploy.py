@@ -46,12 +46,13 @@ def compile_(
     data: Annotated[Optional[str], typer.Option(help="calibration data for a subnet (default: its training data)")] = None,
     calib_images: Annotated[int, typer.Option(help="training images that set activation ranges")] = 512,
     eval_images: Annotated[int, typer.Option(help="also report float vs int8 test accuracy on this many images")] = 0,
+    force: Annotated[bool, typer.Option(help="replace src/, firmware/ and model.onnx in --out even if no compile wrote them")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Compile a model to C: src/ (model.c, model.h, runtime), model.tflite, model.onnx, memory.json."""
     from ..deploy.pipeline import compile_model
 
-    art = compile_model(model, out, data=data, calib_images=calib_images, eval_images=eval_images)
+    art = compile_model(model, out, data=data, calib_images=calib_images, eval_images=eval_images, force=force)
     files = sorted(str(p.relative_to(out)) for p in out.iterdir())
     result = {
         "out": str(out), "model": art.name, "source": art.source["kind"], "files": files,

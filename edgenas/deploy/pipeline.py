@@ -143,12 +143,14 @@ def compile_model(
     data: str | None = None,
     calib_images: int = DEFAULT_CALIB_IMAGES,
     eval_images: int = 0,
+    force: bool = False,
 ) -> Artifact:
     """Compile a subnet directory (``edgenas subnet``) or an int8 ``.tflite`` into ``out_dir``.
 
     Args:
         model: a subnet directory or a ``.tflite`` file.
-        out_dir: the artifact directory (created; files of an earlier compile are replaced).
+        out_dir: the artifact directory (created; files of an earlier compile are replaced, but
+            ``src/``, ``firmware/`` or ``model.onnx`` that no compile wrote only with ``force``).
         data: calibration dataset for a subnet (default: the one in its provenance, else
             fashion-mnist); ignored for ``.tflite`` models, which carry their quantization.
         calib_images: training images that set the activation ranges.
@@ -164,10 +166,14 @@ def compile_model(
     model, out = Path(model), Path(out_dir)
     if not model.exists():
         raise UsageError(f"model {model} does not exist", hint="pass a .tflite file or a directory from `edgenas subnet`")
+    replaced = [p for p in (out / "src", out / "firmware", out / "model.onnx") if p.exists()]
+    if replaced and not (out / MEMORY_JSON).is_file() and not force:
+        raise UsageError(f"{out} holds {', '.join(p.name for p in replaced)} that no earlier compile wrote "
+                         f"({MEMORY_JSON} missing); compiling would replace them",
+                         hint="pass another --out, or --force to replace them")
     out.mkdir(parents=True, exist_ok=True)
-    for stale in (out / "src", out / "firmware"):
-        shutil.rmtree(stale, ignore_errors=True)
-    (out / "model.onnx").unlink(missing_ok=True)
+    for stale in replaced:
+        shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
     if model.is_dir():
         if not is_subnet_dir(model):
             raise UsageError(f"{model} is a directory but not a subnet directory (subnet.json missing)",

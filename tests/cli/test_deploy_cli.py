@@ -185,3 +185,21 @@ def test_inputs_ramp_random_and_files(tmp_path):
         read_inputs(tmp_path / "f.npy", shape)
     with pytest.raises(UsageError):
         make_inputs(shape, 0)
+
+
+def test_compile_never_deletes_files_it_did_not_write(tmp_path):
+    from edgenas.deploy import write_tflite
+
+    from tests.deploy.test_tflite_ops import make_case
+
+    model = tmp_path / "dense.tflite"
+    model.write_bytes(write_tflite(make_case("fully_connected", 0)))
+    out = tmp_path / "project"
+    (out / "src").mkdir(parents=True)
+    (out / "src" / "main.c").write_text("int main(void) { return 0; }\n")
+    result = runner.invoke(app, ["compile", str(model), "--out", str(out)])
+    assert result.exit_code == 2 and "--force" in result.stderr
+    assert (out / "src" / "main.c").read_text().startswith("int main")
+    assert runner.invoke(app, ["compile", str(model), "--out", str(out), "--force"]).exit_code == 0
+    assert not (out / "src" / "main.c").exists()
+    assert runner.invoke(app, ["compile", str(model), "--out", str(out)]).exit_code == 0  # its own earlier compile
