@@ -3,8 +3,9 @@
 The epochs per phase are planned from measured step times on this device: a few timed steps of
 each phase, then ``share × budget / (seconds per epoch)``. The plan is printed as the equivalent
 ``edgenas train`` command, which reproduces the run exactly (the budget only picks the epochs).
-Writes ``bench/results/supernet_training.json`` and stamps ``hardware``/``command`` into the
-checkpoint's ``supernet.json``.
+Appends the run as a stage to ``bench/results/supernet_training.json`` and stamps
+``hardware``/``command`` into the checkpoint's ``supernet.json``; ``--record --out DIR`` appends a
+run that finished elsewhere.
 
     python bench/train_supernet.py --device cuda --budget 900 --subnets 4 --sandwich --out runs/gpu
     python bench/train_supernet.py --device cuda --epochs 0,0,0,30 --sandwich --seed 2 \
@@ -24,7 +25,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import write_result  # noqa: E402
+from common import RESULTS_DIR, write_result  # noqa: E402
 
 from edgenas.data import load_fashion_mnist  # noqa: E402
 from edgenas.space import get_space  # noqa: E402
@@ -80,7 +81,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--init-from", type=Path, help="continue a finished checkpoint (e.g. --epochs 0,0,0,N)")
     parser.add_argument("--teacher", type=Path, help="distil from this checkpoint's full net instead of the run's own")
+    parser.add_argument("--why", default="", help="why this stage was run (kept in the record)")
+    parser.add_argument("--record", action="store_true", help="only record the finished run in --out as a stage")
     args = parser.parse_args()
+    if args.record:
+        print(record_stage(args.out, args.why, " ".join(sys.argv)))
+        return
     device = resolve_device(args.device)
     data = load_fashion_mnist(seed=args.seed)
     spec = get_space("mcu-mbv2", in_channels=data.in_channels, num_classes=data.num_classes)
@@ -119,9 +125,25 @@ def main() -> None:
     meta = json.loads((args.out / META).read_text())
     meta.update(hardware=plan["hardware"], command=command, wall_seconds=wall)
     atomic_write_json(args.out / META, meta)
-    print(write_result("supernet_training", {**plan, "config": config.to_dict(), "log": meta["log"],
-                                             "total_epochs": trained_epochs(meta), "parent": meta.get("parent"),
-                                             "wall_seconds": wall, "bench_command": " ".join(sys.argv)}))
+    print(record_stage(args.out, args.why, " ".join(sys.argv)))
+
+
+def record_stage(out: Path, why: str, bench_command: str) -> Path:
+    """Append the finished run in ``out`` as one stage of ``supernet_training.json``: the bundled
+    supernet is trained in stages (GPU and CPU sessions), and its record keeps every one."""
+    meta = json.loads((out / META).read_text())
+    previous = RESULTS_DIR / "supernet_training.json"
+    stages = json.loads(previous.read_text()).get("stages", []) if previous.exists() else []
+    stage = {"command": meta.get("command", ""), "config": meta["config"], "log": meta["log"],
+             "hardware": meta.get("hardware", ""), "wall_seconds": meta.get("wall_seconds"), "why": why,
+             "planned_by": bench_command, "total_epochs_after": trained_epochs(meta)}
+    stages = [s for s in stages if s.get("command") != stage["command"]] + [stage]
+    return write_result("supernet_training", {
+        "stages": stages, "total_epochs": trained_epochs(meta),
+        "total_wall_seconds": round(sum(s.get("wall_seconds") or 0 for s in stages), 1),
+        "weights_bytes": (out / "supernet.safetensors").stat().st_size,
+        "note": "one stage per training run; the bundled supernet is the last stage's checkpoint",
+    })
 
 
 if __name__ == "__main__":

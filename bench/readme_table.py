@@ -1,0 +1,164 @@
+"""Render the README's "Measured" table from bench/results, so no figure there can drift.
+
+Each row reads one bench's latest result file (``bench/results/<name>.json``) and says when and
+at which commit it was measured; figures quoted from elsewhere say so. The table sits between
+``<!-- measured:start -->`` and ``<!-- measured:end -->`` in README.md.
+
+    python bench/readme_table.py           # rewrite the README's table
+    python bench/readme_table.py --check   # exit 1 if the README's table is not current (CI runs this as a test)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+README = ROOT / "README.md"
+START, END = "<!-- measured:start -->", "<!-- measured:end -->"
+
+
+def _load(name: str) -> dict:
+    return json.loads((RESULTS / f"{name}.json").read_text())
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f} %"
+
+
+def _mi(x: float) -> str:
+    return f"{x / 1e6:.2f}M"
+
+
+def compiler_memory(d: dict) -> tuple[str, str]:
+    r, k = d["summary"]["resnet8"], d["summary"]["kws"]
+    return ("ResNet-8 / DS-CNN activation arena, ours vs TFLite Micro's interpreter (host, measured)",
+            f"{r['arena']:,} B vs {r['tflm_arena']:,} B / {k['arena']:,} B vs {k['tflm_arena']:,} B")
+
+
+def mcu_vs_tflm(d: dict) -> tuple[str, str]:
+    s, q = d["summary"], d["external_reference"]
+    return ("ResNet-8 / DS-CNN on the emulated Cortex-M7, instructions",
+            f"{_mi(s['resnet8']['instructions'])} / {_mi(s['kws']['instructions'])}; TFLite Micro + CMSIS-NN "
+            f"{_mi(q['resnet8']['instructions'])} / {_mi(q['kws']['instructions'])} (quoted, not measured here: "
+            f"{q['source'].split(';')[0]})")
+
+
+def lut_fidelity(d: dict) -> tuple[str, str]:
+    m, h = d["summary"]["cortex-m7"], d["summary"]["host"]
+
+    def part(x: dict) -> str:
+        return f"{round(x['within_5pct'] * x['n'])}/{x['n']} within ±5 %, Kendall tau {x['kendall_tau']:.2f}"
+
+    return ("latency table vs end-to-end runs: emulated Cortex-M7 / host CPU", f"{part(m)} / {part(h)}")
+
+
+def search_speed(d: dict) -> tuple[str, str]:
+    times = sorted(d["summary"].values())
+    return ("search time per budget (predictor + table, median of repeats)", f"{times[0]:.1f}–{times[-1]:.1f} s")
+
+
+def extract(d: dict) -> tuple[str, str]:
+    rows = d["summary"]
+    acc = [r["int8_test_acc"] for r in rows]
+    rand = [r["random_best_acc"] for r in rows]
+    base = [r["baseline_acc"] for r in rows if r.get("baseline_acc") is not None]
+    tuned = [r["finetuned_int8_test_acc"] for r in rows if r.get("finetuned_int8_test_acc") is not None]
+    text = (f"searched {_pct(min(acc))}–{_pct(max(acc))}; best of 500 random feasible {_pct(min(rand))}–{_pct(max(rand))}")
+    if base:
+        text += f"; hand-designed k3e6 MobileNetV2s from scratch (float) {_pct(min(base))}–{_pct(max(base))}"
+        ahead = [100 * (r["int8_test_acc"] - r["baseline_acc"]) for r in rows if r.get("baseline_acc") is not None]
+        text += f" (searched minus hand-designed: {min(ahead):+.1f} to {max(ahead):+.1f} points)"
+    if tuned:
+        text += f"; after fine-tuning {_pct(min(tuned))}–{_pct(max(tuned))}"
+    return ("extract: int8 test accuracy at 32 KB…256 KB RAM (Fashion-MNIST, 10,000 images)", text)
+
+
+def strategies(d: dict) -> tuple[str, str]:
+    regret = d["summary"]["regret_300"]
+    hv = d["summary"]["hypervolume"]
+    ranked = ", ".join(f"{k} {v:.5f}" for k, v in sorted(regret.items(), key=lambda kv: (kv[1], kv[0])))
+    return ("strategies: mean regret at 300 evaluations (enumerable space)",
+            f"{ranked}; largest hypervolume: {max(hv, key=hv.get)}")
+
+
+def estimators(d: dict) -> tuple[str, str]:
+    s = d["summary"]
+    names = ("predictor", "inherited", "params", "jacob_cov", "synflow")
+    taus = ", ".join(f"{n} {s[n]['tau_inherited']:.2f}" for n in names if n in s)
+    agree = s["ground_truths_agree"]
+    return ("estimators: Kendall tau vs measured inherited accuracy (held-out subnets)",
+            f"{taus}; inherited vs short from-scratch ranking of {agree['subnets']} subnets: tau {agree['kendall_tau']:.2f}")
+
+
+def kernel_sharing(d: dict) -> tuple[str, str]:
+    before, runs = d["before"], d["experiments"]
+    parts = [f"{name}: all-3x3 @48 {_pct(before['k3@48'])} → {_pct(r['after']['k3@48'])}, "
+             f"all-7x7 @48 {_pct(before['k7@48'])} → {_pct(r['after']['k7@48'])}" for name, r in runs.items()]
+    design = d["settings"].get("design", "shared kernels")
+    return (f"cheap repairs of the all-3x3 subnet ({design}; val, {d['settings']['steps']} batches)", "; ".join(parts))
+
+
+def supernet_quality(d: dict) -> tuple[str, str]:
+    s = d["summary"]
+    epochs = len(d["training"]["log"])  # one record per epoch, earlier stages' included
+    gaps = [r for r in d["subnets"].values() if "scratch_test_acc" in r]
+    scratch_epochs = sorted({r.get("scratch_epochs") for r in gaps} - {None})
+    return ("supernet: largest / smallest subnet (test, inherited weights)",
+            f"{_pct(s['largest_test_acc'])} / {_pct(s['smallest_test_acc'])}; largest gap to the same architecture "
+            f"trained from scratch ({scratch_epochs[0] if scratch_epochs else '?'} epochs) over {len(gaps)} "
+            f"architectures: {s['max_inherited_gap_points']:.2f} points (supernet: {epochs} epochs)")
+
+
+ROWS: tuple[tuple[str, Callable[[dict], tuple[str, str]]], ...] = (
+    ("compiler_memory", compiler_memory),
+    ("mcu_vs_tflm", mcu_vs_tflm),
+    ("lut_fidelity", lut_fidelity),
+    ("search_speed", search_speed),
+    ("extract", extract),
+    ("strategies", strategies),
+    ("estimators", estimators),
+    ("kernel_sharing", kernel_sharing),
+    ("supernet_quality", supernet_quality),
+)
+
+
+def render() -> str:
+    """The table (markers included) from the current result files."""
+    lines = [START, "| what | figure | bench (measured at) |", "|---|---|---|"]
+    for name, row in ROWS:
+        d = _load(name)
+        what, figure = row(d)
+        stamp = f"{d.get('utc', '?')[:10]}, {d.get('git', '?')}{' + uncommitted changes' if d.get('dirty') else ''}"
+        lines.append(f"| {what} | {figure} | `{name}` ({stamp}) |")
+    lines.append(END)
+    return "\n".join(lines)
+
+
+def current_block(text: str) -> str:
+    if START not in text or END not in text:
+        raise SystemExit(f"README.md lacks the {START} ... {END} markers")
+    return text[text.index(START): text.index(END) + len(END)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 if the README's table is not current")
+    args = parser.parse_args()
+    text = README.read_text()
+    table = render()
+    if args.check:
+        if current_block(text) != table:
+            print("README's measured table is stale: run python bench/readme_table.py", file=sys.stderr)
+            raise SystemExit(1)
+        return
+    README.write_text(text.replace(current_block(text), table))
+    print("README.md: measured table rewritten")
+
+
+if __name__ == "__main__":
+    main()
