@@ -32,7 +32,7 @@ from scipy.stats import spearmanr
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import write_result  # noqa: E402
 
-from edgenas.data import load_dataset  # noqa: E402
+from edgenas.data import load_recorded_dataset  # noqa: E402
 from edgenas.estimate import AccuracyPredictor, kendall_tau, measure_accuracy, read_samples  # noqa: E402
 from edgenas.estimate.dataset import measurement_settings  # noqa: E402
 from edgenas.estimate.halving import ScratchConfig, ScratchEvaluator, scratch_accuracy, successive_halving  # noqa: E402
@@ -97,7 +97,7 @@ def main() -> None:
 
     net, meta = load_supernet(bundled_supernet_dir())
     spec = net.spec
-    data = load_dataset(meta.get("dataset", "fashion-mnist"), seed=int(meta.get("seed", 0)))
+    data = load_recorded_dataset(meta)
     samples = [s for f in sorted(PREDICTOR_DIR.glob("samples-*.jsonl")) for s in read_samples(f)]
     settings = measurement_settings(samples)
     if len(settings) != 1 or any(s.calib_images is None for s in samples):

@@ -30,7 +30,7 @@ from scratch_baselines import BATCH_SIZE, load_baselines  # noqa: E402
 from edgenas.boards import get_board  # noqa: E402
 from edgenas.cost import CostModel  # noqa: E402
 from edgenas.cost.latency_table import LatencyTable  # noqa: E402
-from edgenas.data import ImageSet, load_fashion_mnist  # noqa: E402
+from edgenas.data import load_recorded_dataset  # noqa: E402
 from edgenas.deploy import build_host, compile_graph, quantize_images, quantize_subnet  # noqa: E402
 from edgenas.estimate import AccuracyPredictor  # noqa: E402
 from edgenas.extract import PREDICTIONS_FILE, ExtractRequest, extract  # noqa: E402
@@ -101,7 +101,7 @@ def main() -> None:
     board = get_board("mps2-an500")
     net, meta = load_supernet(bundled_supernet_dir())
     spec = net.spec
-    data = load_fashion_mnist(seed=int(meta.get("seed", 0)))
+    data = load_recorded_dataset(meta)
     predictor = AccuracyPredictor.load(PREDICTORS_DIR / "fashion-mnist")
     table_path = default_latency_table(board)
     table = LatencyTable.load(table_path) if table_path else None

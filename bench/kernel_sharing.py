@@ -33,9 +33,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import write_result  # noqa: E402
 
-from edgenas.data import iterate, load_fashion_mnist  # noqa: E402
+from edgenas.data import iterate, load_recorded_dataset  # noqa: E402
 from edgenas.space import Arch, BlockChoice, largest_arch  # noqa: E402
-from edgenas.supernet import OFASupernet, accuracy, load_supernet, prepare_subnet  # noqa: E402
+from edgenas.supernet import OFASupernet, accuracy, load_meta, load_supernet, prepare_subnet  # noqa: E402
 from edgenas.supernet.bundled import bundled_supernet_dir  # noqa: E402
 from edgenas.supernet.subnet_training import cosine_lr  # noqa: E402
 from edgenas.supernet.teacher import Teacher, load_teacher_net  # noqa: E402
@@ -103,9 +103,9 @@ def main() -> None:
     if unknown := set(names) - set(EXPERIMENTS):
         parser.error(f"unknown experiments {sorted(unknown)}; choose from {', '.join(EXPERIMENTS)}")
     torch.set_num_threads(args.threads)
-    data = load_fashion_mnist()
-    val = data.val.subset(np.arange(min(args.val_images, len(data.val))))
     directory = bundled_supernet_dir()
+    data = load_recorded_dataset(load_meta(directory))
+    val = data.val.subset(np.arange(min(args.val_images, len(data.val))))
 
     def fresh() -> OFASupernet:
         torch.manual_seed(0)

@@ -31,7 +31,7 @@ from quality_archs import quality_archs  # noqa: E402
 from scratch_baselines import BATCH_SIZE, load_baselines  # noqa: E402
 
 from edgenas.cost import macs  # noqa: E402
-from edgenas.data import load_fashion_mnist  # noqa: E402
+from edgenas.data import load_recorded_dataset  # noqa: E402
 from edgenas.space import Arch, BlockChoice, largest_arch  # noqa: E402
 from edgenas.supernet import OFASupernet, accuracy, load_supernet, prepare_subnet, train_from_scratch, trained_epochs  # noqa: E402
 from edgenas.supernet.bundled import bundled_supernet_dir  # noqa: E402
@@ -93,7 +93,7 @@ def main() -> None:
     directory = args.supernet or bundled_supernet_dir()
     net, meta = load_supernet(directory)
     spec = net.spec
-    data = load_fashion_mnist(seed=int(meta.get("seed", 0)))
+    data = load_recorded_dataset(meta)
     archs = quality_archs(spec, args.random, args.seed)
 
     budget = args.scratch_epochs or trained_epochs(meta)

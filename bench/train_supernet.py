@@ -27,7 +27,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RESULTS_DIR, write_result  # noqa: E402
 
-from edgenas.data import load_fashion_mnist  # noqa: E402
+from edgenas.data import data_seed, load_dataset  # noqa: E402
+from edgenas.supernet import load_meta  # noqa: E402
 from edgenas.space import get_space  # noqa: E402
 from edgenas.supernet import OFASupernet, TrainConfig, default_phases, resolve_device, subnets_for_step, train_supernet, trained_epochs  # noqa: E402
 from edgenas.supernet.teacher import Teacher  # noqa: E402
@@ -88,7 +89,8 @@ def main() -> None:
         print(record_stage(args.out, args.why, " ".join(sys.argv)))
         return
     device = resolve_device(args.device)
-    data = load_fashion_mnist(seed=args.seed)
+    # The validation split stays the parent's: a new one would hold images the parent trained on.
+    data = load_dataset("fashion-mnist", seed=data_seed(load_meta(args.init_from)) if args.init_from else 0)
     spec = get_space("mcu-mbv2", in_channels=data.in_channels, num_classes=data.num_classes)
     steps_per_epoch = math.ceil(len(data.train) / args.batch_size)
 

@@ -159,3 +159,18 @@ def test_error_text_is_not_read_as_markup():
         common.stderr = saved
     text = console.export_text()
     assert "[memory.ram] and [memory.flash]" in text and "add [memory.ram]" in text
+
+
+def test_the_validation_split_is_the_data_seed_not_the_run_seed_and_continued_runs_keep_it(tmp_path):
+    """A continued run that carved a new validation split would validate (and later search) on
+    images its parent trained on."""
+    base = ["train", "--data", "synthetic", "--space", "tiny-test", "--threads", "1"]
+    first, second = tmp_path / "a", tmp_path / "b"
+    assert runner.invoke(app, [*base, "--epochs", "1,0,0,0", "--seed", "5", "--data-seed", "2",
+                               "--out", str(first)]).exit_code == 0
+    result = runner.invoke(app, [*base, "--epochs", "0,0,0,1", "--seed", "7", "--init-from", str(first),
+                                 "--out", str(second)])
+    assert result.exit_code == 0, result.output
+    metas = [json.loads((d / "supernet.json").read_text()) for d in (first, second)]
+    assert [m["data_seed"] for m in metas] == [2, 2] and [m["seed"] for m in metas] == [5, 7]
+    assert metas[0]["data_fingerprint"] == metas[1]["data_fingerprint"]

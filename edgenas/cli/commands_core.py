@@ -79,7 +79,10 @@ def train(
     subnets: Annotated[int, typer.Option(help="subnets trained per step in the kernel/depth/expand phases")] = 1,
     sandwich: Annotated[bool, typer.Option(help="with 3+ subnets per step, always train the phase's largest and smallest (4+: also an all-smallest-kernel draw)")] = False,
     lr_scale: Annotated[float, typer.Option(help="multiply every phase's peak learning rate (e.g. 4 for a batch 8x larger)")] = 1.0,
-    seed: Annotated[int, typer.Option(help="seed for everything random")] = 0,
+    seed: Annotated[int, typer.Option(help="seed for everything random but the data split")] = 0,
+    data_seed: Annotated[
+        Optional[int], typer.Option(help="seed of the validation split (default: 0, or the --init-from run's)")
+    ] = None,
     threads: Annotated[int, typer.Option(help="CPU threads (0: torch default)")] = 0,
     device: Annotated[str, typer.Option(help="auto (a GPU when torch sees one), cpu, cuda, cuda:N")] = "auto",
     init_from: Annotated[
@@ -91,15 +94,18 @@ def train(
     quiet: QuietOpt = False,
 ) -> None:
     """Train a Once-for-All supernet by progressive shrinking (resumable, also on another device)."""
+    from ..data import data_seed as split_seed_of
     from ..data import load_dataset
     from ..space import get_space
-    from ..supernet import TrainConfig, default_phases, train_supernet
+    from ..supernet import TrainConfig, default_phases, load_meta, train_supernet
     from ..supernet.train import finished_run
 
     for name, value, least in (("--batch-size", batch_size, 1), ("--subnets", subnets, 1), ("--threads", threads, 0)):
         if value < least:
             raise UsageError(f"{name} must be at least {least}, got {value}")
-    splits = load_dataset(data, seed=seed)
+    if data_seed is None:  # a continued run keeps its parent's validation split, which it never trained on
+        data_seed = split_seed_of(load_meta(init_from)) if init_from is not None else 0
+    splits = load_dataset(data, seed=data_seed)
     spec = get_space(space_name, in_channels=splits.in_channels, num_classes=splits.num_classes)
     phases = default_phases(_parse_epochs(epochs, continuing=init_from is not None), subnets, sandwich, lr_scale)
     config = TrainConfig(phases=phases, batch_size=batch_size, seed=seed, threads=threads)
@@ -150,6 +156,6 @@ def subnet(
     result = {"arch": str(chosen), "out": str(out)}
     if evaluate:
         result["test_acc"] = accuracy(sub, splits.test, chosen.resolution)
-    save_subnet(sub, out, {"supernet": str(supernet or "bundled"), "data": splits.source, "seed": int(meta.get("seed", 0))})
+    save_subnet(sub, out, {"supernet": str(supernet or "bundled"), "data": splits.source, "seed": splits.split_seed})
     export_onnx(sub, out / "model.onnx")
     stdout.print_json(json.dumps(result))

@@ -3,7 +3,7 @@
 from .batches import augment, iterate, resize, to_tensor
 from .dataset import DataSplits, ImageSet, carve_validation
 from .fashion_mnist import load_fashion_mnist, read_idx
-from .registry import data_record, load_dataset, load_recorded_dataset
+from .registry import data_record, data_seed, load_dataset, load_recorded_dataset
 from .synthetic import make_synthetic
 from .user import load_image_folder, load_npz
 
@@ -14,6 +14,7 @@ __all__ = [
     "carve_validation",
     "iterate",
     "data_record",
+    "data_seed",
     "load_dataset",
     "load_recorded_dataset",
     "load_fashion_mnist",

@@ -45,6 +45,9 @@ class DataSplits:
     classes: tuple[str, ...]
     source: str = ""
     """What ``load_dataset`` takes to load these splits again: a bundled name or an absolute path."""
+    split_seed: int = 0
+    """The seed that carved the validation split off the training images (part of the data's
+    identity: a continued run must keep it, or its new validation images were trained on)."""
 
     def fingerprint(self) -> str:
         """Content hash of every split's pixels and labels, and the class names: a checkpoint

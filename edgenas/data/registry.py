@@ -21,21 +21,29 @@ def load_dataset(spec: str, *, store_size: int = 48, seed: int = 0) -> DataSplit
     checkpoint trained on them finds them again from any working folder."""
     if spec in BUNDLED:
         splits = load_fashion_mnist(seed=seed) if spec == "fashion-mnist" else make_synthetic(seed=seed)
-        return replace(splits, source=spec)
+        return replace(splits, source=spec, split_seed=seed)
     path = Path(spec).expanduser()
     if path.suffix == ".npz":
-        return replace(load_npz(path, seed=seed), source=str(path.resolve()))
+        return replace(load_npz(path, seed=seed), source=str(path.resolve()), split_seed=seed)
     if path.is_dir():
-        return replace(load_image_folder(path, store_size=store_size, seed=seed), source=str(path.resolve()))
+        return replace(load_image_folder(path, store_size=store_size, seed=seed), source=str(path.resolve()),
+                       split_seed=seed)
     raise DataError(
         f"unknown dataset {spec!r}: not a bundled name and no such file or folder",
         hint=f"use one of {', '.join(BUNDLED)}, a .npz with x_train/y_train/x_test/y_test, or a folder ROOT/<class>/*.png",
     )
 
 
-def data_record(splits: DataSplits) -> dict[str, str]:
-    """What a checkpoint keeps about its training data: name, where to load it, content hash."""
-    return {"dataset": splits.name, "data_source": splits.source, "data_fingerprint": splits.fingerprint()}
+def data_record(splits: DataSplits) -> dict[str, str | int]:
+    """What a checkpoint keeps about its training data: name, where to load it, the seed of its
+    validation split, content hash."""
+    return {"dataset": splits.name, "data_source": splits.source, "data_seed": splits.split_seed,
+            "data_fingerprint": splits.fingerprint()}
+
+
+def data_seed(meta: dict) -> int:
+    """The validation-split seed of a checkpoint's data (older checkpoints used the run's seed)."""
+    return int(meta.get("data_seed", meta.get("seed", 0)))
 
 
 def load_recorded_dataset(meta: dict, data: str | None = None, *, allow_other: bool = False) -> DataSplits:
@@ -48,7 +56,7 @@ def load_recorded_dataset(meta: dict, data: str | None = None, *, allow_other: b
     recorded = meta.get("data_source") or meta.get("dataset") or "fashion-mnist"
     source = data or recorded
     try:
-        splits = load_dataset(source, seed=int(meta.get("seed", 0)))
+        splits = load_dataset(source, seed=data_seed(meta))
     except DataError as exc:
         if data is None:
             raise DataError(f"cannot load the supernet's training data {recorded!r}: {exc}",

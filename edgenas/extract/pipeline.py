@@ -207,7 +207,7 @@ def _extract(request: ExtractRequest, step: Step | None) -> ExtractReport:
         lap("finetune")
     float_acc = accuracy(subnet, test, arch.resolution)
     save_subnet(subnet, out / "subnet", {"supernet": str(supernet_dir), "data": data.source,
-                                         "seed": int(meta.get("seed", 0))})
+                                         "seed": data.split_seed})
     lap("extract")
 
     say("quantizing to int8 and compiling")
