@@ -26,7 +26,8 @@ def provenance() -> dict:
             return ""
 
     # Porcelain lines are "XY path"; the first may have lost its leading space to strip().
-    changed = [line[2:].strip() for line in git("status", "--porcelain", "--untracked-files=no").splitlines()]
+    changed = [path for line in git("status", "--porcelain", "--untracked-files=no").splitlines()
+               if not (path := line[2:].strip()).startswith("bench/results/")]  # results a bench writes itself
     return {
         "git": git("rev-parse", "--short", "HEAD"),
         "dirty": bool(changed),
