@@ -52,10 +52,12 @@ class EstimatorContext:
     def data(self):
         """The dataset splits (the supernet's dataset unless ``dataset`` names another)."""
         if "data" not in self._cache:
-            from ..data import load_recorded_dataset
+            from ..data import load_dataset, load_recorded_dataset
 
-            # The supernet's own split (its seed): another seed's validation images were trained on.
-            self._cache["data"] = load_recorded_dataset(self.supernet()[1], self.dataset)
+            if self.dataset is not None:  # the caller's choice (e.g. a proxy scored on other data)
+                self._cache["data"] = load_dataset(self.dataset, seed=self.seed)
+            else:  # the supernet's own split: another seed's validation images were trained on
+                self._cache["data"] = load_recorded_dataset(self.supernet()[1])
         return self._cache["data"]
 
     def predictor(self):
