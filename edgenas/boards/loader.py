@@ -108,8 +108,12 @@ def load_board_file(path: Path | str, source: str = "") -> Board:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as e:
         raise BoardError(f"{path}: cannot read board profile ({e.strerror})", hint="check the path") from e
+    except UnicodeDecodeError as e:
+        raise BoardError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})", hint="save the profile as UTF-8") from e
     except tomllib.TOMLDecodeError as e:
         raise BoardError(f"{path}: invalid TOML: {e}", hint="fix the syntax error at that line") from e
+    except RecursionError as e:
+        raise BoardError(f"{path}: nested too deeply to be a board profile") from e
     return parse_board(data, str(path), source=source or str(path))
 
 

@@ -53,9 +53,18 @@ class BoardRegistry:
             plugin_name = pm.get_name(impl.plugin) or impl.plugin_name
             impl.function(register=lambda path, _p=plugin_name: self._add(path, f"plugin:{_p}"))
         directory = user_boards_dir() if user_dir == "default" else user_dir
-        if directory is not None and Path(directory).is_dir():
+        self.problems: list[BoardError] = []
+        """User profiles that could not be used: reported by ``edgenas boards``, skipped elsewhere,
+        so one broken file never stops every command."""
+        if directory is not None and not Path(directory).is_dir() and (user_dir != "default" or "EDGENAS_BOARDS_DIR" in os.environ):
+            self.problems.append(BoardError(f"board folder {directory} does not exist",
+                                            hint="check EDGENAS_BOARDS_DIR"))
+        elif directory is not None:
             for path in sorted(Path(directory).glob("*.toml")):
-                self._add(path, "user", override=True)
+                try:
+                    self._add(path, "user", override=True)
+                except BoardError as exc:
+                    self.problems.append(exc)
 
     def _add(self, path: Path | str, origin: str, override: bool = False) -> None:
         board = load_board_file(Path(str(path)), source=f"{origin} ({path})")
@@ -82,6 +91,8 @@ class BoardRegistry:
         except KeyError:
             close = difflib.get_close_matches(name, self.names(), n=3, cutoff=0.5)
             hint = f"did you mean {', '.join(close)}?" if close else f"known boards: {', '.join(self.names())}"
+            if self.problems:
+                hint += f"; {len(self.problems)} user profile(s) could not be read: see `edgenas boards`"
             raise BoardError(f"unknown board {name!r}", hint=hint) from None
 
     def for_target(self, target: str) -> Board:
@@ -106,6 +117,11 @@ def default_registry() -> BoardRegistry:
     if _default is None:
         _default = BoardRegistry()
     return _default
+
+
+def board_problems(registry: BoardRegistry | None = None) -> list[BoardError]:
+    """User profiles that were skipped, with why."""
+    return (registry or default_registry()).problems
 
 
 def list_boards(registry: BoardRegistry | None = None) -> list[Board]:

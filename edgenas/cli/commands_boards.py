@@ -9,9 +9,10 @@ from typing import Annotated
 
 import typer
 from rich import box
+from rich.markup import escape
 from rich.table import Table
 
-from .common import JsonOpt, app, handle_errors, stdout
+from .common import JsonOpt, app, handle_errors, stderr, stdout
 
 boards_app = typer.Typer(help="List board profiles, or show one (edgenas boards show NAME).", no_args_is_help=False)
 app.add_typer(boards_app, name="boards")
@@ -86,9 +87,12 @@ def _size(n: int) -> str:
 
 
 def _list(as_json: bool) -> None:
-    from ..boards import list_boards
+    from ..boards.registry import board_problems, list_boards
 
     rows = [_summary(b) for b in list_boards()]
+    for problem in board_problems():
+        hint = f" (hint: {problem.hint})" if problem.hint else ""
+        stderr.print(f"[yellow]skipped:[/] {escape(str(problem) + hint)}", highlight=False, soft_wrap=True)
     if as_json:
         stdout.print_json(json.dumps(rows))
         return

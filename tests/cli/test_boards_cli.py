@@ -84,7 +84,18 @@ def test_unknown_board_is_a_clean_error(fresh_registry):
 def test_bad_user_profile_names_file_and_field(fresh_registry, monkeypatch, tmp_path):
     text = (BOARDS_DIR / "mps2-an386.toml").read_text().replace('name = "mps2-an386"', 'name = "bad"')
     (tmp_path / "bad.toml").write_text(text.replace('core = "cortex-m4"', 'core = "cortex-m9"'))
+    (tmp_path / "latin1.toml").write_bytes('name = "caf\xe9"\n'.encode("latin-1"))
+    (tmp_path / "deep.toml").write_text("x = " + "[" * 5000 + "]" * 5000 + "\n")
     monkeypatch.setenv("EDGENAS_BOARDS_DIR", str(tmp_path))
     result = runner.invoke(app, ["boards"])
-    assert result.exit_code == 1
-    assert "bad.toml" in result.stderr and "core" in result.stderr
+    assert result.exit_code == 0, result.output  # one broken file never stops every command
+    assert "skipped:" in result.stderr and "bad.toml" in result.stderr and "core" in result.stderr
+    assert "latin1.toml" in result.stderr and "UTF-8" in result.stderr and "deep.toml" in result.stderr
+    assert "mps2-an500" in result.stdout and "Traceback" not in result.output
+    assert runner.invoke(app, ["boards", "show", "mps2-an500"]).exit_code == 0
+
+
+def test_missing_user_board_folder_is_reported(fresh_registry, monkeypatch, tmp_path):
+    monkeypatch.setenv("EDGENAS_BOARDS_DIR", str(tmp_path / "nope"))
+    result = runner.invoke(app, ["boards"])
+    assert result.exit_code == 0 and "does not exist" in result.stderr and "EDGENAS_BOARDS_DIR" in result.stderr
