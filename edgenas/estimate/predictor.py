@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn as nn
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from scipy.stats import kendalltau
 
@@ -203,7 +204,7 @@ class AccuracyPredictor:
             model = cls(spec, PredictorConfig(**meta["config"]), mean=float(meta["mean"]), std=float(meta["std"]),
                         metrics=meta.get("metrics"), supernet_sha256=meta.get("supernet_sha256"))
             model.net.load_state_dict(load_file(str(d / WEIGHTS)))
-        except (KeyError, TypeError, json.JSONDecodeError, RuntimeError) as exc:
+        except (KeyError, TypeError, json.JSONDecodeError, RuntimeError, SafetensorError) as exc:
             raise CheckpointError(f"cannot load the predictor in {d}: {exc}", hint="retrain it") from exc
         model.net.eval()
         return model

@@ -1,9 +1,12 @@
+import shutil
+
 import numpy as np
 import pytest
 import torch
 
 from edgenas.data import make_synthetic
 from edgenas.errors import CheckpointError, DataError
+from edgenas.extract.pipeline import PREDICTORS_DIR
 from edgenas.estimate import (
     AccuracyPredictor,
     ArchEncoder,
@@ -69,6 +72,11 @@ def test_predictor_errors_have_hints(tmp_path):
     with pytest.raises(CheckpointError) as err:
         AccuracyPredictor.load(tmp_path)
     assert err.value.hint
+    corrupt = tmp_path / "corrupt"
+    shutil.copytree(PREDICTORS_DIR / "fashion-mnist", corrupt)
+    (corrupt / "predictor.safetensors").write_bytes(b"not safetensors" * 4)
+    with pytest.raises(CheckpointError, match="cannot load the predictor"):
+        AccuracyPredictor.load(corrupt)
 
 
 @pytest.fixture(scope="module")
