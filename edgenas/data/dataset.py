@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -49,9 +50,11 @@ class DataSplits:
     """The seed that carved the validation split off the training images (part of the data's
     identity: a continued run must keep it, or its new validation images were trained on)."""
 
+    @cached_property
     def fingerprint(self) -> str:
         """Content hash of every split's pixels and labels, and the class names: a checkpoint
-        records it so that later commands notice when they are handed other data."""
+        records it so that later commands notice when they are handed other data. Hashed once
+        per splits object (tens of MB)."""
         h = hashlib.sha256("\n".join(self.classes).encode())
         for part in (self.train, self.val, self.test):
             for array in (part.x, part.y.astype("<i8")):

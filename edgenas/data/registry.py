@@ -38,7 +38,7 @@ def data_record(splits: DataSplits) -> dict[str, str | int]:
     """What a checkpoint keeps about its training data: name, where to load it, the seed of its
     validation split, content hash."""
     return {"dataset": splits.name, "data_source": splits.source, "data_seed": splits.split_seed,
-            "data_fingerprint": splits.fingerprint()}
+            "data_fingerprint": splits.fingerprint}
 
 
 def data_seed(meta: dict) -> int:
@@ -63,7 +63,7 @@ def load_recorded_dataset(meta: dict, data: str | None = None, *, allow_other: b
                             hint="pass --data with the dataset it was trained on") from exc
         raise
     expected = meta.get("data_fingerprint")
-    if expected and not allow_other and splits.fingerprint() != expected:
+    if expected and not allow_other and splits.fingerprint != expected:
         raise DataError(
             f"{source!r} is not the data the supernet was trained on ({recorded!r}): its content differs",
             hint="pass --data with the training data, or --other-data to use this data anyway",

@@ -88,14 +88,10 @@ def upgrade_state(state: dict[str, torch.Tensor], expected: dict[str, torch.Tens
         if key in state:
             continue
         head, _, tail = key.rpartition(".")
-        if head.endswith(".weights") or head == "weights":
+        if head.endswith(".weights"):  # "<conv>.weights.<kernel>" from "<conv>.weight" and "<conv>.transforms.<big>to<small>"
             prefix = head[: -len("weights")]
-            shared = state[prefix + "weight"]
-            transforms = {
-                int(name.rpartition("to")[2]): t
-                for name, t in ((k[len(prefix + "transforms."):], t) for k, t in state.items() if k.startswith(prefix + "transforms."))
-            }
-            state[key] = _kernel_chain(shared, transforms, int(tail)).contiguous()
+            transforms = {int(k.rpartition("to")[2]): t for k, t in state.items() if k.startswith(prefix + "transforms.")}
+            state[key] = _kernel_chain(state[prefix + "weight"], transforms, int(tail)).contiguous()
         else:  # "<block>.depthwise_bn.<kernel>.<field>" from the one shared batch norm
             bn, _, _kernel = head.rpartition(".")
             state[key] = state[f"{bn}.{tail}"]

@@ -294,17 +294,20 @@ def trained_epochs(meta: dict) -> int:
 
 def finished_run(out_dir: Path, config: TrainConfig, data: DataSplits) -> bool:
     """True when ``out_dir`` already holds this very run, finished (training it again would only
-    overwrite it); a finished run with other settings or data is refused, not overwritten."""
+    overwrite it). A run there on other data, or a finished one with other settings, is refused,
+    not resumed or overwritten; an unfinished run with other settings is refused on resume."""
     out_dir = Path(out_dir)
-    if (out_dir / "resume.json").exists() or not (out_dir / META).exists():
+    if not (out_dir / META).exists():
         return False
     meta = load_meta(out_dir)
-    if not meta.get("complete"):
+    finished = bool(meta.get("complete")) and not _Resume(out_dir).json_path.exists()
+    if meta.get("data_fingerprint") not in (None, data.fingerprint):
+        raise CheckpointError(f"{out_dir} holds {'a finished' if finished else 'an unfinished'} run on other data "
+                              f"than {data.source or data.name!r}", hint="use the same --data, or a new --out directory")
+    if not finished:
         return False
-    same_config = meta.get("config") == json.loads(json.dumps(config.to_dict()))
-    same_data = meta.get("data_fingerprint") in (None, data.fingerprint())
-    if not (same_config and same_data):
-        raise CheckpointError(f"{out_dir} holds a finished run with other {'settings' if not same_config else 'data'}",
+    if meta.get("config") != json.loads(json.dumps(config.to_dict())):
+        raise CheckpointError(f"{out_dir} holds a finished run with other settings",
                               hint="use a new --out directory (or --init-from it to train on)")
     return True
 
@@ -349,11 +352,6 @@ def train_supernet(
     torch.manual_seed(config.seed)
     net = OFASupernet(spec)
     resume = _Resume(out_dir)
-    record = data_record(data)
-    resumed_on = load_meta(out_dir).get("data_fingerprint") if resume.json_path.exists() else None
-    if resumed_on not in (None, record["data_fingerprint"]):
-        raise CheckpointError(f"{out_dir} holds an unfinished run on other data than {data.source or data.name!r}",
-                              hint="resume with the same --data, or use a new --out directory")
     pos, momentum = resume.load(net, config)
     parent = _start_from(init_from, spec, net, resume, pos) if init_from is not None else None
     teacher_record = _take_teacher(teacher_from, spec, resume) if teacher_from is not None else None
@@ -362,7 +360,7 @@ def train_supernet(
     teacher: Teacher | None = None
     if (frozen := load_teacher_net(out_dir, spec)) is not None:
         teacher = Teacher(frozen.to(device), data, calib_images=config.eval_images, memory_format=fmt)
-    meta_base = {**record, "classes": list(data.classes), "seed": config.seed, "config": config.to_dict()}
+    meta_base = {**data_record(data), "classes": list(data.classes), "seed": config.seed, "config": config.to_dict()}
     if parent is not None:
         meta_base["parent"] = parent
     if teacher_record is not None:
