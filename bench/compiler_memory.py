@@ -6,39 +6,30 @@ Writes ``bench/results/compiler_memory.json`` and prints its path. Byte counts o
 - ``lower_bound``: max over steps of bytes live at once given the same rewrites;
 - ``tflm_arena``: TFLite Micro's arena total from the host interpreter (x86-64 build: its
   tail of pointer-sized structs is larger than on a 32-bit Cortex-M; ``tflm_head`` is the
-  tensor part). For reference TFLM + CMSIS-NN on an emulated Cortex-M7 uses 54,996 B
-  (ResNet-8) and 22,820 B (DS-CNN).
+  tensor part). For reference, quoted and not measured here: TFLM + CMSIS-NN on an emulated
+  Cortex-M7 uses 54,996 B (ResNet-8) and 22,820 B (DS-CNN).
 
 ``modes`` repeats the plan with the rewrites switched off one by one, to show what each buys.
 """
 
 from __future__ import annotations
 
-import json
-import subprocess
-from datetime import datetime, timezone
+import sys
 from pathlib import Path
 
-from edgenas.deploy.fuse import lower
-from edgenas.deploy.plan import plan_memory
-from edgenas.deploy.tflite_reader import read_tflite
-from edgenas.deploy.tflm import tflm_arena_report
-from edgenas.paths import REPO_ROOT
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import write_result  # noqa: E402
+
+from edgenas.deploy.fuse import lower  # noqa: E402
+from edgenas.deploy.plan import plan_memory  # noqa: E402
+from edgenas.deploy.tflite_reader import read_tflite  # noqa: E402
+from edgenas.deploy.tflm import tflm_arena_report  # noqa: E402
 
 MODELS = {
     "resnet8": Path("/work/shared/models/mlperf-tiny/ic_resnet8_int8.tflite"),
     "kws": Path("/work/shared/models/mlperf-tiny/kws_dscnn_int8.tflite"),
 }
 TFLM_CORTEX_M7_CMSIS_NN = {"resnet8": 54996, "kws": 22820}
-
-
-def _git() -> tuple[str, bool]:
-    try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout.strip()
-        dirty = bool(subprocess.run(["git", "status", "--porcelain"], cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout.strip())
-        return rev, dirty
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown", True
 
 
 def measure(name: str, path: Path) -> dict:
@@ -70,21 +61,14 @@ def measure(name: str, path: Path) -> dict:
 
 
 def main() -> Path:
-    rev, dirty = _git()
     details = {name: measure(name, path) for name, path in MODELS.items()}
-    record = {
-        "schema": 1,
-        "bench": "compiler_memory",
-        "utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "git": rev,
-        "dirty": dirty,
-        "note": "bytes; tflm_arena is TFLite Micro's host (64-bit) arena total",
+    out = write_result("compiler_memory", {
+        "note": "bytes; tflm_arena is TFLite Micro's host (64-bit) arena total, measured here; "
+                "tflm_cortex_m7_cmsis_nn is quoted (issue 4: TFLite Micro + CMSIS-NN on the emulated Cortex-M7), "
+                "not measured by this script",
         "summary": {n: {k: d[k] for k in ("arena", "lower_bound", "tflm_arena")} for n, d in details.items()},
         "details": details,
-    }
-    out = REPO_ROOT / "bench" / "results" / "compiler_memory.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(record, indent=1) + "\n")
+    })
     print(out)
     return out
 
