@@ -4,22 +4,32 @@
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
+APT_TEST_PACKAGES := chromium
 APT_PACKAGES := dataset-fashion-mnist gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm g++-aarch64-linux-gnu gcc g++ make
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO_OUT ?= out/demo
 
-.PHONY: setup apt venv demo test bench clean
+.PHONY: setup apt apt-test venv demo test bench clean
 
 setup: apt venv
 
-apt:
-	@missing=""; for p in $(APT_PACKAGES); do \
+# Installs the Debian packages of $(1) that are missing (one apt run; nothing when all are there).
+define apt_install
+	@missing=""; for p in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi
+endef
+
+apt:
+	$(call apt_install,$(APT_PACKAGES))
+
+# Only the tests need a browser (report.html is rendered in headless Chromium).
+apt-test:
+	$(call apt_install,$(APT_TEST_PACKAGES))
 
 venv: $(VENV)/.installed
 
@@ -34,7 +44,7 @@ demo: setup
 	$(BIN)/edgenas space
 	$(BIN)/edgenas extract --target cortex-m7 --ram 256KB --out $(DEMO_OUT)
 
-test: setup
+test: setup apt-test
 	$(BIN)/python -m pytest -q
 
 clean:

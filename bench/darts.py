@@ -29,7 +29,8 @@ from edgenas.cost import CostModel  # noqa: E402
 from edgenas.cost.latency_table import LatencyTable  # noqa: E402
 from edgenas.data import load_fashion_mnist  # noqa: E402
 from edgenas.estimate import AccuracyPredictor  # noqa: E402
-from edgenas.extract.pipeline import PREDICTORS_DIR, default_latency_table  # noqa: E402
+from edgenas.estimate.registry import PREDICTORS_DIR  # noqa: E402
+from edgenas.extract.pipeline import default_latency_table  # noqa: E402
 from edgenas.search.darts import CellSearchConfig, DartsConfig, run_cell_darts, run_darts  # noqa: E402
 from edgenas.space import Arch, sample_arch  # noqa: E402
 from edgenas.supernet import load_supernet  # noqa: E402

@@ -34,7 +34,8 @@ from edgenas.data import load_recorded_dataset  # noqa: E402
 from edgenas.deploy import build_host, compile_graph, quantize_images, quantize_subnet  # noqa: E402
 from edgenas.estimate import AccuracyPredictor  # noqa: E402
 from edgenas.extract import PREDICTIONS_FILE, ExtractRequest, extract  # noqa: E402
-from edgenas.extract.pipeline import PREDICTORS_DIR, default_latency_table  # noqa: E402
+from edgenas.estimate.registry import PREDICTORS_DIR  # noqa: E402
+from edgenas.extract.pipeline import default_latency_table  # noqa: E402
 from edgenas.search import Constraints, run_search  # noqa: E402
 from edgenas.space import Arch, BlockChoice, sample_arch  # noqa: E402
 from edgenas.supernet import load_supernet, prepare_subnet, resolve_device, train_from_scratch, trained_epochs  # noqa: E402

@@ -23,7 +23,8 @@ from edgenas.boards import get_board  # noqa: E402
 from edgenas.cost import CostModel  # noqa: E402
 from edgenas.cost.latency_table import LatencyTable  # noqa: E402
 from edgenas.estimate import AccuracyPredictor  # noqa: E402
-from edgenas.extract.pipeline import PREDICTORS_DIR, default_latency_table  # noqa: E402
+from edgenas.estimate.registry import PREDICTORS_DIR  # noqa: E402
+from edgenas.extract.pipeline import default_latency_table  # noqa: E402
 from edgenas.search import Constraints, run_search  # noqa: E402
 from edgenas.supernet import load_meta  # noqa: E402
 from edgenas.space import SpaceSpec  # noqa: E402

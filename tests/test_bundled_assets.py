@@ -3,7 +3,8 @@
 from edgenas.boards import get_board
 from edgenas.cost.latency_table import LatencyTable
 from edgenas.estimate import AccuracyPredictor
-from edgenas.extract.pipeline import PREDICTORS_DIR, default_latency_table
+from edgenas.estimate.registry import PREDICTORS_DIR
+from edgenas.extract.pipeline import default_latency_table
 from edgenas.profile import get_profiler
 from edgenas.space import get_space, largest_arch, smallest_arch
 from edgenas.supernet import load_supernet

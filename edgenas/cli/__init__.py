@@ -11,6 +11,7 @@ from . import commands_extract  # noqa: F401  (registers commands)
 from . import commands_predictor  # noqa: F401  (registers commands)
 from . import commands_boards, commands_deploy  # noqa: F401  (registers commands)
 from . import commands_profile  # noqa: F401  (registers commands)
+from . import commands_report  # noqa: F401  (registers commands)
 from . import commands_search  # noqa: F401  (registers commands)
 from .common import app
 

@@ -81,4 +81,5 @@ def extract(
     else:
         stdout.print((out / "report.md").read_text(), markup=False, highlight=False)
         stdout.print(f"artifacts in {out}")
+        stdout.print(f"report: {out / 'report.html'}", highlight=False)
 

@@ -428,7 +428,11 @@ def run_artifact(
     if not board.emulated:
         driver.flash(build.firmware, probe_uid=probe_uid)
     measurements = tuple(driver.run(build.firmware, [xi.tobytes() for xi in x], port=port))
-    memory = {**build.memory, "stack_bytes": max(m.stack_bytes for m in measurements)}
+    # The per-layer median over the inputs travels with the memory figures, so a report can set
+    # measured time beside planned memory without re-running the board.
+    memory = {**build.memory, "stack_bytes": max(m.stack_bytes for m in measurements),
+              "count_unit": measurements[0].unit,
+              "layer_counts": [int(np.median(c)) for c in zip(*(m.per_layer for m in measurements))]}
     _record_measured(artifact, board, memory)
     outputs = np.stack([np.frombuffer(m.output, np.int8) for m in measurements]).reshape(
         len(measurements), *artifact.output_shape[1:])

@@ -9,16 +9,22 @@ on the validation split); other modules register proxies and training-based esti
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
+from ..paths import ASSETS_DIR
 from ..space import Arch, SpaceSpec
 
-Estimator = Callable[[list[Arch]], Sequence[float]]
-"""Batch scorer: one score per arch, higher is better (an accuracy, or a proxy's value)."""
+PREDICTORS_DIR = ASSETS_DIR / "predictor"
+"""Bundled predictors, one folder per dataset name."""
+
+Estimator = Callable[[list[Arch]], Sequence[float] | Iterator[float]]
+"""Batch scorer: one score per arch, in order, higher is better (an accuracy, or a proxy's value).
+A slow one-by-one scorer yields its scores (a generator): the search loop then stores each as it
+comes, so an interrupt loses no finished evaluation."""
 
 
 @dataclass
@@ -60,13 +66,15 @@ class EstimatorContext:
                 self._cache["data"] = load_recorded_dataset(self.supernet()[1])
         return self._cache["data"]
 
+    def predictor_path(self) -> Path:
+        """The given predictor, else the one bundled for the supernet's dataset."""
+        return self.predictor_dir or PREDICTORS_DIR / self.supernet()[1].get("dataset", "fashion-mnist")
+
     def predictor(self):
         if "predictor" not in self._cache:
-            from ..extract.pipeline import PREDICTORS_DIR
             from .predictor import AccuracyPredictor
 
-            name = self.supernet()[1].get("dataset", "fashion-mnist")
-            self._cache["predictor"] = AccuracyPredictor.load(self.predictor_dir or PREDICTORS_DIR / name)
+            self._cache["predictor"] = AccuracyPredictor.load(self.predictor_path())
         return self._cache["predictor"]
 
 
@@ -108,8 +116,9 @@ def _predictor(context: EstimatorContext) -> Estimator:
 def _inherited(context: EstimatorContext) -> Estimator:
     from .dataset import measure_accuracy
 
-    def score(archs: list[Arch]) -> list[float]:
+    def score(archs: list[Arch]) -> Iterator[float]:
         net, _ = context.supernet()
-        return [measure_accuracy(net, a, context.data(), calib_images=1000) for a in archs]
+        for a in archs:
+            yield measure_accuracy(net, a, context.data(), calib_images=1000)
 
     return score

@@ -19,14 +19,19 @@ import numpy as np
 
 from ..boards import Board
 from ..errors import DeviceError, SpaceError
-from ..paths import ASSETS_DIR
 
 Step = Callable[[str], None]
 """Called with a short description as each stage starts (for progress display)."""
 
-PREDICTORS_DIR = ASSETS_DIR / "predictor"
 PREDICTIONS_FILE = "int8_test_predictions.npy"
 """The host int8 build's predicted class per test image, in test-split order (int32 ``.npy``)."""
+
+
+def confusion_matrix(predictions: np.ndarray, labels: np.ndarray, classes: int) -> list[list[int]]:
+    """Counts ``[true][predicted]`` (``classes`` x ``classes``), as JSON-ready lists."""
+    m = np.zeros((classes, classes), dtype=np.int64)
+    np.add.at(m, (labels.astype(np.int64), predictions.astype(np.int64)), 1)
+    return m.tolist()
 
 
 def per_class_accuracy(predictions: np.ndarray, labels: np.ndarray, classes: Sequence[str]) -> dict[str, float | None]:
@@ -87,6 +92,7 @@ class ExtractReport:
     timings_s: dict[str, float]
     files: dict[str, str]
     versions: dict[str, str] = field(default_factory=dict)
+    explain: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -101,6 +107,7 @@ class ExtractReport:
             "timings_s": self.timings_s,
             "files": self.files,
             "versions": self.versions,
+            "explain": self.explain,
         }
 
 
@@ -144,7 +151,9 @@ def _extract(request: ExtractRequest, step: Step | None) -> ExtractReport:
     from ..deploy.quantize import quantize_images
     from ..estimate.registry import EstimatorContext, get_estimator
     from ..search import Constraints, run_search
-    from ..supernet import accuracy, finetune_subnet, load_supernet, prepare_subnet, save_subnet
+    from ..report import ReportContext, write_html_report
+    from ..report import explain as explain_choice
+    from ..supernet import accuracy, finetune_subnet, load_supernet, predict_classes, prepare_subnet, save_subnet
     from ..supernet.bundled import bundled_supernet_dir
     from .report import write_report
 
@@ -205,7 +214,9 @@ def _extract(request: ExtractRequest, step: Step | None) -> ExtractReport:
         finetune_subnet(net, subnet, arch, data, epochs=epochs, seed=request.seed, on_step=on_step,
                         on_epoch=lambda e, loss: say(f"fine-tune epoch {e + 1}/{epochs}: loss {loss:.3f}"))
         lap("finetune")
-    float_acc = accuracy(subnet, test, arch.resolution)
+    float_predictions = predict_classes(subnet, test, arch.resolution).numpy()
+    float_acc = float(np.mean(float_predictions == test.y))
+    accuracies["float_per_class"] = per_class_accuracy(float_predictions, test.y, data.classes)
     save_subnet(subnet, out / "subnet", {"supernet": str(supernet_dir), "data": data.source,
                                          "seed": data.split_seed})
     lap("extract")
@@ -222,6 +233,8 @@ def _extract(request: ExtractRequest, step: Step | None) -> ExtractReport:
     # Saved so a per-image comparison with another model (paired test) needs no second host run.
     np.save(out / PREDICTIONS_FILE, predictions.astype(np.int32), allow_pickle=False)
     accuracies["int8_per_class"] = per_class_accuracy(predictions, test.y, data.classes)
+    accuracies["classes"] = list(data.classes)
+    accuracies["int8_confusion"] = confusion_matrix(predictions, test.y, len(data.classes))
     lap("int8_eval")
 
     say(f"building firmware and running it on {request.board.name}")
@@ -254,6 +267,7 @@ def _extract(request: ExtractRequest, step: Step | None) -> ExtractReport:
             "seed": request.seed,
             "supernet": str(supernet_dir),
             "latency_table": str(table_path) if table_path else None,
+            "predictor": str(context.predictor_path()),
         },
         arch=str(arch),
         search={
@@ -287,5 +301,11 @@ def _extract(request: ExtractRequest, step: Step | None) -> ExtractReport:
         },
         versions=_versions(),
     )
+    say("explaining the choice and writing the report")
+    predictor = context.predictor()
+    report.explain = explain_choice(spec, arch, predictor, cost, request.limits)
+    report.files["report_html"] = "report.html"
     write_report(report, out)
+    write_html_report(out, ReportContext(spec, cost, predictor, dict(request.limits)))
+    lap("report")
     return report

@@ -65,6 +65,9 @@ def render_markdown(report: ExtractReport) -> str:
         "",
         "Outputs on the board equal the host build bit for bit." if r.verified else "NOT VERIFIED",
         "",
+        f"Why this subnet, per-layer cost and the search's trade-offs: `{r.files['report_html']}`"
+        if "report_html" in r.files else "",
+        "",
         "Files: " + ", ".join(f"`{v}`" for v in r.files.values()),
         "",
     ]

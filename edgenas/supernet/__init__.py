@@ -2,7 +2,7 @@
 
 from .bn_calibration import recalibrate_bn
 from .checkpoint import load_meta, load_supernet, save_supernet
-from .evaluate import accuracy
+from .evaluate import accuracy, predict_classes
 from .ofa import BlockPlan, NetPlan, OFASupernet, plan_net
 from .subnet import Subnet, extract_subnet
 from .prepare import prepare_subnet
@@ -19,6 +19,7 @@ __all__ = [
     "Subnet",
     "TrainConfig",
     "accuracy",
+    "predict_classes",
     "default_phases",
     "extract_subnet",
     "finetune_subnet",

@@ -10,12 +10,19 @@ from ..data.batches import model_device
 
 
 @torch.no_grad()
-def accuracy(model: nn.Module, data: ImageSet, resolution: int, batch_size: int = 500) -> float:
-    """Top-1 accuracy in [0, 1] at ``resolution`` (eval mode; the caller's mode is restored)."""
+def predict_classes(model: nn.Module, data: ImageSet, resolution: int, batch_size: int = 500) -> torch.Tensor:
+    """Top-1 class per image ``(N,)`` at ``resolution`` (eval mode; the caller's mode is restored)."""
     was_training = model.training
     model.eval()
-    correct = 0
-    for x, y in iterate(data, batch_size, device=model_device(model)):
-        correct += int((model(resize(x, resolution)).argmax(1) == y).sum())
+    out = [model(resize(x, resolution)).argmax(1).cpu()
+           for x, _ in iterate(data, batch_size, device=model_device(model))]
     model.train(was_training)
-    return correct / max(1, len(data))
+    return torch.cat(out) if out else torch.zeros(0, dtype=torch.long)
+
+
+def accuracy(model: nn.Module, data: ImageSet, resolution: int, batch_size: int = 500) -> float:
+    """Top-1 accuracy in [0, 1] at ``resolution``."""
+    if len(data) == 0:
+        return 0.0
+    predicted = predict_classes(model, data, resolution, batch_size)
+    return int((predicted == torch.as_tensor(data.y).long()).sum()) / len(data)

@@ -6,7 +6,7 @@ import torch
 
 from edgenas.data import make_synthetic
 from edgenas.errors import CheckpointError, DataError
-from edgenas.extract.pipeline import PREDICTORS_DIR
+from edgenas.estimate.registry import PREDICTORS_DIR
 from edgenas.estimate import (
     AccuracyPredictor,
     ArchEncoder,

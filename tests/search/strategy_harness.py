@@ -16,7 +16,7 @@ import numpy as np
 from edgenas.boards import get_board
 from edgenas.cost import CostModel
 from edgenas.estimate import AccuracyPredictor
-from edgenas.extract.pipeline import PREDICTORS_DIR
+from edgenas.estimate.registry import PREDICTORS_DIR
 from edgenas.search import Constraints, Score
 from edgenas.search.repair import repair as repair_arch
 from edgenas.space import Arch

@@ -8,7 +8,8 @@ from edgenas.cost import CostModel
 from edgenas.cost.latency_table import LatencyTable
 from edgenas.errors import InfeasibleBudgetError, UsageError
 from edgenas.estimate import AccuracyPredictor
-from edgenas.extract.pipeline import PREDICTORS_DIR, default_latency_table
+from edgenas.estimate.registry import PREDICTORS_DIR
+from edgenas.extract.pipeline import default_latency_table
 from edgenas.search import Constraints, registry
 from edgenas.search.aging import AgingConfig
 from edgenas.search.evolution import EvolutionConfig
