@@ -43,6 +43,12 @@ def architecture(spec: SpaceSpec, arch: Arch) -> str:
                    f'<div class="arch">{"".join(rows)}</div>', anchor="architecture")
 
 
+def short_op(name: str, limit: int = 36) -> str:
+    """A TFLite op name fit for a table cell: converters join every fused name with ``;``."""
+    first = name.split(";", 1)[0]
+    return first if len(first) <= limit else "…" + first[-(limit - 1):]
+
+
 def _delta(name: str, value: float, latency_unit: str | None) -> str:
     sign = "+" if value > 0 else "−" if value < 0 else "±"
     return sign + metric_text(name, abs(value), latency_unit)
@@ -107,7 +113,7 @@ def layers(view: LayerView, layers_svg: str | None, arena_svg: str | None, block
     unit = view.unit or "count"
     peak = view.peak_step
     rows = [
-        (r.index, r.kind, r.op, "×".join(map(str, r.out_shape)), (f"{r.out_bytes:,}", r.out_bytes),
+        (r.index, r.kind, short_op(r.op), "×".join(map(str, r.out_shape)), (f"{r.out_bytes:,}", r.out_bytes),
          (f"{r.macs:,}", r.macs), (f"{r.measured:,}", r.measured) if r.measured is not None else "",
          (f"{r.per_mac:.2f}", r.per_mac) if r.per_mac is not None else "", (f"{r.live_bytes:,}", r.live_bytes))
         for r in view.layers
@@ -116,7 +122,7 @@ def layers(view: LayerView, layers_svg: str | None, arena_svg: str | None, block
     parts = [
         f'<p>{len(view.layers)} layers{esc(where)}. Arena <b data-key="layers.arena_bytes" '
         f'data-value="{view.arena_bytes}">{view.arena_bytes:,} B</b>; the live buffers peak at layer {peak} '
-        f"({esc(view.layers[peak].op) if view.layers else ''}).</p>",
+        f"({esc(short_op(view.layers[peak].op)) if view.layers else ''}).</p>",
         figure(layers_svg, f"{unit} per layer, and {unit} per multiply-accumulate."),
         figure(arena_svg, "The memory plan: each box is a buffer, across the layers it lives and the arena bytes it holds."),
     ]
@@ -127,7 +133,7 @@ def layers(view: LayerView, layers_svg: str | None, arena_svg: str | None, block
              (f"{100 * (b['predicted'] / b['measured'] - 1):+.1f} %", b["predicted"] / b["measured"] - 1)
              if b["measured"] else "")
             for b in blocks], left=2))
-    parts.append(table(["#", "kind", "op", "output", "bytes", "MACs", unit, f"{unit}/MAC", "live bytes"], rows, left=0,
+    parts.append(table(["#", "kind", "op", "output", "bytes", "MACs", unit, f"{unit}/MAC", "live bytes"], rows, left=3,
                        row_classes=["binding" if r.index == peak else "" for r in view.layers]))
     return section("Per layer", *parts, anchor="layers")
 

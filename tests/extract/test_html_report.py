@@ -117,3 +117,18 @@ def test_report_command_rewrites_the_page_for_an_earlier_output(out):
 def test_report_command_refuses_a_folder_without_edgenas_output(tmp_path):
     result = CliRunner().invoke(app, ["report", str(tmp_path)])
     assert result.exit_code == 2 and "holds no edgenas output" in " ".join(result.output.split())
+
+
+def test_report_for_a_compiled_artifact_and_for_a_search_folder(out, tmp_path):
+    artifact = tmp_path / "artifact"
+    shutil.copytree(out, artifact)
+    (artifact / "report.json").unlink()  # what `edgenas compile` + `run` leave: memory.json and the model
+    page = CliRunner().invoke(app, ["report", str(artifact)])
+    assert page.exit_code == 0, page.output
+    text = (artifact / "report.html").read_text()
+    assert "edgenas compile" in text and "instructions/MAC" in text and 'data-key="layers.arena_bytes"' in text
+    search = CliRunner().invoke(app, ["report", str(artifact / "search")])
+    assert search.exit_code == 0, search.output
+    text = (artifact / "search" / "report.html").read_text()
+    summary = json.loads((artifact / "search" / "search.json").read_text())
+    assert summary["arch"] in text and "generation" in (artifact / "search" / "report" / "history.svg").read_text()
