@@ -87,6 +87,15 @@ def _inputs(art, count: int, input_file: Optional[Path], seed: int) -> np.ndarra
     return make_inputs(art.input_shape, count, seed)
 
 
+def _layer_macs(art) -> dict[str, int]:  # noqa: ANN001 (Artifact)
+    """MACs per op name of the artifact's model, so a slow op shows as many instructions per MAC."""
+    from ..deploy import read_tflite
+    from ..report import op_macs
+
+    graph = read_tflite(art.tflite)
+    return {op.name: op_macs(graph, op) for op in graph.ops}
+
+
 def _render_run(report, checked: bool) -> None:  # noqa: ANN001 (RunReport)
     unit = report.unit
     mem = report.build.memory
@@ -95,14 +104,19 @@ def _render_run(report, checked: bool) -> None:  # noqa: ANN001 (RunReport)
         stdout.print(f"input {i}: {m.total_count:,} {unit}, stack {m.stack_bytes:,} B, "
                      f"argmax {int(flat.argmax())}, output {flat.tolist()}", highlight=False)
     first = report.measurements[0]
+    macs = _layer_macs(report.build.artifact)
     table = Table(title=f"per-layer {unit} (input 0) on {report.build.firmware.board.name}")
-    for col in ("#", "kind", "op", unit, "%"):
-        table.add_column(col, justify="right" if col in ("#", unit, "%") else "left")
+    for col in ("#", "kind", "op", unit, "%", "MACs", f"{unit}/MAC"):  # the op name gives way on a narrow terminal
+        table.add_column(col, justify="left" if col in ("kind", "op") else "right", no_wrap=col != "op",
+                         overflow="ellipsis" if col == "op" else "fold")
     for lay in report.build.artifact.layers:
-        count = first.per_layer[lay["index"]]
+        count, mac = first.per_layer[lay["index"]], macs.get(lay["op"], 0)
         kind = lay["kind"] + (" + add" if lay.get("fused_add") else "")
-        table.add_row(str(lay["index"]), kind, lay["op"], f"{count:,}", f"{100 * count / max(1, first.total_count):.1f}")
-    table.add_row("", "total", "", f"{first.total_count:,}", "100.0")
+        table.add_row(str(lay["index"]), kind, lay["op"], f"{count:,}", f"{100 * count / max(1, first.total_count):.1f}",
+                      f"{mac:,}" if mac else "", f"{count / mac:.2f}" if mac else "")
+    total_macs = sum(macs.values())
+    table.add_row("", "total", "", f"{first.total_count:,}", "100.0", f"{total_macs:,}",
+                  f"{first.total_count / total_macs:.2f}" if total_macs else "")
     stdout.print(table)
     art = report.build.artifact
     stdout.print(
