@@ -32,14 +32,13 @@ def profile(
     quiet: QuietOpt = False,
 ) -> None:
     """Build or extend a latency table for a target (resumable), optionally validating it."""
-    import tempfile
-
     from ..profile import build_table, get_profiler, validate
+    from ..scratch import scratch_dir
     from ..space import get_space
 
     spec = get_space(space_name, in_channels=channels, num_classes=classes)
     kwargs = {"port": port} if port else {}
-    with tempfile.TemporaryDirectory(prefix="edgenas-profile-") as tmp:
+    with scratch_dir("profile") as tmp:
         prof = get_profiler(target, board=board, backend=backend, rpc=rpc, aarch64=aarch64, spec=spec,
                             work_dir=Path(tmp), **kwargs)
     path = table_path or Path("latency") / f"{prof.board if target.startswith('cortex') else target}.json"

@@ -14,8 +14,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from ..children import Terminated, terminate_cleanly
 from ..debug import debug_level
 from ..errors import EdgenasError
+from ..scratch import remove_stale_scratch
 
 stdout = Console()
 stderr = Console(stderr=True)
@@ -49,12 +51,17 @@ def report(message: str, hint: str = "") -> None:
 
 
 def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn an ``EdgenasError`` (or a failed file operation) into ``error:``/``hint:`` lines and an exit code."""
+    """Turn an ``EdgenasError`` (or a failed file operation) into ``error:``/``hint:`` lines and an exit code.
+
+    SIGTERM unwinds like Ctrl-C (exit 143), so emulators are stopped and scratch folders removed;
+    scratch folders a killed command left behind are removed first."""
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        remove_stale_scratch()
         try:
-            return func(*args, **kwargs)
+            with terminate_cleanly():
+                return func(*args, **kwargs)
         except EdgenasError as exc:
             report(str(exc), exc.hint)
             raise typer.Exit(code=exc.exit_code) from None
@@ -65,6 +72,9 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except KeyboardInterrupt:
             stderr.print("[red]interrupted[/]")
             raise typer.Exit(code=130) from None
+        except Terminated as exc:
+            stderr.print("[red]terminated[/]")
+            raise typer.Exit(code=exc.code) from None
 
     return wrapper
 

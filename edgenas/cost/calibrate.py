@@ -16,13 +16,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from ..boards import Board, board_for_target
 from ..deploy import compile_graph, structure_graph
+from ..scratch import scratch_dir
 from ..space import Arch, SpaceSpec, get_space, largest_arch, sample_arch, smallest_arch
 from .metrics import model_flash_bytes
 from .overhead import OVERHEAD_TABLE
@@ -72,7 +72,7 @@ def calibrate_core(core: str, *, samples: int = 6, seed: int = 0) -> dict:
     fitting = [a for a in pool if model_flash_bytes(spec, a) <= room]
     archs = [smallest_arch(spec)] + fitting[: samples + 1]
     records = []
-    with tempfile.TemporaryDirectory() as tmp:
+    with scratch_dir("calibrate") as tmp:
         for i, arch in enumerate(archs):
             records.append(measure_build(spec, arch, board, Path(tmp) / str(i)))
     layers = [r["layers"] for r in records]

@@ -22,7 +22,7 @@ version; its score is ``rung + accuracy``, so an arch promoted further always ra
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -217,8 +217,9 @@ class HalvingConfig:
 def _scratch(context: EstimatorContext) -> Estimator:
     cfg = ScratchConfig(epochs=3, patience=1, seed=context.seed)
 
-    def score(archs: list[Arch]) -> list[float]:
-        return [scratch_accuracy(context.spec, a, context.data(), cfg).accuracy for a in archs]
+    def score(archs: list[Arch]) -> Iterator[float]:
+        for a in archs:
+            yield scratch_accuracy(context.spec, a, context.data(), cfg).accuracy
 
     return score
 

@@ -7,11 +7,11 @@ interruption loses at most the batch in flight.
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from ..cost.latency_table import LatencyTable, TableError
+from ..scratch import scratch_dir
 from ..space import Arch, SpaceSpec
 from .base import Profiler
 from .signature import Signature, arch_signatures, space_signatures
@@ -46,7 +46,7 @@ def measure_missing(profiler: Profiler, table: LatencyTable, path: Path, keys: I
     todo = table.missing(keys)
     if budget is not None:
         todo = todo[: max(0, budget)]
-    with tempfile.TemporaryDirectory(prefix="edgenas-profile-") as tmp:
+    with scratch_dir("profile") as tmp:
         root = Path(work_dir) if work_dir else Path(tmp)
         if not table.overhead:
             table.add_overhead(profiler.measure_overhead(table.spec, root / "overhead"))

@@ -7,7 +7,6 @@ arena and weight flash equal the linked firmware's for every subnet.
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -16,6 +15,7 @@ import numpy as np
 from scipy.stats import kendalltau
 
 from ..cost.latency_table import LatencyTable
+from ..scratch import scratch_dir
 from ..space import Arch, sample_arch
 from .base import ArchMeasurement, Profiler
 from .run import Progress, measure_missing
@@ -85,7 +85,7 @@ def validate(profiler: Profiler, table: LatencyTable, table_path: Path, n: int =
     """
     archs = list(archs) if archs is not None else random_archs(table, n, seed)
     keys = [s.key for a in archs for s in arch_signatures(table.spec, a)]
-    with tempfile.TemporaryDirectory(prefix="edgenas-validate-") as tmp:
+    with scratch_dir("validate") as tmp:
         root = Path(work_dir) if work_dir else Path(tmp)
         measure_missing(profiler, table, table_path, keys, work_dir=root / "entries")
         rows = []

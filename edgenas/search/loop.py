@@ -9,8 +9,11 @@ counts distinct archs evaluated in this run.
 Resume: strategies are deterministic given their seed and the scores they are told, so resuming
 is simply running the loop again with the same settings: the strategy replays the same proposals
 and every arch already in the store is served from it instead of being evaluated. Nothing is
-evaluated twice, nothing stored is lost, and the answer equals an uninterrupted run's. Batches are
-committed one transaction each, so a crash loses at most the batch in flight.
+evaluated twice, nothing stored is lost, and the answer equals an uninterrupted run's. A batch is
+committed in one transaction; an estimator that yields its scores one by one (a generator) has
+them stored as they come, at least every ``FLUSH_S`` seconds and whenever the batch is interrupted
+(Ctrl-C, SIGTERM, an error), so an interrupt loses no finished evaluation and a ``kill -9`` only
+the last seconds.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import hashlib
 import importlib
 import json
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
 from typing import Any
@@ -46,6 +49,9 @@ ACCURACY = "accuracy"
 OBJECTIVE_ALIASES = {"acc": ACCURACY, "ram": "sram_bytes", "sram": "sram_bytes", "flash": "flash_bytes",
                      "arena": "arena_bytes"}
 """Short names users type for objectives (``latency``, ``macs``, ``params`` are already metric names)."""
+
+FLUSH_S = 1.0
+"""Longest a streamed score waits in memory before it is stored (one SQLite commit per flush)."""
 
 _STRATEGY_MODULES = {"random": "random_search", "evolution": "evolution", "aging": "aging", "rl": "rl",
                      "bayes": "bayes", "nsga2": "nsga2", "darts": "darts"}
@@ -177,6 +183,55 @@ class LoopResult:
         }
 
 
+def _scores(score_batch: Estimator, archs: list[Arch], label: str) -> Iterator[tuple[float, float]]:
+    """``(score, seconds)`` per arch in order: a returned sequence at once (its time shared
+    equally), a generator's scores one by one as it yields them.
+
+    Raises:
+        UsageError: the estimator gave more or fewer scores than archs.
+    """
+    tick = time.perf_counter()
+    values = score_batch(archs)
+    if hasattr(values, "__len__"):  # a list, tuple or array: scored all at once
+        scores = [float(v) for v in values]
+        _check_count(label, len(scores), len(archs))
+        each_s = (time.perf_counter() - tick) / len(archs)
+        yield from ((v, each_s) for v in scores)
+        return
+    count = 0
+    for value in values:
+        count += 1
+        if count > len(archs):
+            _check_count(label, count, len(archs))
+        yield float(value), time.perf_counter() - tick
+        tick = time.perf_counter()
+    _check_count(label, count, len(archs))
+
+
+def _check_count(label: str, got: int, wanted: int) -> None:
+    if got != wanted:
+        raise UsageError(f"estimator {label!r} returned {got} scores for {wanted} archs")
+
+
+@dataclass
+class _Pending:
+    """Trials scored but not yet stored; ``flush`` stores them in one transaction."""
+
+    save: Callable[[list[Trial]], None] | None
+    trials: list[Trial] = field(default_factory=list)
+    since: float = field(default_factory=time.monotonic)
+
+    def add(self, trial: Trial) -> None:
+        self.trials.append(trial)
+        if time.monotonic() - self.since >= FLUSH_S:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.trials and self.save is not None:
+            self.save(self.trials)
+        self.trials, self.since = [], time.monotonic()
+
+
 def _run_name(strategy: str, seed: int, settings: dict[str, Any]) -> str:
     digest = hashlib.sha1(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:10]
     return f"{strategy}-seed{seed}-{digest}"
@@ -279,6 +334,7 @@ def search_loop(
                                    space=cost.spec.name, config=run_config, objectives=objs, constraints=limits)
             stored = {t.arch: t for t in db.trials(run_info)}
             next_seq = max((t.seq for t in stored.values()), default=-1) + 1
+        save = (lambda trials: db.add_trials(run_info, trials)) if db is not None and run_info is not None else None
 
         # built after the run check: some strategies (darts) do real work when constructed
         search = factory(cost.spec, config, seed=seed, repair=repair)
@@ -303,23 +359,20 @@ def search_loop(
                 fresh = fresh[: budget - len(visited)]
             todo = [k for k in fresh if k not in stored]
             if todo:
-                tick = time.perf_counter()
-                todo_archs = [by_key[k] for k in todo]
-                values = [float(v) for v in score_batch(todo_archs)]
-                if len(values) != len(todo):
-                    raise UsageError(f"estimator {label!r} returned {len(values)} scores for {len(todo)} archs")
-                metrics = [cost.metrics(a) for a in todo_archs]
-                each_s = (time.perf_counter() - tick) / len(todo)
-                now = time.time()
-                made = []
-                for k, v, m in zip(todo, values, metrics):
-                    made.append(Trial(next_seq, k, v, constraints.feasible(m), constraints.violation(m),
-                                      objective_values(objs, v, m), m.to_dict(), label, each_s, now))
-                    next_seq += 1
-                if db is not None and run_info is not None:
-                    db.add_trials(run_info, made)  # one transaction: a crash loses at most this batch
-                stored.update((t.arch, t) for t in made)
-                new_count += len(made)
+                pending = _Pending(save)
+                try:  # what was scored is stored even when the batch is interrupted: a rerun skips it
+                    for i, (value, score_s) in enumerate(_scores(score_batch, [by_key[k] for k in todo], label)):
+                        k, tick = todo[i], time.perf_counter()
+                        m = cost.metrics(by_key[k])
+                        trial = Trial(next_seq, k, value, constraints.feasible(m), constraints.violation(m),
+                                      objective_values(objs, value, m), m.to_dict(), label,
+                                      score_s + time.perf_counter() - tick, time.time())
+                        stored[k] = trial
+                        pending.add(trial)
+                        next_seq += 1
+                        new_count += 1
+                finally:
+                    pending.flush()
             for k in fresh:
                 trial = stored[k]
                 visited[k] = trial

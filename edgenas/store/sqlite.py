@@ -1,8 +1,9 @@
 """Search results on SQLite: one row per run, one row per evaluated architecture (a trial).
 
 The store is what makes a search resumable: the loop writes each batch of trials in one
-transaction (WAL journal), so a crash loses at most the batch in flight, and a rerun replays the
-strategy with every stored evaluation served from here. A run is identified by its name; opening
+transaction (WAL journal; an interrupted batch's finished trials, and a streaming estimator's as
+they come), so a crash loses at most the batch in flight, and a rerun replays the strategy with
+every stored evaluation served from here. A run is identified by its name; opening
 it again with other settings (strategy, seed, space, objectives, constraints, config) is refused,
 because its stored scores would answer a different question.
 

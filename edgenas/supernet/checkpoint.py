@@ -1,9 +1,10 @@
 """Supernet checkpoints: safetensors weights + a JSON description. No pickles anywhere.
 
-A checkpoint directory holds ``supernet.safetensors`` (weights), ``supernet.json`` (space spec,
-dataset, seed, completed phases, training log). Training state for resuming (optimizer buffers,
-RNG state, teacher) lives in ``resume.safetensors`` + ``resume.json`` beside it. Every file is
-written to a temporary name and renamed, so a crash never leaves a half-written checkpoint.
+A finished checkpoint directory holds ``supernet.safetensors`` (weights), ``supernet.json`` (space
+spec, dataset, seed, completed phases, training log) and the distillation teacher. While a run
+trains, its files (with the resume state: ``resume.safetensors`` + ``resume.json``) are committed
+as one unit under unique names through ``checkpoint.json`` (``manifest.py``); readers here go
+through the manifest when there is one, so a crash never leaves a half-written or mixed checkpoint.
 """
 
 from __future__ import annotations
@@ -14,14 +15,12 @@ import os
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load, save, save_file
 
 from ..errors import CheckpointError
 from ..space import SpaceSpec
+from .manifest import META, WEIGHTS, commit, publish, read_role
 from .ofa import OFASupernet
-
-WEIGHTS = "supernet.safetensors"
-META = "supernet.json"
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -31,36 +30,67 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 
 def atomic_write_json(path: Path, obj: dict) -> None:
-    atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
+    atomic_write_bytes(path, json_bytes(obj))
+
+
+def _cpu_copies(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Contiguous CPU copies in key order (safetensors refuses shared or strided storage)."""
+    return {k: v.detach().cpu().contiguous().clone() for k, v in sorted(tensors.items())}
 
 
 def save_tensors(path: Path, tensors: dict[str, torch.Tensor]) -> None:
-    """Save contiguous CPU copies atomically (safetensors refuses shared or strided storage)."""
+    """Save ``tensors`` atomically as one safetensors file."""
     tmp = path.with_name(path.name + ".tmp")
-    save_file({k: v.detach().cpu().contiguous().clone() for k, v in sorted(tensors.items())}, str(tmp))
+    save_file(_cpu_copies(tensors), str(tmp))
     os.replace(tmp, path)
 
 
+def tensor_bytes(tensors: dict[str, torch.Tensor]) -> bytes:
+    """The safetensors file of ``tensors`` (byte-identical to :func:`save_tensors`'s)."""
+    return save(_cpu_copies(tensors))
+
+
+def json_bytes(obj: dict) -> bytes:
+    return (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode()
+
+
+def supernet_files(net: OFASupernet, meta: dict) -> dict[str, bytes]:
+    """The weights and description files of ``net`` (``meta`` gains the space spec)."""
+    return {WEIGHTS: tensor_bytes(net.state_dict()), META: json_bytes({**meta, "space": json.loads(net.spec.to_json())})}
+
+
 def save_supernet(net: OFASupernet, directory: Path, meta: dict) -> None:
-    """Write weights and metadata (``meta`` gains the space spec)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    save_tensors(directory / WEIGHTS, net.state_dict())
-    atomic_write_json(directory / META, {**meta, "space": json.loads(net.spec.to_json())})
+    """Write weights and metadata as one unit, in the plain layout of a finished checkpoint."""
+    commit(Path(directory), supernet_files(net, meta))
+    publish(Path(directory))
+
+
+def weights_bytes(directory: Path, role: str = WEIGHTS) -> bytes:
+    """Checkpoint ``directory``'s weights file (or another weights ``role``, e.g. the teacher's).
+
+    Raises:
+        CheckpointError: the checkpoint has no such file, or it is corrupt.
+    """
+    data = read_role(Path(directory), role)
+    if data is None:
+        raise CheckpointError(f"no supernet weights in {directory} ({role} missing)", hint="train one with `edgenas train`")
+    return data
 
 
 def weights_sha256(directory: Path) -> str:
     """Identity of a checkpoint's weights: what a predictor fitted on its accuracies records."""
-    return hashlib.sha256((Path(directory) / WEIGHTS).read_bytes()).hexdigest()
+    return hashlib.sha256(weights_bytes(directory)).hexdigest()
 
 
 def load_meta(directory: Path) -> dict:
-    path = Path(directory) / META
-    if not path.is_file():
+    """The checkpoint's description (``supernet.json``), read through its manifest if it has one."""
+    data = read_role(Path(directory), META)
+    if data is None:
         raise CheckpointError(f"no supernet checkpoint in {directory} ({META} missing)", hint="train one with `edgenas train`")
     try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise CheckpointError(f"{path} is not valid JSON: {exc}") from exc
+        return json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CheckpointError(f"{Path(directory) / META} is not valid JSON: {exc}") from exc
 
 
 def _kernel_chain(weight: torch.Tensor, transforms: dict[int, torch.Tensor], kernel: int) -> torch.Tensor:
@@ -98,10 +128,12 @@ def upgrade_state(state: dict[str, torch.Tensor], expected: dict[str, torch.Tens
     return {key: state[key] for key in expected}
 
 
-def load_weights(net: OFASupernet, path: Path) -> None:
-    """Load a supernet weights file into ``net`` (strict), upgrading the shared-kernel format."""
+def load_weights(net: OFASupernet, path: Path, data: bytes | None = None) -> None:
+    """Load a supernet weights file into ``net`` (strict), upgrading the shared-kernel format.
+
+    ``data``: the file's bytes when the caller has read (and checked) them already."""
     try:
-        state = load_file(str(path))
+        state = load(data) if data is not None else load(Path(path).read_bytes())
     except Exception as exc:  # safetensors raises its own error types
         raise CheckpointError(f"cannot read {path}: {exc}") from exc
     expected = net.state_dict()
@@ -113,12 +145,17 @@ def load_weights(net: OFASupernet, path: Path) -> None:
         )
 
 
+def load_weights_of(net: OFASupernet, directory: Path, role: str = WEIGHTS) -> None:
+    """Load checkpoint ``directory``'s weights (or another weights ``role``) into ``net``."""
+    load_weights(net, Path(directory) / role, weights_bytes(directory, role))
+
+
 def load_supernet(directory: Path) -> tuple[OFASupernet, dict]:
     """Rebuild the supernet from its JSON spec and load the weights (strict)."""
     directory = Path(directory)
     meta = load_meta(directory)
     spec = SpaceSpec.from_dict(meta["space"])
     net = OFASupernet(spec)
-    load_weights(net, directory / WEIGHTS)
+    load_weights_of(net, directory)
     net.eval()
     return net, meta

@@ -16,22 +16,23 @@ import torch
 from ..data import DataSplits
 from ..space import Arch, SpaceSpec, largest_arch
 from .checkpoint import load_weights
+from .manifest import TEACHER, read_role
 from .ofa import OFASupernet
 from .prepare import prepare_subnet
 from .subnet import Subnet
 
 
-TEACHER_WEIGHTS = "teacher.safetensors"
-"""The frozen full net a training run distils from, kept beside its checkpoint."""
+TEACHER_WEIGHTS = TEACHER
+"""The frozen full net a training run distils from, kept in its checkpoint."""
 
 
 def load_teacher_net(directory: Path, spec: SpaceSpec) -> OFASupernet | None:
     """The distillation teacher stored in checkpoint ``directory`` (None when it holds none)."""
-    path = Path(directory) / TEACHER_WEIGHTS
-    if not path.is_file():
+    data = read_role(Path(directory), TEACHER_WEIGHTS)
+    if data is None:
         return None
     net = OFASupernet(spec)
-    load_weights(net, path)
+    load_weights(net, Path(directory) / TEACHER_WEIGHTS, data)
     return net
 
 

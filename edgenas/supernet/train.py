@@ -1,17 +1,17 @@
 """Progressive shrinking (Once-for-All): train the largest net, then make kernel, depth, expand
 ratio and width elastic in turn, distilling from the largest net.
 
-Resumable: after every epoch the weights, optimizer buffers and position are written atomically;
-``train_supernet`` started on the same directory continues where it stopped. All randomness is
-derived from ``(seed, phase, epoch)``, so a resumed run draws exactly what an uninterrupted one
-would have, and the same seed gives the same checkpoint bytes.
+Resumable: after every epoch the weights, optimizer buffers and position are committed as one unit
+(``manifest.py``), so a kill at any moment leaves the last epoch's checkpoint whole; ``train_supernet``
+started on the same directory continues where it stopped. All randomness is derived from
+``(seed, phase, epoch)``, so a resumed run draws exactly what an uninterrupted one would have,
+and the same seed gives the same checkpoint bytes.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -20,13 +20,15 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file
+from safetensors.torch import load as load_tensors
 
 from ..data import DataSplits, augment, data_record, iterate
 from ..errors import CheckpointError, UsageError
 from ..space import Arch, BlockChoice, SpaceSpec, largest_arch, smallest_arch
 from .device import memory_format_for
-from .checkpoint import META, WEIGHTS, atomic_write_json, load_meta, load_supernet, load_weights, save_supernet, save_tensors, weights_sha256
+from .checkpoint import (json_bytes, load_meta, load_supernet, load_weights_of, supernet_files, tensor_bytes, weights_bytes,
+                         weights_sha256)
+from .manifest import META, RESUME_JSON, RESUME_TENSORS, commit, publish, read_role, role_path
 from .evaluate import accuracy
 from .prepare import prepare_subnet
 from .subnet_training import cosine_lr, kd_loss
@@ -196,28 +198,32 @@ def _param_groups(net: torch.nn.Module, weight_decay: float) -> list[dict]:
 
 
 class _Resume:
-    """Reads and writes the resume files beside the checkpoint."""
+    """Reads and commits the training state (checkpoint, optimizer buffers, position) of a run."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self.json_path = directory / "resume.json"
-        self.tensor_path = directory / "resume.safetensors"
-        self.teacher_path = directory / TEACHER_WEIGHTS
+
+    def started(self) -> bool:
+        """True once an epoch's state is committed (a fresh run has none)."""
+        return role_path(self.directory, RESUME_JSON) is not None
 
     def load(self, net: OFASupernet, config: TrainConfig) -> tuple[Position, dict[str, torch.Tensor]]:
-        if not self.json_path.exists():
+        raw = read_role(self.directory, RESUME_JSON)
+        if raw is None:
             return Position(), {}
-        state = json.loads(self.json_path.read_text())
+        state = json.loads(raw)
         if state["config"] != json.loads(json.dumps(config.to_dict())):
             raise CheckpointError(
                 f"{self.directory} holds a run with different settings",
                 hint="use a new --out directory, or the same settings to resume",
             )
-        load_weights(net, self.directory / WEIGHTS)
-        buffers = load_file(str(self.tensor_path)) if self.tensor_path.exists() else {}
-        return Position(state["phase"], state["epoch"], state["log"]), buffers
+        load_weights_of(net, self.directory)
+        buffers = read_role(self.directory, RESUME_TENSORS)
+        return Position(state["phase"], state["epoch"], state["log"]), load_tensors(buffers) if buffers else {}
 
-    def save(self, net: OFASupernet, optimizer: torch.optim.Optimizer, config: TrainConfig, pos: Position, meta: dict) -> None:
+    def save(self, net: OFASupernet, optimizer: torch.optim.Optimizer, config: TrainConfig, pos: Position, meta: dict,
+             teacher: bytes | None = None) -> None:
+        """Commit the epoch just trained (and ``teacher``'s weights file, when it was just frozen)."""
         names = {id(p): n for n, p in net.named_parameters()}
         # At a phase boundary the next phase starts a fresh optimizer: keep no momentum.
         buffers = {} if pos.epoch == 0 else {
@@ -226,11 +232,14 @@ class _Resume:
             for p in group["params"]
             if (s := optimizer.state.get(p)) and s.get("momentum_buffer") is not None
         }
-        save_supernet(net, self.directory, meta)
-        save_tensors(self.tensor_path, buffers) if buffers else self.tensor_path.unlink(missing_ok=True)
-        atomic_write_json(
-            self.json_path, {"config": config.to_dict(), "phase": pos.phase, "epoch": pos.epoch, "log": pos.log}
-        )
+        changes: dict[str, bytes | None] = {
+            **supernet_files(net, meta),
+            RESUME_TENSORS: tensor_bytes(buffers) if buffers else None,
+            RESUME_JSON: json_bytes({"config": config.to_dict(), "phase": pos.phase, "epoch": pos.epoch, "log": pos.log}),
+        }
+        if teacher is not None:
+            changes[TEACHER_WEIGHTS] = teacher
+        commit(self.directory, changes)
 
 
 def train_step(net: OFASupernet, teacher: Teacher | None, optimizer: torch.optim.Optimizer, x: torch.Tensor,
@@ -270,10 +279,10 @@ def _meta_on_space(checkpoint: Path, spec: SpaceSpec) -> dict:
 def _start_from(init_from: Path, spec: SpaceSpec, net: OFASupernet, resume: _Resume, pos: Position) -> dict:
     """Load ``init_from``'s weights and teacher into a fresh run; return its description."""
     meta = _meta_on_space(init_from, spec)
-    if not resume.json_path.exists():  # a resumed run already holds newer weights
-        load_weights(net, Path(init_from) / WEIGHTS)
-        teacher = Path(init_from) / resume.teacher_path.name
-        shutil.copyfile(teacher if teacher.exists() else Path(init_from) / WEIGHTS, resume.teacher_path)
+    if not resume.started():  # a resumed run already holds newer weights
+        load_weights_of(net, init_from)
+        teacher = read_role(Path(init_from), TEACHER_WEIGHTS) or weights_bytes(init_from)
+        commit(resume.directory, {TEACHER_WEIGHTS: teacher})
         pos.log = list(meta.get("log", []))
     return {k: v for k, v in meta.items() if k not in ("space", "log")}
 
@@ -281,8 +290,8 @@ def _start_from(init_from: Path, spec: SpaceSpec, net: OFASupernet, resume: _Res
 def _take_teacher(teacher_from: Path, spec: SpaceSpec, resume: _Resume) -> dict:
     """Make ``teacher_from``'s full net this run's distillation teacher; return its description."""
     meta = _meta_on_space(teacher_from, spec)
-    if not resume.json_path.exists():  # a resumed run already holds its teacher
-        shutil.copyfile(Path(teacher_from) / WEIGHTS, resume.teacher_path)
+    if not resume.started():  # a resumed run already holds its teacher
+        commit(resume.directory, {TEACHER_WEIGHTS: weights_bytes(teacher_from)})
     return {"from": str(teacher_from), "sha256": weights_sha256(teacher_from), "epochs": trained_epochs(meta)}
 
 
@@ -295,12 +304,13 @@ def trained_epochs(meta: dict) -> int:
 def finished_run(out_dir: Path, config: TrainConfig, data: DataSplits) -> bool:
     """True when ``out_dir`` already holds this very run, finished (training it again would only
     overwrite it). A run there on other data, or a finished one with other settings, is refused,
-    not resumed or overwritten; an unfinished run with other settings is refused on resume."""
+    not resumed or overwritten; an unfinished run with other settings is refused on resume.
+    A finished run whose publishing (``manifest.publish``) a crash interrupted is published here."""
     out_dir = Path(out_dir)
-    if not (out_dir / META).exists():
+    if role_path(out_dir, META) is None:
         return False
     meta = load_meta(out_dir)
-    finished = bool(meta.get("complete")) and not _Resume(out_dir).json_path.exists()
+    finished = bool(meta.get("complete")) and not _Resume(out_dir).started()
     if meta.get("data_fingerprint") not in (None, data.fingerprint):
         raise CheckpointError(f"{out_dir} holds {'a finished' if finished else 'an unfinished'} run on other data "
                               f"than {data.source or data.name!r}", hint="use the same --data, or a new --out directory")
@@ -309,6 +319,7 @@ def finished_run(out_dir: Path, config: TrainConfig, data: DataSplits) -> bool:
     if meta.get("config") != json.loads(json.dumps(config.to_dict())):
         raise CheckpointError(f"{out_dir} holds a finished run with other settings",
                               hint="use a new --out directory (or --init-from it to train on)")
+    publish(out_dir)
     return True
 
 
@@ -339,9 +350,10 @@ def train_supernet(
     last bits from CPU ones, so bytes match across devices only approximately.
 
     Returns:
-        The trained supernet (eval mode). ``out_dir`` holds ``supernet.safetensors`` and
-        ``supernet.json``; resume files are removed once the last phase completes. A finished
-        run of the same settings and data is loaded, not trained again (``finished_run``).
+        The trained supernet (eval mode). ``out_dir`` holds ``supernet.safetensors``,
+        ``supernet.json`` and ``teacher.safetensors``; the resume state and the manifest go once
+        the last phase completes. A finished run of the same settings and data is loaded, not
+        trained again (``finished_run``).
     """
     out_dir = Path(out_dir)
     if finished_run(out_dir, config, data):
@@ -366,6 +378,7 @@ def train_supernet(
     if teacher_record is not None:
         meta_base["teacher"] = teacher_record
     top = largest_arch(spec)
+    frozen_teacher: bytes | None = None  # the teacher's weights file, committed with the epoch that froze it
 
     while pos.phase < len(config.phases):
         phase = config.phases[pos.phase]
@@ -422,17 +435,18 @@ def train_supernet(
             if pos.epoch == phase.epochs:
                 pos.phase, pos.epoch = pos.phase + 1, 0
                 if phase.kind == "full" and teacher is None:
-                    save_tensors(resume.teacher_path, net.state_dict())
+                    frozen_teacher = tensor_bytes(net.state_dict())
                     teacher = Teacher(net, data, calib_images=config.eval_images, memory_format=fmt)
-            resume.save(net, optimizer, config, pos, {**meta_base, "log": pos.log, "complete": False})
+            resume.save(net, optimizer, config, pos, {**meta_base, "log": pos.log, "complete": False}, frozen_teacher)
+            frozen_teacher = None
             if on_epoch:
                 on_epoch(record)
             if pos.epoch == 0:
                 break  # phase finished: next phase builds its own optimizer
 
     net.set_active(top)
-    save_supernet(net, out_dir, {**meta_base, "log": pos.log, "complete": True})
-    for path in (resume.json_path, resume.tensor_path):
-        path.unlink(missing_ok=True)
+    commit(out_dir, {**supernet_files(net, {**meta_base, "log": pos.log, "complete": True}),
+                     RESUME_JSON: None, RESUME_TENSORS: None})
+    publish(out_dir)
     net.eval()
     return net

@@ -13,6 +13,7 @@ from edgenas.extract.pipeline import default_latency_table
 from edgenas.search import Constraints, registry
 from edgenas.search.aging import AgingConfig
 from edgenas.search.evolution import EvolutionConfig
+from edgenas.search import loop as loop_module
 from edgenas.search.loop import search_loop
 from edgenas.search.pareto import dominates, hypervolume
 from edgenas.space import Arch, largest_arch, sample_arch, smallest_arch
@@ -124,6 +125,67 @@ def test_resume_after_a_crash_gives_the_uninterrupted_answer(cost, predictor, tm
     assert again.calls == 0 and third.new == 0 and _key(third) == _key(straight)
     bigger = search_loop(cost, again, LIMITS, store=db, **{**kw, "budget": 130})  # extending a run is allowed
     assert bigger.evaluated == 130 and bigger.new == 20 and _key(bigger)[:110] == _key(straight)
+
+
+class OneByOne:
+    """The predictor scoring one arch per call and yielding each score (a slow measuring estimator's
+    shape); raises KeyboardInterrupt on call ``interrupt_on`` (1-based) if set."""
+
+    def __init__(self, predictor, interrupt_on=None, on_call=None):
+        self.predictor, self.interrupt_on, self.on_call = predictor, interrupt_on, on_call
+        self.calls, self.archs = 0, []
+
+    def __call__(self, archs):
+        for arch in archs:
+            self.calls += 1
+            if self.on_call is not None:
+                self.on_call(self)
+            if self.calls == self.interrupt_on:
+                raise KeyboardInterrupt
+            self.archs.append(str(arch))
+            yield float(self.predictor([arch])[0])
+
+
+@pytest.mark.parametrize("k", [7, 25 + 7])  # in the first batch (generation 0); in the second
+def test_ctrl_c_in_a_batch_keeps_its_finished_evaluations_and_the_resume_skips_them(cost, predictor, tmp_path, k):
+    kw = dict(strategy="evolution", config=EvolutionConfig(population=25), budget=80, seed=2, run="ctrl-c")
+    db = tmp_path / "results.db"
+    interrupted = OneByOne(predictor, interrupt_on=k + 1)
+    with pytest.raises(KeyboardInterrupt):
+        search_loop(cost, interrupted, LIMITS, store=db, **kw)
+    with ResultsStore(db) as store:
+        kept = store.trials(store.get_run("ctrl-c"))
+    assert [t.arch for t in kept] == interrupted.archs and len(kept) == k
+    assert [t.seq for t in kept] == list(range(k))
+
+    resumed_est = OneByOne(predictor)
+    resumed = search_loop(cost, resumed_est, LIMITS, store=db, **kw)
+    straight = search_loop(cost, OneByOne(predictor), LIMITS, store=":memory:", **kw)
+    assert _key(resumed) == _key(straight)
+    assert (resumed.best.arch, resumed.best.fitness) == (straight.best.arch, straight.best.fitness)
+    assert not set(resumed_est.archs) & set(interrupted.archs) and resumed.new == 80 - k
+
+
+def test_yielded_scores_are_stored_as_they_come(cost, predictor, tmp_path, monkeypatch):
+    monkeypatch.setattr(loop_module, "FLUSH_S", 0.0)
+    db = tmp_path / "results.db"
+    stored_before_call = []
+
+    def look(est):  # another connection, as a second process (or the rerun after a kill -9) would see it
+        with ResultsStore(db) as store:
+            run = store.get_run("live")
+            stored_before_call.append(store.count_trials(run) if run else 0)
+
+    search_loop(cost, OneByOne(predictor, on_call=look), LIMITS, strategy="random",
+                config=EvolutionConfig(population=10), budget=10, store=db, run="live")
+    assert stored_before_call == list(range(10))
+
+
+def test_an_estimator_giving_too_few_or_too_many_scores_is_a_usage_error(cost, predictor):
+    for wrong in (lambda archs: iter(predictor(archs)[:-1]), lambda archs: iter(list(predictor(archs)) + [0.5]),
+                  lambda archs: predictor(archs)[:-1]):
+        with pytest.raises(UsageError, match="scores for"):
+            search_loop(cost, wrong, LIMITS, budget=10)
 
 
 def test_the_same_call_resumes_its_run_and_other_settings_get_another(cost, predictor, tmp_path):

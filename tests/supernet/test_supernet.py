@@ -25,6 +25,7 @@ from edgenas.supernet import (
     train_supernet,
 )
 from edgenas.supernet.checkpoint import weights_sha256
+from edgenas.supernet.manifest import RESUME_JSON, role_path
 from edgenas.supernet.importance import sort_hidden_channels
 
 TINY_PHASES = (Phase("full", 1, 0.1), Phase("kernel", 1, 0.03), Phase("depth", 1, 0.02, 2), Phase("expand", 1, 0.02, 2))
@@ -193,7 +194,7 @@ def test_resume_after_crash_gives_identical_weights(tmp_path):
 
     with pytest.raises(KeyboardInterrupt):
         train_supernet(data, spec, tmp_path / "r", config, on_epoch=crash)
-    assert (tmp_path / "r" / "resume.json").exists()
+    assert role_path(tmp_path / "r", RESUME_JSON) is not None
     train_supernet(data, spec, tmp_path / "r", config)
     reference = _tiny_run(tmp_path, "ref")
     assert (tmp_path / "r" / "supernet.safetensors").read_bytes() == (reference / "supernet.safetensors").read_bytes()

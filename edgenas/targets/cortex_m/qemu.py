@@ -18,6 +18,7 @@ from pathlib import Path
 import serial
 
 from ...boards import Board
+from ...children import start_child, stop_child
 from ...errors import BoardError, ToolchainError
 from ..transport import connect_socket
 from .build import Firmware
@@ -66,7 +67,8 @@ def qemu_command(elf: Path, board: Board, port: int) -> list[str]:
 def qemu_process(firmware: Firmware | Path, board: Board) -> Iterator[QemuProcess]:
     """Start QEMU on ``firmware`` for ``board``; the guest starts when a client connects to ``.port``.
 
-    The emulator is killed on exit from the block, including on exceptions and KeyboardInterrupt.
+    The emulator is killed on exit from the block, including on exceptions, KeyboardInterrupt and
+    the CLI's SIGTERM; and by the kernel if this process is killed outright (``children.py``).
     """
     qemu = shutil.which(QEMU)
     if qemu is None:
@@ -76,25 +78,12 @@ def qemu_process(firmware: Firmware | Path, board: Board) -> Iterator[QemuProces
         raise ToolchainError(f"firmware {elf} does not exist", hint="build it with build_firmware() first")
     port = free_tcp_port()
     cmd = qemu_command(elf, board, port)
-    # Own session: a terminal Ctrl-C reaches us, and we (not the terminal) stop the emulator.
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, start_new_session=True)
+    # Own process group: a terminal Ctrl-C reaches us, and we (not the terminal) stop the emulator.
+    proc = start_child(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         yield QemuProcess(proc, port, cmd)
     finally:
-        _stop(proc)
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=3)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=3)
-    if proc.stderr is not None:
-        proc.stderr.close()
+        stop_child(proc)
 
 
 @contextmanager

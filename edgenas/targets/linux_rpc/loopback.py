@@ -8,13 +8,18 @@ a busy machine, a fork is ready at once.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from ...children import die_with_parent
 
-def _serve(sock: socket.socket, port: int) -> None:  # pragma: no cover - runs in the child
+
+def _serve(sock: socket.socket, port: int, parent_pid: int) -> None:  # pragma: no cover - runs in the child
     from tvm.rpc.server import _listen_loop
+
+    die_with_parent(parent_pid)  # a killed edgenas must not leave its server listening
 
     _listen_loop(sock, port, "", None, None, None)
 
@@ -41,7 +46,7 @@ def loopback_server() -> Iterator[int]:
     sock.bind(("127.0.0.1", 0))
     sock.listen(1)
     port = sock.getsockname()[1]
-    proc = multiprocessing.get_context("fork").Process(target=_serve, args=(sock, port))
+    proc = multiprocessing.get_context("fork").Process(target=_serve, args=(sock, port, os.getpid()))
     proc.start()
     try:
         yield port

@@ -1,0 +1,117 @@
+"""Children die with edgenas: QEMU started by ``qemu_process`` in a parent process that is then
+killed (``kill -9``) or terminated (SIGTERM, through the CLI's error handler); scratch folders a
+killed parent left are removed on the next start."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from edgenas.children import child_process, stop_child
+from edgenas.scratch import remove_stale_scratch
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG and /proc are Linux's")
+
+PARENT = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    import typer
+    from edgenas.boards import BoardRegistry
+    from edgenas.cli.common import handle_errors
+    from edgenas.scratch import scratch_dir
+    from edgenas.targets.cortex_m.qemu import qemu_process
+
+    @handle_errors
+    def main():
+        board = BoardRegistry(entry_points=False, user_dir=None).get("mps2-an500")
+        with scratch_dir("test", root=Path(sys.argv[1])) as tmp:
+            elf = tmp / "firmware.elf"
+            elf.write_bytes(b"")  # QEMU waits for the serial client before it loads the kernel
+            with qemu_process(elf, board) as q:
+                print(q.process.pid, tmp, flush=True)
+                time.sleep(60)
+
+    try:
+        main()
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+""")
+
+
+def _gone(pid: int) -> bool:
+    """No such process, or a zombie (dead, waiting for whoever adopted it to reap it)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    return stat.rpartition(")")[2].split()[0] in ("Z", "X")
+
+
+def _wait_gone(pid: int, timeout_s: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if _gone(pid):
+            return True
+        time.sleep(0.05)
+    return _gone(pid)
+
+
+def _start_parent(root: Path) -> tuple[subprocess.Popen, int, Path]:
+    parent = subprocess.Popen([sys.executable, "-c", PARENT, str(root)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    line = parent.stdout.readline()
+    if not line:
+        parent.kill()
+        pytest.fail(f"parent did not start QEMU: {parent.communicate()[1][-2000:]}")
+    pid, folder = line.split()
+    assert not _gone(int(pid))
+    return parent, int(pid), Path(folder)
+
+
+@pytest.fixture
+def root(tmp_path):
+    if shutil.which("qemu-system-arm") is None:
+        pytest.skip("qemu-system-arm not installed")
+    return tmp_path
+
+
+@pytest.mark.board
+def test_kill_9_of_the_parent_kills_qemu_and_the_next_start_removes_its_scratch_folder(root):
+    parent, qemu, folder = _start_parent(root)
+    parent.send_signal(signal.SIGKILL)
+    parent.wait(timeout=5)
+    assert _wait_gone(qemu), "QEMU outlived its killed parent"
+    assert folder.is_dir() and folder.name.startswith(f"edgenas-{parent.pid}-test-")  # no clean-up ran
+    keep = root / f"edgenas-{os.getpid()}-live"  # a live process's folder
+    keep.mkdir()
+    (root / "edgenas-profile-old").mkdir()  # not ours to judge: no pid in the name
+    assert remove_stale_scratch(root) == [folder]
+    assert not folder.exists() and keep.is_dir() and (root / "edgenas-profile-old").is_dir()
+
+
+@pytest.mark.board
+def test_sigterm_to_the_cli_stops_qemu_and_removes_its_scratch_folder(root):
+    parent, qemu, folder = _start_parent(root)
+    parent.send_signal(signal.SIGTERM)
+    assert parent.wait(timeout=8) == 143
+    assert "terminated" in parent.stderr.read()
+    assert _gone(qemu), "QEMU outlived the terminated CLI"
+    assert not folder.exists()
+
+
+def test_stopping_a_child_stops_its_whole_process_group(tmp_path):
+    pid_file = tmp_path / "grandchild.pid"
+    with child_process(["sh", "-c", f"sleep 60 & echo $! > {pid_file}; wait"]) as proc:
+        deadline = time.monotonic() + 5
+        while not pid_file.exists() or not pid_file.read_text().strip():
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        grandchild = int(pid_file.read_text())
+    assert proc.returncode is not None and _wait_gone(grandchild, 3.0)
+    stop_child(proc)  # stopping twice is harmless
