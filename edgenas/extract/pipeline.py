@@ -34,6 +34,16 @@ def confusion_matrix(predictions: np.ndarray, labels: np.ndarray, classes: int) 
     return m.tolist()
 
 
+def baseline_warnings(int8_acc: float, baselines: Sequence[Any]) -> list[str]:
+    """One line per baseline that beats the extracted int8 model, with what to try."""
+    return [
+        f"the extracted int8 model ({100 * int8_acc:.2f} %) loses to the {b.name} ({100 * b.test_acc:.2f} %): "
+        "train the supernet longer on this data (`edgenas train --init-from DIR`), collect more predictor "
+        "samples, raise the budget, or fine-tune the subnet (`--finetune-epochs`)"
+        for b in baselines if b.test_acc > int8_acc
+    ]
+
+
 def per_class_accuracy(predictions: np.ndarray, labels: np.ndarray, classes: Sequence[str]) -> dict[str, float | None]:
     """Accuracy per class name (None for a class with no test image): an average hides the one
     class a deployed model gets wrong."""
@@ -58,6 +68,8 @@ class ExtractRequest:
             (distilled from the supernet's largest subnet; 0 keeps the inherited weights).
         data: the supernet's dataset (None: where its checkpoint recorded it); ``other_data``
             accepts data whose content differs from what the supernet was trained on.
+        baseline_epochs: epochs of the small-CNN guard rail (a logistic regression always runs
+            beside it; -1 skips both): the report warns when the subnet loses to either.
     """
 
     board: Board
@@ -76,6 +88,7 @@ class ExtractRequest:
     port: str | None = None
     data: str | None = None
     other_data: bool = False
+    baseline_epochs: int = 3
 
 
 @dataclass
@@ -149,6 +162,7 @@ def _extract(request: ExtractRequest, step: Step | None) -> ExtractReport:
     from ..deploy import build_host
     from ..deploy.pipeline import compile_model, run_artifact
     from ..deploy.quantize import quantize_images
+    from ..estimate.baselines import run_baselines
     from ..estimate.registry import EstimatorContext, get_estimator
     from ..search import Constraints, run_search
     from ..report import ReportContext, write_html_report
@@ -236,6 +250,13 @@ def _extract(request: ExtractRequest, step: Step | None) -> ExtractReport:
     accuracies["classes"] = list(data.classes)
     accuracies["int8_confusion"] = confusion_matrix(predictions, test.y, len(data.classes))
     lap("int8_eval")
+
+    if request.baseline_epochs >= 0:
+        say("training the guard-rail baselines (logistic regression, small CNN) on the same split")
+        baselines = run_baselines(data, cnn_epochs=request.baseline_epochs, seed=request.seed)
+        accuracies["baselines"] = [b.to_dict() for b in baselines]
+        accuracies["warnings"] = baseline_warnings(int8_acc, baselines)
+        lap("baselines")
 
     say(f"building firmware and running it on {request.board.name}")
     verify = x_test[: max(1, request.verify_inputs)]

@@ -32,6 +32,16 @@ def _weakest_classes(per_class: dict[str, float | None], shown: int = 5) -> list
     return [f"{label}: " + ", ".join(f"{name} {_pct(acc)}" for acc, name in ranked[:shown]), ""]
 
 
+def _baselines(accuracy: dict) -> list[str]:
+    """The guard-rail baselines' test accuracy beside the subnet's, and a warning per loss."""
+    rows = accuracy.get("baselines") or []
+    if not rows:
+        return []
+    lines = ["Baselines on the same split: " + ", ".join(
+        f"{b['name']} {_pct(b['test_acc'])} ({b['seconds']:.0f} s)" for b in rows), ""]
+    return lines + [f"**Warning:** {w}" for w in accuracy.get("warnings", [])] + ([""] if accuracy.get("warnings") else [])
+
+
 def render_markdown(report: ExtractReport) -> str:
     """A short human summary: architecture, accuracy, predicted vs measured memory and latency."""
     r = report
@@ -53,6 +63,7 @@ def render_markdown(report: ExtractReport) -> str:
            f"{_pct(r.accuracy['float_inherited'])})" if "float_inherited" in r.accuracy else ""),
         "",
         *_weakest_classes(r.accuracy.get("int8_per_class", {})),
+        *_baselines(r.accuracy),
         "| | predicted | measured (linked ELF / device) |",
         "|---|---|---|",
         f"| arena | {format_bytes(p['arena_bytes'])} | {format_bytes(m['arena_bytes'])} |",

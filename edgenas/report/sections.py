@@ -147,7 +147,14 @@ def accuracy(acc: dict, confusion_svg: str | None) -> str:
     head = (f'<p>On {acc.get("test_images", "?")} test images: float <b data-key="accuracy.float" '
             f'data-value="{esc(acc.get("float"))}">{pct(acc.get("float"))}</b>, int8 <b data-key="accuracy.int8" '
             f'data-value="{esc(acc.get("int8"))}">{pct(acc.get("int8"))}</b>.</p>')
-    return section("Accuracy", head, table(["class (weakest first)", "int8", "float"], rows) if rows else "",
+    baselines = acc.get("baselines") or []
+    guard = table(["model on the same split", "test accuracy", "validation", "seconds", "parameters", "recipe"], [
+        ("this subnet (int8)", (pct(acc.get("int8")), acc.get("int8")), "", "", "", "searched, inherited weights"),
+        *[(b["name"], (pct(b["test_acc"]), b["test_acc"]), pct(b["val_acc"]), f"{b['seconds']:.1f}", f"{b['params']:,}",
+           b["recipe"]) for b in baselines]], left=1) if baselines else ""
+    warnings = "".join(f'<p class="bad">Warning: {esc(w)}</p>' for w in acc.get("warnings", []))
+    return section("Accuracy", head, guard, warnings,
+                   table(["class (weakest first)", "int8", "float"], rows) if rows else "",
                    figure(confusion_svg, "Confusion matrix of the int8 build on the host (bit-exact with the board)."),
                    anchor="accuracy")
 

@@ -46,6 +46,11 @@ def test_extract_writes_verified_artifacts_within_budget(assets, tmp_path):
     counts = np.bincount(labels, minlength=len(per_class))
     assert sum(a * c for a, c in zip(per_class.values(), counts) if a is not None) == pytest.approx(acc * n)
     assert "Int8 accuracy per class, worst first: " in summary
+    baselines = data["accuracy"]["baselines"]
+    assert [b["name"] for b in baselines] == ["logistic regression", "small CNN"]
+    assert "Baselines on the same split: logistic regression" in summary
+    losses = [b for b in baselines if b["test_acc"] > acc]
+    assert len(data["accuracy"]["warnings"]) == len(losses)
 
 
 def test_per_class_accuracy_names_each_class_and_skips_absent_ones():

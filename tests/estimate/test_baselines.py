@@ -1,0 +1,33 @@
+"""The guard-rail baselines learn what is learnable, repeat for a seed, and turn losses into warnings."""
+
+import numpy as np
+
+from edgenas.data import DataSplits, ImageSet, make_synthetic
+from edgenas.estimate.baselines import BaselineResult, logistic_regression, small_cnn
+from edgenas.extract.pipeline import baseline_warnings
+
+
+def test_logistic_regression_separates_the_synthetic_classes_and_chance_stays_chance():
+    easy = logistic_regression(make_synthetic(seed=0))
+    assert easy.test_acc > 0.9 and easy.params == 16 * 16 * 4 + 4
+    rng = np.random.default_rng(1)
+
+    def noise(n):
+        return ImageSet(rng.integers(0, 256, (n, 8, 8, 1), dtype=np.uint8), rng.integers(0, 4, n))
+
+    labels_are_noise = DataSplits("noise", noise(256), noise(64), noise(400), ("a", "b", "c", "d"))
+    assert logistic_regression(labels_are_noise).test_acc < 0.4
+
+
+def test_small_cnn_is_repeatable_for_a_seed_and_learns():
+    data = make_synthetic(seed=0)
+    a, b = small_cnn(data, epochs=12, seed=3), small_cnn(data, epochs=12, seed=3)
+    assert (a.val_acc, a.test_acc) == (b.val_acc, b.test_acc)
+    assert a.test_acc > 0.8
+
+
+def test_a_baseline_that_beats_the_subnet_becomes_a_warning_with_what_to_try():
+    rows = [BaselineResult("logistic regression", 0.9, 0.91, 1.0, 10, ""), BaselineResult("small CNN", 0.8, 0.85, 1.0, 10, "")]
+    (warning,) = baseline_warnings(0.88, rows)
+    assert "loses to the logistic regression (91.00 %)" in warning and "--finetune-epochs" in warning
+    assert baseline_warnings(0.95, rows) == []
