@@ -115,6 +115,8 @@ class Board:
     qemu_machine: str | None = None
     extra_regions: tuple[MemoryRegion, ...] = ()
     source: str = field(default="", compare=False)
+    replaces_builtin: bool = field(default=False, compare=False)
+    """The profile says ``replaces_builtin = true``: a user or plugin file may then take a built-in's name."""
 
     @property
     def emulated(self) -> bool:

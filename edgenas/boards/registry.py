@@ -3,13 +3,17 @@
 Order of registration: built-in ``boards/*.toml`` (through ``edgenas.boards.builtin``, the same
 hook a plugin implements), then installed plugins (entry point group ``edgenas.boards``), then the
 user directory (``$EDGENAS_BOARDS_DIR`` or ``~/.config/edgenas/boards/``). A user file may replace
-a board of the same name on purpose; two plugins claiming one name is an error.
+a plugin's board of the same name; taking a built-in's name needs ``replaces_builtin = true`` in
+the file, so a stray file cannot silently change what ``mps2-an500`` means. A broken plugin or user
+file, or a second plugin claiming a name, is reported in ``problems`` and skipped; a broken
+built-in is a broken install and raises.
 """
 
 from __future__ import annotations
 
 import difflib
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pluggy
@@ -18,6 +22,8 @@ from ..errors import BoardError
 from . import builtin, hookspecs
 from .board import Board
 from .loader import load_board_file
+
+BUILTIN_PLUGIN = "builtin"
 
 # The board each core's work lands on when a caller names only the core.
 DEFAULT_BOARD_FOR_CORE = {
@@ -43,33 +49,64 @@ class BoardRegistry:
 
     def __init__(self, *, entry_points: bool = True, user_dir: Path | None | str = "default") -> None:
         self._boards: dict[str, Board] = {}
+        self._builtins: dict[str, Board] = {}
+        self.problems: list[BoardError] = []
+        """Plugin and user profiles that could not be used: reported by ``edgenas boards``, skipped
+        elsewhere, so one broken file never stops every command."""
         pm = pluggy.PluginManager(hookspecs.PROJECT)
         pm.add_hookspecs(hookspecs)
-        pm.register(builtin, name="builtin")
+        pm.register(builtin, name=BUILTIN_PLUGIN)
         if entry_points:
-            # Entry points named like an already-registered plugin (our own `builtin`) are skipped.
-            pm.load_setuptools_entrypoints(hookspecs.ENTRY_POINT_GROUP)
+            self._load_entry_points(pm)
         for impl in pm.hook.register_boards.get_hookimpls():
-            plugin_name = pm.get_name(impl.plugin) or impl.plugin_name
-            impl.function(register=lambda path, _p=plugin_name: self._add(path, f"plugin:{_p}"))
+            self._run_plugin(impl.function, pm.get_name(impl.plugin) or impl.plugin_name)
         directory = user_boards_dir() if user_dir == "default" else user_dir
-        self.problems: list[BoardError] = []
-        """User profiles that could not be used: reported by ``edgenas boards``, skipped elsewhere,
-        so one broken file never stops every command."""
         if directory is not None and not Path(directory).is_dir() and (user_dir != "default" or "EDGENAS_BOARDS_DIR" in os.environ):
             self.problems.append(BoardError(f"board folder {directory} does not exist",
                                             hint="check EDGENAS_BOARDS_DIR"))
         elif directory is not None:
             for path in sorted(Path(directory).glob("*.toml")):
-                try:
-                    self._add(path, "user", override=True)
-                except BoardError as exc:
-                    self.problems.append(exc)
+                self._try_add(path, "user")
 
-    def _add(self, path: Path | str, origin: str, override: bool = False) -> None:
+    def _load_entry_points(self, pm: pluggy.PluginManager) -> None:
+        """Import installed board plugins; one that fails to import is reported, not fatal."""
+        try:
+            # Entry points named like an already-registered plugin (our own `builtin`) are skipped.
+            pm.load_setuptools_entrypoints(hookspecs.ENTRY_POINT_GROUP)
+        except Exception as exc:  # third-party import code: anything can go wrong in it
+            self.problems.append(BoardError(f"a board plugin (entry point group {hookspecs.ENTRY_POINT_GROUP}) "
+                                            f"failed to load: {type(exc).__name__}: {exc}",
+                                            hint="reinstall or uninstall the plugin package"))
+
+    def _run_plugin(self, hook: Callable[..., None], plugin: str) -> None:
+        """Call one plugin's ``register_boards``; built-ins must load, other plugins are reported."""
+        origin = f"plugin:{plugin}"
+        if plugin == BUILTIN_PLUGIN:
+            hook(register=lambda path: self._add(path, origin))
+            return
+        try:
+            hook(register=lambda path: self._try_add(path, origin))
+        except Exception as exc:  # third-party hook code: report it and keep the other boards
+            self.problems.append(BoardError(f"board plugin {plugin!r} failed: {type(exc).__name__}: {exc}",
+                                            hint="fix or uninstall the plugin package"))
+
+    def _try_add(self, path: Path | str, origin: str) -> None:
+        try:
+            self._add(path, origin)
+        except BoardError as exc:
+            self.problems.append(exc)
+
+    def _add(self, path: Path | str, origin: str) -> None:
+        """Register one profile: a user file may replace a plugin's board, only an explicit one a built-in's."""
         board = load_board_file(Path(str(path)), source=f"{origin} ({path})")
         old = self._boards.get(board.name)
-        if old is not None and not override:
+        if origin == f"plugin:{BUILTIN_PLUGIN}":
+            self._builtins[board.name] = board
+        elif board.name in self._builtins and not board.replaces_builtin:
+            raise BoardError(f"{path}: board {board.name!r} has the name of a built-in board, which it would replace",
+                             hint="rename the profile (name and file stem), or put `replaces_builtin = true` "
+                                  "at its top to replace the built-in on purpose")
+        if old is not None and origin != "user" and old is not self._builtins.get(board.name):
             raise BoardError(f"board {board.name!r} is defined twice: {old.source} and {board.source}",
                              hint="rename one of the profiles (name and file stem)")
         self._boards[board.name] = board
@@ -92,7 +129,7 @@ class BoardRegistry:
             close = difflib.get_close_matches(name, self.names(), n=3, cutoff=0.5)
             hint = f"did you mean {', '.join(close)}?" if close else f"known boards: {', '.join(self.names())}"
             if self.problems:
-                hint += f"; {len(self.problems)} user profile(s) could not be read: see `edgenas boards`"
+                hint += f"; {len(self.problems)} board profile(s) could not be used: see `edgenas boards`"
             raise BoardError(f"unknown board {name!r}", hint=hint) from None
 
     def for_target(self, target: str) -> Board:

@@ -39,7 +39,7 @@ def test_every_builtin_file_loads_and_stem_equals_name():
         ('core = "cortex-m7"', 'core = "cortex-m9"', "core", "is 'cortex-m9', expected one of"),
         ("clock_hz = 25_000_000", 'clock_hz = "fast"', "clock_hz", "must be an integer, got str"),
         ("clock_hz = 25_000_000", "clock_hz = true", "clock_hz", "must be an integer, got True"),
-        ("clock_hz = 25_000_000", "clock_hz = 0", "clock_hz", "must be > 0"),
+        ("clock_hz = 25_000_000", "clock_hz = 0", "clock_hz", "must be between 1,000 and"),
         ("[memory.ram]\norigin = 0x20000000", "[memory.ram]\norigin = 0x00100000", "memory.ram",
          "overlaps region `flash`"),
         ("[memory.ram]\norigin = 0x20000000\nsize = 0x00400000\n", "", "memory.ram", "is missing"),

@@ -72,14 +72,22 @@ def test_module_level_api_uses_default_registry():
     assert board_for_target("cortex-m55").name == "mps3-an547"
 
 
-def test_user_dir_adds_and_overrides_boards(tmp_path, monkeypatch):
+def test_user_dir_adds_boards_and_replaces_a_builtin_only_when_told(tmp_path, monkeypatch):
     src = (BOARDS_DIR / "mps2-an386.toml").read_text()
+    slow = src.replace("clock_hz = 25_000_000\ncflags", "clock_hz = 1_000_000\ncflags")
     (tmp_path / "my-m4.toml").write_text(src.replace('name = "mps2-an386"', 'name = "my-m4"'))
-    (tmp_path / "mps2-an386.toml").write_text(src.replace("clock_hz = 25_000_000\ncflags", "clock_hz = 1_000_000\ncflags"))
+    (tmp_path / "mps2-an386.toml").write_text(slow)
     monkeypatch.setenv("EDGENAS_BOARDS_DIR", str(tmp_path))
     reg = BoardRegistry(entry_points=False)
     assert reg.get("my-m4").source.startswith("user")
-    assert reg.get("mps2-an386").clock_hz == 1_000_000
+    assert reg.get("mps2-an386").clock_hz == 25_000_000  # a same-named file alone does not replace it
+    assert len(reg.problems) == 1 and "has the name of a built-in board" in str(reg.problems[0])
+    assert "replaces_builtin = true" in reg.problems[0].hint
+
+    (tmp_path / "mps2-an386.toml").write_text("replaces_builtin = true\n" + slow)
+    reg = BoardRegistry(entry_points=False)
+    assert reg.get("mps2-an386").clock_hz == 1_000_000 and reg.get("mps2-an386").source.startswith("user")
+    assert reg.problems == []
 
 
 def test_invalid_user_file_names_file_and_field(tmp_path):
@@ -116,14 +124,16 @@ def test_third_party_hookimpl_and_duplicate_detection(tmp_path, monkeypatch):
     reg = BoardRegistry(entry_points=True, user_dir=None)
     assert reg.get("acme-m7").source.startswith("plugin:acme")
 
-    dup = tmp_path / "dup" / "mps2-an500.toml"
+    dup = tmp_path / "dup" / "acme-m7.toml"
     dup.parent.mkdir()
-    shutil.copy(BOARDS_DIR / "mps2-an500.toml", dup)
+    shutil.copy(board, dup)
 
     def dup_entry_points(self, group, name=None):
+        self.register(_Plugin(board), name="acme")
         self.register(_Plugin(dup), name="dupe")
-        return 1
+        return 2
 
     monkeypatch.setattr(pluggy.PluginManager, "load_setuptools_entrypoints", dup_entry_points)
-    with pytest.raises(BoardError, match="defined twice"):
-        BoardRegistry(entry_points=True, user_dir=None)
+    reg = BoardRegistry(entry_points=True, user_dir=None)  # reported, the first one kept
+    assert reg.get("acme-m7").source.startswith("plugin:acme")
+    assert len(reg.problems) == 1 and "defined twice" in str(reg.problems[0])
