@@ -68,6 +68,15 @@ def space(
     stdout.print(table)
 
 
+def _transfer_source(value: str | None) -> Path | None:
+    """``bundled`` names the bundled supernet; anything else is a checkpoint folder."""
+    if value is None:
+        return None
+    from ..supernet.bundled import bundled_supernet_dir
+
+    return bundled_supernet_dir() if value == "bundled" else Path(value)
+
+
 @app.command()
 @handle_errors
 def train(
@@ -90,6 +99,9 @@ def train(
     ] = None,
     teacher: Annotated[
         Optional[Path], typer.Option(help="distil from this supernet checkpoint's full net instead of this run's own")
+    ] = None,
+    transfer_from: Annotated[
+        Optional[str], typer.Option(help="start from a supernet trained on other data: 'bundled' or a checkpoint folder")
     ] = None,
     quiet: QuietOpt = False,
 ) -> None:
@@ -127,7 +139,7 @@ def train(
             )
 
         train_supernet(splits, spec, out, config, on_step=on_step, on_epoch=on_epoch, device=device, init_from=init_from,
-                       teacher_from=teacher)
+                       teacher_from=teacher, transfer_from=_transfer_source(transfer_from))
     stdout.print(f"supernet written to {out}")
 
 

@@ -34,6 +34,9 @@ def extract(
     verify_inputs: Annotated[int, typer.Option(help="inputs run on the board and checked against the host build")] = 4,
     finetune_epochs: Annotated[int, typer.Option(help="train the chosen subnet N more epochs before int8 (distilled from the largest; minutes per epoch on a CPU)")] = 0,
     opt: Annotated[str, typer.Option(help="firmware optimisation: -O2 or -Os")] = "-O2",
+    work: Annotated[Path, typer.Option(help="with --data other than the bundled supernet's: where it is adapted first (cached, resumable)")] = Path("out/adapt"),
+    adapt_steps: Annotated[int, typer.Option(help="adapting: optimizer steps over the four training phases")] = 2100,
+    adapt_samples: Annotated[int, typer.Option(help="adapting: subnets measured for the accuracy predictor")] = 150,
     baseline_epochs: Annotated[int, typer.Option(help="epochs of the small-CNN guard rail beside a logistic regression (-1: no baselines)")] = 3,
     data: DataOpt = None,
     other_data: OtherDataOpt = False,
@@ -49,6 +52,8 @@ def extract(
         raise UsageError("give exactly one of --target or --board", hint="e.g. --target cortex-m7 or --board mps2-an500")
     if fitness not in ("predictor", "measured"):
         raise UsageError(f"--fitness {fitness!r} is not predictor or measured")
+    if adapt_steps < 4 or adapt_samples < 12:
+        raise UsageError(f"--adapt-steps must be at least 4 and --adapt-samples at least 12, got {adapt_steps}, {adapt_samples}")
     if baseline_epochs < -1:
         raise UsageError(f"--baseline-epochs must be -1 (none) or more, got {baseline_epochs}")
     if finetune_epochs < 0:
@@ -69,6 +74,7 @@ def extract(
         board=chosen, limits=limits, out_dir=out, supernet_dir=supernet, predictor_dir=predictor, latency_table=table,
         fitness=fitness, seed=seed, generations=generations, verify_inputs=verify_inputs, eval_images=eval_images,
         finetune_epochs=finetune_epochs, opt=opt, data=data, other_data=other_data, baseline_epochs=baseline_epochs,
+        work_dir=work, adapt_steps=adapt_steps, adapt_samples=adapt_samples,
     )
     with stderr.status("extract") if not quiet else nullcontext() as status:
 

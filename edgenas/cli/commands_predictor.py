@@ -79,31 +79,8 @@ def fit(
     seed: Annotated[int, typer.Option(help="seed of the split and the MLP")] = 0,
 ) -> None:
     """Fit the MLP predictor (OFA recipe) on collected samples and report held-out quality."""
-    import numpy as np
-
-    from ..estimate import AccuracyPredictor, PredictorConfig
-    from ..estimate.dataset import measurement_settings, read_samples
-    from ..supernet import load_meta
-    from ..supernet.checkpoint import weights_sha256
-    from ..space import SpaceSpec
+    from ..estimate.fit import fit_predictor
     from ..supernet.bundled import bundled_supernet_dir
 
-    files = sorted(Path(samples).glob("samples-*.jsonl"))
-    records = {s.arch: s for f in files for s in read_samples(f)}
-    if len(records) < 10:
-        raise UsageError(f"only {len(records)} samples in {samples}", hint="run `edgenas predictor collect` first")
-    settings = measurement_settings(records.values())
-    if len(settings) > 1:
-        raise UsageError(f"the samples in {samples} were measured with different (calibration, validation) image "
-                         f"counts: {sorted(settings)}", hint="fit on samples measured one way; re-collect the others")
-    spec = SpaceSpec.from_dict(load_meta(supernet or bundled_supernet_dir())["space"])
-    ordered = sorted(records.values(), key=lambda s: str(s.arch))
-    order = np.random.default_rng(seed).permutation(len(ordered))
-    n_test = int(round(holdout * len(ordered)))
-    test = [ordered[i] for i in order[:n_test]]
-    train = [ordered[i] for i in order[n_test:]]
-    model = AccuracyPredictor.fit(spec, [s.arch for s in train], [s.accuracy for s in train], PredictorConfig(seed=seed))
-    model.supernet_sha256 = weights_sha256(supernet or bundled_supernet_dir())
-    quality = model.evaluate([s.arch for s in test], [s.accuracy for s in test]) if test else {}
-    model.save(out)
-    stdout.print_json(json.dumps({"train": len(train), "heldout": len(test), **quality, "out": str(out)}))
+    quality = fit_predictor(samples, supernet or bundled_supernet_dir(), out, holdout=holdout, seed=seed)
+    stdout.print_json(json.dumps({**quality, "out": str(out)}))

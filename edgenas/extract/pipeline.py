@@ -68,6 +68,10 @@ class ExtractRequest:
             (distilled from the supernet's largest subnet; 0 keeps the inherited weights).
         data: the supernet's dataset (None: where its checkpoint recorded it); ``other_data``
             accepts data whose content differs from what the supernet was trained on.
+        work_dir: where ``data`` that is not the bundled supernet's is adapted to first (cached
+            per dataset content, resumable; :mod:`edgenas.extract.adapt`), unless a supernet is
+            given or ``other_data`` asks to use the bundled one as it is. ``adapt_steps``
+            optimizer steps over the four phases, ``adapt_samples`` subnets for the predictor.
         baseline_epochs: epochs of the small-CNN guard rail (a logistic regression always runs
             beside it; -1 skips both): the report warns when the subnet loses to either.
     """
@@ -89,6 +93,9 @@ class ExtractRequest:
     data: str | None = None
     other_data: bool = False
     baseline_epochs: int = 3
+    work_dir: Path = Path("out/adapt")
+    adapt_steps: int = 2100
+    adapt_samples: int = 150
 
 
 @dataclass
@@ -140,6 +147,23 @@ def _versions() -> dict[str, str]:
     return {"edgenas": __version__, "torch": torch.__version__, "numpy": np.__version__}
 
 
+def _adapt_if_needed(request: ExtractRequest, say: Step) -> Any:
+    """Adapt the bundled supernet when ``request.data`` is another dataset than the one it was
+    trained on (and no supernet was given); None when nothing needs adapting."""
+    from ..data import load_dataset
+    from ..supernet import load_meta
+    from ..supernet.bundled import bundled_supernet_dir
+    from .adapt import AdaptPlan, adapt
+
+    if request.data is None or request.supernet_dir is not None or request.other_data:
+        return None
+    bundled = load_meta(bundled_supernet_dir())
+    data = load_dataset(request.data)
+    if data.fingerprint == bundled.get("data_fingerprint") or data.source == bundled.get("data_source"):
+        return None
+    return adapt(data, request.work_dir, AdaptPlan().scaled(request.adapt_steps, request.adapt_samples), say=say)
+
+
 def extract(request: ExtractRequest, step: Step | None = None) -> ExtractReport:
     """Run the whole path for ``request`` and write ``request.out_dir``, on a fixed number of torch
     threads (``DETERMINISTIC_THREADS``) so the same seed gives the same firmware on any machine.
@@ -183,8 +207,13 @@ def _extract(request: ExtractRequest, step: Step | None) -> ExtractReport:
         timings[name] = round(now - clock, 3)
         clock = now
 
+    supernet_dir, predictor_dir = request.supernet_dir, request.predictor_dir
+    adapted = _adapt_if_needed(request, say)
+    if adapted is not None:
+        supernet_dir, predictor_dir = adapted.supernet_dir, adapted.predictor_dir
+        lap("adapt")
     say("loading supernet, predictor and latency table")
-    supernet_dir = request.supernet_dir or bundled_supernet_dir()
+    supernet_dir = supernet_dir or bundled_supernet_dir()
     net, meta = load_supernet(supernet_dir)
     spec = net.spec
     data = load_recorded_dataset(meta, request.data, allow_other=request.other_data)
@@ -199,7 +228,7 @@ def _extract(request: ExtractRequest, step: Step | None) -> ExtractReport:
         table, table_path = None, None  # the bundled table belongs to another space: no latency model
     cost = CostModel(spec, request.board, table)
     context = EstimatorContext(spec, seed=int(meta.get("seed", 0)), supernet_dir=supernet_dir,
-                               predictor_dir=request.predictor_dir).preload(supernet=(net, meta), data=data)
+                               predictor_dir=predictor_dir).preload(supernet=(net, meta), data=data)
     fitness = get_estimator("inherited" if request.fitness == "measured" else "predictor", context)
     lap("load")
 
@@ -289,6 +318,7 @@ def _extract(request: ExtractRequest, step: Step | None) -> ExtractReport:
             "supernet": str(supernet_dir),
             "latency_table": str(table_path) if table_path else None,
             "predictor": str(context.predictor_path()),
+            "adapted": adapted.record if adapted is not None else None,
         },
         arch=str(arch),
         search={

@@ -35,6 +35,7 @@ from .subnet_training import cosine_lr, kd_loss
 from .importance import sort_hidden_channels
 from .ofa import OFASupernet
 from .teacher import TEACHER_WEIGHTS, Teacher, load_teacher_net
+from .transfer import transfer_record, transfer_weights
 
 PHASE_KINDS = ("full", "kernel", "depth", "expand")
 
@@ -334,12 +335,17 @@ def train_supernet(
     device: str = "cpu",
     init_from: Path | None = None,
     teacher_from: Path | None = None,
+    transfer_from: Path | None = None,
 ) -> OFASupernet:
     """Train (or resume training) a supernet on ``data`` into ``out_dir``.
 
     ``init_from`` starts from another checkpoint's weights (and its distillation teacher) instead
     of a random init — to lengthen a finished schedule, e.g. more elastic-phase epochs. Its
     description is kept under ``parent`` in the new checkpoint, so the whole history stays known.
+
+    ``transfer_from`` starts from a supernet trained on other data (other classes, other input
+    channels; same space): its weights where they fit, a fresh classifier, no teacher
+    (:mod:`edgenas.supernet.transfer`). The schedule is a fresh run's, full phase first.
 
     ``teacher_from`` distils every phase from another checkpoint's full net (e.g. one trained
     longer than this run's full phase) instead of the full net as this run's full phase left it:
@@ -365,7 +371,13 @@ def train_supernet(
     net = OFASupernet(spec)
     resume = _Resume(out_dir)
     pos, momentum = resume.load(net, config)
+    if init_from is not None and transfer_from is not None:
+        raise UsageError("give --init-from (same data, more epochs) or --transfer-from (other data), not both")
     parent = _start_from(init_from, spec, net, resume, pos) if init_from is not None else None
+    transfer = None
+    if transfer_from is not None:
+        transfer = transfer_record(transfer_from, spec) if resume.started() else transfer_weights(transfer_from, net)
+        transfer.pop("space", None)
     teacher_record = _take_teacher(teacher_from, spec, resume) if teacher_from is not None else None
     fmt = memory_format_for(device)
     net.to(device, memory_format=fmt)
@@ -377,6 +389,8 @@ def train_supernet(
         meta_base["parent"] = parent
     if teacher_record is not None:
         meta_base["teacher"] = teacher_record
+    if transfer is not None:
+        meta_base["transfer"] = transfer
     top = largest_arch(spec)
     frozen_teacher: bytes | None = None  # the teacher's weights file, committed with the epoch that froze it
 
