@@ -141,7 +141,7 @@ def search(
         )
 
     _write_json(out / "trials.json", [t.to_dict() for t in result.trials])
-    summary = {**result.to_dict(), "board": chosen.name, "store": location,
+    summary = {**result.to_dict(), **settings, "board": chosen.name, "store": location,
                "latency_unit": latency.unit if latency else None}
     if len(result.objectives) >= 2:
         feasible = [t for t in result.trials if t.feasible]

@@ -98,8 +98,9 @@ def why(explain: dict, latency_unit: str | None) -> str:
 
 
 def search(summary: dict, tradeoff_svgs: Sequence[str], history_svg: str | None) -> str:
+    rounds = summary.get("generations", summary.get("rounds", "?"))
     text = (f"{summary.get('strategy', 'search')}: {summary.get('evaluations', '?')} evaluations over "
-            f"{summary.get('generations', '?')} generations in {summary.get('wall_s', 0):.2f} s (seed {summary.get('seed', '?')}).")
+            f"{rounds} rounds in {summary.get('wall_s', 0):.2f} s (seed {summary.get('seed', '?')}).")
     parts = [f"<p>{esc(text)}</p>"]
     parts += [figure(svg, "Grey: random subnets scored by the same predictor; star: the chosen subnet.")
               for svg in tradeoff_svgs]

@@ -131,15 +131,34 @@ def _artifact_page(out: Path) -> str:
 
 
 def _search_page(out: Path) -> str:
+    """History always; with the models the search used (recorded by ``edgenas search``), also the
+    trade-off plots and why its answer was chosen."""
     summary, trials = _search_files(out)
     writer = figures.FigureWriter(out / FIGURES_DIR)
     history_svg = writer.save("history", figures.history_figure(summary["history"])) if summary.get("history") else None
-    cards = [card("fitness of the chosen subnet", f"{summary.get('fitness', 0):.4f}", "fitness", summary.get("fitness")),
+    arch_text = summary.get("arch") or ""
+    context, problems = None, []
+    if arch_text and summary.get("supernet") and summary.get("board"):
+        try:
+            context = context_from_request({**summary, "limits": summary.get("constraints") or {}})
+        except (EdgenasError, OSError, KeyError) as exc:
+            problems.append(f"the search's models could not be reloaded ({exc}): no trade-off plots")
+    parts, trade_svgs = [], []
+    if context is not None:
+        arch = Arch.parse(arch_text)
+        table_unit = getattr(context.cost.latency_table, "unit", None)
+        parts.append(sections.why(explain_arch(context.spec, arch, context.predict, context.cost, context.limits),
+                                  table_unit))
+        parts.append(sections.architecture(context.spec, arch))
+        for t in tradeoffs(context.spec, arch, float(summary.get("fitness") or 0.0), trials, context.predict,
+                           context.cost, context.limits, seed=int(summary.get("seed", 0))):
+            trade_svgs.append(writer.save(f"tradeoff-{t.metric}", figures.tradeoff_figure(t, table_unit)))
+    else:
+        parts.append(section("Architecture", f'<p><code data-key="arch">{esc(arch_text)}</code></p>'))
+    cards = [card("fitness of the chosen subnet", f"{summary.get('fitness') or 0:.4f}", "fitness", summary.get("fitness")),
              card("distinct subnets evaluated", f"{len(trials):,}", None)]
-    arch = summary.get("arch", "")
-    body = [f'<div class="cards">{"".join(cards)}</div>',
-            section("Architecture", f'<p><code data-key="arch">{esc(arch)}</code></p>'),
-            sections.search(summary, [], history_svg)]
+    body = [f'<div class="cards">{"".join(cards)}</div>', *[f'<p class="bad">{esc(p)}</p>' for p in problems],
+            *parts, sections.search(summary, trade_svgs, history_svg)]
     return page("edgenas search", f"constraints: {summary.get('constraints') or 'none'}", body, summary)
 
 

@@ -132,3 +132,17 @@ def test_report_for_a_compiled_artifact_and_for_a_search_folder(out, tmp_path):
     text = (artifact / "search" / "report.html").read_text()
     summary = json.loads((artifact / "search" / "search.json").read_text())
     assert summary["arch"] in text and "generation" in (artifact / "search" / "report" / "history.svg").read_text()
+
+
+def test_report_for_an_edgenas_search_output_explains_its_answer(assets, tmp_path):
+    out = tmp_path / "s"
+    searched = CliRunner().invoke(app, [
+        "search", "--supernet", str(assets / "supernet"), "--predictor", str(assets / "predictor"),
+        "--target", "cortex-m7", "--constraint", "ram=24KB", "--budget", "40", "--out", str(out), "--quiet"])
+    assert searched.exit_code == 0, searched.output
+    result = CliRunner().invoke(app, ["report", str(out)])
+    assert result.exit_code == 0, result.output
+    text = (out / "report.html").read_text()
+    summary = json.loads((out / "search.json").read_text())
+    assert "Why this subnet" in text and summary["arch"] in text
+    assert (out / "report" / "tradeoff-sram_bytes.svg").is_file()
