@@ -9,8 +9,10 @@ import numpy as np
 from ..errors import UsageError
 
 
-def fit_predictor(samples: Path, supernet_dir: Path, out: Path, *, holdout: float = 0.2, seed: int = 0) -> dict:
-    """Fit on ``samples/samples-*.jsonl`` (measured on ``supernet_dir``), save to ``out``.
+def fit_predictor(samples: Path, supernet_dir: Path, out: Path, *, holdout: float = 0.2, seed: int = 0,
+                  warm_start: Path | None = None) -> dict:
+    """Fit on ``samples/samples-*.jsonl`` (measured on ``supernet_dir``), save to ``out``;
+    ``warm_start`` names a predictor to start from (see :meth:`AccuracyPredictor.fit`).
 
     Returns:
         ``{"train": n, "heldout": n, "rmse": x, "kendall_tau": x}`` (no quality keys without a holdout).
@@ -38,8 +40,10 @@ def fit_predictor(samples: Path, supernet_dir: Path, out: Path, *, holdout: floa
     n_test = int(round(holdout * len(ordered)))
     test = [ordered[i] for i in order[:n_test]]
     train = [ordered[i] for i in order[n_test:]]
-    model = AccuracyPredictor.fit(spec, [s.arch for s in train], [s.accuracy for s in train], PredictorConfig(seed=seed))
+    start = AccuracyPredictor.load(warm_start) if warm_start is not None else None
+    model = AccuracyPredictor.fit(spec, [s.arch for s in train], [s.accuracy for s in train], PredictorConfig(seed=seed),
+                                  warm_start=start)
     model.supernet_sha256 = weights_sha256(supernet_dir)
     quality = model.evaluate([s.arch for s in test], [s.accuracy for s in test]) if test else {}
     model.save(out)
-    return {"train": len(train), "heldout": len(test), **quality}
+    return {"train": len(train), "heldout": len(test), "warm_start": str(warm_start) if warm_start else None, **quality}

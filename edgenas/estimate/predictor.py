@@ -121,8 +121,12 @@ class AccuracyPredictor:
 
     @classmethod
     def fit(cls, spec: SpaceSpec, archs: list[Arch], accuracies: list[float],
-            config: PredictorConfig | None = None) -> AccuracyPredictor:
+            config: PredictorConfig | None = None, warm_start: AccuracyPredictor | None = None) -> AccuracyPredictor:
         """Train on (arch, accuracy) pairs (deterministic for ``config.seed``).
+
+        ``warm_start``: start from another predictor's weights (same space up to classes and input
+        channels, e.g. the bundled one), so a few samples of new data refine a learned ranking
+        instead of learning one from nothing.
 
         Raises:
             DataError: fewer than 2 samples or mismatched lengths.
@@ -133,6 +137,12 @@ class AccuracyPredictor:
         y = np.asarray(accuracies, dtype=np.float64)
         model = cls(spec, config, mean=float(y.mean()), std=float(y.std()) or 1.0)
         cfg = model.config
+        if warm_start is not None:
+            if warm_start.encoder.dim != model.encoder.dim or warm_start.config.hidden != cfg.hidden \
+                    or warm_start.config.layers != cfg.layers:
+                raise DataError("the warm-start predictor encodes another space or has another MLP shape")
+            model.net.load_state_dict(warm_start.net.state_dict())
+            model.metrics["warm_start"] = True
         x = torch.from_numpy(model.encoder.encode(list(archs)))
         t = torch.from_numpy(((y - model.mean) / model.std).astype(np.float32))[:, None]
         gen = torch.Generator().manual_seed(cfg.seed)

@@ -78,14 +78,16 @@ def work_folder(root: Path, data: DataSplits) -> Path:
 
 
 def adapt(data: DataSplits, root: Path, plan: AdaptPlan = AdaptPlan(), say: Say | None = None,
-          source: Path | None = None) -> Adapted:
+          source: Path | None = None, transfer: bool = True) -> Adapted:
     """Run (or resume) the stages for ``data`` under :func:`work_folder`; finished stages are reused.
 
     Args:
         source: the supernet to transfer from (default: the bundled one).
+        transfer: False trains from a random init instead (the baseline transfer is measured against).
     """
     from ..estimate.dataset import collect_samples
     from ..estimate.fit import fit_predictor
+    from ..estimate.registry import PREDICTORS_DIR
     from ..space import get_space
     from ..supernet import TrainConfig, default_phases, load_supernet, train_supernet
     from ..supernet.bundled import bundled_supernet_dir
@@ -95,14 +97,14 @@ def adapt(data: DataSplits, root: Path, plan: AdaptPlan = AdaptPlan(), say: Say 
     work.mkdir(parents=True, exist_ok=True)
     record_path = work / "adapt.json"
     record = json.loads(record_path.read_text()) if record_path.is_file() else {}
-    record.update({"data": data.source, "fingerprint": data.fingerprint, "plan": plan.to_dict()})
+    record.update({"data": data.source, "fingerprint": data.fingerprint, "plan": plan.to_dict(), "transfer": transfer})
     supernet_dir, predictor_dir = work / "supernet", work / "predictor" / "model"
 
     epochs = plan.epochs(len(data.train))
     spec = get_space("mcu-mbv2", in_channels=data.in_channels, num_classes=data.num_classes)
     config = TrainConfig(phases=default_phases(epochs, plan.subnets, True, 1.0), batch_size=plan.batch_size,
                          seed=plan.seed)
-    tell(f"adapting the bundled supernet to {data.name} ({len(data.train)} training images): epochs per phase "
+    tell(f"{'adapting the bundled supernet' if transfer else 'training a supernet from scratch'} to {data.name} ({len(data.train)} training images): epochs per phase "
          f"{'/'.join(map(str, epochs))} (full/kernel/depth/expand) in {work}")
     start = time.perf_counter()
     last = {}
@@ -112,7 +114,8 @@ def adapt(data: DataSplits, root: Path, plan: AdaptPlan = AdaptPlan(), say: Say 
         tell(f"  {r['phase']} epoch {r['epoch'] + 1}: val largest {r['val_acc_largest']:.4f}, "
              f"smallest {r['val_acc_smallest']:.4f} ({r['seconds']} s)")
 
-    train_supernet(data, spec, supernet_dir, config, on_epoch=on_epoch, transfer_from=source or bundled_supernet_dir())
+    train_supernet(data, spec, supernet_dir, config, on_epoch=on_epoch,
+                   transfer_from=(source or bundled_supernet_dir()) if transfer else None)
     minutes = record.setdefault("minutes", {})
     minutes["supernet"] = round(minutes.get("supernet", 0) + (time.perf_counter() - start) / 60, 2)
     record_path.write_text(json.dumps(record, indent=2) + "\n")
@@ -128,7 +131,10 @@ def adapt(data: DataSplits, root: Path, plan: AdaptPlan = AdaptPlan(), say: Say 
 
         collect_samples(net, data, work / "predictor" / "samples-0of1.jsonl", count=plan.samples, seed=plan.seed,
                         calib_images=plan.calib_images, progress=on_sample)
-        quality = fit_predictor(work / "predictor", supernet_dir, predictor_dir, seed=plan.seed)
+        # Warm-started from the bundled predictor: with a hundred noisy samples its learned ranking of
+        # the space is worth keeping (bench/predictor_warm_start.py).
+        quality = fit_predictor(work / "predictor", supernet_dir, predictor_dir, seed=plan.seed,
+                                warm_start=PREDICTORS_DIR / "fashion-mnist")
         record["minutes"]["predictor"] = round((time.perf_counter() - start) / 60, 2)
         record["predictor"] = quality
         record_path.write_text(json.dumps(record, indent=2) + "\n")

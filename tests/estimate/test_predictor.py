@@ -128,3 +128,18 @@ def test_samples_record_how_they_were_measured_and_refuse_a_resume_with_other_se
     with pytest.raises(DataError, match="64 calibration and 10 validation"):
         collect_samples(net, data, path, count=3, seed=0, calib_images=64)  # all val images this time
     assert len(read_samples(path)) == 2  # nothing mixed in
+
+
+def test_warm_start_begins_from_the_given_predictor_and_refuses_another_space():
+    spec = get_space("tiny-test")
+    rng = np.random.default_rng(0)
+    archs = [sample_arch(spec, rng) for _ in range(30)]
+    accs = [0.5 + 0.01 * sum(b.kernel for _, _, b in a.blocks()) for a in archs]
+    prior = AccuracyPredictor.fit(spec, archs, accs, PredictorConfig(hidden=16, epochs=20))
+    zero = PredictorConfig(hidden=16, epochs=0)
+    started = AccuracyPredictor.fit(get_space("tiny-test", num_classes=7), archs[:5], accs[:5], zero, warm_start=prior)
+    # No training epochs: the warm-started net is the prior's (on a new mean/std scale).
+    assert np.corrcoef(started.predict(archs), prior.predict(archs))[0, 1] > 0.999
+    assert started.metrics["warm_start"] is True
+    with pytest.raises(DataError, match="another space"):
+        AccuracyPredictor.fit(spec, archs[:5], accs[:5], PredictorConfig(hidden=32, epochs=0), warm_start=prior)
