@@ -174,3 +174,24 @@ def test_the_validation_split_is_the_data_seed_not_the_run_seed_and_continued_ru
     metas = [json.loads((d / "supernet.json").read_text()) for d in (first, second)]
     assert [m["data_seed"] for m in metas] == [2, 2] and [m["seed"] for m in metas] == [5, 7]
     assert metas[0]["data_fingerprint"] == metas[1]["data_fingerprint"]
+
+
+def test_extract_latency_in_time_against_an_instruction_table_is_refused():
+    result = runner.invoke(app, ["extract", "--target", "cortex-m7", "--latency", "50ms", "--out", "unused"])
+    assert result.exit_code == 2, result.output
+    assert "is a time but the latency table counts instructions" in " ".join(result.stderr.split())
+
+
+def test_extract_on_a_board_defaults_its_budget_to_the_board_memory(tmp_path, monkeypatch):
+    from edgenas.boards import registry
+    from edgenas.paths import REPO_ROOT
+
+    small = (REPO_ROOT / "boards" / "mps2-an500.toml").read_text()
+    small = small.replace('name = "mps2-an500"', 'name = "tiny-ram-an500"').replace(
+        "[memory.ram]\norigin = 0x20000000\nsize = 0x00400000", "[memory.ram]\norigin = 0x20000000\nsize = 0x00002000")
+    (tmp_path / "tiny-ram-an500.toml").write_text(small)
+    monkeypatch.setenv("EDGENAS_BOARDS_DIR", str(tmp_path))
+    monkeypatch.setattr(registry, "_default", None)  # the process-wide registry re-reads the folder
+    result = runner.invoke(app, ["extract", "--board", "tiny-ram-an500", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 1, result.output
+    assert "no subnet fits 8.0 KB RAM" in " ".join(result.stderr.split())

@@ -13,6 +13,20 @@ from ..errors import UsageError
 from .common import DataOpt, JsonOpt, OtherDataOpt, QuietOpt, app, handle_errors, stderr, stdout
 
 
+def _latency_limit(text: str, board, table: Optional[Path]) -> float:  # noqa: ANN001 (Board)
+    """``--latency`` in the unit of the latency table the search will use: a time only for a
+    table in ms, a count (``5M``) for one in instructions or cycles."""
+    from ..cost.latency_table import LatencyTable
+    from ..extract.pipeline import default_latency_table
+    from .commands_search import parse_constraint
+
+    table_path = table or default_latency_table(board)
+    if table_path is None:
+        raise UsageError(f"--latency needs a latency table, and none is bundled for board {board.name}",
+                         hint=f"measure one with `edgenas profile --board {board.name} --table T.json`, then --table T.json")
+    return parse_constraint(f"latency={text}", LatencyTable.load(table_path).unit)[1]
+
+
 @app.command()
 @handle_errors
 def extract(
@@ -46,7 +60,7 @@ def extract(
     """Search the bundled supernet for the most accurate subnet that fits, and deploy it."""
     from ..boards import board_for_target, get_board
     from ..extract import ExtractRequest, extract as run_extract
-    from ..units import parse_bytes, parse_count, parse_time_ms
+    from ..units import parse_bytes, parse_count
 
     if (target is None) == (board is None):
         raise UsageError("give exactly one of --target or --board", hint="e.g. --target cortex-m7 or --board mps2-an500")
@@ -65,7 +79,11 @@ def extract(
     if flash:
         limits["flash_bytes"] = parse_bytes(flash)
     if latency:
-        limits["latency"] = parse_time_ms(latency) if latency.strip()[-1:].lower() == "s" else parse_count(latency)
+        limits["latency"] = _latency_limit(latency, chosen, table)
+    # The board's own memory bounds the search even when no budget is given: a subnet that cannot
+    # link is no answer (and would only fail at link time, after the search and the compile).
+    limits.setdefault("sram_bytes", float(chosen.ram.size_bytes))
+    limits.setdefault("flash_bytes", float(chosen.flash.size_bytes))
     if macs:
         limits["macs"] = parse_count(macs)
     if params:
