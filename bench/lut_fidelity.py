@@ -11,24 +11,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from edgenas.cost.latency_table import LatencyTable
-from edgenas.profile import default_table_path, get_profiler, open_table, validate
-from edgenas.profile.host import choose_host_backend
-from edgenas.space import get_space
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import RESULTS_DIR, write_result  # noqa: E402
 
-RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def _git() -> tuple[str, bool]:
-    def run(*args: str) -> str:
-        return subprocess.run(["git", *args], capture_output=True, text=True, check=False).stdout.strip()
-
-    return run("rev-parse", "--short", "HEAD"), bool(run("status", "--porcelain"))
+from edgenas.cost.latency_table import LatencyTable  # noqa: E402
+from edgenas.profile import default_table_path, get_profiler, open_table, validate  # noqa: E402
+from edgenas.profile.host import choose_host_backend  # noqa: E402
+from edgenas.space import get_space  # noqa: E402
 
 
 def bench_m7(spec, n: int, seed: int, tmp: Path) -> dict:
@@ -60,23 +54,20 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--only", choices=("cortex-m7", "host"), help="re-measure one target, keep the other's results")
     args = ap.parse_args()
-    result_path = RESULTS / "lut_fidelity.json"
+    result_path = RESULTS_DIR / "lut_fidelity.json"
     previous = json.loads(result_path.read_text()) if args.only and result_path.exists() else {}
     spec = get_space("mcu-mbv2")
-    out: dict = {"schema": 1, "bench": "lut_fidelity", "space": spec.name, "seed": args.seed}
-    out["git"], out["dirty"] = _git()
+    out: dict = {"space": spec.name, "seed": args.seed}
     for key in ("cortex-m7", "host"):
-        if key in previous:
-            out[key] = previous[key]
+        if key in previous:  # kept from the earlier run, which its own git/utc fields no longer describe
+            out[key] = {**previous[key], "kept_from": {"git": previous.get("git"), "utc": previous.get("utc")}}
     with tempfile.TemporaryDirectory(prefix="lut-fidelity-") as tmp:
         if args.only in (None, "cortex-m7"):
             out["cortex-m7"] = bench_m7(spec, args.n_m7, args.seed, Path(tmp))
         if args.only in (None, "host"):
             out["host"] = bench_host(spec, args.n_host, args.seed, Path(tmp))
     out["summary"] = {k: out[k]["summary"] for k in ("cortex-m7", "host") if k in out}
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    result_path.write_text(json.dumps(out, indent=1) + "\n")
-    print(result_path)
+    print(write_result("lut_fidelity", out))
 
 
 if __name__ == "__main__":

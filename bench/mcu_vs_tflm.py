@@ -17,17 +17,19 @@ input, quoted from issue 4: they were not measured by this script.
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
-from datetime import datetime, timezone
+import sys
 from pathlib import Path
 
 import numpy as np
 
-from edgenas.boards import get_board
-from edgenas.deploy.pipeline import compile_model, ramp_input, run_artifact
-from edgenas.deploy.tflm import run_tflm
-from edgenas.paths import REPO_ROOT
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import write_result  # noqa: E402
+
+from edgenas.boards import get_board  # noqa: E402
+from edgenas.deploy.pipeline import compile_model, ramp_input, run_artifact  # noqa: E402
+from edgenas.deploy.tflm import run_tflm  # noqa: E402
+from edgenas.paths import REPO_ROOT  # noqa: E402
 
 MODELS = {
     "resnet8": Path("/work/shared/models/mlperf-tiny/ic_resnet8_int8.tflite"),
@@ -52,11 +54,6 @@ def _cmd_output(cmd: list[str]) -> str:
         return subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
-
-
-def _git() -> tuple[str, bool]:
-    rev = _cmd_output(["git", "rev-parse", "--short", "HEAD"])
-    return rev, bool(_cmd_output(["git", "status", "--porcelain"]))
 
 
 def measure(name: str, path: Path, work: Path) -> dict:
@@ -115,9 +112,7 @@ def main() -> Path:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--work", type=Path, default=REPO_ROOT / "build" / "bench" / "mcu_vs_tflm",
                         help="where the compiled artifacts and firmware go")
-    parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "results" / "mcu_vs_tflm.json")
     args = parser.parse_args()
-    rev, dirty = _git()
     board = get_board(BOARD)
     details = {name: measure(name, path, args.work) for name, path in MODELS.items()}
     summary = {
@@ -125,11 +120,6 @@ def main() -> Path:
         for name, d in details.items()
     }
     record = {
-        "schema": 1,
-        "bench": "mcu_vs_tflm",
-        "utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "git": rev,
-        "dirty": dirty,
         "board": BOARD,
         "core": board.core,
         "cflags": list(board.cflags),
@@ -145,12 +135,9 @@ def main() -> Path:
         "targets": TARGETS,
         "details": details,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_name(args.out.name + ".tmp")
-    tmp.write_text(json.dumps(record, indent=1) + "\n")
-    tmp.replace(args.out)
-    print(args.out)
-    return args.out
+    path = write_result("mcu_vs_tflm", record)
+    print(path)
+    return path
 
 
 if __name__ == "__main__":
