@@ -9,7 +9,7 @@ APT_PACKAGES := dataset-fashion-mnist gcc-arm-none-eabi libnewlib-arm-none-eabi 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO_OUT ?= out/demo
 
-.PHONY: setup apt apt-test venv demo test bench clean
+.PHONY: setup apt apt-test venv demo test test-fast bench clean
 
 setup: apt venv
 
@@ -46,6 +46,10 @@ demo: setup
 
 test: setup apt-test
 	$(BIN)/python -m pytest -q
+
+# While editing: the tests that need neither QEMU nor much time (seconds, not minutes).
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not board and not slow" -x
 
 clean:
 	rm -rf out build .pytest_cache
