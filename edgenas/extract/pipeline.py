@@ -132,11 +132,41 @@ class ExtractReport:
 
 
 def default_latency_table(board: Board) -> Path | None:
-    """The bundled table measured on ``board``, if one ships."""
+    """The bundled table measured on ``board``; else one measured on another board of the same
+    core whose toolchain fingerprint is the same but for the board's name (an emulated clone of
+    a profiled board: same core, compiler, flags, runtime, clock and emulator, so the same counts)."""
     from ..profile import default_table_path
 
     path = default_table_path(board.core, board.name)
-    return path if path.is_file() else None
+    if path.is_file():
+        return path
+    return shared_latency_table(board, sorted(path.parent.glob("*.json")))
+
+
+def shared_latency_table(board: Board, candidates: Sequence[Path]) -> Path | None:
+    """The first of ``candidates`` measured for ``board``'s core with its fingerprint up to the board name."""
+    from ..cost.latency_table import TableError
+    from ..profile import get_profiler
+
+    def without_board(fp: dict) -> dict:
+        return {k: v for k, v in fp.items() if k != "board"}
+
+    wanted = None
+    for path in candidates:
+        try:
+            header = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if header.get("target") != board.core or header.get("unit") == "ms":
+            continue
+        if wanted is None:
+            try:
+                wanted = without_board(get_profiler(board.core, board=board.name).fingerprint())
+            except (TableError, DeviceError, OSError):
+                return None
+        if without_board(header.get("fingerprint", {})) == wanted:
+            return path
+    return None
 
 
 def _versions() -> dict[str, str]:

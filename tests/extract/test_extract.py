@@ -126,3 +126,19 @@ def test_cli_reports_units_and_infeasible_budgets(assets, tmp_path):
     assert result.exit_code == 1 and "smallest needs" in result.stderr
     result = runner.invoke(app, ["extract", "--ram", "64KB"])
     assert result.exit_code == 2 and "--target or --board" in result.stderr
+
+
+def test_a_clone_of_a_profiled_board_shares_its_table_and_another_toolchain_does_not(tmp_path):
+    from edgenas.extract.pipeline import shared_latency_table
+    from edgenas.profile import get_profiler
+
+    board = get_board("mps2-an386")
+    fp = get_profiler(board.core, board=board.name).fingerprint()
+    same = tmp_path / "twin.json"
+    same.write_text(json.dumps({"target": board.core, "unit": "instructions", "fingerprint": {**fp, "board": "twin"}}))
+    other = tmp_path / "a-other.json"
+    other.write_text(json.dumps({"target": board.core, "unit": "instructions",
+                                 "fingerprint": {**fp, "board": "twin", "clock_hz": 1}}))
+    assert shared_latency_table(board, [other, same]) == same
+    assert shared_latency_table(board, [other]) is None
+    assert shared_latency_table(get_board("mps2-an500"), [same]) is None  # another core
