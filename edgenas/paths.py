@@ -14,7 +14,11 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 RUNTIME_C_DIR = REPO_ROOT / "runtime_c"
 TARGETS_DIR = REPO_ROOT / "targets"
 BOARDS_DIR = REPO_ROOT / "boards"
-ASSETS_DIR = Path(__file__).resolve().parent / "assets"
+ASSETS_DIR = Path(__file__).resolve().parent / "assets"  # bundled with the package, one folder per kind
+SUPERNETS_DIR = ASSETS_DIR / "supernet"
+PREDICTORS_DIR = ASSETS_DIR / "predictor"
+LATENCY_DIR = ASSETS_DIR / "latency"
+OVERHEAD_TABLE = ASSETS_DIR / "cost" / "firmware_overhead.json"
 
 
 def require_dir(path: Path) -> Path:

@@ -14,9 +14,8 @@ from functools import lru_cache
 
 from ..boards import Board
 from ..errors import BoardError
-from ..paths import ASSETS_DIR
+from ..paths import OVERHEAD_TABLE
 
-OVERHEAD_TABLE = ASSETS_DIR / "cost" / "firmware_overhead.json"
 DEFAULT_STACK_BYTES = 8192  # edgenas.targets.cortex_m.linker.DEFAULT_STACK_BYTES (targets is not imported here)
 
 

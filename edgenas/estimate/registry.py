@@ -15,11 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
-from ..paths import ASSETS_DIR
+from ..paths import PREDICTORS_DIR
 from ..space import Arch, SpaceSpec
 
-PREDICTORS_DIR = ASSETS_DIR / "predictor"
-"""Bundled predictors, one folder per dataset name."""
 
 Estimator = Callable[[list[Arch]], Sequence[float] | Iterator[float]]
 """Batch scorer: one score per arch, in order, higher is better (an accuracy, or a proxy's value).

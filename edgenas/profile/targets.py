@@ -11,9 +11,8 @@ from pathlib import Path
 
 from ..boards import DEFAULT_BOARD_FOR_CORE, board_for_target, get_board
 from ..cost.latency_table import UnknownTargetError
-from ..paths import ASSETS_DIR
+from ..paths import LATENCY_DIR
 
-LATENCY_ASSETS = ASSETS_DIR / "latency"
 OTHER_TARGETS = ("host", "linux-rpc")
 
 
@@ -67,5 +66,5 @@ def get_profiler(target: str, *, board: str | None = None, backend: str | None =
 def default_table_path(target: str, board: str | None = None) -> Path:
     """Where the shipped table of a target lives (``assets/latency/<board or target>.json``)."""
     if target in DEFAULT_BOARD_FOR_CORE:
-        return LATENCY_ASSETS / f"{board or DEFAULT_BOARD_FOR_CORE[target]}.json"
-    return LATENCY_ASSETS / f"{target}.json"
+        return LATENCY_DIR / f"{board or DEFAULT_BOARD_FOR_CORE[target]}.json"
+    return LATENCY_DIR / f"{target}.json"

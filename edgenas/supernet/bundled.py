@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import CheckpointError
-from ..paths import ASSETS_DIR
+from ..paths import SUPERNETS_DIR
 
-BUNDLED_SUPERNETS = {"fashion-mnist": ASSETS_DIR / "supernet" / "fashion-mnist"}
+BUNDLED_SUPERNETS = {"fashion-mnist": SUPERNETS_DIR / "fashion-mnist"}
 
 
 def bundled_supernet_dir(dataset: str = "fashion-mnist") -> Path:
