@@ -64,5 +64,31 @@ class MemoryOverflowError(EdgenasError):
     """A model that does not fit a memory region or arena."""
 
 
+class ArenaOverrunError(EdgenasError):
+    """A model that wrote outside its arena: a guard byte next to ``en_arena`` changed.
+
+    Attributes:
+        side: ``"above"`` (past the end) or ``"below"`` (before the start).
+        reach_bytes: how far the overrun reached into the guard (at least this many bytes).
+        arena_bytes: the arena's size.
+    """
+
+    def __init__(self, message: str, hint: str = "", *, side: str = "above", reach_bytes: int = 0,
+                 arena_bytes: int = 0) -> None:
+        super().__init__(message, hint)
+        self.side, self.reach_bytes, self.arena_bytes = side, reach_bytes, arena_bytes
+
+    @classmethod
+    def at(cls, where: str, side: str, reach_bytes: int, arena_bytes: int) -> ArenaOverrunError:
+        """The error for an overrun seen ``where`` ("on the device", "in the host build (input 3)")."""
+        edge = "past the end of" if side == "above" else "before the start of"
+        return cls(f"the model wrote {reach_bytes} byte(s) {edge} its {arena_bytes:,}-byte arena {where} "
+                   f"(the guard {side} en_arena changed): no output or memory figure of this run can be trusted",
+                   hint="the generated model.c or its memory plan is wrong (a buffer larger than planned, or an "
+                        "offset off); compile the model again, and build it for the host with sanitize=True to "
+                        "find the kernel",
+                   side=side, reach_bytes=reach_bytes, arena_bytes=arena_bytes)
+
+
 class InfeasibleBudgetError(EdgenasError):
     """A budget no architecture of the space can meet."""

@@ -122,7 +122,8 @@ def _render_run(report, checked: bool) -> None:  # noqa: ANN001 (RunReport)
     stdout.print(
         f"flash {mem['flash_bytes']:,} B (weights {mem['weights_bytes']:,} B, code {mem['code_bytes']:,} B) · "
         f"RAM {mem['ram_bytes']:,} B (arena {mem['arena_bytes']:,} B = planned {art.arena_bytes:,} B, "
-        f"stack reserve {mem['stack_reserve_bytes']:,} B) · stack used {mem['stack_bytes']:,} B",
+        f"stack reserve {mem['stack_reserve_bytes']:,} B) · stack used {mem['stack_bytes']:,} B · "
+        f"arena touched {mem.get('arena_touched_bytes', 0):,} B",
         highlight=False,
     )
     if checked:

@@ -5,7 +5,7 @@ Public names are re-exported here; ``tflm`` (TFLite Micro / LiteRT runners) and
 """
 
 from .compile import CompileResult, compile_graph
-from .host_build import HostModel, build_host
+from .host_build import HostModel, HostRun, build_host
 from .ir import Graph, Op, QuantParams, Tensor
 from .plan import MemoryPlan, plan_memory
 from .quantize import build_int8_graph, quantize_images, quantize_subnet, structure_graph
@@ -17,6 +17,7 @@ __all__ = [
     "CompileResult",
     "Graph",
     "HostModel",
+    "HostRun",
     "MemoryPlan",
     "Op",
     "QuantParams",

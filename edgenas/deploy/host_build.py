@@ -2,9 +2,11 @@
 
 The host build is the fast correctness path: the same generated ``model.c`` and the same
 portable ``runtime_c`` reference kernels that go into firmware, linked with no-op profiling
-hooks and a tiny driver that streams inputs from stdin to outputs on stdout. Executables are
-cached under ``build/host/<hash>/`` keyed by the compiler, flags and every source's bytes, so
-rebuilding an unchanged model is free.
+hooks and a tiny driver that streams inputs from stdin to outputs on stdout. As on the device,
+the arena sits between guard regions checked after every inference (an overrun is an
+ArenaOverrunError, not a wrong answer) and is painted, so a run reports the arena it touched.
+Executables are cached under ``build/host/<hash>/`` keyed by the compiler, flags and every
+source's bytes, so rebuilding an unchanged model is free.
 """
 
 from __future__ import annotations
@@ -19,18 +21,25 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DeviceError, ToolchainError
-from ..paths import REPO_ROOT, RUNTIME_C_DIR, require_dir
+from ..errors import ArenaOverrunError, DeviceError, ToolchainError
+from ..paths import REPO_ROOT, RUNTIME_C_DIR, TARGETS_DIR, require_dir
+from ..targets.cortex_m.linker import ARENA_GUARD_BYTES
 
 DEFAULT_CFLAGS = ("-std=c99", "-O2", "-Wall", "-Wextra", "-Werror")
 SANITIZE_FLAGS = ("-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-g")
 
 DRIVER_C = r"""/* edgenas host driver: stdin holds N inputs of EN_MODEL_INPUT_BYTES each; stdout gets N
- * outputs of EN_MODEL_OUTPUT_BYTES. Exit 0 ok, 2 on a short input, 3 if the model fails. */
+ * outputs of EN_MODEL_OUTPUT_BYTES. Exit 0 ok, 2 on a short input, 3 if the model fails, 4 if it
+ * wrote outside its arena, 5 if the arena is not between its guards. With EN_ARENA_GUARDS the
+ * arena is painted and fenced around every inference (targets/cortex_m/arena.c, the firmware's
+ * code) and the last stderr line gives the most arena bytes any input touched. */
 #include <stdint.h>
 #include <stdio.h>
 
 #include "model.h"
+#if EN_ARENA_GUARDS
+#include "arena.h"
+#endif
 
 int main(void) {
     static int8_t in[EN_MODEL_INPUT_BYTES];
@@ -43,9 +52,20 @@ int main(void) {
     (void)scales;
     (void)zps;
     (void)sizes;
-    for (;;) {
+#if EN_ARENA_GUARDS
+    uint32_t touched = 0;
+    if (en_arena_size_bytes() != (uint32_t)EN_ARENA_BYTES) {
+        fprintf(stderr, "en_host: arena_layout guarded=%lu arena=%lu\n", (unsigned long)en_arena_size_bytes(),
+                (unsigned long)EN_ARENA_BYTES);
+        return 5;
+    }
+#endif
+    for (unsigned long n = 0;; ++n) {
         size_t got = fread(in, 1, sizeof in, stdin);
         if (got == 0 && feof(stdin)) {
+#if EN_ARENA_GUARDS
+            fprintf(stderr, "en_host: arena_touched_bytes=%lu\n", (unsigned long)touched);
+#endif
             return 0;
         }
         if (got != sizeof in) {
@@ -53,7 +73,21 @@ int main(void) {
                     EN_MODEL_INPUT_BYTES);
             return 2;
         }
+#if EN_ARENA_GUARDS
+        en_arena_prepare();
+#endif
         int st = en_model_invoke(in, out);
+#if EN_ARENA_GUARDS
+        /* Guards before the status: after an overrun nothing the model says can be trusted. */
+        const uint32_t above = en_arena_overrun_above(), below = en_arena_overrun_below();
+        if (above != 0u || below != 0u) {
+            fprintf(stderr, "en_host: arena_overrun input=%lu side=%s reach=%lu\n", n, above ? "above" : "below",
+                    (unsigned long)(above ? above : below));
+            return 4;
+        }
+        const uint32_t t = en_arena_touched_bytes();
+        touched = t > touched ? t : touched;
+#endif
         if (st != 0) {
             fprintf(stderr, "en_host: en_model_invoke failed with status %d\n", st);
             return 3;
@@ -65,6 +99,40 @@ int main(void) {
 }
 """
 
+# GNU ld script added to the default one (INSERT): the arena between two guard regions, as the
+# firmware's linker.ld.in does. Only the linker can order them; C may place globals anywhere.
+ARENA_GUARD_LD = f"""SECTIONS
+{{
+  .en_arena (NOLOAD) : ALIGN(16)
+  {{
+    __en_arena_guard_lo = .;
+    . = . + {ARENA_GUARD_BYTES};
+    __en_arena_start = .;
+    KEEP(*(.bss.en_arena))
+    __en_arena_end = .;
+    . = . + {ARENA_GUARD_BYTES};
+    __en_arena_guard_hi = .;
+  }}
+}}
+INSERT AFTER .bss;
+"""
+ARENA_SOURCES = (TARGETS_DIR / "cortex_m" / "arena.c", TARGETS_DIR / "cortex_m" / "arena.h")
+
+_OVERRUN = re.compile(r"en_host: arena_overrun input=(\d+) side=(above|below) reach=(\d+)")
+_TOUCHED = re.compile(r"en_host: arena_touched_bytes=(\d+)")
+
+
+@dataclass(frozen=True)
+class HostRun:
+    """Outputs of a host run and what the painted arena says about it.
+
+    ``arena_touched_bytes``: the most arena bytes any input used (highest byte written, from the
+    arena start), or None for a sanitizer build (AddressSanitizer guards the arena itself).
+    """
+
+    outputs: np.ndarray
+    arena_touched_bytes: int | None
+
 
 @dataclass(frozen=True)
 class HostModel:
@@ -73,6 +141,8 @@ class HostModel:
     exe: Path
     input_bytes: int
     output_bytes: int
+    arena_bytes: int = 0
+    guarded: bool = True
 
     def run(self, inputs: np.ndarray, timeout_s: float = 120.0, chunk: int = 1000) -> np.ndarray:
         """Run every row of ``inputs`` (int8, ``(B, input_bytes)`` or anything reshaping to it).
@@ -84,28 +154,49 @@ class HostModel:
             int8 outputs, shape ``(B, output_bytes)``.
 
         Raises:
+            ArenaOverrunError: an input made the model write outside its arena.
             DeviceError: the executable failed or returned the wrong number of bytes.
         """
-        batch = np.ascontiguousarray(np.asarray(inputs, dtype=np.int8).reshape(-1, self.input_bytes))
-        outs = [self._run_rows(batch[i : i + chunk], timeout_s) for i in range(0, len(batch), chunk)]
-        return np.concatenate(outs) if outs else np.empty((0, self.output_bytes), dtype=np.int8)
+        return self.run_measured(inputs, timeout_s, chunk).outputs
 
-    def _run_rows(self, batch: np.ndarray, timeout_s: float) -> np.ndarray:
+    def run_measured(self, inputs: np.ndarray, timeout_s: float = 120.0, chunk: int = 1000) -> HostRun:
+        """:meth:`run`, also returning the arena bytes touched (see :class:`HostRun`)."""
+        batch = np.ascontiguousarray(np.asarray(inputs, dtype=np.int8).reshape(-1, self.input_bytes))
+        outs, touched = [], 0
+        for i in range(0, len(batch), chunk):
+            y, t = self._run_rows(batch[i : i + chunk], timeout_s, first=i)
+            outs.append(y)
+            touched = max(touched, t)
+        out = np.concatenate(outs) if outs else np.empty((0, self.output_bytes), dtype=np.int8)
+        return HostRun(out, touched if self.guarded else None)
+
+    def _run_rows(self, batch: np.ndarray, timeout_s: float, first: int) -> tuple[np.ndarray, int]:
         try:
             proc = subprocess.run([str(self.exe)], input=batch.tobytes(), capture_output=True, timeout=timeout_s, check=False)
         except subprocess.TimeoutExpired as e:
             raise DeviceError(f"{self.exe} did not finish {len(batch)} inputs in {timeout_s} s",
                               hint="the executable hangs, or the machine is heavily loaded") from e
+        stderr = proc.stderr.decode(errors="replace")
+        overrun = _OVERRUN.search(stderr)
+        if proc.returncode == 4 and overrun:
+            n, side, reach = overrun.groups()
+            raise ArenaOverrunError.at(f"in the host build (input {first + int(n)})", side, int(reach), self.arena_bytes)
+        if proc.returncode == 5:
+            raise ToolchainError(f"{self.exe}: the arena is not between its guards ({stderr.strip()[-300:]})",
+                                 hint="the host link must place .bss.en_arena with the arena guard script; "
+                                      "rebuild with build_host()")
         if proc.returncode != 0:
             raise DeviceError(
-                f"{self.exe} exited with {proc.returncode}: {proc.stderr.decode(errors='replace').strip()[-2000:]}",
+                f"{self.exe} exited with {proc.returncode}: {stderr.strip()[-2000:]}",
                 hint="a kernel rejected its arguments or the build is broken; rebuild with sanitize=True to locate it",
             )
         expected = batch.shape[0] * self.output_bytes
         if len(proc.stdout) != expected:
             raise DeviceError(f"{self.exe} wrote {len(proc.stdout)} bytes, expected {expected}",
                               hint="rebuild: model.h and the executable disagree")
-        return np.frombuffer(proc.stdout, dtype=np.int8).reshape(batch.shape[0], self.output_bytes).copy()
+        touched = _TOUCHED.search(stderr)
+        y = np.frombuffer(proc.stdout, dtype=np.int8).reshape(batch.shape[0], self.output_bytes).copy()
+        return y, int(touched.group(1)) if touched else 0
 
 
 def _define(header: str, name: str) -> int:
@@ -169,6 +260,7 @@ def build_host(
     """Compile ``model_dir``/model.c with the runtime for this machine (cached by content).
 
     The runtime objects are cached per compiler/flags/sources, the executable per model too.
+    Unless ``sanitize``, the arena is guarded and painted (see the module docstring).
 
     Raises:
         ToolchainError: no compiler, or compilation failed (stderr included).
@@ -184,18 +276,31 @@ def build_host(
     h = hashlib.sha256(" ".join([compiler, *flags]).encode())
     h.update(DRIVER_C.encode())
     _hash_files(h, [model_dir / "model.h", model_dir / "model.c", *objects])
+    # AddressSanitizer pads globals with its own poisoned redzones, which the guards would sit in;
+    # it catches the overruns itself, so a sanitizer build goes without guards and paint.
+    guarded = not sanitize
+    if guarded:
+        h.update(ARENA_GUARD_LD.encode())
+        _hash_files(h, list(ARENA_SOURCES))
     out_dir = root / h.hexdigest()[:20]
     exe = out_dir / "model_host"
     result = HostModel(exe=exe, input_bytes=_define(header, "EN_MODEL_INPUT_BYTES"),
-                       output_bytes=_define(header, "EN_MODEL_OUTPUT_BYTES"))
+                       output_bytes=_define(header, "EN_MODEL_OUTPUT_BYTES"),
+                       arena_bytes=_define(header, "EN_ARENA_BYTES"), guarded=guarded)
     if exe.is_file():
         return result
     out_dir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(model_dir / "model.h", out_dir / "model.h")
     shutil.copyfile(model_dir / "model.c", out_dir / "model.c")
     (out_dir / "driver.c").write_text(DRIVER_C)
+    guard = [f"-DEN_ARENA_GUARDS={int(guarded)}"]
+    if guarded:
+        (out_dir / "arena_guard.ld").write_text(ARENA_GUARD_LD)
+        # -fdata-sections puts en_arena in .bss.en_arena, the section the script places.
+        guard += ["-fdata-sections", "-I", str(ARENA_SOURCES[0].parent), f"-Wl,-T,{out_dir / 'arena_guard.ld'}",
+                  str(ARENA_SOURCES[0])]
     tmp = out_dir / f"model_host.tmp{os.getpid()}"
     _compile([compiler, *flags, "-I", str(out_dir), "-I", str(RUNTIME_C_DIR / "include"), "-o", str(tmp),
-              str(out_dir / "model.c"), str(out_dir / "driver.c"), *[str(o) for o in objects]])
+              str(out_dir / "model.c"), str(out_dir / "driver.c"), *guard, *[str(o) for o in objects]])
     os.replace(tmp, exe)
     return result

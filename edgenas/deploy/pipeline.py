@@ -328,7 +328,8 @@ class RunReport:
             "model": a.name,
             "unit": self.unit,
             "runs": [{"output": np.frombuffer(m.output, np.int8).tolist(), "total": m.total_count,
-                      "stack_bytes": m.stack_bytes} for m in self.measurements],
+                      "stack_bytes": m.stack_bytes, "arena_touched_bytes": m.arena_touched_bytes}
+                     for m in self.measurements],
             "layers": layers,
             "memory": self.build.memory,
         }
@@ -408,7 +409,8 @@ def run_artifact(
     probe_uid: str | None = None,
     on_built: Callable[[Build], None] | None = None,
 ) -> RunReport:
-    """Build, (flash a real board,) run every input on the device and record the measured stack.
+    """Build, (flash a real board,) run every input on the device and record the measured stack
+    and arena use.
 
     Emulated boards run in QEMU, which is stopped on return, error or Ctrl-C; real boards are
     flashed with pyOCD and reached on ``port`` (found by USB VID/PID when omitted).
@@ -430,7 +432,10 @@ def run_artifact(
     measurements = tuple(driver.run(build.firmware, [xi.tobytes() for xi in x], port=port))
     # The per-layer median over the inputs travels with the memory figures, so a report can set
     # measured time beside planned memory without re-running the board.
+    # arena_touched_bytes: the most of the arena any input really used (painted arena), beside
+    # the planned and linked arena_bytes; an overrun never gets here (ArenaOverrunError).
     memory = {**build.memory, "stack_bytes": max(m.stack_bytes for m in measurements),
+              "arena_touched_bytes": max(m.arena_touched_bytes or 0 for m in measurements),
               "count_unit": measurements[0].unit,
               "layer_counts": [int(np.median(c)) for c in zip(*(m.per_layer for m in measurements))]}
     _record_measured(artifact, board, memory)

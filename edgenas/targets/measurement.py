@@ -12,7 +12,9 @@ class Measurement:
     """One inference on a device.
 
     ``total_count`` and ``per_layer`` are in ``unit``: emulated instructions (QEMU -icount) or
-    real CPU cycles. ``stack_bytes`` is the peak stack depth during the run (painted stack).
+    real CPU cycles. ``stack_bytes`` is the peak stack depth during the run (painted stack), and
+    ``arena_touched_bytes`` how much of the arena the run really used (painted arena: the
+    highest byte written, from the arena start).
     Counts are integers at the counter's resolution (one SysTick tick is ~31-40 instructions).
     """
 
@@ -23,6 +25,7 @@ class Measurement:
     stack_bytes: int
     arena_bytes: int | None = None
     flash_bytes: int | None = None
+    arena_touched_bytes: int | None = None
 
     def __post_init__(self) -> None:
         if self.unit not in UNITS:

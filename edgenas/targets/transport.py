@@ -6,6 +6,7 @@ The protocol code only needs ``read``/``write``/``timeout``; pyserial gives that
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Callable
 
@@ -37,10 +38,17 @@ def connect_socket(port: int, *, host: str = "127.0.0.1", timeout_s: float = 10.
         if not alive():
             break
         try:
-            return serial.serial_for_url(f"socket://{host}:{port}", timeout=0.1)
+            link = serial.serial_for_url(f"socket://{host}:{port}", timeout=0.1)
         except serial.SerialException as e:
             last = e
             time.sleep(0.05)
+            continue
+        # Frames are small writes: without TCP_NODELAY, Nagle's algorithm holds a write back until
+        # the previous one is acknowledged, and delayed ACKs make that up to 40 ms per frame.
+        sock = getattr(link, "_socket", None)
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return link
     raise DeviceError(f"could not connect to {host}:{port} within {timeout_s:.0f} s ({last})",
                       hint="the emulator did not start listening; see its stderr")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -86,6 +87,8 @@ def test_compile_and_run_a_subnet_in_qemu(tmp_path):
     assert measured["ram_bytes"] == measured["data_bytes"] + measured["bss_bytes"] + measured["stack_reserve_bytes"]
     assert 0 < measured["stack_bytes"] < measured["stack_reserve_bytes"]
     assert measured["stack_bytes"] == max(r["stack_bytes"] for r in report["runs"])
+    assert 0 < measured["arena_touched_bytes"] <= measured["arena_bytes"]
+    assert measured["arena_touched_bytes"] == max(r["arena_touched_bytes"] for r in report["runs"])
 
 
 @needs_kws
@@ -94,7 +97,26 @@ def test_run_prints_outputs_layers_and_memory(kws_artifact):
     assert result.exit_code == 0, result.output
     assert "input 0:" in result.stdout and "instructions" in result.stdout
     assert "depthwise_conv2d" in result.stdout and "stack used" in result.stdout
-    assert json.loads((kws_artifact / "memory.json").read_text())["measured"]["mps2-an500"]["opt"] == "-Os"
+    assert "arena touched" in result.stdout
+    measured = json.loads((kws_artifact / "memory.json").read_text())["measured"]["mps2-an500"]
+    assert measured["opt"] == "-Os" and 0 < measured["arena_touched_bytes"] <= measured["arena_bytes"]
+
+
+@needs_kws
+def test_run_check_fails_when_the_model_writes_past_its_arena(kws_artifact, tmp_path):
+    """Regression: a model writing past its arena passed `run --check` (and corrupted the stack figure)."""
+    art = tmp_path / "broken"
+    shutil.copytree(kws_artifact, art, ignore=shutil.ignore_patterns("firmware"))
+    model_c = art / "src" / "model.c"
+    end = "    (void)st;\n    return (int)EN_OK;"
+    model_c.write_text(model_c.read_text().replace(
+        end, "    *(volatile uint8_t *)((uintptr_t)en_arena + EN_ARENA_BYTES) = 0x42;\n" + end))
+    result = runner.invoke(app, ["run", str(art), "--board", "mps2-an500", "--check"])
+    assert result.exit_code == 1, result.output
+    err = " ".join(result.stderr.split())
+    assert "wrote 1 byte(s) past the end of its 8,496-byte arena on the device" in err and "hint:" in err
+    assert "outputs match" not in result.stdout
+    assert "stack_bytes" not in json.loads((art / "memory.json").read_text())["measured"].get("mps2-an500", {})
 
 
 @needs_kws

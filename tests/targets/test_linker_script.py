@@ -43,3 +43,12 @@ def test_parse_overflows_maps_regions_and_keeps_max():
     )
     assert parse_overflows(ld) == [RegionOverflow("flash", 90112), RegionOverflow("ram", 12)]
     assert parse_overflows("undefined reference to `foo'") == []
+
+
+def test_arena_sits_between_its_guards_before_other_bss(reg):
+    text = render_linker_script(reg.get("mps2-an500"))
+    order = ["__en_arena_guard_lo = .;", "__en_arena_start = .;", "*(.bss.en_arena)", "__en_arena_end = .;",
+             "__en_arena_guard_hi = .;", "*(.bss .bss.* COMMON)"]
+    at = [text.index(s) for s in order]
+    assert at == sorted(at)
+    assert text.count(". = . + 0x10;") == 2  # 16 guard bytes each side

@@ -67,7 +67,7 @@ def board_config_header(board: Board) -> str:
 
 def kit_sources(board: Board) -> list[Path]:
     """The kit's C files for ``board`` (UART and timer drivers picked by kind)."""
-    names = ["startup.c", "port.c", "stack.c", "crc32.c", "profile.c", "main.c",
+    names = ["startup.c", "port.c", "stack.c", "arena.c", "crc32.c", "profile.c", "main.c",
              f"uart_{board.uart.kind}.c", f"timer_{board.timer}.c"]
     return [KIT_DIR / n for n in names]
 

@@ -13,6 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ...boards import Board
+from ...errors import ToolchainError
 from ..measurement import Measurement
 from ..protocol import DeviceClient
 from ..transport import find_serial_port, open_serial
@@ -56,8 +57,20 @@ def connect(firmware: Firmware, *, port: str | None = None, invoke_timeout_s: fl
 
 
 def run(firmware: Firmware, inputs: Sequence[bytes], *, port: str | None = None) -> list[Measurement]:
-    """Run each input once; measurements carry the image's flash and arena sizes."""
+    """Run each input once; measurements carry the image's flash and arena sizes.
+
+    Raises:
+        ArenaOverrunError: an inference wrote outside the arena (a guard next to it changed).
+        ToolchainError: the harness's guarded arena is not the ELF's ``en_arena`` (the linker
+            script did not place it between the guards, so overruns would go unseen).
+    """
     mem = elf_memory(firmware.elf)
     with connect(firmware, port=port) as client:
+        assert client.info is not None
+        if client.info.arena_bytes != mem["arena_bytes"]:
+            raise ToolchainError(
+                f"the harness guards a {client.info.arena_bytes}-byte arena but en_arena is {mem['arena_bytes']} bytes",
+                hint="the linker script must place the .bss.en_arena section between the arena guards; "
+                     "build with -fdata-sections and edgenas's linker.ld")
         return [replace(client.run(x), arena_bytes=mem["arena_bytes"], flash_bytes=mem["flash_bytes"])
                 for x in inputs]

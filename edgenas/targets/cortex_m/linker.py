@@ -15,6 +15,9 @@ from ...paths import TARGETS_DIR
 
 LINKER_TEMPLATE = TARGETS_DIR / "cortex_m" / "linker.ld.in"
 DEFAULT_STACK_BYTES = 8192
+# Guard bytes on each side of the arena (targets/cortex_m/arena.c): enough to catch a kernel that
+# runs a row or a 16-byte vector past either end, and only 32 bytes of RAM.
+ARENA_GUARD_BYTES = 16
 
 # ld region names in the template -> board memory region names.
 LD_REGIONS = {"FLASH": "flash", "RAM": "ram"}
@@ -41,6 +44,7 @@ def render_linker_script(board: Board, stack_bytes: int = DEFAULT_STACK_BYTES) -
         "RAM_ORIGIN": f"{board.ram.origin:#010x}",
         "RAM_SIZE": f"{board.ram.size_bytes:#x}",
         "STACK_BYTES": f"{stack_bytes:#x}",
+        "ARENA_GUARD_BYTES": f"{ARENA_GUARD_BYTES:#x}",
     }
     text = LINKER_TEMPLATE.read_text(encoding="utf-8")
     for key, value in values.items():

@@ -2,7 +2,9 @@
 
 QEMU runs with ``-icount shift=0``: one guest instruction is one ns of virtual time, which makes
 SysTick counts a deterministic function of the instruction stream (see timer_systick.c). The
-serial port is a TCP server that waits for us (``wait=on``) so no byte of the guest is lost.
+serial port is a TCP server that waits for us (``wait=on``) so no byte of the guest is lost, and
+sends each byte at once (``nodelay=on``: with Nagle's algorithm, a reply stalled ~40 ms mid-frame
+waiting for our delayed ACK).
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ def qemu_command(elf: Path, board: Board, port: int) -> list[str]:
     return [
         QEMU, "-M", board.qemu_machine, "-nographic", "-monitor", "none",
         "-icount", f"shift={ICOUNT_SHIFT}",
-        "-serial", f"tcp:127.0.0.1:{port},server=on,wait=on",
+        "-serial", f"tcp:127.0.0.1:{port},server=on,wait=on,nodelay=on",
         "-kernel", str(elf),
     ]
 

@@ -7,7 +7,9 @@
  *   3 spin:   EN_TESTMODEL_SPIN iterations of a 2-instruction loop (calibrates the counter)
  *   4 requant: y[j] = sat8((acc[j] + 64) >> 7)
  * Build-time knobs for tests: EN_TESTMODEL_PAD_BYTES adds that many weight bytes (flash),
- * EN_TESTMODEL_ARENA_EXTRA grows the arena (RAM). */
+ * EN_TESTMODEL_ARENA_EXTRA grows the arena (RAM), EN_TESTMODEL_OVERRUN = k writes one byte k
+ * bytes past the arena's end (k > 0) or -k bytes before its start (k < 0), as a broken model
+ * would (the harness's arena guards must catch it). */
 #include <stdint.h>
 
 #include "edgenas/profile.h"
@@ -80,5 +82,16 @@ int en_model_invoke(const int8_t *in, int8_t *out)
     }
 #endif
     en_profile_mark(4);
+#ifdef EN_TESTMODEL_OVERRUN
+    {
+        /* Through an integer, so the compiler cannot see (and warn about) the stray address. */
+#if EN_TESTMODEL_OVERRUN > 0
+        const uintptr_t at = (uintptr_t)en_arena + sizeof en_arena + (uintptr_t)(EN_TESTMODEL_OVERRUN - 1);
+#else
+        const uintptr_t at = (uintptr_t)en_arena - (uintptr_t)(-(EN_TESTMODEL_OVERRUN));
+#endif
+        *(volatile uint8_t *)at = 0x42u;
+    }
+#endif
     return 0;
 }
