@@ -239,7 +239,8 @@ class DeviceClient:
             round trips (:class:`~edgenas.targets.adaptive.RetransmitTimer`) and starts here.
         invoke_timeout_s: how long an inference may run before the INVOKE is sent again (after the
             first inference, about three times its duration is used instead, up to this).
-        retries: extra attempts per exchange (one frame and its reply) before giving up.
+        retries: extra attempts per exchange (one frame and its reply) before giving up; a piece of
+            input or result gets twice as many, since each retry of it is smaller and cheap.
         icount_shift: QEMU ``-icount shift`` used, to turn SysTick ticks into instructions
             (one instruction = 2**shift ns of virtual time).
         chunk_bytes: the most input bytes per LOAD_INPUT frame (default: the most the device
@@ -309,7 +310,8 @@ class DeviceClient:
                 n = min(_shrunk(self.up, k), len(data) - at)
                 return struct.pack("<I", at) + data[at: at + n], (at, n), n
 
-            offset += self._transact(MsgType.LOAD_INPUT, attempt, _match_ack, "ACK", sizer=self.up)
+            offset += self._transact(MsgType.LOAD_INPUT, attempt, _match_ack, "ACK", sizer=self.up,
+                                     retries=2 * self.retries)
 
     def invoke(self, input_crc: int) -> RawResult:
         """Run one inference on the loaded input (the device checks it against ``input_crc``),
@@ -387,7 +389,7 @@ class DeviceClient:
                     return struct.pack("<II", at, n), (at, n), n
 
                 at, piece = self._transact(MsgType.READ_RESULT, attempt, _match_result_data, "RESULT_DATA",
-                                           sizer=self.down)
+                                           sizer=self.down, retries=2 * self.retries)
                 blob[at: at + len(piece)] = piece
                 have = at + len(piece)
             if crc32(bytes(blob)) == done.result_crc:
@@ -409,22 +411,23 @@ class DeviceClient:
     # ---- one exchange: a request frame and its reply, with retries ----
     def _transact(self, msg_type: MsgType, attempt: Callable[[int], tuple[bytes, object, int]],
                   match: Callable[[Frame, object], object], reply: str, *, sizer: ChunkSizer | None = None,
-                  min_total_s: float = 0.0):
+                  min_total_s: float = 0.0, retries: int | None = None):
         """Send ``msg_type`` until a reply is accepted; return what ``match`` made of it.
 
         ``attempt(k)`` builds try ``k``'s payload (so a resend can be smaller): ``(payload, expect,
         chunk_bytes)``. ``match(frame, expect)`` sees reply frames carrying the seq of any try,
         with that try's ``expect`` (a late reply to an earlier try is as good as any); it returns
         the value, None to keep waiting, or a :class:`_Wait` to extend the wait. Gives up after
-        ``retries`` resends, but not before ``min_total_s`` have passed.
+        ``retries`` resends (default: the client's), but not before ``min_total_s`` have passed.
         """
+        retries = self.retries if retries is None else retries
         tries: dict[int, tuple[object, float]] = {}
         last = "no reply"
         start = time.monotonic()
         n = -1
         while True:
             n += 1
-            if n > self.retries and time.monotonic() - start >= min_total_s:
+            if n > retries and time.monotonic() - start >= min_total_s:
                 break
             payload, expect, chunk = attempt(n)
             self._seq = (self._seq + 1) & 0xFF
@@ -438,7 +441,7 @@ class DeviceClient:
                 last = str(e)
                 if sizer is not None:
                     sizer.record(chunk, ok=False)
-                if n >= self.retries:  # past the retries (waiting out min_total_s): one try per timeout
+                if n >= retries:  # past the retries (waiting out min_total_s): one try per timeout
                     time.sleep(max(0.0, began + self.timer.timeout_s - time.monotonic()))
                 continue
             if sizer is not None:
