@@ -1,13 +1,11 @@
-"""The in-place depthwise row-ring path (arm/dwconv2d_s8.c, dw_in_place_rows) is bit-exact
-with TFLite Micro.
+"""In-place "same"-shape depthwise (every KWS DS-CNN depthwise layer) is bit-exact with TFLite
+Micro, through the arm build's row engine (arm/dwconv2d_s8.c, dw_rows) as well as ref.
 
-The random cases of test_kernels_vs_tflm rarely draw its geometry (stride 1, "same" output
-shape, C % 4 == 0, a stack ring of 2 * KH expanded rows of four channels within 384 words),
-so these cases are built to hit it: the hand-scheduled 3x3 taps and the generic loop (odd and
-even kernels; even ones pad unevenly), narrow and wide rows, images of several accumulator
-bands (more than 128 pixels), large biases that force the en_requant_fast fallback instead of
-SMMULR, and rows just too wide for the ring (the per-channel plane path). Both host builds run
-every case.
+The random cases of test_kernels_vs_tflm rarely draw this geometry, so these are built for it:
+KWS's 25x5x64 layer (run transposed, as 5 rows of 25), odd and even kernels (even ones pad
+unevenly), narrow and wide rows, images of several 64-output requantisation bands, large biases
+that force the en_requant_fast fallback instead of SMMULR, and W == 1. Both host builds run
+every case; tests/runtime_c/test_dw_shapes.py covers every other geometry.
 """
 
 from __future__ import annotations
@@ -23,15 +21,15 @@ from .single_op import conv_graph, output_scale_for, random_act_quant, random_in
 # (H, W, C, K, bias magnitude): KWS's 25x5x64 3x3 layer first.
 GEOMETRIES = [
     (25, 5, 64, 3, 4000),
-    (30, 6, 8, 3, 4000),   # 180 pixels: two accumulator bands
-    (40, 7, 4, 3, 4000),   # three bands, W does not divide the band
-    (6, 30, 4, 3, 4000),   # ring exactly fills its 384 words
+    (30, 6, 8, 3, 4000),   # 180 pixels: several 64-output bands
+    (40, 7, 4, 3, 4000),   # W does not divide the band
+    (6, 30, 4, 3, 4000),   # 30-wide rows
     (48, 3, 4, 5, 4000),
     (24, 7, 12, 4, 4000),  # even kernel: pad_top 1, pad_bottom 2
     (20, 8, 8, 2, 4000),
     (20, 4, 4, 3, 2**28),  # SMMULR bound fails: en_requant_fast fallback
     (40, 1, 4, 3, 4000),   # W == 1
-    (4, 31, 8, 3, 4000),   # ring one row too wide: plane path
+    (4, 31, 8, 3, 4000),   # odd width: the 3x3 pair loop's extra window
 ]
 
 

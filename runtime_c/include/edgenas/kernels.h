@@ -183,8 +183,9 @@ size_t en_dwconv2d_s8_scratch_bytes(const en_dims *in_dims, int in_place);
  *  In place when out == in: channel c's input plane is first copied to scratch, then channel c's
  *  outputs are written. Every write lands on an offset == c (mod C), i.e. on channel c's own,
  *  already-saved input, so any stride/padding is safe as long as out starts at in. (The arm
- *  build may instead stream groups of four channels through a ring of padded rows on its
- *  stack, up to 3.5 KB, for stride-1 "same"-shape calls where that ring fits; same results.)
+ *  build instead streams groups of up to four channels through a ring of padded rows on its
+ *  stack, about 5.3 KB in all, for every undilated call whose rows fit it, in place or not,
+ *  leaving the scratch unused; same results.)
  *  Accumulator bound: KH*KW taps of < 2^15 each plus bias; int32-safe for kernels up to
  *  255x255 with |bias| < 2^29.
  * @param[in]  p      geometry

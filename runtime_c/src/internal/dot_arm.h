@@ -15,7 +15,7 @@
 #include <arm_acle.h>
 #define EN_HAVE_DSP 1
 #elif defined(EN_EMULATE_DSP)
-/* Host emulation of the four ACLE intrinsics used below, from their architectural definitions,
+/* Host emulation of the ACLE intrinsics the arm/ kernels use, from their architectural definitions,
  * so the host test suite exercises the DSP code path (lane order included) against TFLM. */
 #define EN_HAVE_DSP 1
 typedef int32_t int16x2_t;
@@ -40,6 +40,7 @@ static inline int32_t __smlabb(int32_t a, int32_t b, int32_t c) {
 static inline int32_t __smlatt(int32_t a, int32_t b, int32_t c) {
     return (int32_t)((uint32_t)c + (uint32_t)(en_emu_hi16(a) * en_emu_hi16(b)));
 }
+static inline int32_t __smuad(int16x2_t a, int16x2_t b) { return __smlad(a, b, 0); }
 #else
 #define EN_HAVE_DSP 0
 #endif

@@ -1,0 +1,134 @@
+"""The arm depthwise kernel (arm/dwconv2d_s8.c) is bit-exact with the reference on every shape.
+
+The arm build picks a strategy per call (the row engine in channel groups of 4/2/1, transposed
+for Kx1 kernels, in tiles for rows too wide for its stack ring, chunked requantisation for long
+rows; the plane and pixel-major fallbacks for dilation), so random shapes are drawn to reach
+each: square, Kx1, 1xK and rectangular kernels, strides 1-3 per axis, SAME and VALID padding,
+1-33 channels (tails of 1, 2 and 3), 1-D series, rows over 64 outputs and over the ring's width,
+batches of 2, in place and not, all three activations with random zero points, and biases and
+scales that force the exact fallbacks of the SMMULR requantisation (huge biases, shift >= 0).
+
+Both host builds run the same call; ref is the oracle (test_kernels_vs_tflm checks ref against
+TFLite Micro), and a smaller set below is checked against TFLite Micro directly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from edgenas.deploy import requant as rq
+
+from . import rt
+from .single_op import conv_graph, run_tflm, same_pad, valid_out
+
+ACTS = ("none", "relu", "relu6")
+
+
+def _case(rng: np.random.Generator, kind: str) -> dict:
+    """A random depthwise call of the given family."""
+    n = 1 if rng.random() < 0.85 else 2
+    c = int(rng.choice([1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 16, 24, 33]))
+    if kind == "square":
+        kh = kw = int(rng.integers(1, 9))
+        h, w = (int(v) for v in rng.integers(1, 20, 2))
+    elif kind == "kx1":
+        kh, kw = int(rng.choice([2, 3, 5, 7, 10, 15, 16, 31, 64])), 1
+        h, w = int(rng.integers(1, 120)), int(rng.choice([1, 1, 2, 5, 10]))
+    elif kind == "1xk":
+        kh, kw = 1, int(rng.choice([2, 3, 5, 9, 10, 15, 33]))
+        h, w = int(rng.choice([1, 1, 3])), int(rng.integers(1, 150))
+    elif kind == "rect":
+        kh, kw = (int(v) for v in rng.integers(1, 8, 2))
+        h, w = (int(v) for v in rng.integers(1, 24, 2))
+    elif kind == "wide":  # rows past the 64-output band, and past the ring: tiles
+        kh = kw = int(rng.choice([1, 3, 5, 7]))
+        h, w = int(rng.integers(1, 8)), int(rng.integers(60, 300))
+    else:
+        raise AssertionError(kind)
+    sh, sw = (int(v) for v in rng.choice([1, 1, 2, 2, 3], 2))
+    dh, dw = (1, 1) if rng.random() < 0.9 else (int(rng.integers(1, 3)), int(rng.integers(1, 3)))
+    padding = str(rng.choice(["same", "valid"]))
+    if padding == "valid" and ((kh - 1) * dh + 1 > h or (kw - 1) * dw + 1 > w):
+        padding = "same"
+    if padding == "same":
+        (oh, pt), (ow, pl) = same_pad(h, kh, sh, dh), same_pad(w, kw, sw, dw)
+    else:
+        oh, pt, ow, pl = valid_out(h, kh, sh, dh), 0, valid_out(w, kw, sw, dw), 0
+    x_zp, y_zp = (int(v) for v in rng.integers(-128, 128, 2))
+    x_s = float(rng.uniform(0.005, 0.1))
+    w_scales = rng.uniform(0.001, 0.05, c).astype(np.float32)
+    bias = rng.integers(-5000, 5000, c).astype(np.int32)
+    spread = x_s * float(w_scales.mean()) * np.sqrt(kh * kw) * 73.0 * 73.0
+    y_s = max(6 * spread / 255.0 * float(rng.uniform(0.4, 1.6)), 1e-6)
+    r = rng.random()
+    if r < 0.08:  # |bias| beyond the SMMULR bound: en_requant_fast
+        bias = rng.integers(-(2**30), 2**30, c).astype(np.int32)
+    elif r < 0.16:  # real multiplier > 1: shift >= 0
+        y_s = x_s * float(w_scales.min()) / float(rng.uniform(1.0, 8.0))
+    return dict(
+        x=rng.integers(-128, 128, (n, h, w, c), dtype=np.int8),
+        w=rng.integers(-127, 128, (1, kh, kw, c), dtype=np.int8),
+        w_scales=w_scales, bias=bias, x_q=(x_s, x_zp), y_q=(float(np.float32(y_s)), y_zp),
+        act=str(rng.choice(ACTS)), stride=(sh, sw), dilation=(dh, dw), padding=padding,
+        pad=(pt, pl), out_hw=(oh, ow), in_place=bool(rng.random() < 0.5),
+    )
+
+
+def _run(c: dict) -> np.ndarray:
+    mults, shifts = rq.conv_quant(c["x_q"][0], c["w_scales"], c["y_q"][0])
+    m, s = np.array(mults, np.int32), np.array(shifts, np.int32)
+    q = rt.Requant(c["x_q"][1], c["y_q"][1], rt._i32(m), rt._i32(s), 1,
+                   *rq.activation_range(c["act"], *c["y_q"]))
+    return rt.dwconv2d(c["x"], c["w"], c["bias"], q, c["stride"], c["pad"], c["out_hw"],
+                       in_place=c["in_place"], dilation=c["dilation"])
+
+
+def _describe(c: dict) -> str:
+    return (f"in {c['x'].shape} k {c['w'].shape[1:3]} stride {c['stride']} dil {c['dilation']} "
+            f"{c['padding']} pad {c['pad']} out {c['out_hw']} act {c['act']} "
+            f"in_place {c['in_place']}")
+
+
+@pytest.mark.parametrize("kind", ["square", "kx1", "1xk", "rect", "wide"])
+@pytest.mark.parametrize("block", range(4))
+def test_arm_dwconv_matches_ref_on_random_shapes(kind: str, block: int) -> None:
+    rng = np.random.default_rng([block, ["square", "kx1", "1xk", "rect", "wide"].index(kind)])
+    for _ in range(25):
+        c = _case(rng, kind)
+        rt.use("ref")
+        want = _run(c)
+        rt.use("armemu")
+        try:
+            got = _run(c)
+        finally:
+            rt.use("ref")
+        diff = np.flatnonzero(got != want)
+        assert diff.size == 0, f"{_describe(c)}: {diff.size} values differ, first at {diff[0]}"
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_arm_dwconv_matches_tflm(seed: int) -> None:
+    """A few of the same shapes straight against TFLite Micro, the semantics the firmware owes."""
+    rng = np.random.default_rng(9000 + seed)
+    c = _case(rng, ["square", "kx1", "1xk", "rect"][seed % 4])
+    c["dilation"] = (1, 1)
+    if c["padding"] == "same":
+        (oh, pt), (ow, pl) = (same_pad(c["x"].shape[i + 1], c["w"].shape[i + 1], c["stride"][i], 1) for i in (0, 1))
+    else:
+        oh, ow = (valid_out(c["x"].shape[i + 1], c["w"].shape[i + 1], c["stride"][i], 1) for i in (0, 1))
+        pt = pl = 0
+    c.update(pad=(pt, pl), out_hw=(oh, ow))
+    attrs = dict(stride_h=c["stride"][0], stride_w=c["stride"][1], dilation_h=1, dilation_w=1,
+                 padding=c["padding"], activation=c["act"])
+    x = c["x"][:1]
+    c["x"] = np.ascontiguousarray(x)
+    ch = x.shape[3]
+    ref = run_tflm(conv_graph(c["x_q"], c["w"], c["w_scales"], c["bias"], c["y_q"], x.shape,
+                              (1, oh, ow, ch), attrs, True), [x])
+    rt.use("armemu")
+    try:
+        got = _run(c)
+    finally:
+        rt.use("ref")
+    assert np.array_equal(got, ref.reshape(got.shape)), _describe(c)
