@@ -114,6 +114,15 @@ def supernet_quality(d: dict) -> tuple[str, str]:
             f"architectures: {s['max_inherited_gap_points']:.2f} points (supernet: {epochs} epochs)")
 
 
+def reliability(d: dict) -> tuple[str, str]:
+    s, noise = d["summary"], d["serial_noise"]
+    rate = noise["headline_rate_each_kind"]
+    return (f"serial link with {100 * rate:.1f} % of bytes dropped, {100 * rate:.1f} % duplicated and "
+            f"{100 * rate:.1f} % bit-flipped each way (firmware in QEMU: {', '.join(noise['models'])})",
+            f"{s['serial_noise_runs']} runs: {s['serial_noise_wrong']} wrong, {s['serial_noise_failed']} failed, "
+            f"{s['serial_noise_slowdown']:.2f}× the clean time (worst trial {s['serial_noise_slowdown_worst_trial']:.2f}×)")
+
+
 ROWS: tuple[tuple[str, Callable[[dict], tuple[str, str]]], ...] = (
     ("compiler_memory", compiler_memory),
     ("mcu_vs_tflm", mcu_vs_tflm),
@@ -124,6 +133,7 @@ ROWS: tuple[tuple[str, Callable[[dict], tuple[str, str]]], ...] = (
     ("estimators", estimators),
     ("kernel_sharing", kernel_sharing),
     ("supernet_quality", supernet_quality),
+    ("reliability", reliability),
 )
 
 
