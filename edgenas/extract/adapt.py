@@ -65,10 +65,12 @@ class AdaptPlan:
 
 @dataclass(frozen=True)
 class Adapted:
-    """Where the adapted supernet and its predictor are, and what adapting measured."""
+    """Where the adapted supernet and its predictor are, the splits they were trained and measured
+    on, and what adapting measured."""
 
     supernet_dir: Path
     predictor_dir: Path
+    data: DataSplits
     record: dict
 
 
@@ -140,4 +142,4 @@ def adapt(data: DataSplits, root: Path, plan: AdaptPlan = AdaptPlan(), say: Say 
         record_path.write_text(json.dumps(record, indent=2) + "\n")
         tell(f"predictor: held-out Kendall tau {quality.get('kendall_tau', float('nan')):.2f} "
              f"over {quality['heldout']} subnets")
-    return Adapted(supernet_dir, predictor_dir, record)
+    return Adapted(supernet_dir, predictor_dir, data, record)

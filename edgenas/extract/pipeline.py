@@ -188,6 +188,8 @@ def _adapt_if_needed(request: ExtractRequest, say: Step) -> Any:
     if request.data is None or request.supernet_dir is not None or request.other_data:
         return None
     bundled = load_meta(bundled_supernet_dir())
+    if request.data == bundled.get("data_source"):  # its own bundled name: nothing to load or adapt
+        return None
     data = load_dataset(request.data)
     if data.fingerprint == bundled.get("data_fingerprint") or data.source == bundled.get("data_source"):
         return None
@@ -246,7 +248,9 @@ def _extract(request: ExtractRequest, step: Step | None) -> ExtractReport:
     supernet_dir = supernet_dir or bundled_supernet_dir()
     net, meta = load_supernet(supernet_dir)
     spec = net.spec
-    data = load_recorded_dataset(meta, request.data, allow_other=request.other_data)
+    # The adapted supernet was trained on the very splits adapting loaded: no second load and hash.
+    data = adapted.data if adapted is not None else load_recorded_dataset(meta, request.data,
+                                                                          allow_other=request.other_data)
     table_path = request.latency_table or default_latency_table(request.board)
     table = LatencyTable.load(table_path) if table_path else None
     if table is not None and table.spec != spec:

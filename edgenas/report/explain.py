@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from ..cost.model import CostModel, Metrics
+from ..cost.model import CostModel
 from ..space import Arch, BlockChoice, SpaceSpec
 
 Predict = Callable[[list[Arch]], Sequence[float]]
@@ -106,11 +106,6 @@ def one_step_neighbours(spec: SpaceSpec, arch: Arch) -> list[Neighbour]:
     return out
 
 
-def _metric(metrics: Metrics, name: str) -> float | None:
-    value = getattr(metrics, name, None)
-    return None if value is None else float(value)
-
-
 def sensitivity(spec: SpaceSpec, arch: Arch, predict: Predict, cost: CostModel,
                 limits: Mapping[str, float]) -> list[SensitivityRow]:
     """One row per :func:`one_step_neighbours` of ``arch``, deltas against ``arch`` itself."""
@@ -120,8 +115,9 @@ def sensitivity(spec: SpaceSpec, arch: Arch, predict: Predict, cost: CostModel,
     rows = []
     for n, score in zip(neighbours, scores[1:]):
         m = cost.metrics(n.arch)
-        deltas = {name: _metric(m, name) - _metric(base, name) for name in SHOWN_METRICS
-                  if _metric(m, name) is not None and _metric(base, name) is not None}
+        # latency is None for both or neither: one cost model answers both archs
+        deltas = {name: float(getattr(m, name) - getattr(base, name)) for name in SHOWN_METRICS
+                  if getattr(base, name) is not None}
         violates = tuple(name for name, limit in sorted(limits.items()) if m.get(name) > limit)
         rows.append(SensitivityRow(n.dimension, n.change, str(n.arch), float(score - scores[0]), deltas, violates))
     return rows
