@@ -31,6 +31,7 @@ from scipy.stats import spearmanr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import write_result  # noqa: E402
+from heldout import PREDICTOR_DIR, heldout_split  # noqa: E402
 
 from edgenas.data import load_recorded_dataset  # noqa: E402
 from edgenas.estimate import AccuracyPredictor, kendall_tau, measure_accuracy, read_samples  # noqa: E402
@@ -39,17 +40,6 @@ from edgenas.estimate.halving import ScratchConfig, ScratchEvaluator, scratch_ac
 from edgenas.estimate.proxies import PROXIES, ProxyConfig, score_arch  # noqa: E402
 from edgenas.supernet import load_supernet  # noqa: E402
 from edgenas.supernet.bundled import bundled_supernet_dir  # noqa: E402
-
-PREDICTOR_DIR = Path(__file__).resolve().parent.parent / "edgenas" / "assets" / "predictor" / "fashion-mnist"
-
-
-def heldout_split(samples, holdout: float = 0.2, seed: int = 0):
-    """(train, held-out) exactly as ``edgenas predictor fit`` splits the samples."""
-    ordered = sorted({s.arch: s for s in samples}.values(), key=lambda s: str(s.arch))
-    order = np.random.default_rng(seed).permutation(len(ordered))
-    n_test = int(round(holdout * len(ordered)))
-    return [ordered[i] for i in order[n_test:]], [ordered[i] for i in order[:n_test]]
-
 
 def _split_matches(predictor: AccuracyPredictor, train, held) -> bool:
     """True when the predictor's saved held-out tau is reproduced on ``held`` (so it never trained on them)."""

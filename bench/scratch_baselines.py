@@ -9,6 +9,8 @@ epoch budget match. Writes ``bench/results/scratch_baselines.json`` after every 
 
 ``--arch`` adds architectures by their string, e.g. the hand-designed baselines of
 ``bench/extract.py`` (its JSON lists them), which reads its results from here too.
+``--heldout A:B`` adds the predictor's held-out subnets A..B-1, the from-scratch ground truth of
+``bench/estimators.py --truth-epochs-from-baselines`` (processes side by side take slices).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RESULTS_DIR, write_result  # noqa: E402
+from heldout import heldout_archs  # noqa: E402
 from quality_archs import quality_archs  # noqa: E402
 
 from edgenas.data import load_fashion_mnist  # noqa: E402
@@ -51,6 +54,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
     parser.add_argument("--labels", default="smallest,random1,random2", help="supernet_quality subnets ('' for none)")
     parser.add_argument("--arch", action="append", default=[], help="an architecture string (repeatable)")
+    parser.add_argument("--heldout", default="", help="slice A:B of the predictor's held-out subnets")
     parser.add_argument("--random", type=int, default=3, help="random subnets supernet_quality samples")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto")
@@ -63,12 +67,20 @@ def main() -> None:
     named = quality_archs(spec, args.random, args.seed)
     todo = [(label, named[label]) for label in args.labels.split(",") if label]
     todo += [("arch", Arch.parse(text).validate(spec)) for text in args.arch]
+    if args.heldout:
+        first, stop = (int(v) for v in args.heldout.split(":"))
+        todo += [(f"heldout{first + i}", a) for i, a in enumerate(heldout_archs()[first:stop])]
+    if device.startswith("cuda"):
+        torch.backends.cudnn.benchmark = True  # one input shape per run: let cuDNN pick its fastest kernels
     path = RESULTS_DIR / f"{name}.json"
     runs = json.loads(path.read_text())["runs"] if path.exists() else {}
     for label, arch in todo:
         started = time.time()
+        def progress(epoch: int, loss: float, label=label, started=started) -> None:
+            print(f"{label} epoch {epoch + 1}/{args.epochs} loss {loss:.4f} {time.time() - started:.0f} s", flush=True)
+
         model = train_from_scratch(spec, arch, data, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
-                                   device=device)
+                                   device=device, on_epoch=progress)
         runs[str(arch)] = {
             "label": label,
             "test_acc": accuracy(model, data.test, arch.resolution),

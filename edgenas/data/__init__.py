@@ -1,6 +1,6 @@
 """Datasets: Fashion-MNIST from Debian, user folders and .npz files, a synthetic set for tests."""
 
-from .batches import augment, iterate, resize, to_tensor
+from .batches import augment, augmented_epoch, iterate, resize, to_device, to_tensor
 from .dataset import DataSplits, ImageSet, carve_validation
 from .fashion_mnist import load_fashion_mnist, read_idx
 from .registry import data_record, data_seed, load_dataset, load_recorded_dataset
@@ -11,6 +11,7 @@ __all__ = [
     "DataSplits",
     "ImageSet",
     "augment",
+    "augmented_epoch",
     "carve_validation",
     "iterate",
     "data_record",
@@ -23,5 +24,6 @@ __all__ = [
     "make_synthetic",
     "read_idx",
     "resize",
+    "to_device",
     "to_tensor",
 ]

@@ -28,9 +28,10 @@ def resize(x: torch.Tensor, resolution: int) -> torch.Tensor:
     return F.interpolate(x, size=(resolution, resolution), mode="bilinear", align_corners=False)
 
 
-def augment(x: torch.Tensor, resolution: int, generator: torch.Generator, shift: float = 0.1, flip: bool = True) -> torch.Tensor:
-    """Random translation and optional horizontal flip, resampled to ``resolution``."""
-    n = x.shape[0]
+def draw_affine(n: int, generator: torch.Generator, shift: float = 0.1, flip: bool = True) -> torch.Tensor:
+    """Random ``(n, 2, 3)`` affine maps (translation, optional horizontal flip), on the CPU.
+
+    Random numbers come from the CPU generator, so a GPU run draws what a CPU run draws."""
     theta = torch.zeros(n, 2, 3)
     sign = torch.ones(n)
     if flip:
@@ -38,9 +39,49 @@ def augment(x: torch.Tensor, resolution: int, generator: torch.Generator, shift:
     theta[:, 0, 0] = sign
     theta[:, 1, 1] = 1.0
     theta[:, :, 2] = (torch.rand(n, 2, generator=generator) * 2 - 1) * 2 * shift
-    # Random numbers come from the CPU generator, so a GPU run draws what a CPU run draws.
-    grid = F.affine_grid(theta.to(x.device), [n, x.shape[1], resolution, resolution], align_corners=False)
+    return theta
+
+
+def warp(x: torch.Tensor, theta: torch.Tensor, resolution: int) -> torch.Tensor:
+    """Resample ``x`` through the affine maps ``theta`` to a square ``resolution``."""
+    grid = F.affine_grid(theta.to(x.device), [x.shape[0], x.shape[1], resolution, resolution], align_corners=False)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
+def augment(x: torch.Tensor, resolution: int, generator: torch.Generator, shift: float = 0.1, flip: bool = True) -> torch.Tensor:
+    """Random translation and optional horizontal flip, resampled to ``resolution``."""
+    return warp(x, draw_affine(x.shape[0], generator, shift, flip), resolution)
+
+
+def augmented_epoch(
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    batch_size: int,
+    resolution: int,
+    *,
+    shuffle_generator: torch.Generator,
+    augment_generator: torch.Generator,
+    steps: int | None = None,
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """One epoch of shuffled, augmented ``(images, labels)`` batches from uint8 NHWC ``images``
+    already on their device (see :func:`to_device`).
+
+    Why: every random number of the epoch is drawn up front and sent in one copy, so a GPU never
+    waits for the host between steps (a per-batch host-to-device copy serialises the two). The
+    draws are those of :func:`iterate` + :func:`augment`, batch by batch, so the batches are equal."""
+    n = images.shape[0]
+    order = torch.randperm(n, generator=shuffle_generator)
+    chunks = order.split(batch_size)[:steps]
+    thetas = torch.cat([draw_affine(len(c), augment_generator) for c in chunks]).to(images.device)
+    order = order[: sum(len(c) for c in chunks)].to(images.device)
+    for idx, theta in zip(order.split(batch_size), thetas.split(batch_size)):
+        x = images[idx].permute(0, 3, 1, 2).float().div_(255.0)
+        yield warp(x, theta, resolution), labels[idx]
+
+
+def to_device(data: ImageSet, device: torch.device | str) -> tuple[torch.Tensor, torch.Tensor]:
+    """The whole set as uint8 NHWC images and int64 labels on ``device`` (shared memory on a CPU)."""
+    return torch.from_numpy(np.ascontiguousarray(data.x)).to(device), torch.from_numpy(data.y).long().to(device)
 
 
 def iterate(

@@ -17,7 +17,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..data import DataSplits, augment, iterate
+from ..data import DataSplits, augmented_epoch, to_device
 from ..space import Arch, SpaceSpec, largest_arch
 from .ofa import OFASupernet
 from .device import memory_format_for
@@ -100,19 +100,20 @@ def fit_subnet(
     if max_steps_per_epoch:
         steps = min(steps, max_steps_per_epoch)
     total = steps * epochs
+    images, labels = to_device(data.train, device)
     for epoch in range(epochs):
         rng = np.random.default_rng([seed, epoch])
         shuffle = torch.Generator().manual_seed(int(rng.integers(2**62)))
         aug = torch.Generator().manual_seed(int(rng.integers(2**62)))
         model.train()
         losses = []
-        for step, (x, y) in enumerate(iterate(data.train, batch_size, shuffle_generator=shuffle, device=device)):
-            if step >= steps:
-                break
+        batches = augmented_epoch(images, labels, batch_size, arch.resolution, shuffle_generator=shuffle,
+                                  augment_generator=aug, steps=steps)
+        for step, (x, y) in enumerate(batches):
             for group in optimizer.param_groups:
                 group["lr"] = cosine_lr(lr, epoch * steps + step, total)
             optimizer.zero_grad(set_to_none=True)
-            xb = augment(x, arch.resolution, aug).contiguous(memory_format=fmt)
+            xb = x.contiguous(memory_format=fmt)
             logits = model(xb)
             loss = F.cross_entropy(logits, y, label_smoothing=label_smoothing)
             if teacher is not None:

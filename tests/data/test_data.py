@@ -7,6 +7,7 @@ import torch
 
 from edgenas.data import (
     augment,
+    augmented_epoch,
     iterate,
     load_dataset,
     load_fashion_mnist,
@@ -15,6 +16,7 @@ from edgenas.data import (
     make_synthetic,
     read_idx,
     resize,
+    to_device,
 )
 from edgenas.data.fashion_mnist import DEFAULT_DIR
 from edgenas.errors import DataError
@@ -108,3 +110,17 @@ def test_batches_resize_and_augment_are_deterministic():
     # Identity transform reproduces a plain resize.
     ident = augment(x, 24, torch.Generator().manual_seed(0), shift=0.0, flip=False)
     assert torch.allclose(ident, resize(x, 24), atol=1e-5)
+
+
+def test_device_epoch_draws_what_per_batch_augmentation_draws():
+    """The staged epoch (one copy per epoch, for GPUs) yields the very batches of iterate + augment."""
+    d = make_synthetic(size=12)
+    images, labels = to_device(d.train, "cpu")
+    staged = list(augmented_epoch(images, labels, 7, 16, shuffle_generator=torch.Generator().manual_seed(3),
+                                  augment_generator=torch.Generator().manual_seed(4), steps=3))
+    aug = torch.Generator().manual_seed(4)
+    plain = [(augment(x, 16, aug), y) for _, (x, y) in
+             zip(range(3), iterate(d.train, 7, shuffle_generator=torch.Generator().manual_seed(3)))]
+    assert len(staged) == 3
+    for (xa, ya), (xb, yb) in zip(staged, plain):
+        assert torch.equal(xa, xb) and torch.equal(ya, yb)
