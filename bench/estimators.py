@@ -6,8 +6,11 @@ checked against the predictor's saved held-out tau). Two ground truths:
 
 - ``inherited_val``: the measured validation accuracy of each subnet with inherited supernet
   weights + BN recalibration (the ``samples-*.jsonl`` collected for the predictor), all subnets;
-- ``scratch_val``: validation accuracy after a short from-scratch training on a fixed training
-  subset, for the first ``--truth-subnets`` of them (sizes recorded in the JSON).
+- ``scratch_truth``: accuracy after training from scratch, for the first ``--truth-subnets`` of
+  them: by default validation accuracy after a short training on a fixed subset, trained here;
+  with ``--truth-from-baselines EPOCHS``, test accuracy after EPOCHS full epochs, read from
+  ``scratch_baselines*.json`` (``bench/scratch_baselines.py --heldout 0:30``, e.g. on a GPU with
+  ``bench/scratch_on_gpu.sh``).
 
 Estimators: the zero-cost proxies (synflow, jacob_cov, snip, grad_norm, params), the predictor,
 a cheaper inherited-weights measurement, a shorter from-scratch training, and successive halving
@@ -32,6 +35,7 @@ from scipy.stats import spearmanr
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import write_result  # noqa: E402
 from heldout import PREDICTOR_DIR, heldout_split  # noqa: E402
+from scratch_baselines import load_baselines  # noqa: E402
 
 from edgenas.data import load_recorded_dataset  # noqa: E402
 from edgenas.estimate import AccuracyPredictor, kendall_tau, measure_accuracy, read_samples  # noqa: E402
@@ -56,6 +60,16 @@ def rank_stats(scores, truth) -> dict:
             "spearman_rho": round(float(rho) if np.isfinite(rho) else 0.0, 4), "subnets": len(truth)}
 
 
+def truth_from_baselines(archs, epochs: int) -> dict[str, float]:
+    """``{arch: test accuracy}`` of ``epochs``-epoch scratch runs; exits naming the command when some are missing."""
+    runs = load_baselines()
+    missing = [a for a in archs if (str(a), epochs) not in runs]
+    if missing:
+        raise SystemExit(f"{len(missing)} of {len(archs)} subnets have no {epochs}-epoch scratch run; train them with "
+                         f"python bench/scratch_baselines.py --epochs {epochs} --labels '' --heldout 0:{len(archs)}")
+    return {str(a): runs[(str(a), epochs)]["test_acc"] for a in archs}
+
+
 def timed(fn, archs):
     started = time.time()
     scores = [float(fn(a)) for a in archs]
@@ -72,6 +86,8 @@ def main() -> None:
     parser.add_argument("--truth-subnets", type=int, default=30, help="subnets trained from scratch as ground truth")
     parser.add_argument("--truth-images", type=int, default=1000, help="training images of the scratch ground truth")
     parser.add_argument("--truth-epochs", type=int, default=1)
+    parser.add_argument("--truth-from-baselines", type=int, default=0, metavar="EPOCHS",
+                        help="take the scratch ground truth from scratch_baselines runs of EPOCHS epochs (0: train here)")
     parser.add_argument("--truth-val", type=int, default=1000, help="validation images of the scratch ground truth")
     parser.add_argument("--scratch-images", type=int, default=250, help="training images of the scratch estimator")
     parser.add_argument("--halving-min", type=int, default=250, help="successive halving's first budget (images)")
@@ -100,22 +116,31 @@ def main() -> None:
         held = held[: args.limit]
     archs = [s.arch for s in held]
     truth1 = [s.accuracy for s in held]
+    baseline_truth = (truth_from_baselines(archs[: args.truth_subnets], args.truth_from_baselines)
+                      if args.truth_from_baselines else None)
 
     rows = {str(a): {"inherited_val": t} for a, t in zip(archs, truth1)}
     estimators: dict[str, dict] = {}
     scores: dict[str, list[float]] = {}
     sizes = {key: getattr(args, key) for key in vars(args)}
 
+    if args.truth_from_baselines:
+        truth_text = (f"test accuracy after {args.truth_from_baselines} full epochs from scratch "
+                      "(scratch_baselines*.json), first {n} subnets")
+    else:
+        truth_text = (f"validation accuracy after {args.truth_epochs} epoch(s) from scratch on {args.truth_images} "
+                      f"training images (val images {args.truth_val}), first {{n}} subnets")
+
     def save(complete: bool) -> Path:
-        truth2 = {a: r["scratch_val"] for a, r in rows.items() if "scratch_val" in r}
+        truth2 = {a: r["scratch_truth"] for a, r in rows.items() if "scratch_truth" in r}
         for name, info in estimators.items():
             vals = scores[name]
             info["vs_inherited_val"] = rank_stats(vals, [rows[str(a)]["inherited_val"] for a in info["archs"]])
             pairs = [(v, truth2[str(a)]) for v, a in zip(vals, info["archs"]) if str(a) in truth2]
             if len(pairs) >= 3:
-                info["vs_scratch_val"] = rank_stats(*zip(*pairs))
+                info["vs_scratch_truth"] = rank_stats(*zip(*pairs))
         summary = {name: {"tau_inherited": info["vs_inherited_val"]["kendall_tau"],
-                          "tau_scratch": info.get("vs_scratch_val", {}).get("kendall_tau"),
+                          "tau_scratch": info.get("vs_scratch_truth", {}).get("kendall_tau"),
                           "seconds_per_arch": info["seconds_per_arch"]} for name, info in estimators.items()}
         if len(truth2) >= 3:
             keys = list(truth2)
@@ -131,9 +156,7 @@ def main() -> None:
                                  f"recalibration on {gt_calib} training images, as collected for the predictor "
                                  f"(re-measured for {sizes.get('inherited_val_reproduced', '?')} subnets); "
                                  f"{len(held)} held-out predictor samples",
-                "scratch_val": f"validation accuracy after {args.truth_epochs} epoch(s) from scratch on "
-                               f"{args.truth_images} training images (val images {args.truth_val}), first "
-                               f"{len(truth2)} subnets",
+                "scratch_truth": truth_text.format(n=len(truth2)),
             },
             "sizes": sizes,
             "estimators": {k: {kk: vv for kk, vv in v.items() if kk != "archs"} for k, v in estimators.items()},
@@ -177,7 +200,7 @@ def main() -> None:
                 + ("disjoint from the ground truth's: its tau against inherited_val is the agreement of two "
                    "independent measurements" if start else "a subset of the ground truth's, which used the whole split: its tau "
                    "against inherited_val overstates an independent agreement")
-                + "); against scratch_val it is a real test")
+                + "); against scratch_truth it is a real test")
     save(False)
 
     # Scratch ground truth on a validation slice disjoint from the estimators' one (no shared noise).
@@ -188,9 +211,13 @@ def main() -> None:
     truth_cfg = ScratchConfig(train_images=args.truth_images, val_images=args.truth_val, epochs=args.truth_epochs,
                               seed=args.seed, threads=1)
     t = time.time()
-    for i, a in enumerate(sub):
-        rows[str(a)]["scratch_val"] = scratch_accuracy(spec, a, truth_data, truth_cfg).accuracy
-        print("truth", i + 1, len(sub), rows[str(a)]["scratch_val"], flush=True)
+    if baseline_truth is not None:
+        for a in sub:
+            rows[str(a)]["scratch_truth"] = baseline_truth[str(a)]
+    else:
+        for i, a in enumerate(sub):
+            rows[str(a)]["scratch_truth"] = scratch_accuracy(spec, a, truth_data, truth_cfg).accuracy
+            print("truth", i + 1, len(sub), rows[str(a)]["scratch_truth"], flush=True)
     truth_seconds = (time.time() - t) / max(1, len(sub))
     sizes["truth_seconds_per_arch"] = round(truth_seconds, 2)
     save(False)
@@ -204,7 +231,7 @@ def main() -> None:
     t = time.time()
     result = successive_halving(sub, evaluate, min_budget=args.halving_min, eta=args.halving_eta,
                                 max_budget=args.halving_max)
-    by_truth = sorted(sub, key=lambda a: -rows[str(a)]["scratch_val"])
+    by_truth = sorted(sub, key=lambda a: -rows[str(a)]["scratch_truth"])
     sec = (time.time() - t) / max(1, len(sub))
     record("halving", result.rank_scores(sub), sec, sub, kind="successive halving over scratch training",
            rungs=[{"budget_images": r.budget, "archs": len(r.archs)} for r in result.rungs],
