@@ -31,16 +31,12 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from ..deploy.allocator import DEFAULT_ALIGNMENT
-from ..space import Arch, SpaceSpec
+from ..space import Arch, SpaceSpec, same_out
 from ..supernet.ofa import BlockPlan, plan_net
 
 
 def _align(n: int) -> int:
     return -(-n // DEFAULT_ALIGNMENT) * DEFAULT_ALIGNMENT
-
-
-def _out(size: int, stride: int) -> int:
-    return -(-size // stride)
 
 
 class _Buffer:
@@ -127,7 +123,7 @@ class BlockShape(NamedTuple):
 
 
 def _block(chain: _Chain, b: BlockShape, size: int) -> int:
-    out = _out(size, b.stride)
+    out = same_out(size, b.stride)
     if b.residual:
         chain.skip = chain.current
     chain.conv(size * size * b.mid_channels, b.mid_channels <= b.in_channels, size * b.in_channels)
@@ -143,7 +139,7 @@ def prefix_segment(spec: SpaceSpec, resolution: int, width: float) -> Segment:
     """Input, stem, first depthwise and first pointwise conv."""
     stem = spec.width_channels(spec.stem_channels, width)
     first = spec.width_channels(spec.first_channels, width)
-    size = _out(resolution, spec.stem_stride)
+    size = same_out(resolution, spec.stem_stride)
     chain = _Chain(_Buffer(resolution * resolution * spec.in_channels))
     chain.conv(size * size * stem, False, 0)
     chain.depthwise(size * size * stem, size * size)
@@ -175,13 +171,11 @@ def arena_bytes(spec: SpaceSpec, arch: Arch) -> int:
     plan = plan_net(spec, arch)
     seg = prefix_segment(spec, arch.resolution, arch.width)
     peak, carry = seg.peak_bytes, seg.carry_bytes
-    size = _out(arch.resolution, spec.stem_stride)
     for si in range(len(arch.stages)):
         blocks = [b for b in plan.blocks if b.stage == si]
-        seg = stage_peak([BlockShape.of(b) for b in blocks], size, carry)
+        seg = stage_peak([BlockShape.of(b) for b in blocks], blocks[0].in_size, carry)
         peak, carry = max(peak, seg.peak_bytes), seg.carry_bytes
-        size = _out(size, spec.stages[si].stride)
-    seg = tail_segment(spec, size, plan.blocks[-1].out_channels, arch.width, carry)
+    seg = tail_segment(spec, plan.head_size, plan.blocks[-1].out_channels, arch.width, carry)
     return max(peak, seg.peak_bytes)
 
 

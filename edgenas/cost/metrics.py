@@ -17,14 +17,10 @@ from functools import lru_cache
 import numpy as np
 
 from ..deploy import codegen
-from ..space import Arch, SpaceSpec
+from ..space import Arch, SpaceSpec, same_out
 from ..supernet.ofa import plan_net
 
 _PER_CHANNEL_BYTES = 12  # int32 bias + int32 multiplier + int32 shift per output channel
-
-
-def _out(size: int, stride: int) -> int:
-    return -(-size // stride)  # SAME padding
 
 
 @dataclass(frozen=True)
@@ -57,7 +53,7 @@ def prefix_layers(spec: SpaceSpec, resolution: int, width: float) -> list[LayerC
     """Stem conv, first depthwise and first pointwise conv."""
     stem = spec.width_channels(spec.stem_channels, width)
     first = spec.width_channels(spec.first_channels, width)
-    size = _out(resolution, spec.stem_stride)
+    size = same_out(resolution, spec.stem_stride)
     return [
         _conv("stem", size, spec.in_channels, stem, 3, False),
         _conv("first_dw", size, stem, stem, 3, True),
@@ -67,7 +63,7 @@ def prefix_layers(spec: SpaceSpec, resolution: int, width: float) -> list[LayerC
 
 def block_layers(name: str, size: int, cin: int, mid: int, cout: int, kernel: int, stride: int) -> list[LayerCost]:
     """Expand, depthwise and project convs of one block with a ``size`` x ``size`` input."""
-    out = _out(size, stride)
+    out = same_out(size, stride)
     return [
         _conv(f"{name}.expand", size, cin, mid, 1, False),
         _conv(f"{name}.dw", out, mid, mid, kernel, True),
@@ -89,11 +85,9 @@ def layer_costs(spec: SpaceSpec, arch: Arch) -> list[LayerCost]:
     """Every weighted layer of ``arch`` in execution order."""
     plan = plan_net(spec, arch)
     layers = prefix_layers(spec, arch.resolution, arch.width)
-    size = _out(arch.resolution, spec.stem_stride)
     for i, b in enumerate(plan.blocks):
-        layers += block_layers(f"b{i}", size, b.in_channels, b.mid_channels, b.out_channels, b.kernel, b.stride)
-        size = _out(size, b.stride)
-    return layers + tail_layers(spec, size, plan.blocks[-1].out_channels, arch.width)
+        layers += block_layers(f"b{i}", b.in_size, b.in_channels, b.mid_channels, b.out_channels, b.kernel, b.stride)
+    return layers + tail_layers(spec, plan.head_size, plan.blocks[-1].out_channels, arch.width)
 
 
 def macs(spec: SpaceSpec, arch: Arch) -> int:

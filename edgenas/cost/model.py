@@ -19,7 +19,7 @@ from typing import Protocol
 
 from ..boards import Board
 from ..errors import UsageError
-from ..space import Arch, BlockChoice, SpaceSpec
+from ..space import Arch, BlockChoice, SpaceSpec, same_out
 from . import memory
 from .metrics import LayerCost, block_layers, kernel_calls, prefix_layers, tail_layers
 from .overhead import FirmwareOverhead, overhead_for_board
@@ -78,10 +78,6 @@ class Minimum:
 @lru_cache(maxsize=200_000)
 def _stage_peak(blocks: tuple[memory.BlockShape, ...], in_size: int, carry_bytes: int) -> memory.Segment:
     return memory.stage_peak(blocks, in_size, carry_bytes)
-
-
-def _out(size: int, stride: int) -> int:
-    return -(-size // stride)
 
 
 @lru_cache(maxsize=50_000)
@@ -155,7 +151,7 @@ class CostModel:
         if hit is not None:
             return hit
         spec = self.spec
-        size = _out(resolution, spec.stem_stride)
+        size = same_out(resolution, spec.stem_stride)
         cin = spec.width_channels(spec.first_channels, width)
         sizes, ins, outs = [], [], []
         for sspec in spec.stages:
@@ -163,7 +159,7 @@ class CostModel:
             ins.append(cin)
             cin = spec.width_channels(sspec.channels, width)
             outs.append(cin)
-            size = _out(size, sspec.stride)
+            size = same_out(size, sspec.stride)
         pm, pp, pf = _sums(prefix_layers(spec, resolution, width))
         tm, tp, tf = _sums(tail_layers(spec, size, cin, width))
         geo = _Geometry(tuple(sizes), tuple(ins), tuple(outs), (pm + tm, pp + tp, pf + tf),
@@ -184,7 +180,7 @@ class CostModel:
         for bi, (choice, shape) in enumerate(zip(stage, shapes)):
             layers += block_layers(f"s{si}b{bi}", size, shape.in_channels, shape.mid_channels, shape.out_channels,
                                    choice.kernel, shape.stride)
-            size = _out(size, shape.stride)
+            size = same_out(size, shape.stride)
         cost = _StageCost(_sums(layers), shapes)
         self._stages[key] = cost
         return cost

@@ -19,7 +19,7 @@ import torch
 import torch.nn as nn
 
 from ..data import ImageSet, resize, to_tensor
-from ..space import Arch, SpaceSpec
+from ..space import Arch, SpaceSpec, same_out
 from ..supernet import NetPlan, Subnet, plan_net
 from ..supernet.subnet import ConvBNAct
 from ..torch_threads import DETERMINISTIC_THREADS, torch_threads
@@ -169,7 +169,7 @@ class GraphBuilder:
         b_name = self.const(f"{name}.bias", bq, "int32", QuantParams(bias_scales, (0,) * len(bias_scales), 0))
         _, h, w, _ = x_t.shape
         stride = params.stride
-        out_shape = (1, -(-h // stride), -(-w // stride), weight.shape[0])
+        out_shape = (1, same_out(h, stride), same_out(w, stride), weight.shape[0])
         out = self.activation(name, out_shape, out_quant)
         attrs = {
             "stride_h": stride,

@@ -28,7 +28,7 @@ import torch.nn as nn
 from ..deploy import write_tflite
 from ..deploy.ir import Graph
 from ..errors import ToolchainError
-from ..space import Arch, SpaceSpec, sample_arch
+from ..space import Arch, SpaceSpec, same_out, sample_arch
 from ..supernet import Subnet
 from ..supernet.subnet import ConvBNAct, InvertedResidual
 from ..targets.host import (
@@ -51,7 +51,7 @@ OPSET = 17
 class _Stem(nn.Sequential):
     def __init__(self, sig: Signature) -> None:
         s = sig.in_size
-        after = -(-s // sig.stride)
+        after = same_out(s, sig.stride)
         super().__init__(ConvBNAct(sig.in_channels, sig.mid_channels, 3, s, sig.stride),
                          ConvBNAct(sig.mid_channels, sig.mid_channels, 3, after, groups=sig.mid_channels),
                          ConvBNAct(sig.mid_channels, sig.out_channels, 1, after, act=False))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..space import Arch, SpaceSpec
+from ..space import Arch, SpaceSpec, same_out
 from ..supernet import plan_net
 
 KINDS = ("stem", "mbconv", "head")
@@ -49,7 +49,7 @@ class Signature:
     @property
     def out_size(self) -> int:
         """Output height = width (SAME padding: ceil(in / stride); head: 1)."""
-        return 1 if self.kind == "head" else -(-self.in_size // self.stride)
+        return 1 if self.kind == "head" else same_out(self.in_size, self.stride)
 
     @property
     def key(self) -> str:
@@ -73,15 +73,12 @@ class Signature:
 def arch_signatures(spec: SpaceSpec, arch: Arch) -> list[Signature]:
     """The entries of ``arch`` in execution order (stem, one per active block, head)."""
     plan = plan_net(spec, arch)
-    size = arch.resolution
-    sigs = [Signature("stem", size, plan.in_channels, plan.stem_channels, plan.first_channels, 3,
+    sigs = [Signature("stem", arch.resolution, plan.in_channels, plan.stem_channels, plan.first_channels, 3,
                       spec.stem_stride, False)]
-    size = -(-size // spec.stem_stride)
     for b in plan.blocks:
-        sigs.append(Signature("mbconv", size, b.in_channels, b.mid_channels, b.out_channels, b.kernel, b.stride,
+        sigs.append(Signature("mbconv", b.in_size, b.in_channels, b.mid_channels, b.out_channels, b.kernel, b.stride,
                               b.residual))
-        size = -(-size // b.stride)
-    sigs.append(Signature("head", size, plan.blocks[-1].out_channels, plan.head_channels, plan.num_classes, 1, 1,
+    sigs.append(Signature("head", plan.head_size, plan.blocks[-1].out_channels, plan.head_channels, plan.num_classes, 1, 1,
                           False))
     return sigs
 

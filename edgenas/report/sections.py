@@ -15,9 +15,8 @@ def architecture(spec: SpaceSpec, arch: Arch) -> str:
     below the largest subnet's, a dashed one a block the subnet drops."""
     plan = plan_net(spec, arch)
     top = largest_arch(spec)
-    size = -(-arch.resolution // spec.stem_stride)
     rows = [f'<div class="stage"><div class="name">stem</div><div class="block">3×3 conv s{spec.stem_stride}'
-            f"<small>{arch.resolution}² × {spec.in_channels} → {size}² × {plan.stem_channels}</small></div>"
+            f"<small>{arch.resolution}² × {spec.in_channels} → {plan.stem_size}² × {plan.stem_channels}</small></div>"
             f'<div class="block">first block<small>dw 3×3 + pw → {plan.first_channels} ch</small></div></div>']
     blocks = iter(plan.blocks)
     for si, (stage, stage_spec) in enumerate(zip(arch.stages, spec.stages)):
@@ -30,10 +29,9 @@ def architecture(spec: SpaceSpec, arch: Arch) -> str:
             diff = choice.kernel < top.stages[si][bi].kernel or choice.expand < top.stages[si][bi].expand
             boxes.append(
                 f'<div class="block{" diff" if diff else ""}" title="{esc(choice)}">k{choice.kernel} e{choice.expand}'
-                f"<small>{size}² s{b.stride}{' +res' if b.residual else ''}</small>"
+                f"<small>{b.in_size}² s{b.stride}{' +res' if b.residual else ''}</small>"
                 f"<small>{b.in_channels}→{b.mid_channels}→{b.out_channels}</small></div>"
             )
-            size = -(-size // b.stride)
         rows.append(f'<div class="stage"><div class="name">stage {si + 1}</div>{"".join(boxes)}</div>')
     rows.append(f'<div class="stage"><div class="name">head</div><div class="block">1×1 conv → {plan.head_channels}'
                 f"<small>pool, FC → {plan.num_classes}</small></div></div>")

@@ -4,7 +4,7 @@ from .arch import Arch, BlockChoice
 from .count import count_archs
 from .ops import crossover_arch, largest_arch, mutate_arch, sample_arch, smallest_arch
 from .registry import get_space, list_spaces, register_space
-from .spec import SpaceSpec, StageSpec, make_divisible
+from .spec import SpaceSpec, StageSpec, make_divisible, same_out
 
 __all__ = [
     "Arch",
@@ -19,6 +19,7 @@ __all__ = [
     "make_divisible",
     "mutate_arch",
     "register_space",
+    "same_out",
     "sample_arch",
     "smallest_arch",
 ]

@@ -22,6 +22,13 @@ def make_divisible(value: float, divisor: int = 4) -> int:
     return rounded
 
 
+def same_out(size: int, stride: int) -> int:
+    """Output size of a SAME-padded window (conv, pool) over ``size`` pixels: ceil(size / stride).
+
+    Every layer of the spaces pads SAME (as TFLite does), so this one rule sizes every feature map."""
+    return -(-size // stride)
+
+
 @dataclass(frozen=True)
 class StageSpec:
     """One stage of inverted-residual blocks.

@@ -13,7 +13,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..space import Arch, SpaceSpec, largest_arch
+from ..space import Arch, SpaceSpec, largest_arch, same_out
 from .elastic_bn import ElasticBatchNorm
 from .elastic_conv import ElasticConv, ElasticDepthwise, ElasticLinear, ElasticPointwise
 from .mbconv import ElasticMBConv
@@ -31,6 +31,11 @@ class BlockPlan:
     kernel: int
     stride: int
     residual: bool
+    in_size: int
+
+    @property
+    def out_size(self) -> int:
+        return same_out(self.in_size, self.stride)
 
 
 @dataclass(frozen=True)
@@ -44,15 +49,23 @@ class NetPlan:
     blocks: tuple[BlockPlan, ...]
     head_channels: int
     num_classes: int
+    stem_size: int
+    """Feature-map size after the stem (the first block's too)."""
+
+    @property
+    def head_size(self) -> int:
+        """Feature-map size entering the head (the last block's output)."""
+        return self.blocks[-1].out_size
 
 
 def plan_net(spec: SpaceSpec, arch: Arch) -> NetPlan:
-    """Resolve the active channel counts of ``arch`` in ``spec``."""
+    """Resolve the active channel counts and feature-map sizes of ``arch`` in ``spec``."""
     w = arch.width
     stem = spec.width_channels(spec.stem_channels, w)
     first = spec.width_channels(spec.first_channels, w)
     blocks = []
     in_ch = first
+    size = stem_size = same_out(arch.resolution, spec.stem_stride)
     for si, (stage, sspec) in enumerate(zip(arch.stages, spec.stages)):
         out_ch = spec.width_channels(sspec.channels, w)
         for bi, choice in enumerate(stage):
@@ -67,11 +80,13 @@ def plan_net(spec: SpaceSpec, arch: Arch) -> NetPlan:
                     kernel=choice.kernel,
                     stride=stride,
                     residual=bi > 0,
+                    in_size=size,
                 )
             )
             in_ch = out_ch
+            size = blocks[-1].out_size
     head = spec.width_channels(spec.head_channels, w)
-    return NetPlan(arch.resolution, spec.in_channels, stem, first, tuple(blocks), head, spec.num_classes)
+    return NetPlan(arch.resolution, spec.in_channels, stem, first, tuple(blocks), head, spec.num_classes, stem_size)
 
 
 class OFASupernet(nn.Module):

@@ -10,10 +10,12 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ..space import same_out
+
 
 def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
     """``(before, after)`` padding of TFLite's SAME scheme for one spatial dimension."""
-    out = -(-size // stride)
+    out = same_out(size, stride)
     total = max((out - 1) * stride + kernel - size, 0)
     return total // 2, total - total // 2
 

@@ -12,7 +12,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..data.batches import model_device
-from ..space import Arch, SpaceSpec
+from ..space import Arch, SpaceSpec, same_out
 from .elastic_bn import ElasticBatchNorm
 from .padding import split_same_padding
 from .ofa import NetPlan, OFASupernet, plan_net
@@ -62,8 +62,7 @@ class InvertedResidual(nn.Module):
         self.residual = residual
         self.expand = ConvBNAct(cin, mid, 1, in_size)
         self.depthwise = ConvBNAct(mid, mid, kernel, in_size, stride, groups=mid)
-        out_size = -(-in_size // stride)
-        self.project = ConvBNAct(mid, cout, 1, out_size, act=False)
+        self.project = ConvBNAct(mid, cout, 1, same_out(in_size, stride), act=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.project(self.depthwise(self.expand(x)))
@@ -79,17 +78,14 @@ class Subnet(nn.Module):
         self.arch = arch.validate(spec)
         plan = plan_net(spec, arch)
         self.plan: NetPlan = plan
-        size = arch.resolution
-        self.stem = ConvBNAct(plan.in_channels, plan.stem_channels, 3, size, spec.stem_stride)
-        size = -(-size // spec.stem_stride)
+        self.stem = ConvBNAct(plan.in_channels, plan.stem_channels, 3, arch.resolution, spec.stem_stride)
+        size = plan.stem_size
         self.first_dw = ConvBNAct(plan.stem_channels, plan.stem_channels, 3, size, groups=plan.stem_channels)
         self.first_pw = ConvBNAct(plan.stem_channels, plan.first_channels, 1, size, act=False)
-        blocks = []
-        for b in plan.blocks:
-            blocks.append(InvertedResidual(b.in_channels, b.mid_channels, b.out_channels, b.kernel, b.stride, b.residual, size))
-            size = -(-size // b.stride)
-        self.blocks = nn.Sequential(*blocks)
-        self.head = ConvBNAct(plan.blocks[-1].out_channels, plan.head_channels, 1, size)
+        self.blocks = nn.Sequential(*(
+            InvertedResidual(b.in_channels, b.mid_channels, b.out_channels, b.kernel, b.stride, b.residual, b.in_size)
+            for b in plan.blocks))
+        self.head = ConvBNAct(plan.blocks[-1].out_channels, plan.head_channels, 1, plan.head_size)
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(plan.head_channels, plan.num_classes)
 

@@ -12,6 +12,7 @@ from edgenas.supernet import (
     TrainConfig,
     default_phases,
     extract_subnet,
+    Subnet,
     load_subnet,
     load_supernet,
     plan_net,
@@ -467,3 +468,21 @@ def test_cuda_request_without_a_gpu_is_a_clear_error(monkeypatch):
         resolve_device("cuda")
     with pytest.raises(UsageError, match="not auto"):
         resolve_device("tpu")
+
+
+def test_plan_sizes_are_the_feature_maps_the_subnet_computes():
+    """plan_net's sizes (which the cost model, the profiler and the report read) match a real forward."""
+    spec = get_space("mcu-mbv2")
+    rng = np.random.default_rng(4)
+    for arch in (largest_arch(spec), smallest_arch(spec), sample_arch(spec, rng)):
+        net = Subnet(spec, arch).eval()
+        seen: list[int] = []
+        hooks = [b.register_forward_pre_hook(lambda _m, args: seen.append(args[0].shape[-1])) for b in net.blocks]
+        hooks.append(net.head.register_forward_pre_hook(lambda _m, args: seen.append(args[0].shape[-1])))
+        with torch.no_grad():
+            net(torch.zeros(1, spec.in_channels, arch.resolution, arch.resolution))
+        for h in hooks:
+            h.remove()
+        plan = plan_net(spec, arch)
+        assert seen == [b.in_size for b in plan.blocks] + [plan.head_size]
+        assert plan.blocks[0].in_size == plan.stem_size == -(-arch.resolution // spec.stem_stride)
