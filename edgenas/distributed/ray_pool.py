@@ -1,0 +1,211 @@
+"""The Ray pool: one Ray actor per worker, the driver hands out tasks and collects results.
+
+Why actors, not plain remote functions: a worker sets up once (unpacks the supernet, holds a
+board) and keeps that state for all its tasks, and an actor runs one task at a time, so a board
+is a resource that exactly one task holds. Why the driver hands out one task per idle worker
+instead of submitting everything: only the tasks actually running are in flight (a killed run
+loses at most one per worker), a task that hangs can be timed out from its real start, and
+progress can say what each worker is doing.
+
+Failures, all bounded by ``max_attempts`` per task:
+- the task raises: it is retried, on another worker when one is free;
+- the worker process dies, or the task runs past ``task_timeout_s``: the worker is replaced by
+  a fresh one and the task retried;
+- the task raises one of ``job.retire_on`` (a board stopped answering): the worker leaves the
+  pool for good and the task goes to another worker, without using up an attempt.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections import deque
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import ClusterError, TasksFailed
+from .task import Done, Failure, Job, Task, Watch, check_unique_ids
+
+
+class _Worker:
+    """The actor's body: set up once, then run tasks on that state."""
+
+    def __init__(self, run: Any, setup: Any, *context: Any) -> None:
+        self.run_fn = run
+        self.state = setup(*context)
+
+    def run(self, payload: Any) -> tuple[Any, str]:
+        return self.run_fn(self.state, payload), f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass
+class _InFlight:
+    slot: str
+    task: Task
+    start: float
+
+
+class RayPool:
+    """Runs tasks on ``workers`` Ray actors of the cluster ``ray`` is connected to.
+
+    Args:
+        workers: number of actors (each takes one CPU, plus ``job.resources``).
+        max_attempts: tries per task before it is reported as failed (>= 1).
+        task_timeout_s: a task running longer is stopped (its worker replaced) and retried.
+        shutdown: call ``ray.shutdown()`` on close (the pool started the local cluster).
+        note: a line for the user about the cluster (where it is, how many workers).
+    """
+
+    def __init__(self, workers: int, *, max_attempts: int = 3, task_timeout_s: float | None = None,
+                 shutdown: bool = False, note: str = "") -> None:
+        if workers < 1:
+            raise ValueError(f"workers={workers} must be >= 1")
+        if max_attempts < 1:
+            raise ValueError(f"max_attempts={max_attempts} must be >= 1")
+        self.workers = workers
+        self.max_attempts = max_attempts
+        self.task_timeout_s = task_timeout_s
+        self.shutdown = shutdown
+        self.note = note
+
+    def map(self, job: Job, tasks: Sequence[Task], *, watch: Watch | None = None) -> Iterator[Done]:
+        """Run ``tasks`` on the workers and yield each result as it arrives (not in id order).
+
+        Tasks are handed out in id order. Closing the iterator early stops the workers; the
+        tasks then in flight are lost, the yielded ones are not.
+
+        Raises:
+            TasksFailed: after all others, when some tasks failed ``max_attempts`` times.
+            ClusterError: a worker's setup failed, or every worker was retired.
+        """
+        import ray
+        from ray.exceptions import RayActorError, RayTaskError
+
+        queue = deque(check_unique_ids(tasks))
+        if not queue:
+            return
+        total = len(queue)
+        refs = tuple(ray.put(c) for c in job.context)  # shipped once, shared by every worker
+        options: dict[str, Any] = {"num_cpus": 1, "max_restarts": 0}
+        if job.resources:
+            options["resources"] = dict(job.resources)
+        actor_class = ray.remote(_Worker).options(**options)
+
+        def start() -> Any:
+            return actor_class.remote(job.run, job.setup, *refs)
+
+        actors = {f"w{i}": start() for i in range(min(self.workers, total))}
+        busy = {slot: "" for slot in actors}
+        running: dict[Any, _InFlight] = {}
+        attempts: dict[int, int] = {}
+        avoid: dict[int, str] = {}  # task id -> the worker it last failed on
+        failures: list[Failure] = []
+
+        def tell() -> None:
+            if watch:
+                watch(dict(busy))
+
+        def pick(slot: str) -> Task | None:
+            others_alive = len(actors) > 1
+            for i, task in enumerate(queue):
+                if avoid.get(task.id) != slot or not others_alive:
+                    del queue[i]
+                    return task
+            return None
+
+        def retry(task: Task, error: str, *, counts: bool = True) -> None:
+            if counts and attempts[task.id] >= self.max_attempts:
+                failures.append(Failure(task, error, attempts[task.id]))
+            else:
+                if not counts:
+                    attempts[task.id] -= 1
+                queue.appendleft(task)  # keeps id order: it was the earliest one handed out
+
+        def replace(slot: str) -> None:
+            ray.kill(actors[slot], no_restart=True)
+            actors[slot] = start()
+
+        try:
+            while queue or running:
+                for slot in sorted(actors):
+                    if busy[slot] or not queue:
+                        continue
+                    task = pick(slot)
+                    if task is None:
+                        continue
+                    attempts[task.id] = attempts.get(task.id, 0) + 1
+                    running[actors[slot].run.remote(task.payload)] = _InFlight(slot, task, time.monotonic())
+                    busy[slot] = task.label or str(task.id)
+                tell()
+                if not running:
+                    raise ClusterError(f"no worker left for {len(queue)} tasks (all were taken out of the pool)",
+                                       hint="check the boards or devices that stopped answering, then run again")
+                ready, _ = ray.wait(list(running), num_returns=1, timeout=self._wait_s(running))
+                if not ready:
+                    self._stop_overdue(running, busy, avoid, replace, retry)
+                    continue
+                flight = running.pop(ready[0])
+                busy[flight.slot] = ""
+                try:
+                    value, where = ray.get(ready[0])
+                except RayActorError as exc:
+                    if getattr(exc, "actor_init_failed", False):
+                        raise ClusterError(f"a worker could not start: {exc}",
+                                           hint="the job's setup failed; see the error above") from exc
+                    replace(flight.slot)
+                    avoid[flight.task.id] = flight.slot
+                    retry(flight.task, "its worker died")
+                except RayTaskError as exc:
+                    cause = exc.cause if isinstance(exc.cause, BaseException) else exc
+                    avoid[flight.task.id] = flight.slot
+                    if job.retire_on and isinstance(cause, job.retire_on):
+                        ray.kill(actors.pop(flight.slot), no_restart=True)
+                        del busy[flight.slot]
+                        retry(flight.task, f"{type(cause).__name__}: {cause}", counts=False)
+                    else:
+                        retry(flight.task, f"{type(cause).__name__}: {cause}")
+                else:
+                    tell()
+                    yield Done(flight.task.id, value, f"{flight.slot} ({where})", attempts[flight.task.id],
+                               time.monotonic() - flight.start)
+        finally:
+            for actor in actors.values():
+                ray.kill(actor, no_restart=True)
+            busy = {slot: "" for slot in busy}
+            tell()
+        if failures:
+            raise TasksFailed(sorted(failures, key=lambda f: f.task.id), total)
+
+    def _wait_s(self, running: dict[Any, _InFlight]) -> float | None:
+        """How long to wait for a result before the oldest running task is overdue."""
+        if self.task_timeout_s is None:
+            return None
+        oldest = min(f.start for f in running.values())
+        return max(0.0, oldest + self.task_timeout_s - time.monotonic())
+
+    def _stop_overdue(self, running: dict[Any, _InFlight], busy: dict[str, str], avoid: dict[int, str],
+                      replace: Any, retry: Any) -> None:
+        now = time.monotonic()
+        for ref, flight in list(running.items()):
+            if self.task_timeout_s is not None and now - flight.start >= self.task_timeout_s:
+                del running[ref]
+                busy[flight.slot] = ""
+                replace(flight.slot)
+                avoid[flight.task.id] = flight.slot
+                retry(flight.task, f"no result within {self.task_timeout_s:g} s")
+
+    def close(self) -> None:
+        """Disconnect from Ray, stopping the local cluster if this pool started it."""
+        if self.shutdown:
+            import ray
+
+            ray.shutdown()
+            self.shutdown = False
+
+    def __enter__(self) -> RayPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

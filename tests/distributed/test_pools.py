@@ -1,0 +1,103 @@
+"""The serial and Ray pools: same results in task order, bounded retries, dead and hung workers,
+retired boards, clear errors for bad settings."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from edgenas.distributed import (ClusterError, Job, RayPool, SerialPool, Task, TasksFailed, in_task_order, open_pool,
+                                 parse_address)
+from edgenas.errors import DeviceError, UsageError
+
+from . import jobs
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def _tasks(n: int, payload=lambda i: i) -> list[Task]:
+    return [Task(i, payload(i), f"x={i}") for i in range(n)]
+
+
+def test_serial_pool_runs_in_id_order_and_sets_up_once():
+    pool = SerialPool()
+    shuffled = [Task(i, i) for i in (3, 0, 2, 1)]
+    done = list(pool.map(Job(jobs.add_offset, jobs.offset_setup, (100,)), shuffled))
+    assert [d.task_id for d in done] == [0, 1, 2, 3]
+    assert [d.value for d in done] == [100, 101, 102, 103]
+    with pytest.raises(ValueError, match="used twice"):
+        list(pool.map(Job(jobs.square), [Task(1, 1), Task(1, 2)]))
+
+
+def test_serial_pool_retries_a_flaky_task_and_reports_one_that_always_fails(tmp_path):
+    done = list(SerialPool().map(Job(jobs.fail_once), _tasks(3, lambda i: (i, str(tmp_path)))))
+    assert [(d.value, d.attempts) for d in done] == [(0, 2), (1, 2), (2, 2)]
+    got = []
+    with pytest.raises(TasksFailed) as err:
+        for d in SerialPool(max_attempts=2).map(Job(jobs.always_fail), _tasks(3)):
+            got.append(d)
+    assert got == [] and [f.task.id for f in err.value.failures] == [0, 1, 2]
+    assert "3 of 3 tasks failed" in str(err.value) and "bad input 0" in str(err.value) and err.value.hint
+
+
+def test_ray_pool_gives_the_serial_results_in_task_order(ray_cluster):
+    job = Job(jobs.add_offset, jobs.offset_setup, (7,))
+    serial = list(SerialPool().map(job, _tasks(9)))
+    seen = []
+    parallel = list(RayPool(2).map(job, _tasks(9), watch=seen.append))
+    assert [(d.task_id, d.value) for d in in_task_order(parallel)] == [(d.task_id, d.value) for d in serial]
+    assert {d.worker.split()[0] for d in parallel} == {"w0", "w1"}  # both workers took tasks
+    assert any(sum(1 for label in s.values() if label) == 2 for s in seen)  # progress saw both busy at once
+    assert seen[-1] == {"w0": "", "w1": ""}
+
+
+def test_ray_pool_retries_a_task_that_raises_or_kills_its_worker_and_reports_a_hopeless_one(ray_cluster, tmp_path):
+    flaky = list(RayPool(2).map(Job(jobs.fail_once), _tasks(4, lambda i: (i, str(tmp_path)))))
+    assert sorted((d.value, d.attempts) for d in flaky) == [(0, 2), (1, 2), (2, 2), (3, 2)]
+    dying = list(RayPool(2).map(Job(jobs.die_once), _tasks(3, lambda i: (i, str(tmp_path)))))
+    assert sorted((d.value, d.attempts) for d in dying) == [(0, 2), (1, 2), (2, 2)]
+    with pytest.raises(TasksFailed) as err:
+        list(RayPool(2, max_attempts=2).map(Job(jobs.always_fail), _tasks(2)))
+    assert [(f.task.id, f.attempts) for f in err.value.failures] == [(0, 2), (1, 2)]
+
+
+def test_ray_pool_stops_a_hung_task_and_retries_it(ray_cluster, tmp_path):
+    done = list(RayPool(2, task_timeout_s=3).map(Job(jobs.hang_once), _tasks(2, lambda i: (i, str(tmp_path)))))
+    assert sorted((d.value, d.attempts) for d in done) == [(0, 2), (1, 2)]
+
+
+def test_a_board_that_stops_answering_leaves_the_pool_and_its_task_goes_to_another(ray_cluster, tmp_path):
+    job = Job(jobs.on_board, jobs.board_setup, (str(tmp_path),), retire_on=(DeviceError,))
+    done = list(RayPool(2).map(job, _tasks(4)))
+    assert sorted(d.value for d in done) == ["0", "1", "2", "3"]
+    assert len({d.worker.split()[0] for d in done}) == 1  # all on the board that answers
+    assert all(d.attempts == 1 for d in done)  # a broken board does not use up the task's attempts
+
+
+def test_a_worker_whose_setup_fails_is_a_clear_error(ray_cluster):
+    with pytest.raises(ClusterError, match="could not start"):
+        list(RayPool(2).map(Job(jobs.square, jobs.broken_setup), _tasks(2)))
+
+
+def test_bad_settings_are_refused_with_hints(monkeypatch):
+    with pytest.raises(UsageError, match="--workers 0") as err:
+        open_pool(0)
+    assert err.value.hint
+    for bad in ("localhost", "host:port", "10.0.0.1:70000", ""):
+        with pytest.raises(UsageError):
+            parse_address(bad)
+    assert parse_address("auto") is None and parse_address("ray://10.0.0.5:10001") == ("10.0.0.5", 10001)
+    with pytest.raises(ClusterError, match="no Ray cluster answers at 127.0.0.1:9") as err:
+        open_pool(2, "127.0.0.1:9")  # discard port: nobody listens
+    assert err.value.exit_code == 3 and "ray start" in err.value.hint
+
+
+def test_without_ray_a_local_run_is_serial_with_a_hint_and_joining_a_cluster_is_refused(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray now fails, as when it is not installed
+    pool = open_pool(2)
+    assert isinstance(pool, SerialPool) and "edgenas[ray]" in pool.note
+    assert [d.value for d in pool.map(Job(jobs.square), _tasks(3))] == [0, 1, 4]
+    with pytest.raises(UsageError, match="needs Ray") as err:
+        open_pool(2, "auto")
+    assert "edgenas[ray]" in err.value.hint
