@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-UNITS = ("instructions", "cycles")
+UNITS = ("instructions", "cycles", "ns")
 
 
 @dataclass(frozen=True)
 class Measurement:
     """One inference on a device.
 
-    ``total_count`` and ``per_layer`` are in ``unit``: emulated instructions (QEMU -icount) or
-    real CPU cycles. ``stack_bytes`` is the peak stack depth during the run (painted stack), and
-    ``arena_touched_bytes`` how much of the arena the run really used (painted arena: the
-    highest byte written, from the arena start).
+    ``total_count`` and ``per_layer`` are in ``unit``: emulated instructions (QEMU -icount),
+    real CPU cycles, or ``ns`` of a Linux runner's CLOCK_MONOTONIC (real time on a real CPU;
+    under qemu-user only the emulator's speed). ``stack_bytes`` is the peak stack depth during
+    the run (painted stack; 0 where not measured, as on Linux), and ``arena_touched_bytes`` how
+    much of the arena the run really used (painted arena: the highest byte written, from the
+    arena start).
     Counts are integers at the counter's resolution (one SysTick tick is ~31-40 instructions).
     """
 

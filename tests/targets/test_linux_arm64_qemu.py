@@ -1,0 +1,95 @@
+"""ARM64 Linux runner: genuine aarch64 code (cross-compiled, static) run under qemu-aarch64, its
+outputs bit-exact with the same model built for this PC and with the deploy host build."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edgenas.deploy.compile import compile_graph
+from edgenas.deploy.host_build import build_host
+from edgenas.errors import DeviceError
+from edgenas.profile.graphs import random_arch_graph
+from edgenas.space import get_space, sample_arch
+from edgenas.targets.linux_arm64 import (AARCH64, HOST, LocalLauncher, QemuUserLauncher, build, parse_records,
+                                         run, run_runner)
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("qemu-aarch64") is None or shutil.which("aarch64-linux-gnu-gcc") is None,
+    reason="needs qemu-aarch64 (apt-get install qemu-user) and aarch64-linux-gnu-gcc (g++-aarch64-linux-gnu)")
+
+EM_AARCH64 = 183  # ELF e_machine
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory) -> tuple[Path, Path]:
+    """A random-weight subnet of the default space compiled to C, and a build root."""
+    spec = get_space("mcu-mbv2", in_channels=1, num_classes=10)
+    arch = sample_arch(spec, np.random.default_rng(3))
+    root = tmp_path_factory.mktemp("arm64")
+    compile_graph(random_arch_graph(spec, arch, 0), root / "src")
+    return root / "src", root / "build"
+
+
+@pytest.fixture(scope="module")
+def inputs(model) -> list[bytes]:
+    src, _ = model
+    n = int(next(line.split()[2] for line in (src / "model.h").read_text().splitlines()
+                 if line.startswith("#define EN_MODEL_INPUT_BYTES")))
+    x = np.random.default_rng(1).integers(-128, 128, size=(3, n), dtype=np.int8)
+    return [row.tobytes() for row in x]
+
+
+def test_arm64_runner_matches_host_bit_for_bit_under_qemu(model, inputs):
+    src, root = model
+    arm = build(src, AARCH64, build_root=root)
+    host = build(src, HOST, build_root=root)
+    header = arm.exe.read_bytes()[:20]
+    assert header[:4] == b"\x7fELF" and int.from_bytes(header[18:20], "little") == EM_AARCH64
+
+    got = run(arm, inputs, QemuUserLauncher(), repeats=2)
+    want = run(host, inputs, LocalLauncher())
+    reference = build_host(src, build_root=root / "host").run(np.frombuffer(b"".join(inputs), np.int8))
+    assert [m.output for m in got] == [m.output for m in want] == [r.tobytes() for r in reference]
+    assert len({m.output for m in got}) > 1  # the inputs really give different answers
+    for m in got:
+        assert m.unit == "ns" and len(m.per_layer) == arm.num_layers and all(t > 0 for t in m.per_layer)
+        assert 0 < sum(m.per_layer) <= m.total_count
+        assert 0 < m.arena_touched_bytes <= m.arena_bytes == arm.arena_bytes
+
+
+def test_arm64_runner_reports_every_repeat_and_pins_a_cpu(model, inputs):
+    src, root = model
+    out = run_runner(build(src, AARCH64, build_root=root), inputs[:1], QemuUserLauncher(), warmup=2, repeats=3, cpu=0)
+    assert out.hello["cpu"] == "0" and out.hello["warmup"] == "2"
+    assert len(out.inputs) == 1 and len(out.inputs[0].totals_ns) == 3
+
+
+def test_wrong_input_size_is_refused_before_running(model, inputs):
+    src, root = model
+    with pytest.raises(DeviceError, match="is not .* bytes"):
+        run(build(src, AARCH64, build_root=root), [inputs[0][:-1]], QemuUserLauncher())
+
+
+def test_runner_that_dies_midway_is_a_device_error_with_its_exit_status():
+    text = "EN hello inputs=2\nEN run input=0 rep=0 total_ns=5 layers_ns=2,3\n"
+    with pytest.raises(DeviceError, match="stopped without finishing .exit status -11") as e:
+        parse_records(text, -11, where="(test)")
+    assert "crash" in e.value.hint
+
+
+def test_runner_error_record_and_cut_output():
+    with pytest.raises(DeviceError, match="en_model_invoke_failed"):
+        parse_records("EN_DONE status=error code=3 reason=en_model_invoke_failed\n", 3, where="(test)")
+    cut = "EN hello inputs=2\nEN run input=0 rep=0 total_ns=5 layers_ns=5\nEN output input=0 hex=01\nEN_DONE status=ok\n"
+    with pytest.raises(DeviceError, match="1 of 2 inputs"):
+        parse_records(cut, 0, where="(test)")
+
+
+def test_pty_line_endings_are_read():
+    text = "EN hello inputs=1\r\nEN run input=0 rep=0 total_ns=9 layers_ns=4,5\r\nEN output input=0 hex=ff01\r\nEN_DONE status=ok arena_touched_bytes=7\r\n"
+    out = parse_records(text, 0, where="(test)")
+    assert out.inputs[0].output == b"\xff\x01" and out.inputs[0].layers_ns == [(4, 5)] and out.arena_touched_bytes == 7
