@@ -52,6 +52,7 @@ def extract(
     adapt_steps: Annotated[int, typer.Option(help="adapting: optimizer steps over the four training phases")] = 2100,
     adapt_samples: Annotated[int, typer.Option(help="adapting: subnets measured for the accuracy predictor")] = 150,
     baseline_epochs: Annotated[int, typer.Option(help="epochs of the small-CNN guard rail beside a logistic regression (-1: no baselines)")] = 3,
+    warm_start: Annotated[Optional[Path], typer.Option(help="an earlier search or extract --out folder: its best archs seed this search")] = None,
     data: DataOpt = None,
     other_data: OtherDataOpt = False,
     as_json: JsonOpt = False,
@@ -60,6 +61,7 @@ def extract(
     """Search the bundled supernet for the most accurate subnet that fits, and deploy it."""
     from ..boards import board_for_target, get_board
     from ..extract import ExtractRequest, extract as run_extract
+    from ..search.warm_start import trials_file
     from ..units import parse_bytes, parse_count
 
     if (target is None) == (board is None):
@@ -72,6 +74,8 @@ def extract(
         raise UsageError(f"--baseline-epochs must be -1 (none) or more, got {baseline_epochs}")
     if finetune_epochs < 0:
         raise UsageError(f"--finetune-epochs must be 0 or more, got {finetune_epochs}")
+    if warm_start is not None:
+        trials_file(warm_start)  # fail before any work when it holds no earlier search
     chosen = get_board(board) if board else board_for_target(target)
     limits: dict[str, float] = {}
     if ram:
@@ -92,7 +96,7 @@ def extract(
         board=chosen, limits=limits, out_dir=out, supernet_dir=supernet, predictor_dir=predictor, latency_table=table,
         fitness=fitness, seed=seed, generations=generations, verify_inputs=verify_inputs, eval_images=eval_images,
         finetune_epochs=finetune_epochs, opt=opt, data=data, other_data=other_data, baseline_epochs=baseline_epochs,
-        work_dir=work, adapt_steps=adapt_steps, adapt_samples=adapt_samples,
+        work_dir=work, adapt_steps=adapt_steps, adapt_samples=adapt_samples, warm_start=warm_start,
     )
     with stderr.status("extract") if not quiet else nullcontext() as status:
 

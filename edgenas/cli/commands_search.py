@@ -84,6 +84,7 @@ def search(
     supernet: Annotated[Optional[Path], typer.Option(help="supernet checkpoint (default: bundled)")] = None,
     predictor: Annotated[Optional[Path], typer.Option(help="accuracy predictor (default: bundled)")] = None,
     table: Annotated[Optional[Path], typer.Option(help="latency table (default: bundled for the board)")] = None,
+    warm_start: Annotated[Optional[Path], typer.Option(help="an earlier search or extract --out folder: its best archs are evaluated first")] = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -97,6 +98,7 @@ def search(
     from ..search import Constraints
     from ..search.loop import ACCURACY, search_loop
     from ..search.pareto import plot_front
+    from ..search.warm_start import load_warm_start
     from ..space import SpaceSpec
     from ..supernet.bundled import bundled_supernet_dir
     from ..supernet.checkpoint import load_meta
@@ -108,6 +110,7 @@ def search(
     chosen = get_board(board) if board else board_for_target(target)
     supernet_dir = (supernet or bundled_supernet_dir()).resolve()
     spec = SpaceSpec.from_dict(load_meta(supernet_dir)["space"])
+    seeds = load_warm_start(warm_start, spec) if warm_start is not None else []
     table_path = table or default_latency_table(chosen)
     latency = LatencyTable.load(table_path) if table_path else None
     if latency is not None and latency.spec != spec:
@@ -126,7 +129,8 @@ def search(
     out.mkdir(parents=True, exist_ok=True)
     location = store or str(out / "results.db")
     settings = {"supernet": str(supernet_dir), "predictor": str(predictor.resolve()) if predictor else None,
-                "latency_table": str(Path(table_path).resolve()) if table_path else None}
+                "latency_table": str(Path(table_path).resolve()) if table_path else None,
+                **({"warm_start": [str(a) for a in seeds]} if seeds else {})}
 
     with progress_bar(quiet) as bar:
         task = bar.add_task(f"{strategy} search", total=budget, info="")
@@ -137,7 +141,7 @@ def search(
         result = search_loop(
             cost, score, constraints, strategy=strategy, config=config, objectives=objectives, budget=budget,
             batch_size=batch, seed=seed, store=location, run=run, estimator_name=estimator, settings=settings,
-            progress=on_progress,
+            progress=on_progress, warm_start=seeds,
         )
 
     _write_json(out / "trials.json", [t.to_dict() for t in result.trials])

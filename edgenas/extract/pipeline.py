@@ -72,6 +72,8 @@ class ExtractRequest:
             per dataset content, resumable; :mod:`edgenas.extract.adapt`), unless a supernet is
             given or ``other_data`` asks to use the bundled one as it is. ``adapt_steps``
             optimizer steps over the four phases, ``adapt_samples`` subnets for the predictor.
+        warm_start: an earlier ``search`` or ``extract`` output folder whose best archs seed the
+            search (repaired to these limits when they break them).
         baseline_epochs: epochs of the small-CNN guard rail (a logistic regression always runs
             beside it; -1 skips both): the report warns when the subnet loses to either.
     """
@@ -96,6 +98,7 @@ class ExtractRequest:
     work_dir: Path = Path("out/adapt")
     adapt_steps: int = 2100
     adapt_samples: int = 150
+    warm_start: Path | None = None
 
 
 @dataclass
@@ -221,6 +224,7 @@ def _extract(request: ExtractRequest, step: Step | None) -> ExtractReport:
     from ..estimate.baselines import run_baselines
     from ..estimate.registry import EstimatorContext, get_estimator
     from ..search import Constraints, run_search
+    from ..search.warm_start import load_warm_start
     from ..report import ReportContext, write_html_report
     from ..report import explain as explain_choice
     from ..supernet import accuracy, finetune_subnet, load_supernet, predict_classes, prepare_subnet, save_subnet
@@ -267,9 +271,10 @@ def _extract(request: ExtractRequest, step: Step | None) -> ExtractReport:
     lap("load")
 
     say("searching")
+    seeds = load_warm_start(request.warm_start, spec) if request.warm_start is not None else ()
     result = run_search(
         cost, fitness, Constraints.of(request.limits), generations=request.generations, seed=request.seed,
-        out_dir=out / "search",
+        out_dir=out / "search", warm_start=seeds,
     )
     arch = result.arch
     lap("search")

@@ -232,6 +232,18 @@ class _Pending:
         self.trials, self.since = [], time.monotonic()
 
 
+def _feasible_seeds(archs: Sequence[Arch], repair: Callable[[Arch, np.random.Generator], Arch | None],
+                    seed: int) -> list[Arch]:
+    """The warm-start archs, each repaired when it breaks a constraint (dropped when it cannot be), without duplicates."""
+    rng = np.random.default_rng([seed, 0x5EED])
+    kept: dict[str, Arch] = {}
+    for arch in archs:
+        fixed = repair(arch, rng)
+        if fixed is not None:
+            kept.setdefault(str(fixed), fixed)
+    return list(kept.values())
+
+
 def _run_name(strategy: str, seed: int, settings: dict[str, Any]) -> str:
     digest = hashlib.sha1(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:10]
     return f"{strategy}-seed{seed}-{digest}"
@@ -257,6 +269,7 @@ def search_loop(
     progress: LoopProgress | None = None,
     on_round: RoundHook | None = None,
     max_idle_rounds: int = 50,
+    warm_start: Sequence[Arch] = (),
 ) -> LoopResult:
     """Search ``cost.spec`` with the strategy named ``strategy`` until the budget is spent.
 
@@ -280,6 +293,9 @@ def search_loop(
         progress: called after each round.
         on_round: called after each ``tell`` (for per-round statistics).
         max_idle_rounds: with a budget, stop after this many rounds without a new arch.
+        warm_start: archs of an earlier search (e.g. its best, :func:`load_warm_start`), evaluated
+            and told to the strategy before its first ``ask``: an extra first round that counts
+            towards the budget. Infeasible ones are repaired first (dropped when they cannot be).
 
     Raises:
         InfeasibleBudgetError: a constraint no arch of the space can meet.
@@ -341,14 +357,16 @@ def search_loop(
         visited: dict[str, Trial] = {}
         best: Trial | None = None
         new_count, rounds, idle, stop = 0, 0, 0, "budget"
+        seeds = _feasible_seeds(warm_start, repair, seed)
+        round_limit = None if max_rounds is None else max_rounds + (1 if seeds else 0)
         while True:
             if budget is not None and len(visited) >= budget:
                 stop = "budget"
                 break
-            if max_rounds is not None and rounds >= max_rounds:
+            if round_limit is not None and rounds >= round_limit:
                 stop = "rounds"
                 break
-            archs = list(search.ask(batch_size))
+            archs, seeds = (seeds, []) if seeds else (list(search.ask(batch_size)), [])
             if not archs:
                 stop = "exhausted"
                 break

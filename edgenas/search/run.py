@@ -114,6 +114,7 @@ def run_search(
     progress: Progress | None = None,
     out_dir: str | Path | None = None,
     verify_top: int = 10,
+    warm_start: Sequence[Arch] = (),
 ) -> SearchResult:
     """Search ``cost.spec`` for the fittest arch meeting ``constraints``.
 
@@ -128,6 +129,7 @@ def run_search(
         progress: called after each generation.
         out_dir: if given, ``search.json`` and ``trials.json`` are written there.
         verify_top: how many of the best archs may be checked against the compiler's planner.
+        warm_start: archs of an earlier search, evaluated first (see :func:`search_loop`).
 
     Raises:
         InfeasibleBudgetError: a constraint below the space's minimum, or no arch meeting all at once.
@@ -147,7 +149,7 @@ def run_search(
 
     # one loop for every search: ask, score new archs once, tell (see loop.py)
     found = search_loop(cost, fitness, constraints, strategy=strategy, config=config, budget=None,
-                        max_rounds=generations + 1, seed=seed, on_round=record)
+                        max_rounds=generations + 1, seed=seed, on_round=record, warm_start=warm_start)
     minima = found.minima
     scored = {t.arch: (t.fitness, t.feasible) for t in found.trials}
     ranked = sorted(((f, Arch.parse(a)) for a, (f, ok) in scored.items() if ok), key=lambda t: -t[0])

@@ -40,6 +40,18 @@ def test_multi_objective_search_writes_results_and_resumes(tmp_path):
     assert json.loads((tmp_path / "trials.json").read_text()) == trials
 
 
+def test_warm_start_from_an_earlier_search_folder(tmp_path):
+    first = _search(tmp_path / "a", "--constraint", "ram=128KB", "--budget", "30")
+    assert first.exit_code == 0, first.stderr
+    earlier = json.loads(first.stdout)["best"]["arch"]
+    warm = _search(tmp_path / "b", "--constraint", "ram=128KB", "--budget", "30", "--warm-start", str(tmp_path / "a"))
+    assert warm.exit_code == 0, warm.stderr
+    trials = json.loads((tmp_path / "b" / "trials.json").read_text())
+    assert trials[0]["arch"] == earlier  # evaluated before the strategy's own proposals
+    missing = _search(tmp_path / "c", "--budget", "5", "--warm-start", str(tmp_path / "nothing"))
+    assert missing.exit_code != 0 and "no earlier search" in missing.stderr
+
+
 def test_single_objective_search_has_no_front(tmp_path):
     result = _search(tmp_path, "--strategy", "random", "--constraint", "flash=256KB", "--budget", "20",
                      "--store", f"sqlite:///{tmp_path}/other.db", "--run", "mine")

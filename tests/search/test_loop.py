@@ -245,3 +245,37 @@ def test_progress_reports_rising_counts_up_to_the_budget(cost, predictor):
     counts = [d for d, _ in seen]
     assert counts == sorted(counts) and counts[-1] == 70
     assert all(b2 >= b1 for (_, b1), (_, b2) in zip(seen, seen[1:]))
+
+
+def test_warm_start_is_evaluated_first_repaired_to_the_new_budget(cost, predictor, tmp_path):
+    """An earlier search's best seed a tighter one: evaluated before any proposal, repaired to fit."""
+    from edgenas.search.run import run_search
+    from edgenas.search.warm_start import load_warm_start
+
+    loose = run_search(cost, predictor, Constraints.of(sram_bytes=128 * 1024), generations=3, seed=1,
+                       out_dir=tmp_path / "loose")
+    seeds = load_warm_start(tmp_path / "loose", cost.spec, top=4)
+    assert seeds[0] == loose.arch and len(seeds) == 4
+    tight = Constraints.of(sram_bytes=40 * 1024)
+    warm = search_loop(cost, predictor, tight, budget=40, seed=2, warm_start=seeds)
+    first = sorted(warm.trials, key=lambda t: t.seq)[: len(seeds)]
+    assert all(t.feasible for t in first)  # repaired where the earlier best broke the new budget
+    assert any(cost.metrics(a).sram_bytes > 40 * 1024 for a in seeds)
+    cold = search_loop(cost, predictor, tight, budget=40, seed=2)
+    assert [t.arch for t in warm.trials] != [t.arch for t in cold.trials]
+    # same seeds, same search
+    again = search_loop(cost, predictor, tight, budget=40, seed=2, warm_start=seeds)
+    assert _key(again) == _key(warm)
+
+
+def test_warm_start_errors_name_what_is_wrong(cost, tmp_path):
+    from edgenas.search.warm_start import load_warm_start
+
+    with pytest.raises(UsageError, match="no earlier search"):
+        load_warm_start(tmp_path, cost.spec)
+    (tmp_path / "trials.json").write_text('[{"arch": "r99|w3|k3e3", "fitness": 0.9, "feasible": true}]')
+    with pytest.raises(UsageError, match="none of the archs"):
+        load_warm_start(tmp_path, cost.spec)
+    (tmp_path / "trials.json").write_text("{broken")
+    with pytest.raises(UsageError, match="cannot read"):
+        load_warm_start(tmp_path, cost.spec)
