@@ -32,6 +32,7 @@ from .board import (
     UartSpec,
 )
 from .cflags import ALLOWED_SUMMARY, cflag_problem
+from .device import DeviceProfile, is_device_table, parse_device
 
 _ADDRESS_LIMIT = 1 << 32
 _MAX_FILE_BYTES = 1 << 20  # real profiles are ~2 KiB; a larger file is not a board profile
@@ -184,7 +185,7 @@ def _read_text(path: Path) -> str:
     return raw.decode("utf-8")
 
 
-def load_board_file(path: Path | str, source: str = "") -> Board:
+def load_board_file(path: Path | str, source: str = "") -> Board | DeviceProfile:
     """Parse and validate the TOML profile at ``path``.
 
     Raises:
@@ -209,14 +210,18 @@ def load_board_file(path: Path | str, source: str = "") -> Board:
     return parse_board(data, str(path), source=source or str(path))
 
 
-def parse_board(data: dict[str, Any], file: str, source: str = "") -> Board:
-    """Validate an already-parsed profile table; ``file`` is used in error messages."""
+def parse_board(data: dict[str, Any], file: str, source: str = "") -> Board | DeviceProfile:
+    """Validate an already-parsed profile table; ``file`` is used in error messages.
+
+    A profile whose ``driver`` is a phone or Linux driver is a :class:`DeviceProfile` (device.py).
+    """
+    if is_device_table(data):
+        device = parse_device(_Fields(data, file), file, source)
+        _check_stem(_Fields(data, file), device.name, file)
+        return device
     f = _Fields(data, file, keys=_TOP_LEVEL_KEYS)
     name = f.token("name", _NAME, "board name")
-    stem = Path(file).stem
-    if Path(file).suffix == ".toml" and stem != name:
-        raise f.error("name", f"is {name!r} but the file is named {stem}.toml",
-                      hint="a profile's file stem must equal its name")
+    _check_stem(f, name, file)
     core = f.choice("core", CORES)
     fpu, dsp, mve = _features(f.sub("features", _FEATURE_KEYS), core)
     regions = _memory(f.sub("memory"))
@@ -251,6 +256,13 @@ def parse_board(data: dict[str, Any], file: str, source: str = "") -> Board:
         source=source or file,
         replaces_builtin=f.get("replaces_builtin", bool, False),
     )
+
+
+def _check_stem(f: _Fields, name: str, file: str) -> None:
+    stem = Path(file).stem
+    if Path(file).suffix == ".toml" and stem != name:
+        raise f.error("name", f"is {name!r} but the file is named {stem}.toml",
+                      hint="a profile's file stem must equal its name")
 
 
 def _description(f: _Fields) -> str:

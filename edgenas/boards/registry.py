@@ -21,6 +21,7 @@ import pluggy
 from ..errors import BoardError
 from . import builtin, hookspecs
 from .board import Board
+from .device import DeviceProfile
 from .loader import load_board_file
 
 BUILTIN_PLUGIN = "builtin"
@@ -48,8 +49,8 @@ class BoardRegistry:
     """
 
     def __init__(self, *, entry_points: bool = True, user_dir: Path | None | str = "default") -> None:
-        self._boards: dict[str, Board] = {}
-        self._builtins: dict[str, Board] = {}
+        self._boards: dict[str, Board | DeviceProfile] = {}
+        self._builtins: dict[str, Board | DeviceProfile] = {}
         self.problems: list[BoardError] = []
         """Plugin and user profiles that could not be used: reported by ``edgenas boards``, skipped
         elsewhere, so one broken file never stops every command."""
@@ -114,10 +115,10 @@ class BoardRegistry:
     def names(self) -> list[str]:
         return sorted(self._boards)
 
-    def boards(self) -> list[Board]:
+    def boards(self) -> list[Board | DeviceProfile]:
         return [self._boards[n] for n in self.names()]
 
-    def get(self, name: str) -> Board:
+    def get(self, name: str) -> Board | DeviceProfile:
         """Return the board called ``name``.
 
         Raises:
@@ -132,7 +133,7 @@ class BoardRegistry:
                 hint += f"; {len(self.problems)} board profile(s) could not be used: see `edgenas boards`"
             raise BoardError(f"unknown board {name!r}", hint=hint) from None
 
-    def for_target(self, target: str) -> Board:
+    def for_target(self, target: str) -> Board | DeviceProfile:
         """Resolve a target that is either a core (``cortex-m7``) or a board name."""
         if target in DEFAULT_BOARD_FOR_CORE:
             return self.get(DEFAULT_BOARD_FOR_CORE[target])
@@ -161,12 +162,12 @@ def board_problems(registry: BoardRegistry | None = None) -> list[BoardError]:
     return (registry or default_registry()).problems
 
 
-def list_boards(registry: BoardRegistry | None = None) -> list[Board]:
+def list_boards(registry: BoardRegistry | None = None) -> list[Board | DeviceProfile]:
     """All known boards, sorted by name."""
     return (registry or default_registry()).boards()
 
 
-def get_board(name: str, registry: BoardRegistry | None = None) -> Board:
+def get_board(name: str, registry: BoardRegistry | None = None) -> Board | DeviceProfile:
     """The board called ``name``; BoardError with close names if unknown."""
     return (registry or default_registry()).get(name)
 

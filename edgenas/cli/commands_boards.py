@@ -39,8 +39,12 @@ def _origin(board) -> tuple[str, str, str]:  # noqa: ANN001 (Board)
     return origin, "", path
 
 
-def _summary(board) -> dict:  # noqa: ANN001 (Board)
+def _summary(board) -> dict:  # noqa: ANN001 (Board or DeviceProfile)
     origin, version, path = _origin(board)
+    if getattr(board, "kind", "") == "device":  # a phone or Linux board: no clock or memory map
+        return {"name": board.name, "core": board.core, "emulated": board.emulated, "driver": board.driver,
+                "connection": board.connection, "runner": board.runner.kind, "clock_hz": None,
+                "flash_bytes": None, "ram_bytes": None, "source": origin, "version": version, "file": path}
     return {
         "name": board.name,
         "core": board.core,
@@ -61,6 +65,14 @@ def _details(board) -> dict:  # noqa: ANN001 (Board)
     def region(r) -> dict:  # noqa: ANN001
         return {"origin": f"{r.origin:#010x}", "size_bytes": r.size_bytes}
 
+    if getattr(board, "kind", "") == "device":
+        r = board.runner
+        return {**_summary(board), "description": board.description, "abi": board.abi, "cflags": list(board.cflags),
+                "runner": {"kind": r.kind, "path": r.path or None, "threads": r.threads,
+                           "warmup_runs": r.warmup_runs, "runs": r.runs},
+                "pin": list(board.pin) or "highest-numbered CPU", "host": board.host, "serial": board.serial,
+                "device_dir": board.device_dir, "counter_unit": board.counter_unit}
+
     return {
         **_summary(board),
         "description": board.description,
@@ -79,7 +91,9 @@ def _details(board) -> dict:  # noqa: ANN001 (Board)
     }
 
 
-def _size(n: int) -> str:
+def _size(n: int | None) -> str:
+    if n is None:
+        return "-"
     for unit, div in (("MiB", 1 << 20), ("KiB", 1 << 10)):
         if n % div == 0:
             return f"{n // div:,} {unit}"
@@ -100,8 +114,10 @@ def _list(as_json: bool) -> None:
     for col in ("name", "core", "kind", "clock", "flash", "RAM", "source", "version"):
         table.add_column(col, no_wrap=True, min_width=len(col))
     for r in rows:
-        table.add_row(r["name"], r["core"].removeprefix("cortex-"), "QEMU" if r["emulated"] else "real",
-                      f"{r['clock_hz'] / 1e6:g} MHz", _size(r["flash_bytes"]), _size(r["ram_bytes"]),
+        kind = "QEMU" if r["emulated"] else r.get("connection", "real")  # a phone or Pi: adb, ssh
+        table.add_row(r["name"], r["core"].removeprefix("cortex-"), kind,
+                      f"{r['clock_hz'] / 1e6:g} MHz" if r["clock_hz"] else "-", _size(r["flash_bytes"]),
+                      _size(r["ram_bytes"]),
                       r["source"], r["version"] or "-")
     stdout.print(table)
 

@@ -12,7 +12,8 @@ from edgenas.boards import BoardRegistry, board_for_target, get_board, hookimpl,
 from edgenas.errors import BoardError
 from edgenas.paths import BOARDS_DIR
 
-BUILTIN = {"mps2-an500", "mps2-an386", "mps3-an547", "nucleo-f746zg", "nucleo-h743zi2", "disco-f746ng"}
+BUILTIN = {"mps2-an500", "mps2-an386", "mps3-an547", "nucleo-f746zg", "nucleo-h743zi2", "disco-f746ng",
+           "pixel-cpu", "android-arm64", "raspberry-pi-4", "qemu-arm64"}
 
 
 @pytest.fixture
