@@ -9,13 +9,17 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import UsageError
-from .common import DataOpt, OtherDataOpt, QuietOpt, app, handle_errors, progress_bar, stdout
+from .common import DataOpt, OtherDataOpt, QuietOpt, app, handle_errors, progress_bar, stderr, stdout
 
 predictor_app = typer.Typer(help="Accuracy predictor: collect samples, fit, evaluate.", no_args_is_help=True)
 app.add_typer(predictor_app, name="predictor")
 
 SupernetOpt = Annotated[Optional[Path], typer.Option(help="supernet checkpoint (default: bundled)")]
 SamplesOpt = Annotated[Path, typer.Option(help="directory of samples-*.jsonl files")]
+WorkersOpt = Annotated[Optional[int], typer.Option(
+    help="parallel workers on Ray (default: 1, serial; with --ray-address: every CPU of the cluster)")]
+RayAddressOpt = Annotated[Optional[str], typer.Option(
+    help="join a running Ray cluster: auto (this machine's) or HOST:PORT (default: a local one for the run)")]
 
 
 def _shard(text: str) -> tuple[int, int]:
@@ -38,33 +42,49 @@ def collect(
     shard: Annotated[str, typer.Option(help="measure every N-th arch starting at I (I/N), for parallel processes")] = "0/1",
     calib_images: Annotated[int, typer.Option(help="training images for BN recalibration")] = 1000,
     val_images: Annotated[int, typer.Option(help="validation images per arch (0: all)")] = 0,
-    threads: Annotated[int, typer.Option(help="torch threads")] = 1,
+    threads: Annotated[int, typer.Option(help="torch threads (of each worker)")] = 1,
+    workers: WorkersOpt = None,
+    ray_address: RayAddressOpt = None,
     data: DataOpt = None,
     other_data: OtherDataOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Measure validation accuracy (inherited weights, BN recalibrated) of archs; resumable."""
+    """Measure validation accuracy (inherited weights, BN recalibrated) of archs; resumable.
+
+    With --workers N the archs are measured on N Ray workers; this process alone writes the
+    samples file, each result as it arrives, and the finished file is the same as a serial run's."""
     import torch
 
     from ..data import load_recorded_dataset
+    from ..distributed import open_pool
     from ..estimate.dataset import arch_list, collect_samples
     from ..supernet import load_supernet
     from ..supernet.bundled import bundled_supernet_dir
 
     torch.set_num_threads(threads)
     index, n = _shard(shard)
-    net, meta = load_supernet(supernet or bundled_supernet_dir())
-    splits = load_recorded_dataset(meta, data, allow_other=other_data)
-    archs = arch_list(net.spec, count, seed)[index::n]
-    with progress_bar(quiet) as progress:
+    with open_pool(workers, ray_address) as pool, progress_bar(quiet) as progress:
+        if pool.note:
+            stderr.print(pool.note, highlight=False)
+        net, meta = load_supernet(supernet or bundled_supernet_dir())
+        splits = load_recorded_dataset(meta, data, allow_other=other_data)
+        archs = arch_list(net.spec, count, seed)[index::n]
         task = progress.add_task(f"measuring shard {index}/{n}", total=len(archs), info="")
+        rows: dict[str, object] = {}
 
         def on_sample(done: int, total: int, sample) -> None:
             progress.update(task, completed=done, info=f"acc {sample.accuracy:.4f}")
 
+        def on_workers(busy: dict[str, str]) -> None:  # one line per worker: the arch it measures
+            for worker, label in sorted(busy.items()):
+                if worker not in rows:
+                    rows[worker] = progress.add_task(f"  {worker}", total=None, info="")
+                progress.update(rows[worker], info=label or "idle")
+
         collect_samples(
             net, splits, Path(samples) / f"samples-{index}of{n}.jsonl", archs=archs, calib_images=calib_images,
-            val_images=val_images or None, progress=on_sample,
+            val_images=val_images or None, progress=on_sample, pool=pool, threads=threads,
+            watch=None if pool.workers == 1 else on_workers,
         )
     stdout.print(f"{len(archs)} samples in {samples}")
 

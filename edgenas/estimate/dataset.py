@@ -6,11 +6,17 @@ appended to a JSONL file as they are measured, so an interrupted collection resu
 stopped; the archs to measure are drawn up front from ``seed``, so a resumed run measures the
 same list. Each record keeps how it was measured (calibration and validation image counts), so
 a resume with other settings is refused instead of mixing two kinds of measurement.
+
+The measurements can run on a pool of workers (:mod:`edgenas.distributed`); only this process
+writes the file, each record as it arrives, and once every arch is measured the file is
+rewritten in list order, so it is the same whatever the number of workers.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data import DataSplits
+from ..distributed import Job, Pool, SerialPool, Task, Watch
 from ..errors import DataError
 from ..space import Arch, largest_arch, sample_arch, smallest_arch
 from ..supernet import OFASupernet, accuracy, prepare_subnet
@@ -101,6 +108,33 @@ def measurement_settings(samples: Iterable[AccuracySample]) -> set[tuple[int, in
     return {(s.calib_images, s.val_images) for s in samples if s.calib_images is not None}
 
 
+def _measuring_state(net: OFASupernet, data: DataSplits, calib_images: int, val_images: int | None,
+                     threads: int | None) -> tuple:
+    """A worker's state: the supernet and data it measures with, on ``threads`` torch threads."""
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
+    return net, data, calib_images, val_images
+
+
+def _measure(state: tuple, arch: Arch) -> float:
+    net, data, calib_images, val_images = state
+    return measure_accuracy(net, arch, data, calib_images=calib_images, val_images=val_images)
+
+
+def _write_in_order(path: Path, todo: Sequence[Arch], done: dict[Arch, AccuracySample]) -> None:
+    """Rewrite ``path`` with the archs of ``todo`` in list order, then any others it held (atomic)."""
+    order = list(dict.fromkeys([*todo, *done]))
+    text = "".join(done[a].to_json() + "\n" for a in order if a in done)
+    if path.read_text() == text:
+        return
+    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
 def collect_samples(
     net: OFASupernet,
     data: DataSplits,
@@ -112,11 +146,23 @@ def collect_samples(
     calib_images: int = 2000,
     val_images: int | None = None,
     progress: Progress | None = None,
+    pool: Pool | None = None,
+    threads: int | None = None,
+    watch: Watch | None = None,
 ) -> list[AccuracySample]:
     """Measure ``archs`` (default: :func:`arch_list` of ``count`` from ``seed``), resuming from ``path``.
 
+    Args:
+        pool: where the measurements run (default: here, serially).
+        threads: torch threads of each worker (None: leave as it is).
+        watch: told what each worker is measuring, whenever that changes.
+
     Returns:
         All samples for the requested archs, in list order (earlier runs' included).
+
+    Raises:
+        DataError: ``path`` holds samples measured with other settings.
+        TasksFailed: some archs failed on every attempt (the others are recorded).
     """
     todo = list(archs) if archs is not None else arch_list(net.spec, count, seed)
     p = Path(path)
@@ -132,15 +178,17 @@ def collect_samples(
         )
     if p.is_file() and p.read_text() and not p.read_text().endswith("\n"):  # drop a torn last line
         p.write_text("".join(s.to_json() + "\n" for s in done.values()))
+    missing = [Task(i, arch, str(arch)) for i, arch in enumerate(todo) if arch not in done]
+    finished = len(todo) - len(missing)
+    job = Job(_measure, _measuring_state, (net, data, calib_images, val_images, threads))
     with p.open("a") as f:
-        for i, arch in enumerate(todo):
-            if arch in done:
-                continue
-            sample = AccuracySample(arch, measure_accuracy(net, arch, data, calib_images=calib_images,
-                                                           val_images=val_images), *settings)
+        for result in (pool or SerialPool()).map(job, missing, watch=watch):
+            sample = AccuracySample(todo[result.task_id], result.value, *settings)
             f.write(sample.to_json() + "\n")
             f.flush()
-            done[arch] = sample
+            done[sample.arch] = sample
+            finished += 1
             if progress is not None:
-                progress(i + 1, len(todo), sample)
+                progress(finished, len(todo), sample)
+    _write_in_order(p, todo, done)
     return [done[a] for a in todo]

@@ -26,3 +26,21 @@ def ray_cluster():
             os.environ.pop("PYTHONPATH", None)
         else:
             os.environ["PYTHONPATH"] = old
+
+
+@pytest.fixture(scope="package")
+def tiny_supernet(tmp_path_factory):
+    """A tiny supernet trained for a few steps on synthetic data, saved (for the CLI) and loaded."""
+    from edgenas.data import make_synthetic
+    from edgenas.space import get_space
+    from edgenas.supernet import Phase, TrainConfig, load_supernet, train_supernet
+    from edgenas.torch_threads import torch_threads
+
+    phases = (Phase("full", 1, 0.1), Phase("kernel", 1, 0.03), Phase("depth", 1, 0.02, 2), Phase("expand", 1, 0.02, 2))
+    directory = tmp_path_factory.mktemp("supernet")
+    data = make_synthetic(seed=0)
+    with torch_threads(1):
+        config = TrainConfig(phases=phases, batch_size=32, seed=0, max_steps_per_epoch=3, threads=1, eval_images=32)
+        train_supernet(data, get_space("tiny-test"), directory, config)
+    net, _ = load_supernet(directory)
+    return directory, net, data
