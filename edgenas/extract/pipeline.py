@@ -13,12 +13,19 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..boards import Board
 from ..errors import DeviceError, SpaceError
+
+if TYPE_CHECKING:  # heavy modules, imported where used
+    from ..cost import CostModel
+    from ..data import DataSplits
+    from ..estimate.registry import EstimatorContext
+    from ..supernet import OFASupernet
+    from .adapt import Adapted
 
 Step = Callable[[str], None]
 """Called with a short description as each stage starts (for progress display)."""
@@ -213,35 +220,40 @@ def extract(request: ExtractRequest, step: Step | None = None) -> ExtractReport:
         return _extract(request, step)
 
 
-def _extract(request: ExtractRequest, step: Step | None) -> ExtractReport:
-    """:func:`extract`'s work."""
+class _Laps:
+    """Wall seconds of each stage, in the order they ran (the report's ``timings_s``)."""
+
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+        self._clock = time.perf_counter()
+
+    def __call__(self, name: str) -> None:
+        now = time.perf_counter()
+        self.timings[name] = round(now - self._clock, 3)
+        self._clock = now
+
+
+@dataclass
+class _Inputs:
+    """What the search and the deployment read: the supernet (adapted to the data when it had to
+    be), its data splits, the latency table and the cost and estimator built on them."""
+
+    supernet_dir: Path
+    net: OFASupernet
+    data: DataSplits
+    table_path: Path | None
+    cost: CostModel
+    context: EstimatorContext
+    adapted: Adapted | None
+
+
+def _load_inputs(request: ExtractRequest, say: Step, lap: _Laps) -> _Inputs:
     from ..cost import CostModel
     from ..cost.latency_table import LatencyTable
-    from ..data import ImageSet, load_recorded_dataset
-    from ..deploy import build_host
-    from ..deploy.pipeline import compile_model, run_artifact
-    from ..deploy.quantize import quantize_images
-    from ..estimate.baselines import run_baselines
-    from ..estimate.registry import EstimatorContext, get_estimator
-    from ..search import Constraints, run_search
-    from ..search.warm_start import load_warm_start
-    from ..report import ReportContext, write_html_report
-    from ..report import explain as explain_choice
-    from ..supernet import accuracy, finetune_subnet, load_supernet, predict_classes, prepare_subnet, save_subnet
+    from ..data import load_recorded_dataset
+    from ..estimate.registry import EstimatorContext
+    from ..supernet import load_supernet
     from ..supernet.bundled import bundled_supernet_dir
-    from .report import write_report
-
-    say = step or (lambda _msg: None)
-    out = Path(request.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    timings: dict[str, float] = {}
-    clock = time.perf_counter()
-
-    def lap(name: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        timings[name] = round(now - clock, 3)
-        clock = now
 
     supernet_dir, predictor_dir = request.supernet_dir, request.predictor_dir
     adapted = _adapt_if_needed(request, say)
@@ -264,26 +276,22 @@ def _extract(request: ExtractRequest, step: Step | None) -> ExtractReport:
                 hint="build a table for this supernet with `edgenas profile`",
             )
         table, table_path = None, None  # the bundled table belongs to another space: no latency model
-    cost = CostModel(spec, request.board, table)
     context = EstimatorContext(spec, seed=int(meta.get("seed", 0)), supernet_dir=supernet_dir,
                                predictor_dir=predictor_dir).preload(supernet=(net, meta), data=data)
-    fitness = get_estimator("inherited" if request.fitness == "measured" else "predictor", context)
     lap("load")
+    return _Inputs(supernet_dir, net, data, table_path, CostModel(spec, request.board, table), context, adapted)
 
-    say("searching")
-    seeds = load_warm_start(request.warm_start, spec) if request.warm_start is not None else ()
-    result = run_search(
-        cost, fitness, Constraints.of(request.limits), generations=request.generations, seed=request.seed,
-        out_dir=out / "search", warm_start=seeds,
-    )
-    arch = result.arch
-    lap("search")
+
+def _float_subnet(request: ExtractRequest, inputs: _Inputs, arch: Any, test: Any, say: Step,
+                  lap: _Laps) -> tuple[dict[str, Any], float]:
+    """Extract ``arch`` (BN recalibrated; fine-tuned when asked), save it under ``subnet/``;
+    return its accuracy record so far and its float test accuracy."""
+    from ..supernet import accuracy, finetune_subnet, predict_classes, prepare_subnet, save_subnet
 
     say(f"extracting {arch} and recalibrating batch norm")
+    net, data = inputs.net, inputs.data
     subnet = prepare_subnet(net, arch, data)
-    n_eval = len(data.test) if request.eval_images <= 0 else min(request.eval_images, len(data.test))
-    test = ImageSet(data.test.x[:n_eval], data.test.y[:n_eval])
-    accuracies: dict[str, Any] = {"test_images": n_eval}
+    accuracies: dict[str, Any] = {"test_images": len(test)}
     if request.finetune_epochs > 0:
         accuracies["float_inherited"] = accuracy(subnet, test, arch.resolution)
         epochs = request.finetune_epochs
@@ -297,11 +305,63 @@ def _extract(request: ExtractRequest, step: Step | None) -> ExtractReport:
                         on_epoch=lambda e, loss: say(f"fine-tune epoch {e + 1}/{epochs}: loss {loss:.3f}"))
         lap("finetune")
     float_predictions = predict_classes(subnet, test, arch.resolution).numpy()
-    float_acc = float(np.mean(float_predictions == test.y))
     accuracies["float_per_class"] = per_class_accuracy(float_predictions, test.y, data.classes)
-    save_subnet(subnet, out / "subnet", {"supernet": str(supernet_dir), "data": data.source,
-                                         "seed": data.split_seed})
+    save_subnet(subnet, Path(request.out_dir) / "subnet",
+                {"supernet": str(inputs.supernet_dir), "data": data.source, "seed": data.split_seed})
     lap("extract")
+    return accuracies, float(np.mean(float_predictions == test.y))
+
+
+def _verify_on_board(request: ExtractRequest, host: Any, inputs: np.ndarray) -> Any:
+    """Build the firmware, run ``inputs`` on the board and demand the host build's outputs."""
+    from ..deploy.pipeline import run_artifact
+
+    run = run_artifact(Path(request.out_dir), request.board, inputs, opt=request.opt, port=request.port)
+    expected = host.run(inputs)
+    device = run.outputs.reshape(len(inputs), -1)
+    if not np.array_equal(device, expected):
+        raise DeviceError(
+            f"{request.board.name} outputs differ from the host build on {int((device != expected).any(1).sum())} "
+            f"of {len(inputs)} inputs",
+            hint="this is a compiler or runtime bug: keep OUT/ and report it",
+        )
+    return run
+
+
+def _extract(request: ExtractRequest, step: Step | None) -> ExtractReport:
+    """:func:`extract`'s work, stage by stage (each stage's wall time goes into the report)."""
+    from ..data import ImageSet
+    from ..deploy import build_host
+    from ..deploy.pipeline import compile_model
+    from ..deploy.quantize import quantize_images
+    from ..estimate.baselines import run_baselines
+    from ..estimate.registry import get_estimator
+    from ..report import ReportContext, write_html_report
+    from ..report import explain as explain_choice
+    from ..search import Constraints, run_search
+    from ..search.warm_start import load_warm_start
+    from .report import write_report
+
+    say = step or (lambda _msg: None)
+    out = Path(request.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    lap = _Laps()
+    inputs = _load_inputs(request, say, lap)
+    spec, data, cost, context = inputs.net.spec, inputs.data, inputs.cost, inputs.context
+
+    say("searching")
+    fitness = get_estimator("inherited" if request.fitness == "measured" else "predictor", context)
+    seeds = load_warm_start(request.warm_start, spec) if request.warm_start is not None else ()
+    result = run_search(
+        cost, fitness, Constraints.of(request.limits), generations=request.generations, seed=request.seed,
+        out_dir=out / "search", warm_start=seeds,
+    )
+    arch = result.arch
+    lap("search")
+
+    n_eval = len(data.test) if request.eval_images <= 0 else min(request.eval_images, len(data.test))
+    test = ImageSet(data.test.x[:n_eval], data.test.y[:n_eval])
+    accuracies, float_acc = _float_subnet(request, inputs, arch, test, say, lap)
 
     say("quantizing to int8 and compiling")
     artifact = compile_model(out / "subnet", out)
@@ -327,16 +387,7 @@ def _extract(request: ExtractRequest, step: Step | None) -> ExtractReport:
         lap("baselines")
 
     say(f"building firmware and running it on {request.board.name}")
-    verify = x_test[: max(1, request.verify_inputs)]
-    report_run = run_artifact(out, request.board, verify, opt=request.opt, port=request.port)
-    expected = host.run(verify)
-    device = report_run.outputs.reshape(len(verify), -1)
-    if not np.array_equal(device, expected):
-        raise DeviceError(
-            f"{request.board.name} outputs differ from the host build on {int((device != expected).any(1).sum())} "
-            f"of {len(verify)} inputs",
-            hint="this is a compiler or runtime bug: keep OUT/ and report it",
-        )
+    report_run = _verify_on_board(request, host, x_test[: max(1, request.verify_inputs)])
     lap("device")
 
     fw_dir = out / "firmware" / request.board.name
@@ -344,8 +395,6 @@ def _extract(request: ExtractRequest, step: Step | None) -> ExtractReport:
         shutil.copyfile(fw_dir / f"firmware.{suffix}", out / f"firmware.{suffix}")
     (out / "arch.json").write_text(json.dumps({"arch": str(arch), **arch.to_dict()}, indent=2) + "\n")
     counts = [m.total_count for m in report_run.measurements]
-    metrics = result.metrics.to_dict()
-    memory = report_run.build.memory
     report = ExtractReport(
         request={
             "board": request.board.name,
@@ -354,10 +403,10 @@ def _extract(request: ExtractRequest, step: Step | None) -> ExtractReport:
             "fitness": request.fitness,
             "finetune_epochs": request.finetune_epochs,
             "seed": request.seed,
-            "supernet": str(supernet_dir),
-            "latency_table": str(table_path) if table_path else None,
+            "supernet": str(inputs.supernet_dir),
+            "latency_table": str(inputs.table_path) if inputs.table_path else None,
             "predictor": str(context.predictor_path()),
-            "adapted": adapted.record if adapted is not None else None,
+            "adapted": inputs.adapted.record if inputs.adapted is not None else None,
         },
         arch=str(arch),
         search={
@@ -369,15 +418,15 @@ def _extract(request: ExtractRequest, step: Step | None) -> ExtractReport:
             "minima": result.minima,
         },
         accuracy={**accuracies, "float": float_acc, "int8": int8_acc},
-        predicted=metrics,
+        predicted=result.metrics.to_dict(),
         measured={
-            **memory,
+            **report_run.build.memory,
             "latency_unit": report_run.unit,
             "latency_counts": counts,
             "latency_median": float(np.median(counts)),
         },
         verified=True,
-        timings_s=timings,
+        timings_s=lap.timings,
         files={
             "firmware_elf": "firmware.elf",
             "firmware_bin": "firmware.bin",
