@@ -232,6 +232,37 @@ class _Pending:
         self.trials, self.since = [], time.monotonic()
 
 
+class _Scorer:
+    """Scores archs not yet in the store and stores them as :class:`Trial` s, numbered in order."""
+
+    def __init__(self, score_batch: Estimator, label: str, cost: CostModel, constraints: Constraints,
+                 objectives: tuple[str, ...], stored: dict[str, Trial], save: Callable[[list[Trial]], None] | None):
+        self.score_batch, self.label, self.cost, self.constraints = score_batch, label, cost, constraints
+        self.objectives, self.stored, self.save = objectives, stored, save
+        self.next_seq = max((t.seq for t in stored.values()), default=-1) + 1
+
+    def score(self, archs: list[Arch]) -> int:
+        """Score ``archs`` into ``stored``; return how many. What was scored is stored even when
+        the batch is interrupted, so a rerun skips it."""
+        if not archs:
+            return 0
+        pending, done = _Pending(self.save), 0
+        try:
+            for i, (value, score_s) in enumerate(_scores(self.score_batch, archs, self.label)):
+                arch, tick = archs[i], time.perf_counter()
+                m = self.cost.metrics(arch)
+                trial = Trial(self.next_seq, str(arch), value, self.constraints.feasible(m),
+                              self.constraints.violation(m), objective_values(self.objectives, value, m),
+                              m.to_dict(), self.label, score_s + time.perf_counter() - tick, time.time())
+                self.stored[trial.arch] = trial
+                pending.add(trial)
+                self.next_seq += 1
+                done += 1
+        finally:
+            pending.flush()
+        return done
+
+
 def _feasible_seeds(archs: Sequence[Arch], repair: Callable[[Arch, np.random.Generator], Arch | None],
                     seed: int) -> list[Arch]:
     """The warm-start archs, each repaired when it breaks a constraint (dropped when it cannot be), without duplicates."""
@@ -337,7 +368,6 @@ def search_loop(
     try:
         run_info: RunInfo | None = None
         stored: dict[str, Trial] = {}
-        next_seq = 0
         if db is not None:
             run_config = {
                 "strategy_config": _config_dict(config), "estimator": label, "batch_size": batch_size,
@@ -349,8 +379,8 @@ def search_loop(
             run_info = db.open_run(run or _run_name(strategy, seed, run_settings), strategy=strategy, seed=seed,
                                    space=cost.spec.name, config=run_config, objectives=objs, constraints=limits)
             stored = {t.arch: t for t in db.trials(run_info)}
-            next_seq = max((t.seq for t in stored.values()), default=-1) + 1
         save = (lambda trials: db.add_trials(run_info, trials)) if db is not None and run_info is not None else None
+        scorer = _Scorer(score_batch, label, cost, constraints, objs, stored, save)
 
         # built after the run check: some strategies (darts) do real work when constructed
         search = factory(cost.spec, config, seed=seed, repair=repair)
@@ -375,22 +405,7 @@ def search_loop(
             fresh = [k for k in dict.fromkeys(keys) if k not in visited]
             if budget is not None:
                 fresh = fresh[: budget - len(visited)]
-            todo = [k for k in fresh if k not in stored]
-            if todo:
-                pending = _Pending(save)
-                try:  # what was scored is stored even when the batch is interrupted: a rerun skips it
-                    for i, (value, score_s) in enumerate(_scores(score_batch, [by_key[k] for k in todo], label)):
-                        k, tick = todo[i], time.perf_counter()
-                        m = cost.metrics(by_key[k])
-                        trial = Trial(next_seq, k, value, constraints.feasible(m), constraints.violation(m),
-                                      objective_values(objs, value, m), m.to_dict(), label,
-                                      score_s + time.perf_counter() - tick, time.time())
-                        stored[k] = trial
-                        pending.add(trial)
-                        next_seq += 1
-                        new_count += 1
-                finally:
-                    pending.flush()
+            new_count += scorer.score([by_key[k] for k in fresh if k not in stored])
             for k in fresh:
                 trial = stored[k]
                 visited[k] = trial
