@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import UsageError
-from .common import DataOpt, OtherDataOpt, QuietOpt, app, handle_errors, progress_bar, stderr, stdout
+from .common import DataOpt, OtherDataOpt, QuietOpt, app, handle_errors, progress_bar, stderr, stdout, worker_lines
 
 predictor_app = typer.Typer(help="Accuracy predictor: collect samples, fit, evaluate.", no_args_is_help=True)
 app.add_typer(predictor_app, name="predictor")
@@ -70,21 +70,14 @@ def collect(
         splits = load_recorded_dataset(meta, data, allow_other=other_data)
         archs = arch_list(net.spec, count, seed)[index::n]
         task = progress.add_task(f"measuring shard {index}/{n}", total=len(archs), info="")
-        rows: dict[str, object] = {}
 
         def on_sample(done: int, total: int, sample) -> None:
             progress.update(task, completed=done, info=f"acc {sample.accuracy:.4f}")
 
-        def on_workers(busy: dict[str, str]) -> None:  # one line per worker: the arch it measures
-            for worker, label in sorted(busy.items()):
-                if worker not in rows:
-                    rows[worker] = progress.add_task(f"  {worker}", total=None, info="")
-                progress.update(rows[worker], info=label or "idle")
-
         collect_samples(
             net, splits, Path(samples) / f"samples-{index}of{n}.jsonl", archs=archs, calib_images=calib_images,
             val_images=val_images or None, progress=on_sample, pool=pool, threads=threads,
-            watch=None if pool.workers == 1 else on_workers,
+            watch=None if pool.workers == 1 else worker_lines(progress),
         )
     stdout.print(f"{len(archs)} samples in {samples}")
 

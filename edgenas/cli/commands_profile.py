@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from .common import JsonOpt, QuietOpt, SpaceOpt, app, handle_errors, progress_bar, stdout
+from .common import JsonOpt, QuietOpt, SpaceOpt, app, handle_errors, progress_bar, stderr, stdout, worker_lines
 
 
 @app.command()
@@ -28,10 +28,19 @@ def profile(
     space_name: SpaceOpt = "mcu-mbv2",
     channels: Annotated[int, typer.Option(help="input image channels")] = 1,
     classes: Annotated[int, typer.Option(help="number of classes")] = 10,
+    workers: Annotated[Optional[int], typer.Option(
+        help="emulated boards measuring at once, one QEMU per Ray worker (default: 1, serial)")] = None,
+    ray_address: Annotated[Optional[str], typer.Option(
+        help="join a running Ray cluster (auto or HOST:PORT) whose nodes have the toolchain and QEMU")] = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Build or extend a latency table for a target (resumable), optionally validating it."""
+    """Build or extend a latency table for a target (resumable), optionally validating it.
+
+    With --workers N (emulated Cortex-M boards only) the table's firmware batches are built and run
+    on N emulated boards at once; this process alone writes the table, after each batch."""
+    from ..distributed import open_pool
+    from ..errors import UsageError
     from ..profile import build_table, get_profiler, validate
     from ..scratch import scratch_dir
     from ..space import get_space
@@ -42,13 +51,20 @@ def profile(
         prof = get_profiler(target, board=board, backend=backend, rpc=rpc, aarch64=aarch64, spec=spec,
                             work_dir=Path(tmp), **kwargs)
     path = table_path or Path("latency") / f"{prof.board if target.startswith('cortex') else target}.json"
-    with progress_bar(quiet) as bar:
+    parallel = (workers or 1) > 1 or ray_address
+    if parallel and not getattr(getattr(prof, "board_obj", None), "emulated", False):
+        raise UsageError(f"--workers/--ray-address profile emulated Cortex-M boards only, not {prof.board}",
+                         hint="timings of a real board or of this CPU are measured one at a time; drop --workers")
+    with open_pool(workers, ray_address) as pool, progress_bar(quiet) as bar:
+        if pool.note:
+            stderr.print(pool.note, highlight=False)
         task = bar.add_task(f"profile {target}", total=None, info="")
 
         def progress(done: int, total: int, info: str) -> None:
             bar.update(task, completed=done, total=total, info=info)
 
-        table = build_table(prof, spec, path, budget=budget, progress=progress)
+        table = build_table(prof, spec, path, budget=budget, progress=progress, pool=pool,
+                            watch=None if pool.workers == 1 else worker_lines(bar))
         report = None
         if validate_n:
             vtask = bar.add_task("validate", total=validate_n, info="")

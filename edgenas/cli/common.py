@@ -95,3 +95,16 @@ def progress_bar(quiet: bool = False) -> Iterator[Progress]:
     )
     with progress:
         yield progress
+
+
+def worker_lines(progress: Progress) -> Callable[[dict[str, str]], None]:
+    """A ``watch`` for a task pool: one progress line per worker, showing the task it runs."""
+    rows: dict[str, Any] = {}
+
+    def watch(busy: dict[str, str]) -> None:
+        for worker, label in sorted(busy.items()):
+            if worker not in rows:
+                rows[worker] = progress.add_task(f"  {worker}", total=None, info="")
+            progress.update(rows[worker], info=label or "idle")
+
+    return watch

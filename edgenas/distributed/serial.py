@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 
-from .errors import ClusterError, TasksFailed
+from .errors import TasksFailed
 from .task import Done, Failure, Job, Task, Watch, check_unique_ids
 
 WORKER = "local"
@@ -36,7 +36,7 @@ class SerialPool:
 
         Raises:
             TasksFailed: after the others, when some tasks failed ``max_attempts`` times.
-            ClusterError: a ``job.retire_on`` error (the only worker is broken).
+            BaseException: a ``job.retire_on`` error, at once (the only worker is broken).
         """
         todo = check_unique_ids(tasks)
         if not todo:
@@ -50,9 +50,8 @@ class SerialPool:
                 start = time.perf_counter()
                 try:
                     value = job.run(state, task.payload)
-                except job.retire_on as exc:
-                    raise ClusterError(f"the only worker is out of order on task {task.id}: {exc}",
-                                       hint="check the board or device, then run again") from exc
+                except job.retire_on:
+                    raise  # the only worker is out of order: nothing to hand the task to
                 except Exception as exc:  # noqa: BLE001 (a task's own error is retried, then reported)
                     if attempt == self.max_attempts:
                         failures.append(Failure(task, f"{type(exc).__name__}: {exc}", attempt))
