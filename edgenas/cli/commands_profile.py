@@ -15,8 +15,10 @@ from .common import JsonOpt, QuietOpt, SpaceOpt, app, handle_errors, progress_ba
 @app.command()
 @handle_errors
 def profile(
-    target: Annotated[str, typer.Option("--target", help="cortex-m7, cortex-m4, cortex-m55, host or linux-rpc")],
-    board: Annotated[Optional[str], typer.Option("--board", help="Cortex-M board (default: the core's)")] = None,
+    target: Annotated[str, typer.Option("--target", help="cortex-m7, cortex-m4, cortex-m55, host, linux-rpc, "
+                                                         "linux-arm64 or android")],
+    board: Annotated[Optional[str], typer.Option("--board", help="board profile (default: the core's; linux-arm64: "
+                                                                 "qemu-arm64; android: android-arm64)")] = None,
     budget: Annotated[Optional[int], typer.Option("--budget", help="measure at most N new entries")] = None,
     table_path: Annotated[Optional[Path], typer.Option("--table", help="table JSON to build or extend")] = None,
     validate_n: Annotated[int, typer.Option("--validate", help="then measure N random subnets end to end")] = 0,
@@ -24,6 +26,9 @@ def profile(
     rpc: Annotated[Optional[str], typer.Option(help="HOST:PORT of a TVM RPC server (linux-rpc)")] = None,
     aarch64: Annotated[bool, typer.Option(help="the RPC device is ARM64 Linux (cross-compile)")] = False,
     port: Annotated[Optional[str], typer.Option(help="serial port of a real board")] = None,
+    serial: Annotated[Optional[str], typer.Option(help="adb serial of the phone (android)")] = None,
+    runner: Annotated[Optional[Path], typer.Option(help="LiteRT benchmark_model binary on this PC (android)")] = None,
+    ssh: Annotated[Optional[str], typer.Option(help="USER@HOST of the board (linux-arm64 over ssh)")] = None,
     seed: Annotated[int, typer.Option(help="seed of the validation subnets")] = 0,
     space_name: SpaceOpt = "mcu-mbv2",
     channels: Annotated[int, typer.Option(help="input image channels")] = 1,
@@ -47,10 +52,15 @@ def profile(
 
     spec = get_space(space_name, in_channels=channels, num_classes=classes)
     kwargs = {"port": port} if port else {}
+    kwargs |= {k: v for k, v in (("serial", serial), ("runner", runner and str(runner)), ("ssh", ssh)) if v}
     with scratch_dir("profile") as tmp:
         prof = get_profiler(target, board=board, backend=backend, rpc=rpc, aarch64=aarch64, spec=spec,
                             work_dir=Path(tmp), **kwargs)
-    path = table_path or Path("latency") / f"{prof.board if target.startswith('cortex') else target}.json"
+    per_board = target.startswith("cortex") or target in ("linux-arm64", "android")
+    path = table_path or Path("latency") / f"{prof.board if per_board else target}.json"
+    if getattr(prof, "emulated", False):
+        stderr.print(f"[yellow]warning:[/] {prof.board} is emulated (qemu-user): the table {path} checks the ARM64 "
+                     "path, but its times are the emulator's and say nothing about a Pi's or a phone's speed")
     parallel = (workers or 1) > 1 or ray_address
     if parallel and not getattr(getattr(prof, "board_obj", None), "emulated", False):
         raise UsageError(f"--workers/--ray-address profile emulated Cortex-M boards only, not {prof.board}",

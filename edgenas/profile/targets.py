@@ -2,7 +2,9 @@
 
 Cortex-M targets are core names (``cortex-m7``...) resolved to a board (``--board`` or the
 core's default board); ``host`` is this CPU with the fastest available backend; ``linux-rpc``
-is a device running a TVM RPC server (``host:port``).
+is a device running a TVM RPC server (``host:port``); ``linux-arm64`` an ARM64 Linux board profile
+(``qemu-arm64`` by default, ``raspberry-pi-4`` over ssh) measured with edgenas's C runner;
+``android`` a phone over adb (``android-arm64`` by default, ``pixel-cpu``).
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from ..boards import DEFAULT_BOARD_FOR_CORE, board_for_target, get_board
 from ..cost.latency_table import UnknownTargetError
 from ..paths import LATENCY_DIR
 
-OTHER_TARGETS = ("host", "linux-rpc")
+OTHER_TARGETS = ("host", "linux-rpc", "linux-arm64", "android")
+DEFAULT_DEVICE = {"linux-arm64": "qemu-arm64", "android": "android-arm64"}
+DEVICE_DRIVER = {"linux-arm64": "linux_arm64", "android": "android"}
 
 
 def list_targets() -> list[str]:
@@ -21,7 +25,8 @@ def list_targets() -> list[str]:
 
 
 def get_profiler(target: str, *, board: str | None = None, backend: str | None = None, rpc: str | None = None,
-                 aarch64: bool = False, work_dir: Path | None = None, spec=None, **kwargs):  # noqa: ANN001, ANN201
+                 aarch64: bool = False, work_dir: Path | None = None, spec=None, serial: str | None = None,
+                 runner: str | None = None, ssh: str | None = None, **kwargs):  # noqa: ANN001, ANN201
     """The profiler for ``target``.
 
     Args:
@@ -29,6 +34,9 @@ def get_profiler(target: str, *, board: str | None = None, backend: str | None =
         backend: host backend (default: the fastest on a few random subnets of ``spec``).
         rpc: ``host:port`` of the TVM RPC server for ``linux-rpc``.
         aarch64: ``linux-rpc`` device is ARM64 Linux (cross-compile); else it runs the host's code.
+        serial: ``android`` device's adb serial (default: the only one attached).
+        runner: ``android`` benchmark_model binary on this PC (default: the profile's runner.path).
+        ssh: ``linux-arm64`` board's ssh host (default: the profile's connection.host).
 
     Raises:
         UnknownTargetError: no driver for ``target``.
@@ -59,6 +67,24 @@ def get_profiler(target: str, *, board: str | None = None, backend: str | None =
             raise UsageError(f"--rpc {rpc!r} is not HOST:PORT", hint="e.g. --rpc 192.168.1.20:9090")
         device = RpcDevice.aarch64(host, int(port)) if aarch64 else RpcDevice(host, int(port))
         return RpcProfiler(device, **kwargs)
+    if target in DEFAULT_DEVICE:
+        from ..errors import BoardError
+
+        device = get_board(board or DEFAULT_DEVICE[target])
+        if getattr(device, "driver", "") != DEVICE_DRIVER[target]:
+            raise BoardError(f"board {device.name} is not a {target} profile (driver {device.driver})",
+                             hint=f"`edgenas boards` lists the profiles whose driver is {DEVICE_DRIVER[target]}")
+        if target == "android":
+            from .android import android_profiler
+
+            return android_profiler(device, serial=serial, runner=runner, **kwargs)
+        from .linux_arm64 import LinuxArm64Profiler
+
+        if device.connection == "ssh" and not (ssh or device.host):
+            from ..errors import UsageError
+
+            raise UsageError(f"board {device.name} is reached over ssh and has no host", hint="pass --ssh USER@HOST")
+        return LinuxArm64Profiler(device, host=ssh, **kwargs)
     raise UnknownTargetError(f"unknown profiling target {target!r}",
                              hint=f"known targets: {', '.join(list_targets())}")
 
@@ -67,4 +93,6 @@ def default_table_path(target: str, board: str | None = None) -> Path:
     """Where the shipped table of a target lives (``assets/latency/<board or target>.json``)."""
     if target in DEFAULT_BOARD_FOR_CORE:
         return LATENCY_DIR / f"{board or DEFAULT_BOARD_FOR_CORE[target]}.json"
+    if target in DEFAULT_DEVICE:
+        return LATENCY_DIR / f"{board or DEFAULT_DEVICE[target]}.json"
     return LATENCY_DIR / f"{target}.json"

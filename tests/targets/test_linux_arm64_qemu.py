@@ -93,3 +93,23 @@ def test_pty_line_endings_are_read():
     text = "EN hello inputs=1\r\nEN run input=0 rep=0 total_ns=9 layers_ns=4,5\r\nEN output input=0 hex=ff01\r\nEN_DONE status=ok arena_touched_bytes=7\r\n"
     out = parse_records(text, 0, where="(test)")
     assert out.inputs[0].output == b"\xff\x01" and out.inputs[0].layers_ns == [(4, 5)] and out.arena_touched_bytes == 7
+
+
+def test_cli_profiles_qemu_arm64_and_says_the_timing_is_emulated(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from edgenas.cli import app
+    from edgenas.cost.latency_table import LatencyTable
+
+    table = tmp_path / "qemu-arm64.json"
+    result = CliRunner().invoke(app, ["profile", "--target", "linux-arm64", "--budget", "3", "--table", str(table),
+                                      "--json", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["board"] == "qemu-arm64"
+    assert "say nothing about a Pi" in " ".join(result.stderr.split())
+    t = LatencyTable.load(table)
+    assert t.unit == "ms" and t.target == "linux-arm64" and len(t) == 3 and t.overhead
+    assert t.fingerprint["launcher"] == "qemu-user" and "says nothing" in t.fingerprint["timing_note"]
+    assert t.fingerprint["arch"] == "aarch64" and all(v >= 0 for s in t.entries.values() for v in s)
