@@ -166,6 +166,7 @@ def test_disconnect_midway_is_device_lost(device, tmp_path, profiles, tflite):
 
 @pytest.mark.skipif(shutil.which("qemu-aarch64") is None or shutil.which("aarch64-linux-gnu-gcc") is None,
                     reason="needs qemu-aarch64 and aarch64-linux-gnu-gcc")
+@pytest.mark.board  # the scripted device runs the ARM64 runner in qemu-aarch64
 def test_edgenas_runner_over_adb_matches_host_bit_for_bit(device, tmp_path, profiles):
     from edgenas.deploy.compile import compile_graph
     from edgenas.deploy.host_build import build_host

@@ -43,6 +43,7 @@ def inputs(model) -> list[bytes]:
     return [row.tobytes() for row in x]
 
 
+@pytest.mark.board  # runs qemu-aarch64
 def test_arm64_runner_matches_host_bit_for_bit_under_qemu(model, inputs):
     src, root = model
     arm = build(src, AARCH64, build_root=root)
@@ -61,6 +62,7 @@ def test_arm64_runner_matches_host_bit_for_bit_under_qemu(model, inputs):
         assert 0 < m.arena_touched_bytes <= m.arena_bytes == arm.arena_bytes
 
 
+@pytest.mark.board  # runs qemu-aarch64
 def test_arm64_runner_reports_every_repeat_and_pins_a_cpu(model, inputs):
     src, root = model
     out = run_runner(build(src, AARCH64, build_root=root), inputs[:1], QemuUserLauncher(), warmup=2, repeats=3, cpu=0)
@@ -95,6 +97,7 @@ def test_pty_line_endings_are_read():
     assert out.inputs[0].output == b"\xff\x01" and out.inputs[0].layers_ns == [(4, 5)] and out.arena_touched_bytes == 7
 
 
+@pytest.mark.board  # runs qemu-aarch64
 def test_cli_profiles_qemu_arm64_and_says_the_timing_is_emulated(tmp_path):
     import json
 
@@ -113,3 +116,49 @@ def test_cli_profiles_qemu_arm64_and_says_the_timing_is_emulated(tmp_path):
     assert t.unit == "ms" and t.target == "linux-arm64" and len(t) == 3 and t.overhead
     assert t.fingerprint["launcher"] == "qemu-user" and "says nothing" in t.fingerprint["timing_note"]
     assert t.fingerprint["arch"] == "aarch64" and all(v >= 0 for s in t.entries.values() for v in s)
+
+
+FAKE_SSH = """#!{python}
+# Stand-in for OpenSSH: `ssh -o BatchMode=yes HOST CMD` runs CMD here (ARM64 programs under
+# qemu-aarch64); `scp -q -o BatchMode=yes FILES HOST:DIR/` copies into DIR. Logs each call.
+import os, shlex, shutil, subprocess, sys
+name, args = os.path.basename(sys.argv[0]), sys.argv[1:]
+with open(os.environ["FAKE_SSH_LOG"], "a") as log:
+    log.write(name + " " + " ".join(args) + "\\n")
+args = [a for a in args if a not in ("-q", "-o", "BatchMode=yes")]
+if name == "scp":
+    dest = args[-1].split(":", 1)[1]
+    for f in args[:-1]:
+        shutil.copy(f, dest)
+    sys.exit(0)
+words = shlex.split(args[1])
+elf = open(words[0], "rb").read(20) if os.path.isfile(words[0]) else b""
+if elf[:4] == b"\\x7fELF" and elf[18:20] == b"\\xb7\\x00":
+    sys.exit(subprocess.run(["qemu-aarch64", *words]).returncode)
+sys.exit(subprocess.run(["sh", "-c", args[1]]).returncode)
+"""
+
+
+@pytest.mark.board  # runs qemu-aarch64 behind a scripted ssh
+def test_ssh_launcher_copies_and_runs_the_arm64_runner(model, inputs, tmp_path, monkeypatch):
+    import os
+    import sys
+
+    from edgenas.targets.linux_arm64 import SshLauncher
+
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    for name in ("ssh", "scp"):
+        (bindir / name).write_text(FAKE_SSH.format(python=sys.executable))
+        (bindir / name).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bindir}:{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_SSH_LOG", str(tmp_path / "ssh.log"))
+    remote = tmp_path / "pi"
+    src, root = model
+    arm = build(src, AARCH64, build_root=root)
+    got = run(arm, inputs[:2], SshLauncher("pi@raspberrypi.local", str(remote)), cpu=0)
+    want = run(build(src, HOST, build_root=root), inputs[:2], LocalLauncher())
+    assert [m.output for m in got] == [m.output for m in want]
+    log = (tmp_path / "ssh.log").read_text()
+    assert f"ssh -o BatchMode=yes pi@raspberrypi.local mkdir -p {remote}" in log
+    assert f"pi@raspberrypi.local:{remote}/" in log and "--cpu 0" in log
