@@ -19,8 +19,8 @@ pytestmark = [pytest.mark.board, pytest.mark.timeout(300)]
 
 def test_two_emulated_boards_build_the_same_table_as_one(ray_cluster, tmp_path):
     spec = get_space("tiny-test")
-    arch = smallest_arch(spec)  # stem, 2 blocks, head: 4 entries, 2 per firmware
-    prof = CortexMProfiler(get_board("mps2-an500"), batch_size=2)
+    arch = smallest_arch(spec)  # stem, 2 blocks, head: 4 entries in one firmware, the overhead in another
+    prof = CortexMProfiler(get_board("mps2-an500"), batch_size=4)
     one = build_table(prof, spec, tmp_path / "one.json", archs=[arch])
     seen = []
     two = build_table(prof, spec, tmp_path / "two.json", archs=[arch], pool=RayPool(2), watch=seen.append)

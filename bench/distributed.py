@@ -1,0 +1,119 @@
+"""Speed-up of the Ray pool over the serial one, for ``predictor collect`` and ``profile``.
+
+Each workload runs twice from scratch, serially and on 2 workers (a local Ray cluster started
+for the run; its start-up is inside the timed span, as a user pays it), and the outputs are
+compared byte for byte (samples file) or entry for entry (latency table). The figures depend on
+how busy the machine is: the load average before and after each run is kept beside them.
+Writes bench/results/distributed.json.
+
+    python bench/distributed.py [--archs 24] [--entries 24]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import write_result  # noqa: E402
+
+from edgenas.boards import get_board  # noqa: E402
+from edgenas.data import load_recorded_dataset  # noqa: E402
+from edgenas.distributed import open_pool  # noqa: E402
+from edgenas.estimate import arch_list, collect_samples  # noqa: E402
+from edgenas.profile import build_table  # noqa: E402
+from edgenas.profile.cortex_m import CortexMProfiler  # noqa: E402
+from edgenas.space import get_space  # noqa: E402
+from edgenas.supernet import load_supernet  # noqa: E402
+from edgenas.supernet.bundled import bundled_supernet_dir  # noqa: E402
+
+CALIB_IMAGES, VAL_IMAGES = 500, 1000
+
+
+class _Recording:
+    """A pool that keeps every result's run time (how long a task took on its worker)."""
+
+    def __init__(self, pool) -> None:
+        self.pool, self.workers, self.task_s = pool, pool.workers, []
+
+    def map(self, job, tasks, *, watch=None):
+        for done in self.pool.map(job, tasks, watch=watch):
+            self.task_s.append(round(done.seconds, 3))
+            yield done
+
+
+def _timed(run, workers: int) -> dict:
+    """Run ``run(pool)`` on a fresh pool of ``workers``; the pool's start is timed too."""
+    load_before = os.getloadavg()[0]
+    started = time.perf_counter()
+    with open_pool(workers) as pool:
+        opened = time.perf_counter()
+        recording = _Recording(pool)
+        run(recording)
+    wall_s = time.perf_counter() - started
+    return {"workers": workers, "wall_s": wall_s, "pool_start_s": opened - started, "task_s": recording.task_s,
+            "task_s_sum": sum(recording.task_s), "busy_share": sum(recording.task_s) / (workers * wall_s),
+            "load_avg_before": load_before, "load_avg_after": os.getloadavg()[0]}
+
+
+def bench_collect(n_archs: int, work: Path) -> dict:
+    net, meta = load_supernet(bundled_supernet_dir())
+    data = load_recorded_dataset(meta)
+    archs = arch_list(net.spec, n_archs, seed=11)
+    runs, files = [], []
+    for workers in (1, 2):
+        path = work / f"collect-{workers}w.jsonl"
+
+        def run(pool, path=path):
+            collect_samples(net, data, path, archs=archs, calib_images=CALIB_IMAGES, val_images=VAL_IMAGES,
+                            pool=pool, threads=1)
+
+        runs.append(_timed(run, workers))
+        files.append(path.read_bytes())
+        print(runs[-1], flush=True)
+    return {"archs": n_archs, "calib_images": CALIB_IMAGES, "val_images": VAL_IMAGES, "runs": runs,
+            "speedup_2w": runs[0]["wall_s"] / runs[1]["wall_s"], "identical": files[0] == files[1]}
+
+
+def bench_profile(n_entries: int, batch_size: int, work: Path) -> dict:
+    spec = get_space("mcu-mbv2")
+    prof = CortexMProfiler(get_board("mps2-an500"), batch_size=batch_size)
+    runs, tables = [], []
+    for workers in (1, 2):
+        path = work / f"profile-{workers}w.json"
+
+        def run(pool, path=path):
+            tables.append(build_table(prof, spec, path, budget=n_entries, pool=pool).to_dict())
+
+        runs.append(_timed(run, workers))
+        print(runs[-1], flush=True)
+    return {"board": prof.board, "entries": n_entries, "batch_size": batch_size,
+            "firmwares": 1 + -(-n_entries // batch_size), "runs": runs,
+            "speedup_2boards": runs[0]["wall_s"] / runs[1]["wall_s"], "identical": tables[0] == tables[1]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--archs", type=int, default=24, help="subnets measured by collect")
+    parser.add_argument("--entries", type=int, default=24, help="latency-table entries profiled")
+    parser.add_argument("--batch-size", type=int, default=6, help="entries per firmware")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    with tempfile.TemporaryDirectory(prefix="edgenas-bench-distributed-") as tmp:
+        collect = bench_collect(args.archs, Path(tmp))
+        profile = bench_profile(args.entries, args.batch_size, Path(tmp))
+    summary = {"collect_speedup_2w": round(collect["speedup_2w"], 3),
+               "profile_speedup_2boards": round(profile["speedup_2boards"], 3),
+               "identical_results": collect["identical"] and profile["identical"]}
+    print(write_result("distributed", {"collect": collect, "profile": profile, "summary": summary,
+                                       "cpus": os.cpu_count()}))
+
+
+if __name__ == "__main__":
+    main()
