@@ -13,7 +13,7 @@ bounded number of times. All randomness comes from one ``numpy.random.Generator`
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -115,21 +115,3 @@ class AgingEvolution:
         """The fittest feasible arch ever told (it may have died of old age since)."""
         return self.history_best
 
-    def state_dict(self) -> dict[str, Any]:
-        return {
-            "config": asdict(self.config),
-            "population": [[str(a), f, ok, v] for a, f, ok, v in self.population],
-            "history_best": [str(self.history_best[0]), self.history_best[1]] if self.history_best else None,
-            "told": self.told,
-            "failed_repairs": self.failed_repairs,
-            "rng": self.rng.bit_generator.state,
-        }
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.config = AgingConfig(**state["config"])
-        self.population = deque((Arch.parse(a), float(f), bool(ok), float(v)) for a, f, ok, v in state["population"])
-        hb = state.get("history_best")
-        self.history_best = (Arch.parse(hb[0]), float(hb[1])) if hb else None
-        self.told = int(state["told"])
-        self.failed_repairs = int(state.get("failed_repairs", 0))
-        self.rng.bit_generator.state = state["rng"]

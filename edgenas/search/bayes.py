@@ -9,7 +9,7 @@ conditions on running trials by itself. Heuristic: no optimality guarantee.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -17,7 +17,7 @@ import optuna
 
 from ..errors import UsageError
 from ..space import Arch, SpaceSpec
-from .optuna_study import StudyDriver, quiet, resumed_seed
+from .optuna_study import StudyDriver, quiet
 from .registry import register_strategy
 from .strategy import Repair, Score, keep_best
 from .strategy_config import coerce_config
@@ -99,18 +99,3 @@ class BayesSearch:
     def best(self) -> tuple[Arch, float] | None:
         return self.population[0] if self.population else None
 
-    def state_dict(self) -> dict[str, Any]:
-        """Config and every told trial; a resumed study replays them into a sampler reseeded from
-        ``(seed, trials told)``, so a resume is deterministic (though not the same draws as an
-        uninterrupted run, and screened proposals are not kept)."""
-        return {"config": asdict(self.config), "seed": self.seed, "generation": self.generation,
-                "history": [list(h) for h in self.driver.history],
-                "population": [[str(a), f] for a, f in self.population]}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.config = BayesConfig(**state["config"])
-        self.seed = int(state["seed"])
-        self.generation = int(state["generation"])
-        self.driver = self._driver(resumed_seed(self.seed, len(state["history"])))
-        quiet(lambda: self.driver.replay(state["history"]))
-        self.population = [(Arch.parse(a), float(f)) for a, f in state["population"]]

@@ -10,8 +10,7 @@ of times. All randomness comes from one ``numpy.random.Generator`` seeded by ``s
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -104,18 +103,3 @@ class Evolution:
     def best(self) -> tuple[Arch, float] | None:
         return self.population[0] if self.population else None
 
-    def state_dict(self) -> dict[str, Any]:
-        return {
-            "config": asdict(self.config),
-            "generation": self.generation,
-            "population": [[str(a), f] for a, f in self.population],
-            "rng": self.rng.bit_generator.state,
-            "failed_repairs": self.failed_repairs,
-        }
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.config = EvolutionConfig(**state["config"])
-        self.generation = int(state["generation"])
-        self.population = [(Arch.parse(a), float(f)) for a, f in state["population"]]
-        self.rng.bit_generator.state = state["rng"]
-        self.failed_repairs = int(state.get("failed_repairs", 0))

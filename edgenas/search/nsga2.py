@@ -10,7 +10,7 @@ archs. Heuristic: the front found is an approximation of the true one.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -18,7 +18,7 @@ import optuna
 
 from ..errors import UsageError
 from ..space import Arch, SpaceSpec
-from .optuna_study import StudyDriver, quiet, resumed_seed
+from .optuna_study import StudyDriver, quiet
 from .pareto import pareto_front
 from .registry import register_strategy
 from .strategy import Repair, Score, keep_best
@@ -121,20 +121,3 @@ class NSGA2Search:
         feasible = [(a, s.objectives) for a, s in self.evaluated.items() if s.feasible]
         return non_dominated(feasible or [(a, s.objectives) for a, s in self.evaluated.items()])
 
-    def state_dict(self) -> dict[str, Any]:
-        """Config and every told trial (replayed on load into a sampler reseeded from
-        ``(seed, trials told)``: deterministic, not the draws of an uninterrupted run)."""
-        return {"config": asdict(self.config), "seed": self.seed, "generation": self.generation,
-                "history": [list(h) for h in self.driver.history],
-                "evaluated": [[str(a), s.fitness, s.feasible, s.violation, list(s.objectives)]
-                              for a, s in self.evaluated.items()]}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.config = NSGA2Config(**state["config"])
-        self.seed = int(state["seed"])
-        self.generation = int(state["generation"])
-        self.driver = self._driver(resumed_seed(self.seed, len(state["history"])))
-        quiet(lambda: self.driver.replay(state["history"]))
-        self.evaluated = {Arch.parse(a): Score(f, ok, v, tuple(o)) for a, f, ok, v, o in state["evaluated"]}
-        feasible = [(a, s.fitness) for a, s in self.evaluated.items() if s.feasible]
-        self.population = sorted(feasible, key=lambda t: -t[1])[: self.config.population]

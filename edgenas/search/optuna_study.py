@@ -93,7 +93,6 @@ class StudyDriver:
         self.known: dict[Arch, tuple[list[float], float]] = {}  # told archs: values, violation
         self.screened = 0
         self.repeats = 0
-        self.history: list[tuple[str, list[float], float]] = []  # (arch, told values, violation): for resume
 
     def _ask_one(self) -> tuple[Trial, Arch]:
         trial = self.study.ask(self.dists)
@@ -151,7 +150,6 @@ class StudyDriver:
             violation = constraint_value(score)
             self._complete(trial, values, violation)
             self.known[arch] = (values, violation)
-            self.history.append((str(arch), values, violation))
 
     def abandon_pending(self) -> None:
         """Fail trials that were asked but never told (so constant-liar TPE forgets them)."""
@@ -159,17 +157,3 @@ class StudyDriver:
             for trial in queue:
                 self.study.tell(trial, state=TrialState.FAIL)
         self.pending.clear()
-
-    def replay(self, history: list[list[Any]]) -> None:
-        """Tell a fresh study the trials of a saved run, in order (``load_state_dict``)."""
-        for arch_text, values, violation in history:
-            self.study.enqueue_trial(to_params(self.spec, Arch.parse(arch_text)), skip_if_exists=False)
-            trial = self.study.ask(self.dists)
-            self._complete(trial, list(values), float(violation))
-            self.known[Arch.parse(arch_text)] = (list(values), float(violation))
-            self.history.append((arch_text, list(values), float(violation)))
-
-
-def resumed_seed(seed: int, told: int) -> int:
-    """Sampler seed of a study resumed after ``told`` trials: deterministic, distinct per resume point."""
-    return int(np.random.SeedSequence([seed, told]).generate_state(1)[0])

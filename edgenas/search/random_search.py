@@ -55,11 +55,3 @@ class RandomSearch:
     def best(self) -> tuple[Arch, float] | None:
         return self.population[0] if self.population else None
 
-    def state_dict(self) -> dict[str, Any]:
-        return {"generation": self.generation, "population": [[str(a), f] for a, f in self.population],
-                "rng": self.rng.bit_generator.state}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.generation = int(state["generation"])
-        self.population = [(Arch.parse(a), float(f)) for a, f in state["population"]]
-        self.rng.bit_generator.state = state["rng"]

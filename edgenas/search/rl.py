@@ -31,7 +31,7 @@ torch thread inside ``ask``/``tell``; the same seed and the same scores repeat e
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -114,26 +114,6 @@ class _Controller(nn.Module):
             ents.append(-(logp.exp() * logp).sum(-1))
             x = self.embed[t](a)
         return torch.stack(picked, 1), torch.stack(logps, 1), torch.stack(ents, 1)
-
-
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, torch.Tensor):
-        return {"__tensor__": x.tolist(), "dtype": str(x.dtype).removeprefix("torch.")}
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    return x
-
-
-def _from_jsonable(x: Any) -> Any:
-    if isinstance(x, dict) and "__tensor__" in x:
-        return torch.tensor(x["__tensor__"], dtype=getattr(torch, x["dtype"]))
-    if isinstance(x, dict):
-        return {(int(k) if k.isdigit() else k): _from_jsonable(v) for k, v in x.items()}
-    if isinstance(x, list):
-        return [_from_jsonable(v) for v in x]
-    return x
 
 
 @register_strategy("rl")
@@ -235,28 +215,3 @@ class RLSearch:
             mask = torch.tensor([active_mask(self.spec, r) for r in choices.tolist()], dtype=torch.float32)
             return float((ent * mask).sum() / mask.sum())
 
-    def state_dict(self) -> dict[str, Any]:
-        """JSON-able state: config, controller and Adam tensors, baseline, generator states."""
-        return {
-            "config": asdict(self.config),
-            "controller": _jsonable(self.controller.state_dict()),
-            "optimizer": _jsonable(self.opt.state_dict()),
-            "baseline": self.baseline,
-            "adv_ms": self.adv_ms,
-            "updates": self.updates,
-            "gen": self.gen.get_state().tolist(),
-            "rng": self.rng.bit_generator.state,
-            "population": [[str(a), f] for a, f in self.population],
-        }
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.config = RLConfig(**state["config"])
-        self.controller.load_state_dict(_from_jsonable(state["controller"]))
-        self.opt.load_state_dict(_from_jsonable(state["optimizer"]))
-        self.baseline = state["baseline"]
-        self.adv_ms = float(state["adv_ms"])
-        self.updates = int(state["updates"])
-        self.gen.set_state(torch.tensor(state["gen"], dtype=torch.uint8))
-        self.rng.bit_generator.state = state["rng"]
-        self.population = [(Arch.parse(a), float(f)) for a, f in state["population"]]
-        self.pending.clear()

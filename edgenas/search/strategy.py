@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -38,10 +38,6 @@ class Strategy(Protocol):
     def ask(self, n: int | None = None) -> list[Arch]: ...
 
     def tell(self, archs: list[Arch], scores: list[Score]) -> None: ...
-
-    def state_dict(self) -> dict[str, Any]: ...
-
-    def load_state_dict(self, state: dict[str, Any]) -> None: ...
 
 
 def keep_best(population: list[tuple[Arch, float]], archs: list[Arch], scores: list[Score],

@@ -1,5 +1,3 @@
-import json
-
 import pytest
 
 from edgenas.boards import board_for_target
@@ -59,7 +57,7 @@ def test_tournament_mutates_the_best_feasible_member():
     assert evo.ask() == [members[order[1]]] * 4
 
 
-def test_same_seed_same_search_and_state_round_trip():
+def test_same_seed_same_search():
     def run(evo, rounds):
         asked = []
         for _ in range(rounds):
@@ -72,9 +70,6 @@ def test_same_seed_same_search_and_state_round_trip():
     a, b = AgingEvolution(SPEC, cfg, seed=5), AgingEvolution(SPEC, cfg, seed=5)
     assert run(a, 4) == run(b, 4)
     assert run(AgingEvolution(SPEC, cfg, seed=6), 1) != run(AgingEvolution(SPEC, cfg, seed=5), 1)
-    resumed = AgingEvolution(SPEC, cfg, seed=99)
-    resumed.load_state_dict(json.loads(json.dumps(a.state_dict())))
-    assert run(a, 2) == run(resumed, 2)
 
 
 def test_children_are_repaired_into_the_constraints(cost):

@@ -198,12 +198,6 @@ def test_darts_is_a_registered_ask_tell_strategy(spec, table, data):
         a.validate(spec)
     strat.tell(archs, [Score(0.5 + 0.1 * i, feasible=i != 1) for i in range(len(archs))])
     assert strat.best is not None and strat.best[0] in archs
-    state = json.loads(json.dumps(strat.state_dict()))
-    other = get_strategy("darts")(spec, cfg, seed=1, net=_net(spec), data=data, table=table)
-    other.load_state_dict(state)
-    assert other.search.logits() == strat.search.logits()
-    assert other.search.derive() == strat.search.derive()
-    assert other.best == strat.best
 
 
 # ---------------------------------------------------------------- the DARTS cell space

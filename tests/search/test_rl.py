@@ -1,5 +1,3 @@
-import json
-
 import numpy as np
 import pytest
 
@@ -8,7 +6,7 @@ from edgenas.search.decisions import active_mask, decisions, decode, encode, fro
 from edgenas.search.random_search import RandomSearch
 from edgenas.search.rl import RLConfig, RLSearch
 from edgenas.space import get_space, sample_arch
-from tests.search.strategy_harness import best_feasible, drive, mean_best, problem
+from tests.search.strategy_harness import drive, mean_best, problem
 
 
 def test_decisions_round_trip_and_mask_inactive_slots():
@@ -44,18 +42,6 @@ def test_rl_is_registered_and_deterministic_for_a_seed():
     runs = [[str(a) for a, _ in drive(RLSearch(prob.spec, seed=s, repair=prob.repair), prob, 40)] for s in (3, 3, 4)]
     assert runs[0] == runs[1]
     assert runs[0] != runs[2]
-
-
-def test_rl_resumes_from_a_json_state():
-    prob = problem()
-    a = RLSearch(prob.spec, seed=1)
-    for _ in range(3):
-        batch = a.ask()
-        a.tell(batch, prob.score(batch))
-    state = json.loads(json.dumps(a.state_dict()))
-    b = RLSearch(prob.spec, seed=99)
-    b.load_state_dict(state)
-    assert a.ask() == b.ask()
 
 
 def test_controller_learns_the_budget_from_the_penalty_and_keeps_entropy():

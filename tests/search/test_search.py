@@ -10,7 +10,6 @@ from edgenas.search import (
     Constraints,
     Evolution,
     EvolutionConfig,
-    Score,
     check_achievable,
     get_strategy,
     list_strategies,
@@ -111,23 +110,3 @@ def test_progress_reports_every_generation(cost):
                generations=3, seed=1, progress=lambda g, n, best: seen.append((g, n, best)))
     assert [g for g, _, _ in seen] == [0, 1, 2, 3]
     assert all(b2 >= b1 for (_, _, b1), (_, _, b2) in zip(seen, seen[1:]))
-
-
-def test_evolution_resumes_from_its_state(cost):
-    limits = Constraints.of(sram_bytes=64 * 1024)
-
-    def fix(a, rng):
-        return repair(SPEC, a, lambda x: limits.violation(cost.metrics(x)), rng)
-
-    def step(evo):
-        archs = evo.ask()
-        evo.tell(archs, [Score(f) for f in proxy_fitness(archs)])
-        return archs
-
-    cfg = EvolutionConfig(population=16)
-    full = Evolution(SPEC, cfg, seed=5, repair=fix)
-    for _ in range(2):
-        step(full)
-    resumed = Evolution(SPEC, cfg, seed=99, repair=fix)
-    resumed.load_state_dict(json.loads(json.dumps(full.state_dict())))
-    assert step(full) == step(resumed)

@@ -122,26 +122,3 @@ class Darts:
     def best(self) -> tuple[Arch, float] | None:
         return self.population[0] if self.population else None
 
-    def state_dict(self) -> dict[str, Any]:
-        s = self.search
-        return {
-            "generation": self.generation,
-            "population": [[str(a), f] for a, f in self.population],
-            "rng": self.rng.bit_generator.state,
-            "logits": s.logits(),
-            "epochs_done": s.epochs_done,
-            "expected_latency": list(s.expected_history),
-            "derived": list(s.derived_history),
-            "losses": list(s.losses),
-        }
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        s = self.search
-        self.generation = int(state["generation"])
-        self.population = [(Arch.parse(a), float(f)) for a, f in state["population"]]
-        self.rng.bit_generator.state = state["rng"]
-        s.set_logits(state["logits"])
-        s.epochs_done = int(state["epochs_done"])
-        s.expected_history = [float(v) for v in state["expected_latency"]]
-        s.derived_history = list(state["derived"])
-        s.losses = [dict(v) for v in state["losses"]]
