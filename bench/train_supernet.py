@@ -123,8 +123,10 @@ def main() -> None:
 
     train_supernet(data, spec, args.out, config, on_epoch=on_epoch, device=device, init_from=args.init_from,
                    teacher_from=args.teacher)
-    wall = round(time.time() - started, 1)
     meta = json.loads((args.out / META).read_text())
+    # This stage's epochs summed, not this invocation's time: a run resumed over several sessions
+    # (or re-invoked when already finished) still records what its training took.
+    wall = round(sum(e["seconds"] for e in meta["log"][-sum(epochs):]), 1)
     meta.update(hardware=plan["hardware"], command=command, wall_seconds=wall)
     atomic_write_json(args.out / META, meta)
     print(record_stage(args.out, args.why, " ".join(sys.argv)))
