@@ -3,7 +3,10 @@
 Each workload runs twice from scratch, serially and on 2 workers (a local Ray cluster started
 for the run; its start-up is inside the timed span, as a user pays it), and the outputs are
 compared byte for byte (samples file) or entry for entry (latency table). The figures depend on
-how busy the machine is: the load average before and after each run is kept beside them.
+how busy the machine is: the load average before and after each run is kept beside them, and a
+control measures how much faster two plain processes do a fixed CPU-bound job than one, right
+before the runs (on a machine shared with other jobs the answer can be close to 1: then no pool
+can be faster either).
 Writes bench/results/distributed.json.
 
     python bench/distributed.py [--archs 24] [--entries 24]
@@ -12,6 +15,7 @@ Writes bench/results/distributed.json.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import sys
 import tempfile
@@ -34,6 +38,30 @@ from edgenas.supernet import load_supernet  # noqa: E402
 from edgenas.supernet.bundled import bundled_supernet_dir  # noqa: E402
 
 CALIB_IMAGES, VAL_IMAGES = 500, 1000
+
+
+def _spin(n: int) -> int:
+    """A fixed amount of pure-Python CPU work (no I/O, no threads)."""
+    total = 0
+    for i in range(n):
+        total += i * i % 7
+    return total
+
+
+def machine_parallelism(n: int = 15_000_000) -> dict:
+    """Wall time of 2 units of CPU work on 1 process vs on 2 processes: the speed-up this machine
+    gives two busy processes right now (2.0 on two idle cores)."""
+    ctx = multiprocessing.get_context("fork")  # pure-Python work: forking after imports is safe
+    with ctx.Pool(2) as pool:
+        pool.map(_spin, [1000, 1000])  # the processes are up before timing
+        started = time.perf_counter()
+        pool.map(_spin, [n], chunksize=1)
+        pool.map(_spin, [n], chunksize=1)
+        one = time.perf_counter() - started
+        started = time.perf_counter()
+        pool.map(_spin, [n, n], chunksize=1)
+        two = time.perf_counter() - started
+    return {"one_process_s": one, "two_processes_s": two, "speedup_2proc": one / two}
 
 
 class _Recording:
@@ -106,13 +134,17 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory(prefix="edgenas-bench-distributed-") as tmp:
+        control = {"before_collect": machine_parallelism()}
+        print(control, flush=True)
         collect = bench_collect(args.archs, Path(tmp))
+        control["before_profile"] = machine_parallelism()
+        print(control, flush=True)
         profile = bench_profile(args.entries, args.batch_size, Path(tmp))
     summary = {"collect_speedup_2w": round(collect["speedup_2w"], 3),
                "profile_speedup_2boards": round(profile["speedup_2boards"], 3),
                "identical_results": collect["identical"] and profile["identical"]}
     print(write_result("distributed", {"collect": collect, "profile": profile, "summary": summary,
-                                       "cpus": os.cpu_count()}))
+                                       "machine_parallelism": control, "cpus": os.cpu_count()}))
 
 
 if __name__ == "__main__":
