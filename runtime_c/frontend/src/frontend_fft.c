@@ -22,17 +22,9 @@ static inline int32_t twiddle_im(int32_t re, int32_t im, int32_t c, int32_t s) {
     return (int32_t)(((int64_t)im * c - (int64_t)re * s + ROUND_Q15) >> EN_FE_TWIDDLE_FRAC_BITS);
 }
 
-static uint32_t reverse8(uint32_t i) {
-    uint32_t r = 0;
-    for (int b = 0; b < 8; ++b) {
-        r = (r << 1) | ((i >> b) & 1u);
-    }
-    return r;
-}
-
 static void fft256(int32_t *z) {
-    for (uint32_t i = 0; i < HALF; ++i) {
-        uint32_t j = reverse8(i);
+    /* Bit-reversal permutation; j is i's reverse, advanced by a reversed increment (carry from the top). */
+    for (uint32_t i = 0, j = 0; i < HALF; ++i) {
         if (j > i) {
             int32_t tr = z[2 * i], ti = z[2 * i + 1];
             z[2 * i] = z[2 * j];
@@ -40,13 +32,19 @@ static void fft256(int32_t *z) {
             z[2 * j] = tr;
             z[2 * j + 1] = ti;
         }
+        uint32_t bit = HALF >> 1;
+        while (bit != 0u && (j & bit) != 0u) {
+            j ^= bit;
+            bit >>= 1;
+        }
+        j |= bit;
     }
     for (int span = 2; span <= HALF; span <<= 1) {
         const int half = span >> 1, step = EN_FE_FFT_SIZE / span; /* W_span^j = W_512^(j * step) */
-        for (int g = 0; g < HALF; g += span) {
-            for (int j = 0; j < half; ++j) {
+        for (int j = 0; j < half; ++j) { /* butterflies of a stage are independent: one twiddle load per j */
+            const int32_t c = en_fe_cos[j * step], s = en_fe_sin[j * step];
+            for (int g = 0; g < HALF; g += span) {
                 int32_t *a = &z[2 * (g + j)], *b = &z[2 * (g + j + half)];
-                const int32_t c = en_fe_cos[j * step], s = en_fe_sin[j * step];
                 const int32_t tr = twiddle_re(b[0], b[1], c, s), ti = twiddle_im(b[0], b[1], c, s);
                 b[0] = a[0] - tr;
                 b[1] = a[1] - ti;

@@ -33,8 +33,9 @@ void en_fe_mel_u8(const int32_t *bins, uint8_t *out) {
         const int16_t *w = &en_fe_mel_weights[en_fe_mel_offset[j]];
         int64_t energy = 0;
         for (int i = 0; i < len; ++i) {
-            const int64_t re = bins[2 * (start + i)], im = bins[2 * (start + i) + 1];
-            energy += (int64_t)w[i] * ((re * re + im * im) >> EN_FE_POWER_SHIFT);
+            const int32_t re = bins[2 * (start + i)], im = bins[2 * (start + i) + 1];
+            /* int32 x int32 -> int64 products (one SMULL each on a Cortex-M); their sum < 2^50.1. */
+            energy += (int64_t)w[i] * (((int64_t)re * re + (int64_t)im * im) >> EN_FE_POWER_SHIFT);
         }
         int32_t level = en_fe_log2_q16(energy) - EN_FE_LOG_OFFSET_Q16; /* < 2^22: times 29 fits int32 */
         if (level < 0) {
