@@ -7,6 +7,7 @@ here is all it takes to add one.
 """
 
 from . import commands_core  # noqa: F401  (registers commands)
+from . import commands_data  # noqa: F401  (registers commands)
 from . import commands_extract  # noqa: F401  (registers commands)
 from . import commands_predictor  # noqa: F401  (registers commands)
 from . import commands_boards, commands_deploy  # noqa: F401  (registers commands)
