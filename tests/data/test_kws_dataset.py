@@ -70,6 +70,8 @@ def test_recipe_and_speaker_errors():
         plan_clips(TINY, ("a", "b"), ("en-us",), seed=0)
     with pytest.raises(DataError, match="both keywords and unknown"):
         plan_clips(replace(TINY, unknown_words=("yes",)), ("a", "b", "c"), ("en-us",), seed=0)
+    with pytest.raises(DataError, match="seed -1"):
+        plan_clips(TINY, ("a", "b", "c"), ("en-us",), seed=-1)
 
 
 @needs_espeak

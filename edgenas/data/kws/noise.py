@@ -31,13 +31,15 @@ def _hum(rng: np.random.Generator, n: int, sample_rate_hz: int) -> np.ndarray:
 
 
 def _fan(rng: np.random.Generator, n: int, sample_rate_hz: int) -> np.ndarray:
-    """Band-limited rumble (a fan, an air conditioner, a car): white noise kept between a random
-    low and high cut-off."""
+    """Band-limited rumble (a fan, an air conditioner, a car): white noise through a band-pass with
+    a random low and high corner and second-order (12 dB per octave) slopes, as a real fan's
+    spectrum falls gradually, not at a wall."""
     spectrum = np.fft.rfft(rng.standard_normal(n))
     f = np.fft.rfftfreq(n, 1.0 / sample_rate_hz)
     lo, hi = rng.uniform(40, 200), rng.uniform(600, 2500)
-    spectrum[(f < lo) | (f > hi)] *= 0.02
-    return np.fft.irfft(spectrum, n)
+    high_pass = (f / lo) ** 2 / (1 + (f / lo) ** 2)
+    low_pass = 1 / (1 + (f / hi) ** 2)
+    return np.fft.irfft(spectrum * high_pass * low_pass, n)
 
 
 def make_noise(kind: str, rng: np.random.Generator, n: int, sample_rate_hz: int) -> np.ndarray:

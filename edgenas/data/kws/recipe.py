@@ -89,6 +89,8 @@ def plan_clips(recipe: KwsRecipe, speakers: tuple[str, ...], accents: tuple[str,
     Each speaker draws from its own generator (seeded by ``seed`` and the speaker's name), so
     adding or removing a speaker leaves the other speakers' clips unchanged."""
     recipe.check()
+    if seed < 0:
+        raise DataError(f"seed {seed} must be >= 0")
     if not accents:
         raise DataError("no espeak-ng accents to speak with")
     split_of = split_speakers(tuple(sorted(speakers)), recipe, seed)
