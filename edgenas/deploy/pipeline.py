@@ -52,7 +52,9 @@ kernels they call. Build for the host, for example:
        runtime/src/common/*.c runtime/src/profile_none.c
 
 On a Cortex-M core with the DSP extension, use `runtime/src/arm/X.c` in place of `runtime/src/ref/X.c`
-(same symbols). `memory.json` here is the memory plan: every buffer's offset and lifetime.
+(same symbols); on one with Helium (MVE, e.g. Cortex-M55) also `runtime/src/mve/X.c` in place of
+either, plus the other `.c` files of `runtime/src/mve/`. `memory.json` here is the memory plan:
+every buffer's offset and lifetime.
 """
 
 

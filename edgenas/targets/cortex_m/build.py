@@ -74,7 +74,8 @@ def kit_sources(board: Board) -> list[Path]:
 
 def runtime_sources(board: Board, runtime_dir: Path = RUNTIME_C_DIR) -> list[Path]:
     """Runtime C files: every ``src/**/*.c`` except host-only stubs, where a kernel in ``src/ref/``
-    is replaced by the file of the same name in ``src/arm/`` on cores with the DSP extension.
+    is replaced by the file of the same name in ``src/arm/`` on cores with the DSP extension, and
+    either by the one in ``src/mve/`` on cores with Helium (MVE; its extra files come along).
 
     Host-only files (``profile_none.c``) are left out: the kit implements the profiler.
     ``runtime_dir`` is a runtime_c tree (``include/``, ``src/``): the repository's by default,
@@ -87,7 +88,9 @@ def runtime_sources(board: Board, runtime_dir: Path = RUNTIME_C_DIR) -> list[Pat
     variant = {p.name: p for p in files if p.parent.name == "ref"}
     if board.dsp:
         variant.update({p.name: p for p in files if p.parent.name == "arm"})
-    shared = [p for p in files if p.parent.name not in ("ref", "arm")]
+    if board.mve:
+        variant.update({p.name: p for p in files if p.parent.name == "mve"})
+    shared = [p for p in files if p.parent.name not in ("ref", "arm", "mve")]
     return shared + sorted(variant.values())
 
 
