@@ -27,6 +27,7 @@ import numpy as np
 
 from ..errors import EdgenasError
 from ..space import Arch, SpaceSpec
+from ..space.signature import arch_signatures
 
 SCHEMA = 1
 UNITS = ("instructions", "cycles", "ms")
@@ -156,8 +157,6 @@ class LatencyTable:
             SpaceError: ``arch`` is not in the table's space.
             TableError: an entry of ``arch`` has not been measured.
         """
-        from ..profile.signature import arch_signatures
-
         arch.validate(self.spec)
         return self.predict_keys(s.key for s in arch_signatures(self.spec, arch))
 

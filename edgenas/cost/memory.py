@@ -31,8 +31,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from ..deploy.allocator import DEFAULT_ALIGNMENT
-from ..space import Arch, SpaceSpec, same_out
-from ..supernet.ofa import BlockPlan, plan_net
+from ..space import Arch, BlockPlan, SpaceSpec, plan_net, same_out
 
 
 def _align(n: int) -> int:

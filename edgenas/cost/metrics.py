@@ -17,8 +17,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..deploy import codegen
-from ..space import Arch, SpaceSpec, same_out
-from ..supernet.ofa import plan_net
+from ..space import Arch, SpaceSpec, plan_net, same_out
 
 _PER_CHANNEL_BYTES = 12  # int32 bias + int32 multiplier + int32 shift per output channel
 

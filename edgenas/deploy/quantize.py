@@ -19,8 +19,8 @@ import torch
 import torch.nn as nn
 
 from ..data import ImageSet, resize, to_tensor
-from ..space import Arch, SpaceSpec, same_out
-from ..supernet import NetPlan, Subnet, plan_net
+from ..space import Arch, NetPlan, SpaceSpec, plan_net, same_out
+from ..supernet import Subnet
 from ..supernet.subnet import ConvBNAct
 from ..torch_threads import DETERMINISTIC_THREADS, torch_threads
 from .ir import Graph, Op, QuantParams, Tensor

@@ -3,7 +3,7 @@
 from .base import ArchMeasurement, EntrySamples, Profiler
 from .graphs import chain_graph, random_arch_graph
 from .run import build_table, measure_missing, open_table
-from .signature import Signature, arch_signatures, space_signatures
+from ..space.signature import Signature, arch_signatures, space_signatures
 from .targets import default_table_path, get_profiler, list_targets
 from .validate import ValidationReport, ValidationRow, random_archs, validate
 

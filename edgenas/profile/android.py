@@ -25,7 +25,7 @@ from .base import ArchMeasurement, EntrySamples
 from .graphs import random_arch_graph
 from .host import TimedModel, _null_model, entry_models, entry_samples
 from .linux_arm64 import LinuxArm64Profiler
-from .signature import Signature
+from ..space.signature import Signature
 
 
 class AndroidProfiler:

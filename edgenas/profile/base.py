@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ..space import Arch, SpaceSpec
-from .signature import Signature
+from ..space.signature import Signature
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from ..targets.cortex_m import build_firmware
 from ..targets.cortex_m.profile import ProfileRun, profile_firmware, toolchain_fingerprint
 from .base import ArchMeasurement, EntrySamples
 from .graphs import chain_graph, random_arch_graph
-from .signature import Signature
+from ..space.signature import Signature
 
 
 class CortexMProfiler:

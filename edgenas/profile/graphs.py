@@ -21,9 +21,8 @@ import numpy as np
 
 from ..deploy.ir import Graph, Op
 from ..deploy.quantize import INPUT_QUANT, LayerParams, activation_quant, GraphBuilder, build_int8_graph
-from ..space import Arch, SpaceSpec
-from ..supernet import plan_net
-from .signature import Signature
+from ..space import Arch, SpaceSpec, plan_net
+from ..space.signature import Signature
 
 RELU6_RANGE = (0.0, 6.0)
 LINEAR_RANGE = (-4.0, 4.0)

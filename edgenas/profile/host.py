@@ -43,7 +43,7 @@ from ..targets.host import (
 )
 from .base import ArchMeasurement, EntrySamples
 from .graphs import chain_graph, random_arch_graph
-from .signature import Signature
+from ..space.signature import Signature
 
 OPSET = 17
 

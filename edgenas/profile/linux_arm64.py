@@ -23,7 +23,7 @@ from ..targets.linux_arm64 import fingerprint as runner_fingerprint
 from ..targets.linux_arm64.records import RunnerOutput
 from .base import ArchMeasurement, EntrySamples
 from .graphs import chain_graph, random_arch_graph
-from .signature import Signature
+from ..space.signature import Signature
 
 NS_PER_MS = 1e6
 

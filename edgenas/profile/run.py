@@ -20,7 +20,7 @@ from ..errors import DeviceError
 from ..scratch import scratch_dir
 from ..space import Arch, SpaceSpec
 from .base import Profiler
-from .signature import Signature, arch_signatures, space_signatures
+from ..space.signature import Signature, arch_signatures, space_signatures
 
 Progress = Callable[[int, int, str], None]
 """``progress(done, total, info)`` after each batch."""

@@ -19,7 +19,7 @@ from ..scratch import scratch_dir
 from ..space import Arch, sample_arch
 from .base import ArchMeasurement, Profiler
 from .run import Progress, measure_missing
-from .signature import arch_signatures
+from ..space.signature import arch_signatures
 
 
 @dataclass(frozen=True)

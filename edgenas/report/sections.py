@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..space import Arch, SpaceSpec, largest_arch
-from ..supernet import plan_net
+from ..space import Arch, SpaceSpec, largest_arch, plan_net
 from .html import bytes_text, esc, figure, metric_text, pct, section, table
 from .layers import LayerView
 

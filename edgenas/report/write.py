@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..errors import EdgenasError, UsageError
 from ..space import Arch
+from ..space.signature import arch_signatures
 from . import figures, sections
 from .context import ReportContext, context_from_request
 from .explain import explain as explain_arch
@@ -22,8 +23,6 @@ FIGURES_DIR = "report"
 def block_costs(context: ReportContext, arch: Arch, view: LayerView) -> list[dict]:
     """Each latency-table entry of ``arch`` beside the same layers' measured counts (empty without a
     table, a run, or a table in another unit)."""
-    from ..profile.signature import arch_signatures
-
     table = context.cost.latency_table
     if table is None or view.unit is None or getattr(table, "unit", None) != view.unit:
         return []

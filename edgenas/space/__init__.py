@@ -3,12 +3,15 @@
 from .arch import Arch, BlockChoice
 from .count import count_archs
 from .ops import crossover_arch, largest_arch, mutate_arch, sample_arch, smallest_arch
+from .plan import BlockPlan, NetPlan, plan_net
 from .registry import get_space, list_spaces, register_space
 from .spec import SpaceSpec, StageSpec, make_divisible, same_out
 
 __all__ = [
     "Arch",
     "BlockChoice",
+    "BlockPlan",
+    "NetPlan",
     "SpaceSpec",
     "StageSpec",
     "count_archs",
@@ -18,6 +21,7 @@ __all__ = [
     "list_spaces",
     "make_divisible",
     "mutate_arch",
+    "plan_net",
     "register_space",
     "same_out",
     "sample_arch",

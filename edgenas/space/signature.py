@@ -15,8 +15,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..space import Arch, SpaceSpec, same_out
-from ..supernet import plan_net
+from .arch import Arch
+from .plan import plan_net
+from .spec import SpaceSpec, same_out
 
 KINDS = ("stem", "mbconv", "head")
 _KEY = re.compile(r"^(stem|mbconv|head):i(\d+)x(\d+):m(\d+):o(\d+):k(\d+):s(\d+):r([01])$")

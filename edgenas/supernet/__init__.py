@@ -3,7 +3,7 @@
 from .bn_calibration import recalibrate_bn
 from .checkpoint import load_meta, load_supernet, save_supernet
 from .evaluate import accuracy, predict_classes
-from .ofa import BlockPlan, NetPlan, OFASupernet, plan_net
+from .ofa import OFASupernet
 from .subnet import Subnet, extract_subnet
 from .prepare import prepare_subnet
 from .subnet_training import finetune_subnet, train_from_scratch

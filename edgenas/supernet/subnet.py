@@ -12,10 +12,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..data.batches import model_device
-from ..space import Arch, SpaceSpec, same_out
+from ..space import Arch, NetPlan, SpaceSpec, plan_net, same_out
 from .elastic_bn import ElasticBatchNorm
 from .padding import split_same_padding
-from .ofa import NetPlan, OFASupernet, plan_net
+from .ofa import OFASupernet
 
 
 class SameConv2d(nn.Conv2d):

@@ -20,7 +20,7 @@ from edgenas.profile.host import (
     export_module,
     prefix_signature,
 )
-from edgenas.profile.signature import Signature
+from edgenas.space.signature import Signature
 from edgenas.space import get_space, smallest_arch
 
 

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from edgenas.cli import app
 from edgenas.cost.latency_table import EntryStats, LatencyTable, StaleTableError, TableError, UnknownTargetError
 from edgenas.profile import arch_signatures, get_profiler, space_signatures
-from edgenas.profile.signature import Signature
+from edgenas.space.signature import Signature
 from edgenas.space import get_space, sample_arch
 
 FP = {"compiler": "gcc 12.2", "cflags": ["-O2"], "runtime_sources": "abc", "clock_hz": 25_000_000}

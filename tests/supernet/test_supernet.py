@@ -5,7 +5,7 @@ import torch
 from edgenas.data import make_synthetic
 from edgenas.deploy.onnx_export import export_onnx, run_onnx
 from edgenas.errors import CheckpointError, UsageError
-from edgenas.space import Arch, get_space, largest_arch, sample_arch, smallest_arch
+from edgenas.space import Arch, get_space, largest_arch, plan_net, sample_arch, smallest_arch
 from edgenas.supernet import (
     OFASupernet,
     Phase,
@@ -15,7 +15,6 @@ from edgenas.supernet import (
     Subnet,
     load_subnet,
     load_supernet,
-    plan_net,
     prepare_subnet,
     recalibrate_bn,
     resolve_device,

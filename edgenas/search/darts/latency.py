@@ -18,7 +18,7 @@ import torch
 
 from ...cost.latency_table import LatencyTable
 from ...errors import SpaceError
-from ...profile.signature import arch_signatures
+from ...space.signature import arch_signatures
 from ...space import Arch, BlockChoice, SpaceSpec
 from .slots import SKIP, Slot
 

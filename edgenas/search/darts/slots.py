@@ -25,8 +25,7 @@ from dataclasses import dataclass
 import torch
 
 from ...errors import SpaceError
-from ...space import Arch, BlockChoice, SpaceSpec
-from ...supernet import NetPlan, plan_net
+from ...space import Arch, BlockChoice, NetPlan, SpaceSpec, plan_net
 
 SKIP = None
 """The candidate value that stands for "no block here" (identity)."""
