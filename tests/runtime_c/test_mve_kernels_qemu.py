@@ -106,3 +106,104 @@ def test_fc_matches_ref(server) -> None:  # noqa: ANN001
         w = rng.integers(-127, 128, (cout, cin), dtype=np.int8)
         calls.append(ks.fc(x, w, _bias(rng, cout), _quant(rng, cout, cin)))
     _check(server, calls)
+
+
+def _same_or_valid(rng: np.random.Generator, size: int, k: int, stride: int, dil: int, padding: str) -> tuple[int, int]:
+    """(output size, pad before) of one axis."""
+    eff = (k - 1) * dil + 1
+    if padding == "valid" and eff <= size:
+        return (size - eff) // stride + 1, 0
+    out = (size + stride - 1) // stride
+    return out, max((out - 1) * stride + eff - size, 0) // 2
+
+
+def _conv_geometry(rng: np.random.Generator, max_bytes: int = 5000) -> dict:
+    """A random conv shape: square and rectangular kernels, 1x1 pointwise, strides 1-3,
+    dilation, SAME/VALID, odd and tiny channel counts, batches, within the server's blob."""
+    while True:
+        kind = rng.random()
+        if kind < 0.3:  # pointwise: the direct-row path
+            kh = kw = 1
+            stride, dil, padding = (1, 1), (1, 1), "valid"
+        else:
+            kh, kw = (int(v) for v in rng.choice([1, 2, 3, 3, 3, 5], 2))
+            stride = tuple(int(v) for v in rng.choice([1, 1, 2, 3], 2))
+            dil = (1, 1) if rng.random() < 0.85 else tuple(int(v) for v in rng.integers(1, 3, 2))
+            padding = str(rng.choice(["same", "valid"]))
+        n = 1 if rng.random() < 0.85 else 2
+        h, w = (int(v) for v in rng.integers(1, 9, 2))
+        cin = int(rng.choice([1, 2, 3, 4, 5, 7, 8, 12, 15, 16, 17, 24, 31, 33, 64]))
+        cout = int(rng.choice([1, 2, 3, 4, 5, 6, 7, 9, 16, 17, 31, 33, 40]))
+        oh, pt = _same_or_valid(rng, h, kh, stride[0], dil[0], padding)
+        ow, pl = _same_or_valid(rng, w, kw, stride[1], dil[1], padding)
+        size = n * h * w * cin + cout * (kh * kw * cin + 16) + 2 * n * oh * ow * cout
+        if size <= max_bytes:
+            return dict(x=rng.integers(-128, 128, (n, h, w, cin), dtype=np.int8),
+                        w=rng.integers(-127, 128, (cout, kh, kw, cin), dtype=np.int8),
+                        stride=stride, dil=dil, pad=(pt, pl), out_hw=(oh, ow))
+
+
+def _add_quant(rng: np.random.Generator, conv_zp: int) -> rq.AddQuant:
+    s1, s2, so = (float(np.float32(v)) for v in rng.uniform(0.01, 0.2, 3))
+    act = str(rng.choice(["none", "relu", "relu6"]))
+    return rq.add_quant((s1, conv_zp), (s2, _zp(rng)), (so, _zp(rng)), act)
+
+
+@pytest.mark.parametrize("packed", [True, False], ids=["packed", "plain"])
+def test_conv_matches_ref(server, packed: bool) -> None:  # noqa: ANN001
+    rng = np.random.default_rng(191 + packed)
+    calls = []
+    for _ in range(36):
+        g = _conv_geometry(rng)
+        cout, taps = g["w"].shape[0], int(np.prod(g["w"].shape[1:]))
+        calls.append(ks.conv(g["x"], g["w"], _bias(rng, cout), _quant(rng, cout, taps), g["stride"],
+                             g["pad"], g["out_hw"], g["dil"], packed=packed))
+    _check(server, calls)
+
+
+def test_conv_long_windows_match_ref(server) -> None:  # noqa: ANN001
+    """Windows past the column buffer (KH * KW * C_in > 576) take the one-pixel direct path."""
+    rng = np.random.default_rng(193)
+    calls = []
+    for kh, kw, cin, stride, dil in [(3, 3, 72, (1, 1), (1, 1)), (3, 3, 65, (2, 1), (1, 1)),
+                                     (2, 3, 100, (1, 1), (2, 1)), (1, 1, 700, (2, 2), (1, 1)),
+                                     (5, 1, 120, (1, 1), (1, 1))]:
+        h, w = 4, 3
+        cout = int(rng.integers(1, 6))
+        oh, pt = _same_or_valid(rng, h, kh, stride[0], dil[0], "same")
+        ow, pl = _same_or_valid(rng, w, kw, stride[1], dil[1], "same")
+        x = rng.integers(-128, 128, (1, h, w, cin), dtype=np.int8)
+        wt = rng.integers(-127, 128, (cout, kh, kw, cin), dtype=np.int8)
+        calls.append(ks.conv(x, wt, _bias(rng, cout), _quant(rng, cout, kh * kw * cin), stride, (pt, pl),
+                             (oh, ow), dil))
+    _check(server, calls)
+
+
+def test_pointwise_in_place_matches_ref(server) -> None:  # noqa: ANN001
+    rng = np.random.default_rng(194)
+    calls = []
+    for _ in range(24):
+        cin = int(rng.choice([1, 3, 8, 16, 17, 33, 64, 96, int(rng.integers(1, 200))]))
+        cout = int(rng.integers(1, cin + 1))
+        n, h, w = 1 if rng.random() < 0.8 else 2, int(rng.integers(1, 6)), int(rng.integers(1, 7))
+        if n * h * w * cin + cout * (cin + 16) > 6000:
+            h, w = 1, int(rng.integers(1, 5))
+        x = rng.integers(-128, 128, (n, h, w, cin), dtype=np.int8)
+        wt = rng.integers(-127, 128, (cout, 1, 1, cin), dtype=np.int8)
+        calls.append(ks.conv_in_place(x, wt, _bias(rng, cout), _quant(rng, cout, cin)))
+    _check(server, calls)
+
+
+@pytest.mark.parametrize("packed", [True, False], ids=["packed", "plain"])
+def test_conv_add_matches_ref(server, packed: bool) -> None:  # noqa: ANN001
+    rng = np.random.default_rng(195 + packed)
+    calls = []
+    for i in range(24):
+        g = _conv_geometry(rng, 4000)
+        cout, taps = g["w"].shape[0], int(np.prod(g["w"].shape[1:]))
+        q = _quant(rng, cout, taps)
+        skip = rng.integers(-128, 128, (g["x"].shape[0], *g["out_hw"], cout), dtype=np.int8)
+        calls.append(ks.conv_add(g["x"], g["w"], _bias(rng, cout), q, _add_quant(rng, q.output_zp), skip,
+                                 in_place=bool(i % 2), stride=g["stride"], pad=g["pad"], dilation=g["dil"],
+                                 packed=packed))
+    _check(server, calls)

@@ -1,0 +1,380 @@
+/* Helium (MVE) conv engine: every en_conv2d* kernel of the mve build, same results as ref.
+ *
+ * acc = bias + sum w * (x - input_zp) is computed as (bias - input_zp * sum w) + sum w * x,
+ * with the raw int8 window and filter fed straight to VMLADAVA (16 products summed per
+ * instruction). Padding taps hold the value input_zp, so they add w * zp, which the correction
+ * term cancels: sum over the whole window of w * (x - zp) is exactly the reference sum with
+ * out-of-bounds taps skipped. The correction (bias - zp * sum w) is computed once per channel
+ * and call (VADDVA), for up to CH_CHUNK channels at a time.
+ *
+ * Four output pixels at a time (raster order, so a group may span rows and images): each
+ * pixel's window (L = KH * KW * C_in int8 values in OHWI order) is gathered once into a row of
+ * the column buffer, a kernel row of KW taps being one contiguous copy when it lies inside the
+ * input (undilated); a pointwise conv (1x1, stride 1, no padding) out of place reads the input
+ * pixels themselves. Then every output channel is one pass over its filter row: one 16-byte
+ * filter load shared by four VMLADAVAs in a tail-predicated loop (10 instructions per 64 MACs,
+ * see dot_batch). The accumulators of a batch of channels are requantised
+ * four channels per vector (mve/mve.h), optionally followed by the fused ADD, also as vectors,
+ * and stored with predicated byte stores.
+ * Windows longer than COL_MAX (when the input is not read in place) take a one-pixel path that
+ * dots each in-bounds kernel row straight from the input, with the filter sums of just those
+ * taps (slower, any size).
+ * Exactness: integer identities evaluated modulo 2^32 (unsigned where C would overflow); the
+ * reference accumulator fits int32 (kernels.h), so the modular value is that accumulator.
+ * In place (pointwise, out == in): a group's inputs are all in the column buffer before any of
+ * its outputs is written, and those land at or before its own input bytes (C_out <= C_in).
+ */
+#include "mve/conv.h"
+
+#include <stddef.h>
+
+#include "internal/checks.h"
+#include "internal/fixedpoint.h"
+#include "mve/mve.h"
+
+enum {
+    PIXELS = 4,     /* output pixels per pass */
+    COL_MAX = 576,  /* window values a column-buffer row holds (3x3x64); 2.3 KB of stack */
+    CH_CHUNK = 512, /* channels whose correction terms are kept at once; 2 KB of stack */
+    RQ_BATCH = 32   /* channels whose accumulators are requantised together */
+};
+
+/* The in-place kernel relies on its C_in always fitting a column-buffer row. */
+typedef char en_in_place_fits_col[EN_CONV_IN_PLACE_MAX_CIN <= COL_MAX ? 1 : -1];
+
+static inline int32_t add_u32(int32_t a, int32_t b) {
+    return (int32_t)((uint32_t)a + (uint32_t)b);
+}
+
+/* acc[i][j] = corr[j] + sum_k rows[i][k] * w_j[k] over n values, for the four rows and the nb
+ * filter rows w_j = w + j * w_row. The loop over the n values is a tail-predicated low-overhead
+ * loop (WLSTP/LETP: the last, partial 16-value step is predicated by the hardware, inactive
+ * lanes are neither loaded nor summed) around one filter load and four VMLADAVAs: 10
+ * instructions per 64 MACs. Inline assembly because GCC 12 neither emits WLSTP/LETP nor keeps
+ * the accumulators in the even registers VMLADAVA needs without spilling; the operands are
+ * pinned to registers so the compiler schedules the rest. */
+static void dot_batch(const int8_t *const rows[PIXELS], const int8_t *w, int32_t w_row,
+                      int32_t n, const int32_t *corr, int32_t nb, int32_t (*acc)[RQ_BATCH]) {
+    for (int32_t j = 0; j < nb; ++j, w += w_row) {
+        register const int8_t *pw __asm("r0") = w;
+        register const int8_t *p0 __asm("r1") = rows[0];
+        register const int8_t *p1 __asm("r3") = rows[1];
+        register const int8_t *p2 __asm("r5") = rows[2];
+        register const int8_t *p3 __asm("r7") = rows[3];
+        const int32_t k = corr[j];
+        register int32_t a0 __asm("r4") = k;
+        register int32_t a1 __asm("r6") = k;
+        register int32_t a2 __asm("r8") = k;
+        register int32_t a3 __asm("r12") = k;
+        __asm volatile(
+            "wlstp.8 lr, %[n], 2f\n"
+            "1:\n\t"
+            "vldrb.8 q0, [%[pw]], #16\n\t"
+            "vldrb.8 q1, [%[p0]], #16\n\t"
+            "vmladava.s8 %[a0], q1, q0\n\t"
+            "vldrb.8 q2, [%[p1]], #16\n\t"
+            "vmladava.s8 %[a1], q2, q0\n\t"
+            "vldrb.8 q3, [%[p2]], #16\n\t"
+            "vmladava.s8 %[a2], q3, q0\n\t"
+            "vldrb.8 q1, [%[p3]], #16\n\t"
+            "vmladava.s8 %[a3], q1, q0\n\t"
+            "letp lr, 1b\n"
+            "2:\n"
+            : [pw] "+r"(pw), [p0] "+r"(p0), [p1] "+r"(p1), [p2] "+r"(p2), [p3] "+r"(p3),
+              [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3)
+            : [n] "r"(n)
+            : "lr", "q0", "q1", "q2", "q3", "memory");
+        acc[0][j] = a0;
+        acc[1][j] = a1;
+        acc[2][j] = a2;
+        acc[3][j] = a3;
+    }
+}
+
+/* sum_k x[k] * w[k] over n values; *wsum += sum_k w[k]. */
+static int32_t dot1(const int8_t *x, const int8_t *w, int32_t n, int32_t *wsum) {
+    int32_t a = 0, s = *wsum;
+    for (; n > 0; n -= 16, x += 16, w += 16) {
+        const mve_pred16_t p = vctp8q((uint32_t)n);
+        const int8x16_t vw = vldrbq_z_s8(w, p);
+        a = vmladavaq_s8(a, vldrbq_z_s8(x, p), vw);
+        s = vaddvaq_s8(s, vw);
+    }
+    *wsum = s;
+    return a;
+}
+
+static int32_t sum_s8(const int8_t *w, int32_t n) {
+    int32_t s = 0;
+    for (; n >= 16; n -= 16, w += 16) {
+        s = vaddvaq_s8(s, vldrbq_s8(w));
+    }
+    if (n > 0) {
+        s = vaddvaq_s8(s, vldrbq_z_s8(w, vctp8q((uint32_t)n)));
+    }
+    return s;
+}
+
+static void copy_run(int8_t *dst, const int8_t *src, int32_t n) {
+    for (; n >= 16; n -= 16, dst += 16, src += 16) {
+        vstrbq_s8(dst, vldrbq_s8(src));
+    }
+    if (n > 0) {
+        const mve_pred16_t p = vctp8q((uint32_t)n);
+        vstrbq_p_s8(dst, vldrbq_z_s8(src, p), p);
+    }
+}
+
+static void fill_run(int8_t *dst, int8x16_t v, int32_t n) {
+    for (; n >= 16; n -= 16, dst += 16) {
+        vstrbq_s8(dst, v);
+    }
+    if (n > 0) {
+        vstrbq_p_s8(dst, v, vctp8q((uint32_t)n));
+    }
+}
+
+/* Output pixel `pix` (flat raster index over N * OH * OW) as image b and the input position of
+ * its window's top-left tap. */
+static void pixel_origin(const en_mve_conv_args *c, size_t pix, int32_t *b, int32_t *ih0,
+                         int32_t *iw0) {
+    const en_dims *od = c->out_dims;
+    const size_t per_img = (size_t)od->h * od->w;
+    const int32_t rem = (int32_t)(pix % per_img);
+    *b = (int32_t)(pix / per_img);
+    *ih0 = rem / od->w * c->p->stride_h - c->p->pad_top;
+    *iw0 = rem % od->w * c->p->stride_w - c->p->pad_left;
+}
+
+/* Taps kw in [*lo, *hi) of a kernel row at input column iw0 lie inside the input (undilated). */
+static inline void kw_range(int32_t iw0, int32_t kw_n, int32_t w, int32_t *lo, int32_t *hi) {
+    const int32_t l = en_clamp_i32(-iw0, 0, kw_n);
+    *lo = l;
+    *hi = en_clamp_i32(w - iw0, l, kw_n);
+}
+
+/* The window of output pixel `pix` as L int8 values in OHWI order, input_zp for padding. */
+static void fill_col(const en_mve_conv_args *c, size_t pix, int8_t *row) {
+    const en_dims *id = c->in_dims;
+    const int32_t cin = id->c, kh_n = c->w_dims->h, kw_n = c->w_dims->w;
+    const int32_t dh = c->p->dilation_h, dw = c->p->dilation_w;
+    const int8x16_t zp = vdupq_n_s8((int8_t)c->q->input_zp);
+    const int32_t run = kw_n * cin;
+    int32_t b, ih0, iw0;
+    pixel_origin(c, pix, &b, &ih0, &iw0);
+    const int8_t *in_b = c->in + (size_t)b * id->h * id->w * cin;
+    for (int32_t kh = 0; kh < kh_n; ++kh, row += run) {
+        const int32_t ih = ih0 + kh * dh;
+        if (ih < 0 || ih >= id->h) {
+            fill_run(row, zp, run);
+            continue;
+        }
+        const int8_t *x = in_b + (size_t)ih * id->w * cin;
+        if (dw == 1) {
+            int32_t lo, hi;
+            kw_range(iw0, kw_n, id->w, &lo, &hi);
+            fill_run(row, zp, lo * cin);
+            copy_run(row + lo * cin, x + (ptrdiff_t)(iw0 + lo) * cin, (hi - lo) * cin);
+            fill_run(row + hi * cin, zp, (kw_n - hi) * cin);
+            continue;
+        }
+        for (int32_t kw = 0; kw < kw_n; ++kw) {
+            const int32_t iw = iw0 + kw * dw;
+            if (iw < 0 || iw >= id->w) {
+                fill_run(row + kw * cin, zp, cin);
+            } else {
+                copy_run(row + kw * cin, x + (size_t)iw * cin, cin);
+            }
+        }
+    }
+}
+
+/* corr[j] = bias[co + j] - input_zp * sum of filter row co + j, for n channels. */
+static void fill_corr(const en_mve_conv_args *c, int32_t co, int32_t n, int32_t taps,
+                      int32_t *corr) {
+    const uint32_t zp = (uint32_t)c->q->input_zp;
+    for (int32_t j = 0; j < n; ++j) {
+        const uint32_t s = (uint32_t)sum_s8(c->w + (size_t)(co + j) * c->w_row, taps);
+        const uint32_t b = c->bias != NULL ? (uint32_t)c->bias[co + j] : 0u;
+        corr[j] = (int32_t)(b - zp * s);
+    }
+}
+
+/* The output side of a call, its constants prepared once: requantisation (per channel
+ * constants are loaded per batch) and the fused ADD's, all as vectors. */
+typedef struct {
+    int32_t zp;
+    int32x4_t lo, hi;
+    int add;
+    int32x4_t ls;
+    int32_t z1, z2, zo;
+    en_mve_rq r1, r2, ro;
+    int32x4_t alo, ahi;
+} outq_t;
+
+static void outq_init(outq_t *o, const en_requant *q, const en_add_quant *a) {
+    o->zp = q->output_zp;
+    o->lo = vdupq_n_s32(q->act_min);
+    o->hi = vdupq_n_s32(q->act_max);
+    o->add = a != NULL;
+    if (a != NULL) {
+        o->ls = vdupq_n_s32(a->left_shift);
+        o->z1 = a->in1_zp;
+        o->z2 = a->in2_zp;
+        o->zo = a->out_zp;
+        o->r1 = en_mve_rq_dup(a->in1_mult, a->in1_shift);
+        o->r2 = en_mve_rq_dup(a->in2_mult, a->in2_shift);
+        o->ro = en_mve_rq_dup(a->out_mult, a->out_shift);
+        o->alo = vdupq_n_s32(a->act_min);
+        o->ahi = vdupq_n_s32(a->act_max);
+    }
+}
+
+static inline int32x4_t clamp_lanes(int32x4_t v, int32x4_t lo, int32x4_t hi) {
+    return vminq_s32(vmaxq_s32(v, lo), hi);
+}
+
+/* Fused ADD on four lanes (en_add_elem): v = the requantised conv outputs, s = skip values. */
+static inline int32x4_t add_lanes(const outq_t *o, int32x4_t v, int32x4_t s) {
+    const int32x4_t s1 = vshlq_s32(vsubq_n_s32(v, o->z1), o->ls);
+    const int32x4_t s2 = vshlq_s32(vsubq_n_s32(s, o->z2), o->ls);
+    const int32x4_t sum = vaddq_s32(en_mve_mbqm(s1, &o->r1), en_mve_mbqm(s2, &o->r2));
+    return clamp_lanes(vaddq_n_s32(en_mve_mbqm(sum, &o->ro), o->zo), o->alo, o->ahi);
+}
+
+/* Requantise acc[i][0..nb) (pixel i of n, channels co..co + nb - 1), ADD skip if fused, and
+ * store at out[(pix + i) * C_out + co + j]. */
+static void store_batch(const en_mve_conv_args *c, const outq_t *o,
+                        const int32_t (*acc)[RQ_BATCH], int32_t n, size_t pix, int32_t co,
+                        int32_t nb) {
+    const en_requant *q = c->q;
+    const int32_t cout = c->out_dims->c;
+    const size_t at = pix * (size_t)cout + (size_t)co;
+    const int32_t zp = o->zp;
+    const int32x4_t lo = o->lo, hi = o->hi;
+    for (int32_t j = 0; j < nb; j += 4) {
+        const int32_t left = nb - j;
+        const mve_pred16_t pr = vctp32q((uint32_t)left);
+        const en_mve_rq r = left >= 4 ? en_mve_rq_channels(q, co + j) : en_mve_rq_tail(q, co + j, left);
+        int8_t *y = c->out + at + (size_t)j;
+        if (!o->add) {
+            for (int32_t i = 0; i < n; ++i, y += cout) {
+                const int32x4_t v = vaddq_n_s32(en_mve_mbqm(vldrwq_z_s32(&acc[i][j], pr), &r), zp);
+                vstrbq_p_s32(y, clamp_lanes(v, lo, hi), pr);
+            }
+            continue;
+        }
+        const int8_t *sk = c->skip + at + (size_t)j;
+        for (int32_t i = 0; i < n; ++i, y += cout, sk += cout) {
+            const int32x4_t v = vaddq_n_s32(en_mve_mbqm(vldrwq_z_s32(&acc[i][j], pr), &r), zp);
+            /* skip is read before out is written: out may be skip */
+            vstrbq_p_s32(y, add_lanes(o, clamp_lanes(v, lo, hi), vldrbq_z_s32(sk, pr)), pr);
+        }
+    }
+}
+
+/* Four pixels at a time from the column buffer, or from the input for a pointwise conv. */
+static void conv_rows(const en_mve_conv_args *c, int direct) {
+    const en_dims *od = c->out_dims;
+    const int32_t cin = c->in_dims->c, cout = od->c;
+    const int32_t taps = c->w_dims->h * c->w_dims->w * cin;
+    const int32_t row_stride = (taps + 15) & ~15;
+    const size_t pixels = (size_t)od->n * od->h * od->w;
+    int8_t col[PIXELS * COL_MAX] __attribute__((aligned(16)));
+    int32_t corr[CH_CHUNK];
+    int32_t acc[PIXELS][RQ_BATCH];
+    const int chunked = cout > CH_CHUNK;
+    if (!chunked) {
+        fill_corr(c, 0, cout, taps, corr);
+    }
+    outq_t o;
+    outq_init(&o, c->q, c->a);
+    for (size_t pix = 0; pix < pixels; pix += PIXELS) {
+        const int32_t n = pixels - pix < PIXELS ? (int32_t)(pixels - pix) : PIXELS;
+        const int8_t *rows[PIXELS];
+        for (int32_t i = 0; i < PIXELS; ++i) {
+            /* a short last group repeats its last pixel (not stored) */
+            const size_t k = pix + (size_t)(i < n ? i : n - 1);
+            if (direct) {
+                rows[i] = c->in + k * (size_t)cin;
+            } else {
+                if (i < n) {
+                    fill_col(c, k, col + i * row_stride);
+                }
+                rows[i] = col + (i < n ? i : n - 1) * row_stride;
+            }
+        }
+        for (int32_t co0 = 0; co0 < cout; co0 += CH_CHUNK) {
+            const int32_t nc = cout - co0 < CH_CHUNK ? cout - co0 : CH_CHUNK;
+            if (chunked) {
+                fill_corr(c, co0, nc, taps, corr);
+            }
+            for (int32_t j0 = 0; j0 < nc; j0 += RQ_BATCH) {
+                const int32_t nb = nc - j0 < RQ_BATCH ? nc - j0 : RQ_BATCH;
+                dot_batch(rows, c->w + (size_t)(co0 + j0) * c->w_row, c->w_row, taps, corr + j0,
+                          nb, acc);
+                store_batch(c, &o, (const int32_t(*)[RQ_BATCH])acc, n, pix, co0 + j0, nb);
+            }
+        }
+    }
+}
+
+/* One pixel at a time straight from the input: windows too long for the column buffer. */
+static void conv_direct(const en_mve_conv_args *c) {
+    const en_dims *id = c->in_dims, *od = c->out_dims;
+    const en_requant *q = c->q;
+    const int32_t cin = id->c, kh_n = c->w_dims->h, kw_n = c->w_dims->w, cout = od->c;
+    const int32_t dh = c->p->dilation_h, dw = c->p->dilation_w;
+    const size_t pixels = (size_t)od->n * od->h * od->w;
+    for (size_t pix = 0; pix < pixels; ++pix) {
+        int32_t b, ih0, iw0;
+        pixel_origin(c, pix, &b, &ih0, &iw0);
+        const int8_t *in_b = c->in + (size_t)b * id->h * id->w * cin;
+        for (int32_t co = 0; co < cout; ++co) {
+            const int8_t *wc = c->w + (size_t)co * c->w_row;
+            int32_t dot = 0, wsum = 0;
+            for (int32_t kh = 0; kh < kh_n; ++kh) {
+                const int32_t ih = ih0 + kh * dh;
+                if (ih < 0 || ih >= id->h) {
+                    continue;
+                }
+                const int8_t *x = in_b + (size_t)ih * id->w * cin;
+                const int8_t *wr = wc + (size_t)kh * kw_n * cin;
+                if (dw == 1) {
+                    int32_t lo, hi;
+                    kw_range(iw0, kw_n, id->w, &lo, &hi);
+                    dot = add_u32(dot, dot1(x + (ptrdiff_t)(iw0 + lo) * cin, wr + lo * cin,
+                                            (hi - lo) * cin, &wsum));
+                    continue;
+                }
+                for (int32_t kw = 0; kw < kw_n; ++kw) {
+                    const int32_t iw = iw0 + kw * dw;
+                    if (iw >= 0 && iw < id->w) {
+                        dot = add_u32(dot, dot1(x + (size_t)iw * cin, wr + kw * cin, cin, &wsum));
+                    }
+                }
+            }
+            uint32_t acc = (uint32_t)dot - (uint32_t)q->input_zp * (uint32_t)wsum;
+            acc += c->bias != NULL ? (uint32_t)c->bias[co] : 0u;
+            const int32_t qc = q->per_channel ? co : 0;
+            int8_t v = en_requant_s8((int32_t)acc, q->mult[qc], q->shift[qc], q->output_zp,
+                                     q->act_min, q->act_max);
+            const size_t i = pix * (size_t)cout + (size_t)co;
+            if (c->a != NULL) {
+                v = en_add_elem(c->a, v, c->skip[i]);
+            }
+            c->out[i] = v;
+        }
+    }
+}
+
+void en_mve_conv(const en_mve_conv_args *c) {
+    const int32_t taps = c->w_dims->h * c->w_dims->w * c->in_dims->c;
+    if (en_conv_is_pointwise(c->p, c->w_dims) && c->out != c->in) {
+        conv_rows(c, 1);
+    } else if (taps <= COL_MAX) {
+        conv_rows(c, 0);
+    } else {
+        conv_direct(c);
+    }
+}
