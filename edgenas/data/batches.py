@@ -42,9 +42,18 @@ def draw_affine(n: int, generator: torch.Generator, shift: float = 0.1, flip: bo
     return theta
 
 
-def warp(x: torch.Tensor, theta: torch.Tensor, resolution: int) -> torch.Tensor:
-    """Resample ``x`` through the affine maps ``theta`` to a square ``resolution``."""
-    grid = F.affine_grid(theta.to(x.device), [x.shape[0], x.shape[1], resolution, resolution], align_corners=False)
+Size = int | tuple[int, int]
+"""An output size: a square resolution, or ``(height, width)`` (a model at the images' own size,
+such as a keyword net on 49 x 40 log-mel features)."""
+
+
+def _hw(size: Size) -> tuple[int, int]:
+    return (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
+
+
+def warp(x: torch.Tensor, theta: torch.Tensor, resolution: Size) -> torch.Tensor:
+    """Resample ``x`` through the affine maps ``theta`` to ``resolution`` (square or ``(H, W)``)."""
+    grid = F.affine_grid(theta.to(x.device), [x.shape[0], x.shape[1], *_hw(resolution)], align_corners=False)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 
@@ -57,22 +66,25 @@ def augmented_epoch(
     images: torch.Tensor,
     labels: torch.Tensor,
     batch_size: int,
-    resolution: int,
+    resolution: Size,
     *,
     shuffle_generator: torch.Generator,
     augment_generator: torch.Generator,
     steps: int | None = None,
+    flip: bool = True,
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """One epoch of shuffled, augmented ``(images, labels)`` batches from uint8 NHWC ``images``
     already on their device (see :func:`to_device`).
 
     Why: every random number of the epoch is drawn up front and sent in one copy, so a GPU never
     waits for the host between steps (a per-batch host-to-device copy serialises the two). The
-    draws are those of :func:`iterate` + :func:`augment`, batch by batch, so the batches are equal."""
+    draws are those of :func:`iterate` + :func:`augment`, batch by batch, so the batches are equal.
+    ``resolution`` may be ``(H, W)``; ``flip`` False leaves out the horizontal flip (images whose
+    columns have a direction, such as a spectrogram's frequency axis)."""
     n = images.shape[0]
     order = torch.randperm(n, generator=shuffle_generator)
     chunks = order.split(batch_size)[:steps]
-    thetas = torch.cat([draw_affine(len(c), augment_generator) for c in chunks]).to(images.device)
+    thetas = torch.cat([draw_affine(len(c), augment_generator, flip=flip) for c in chunks]).to(images.device)
     order = order[: sum(len(c) for c in chunks)].to(images.device)
     for idx, theta in zip(order.split(batch_size), thetas.split(batch_size)):
         x = images[idx].permute(0, 3, 1, 2).float().div_(255.0)

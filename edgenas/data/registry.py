@@ -8,6 +8,7 @@ from pathlib import Path
 from ..errors import DataError
 from .dataset import DataSplits
 from .fashion_mnist import load_fashion_mnist
+from .kws.cache import is_keyword_folder, load_keyword_features
 from .synthetic import make_synthetic
 from .user import load_image_folder, load_npz
 
@@ -15,7 +16,11 @@ BUNDLED = ("fashion-mnist", "synthetic")
 
 
 def load_dataset(spec: str, *, store_size: int = 48, seed: int = 0) -> DataSplits:
-    """``fashion-mnist``, ``synthetic``, a ``.npz`` file, or an image folder.
+    """``fashion-mnist``, ``synthetic``, a ``.npz`` file, a keyword folder, or an image folder.
+
+    A keyword folder (``ROOT/<label>/*.wav``, the Speech Commands layout) becomes uint8 ``(N, 49,
+    40, 1)`` log-mel images, cached by content (:mod:`edgenas.data.kws.cache`); its splits come
+    from its list files or speakers, so ``seed`` carves nothing there.
 
     The splits remember where they came from as an absolute path (``DataSplits.source``), so a
     checkpoint trained on them finds them again from any working folder."""
@@ -25,12 +30,15 @@ def load_dataset(spec: str, *, store_size: int = 48, seed: int = 0) -> DataSplit
     path = Path(spec).expanduser()
     if path.suffix == ".npz":
         return replace(load_npz(path, seed=seed), source=str(path.resolve()), split_seed=seed)
+    if is_keyword_folder(path):
+        return replace(load_keyword_features(path), split_seed=seed)
     if path.is_dir():
         return replace(load_image_folder(path, store_size=store_size, seed=seed), source=str(path.resolve()),
                        split_seed=seed)
     raise DataError(
         f"unknown dataset {spec!r}: not a bundled name and no such file or folder",
-        hint=f"use one of {', '.join(BUNDLED)}, a .npz with x_train/y_train/x_test/y_test, or a folder ROOT/<class>/*.png",
+        hint=f"use one of {', '.join(BUNDLED)}, a .npz with x_train/y_train/x_test/y_test, a folder ROOT/<class>/*.png, "
+             "or a keyword folder ROOT/<keyword>/*.wav",
     )
 
 

@@ -6,19 +6,30 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 from ...audio import log_mel_u8
 from ..dataset import DataSplits, ImageSet
 from .audioset import AudioSet, AudioSplits
 from .folder import load_keyword_folder
 
 
+ORDER_SEED = 0
+"""Seed of the fixed order the clips of each split are put in."""
+
+
 def _images(part: AudioSet) -> ImageSet:
-    return ImageSet(log_mel_u8(part.audio)[..., None], part.y)
+    order = np.random.default_rng(ORDER_SEED).permutation(len(part))
+    return ImageSet(log_mel_u8(part.audio[order])[..., None], part.y[order])
 
 
 def feature_splits(audio: AudioSplits, *, source: str = "") -> DataSplits:
     """``audio`` as a ``DataSplits`` of uint8 ``(N, 49, 40, 1)`` log-mel images (frames x mel bins
-    for one-second clips at 16 kHz), with the same splits and classes."""
+    for one-second clips at 16 kHz), with the same splits and classes.
+
+    Each split is in a fixed shuffled order, not the folder's: batch-norm recalibration, int8
+    calibration and ``--eval-images`` take the first images of a split, which in folder order would
+    be one or two labels."""
     return DataSplits(audio.name, _images(audio.train), _images(audio.val), _images(audio.test), audio.classes,
                       source=source)
 
