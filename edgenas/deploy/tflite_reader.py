@@ -36,6 +36,8 @@ from .ir import Graph, Op, QuantParams, Tensor
 _HINT = "the file is truncated or not a .tflite flatbuffer; re-export it from the converter"
 _MAX_ELEMENTS = 1 << 31
 """No tensor of a microcontroller model comes near 2**31 elements; larger claims are damage."""
+_MAX_POOL_TAPS = 1 << 16
+"""runtime_c's avgpool2d_s8 refuses larger windows (its int32 window sum must not overflow)."""
 
 
 def _bad(msg: str) -> ModelFormatError:
@@ -242,6 +244,9 @@ class _Reader:
                 raise UnsupportedOpError(
                     f"graph input {n!r} is {t.dtype}; edgenas deploys int8 models", hint=_FLOAT_IO_HINT
                 )
+        for n in graph.outputs:
+            if graph.tensors[n].is_const:  # no op computes it: the reference and codegen have nothing to return
+                raise _bad(f"graph output {n!r} is a constant")
         graph.validate()
         return graph
 
@@ -473,6 +478,11 @@ class _Convert:
         want = [x.shape[0]]
         for size, k, stride, dilation in ((x.shape[1], kh, attrs["stride_h"], attrs.get("dilation_h", 1)),
                                           (x.shape[2], kw, attrs["stride_w"], attrs.get("dilation_w", 1))):
+            # Taps more than the input apart: at most one per window reaches it, and SAME padding
+            # would grow with the dilation (2**31 - 1 overflows int32 offsets; the reference pads in memory).
+            if k > 1 and dilation > max(size, 1):
+                raise _bad(f"{self.where} has dilation {dilation} on an input of size {size}: "
+                           f"at most one tap of each {kh}x{kw} window could reach the input")
             span = (k - 1) * dilation + 1
             if attrs["padding"] == "same":
                 want.append(-(-size // stride))
@@ -527,6 +537,9 @@ class _Convert:
         }
         if min(attrs["filter_h"], attrs["filter_w"], attrs["stride_h"], attrs["stride_w"]) < 1:
             raise _bad(f"{self.where} has filter/stride {attrs}")
+        if attrs["filter_h"] * attrs["filter_w"] > _MAX_POOL_TAPS:
+            raise self.fail(f"pool window {attrs['filter_h']}x{attrs['filter_w']} has more than "
+                            f"{_MAX_POOL_TAPS:,} taps", hint="the C runtime sums a window in int32 and refuses larger ones")
         if x.shape[3] != self.out.shape[3]:
             raise _bad(f"{self.where} pools {x.shape} into {self.out.shape}: the channels must not change")
         self._spatial_output(x, attrs["filter_h"], attrs["filter_w"], attrs)
