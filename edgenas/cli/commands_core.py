@@ -103,6 +103,7 @@ def train(
     transfer_from: Annotated[
         Optional[str], typer.Option(help="start from a supernet trained on other data: 'bundled' or a checkpoint folder")
     ] = None,
+    ddp: Annotated[bool, typer.Option(help="one rank of a data-parallel run started by torchrun (also taken when torchrun's variables are set); --batch-size is the global batch")] = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Train a Once-for-All supernet by progressive shrinking (resumable, also on another device)."""
@@ -110,37 +111,48 @@ def train(
     from ..data import load_dataset
     from ..space import get_space
     from ..supernet import TrainConfig, default_phases, load_meta, train_supernet
+    from ..supernet.data_parallel import SINGLE, launched_by_torchrun, process_group, rank_device, ranks_from_env
+    from ..supernet.sharding import check_divisible
     from ..supernet.train import finished_run
 
     for name, value, least in (("--batch-size", batch_size, 1), ("--subnets", subnets, 1), ("--threads", threads, 0)):
         if value < least:
             raise UsageError(f"{name} must be at least {least}, got {value}")
+    ranks = ranks_from_env() if ddp or launched_by_torchrun() else SINGLE
+    check_divisible(batch_size, ranks.world_size)
+    quiet = quiet or not ranks.main  # one progress display and log: rank 0's
     if data_seed is None:  # a continued run keeps its parent's validation split, which it never trained on
         data_seed = split_seed_of(load_meta(init_from)) if init_from is not None else 0
     splits = load_dataset(data, seed=data_seed)
     spec = get_space(space_name, in_channels=splits.in_channels, num_classes=splits.num_classes)
     phases = default_phases(_parse_epochs(epochs, continuing=init_from is not None), subnets, sandwich, lr_scale)
     config = TrainConfig(phases=phases, batch_size=batch_size, seed=seed, threads=threads)
-    if finished_run(out, config, splits):
+    if not ranks.distributed and finished_run(out, config, splits):  # ranks: rank 0 checks inside train_supernet
         stdout.print(f"{out} already holds this finished run: nothing to do")
         return
-    device = resolve_device(device)
-    stderr.print(f"training {spec.name} on {splits.name} ({device}): {len(splits.train)} train / {len(splits.val)} val images")
-    with progress_bar(quiet) as progress:
+    device = rank_device(ranks, resolve_device(device))
+    if ranks.main:
+        shared = f", {ranks.world_size} ranks of {batch_size // ranks.world_size} images a step" if ranks.distributed else ""
+        stderr.print(f"training {spec.name} on {splits.name} ({device}{shared}): "
+                     f"{len(splits.train)} train / {len(splits.val)} val images")
+    with process_group(ranks, device), progress_bar(quiet) as progress:
         task = progress.add_task("training", total=None, info="")
 
         def on_step(kind: str, step: int, steps: int, loss: float) -> None:
             progress.update(task, description=f"phase {kind}", completed=step, total=steps, info=f"loss {loss:.3f}")
 
         def on_epoch(record: dict) -> None:
+            if not ranks.main:
+                return
             stderr.print(
                 f"{record['phase']} epoch {record['epoch']}: loss {record['loss']:.3f}, val acc largest "
                 f"{record['val_acc_largest']:.4f} smallest {record['val_acc_smallest']:.4f} ({record['seconds']} s)"
             )
 
         train_supernet(splits, spec, out, config, on_step=on_step, on_epoch=on_epoch, device=device, init_from=init_from,
-                       teacher_from=teacher, transfer_from=_transfer_source(transfer_from))
-    stdout.print(f"supernet written to {out}")
+                       teacher_from=teacher, transfer_from=_transfer_source(transfer_from), ranks=ranks)
+    if ranks.main:
+        stdout.print(f"supernet written to {out}")
 
 
 @app.command()

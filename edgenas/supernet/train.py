@@ -11,7 +11,6 @@ and the same seed gives the same checkpoint bytes.
 from __future__ import annotations
 
 import json
-import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -22,7 +21,8 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import load as load_tensors
 
-from ..data import DataSplits, augment, data_record, iterate
+from ..data import DataSplits, data_record
+from ..data.batches import draw_affine, warp
 from ..errors import CheckpointError, UsageError
 from ..space import Arch, BlockChoice, SpaceSpec, largest_arch, smallest_arch
 from .device import memory_format_for
@@ -30,7 +30,9 @@ from .checkpoint import (json_bytes, load_meta, load_supernet, load_weights_of, 
                          weights_sha256)
 from .manifest import META, RESUME_JSON, RESUME_TENSORS, commit, publish, read_role, role_path
 from .evaluate import accuracy
+from .data_parallel import SINGLE, GradientSum, Ranks, parameters_digest
 from .prepare import prepare_subnet
+from .sharding import Shard, check_divisible, local_batches, steps_in_epoch
 from .subnet_training import cosine_lr, kd_loss
 from .importance import sort_hidden_channels
 from .ofa import OFASupernet
@@ -245,26 +247,45 @@ class _Resume:
 
 def train_step(net: OFASupernet, teacher: Teacher | None, optimizer: torch.optim.Optimizer, x: torch.Tensor,
                y: torch.Tensor, archs: list[Arch], aug: torch.Generator, config: TrainConfig,
-               memory_format: torch.memory_format = torch.contiguous_format) -> torch.Tensor:
+               memory_format: torch.memory_format = torch.contiguous_format, *, shards: list[Shard] | None = None,
+               reduce: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
     """One optimisation step: gradients of every subnet in ``archs`` on the batch, accumulated,
     then one update. The batch is augmented once per resolution among ``archs`` and distilled
     from the teacher's output at that resolution. Returns the mean loss (on the device, not
-    synchronised)."""
+    synchronised).
+
+    ``shards`` (default: all of ``x`` in one) place ``x``'s rows in a global batch: each is its
+    own forward and backward pass, its loss weighted by its share of the global batch. Every
+    shard's augmentation is its rows of the maps drawn for the whole global batch, so the
+    generator advances alike on every rank and each image gets the same map wherever it is
+    trained. ``reduce`` sums the gradients and the loss over the ranks before the update."""
+    shards = shards or [Shard(0, len(x), len(x))]
+    first = shards[0].start
     optimizer.zero_grad(set_to_none=True)
     step_loss = torch.zeros((), device=x.device)
-    inputs: dict[int, tuple[torch.Tensor, torch.Tensor | None]] = {}
+    inputs: dict[int, list[tuple[torch.Tensor, torch.Tensor | None]]] = {}
     for arch in archs:
         if arch.resolution not in inputs:
-            xb = augment(x, arch.resolution, aug).contiguous(memory_format=memory_format)
-            inputs[arch.resolution] = (xb, teacher(xb) if teacher is not None and config.kd_ratio > 0 else None)
-        xb, soft = inputs[arch.resolution]
+            theta = draw_affine(shards[0].total, aug)
+            inputs[arch.resolution] = []
+            for shard in shards:
+                rows = slice(shard.start - first, shard.stop - first)
+                xb = warp(x[rows], theta[shard.start : shard.stop], arch.resolution).contiguous(memory_format=memory_format)
+                inputs[arch.resolution].append(
+                    (xb, teacher(xb) if teacher is not None and config.kd_ratio > 0 else None))
         net.set_active(arch)
-        logits = net(xb)
-        loss = F.cross_entropy(logits, y, label_smoothing=config.label_smoothing)
-        if soft is not None:
-            loss = loss + config.kd_ratio * kd_loss(logits, soft)
-        loss.backward()
-        step_loss += loss.detach() / len(archs)
+        for shard, (xb, soft) in zip(shards, inputs[arch.resolution]):
+            logits = net(xb)
+            yb = y[shard.start - first : shard.stop - first]
+            loss = F.cross_entropy(logits, yb, label_smoothing=config.label_smoothing)
+            if soft is not None:
+                loss = loss + config.kd_ratio * kd_loss(logits, soft)
+            if shard.weight != 1.0:
+                loss = loss * shard.weight
+            loss.backward()
+            step_loss += loss.detach() / len(archs)
+    if reduce is not None:
+        step_loss = reduce(step_loss)
     optimizer.step()
     return step_loss
 
@@ -324,6 +345,59 @@ def finished_run(out_dir: Path, config: TrainConfig, data: DataSplits) -> bool:
     return True
 
 
+def _open_run(out_dir: Path, config: TrainConfig, data: DataSplits, spec: SpaceSpec, net: OFASupernet,
+              init_from: Path | None, teacher_from: Path | None, transfer_from: Path | None,
+              ) -> tuple[Position, dict[str, torch.Tensor], dict, OFASupernet | None]:
+    """Read where the run in ``out_dir`` stands (or what it starts from) into ``net``: the one part
+    of starting that touches checkpoints, so rank 0 alone runs it.
+
+    Returns:
+        The position, the optimizer's momentum buffers by parameter name, the description every
+        checkpoint of the run starts from, and the frozen distillation teacher (None until the
+        full phase has made one).
+    """
+    if init_from is not None and transfer_from is not None:
+        raise UsageError("give --init-from (same data, more epochs) or --transfer-from (other data), not both")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    resume = _Resume(out_dir)
+    pos, momentum = resume.load(net, config)
+    parent = _start_from(init_from, spec, net, resume, pos) if init_from is not None else None
+    transfer = None
+    if transfer_from is not None:
+        transfer = transfer_record(transfer_from, spec) if resume.started() else transfer_weights(transfer_from, net)
+        transfer.pop("space", None)
+    teacher_record = _take_teacher(teacher_from, spec, resume) if teacher_from is not None else None
+    meta_base = {**data_record(data), "classes": list(data.classes), "seed": config.seed, "config": config.to_dict()}
+    if parent is not None:
+        meta_base["parent"] = parent
+    if teacher_record is not None:
+        meta_base["teacher"] = teacher_record
+    if transfer is not None:
+        meta_base["transfer"] = transfer
+    return pos, momentum, meta_base, load_teacher_net(out_dir, spec)
+
+
+def _run_settings(config: TrainConfig, data: DataSplits, spec: SpaceSpec, micro_batches: int, **paths: Path | None,
+                  ) -> dict[str, str]:
+    """What every rank of a run must agree on before it trains."""
+    import edgenas
+
+    return {"config": json.dumps(config.to_dict(), sort_keys=True), "data": data.fingerprint, "space": spec.to_json(),
+            "micro_batches": str(micro_batches), "edgenas": edgenas.__version__, "torch": torch.__version__,
+            **{name: str(path) for name, path in paths.items()}}
+
+
+def _validate(net: OFASupernet, data: DataSplits, spec: SpaceSpec, config: TrainConfig) -> dict[str, float]:
+    """Validation accuracy of the largest and smallest subnet, each recalibrated."""
+    val = data.val.subset(np.arange(min(config.eval_images, len(data.val))))
+    scores = {}
+    for label, arch in (("largest", largest_arch(spec)), ("smallest", smallest_arch(spec))):
+        # Shared BN statistics mix all subnets: judge each as it will be used, recalibrated.
+        subnet = prepare_subnet(net, arch, data, calib_images=config.eval_images)
+        scores[f"val_acc_{label}"] = accuracy(subnet, val, arch.resolution)
+    return scores
+
+
 def train_supernet(
     data: DataSplits,
     spec: SpaceSpec,
@@ -336,6 +410,8 @@ def train_supernet(
     init_from: Path | None = None,
     teacher_from: Path | None = None,
     transfer_from: Path | None = None,
+    ranks: Ranks = SINGLE,
+    micro_batches: int = 1,
 ) -> OFASupernet:
     """Train (or resume training) a supernet on ``data`` into ``out_dir``.
 
@@ -355,44 +431,61 @@ def train_supernet(
     The same seed gives the same checkpoint bytes on the same device; GPU kernels differ in the
     last bits from CPU ones, so bytes match across devices only approximately.
 
+    ``ranks`` makes this process one rank of a data-parallel run (``data_parallel.py``; every rank
+    calls this with the same arguments inside ``process_group``): each trains on its rows of every
+    global batch of ``config.batch_size``, gradients are summed over the ranks, and rank 0 alone
+    reads and writes ``out_dir``. ``micro_batches`` splits each rank's rows into that many forward
+    and backward passes (gradient accumulation). Batch norm normalises over one such part, so runs
+    with the same ``ranks.world_size × micro_batches`` train the same weights up to float rounding,
+    and neither is part of the configuration: a run may resume with other numbers of ranks.
+
     Returns:
         The trained supernet (eval mode). ``out_dir`` holds ``supernet.safetensors``,
         ``supernet.json`` and ``teacher.safetensors``; the resume state and the manifest go once
         the last phase completes. A finished run of the same settings and data is loaded, not
         trained again (``finished_run``).
+
+    Raises:
+        UsageError: a global batch that does not split over ``world_size × micro_batches``, or
+            ranks started with different settings.
     """
     out_dir = Path(out_dir)
-    if finished_run(out_dir, config, data):
-        return load_supernet(out_dir)[0]
-    out_dir.mkdir(parents=True, exist_ok=True)
+    ranks.check_group()
+    check_divisible(config.batch_size, ranks.world_size, micro_batches)
+    ranks.agree("settings", _run_settings(config, data, spec, micro_batches, out=out_dir, init_from=init_from,
+                                          teacher_from=teacher_from, transfer_from=transfer_from))
+    if ranks.from_main(lambda: finished_run(out_dir, config, data)):
+        return ranks.from_main(lambda: load_supernet(out_dir)[0])
     if config.threads:
         torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
     net = OFASupernet(spec)
-    resume = _Resume(out_dir)
-    pos, momentum = resume.load(net, config)
-    if init_from is not None and transfer_from is not None:
-        raise UsageError("give --init-from (same data, more epochs) or --transfer-from (other data), not both")
-    parent = _start_from(init_from, spec, net, resume, pos) if init_from is not None else None
-    transfer = None
-    if transfer_from is not None:
-        transfer = transfer_record(transfer_from, spec) if resume.started() else transfer_weights(transfer_from, net)
-        transfer.pop("space", None)
-    teacher_record = _take_teacher(teacher_from, spec, resume) if teacher_from is not None else None
+    main_teacher: list[OFASupernet | None] = [None]
+
+    def open_on_main() -> tuple[Position, dict[str, torch.Tensor], dict, dict[str, torch.Tensor], dict | None]:
+        pos, momentum, meta_base, frozen = _open_run(out_dir, config, data, spec, net, init_from, teacher_from,
+                                                     transfer_from)
+        main_teacher[0] = frozen
+        return pos, momentum, meta_base, net.state_dict(), None if frozen is None else frozen.state_dict()
+
+    pos, momentum, meta_base, state, teacher_state = ranks.from_main(open_on_main)
+    frozen = main_teacher[0]
+    if not ranks.main:  # rank 0's weights and teacher, so no rank but 0 needs to see out_dir
+        net.load_state_dict(state)
+        if teacher_state is not None:
+            frozen = OFASupernet(spec)
+            frozen.load_state_dict(teacher_state)
+    del state, teacher_state
     fmt = memory_format_for(device)
     net.to(device, memory_format=fmt)
     teacher: Teacher | None = None
-    if (frozen := load_teacher_net(out_dir, spec)) is not None:
+    if frozen is not None:
         teacher = Teacher(frozen.to(device), data, calib_images=config.eval_images, memory_format=fmt)
-    meta_base = {**data_record(data), "classes": list(data.classes), "seed": config.seed, "config": config.to_dict()}
-    if parent is not None:
-        meta_base["parent"] = parent
-    if teacher_record is not None:
-        meta_base["teacher"] = teacher_record
-    if transfer is not None:
-        meta_base["transfer"] = transfer
+    resume = _Resume(out_dir)
     top = largest_arch(spec)
+    parts = ranks.world_size * micro_batches
     frozen_teacher: bytes | None = None  # the teacher's weights file, committed with the epoch that froze it
+    reduce = GradientSum(list(net.parameters()), ranks.world_size) if ranks.distributed else None
 
     while pos.phase < len(config.phases):
         phase = config.phases[pos.phase]
@@ -406,7 +499,7 @@ def train_supernet(
             for name, buf in momentum.items():
                 optimizer.state[lookup[name]]["momentum_buffer"] = buf.to(device).clone()
             momentum = {}
-        steps_per_epoch = math.ceil(len(data.train) / config.batch_size)
+        steps_per_epoch = steps_in_epoch(len(data.train), config.batch_size, parts)
         if config.max_steps_per_epoch:
             steps_per_epoch = min(steps_per_epoch, config.max_steps_per_epoch)
         total_steps = steps_per_epoch * phase.epochs
@@ -419,39 +512,48 @@ def train_supernet(
             aug = torch.Generator().manual_seed(int(rng.integers(2**62)))
             net.train()
             losses: list[torch.Tensor] = []
-            batches = iterate(data.train, config.batch_size, shuffle_generator=shuffle, device=device)
-            for step, (x, y) in enumerate(batches):
+            batches = local_batches(data.train, config.batch_size, shuffle_generator=shuffle, rank=ranks.rank,
+                                    ranks=ranks.world_size, micro_batches=micro_batches, device=device)
+            for step, (x, y, shards) in enumerate(batches):
                 if step >= steps_per_epoch:
                     break
                 global_step = pos.epoch * steps_per_epoch + step
                 lr = cosine_lr(phase.lr, global_step, total_steps)
                 for group in optimizer.param_groups:
                     group["lr"] = lr
-                step_loss = train_step(net, teacher, optimizer, x, y, subnets_for_step(spec, phase, rng), aug, config, fmt)
+                step_loss = train_step(net, teacher, optimizer, x, y, subnets_for_step(spec, phase, rng), aug, config, fmt,
+                                       shards=shards, reduce=reduce)
                 losses.append(step_loss)
                 # Reading the loss waits for the device: only every few steps, so a GPU keeps busy.
                 if on_step and (step % 20 == 0 or step + 1 == steps_per_epoch):
                     on_step(phase.kind, step + 1, steps_per_epoch, float(step_loss))
+            if reduce is not None:
+                _check_in_step(ranks, net, reduce, phase.kind, pos.epoch)
 
-            record = {
-                "phase": phase.kind,
-                "epoch": pos.epoch,
-                "loss": float(torch.stack(losses).mean()) if losses else float("nan"),
-                "seconds": round(time.time() - started, 1),
-            }
-            val = data.val.subset(np.arange(min(config.eval_images, len(data.val))))
-            for label, arch in (("largest", top), ("smallest", smallest_arch(spec))):
-                # Shared BN statistics mix all subnets: judge each as it will be used, recalibrated.
-                subnet = prepare_subnet(net, arch, data, calib_images=config.eval_images)
-                record[f"val_acc_{label}"] = accuracy(subnet, val, arch.resolution)
+            def epoch_record() -> dict:
+                record = {
+                    "phase": phase.kind,
+                    "epoch": pos.epoch,
+                    "loss": float(torch.stack(losses).mean()) if losses else float("nan"),
+                    "seconds": round(time.time() - started, 1),
+                }
+                if parts > 1:
+                    record["ranks"] = ranks.world_size
+                    if micro_batches > 1:
+                        record["micro_batches"] = micro_batches
+                return {**record, **_validate(net, data, spec, config)}
+
+            record = ranks.from_main(epoch_record)
             pos.log.append(record)
             pos.epoch += 1
             if pos.epoch == phase.epochs:
                 pos.phase, pos.epoch = pos.phase + 1, 0
                 if phase.kind == "full" and teacher is None:
-                    frozen_teacher = tensor_bytes(net.state_dict())
+                    frozen_teacher = tensor_bytes(net.state_dict()) if ranks.main else None
                     teacher = Teacher(net, data, calib_images=config.eval_images, memory_format=fmt)
-            resume.save(net, optimizer, config, pos, {**meta_base, "log": pos.log, "complete": False}, frozen_teacher)
+            if ranks.main:
+                resume.save(net, optimizer, config, pos, {**meta_base, "log": pos.log, "complete": False}, frozen_teacher)
+            ranks.barrier()  # the epoch is committed before any rank goes on
             frozen_teacher = None
             if on_epoch:
                 on_epoch(record)
@@ -459,8 +561,23 @@ def train_supernet(
                 break  # phase finished: next phase builds its own optimizer
 
     net.set_active(top)
-    commit(out_dir, {**supernet_files(net, {**meta_base, "log": pos.log, "complete": True}),
-                     RESUME_JSON: None, RESUME_TENSORS: None})
-    publish(out_dir)
+    if ranks.main:
+        commit(out_dir, {**supernet_files(net, {**meta_base, "log": pos.log, "complete": True}),
+                         RESUME_JSON: None, RESUME_TENSORS: None})
+        publish(out_dir)
+    ranks.barrier()
     net.eval()
     return net
+
+
+def _check_in_step(ranks: Ranks, net: OFASupernet, reduce: GradientSum, phase: str, epoch: int) -> None:
+    """Refuse to commit an epoch unless every rank trained the same subnets and holds the same weights.
+
+    Raises:
+        UsageError: on every rank, when the ranks drifted apart (different code or settings).
+    """
+    if int(reduce.disagreements):
+        raise UsageError(f"{phase} epoch {epoch}: in {int(reduce.disagreements)} steps the ranks trained different "
+                         "subnets (the gradients of different parameters)",
+                         hint="run the same edgenas version with the same settings on every rank")
+    ranks.agree(f"the weights after {phase} epoch {epoch}", {"sha256": parameters_digest(net)})
