@@ -23,7 +23,7 @@ import numpy as np
 
 from ..errors import ArenaOverrunError, DeviceError, ToolchainError
 from ..paths import REPO_ROOT, RUNTIME_C_DIR, TARGETS_DIR, require_dir
-from ..targets.cortex_m.linker import ARENA_GUARD_BYTES
+from .c_build import ARENA_GUARD_LD, compile_c, hash_files, model_define, runtime_objects
 
 DEFAULT_CFLAGS = ("-std=c99", "-O2", "-Wall", "-Wextra", "-Werror")
 SANITIZE_FLAGS = ("-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-g")
@@ -99,23 +99,6 @@ int main(void) {
 }
 """
 
-# GNU ld script added to the default one (INSERT): the arena between two guard regions, as the
-# firmware's linker.ld.in does. Only the linker can order them; C may place globals anywhere.
-ARENA_GUARD_LD = f"""SECTIONS
-{{
-  .en_arena (NOLOAD) : ALIGN(16)
-  {{
-    __en_arena_guard_lo = .;
-    . = . + {ARENA_GUARD_BYTES};
-    __en_arena_start = .;
-    KEEP(*(.bss.en_arena))
-    __en_arena_end = .;
-    . = . + {ARENA_GUARD_BYTES};
-    __en_arena_guard_hi = .;
-  }}
-}}
-INSERT AFTER .bss;
-"""
 ARENA_SOURCES = (TARGETS_DIR / "cortex_m" / "arena.c", TARGETS_DIR / "cortex_m" / "arena.h")
 
 _OVERRUN = re.compile(r"en_host: arena_overrun input=(\d+) side=(above|below) reach=(\d+)")
@@ -199,54 +182,11 @@ class HostModel:
         return y, int(touched.group(1)) if touched else 0
 
 
-def _define(header: str, name: str) -> int:
-    m = re.search(rf"#define {name} (\d+)", header)
-    if not m:
-        raise ToolchainError(f"model.h lacks {name}", hint="regenerate the model with compile_graph()")
-    return int(m.group(1))
-
-
 def runtime_sources() -> list[Path]:
     """The portable runtime: reference kernels, shared checks and the no-op profiler."""
     src = require_dir(RUNTIME_C_DIR / "src")
     files = sorted((src / "ref").glob("*.c")) + sorted((src / "common").glob("*.c")) + [src / "profile_none.c"]
     return [f for f in files if f.is_file()]
-
-
-def _hash_files(h: "hashlib._Hash", files: list[Path]) -> None:
-    for f in files:
-        h.update(f.name.encode())
-        h.update(f.read_bytes())
-
-
-def _compile(cmd: list[str], cwd: Path | None = None) -> None:
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=cwd)
-    if proc.returncode != 0:
-        raise ToolchainError(f"host build failed:\n{proc.stderr[-4000:]}",
-                             hint="check that the generated model.c and runtime_c compile with: " + " ".join(cmd[1:6]))
-
-
-def _runtime_objects(compiler: str, flags: list[str], root: Path) -> list[Path]:
-    """Compile the runtime once per (compiler, flags, sources) and reuse the objects."""
-    sources = runtime_sources()
-    headers = sorted((RUNTIME_C_DIR / "include").rglob("*.h")) + sorted((RUNTIME_C_DIR / "src").rglob("*.h"))
-    h = hashlib.sha256(" ".join([compiler, *flags]).encode())
-    _hash_files(h, sources + headers)
-    rt_dir = root / f"runtime-{h.hexdigest()[:20]}"
-    objects = [rt_dir / (f.stem + ".o") for f in sources]
-    if all(o.is_file() for o in objects):
-        return objects
-    tmp = root / f"runtime-tmp{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    _compile([compiler, *flags, "-I", str(RUNTIME_C_DIR / "include"), "-I", str(RUNTIME_C_DIR / "src"), "-c",
-              *[str(f) for f in sources]], cwd=tmp)
-    shutil.rmtree(rt_dir, ignore_errors=True)
-    try:
-        os.replace(tmp, rt_dir)
-    except OSError:  # another process won the race with identical objects
-        shutil.rmtree(tmp, ignore_errors=True)
-    return objects
 
 
 def build_host(
@@ -272,21 +212,21 @@ def build_host(
         raise ToolchainError(f"C compiler {cc!r} not found", hint="install gcc (apt-get install gcc)")
     flags = list(DEFAULT_CFLAGS) + (list(SANITIZE_FLAGS) if sanitize else []) + list(extra_cflags)
     root = Path(build_root) if build_root is not None else REPO_ROOT / "build" / "host"
-    objects = _runtime_objects(compiler, flags, root)
+    objects = runtime_objects(compiler, flags, root, runtime_sources())
     h = hashlib.sha256(" ".join([compiler, *flags]).encode())
     h.update(DRIVER_C.encode())
-    _hash_files(h, [model_dir / "model.h", model_dir / "model.c", *objects])
+    hash_files(h, [model_dir / "model.h", model_dir / "model.c", *objects])
     # AddressSanitizer pads globals with its own poisoned redzones, which the guards would sit in;
     # it catches the overruns itself, so a sanitizer build goes without guards and paint.
     guarded = not sanitize
     if guarded:
         h.update(ARENA_GUARD_LD.encode())
-        _hash_files(h, list(ARENA_SOURCES))
+        hash_files(h, list(ARENA_SOURCES))
     out_dir = root / h.hexdigest()[:20]
     exe = out_dir / "model_host"
-    result = HostModel(exe=exe, input_bytes=_define(header, "EN_MODEL_INPUT_BYTES"),
-                       output_bytes=_define(header, "EN_MODEL_OUTPUT_BYTES"),
-                       arena_bytes=_define(header, "EN_ARENA_BYTES"), guarded=guarded)
+    result = HostModel(exe=exe, input_bytes=int(model_define(header, "EN_MODEL_INPUT_BYTES")),
+                       output_bytes=int(model_define(header, "EN_MODEL_OUTPUT_BYTES")),
+                       arena_bytes=int(model_define(header, "EN_ARENA_BYTES")), guarded=guarded)
     if exe.is_file():
         return result
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -300,7 +240,7 @@ def build_host(
         guard += ["-fdata-sections", "-I", str(ARENA_SOURCES[0].parent), f"-Wl,-T,{out_dir / 'arena_guard.ld'}",
                   str(ARENA_SOURCES[0])]
     tmp = out_dir / f"model_host.tmp{os.getpid()}"
-    _compile([compiler, *flags, "-I", str(out_dir), "-I", str(RUNTIME_C_DIR / "include"), "-o", str(tmp),
+    compile_c([compiler, *flags, "-I", str(out_dir), "-I", str(RUNTIME_C_DIR / "include"), "-o", str(tmp),
               str(out_dir / "model.c"), str(out_dir / "driver.c"), *guard, *[str(o) for o in objects]])
     os.replace(tmp, exe)
     return result
