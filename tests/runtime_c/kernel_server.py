@@ -28,9 +28,10 @@ INPUT_BYTES = 16384   # kernel_server/model.h defaults
 OUTPUT_BYTES = 4096
 MAX_CALLS = 16
 HDR_WORDS = 64
-OP_FC, OP_CONV, OP_CONV_PACKED, OP_CONV_PACKED_IN_PLACE, OP_CONV_ADD, OP_CONV_ADD_PACKED, OP_DWCONV, OP_ADD = range(1, 9)
+(OP_FC, OP_CONV, OP_CONV_PACKED, OP_CONV_PACKED_IN_PLACE, OP_CONV_ADD, OP_CONV_ADD_PACKED, OP_DWCONV, OP_ADD,
+ OP_AVGPOOL) = range(1, 10)
 H_OP, H_IN_DIMS, H_W_DIMS, H_OUT_DIMS, H_CONV, H_RQ, H_ADD, H_FC = 0, 1, 5, 9, 13, 19, 24, 36
-H_X, H_W, H_BIAS, H_MULT, H_SHIFT, H_SKIP, H_OUT, H_SCRATCH, H_OUT_BYTES, H_SIZE, H_NEXT = range(39, 50)
+H_X, H_W, H_BIAS, H_MULT, H_SHIFT, H_SKIP, H_OUT, H_SCRATCH, H_OUT_BYTES, H_SIZE, H_NEXT, H_POOL = range(39, 51)
 _OFFSET_FIELDS = [H_X, H_W, H_BIAS, H_MULT, H_SHIFT, H_SKIP, H_OUT, H_SCRATCH]
 
 
@@ -252,6 +253,20 @@ def add(a: AddQuant, x1: np.ndarray, x2: np.ndarray, in_place: bool = False) -> 
     b.hdr[H_X], b.hdr[H_SKIP] = b.put(x1), b.put(x2)
     out = int(b.hdr[H_X]) if in_place else b.put(None, x1.size)
     return Call("add", b.finish(out, x1.size), x1.shape, lambda: rt.add(a, x1, x2))
+
+
+def avgpool(x: np.ndarray, filt: tuple[int, int], stride: tuple[int, int], pad: tuple[int, int],
+            out_hw: tuple[int, int], act: tuple[int, int]) -> Call:
+    """en_avgpool2d_s8 (padding taps not counted)."""
+    b = _Blob(OP_AVGPOOL)
+    out_shape = (x.shape[0], *out_hw, x.shape[3])
+    b.set(H_IN_DIMS, x.shape)
+    b.set(H_OUT_DIMS, out_shape)
+    b.set(H_POOL, [*filt, *stride, *pad, *act])
+    b.hdr[H_X] = b.put(x)
+    n = int(np.prod(out_shape))
+    return Call("avgpool", b.finish(b.put(None, n), n), out_shape,
+                lambda: rt.avgpool2d(x, filt, stride, pad, out_hw, act))
 
 
 def build(board: Board, out_dir: Path, input_bytes: int = INPUT_BYTES, output_bytes: int = OUTPUT_BYTES,

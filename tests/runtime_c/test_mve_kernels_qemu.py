@@ -207,3 +207,75 @@ def test_conv_add_matches_ref(server, packed: bool) -> None:  # noqa: ANN001
                                  in_place=bool(i % 2), stride=g["stride"], pad=g["pad"], dilation=g["dil"],
                                  packed=packed))
     _check(server, calls)
+
+
+def _dw_case(rng: np.random.Generator, kind: str, max_bytes: int = 5000) -> dict:
+    """A random depthwise call of one family (square, Kx1, 1xK, rectangular, wide rows, dilated)."""
+    while True:
+        c = int(rng.choice([1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 24, 31, 33, 64]))
+        n = 1 if rng.random() < 0.85 else 2
+        dil = (1, 1)
+        if kind == "square":
+            kh = kw = int(rng.integers(1, 8))
+            h, w = (int(v) for v in rng.integers(1, 14, 2))
+        elif kind == "kx1":
+            kh, kw = int(rng.choice([2, 3, 5, 7, 10, 15, 31])), 1
+            h, w = int(rng.integers(1, 60)), int(rng.choice([1, 1, 2, 5]))
+        elif kind == "1xk":
+            kh, kw = 1, int(rng.choice([2, 3, 5, 9, 10, 15]))
+            h, w = int(rng.choice([1, 1, 3])), int(rng.integers(1, 90))
+        elif kind == "rect":
+            kh, kw = (int(v) for v in rng.integers(1, 7, 2))
+            h, w = (int(v) for v in rng.integers(1, 16, 2))
+        elif kind == "wide":  # rows too wide for a 16-channel ring: smaller groups, or the fallback
+            kh = kw = int(rng.choice([3, 5, 7]))
+            h, w = int(rng.integers(1, 5)), int(rng.integers(60, 200))
+            c = int(rng.choice([1, 3, 4, 5, 8]))
+        else:  # dilated
+            kh, kw = (int(v) for v in rng.integers(1, 5, 2))
+            h, w = (int(v) for v in rng.integers(1, 14, 2))
+            dil = (int(rng.integers(1, 4)), int(rng.integers(1, 4)))
+        stride = tuple(int(v) for v in rng.choice([1, 1, 2, 2, 3], 2))
+        padding = str(rng.choice(["same", "valid"]))
+        oh, pt = _same_or_valid(rng, h, kh, stride[0], dil[0], padding)
+        ow, pl = _same_or_valid(rng, w, kw, stride[1], dil[1], padding)
+        in_place = bool(rng.random() < 0.5)
+        size = n * h * w * c * 2 + kh * kw * c + 4 * c + n * oh * ow * c
+        if size <= max_bytes:
+            return dict(x=rng.integers(-128, 128, (n, h, w, c), dtype=np.int8),
+                        w=rng.integers(-127, 128, (1, kh, kw, c), dtype=np.int8),
+                        stride=stride, dil=dil, pad=(pt, pl), out_hw=(oh, ow), in_place=in_place)
+
+
+@pytest.mark.parametrize("kind", ["square", "kx1", "1xk", "rect", "wide", "dilated"])
+def test_dwconv_matches_ref(server, kind: str) -> None:  # noqa: ANN001
+    rng = np.random.default_rng([196, ["square", "kx1", "1xk", "rect", "wide", "dilated"].index(kind)])
+    calls = []
+    for _ in range(20):
+        g = _dw_case(rng, kind)
+        c, taps = g["x"].shape[3], g["w"].shape[1] * g["w"].shape[2]
+        calls.append(ks.dwconv(g["x"], g["w"], _bias(rng, c), _quant(rng, c, taps), g["stride"], g["pad"],
+                               g["out_hw"], in_place=g["in_place"], dilation=g["dil"]))
+    _check(server, calls)
+
+
+def test_avgpool_matches_ref(server) -> None:  # noqa: ANN001
+    """Windows clipped by padding (count < KH * KW), global pools, odd channel counts."""
+    rng = np.random.default_rng(197)
+    calls = []
+    for i in range(30):
+        c = int(rng.choice([1, 3, 8, 15, 16, 17, 33, 64]))
+        h, w = (int(v) for v in rng.integers(1, 12, 2))
+        if i % 5 == 0:  # global average pool
+            fh, fw, stride, padding = h, w, (1, 1), "valid"
+        else:
+            fh, fw = (int(v) for v in rng.integers(1, 5, 2))
+            stride = tuple(int(v) for v in rng.integers(1, 3, 2))
+            padding = str(rng.choice(["same", "valid"]))
+        oh, pt = _same_or_valid(rng, h, fh, stride[0], 1, padding)
+        ow, pl = _same_or_valid(rng, w, fw, stride[1], 1, padding)
+        lo = int(rng.integers(-128, 0)) if rng.random() < 0.3 else -128
+        act = (lo, int(rng.integers(lo, 128)) if rng.random() < 0.3 else 127)
+        x = rng.integers(-128, 128, (1, h, w, c), dtype=np.int8)
+        calls.append(ks.avgpool(x, (fh, fw), stride, (pt, pl), (oh, ow), act))
+    _check(server, calls)

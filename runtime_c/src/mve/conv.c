@@ -36,7 +36,8 @@ enum {
     PIXELS = 4,     /* output pixels per pass */
     COL_MAX = 576,  /* window values a column-buffer row holds (3x3x64); 2.3 KB of stack */
     CH_CHUNK = 512, /* channels whose correction terms are kept at once; 2 KB of stack */
-    RQ_BATCH = 32   /* channels whose accumulators are requantised together */
+    RQ_BATCH = 32,  /* channels whose accumulators are requantised together */
+    REG_TAPS = 64   /* windows up to this long stay in Q registers (dot_regs) */
 };
 
 /* The in-place kernel relies on its C_in always fitting a column-buffer row. */
@@ -90,6 +91,74 @@ static void dot_batch(const int8_t *const rows[PIXELS], const int8_t *w, int32_t
         acc[3][j] = a3;
     }
 }
+
+/* Slice I - 4 of a filter row (bytes 16 * (I - 4) on) into qI, dotted with the window's slice
+ * in register X: the body of dot_regs, once per slice. */
+#define EN_SLICE(I, X) "vldrb.8 q" #I ", [%[w], #" #I "*16 - 64]\n\t" \
+                       "vmladava.s8 %[a], q" #I ", %q[" #X "]\n\t"
+
+/* acc[j] = corr[j] + sum_k x[k] * w_j[k] over n <= 64 values, for nb filter rows w_j = w + j *
+ * w_row: the window stays in up to four Q registers (zero past n) while the loop streams the
+ * filter rows, K = ceil(n / 16) loads and VMLADAVAs per row plus 4 instructions (0.17 to 0.31
+ * per MAC, with no per-row set-up; dot_batch needs 21 per row and group). A filter row's last
+ * slice may read past the row (the window is zero there); the call's very last row is done
+ * with predicated loads instead, so nothing past the filters is read. */
+static void dot_regs(const int8_t *x, int32_t n, const int8_t *w, int32_t w_row,
+                     const int32_t *corr, int32_t nb, int last_rows, int32_t *acc) {
+    const int32_t k = (n + 15) >> 4;
+    int8x16_t x0 = vldrbq_z_s8(x, vctp8q((uint32_t)n));
+    int8x16_t x1 = vdupq_n_s8(0), x2 = vdupq_n_s8(0), x3 = vdupq_n_s8(0);
+    if (k > 1) {
+        x1 = vldrbq_z_s8(x + 16, vctp8q((uint32_t)(n - 16)));
+    }
+    if (k > 2) {
+        x2 = vldrbq_z_s8(x + 32, vctp8q((uint32_t)(n - 32)));
+    }
+    if (k > 3) {
+        x3 = vldrbq_z_s8(x + 48, vctp8q((uint32_t)(n - 48)));
+    }
+    const int32_t rows = last_rows && (n & 15) ? nb - 1 : nb;
+    register int32_t a __asm("r12"); /* VMLADAVA accumulates in an even register */
+    const int8_t *wp = w; /* slice j in q(4 + j), loaded from wp + 16 * j */
+    int32_t *out = acc;
+    const int32_t *cp = corr;
+#define EN_DOT_REGS(BODY)                                                              \
+    __asm volatile("wls lr, %[m], 2f\n"                                                \
+                   "1:\n\t"                                                            \
+                   "ldr %[a], [%[c]], #4\n\t" BODY                                     \
+                   "add %[w], %[w], %[wr]\n\t"                                          \
+                   "str %[a], [%[o]], #4\n\t"                                           \
+                   "le lr, 1b\n"                                                        \
+                   "2:\n"                                                               \
+                   : [a] "=&r"(a), [w] "+r"(wp), [c] "+r"(cp), [o] "+r"(out)            \
+                   : [m] "r"(rows), [wr] "r"(w_row), [x0] "w"(x0), [x1] "w"(x1),         \
+                     [x2] "w"(x2), [x3] "w"(x3)                                          \
+                   : "lr", "q4", "q5", "q6", "q7", "memory")
+    switch (k) {
+    case 1:
+        EN_DOT_REGS(EN_SLICE(4, x0));
+        break;
+    case 2:
+        EN_DOT_REGS(EN_SLICE(4, x0) EN_SLICE(5, x1));
+        break;
+    case 3:
+        EN_DOT_REGS(EN_SLICE(4, x0) EN_SLICE(5, x1) EN_SLICE(6, x2));
+        break;
+    default:
+        EN_DOT_REGS(EN_SLICE(4, x0) EN_SLICE(5, x1) EN_SLICE(6, x2) EN_SLICE(7, x3));
+        break;
+    }
+#undef EN_DOT_REGS
+    if (rows < nb) {
+        const int8_t *wl = w + (size_t)rows * w_row;
+        int32_t s = corr[rows];
+        for (int32_t i = 0; i < n; i += 16) {
+            s = vmladavaq_s8(s, vldrbq_z_s8(wl + i, vctp8q((uint32_t)(n - i))), vldrbq_z_s8(x + i, vctp8q((uint32_t)(n - i))));
+        }
+        acc[rows] = s;
+    }
+}
+#undef EN_SLICE
 
 /* sum_k x[k] * w[k] over n values; *wsum += sum_k w[k]. */
 static int32_t dot1(const int8_t *x, const int8_t *w, int32_t n, int32_t *wsum) {
@@ -258,6 +327,10 @@ static void store_batch(const en_mve_conv_args *c, const outq_t *o,
         const en_mve_rq r = left >= 4 ? en_mve_rq_channels(q, co + j) : en_mve_rq_tail(q, co + j, left);
         int8_t *y = c->out + at + (size_t)j;
         if (!o->add) {
+            if (left >= 4) {
+                en_mve_requant_store(&acc[0][j], RQ_BATCH * 4, n, &r, zp, lo, hi, y, cout);
+                continue;
+            }
             for (int32_t i = 0; i < n; ++i, y += cout) {
                 const int32x4_t v = vaddq_n_s32(en_mve_mbqm(vldrwq_z_s32(&acc[i][j], pr), &r), zp);
                 vstrbq_p_s32(y, clamp_lanes(v, lo, hi), pr);
@@ -311,8 +384,15 @@ static void conv_rows(const en_mve_conv_args *c, int direct) {
             }
             for (int32_t j0 = 0; j0 < nc; j0 += RQ_BATCH) {
                 const int32_t nb = nc - j0 < RQ_BATCH ? nc - j0 : RQ_BATCH;
-                dot_batch(rows, c->w + (size_t)(co0 + j0) * c->w_row, c->w_row, taps, corr + j0,
-                          nb, acc);
+                const int8_t *w = c->w + (size_t)(co0 + j0) * c->w_row;
+                if (taps <= REG_TAPS) {
+                    const int last = co0 + j0 + nb == cout;
+                    for (int32_t i = 0; i < n; ++i) {
+                        dot_regs(rows[i], taps, w, c->w_row, corr + j0, nb, last, acc[i]);
+                    }
+                } else {
+                    dot_batch(rows, w, c->w_row, taps, corr + j0, nb, acc);
+                }
                 store_batch(c, &o, (const int32_t(*)[RQ_BATCH])acc, n, pix, co0 + j0, nb);
             }
         }

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "edgenas/kernels.h"
+#include "mve/mve.h" /* refuses a core without Helium */
 
 /** One conv call whose arguments have been checked (en_conv_check_args or the in-place check).
  *  Filter row co starts at w + co * w_row; its first KH * KW * C_in values are the OHWI window

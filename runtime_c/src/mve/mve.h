@@ -81,4 +81,66 @@ static inline int32x4_t en_mve_requant(int32x4_t acc, const en_mve_rq *r, int32_
     return vminq_s32(vmaxq_s32(v, vdupq_n_s32(lo)), vdupq_n_s32(hi));
 }
 
+/** en_requant_s8 of n vectors of four lanes, all with the constants r, stored as bytes:
+ *  vector i is read at acc + i * acc_step bytes and its four bytes stored at y + i * y_step
+ *  (contiguous, or at byte offsets `lanes` with scatter). The loop keeps every constant in a Q
+ *  register (13 instructions per vector); GCC 12 reloads some from the stack on each pass.
+ *  All four lanes are stored: callers with fewer channels left use en_mve_requant. */
+static inline void en_mve_requant_store(const int32_t *acc, int32_t acc_step, int32_t n,
+                                        const en_mve_rq *r, int32_t zp, int32x4_t lo,
+                                        int32x4_t hi, int8_t *y, int32_t y_step) {
+    __asm volatile(
+        "wls lr, %[n], 2f\n"
+        "1:\n\t"
+        "vldrw.32 q0, [%[a]]\n\t"
+        "add %[a], %[a], %[as]\n\t"
+        "vshl.s32 q0, q0, %q[lsh]\n\t"
+        "vqrdmulh.s32 q0, q0, %q[m]\n\t"
+        "vand q1, q0, %q[rsh]\n\t"
+        "vshr.s32 q1, q1, #31\n\t"
+        "vqadd.s32 q0, q0, q1\n\t"
+        "vrshl.s32 q0, q0, %q[rsh]\n\t"
+        "vadd.i32 q0, q0, %[zp]\n\t"
+        "vmax.s32 q0, q0, %q[lo]\n\t"
+        "vmin.s32 q0, q0, %q[hi]\n\t"
+        "vstrb.32 q0, [%[y]]\n\t"
+        "add %[y], %[y], %[ys]\n\t"
+        "le lr, 1b\n"
+        "2:\n"
+        : [a] "+r"(acc), [y] "+l"(y)
+        : [n] "r"(n), [as] "r"(acc_step), [ys] "r"(y_step), [m] "w"(r->mult), [lsh] "w"(r->lsh),
+          [rsh] "w"(r->rsh), [zp] "r"(zp), [lo] "w"(lo), [hi] "w"(hi)
+        : "lr", "q0", "q1", "memory");
+}
+
+/** As en_mve_requant_store, with lane l of vector i stored at y + i * y_step + lanes[l]
+ *  (a byte scatter, e.g. every other channel). */
+static inline void en_mve_requant_scatter(const int32_t *acc, int32_t acc_step, int32_t n,
+                                          const en_mve_rq *r, int32_t zp, int32x4_t lo,
+                                          int32x4_t hi, uint32x4_t lanes, int8_t *y,
+                                          int32_t y_step) {
+    __asm volatile(
+        "wls lr, %[n], 2f\n"
+        "1:\n\t"
+        "vldrw.32 q0, [%[a]]\n\t"
+        "add %[a], %[a], %[as]\n\t"
+        "vshl.s32 q0, q0, %q[lsh]\n\t"
+        "vqrdmulh.s32 q0, q0, %q[m]\n\t"
+        "vand q1, q0, %q[rsh]\n\t"
+        "vshr.s32 q1, q1, #31\n\t"
+        "vqadd.s32 q0, q0, q1\n\t"
+        "vrshl.s32 q0, q0, %q[rsh]\n\t"
+        "vadd.i32 q0, q0, %[zp]\n\t"
+        "vmax.s32 q0, q0, %q[lo]\n\t"
+        "vmin.s32 q0, q0, %q[hi]\n\t"
+        "vstrb.32 q0, [%[y], %q[l]]\n\t"
+        "add %[y], %[y], %[ys]\n\t"
+        "le lr, 1b\n"
+        "2:\n"
+        : [a] "+r"(acc), [y] "+l"(y)
+        : [n] "r"(n), [as] "r"(acc_step), [ys] "r"(y_step), [m] "w"(r->mult), [lsh] "w"(r->lsh),
+          [rsh] "w"(r->rsh), [zp] "r"(zp), [lo] "w"(lo), [hi] "w"(hi), [l] "w"(lanes)
+        : "lr", "q0", "q1", "memory");
+}
+
 #endif /* EN_MVE_MVE_H */

@@ -24,7 +24,8 @@ enum {
     OP_CONV_ADD = 5,
     OP_CONV_ADD_PACKED = 6,
     OP_DWCONV = 7,
-    OP_ADD = 8
+    OP_ADD = 8,
+    OP_AVGPOOL = 9
 };
 
 /* header word indices */
@@ -48,6 +49,7 @@ enum {
     H_OUT_BYTES = 47,
     H_SIZE = 48,     /* element count of OP_ADD */
     H_NEXT = 49,     /* offset of the next call's header, -1 after the last */
+    H_POOL = 50,     /* the 8 en_pool_params fields in order */
     HDR_WORDS = 64
 };
 
@@ -90,6 +92,11 @@ static en_status run_call(const int32_t *h) {
         return en_dwconv2d_s8(&p, &q, &in_d, x, &w_d, w, bias, &out_d, y, at(h[H_SCRATCH]));
     case OP_ADD:
         return en_add_s8(&a, h[H_SIZE], x, skip, y);
+    case OP_AVGPOOL: {
+        const int32_t *f = h + H_POOL;
+        const en_pool_params pp = {f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7]};
+        return en_avgpool2d_s8(&pp, &in_d, x, &out_d, y);
+    }
     default:
         return EN_ERR_ARG;
     }

@@ -1,0 +1,402 @@
+/* Helium (MVE) build of the depthwise convolution: same contract and results as ref/dwconv2d_s8.c.
+ *
+ * Channels in lanes. Channels go in groups of G = 16 (or 8 when a row of 16 does not fit the
+ * stack ring), one output pixel at a time: per tap, the group's input bytes and weights are
+ * loaded widened to int16 (VLDRB.S16, eight channels per vector) and multiplied into int32 by
+ * VMULLB / VMULLT (even / odd lanes), so 16 channels take 12 instructions per tap: 2 input and
+ * 2 filter loads, 4 multiplies, 4 adds. The four accumulators hold channels {0,2,4,6}, {1,3,5,7},
+ * {8,...,14}, {9,...,15}; each is requantised as one vector (mve/mve.h, per-channel constants
+ * deinterleaved the same way once per group) and VMOVNB / VMOVNT put the lanes back in channel
+ * order for two 8-byte stores. One pixel at a time keeps the per-pixel cost flat for the narrow
+ * rows of keyword-spotting models (5 columns) and makes any stride and dilation plain addressing.
+ *
+ * Ring. For each group, tile of output columns and image, the input rows an output row needs are
+ * copied (G bytes per pixel) into a ring of eff_KH = (KH - 1) * dilation_h + 1 rows on the stack,
+ * covering the tile's input columns, with input_zp wherever a column lies outside the image;
+ * rows above or below the image read a row of input_zp. So every tap of every window is a valid
+ * ring byte, no window needs a bounds check, and padding taps hold input_zp. With
+ *   acc = bias + sum w * (x - zp) = (bias - zp * sum w) + sum w * x
+ * over the whole window (a padding tap adds w * zp - w * zp = 0, as the reference's skipped tap),
+ * the raw int8 values are multiplied and the correction is computed once per group. The group's
+ * filter is copied once, zero beyond the channel count, so no load needs predication; lanes past
+ * the channel count are computed and not stored. A row too wide for the ring is cut into tiles
+ * of output columns (out of place only).
+ *
+ * In place (out == in): group g's outputs land only on group g's bytes. Output row oh of an image
+ * writes its flat pixels [oh * OW, (oh + 1) * OW); an input row r is copied into the ring at the
+ * first output row that needs it, oh_r, so it is intact if oh_r * OW <= r * W (and OH * OW <=
+ * H * W keeps an image's outputs out of later images' inputs). The kernel checks this for every
+ * row (SAME and VALID geometries satisfy it). A call that fails it, an in-place call whose rows
+ * need tiles, or a kernel over 64 taps takes the reference channel-plane loops
+ * (common/dw_plane.c).
+ * Exactness: integer identities modulo 2^32; the reference accumulator fits int32 (kernels.h).
+ */
+#include <stddef.h>
+
+#include "edgenas/kernels.h"
+#include "internal/checks.h"
+#include "internal/dw_plane.h"
+#include "internal/fixedpoint.h"
+#include "mve/mve.h"
+
+enum {
+    G_MAX = 16,         /* channels per group */
+    RING_BYTES = 4096,  /* ring rows plus the padding row: 4 KB of stack */
+    MAX_TAPS = 64,      /* KH * KW; the group's filter copy is MAX_TAPS * 16 bytes */
+    MAX_ROWS = 64,      /* KH */
+    ROW_CHUNK = 8       /* pixels whose accumulators wait for requantisation: 512 B of stack */
+};
+
+typedef struct {
+    const en_conv_params *p;
+    const en_requant *q;
+    const en_dims *in_dims;
+    const en_dims *w_dims;
+    const en_dims *out_dims;
+    int32_t g;        /* channels per group: 16 or 8 */
+    int32_t eff_kh;   /* ring rows */
+    int32_t eff_kw;   /* input columns one window spans */
+    int32_t tile;     /* output columns per tile */
+} plan_t;
+
+/* Ring columns a tile of t output columns reads. */
+static int32_t tile_cols(const plan_t *d, int32_t t) {
+    return (t - 1) * d->p->stride_w + d->eff_kw;
+}
+
+/* Output columns per tile for a group of g channels (the whole row if it fits), or 0. */
+static int32_t tile_for(const plan_t *d, int32_t g) {
+    const int32_t ow = d->out_dims->w, budget = RING_BYTES / ((d->eff_kh + 1) * g);
+    if (tile_cols(d, ow) <= budget) {
+        return ow;
+    }
+    /* (t - 1) * sw + eff_kw <= budget */
+    const int32_t t = (budget - d->eff_kw) / d->p->stride_w + 1;
+    return budget >= d->eff_kw ? en_min_i32(t, ow) : 0;
+}
+
+/* In place: every input row is copied into the ring before an output row overwrites it (the
+ * file comment). */
+static int in_place_safe(const plan_t *d) {
+    const en_conv_params *p = d->p;
+    const en_dims *id = d->in_dims, *od = d->out_dims;
+    if ((int64_t)od->h * od->w > (int64_t)id->h * id->w) {
+        return 0;
+    }
+    int32_t next = 0; /* rows below `next` are loaded */
+    for (int32_t oh = 0; oh < od->h; ++oh) {
+        const int32_t last = en_min_i32(oh * p->stride_h - p->pad_top + d->eff_kh - 1, id->h - 1);
+        for (; next <= last; ++next) {
+            if ((int64_t)oh * od->w > (int64_t)next * id->w) {
+                return 0;
+            }
+        }
+    }
+    return 1;
+}
+
+static void fill_bytes(int8_t *dst, int8x16_t v, int32_t n) {
+    for (; n >= 16; n -= 16, dst += 16) {
+        vstrbq_s8(dst, v);
+    }
+    if (n > 0) {
+        vstrbq_p_s8(dst, v, vctp8q((uint32_t)n));
+    }
+}
+
+/* Input row `src` (channel c0 of pixel 0) into a ring row of `cols` columns whose column 0 is
+ * input column iw0: the image's columns copied (nch bytes of each pixel), input_zp elsewhere. */
+static void load_row(const plan_t *d, const int8_t *src, int32_t iw0, int32_t cols, int32_t nch,
+                     int8x16_t zp, int8_t *dst) {
+    const int32_t W = d->in_dims->w, C = d->in_dims->c, g = d->g;
+    const int32_t lo = en_clamp_i32(-iw0, 0, cols), hi = en_clamp_i32(W - iw0, lo, cols);
+    fill_bytes(dst, zp, lo * g);
+    fill_bytes(dst + hi * g, zp, (cols - hi) * g);
+    src += (ptrdiff_t)(iw0 + lo) * C;
+    dst += lo * g;
+    if (nch == g) {
+        if (g == 16) {
+            for (int32_t i = lo; i < hi; ++i, src += C, dst += 16) {
+                vstrbq_s8(dst, vldrbq_s8(src));
+            }
+        } else {
+            for (int32_t i = lo; i < hi; ++i, src += C, dst += 8) {
+                vstrbq_s16(dst, vldrbq_s16(src));
+            }
+        }
+        return;
+    }
+    /* the last group: lanes past nch read 0 (their weights are 0 too) */
+    const mve_pred16_t pr = vctp8q((uint32_t)nch), pg = vctp8q((uint32_t)g);
+    for (int32_t i = lo; i < hi; ++i, src += C, dst += g) {
+        vstrbq_p_s8(dst, vldrbq_z_s8(src, pr), pg);
+    }
+}
+
+/* Per-group constants of one accumulator: four channels, even or odd lanes of a half. */
+typedef struct {
+    int32x4_t corr;
+    en_mve_rq rq;
+} lanes_t;
+
+/* Requantise one accumulator. */
+static inline __attribute__((always_inline)) int32x4_t rq_lanes(int32x4_t acc, const lanes_t *k, int32_t zp, int32x4_t lo,
+                                 int32x4_t hi) {
+    return vminq_s32(vmaxq_s32(vaddq_n_s32(en_mve_mbqm(acc, &k->rq), zp), lo), hi);
+}
+
+/* acc += the window of one output pixel for the group's 16 (HALVES = 2) or 8 channels: tap t
+ * reads the ring at tap[t] + at and the filter at wt + t * g. Per tap: the input and filter
+ * bytes widened to int16, VMULLB / VMULLT into the even / odd accumulators; 15 instructions per
+ * 16 MACs with the loop. Inline assembly: GCC 12 keeps the four accumulators and four
+ * temporaries in the eight Q registers only by spilling one per tap. (The widening loads take
+ * low registers only, hence "l".) */
+static inline __attribute__((always_inline)) void window_macs(
+    const int8_t *const *tap, int32_t at, const int8_t *wt, int32_t taps, int32x4_t acc[4],
+    const int HALVES) {
+    int32x4_t e0 = acc[0], o0 = acc[1], e1 = acc[2], o1 = acc[3];
+    const int8_t *x;
+    if (HALVES == 2) {
+        __asm volatile(
+            "wls lr, %[n], 2f\n"
+            "1:\n\t"
+            "ldr %[x], [%[t]], #4\n\t"
+            "add %[x], %[x], %[at]\n\t"
+            "vldrb.s16 q0, [%[x]]\n\t"
+            "vldrb.s16 q1, [%[w]], #8\n\t"
+            "vmullb.s16 q2, q0, q1\n\t"
+            "vmullt.s16 q3, q0, q1\n\t"
+            "vadd.i32 %q[e0], %q[e0], q2\n\t"
+            "vadd.i32 %q[o0], %q[o0], q3\n\t"
+            "vldrb.s16 q0, [%[x], #8]\n\t"
+            "vldrb.s16 q1, [%[w]], #8\n\t"
+            "vmullb.s16 q2, q0, q1\n\t"
+            "vmullt.s16 q3, q0, q1\n\t"
+            "vadd.i32 %q[e1], %q[e1], q2\n\t"
+            "vadd.i32 %q[o1], %q[o1], q3\n\t"
+            "le lr, 1b\n"
+            "2:\n"
+            : [e0] "+w"(e0), [o0] "+w"(o0), [e1] "+w"(e1), [o1] "+w"(o1), [t] "+r"(tap),
+              [w] "+l"(wt), [x] "=&l"(x)
+            : [at] "r"(at), [n] "r"(taps)
+            : "lr", "q0", "q1", "q2", "q3", "memory");
+    } else {
+        __asm volatile(
+            "wls lr, %[n], 2f\n"
+            "1:\n\t"
+            "ldr %[x], [%[t]], #4\n\t"
+            "add %[x], %[x], %[at]\n\t"
+            "vldrb.s16 q0, [%[x]]\n\t"
+            "vldrb.s16 q1, [%[w]], #8\n\t"
+            "vmullb.s16 q2, q0, q1\n\t"
+            "vmullt.s16 q3, q0, q1\n\t"
+            "vadd.i32 %q[e0], %q[e0], q2\n\t"
+            "vadd.i32 %q[o0], %q[o0], q3\n\t"
+            "le lr, 1b\n"
+            "2:\n"
+            : [e0] "+w"(e0), [o0] "+w"(o0), [t] "+r"(tap), [w] "+l"(wt), [x] "=&l"(x)
+            : [at] "r"(at), [n] "r"(taps)
+            : "lr", "q0", "q1", "q2", "q3", "memory");
+    }
+    acc[0] = e0;
+    acc[1] = o0;
+    acc[2] = e1;
+    acc[3] = o1;
+}
+
+/* Output columns [ow0, ow0 + tw) of one output row for channels c0..c0 + nch - 1: tap[t] is
+ * tap t's ring address for the tile's first output column, y that column's output at c0.
+ * A full group's accumulators are kept for up to ROW_CHUNK pixels and then requantised one
+ * accumulator at a time with its constants in registers (en_mve_requant_scatter: lanes are
+ * every other channel); the last, partial group requantises pixel by pixel with predicated
+ * stores. */
+static inline __attribute__((always_inline)) void dw_row_g(
+    const plan_t *d, const int8_t *const *tap, int32_t tw, const int8_t *wt, const lanes_t *k,
+    int32_t nch, int8_t *y, const int HALVES) {
+    const int32_t taps = d->w_dims->h * d->w_dims->w, C = d->out_dims->c;
+    const int32_t step = d->p->stride_w * 8 * HALVES;
+    const en_requant *q = d->q;
+    const int32_t zp = q->output_zp;
+    const int32x4_t lo = vdupq_n_s32(q->act_min), hi = vdupq_n_s32(q->act_max);
+    if (nch == 8 * HALVES) {
+        static const uint32_t every_other[4] = {0, 2, 4, 6};
+        const uint32x4_t lanes = vldrwq_u32(every_other);
+        int32x4_t acc[ROW_CHUNK][4];
+        for (int32_t i0 = 0; i0 < tw; i0 += ROW_CHUNK, y += ROW_CHUNK * C) {
+            const int32_t n = en_min_i32(ROW_CHUNK, tw - i0);
+            for (int32_t i = 0, at = i0 * step; i < n; ++i, at += step) {
+                acc[i][0] = k[0].corr;
+                acc[i][1] = k[1].corr;
+                acc[i][2] = HALVES == 2 ? k[2].corr : k[0].corr;
+                acc[i][3] = HALVES == 2 ? k[3].corr : k[0].corr;
+                window_macs(tap, at, wt, taps, acc[i], HALVES);
+            }
+            for (int32_t a = 0; a < 2 * HALVES; ++a) {
+                en_mve_requant_scatter((const int32_t *)&acc[0][a], (int32_t)sizeof acc[0], n,
+                                       &k[a].rq, zp, lo, hi, lanes, y + 8 * (a / 2) + a % 2, C);
+            }
+        }
+        return;
+    }
+    const mve_pred16_t p0 = vctp16q((uint32_t)nch), p1 = vctp16q((uint32_t)en_max_i32(nch - 8, 0));
+    for (int32_t i = 0, at = 0; i < tw; ++i, at += step, y += C) {
+        int32x4_t acc[4] = {k[0].corr, k[1].corr, HALVES == 2 ? k[2].corr : k[0].corr,
+                            HALVES == 2 ? k[3].corr : k[0].corr};
+        window_macs(tap, at, wt, taps, acc, HALVES);
+        /* even lanes' values in the low halfwords, odd lanes' moved into the high ones: the
+         * int16 lanes are then channels 0..7 in order, stored as bytes */
+        int16x8_t v0 = vreinterpretq_s16_s32(rq_lanes(acc[0], &k[0], zp, lo, hi));
+        v0 = vmovntq_s32(v0, rq_lanes(acc[1], &k[1], zp, lo, hi));
+        vstrbq_p_s16(y, v0, p0);
+        if (HALVES == 2 && nch > 8) {
+            int16x8_t v1 = vreinterpretq_s16_s32(rq_lanes(acc[2], &k[2], zp, lo, hi));
+            v1 = vmovntq_s32(v1, rq_lanes(acc[3], &k[3], zp, lo, hi));
+            vstrbq_p_s16(y + 8, v1, p1);
+        }
+    }
+}
+
+static void dw_row(const plan_t *d, const int8_t *const *tap, int32_t tw, const int8_t *wt,
+                   const lanes_t *k, int32_t nch, int8_t *y) {
+    if (d->g == 16) {
+        dw_row_g(d, tap, tw, wt, k, nch, y, 2);
+    } else {
+        dw_row_g(d, tap, tw, wt, k, nch, y, 1);
+    }
+}
+
+/* The group's filter (zero past nch) into wt, and its per-accumulator constants into k. */
+static void group_setup(const plan_t *d, const int8_t *w, const int32_t *bias, int32_t c0,
+                        int32_t nch, int8_t *wt, lanes_t *k) {
+    const int32_t taps = d->w_dims->h * d->w_dims->w, C = d->in_dims->c, g = d->g;
+    const en_requant *q = d->q;
+    const mve_pred16_t pw = vctp8q((uint32_t)nch);
+    for (int32_t t = 0; t < taps; ++t) {
+        vstrbq_s8(wt + t * g, vldrbq_z_s8(w + (size_t)t * C + c0, pw)); /* wt has 16 spare bytes */
+    }
+    /* per channel j < g: correction and requantisation constants, then deinterleaved */
+    int32_t corr[G_MAX], mult[G_MAX], shift[G_MAX];
+    for (int32_t j = 0; j < g; ++j) {
+        int32_t s = 0;
+        for (int32_t t = 0; t < taps; ++t) {
+            s += wt[t * g + j];
+        }
+        const int32_t c = c0 + (j < nch ? j : 0);
+        const uint32_t b = bias != NULL && j < nch ? (uint32_t)bias[c] : 0u;
+        corr[j] = (int32_t)(b - (uint32_t)q->input_zp * (uint32_t)s);
+        mult[j] = q->mult[q->per_channel ? c : 0];
+        shift[j] = q->shift[q->per_channel ? c : 0];
+    }
+    /* accumulator a (e0, o0, e1, o1) holds channels 8 * (a / 2) + 2 * lane + a % 2 */
+    for (int32_t a = 0; a < g / 4; ++a) {
+        int32_t cv[4], mv[4], sv[4];
+        for (int32_t l = 0; l < 4; ++l) {
+            const int32_t j = 8 * (a / 2) + 2 * l + a % 2;
+            cv[l] = corr[j];
+            mv[l] = mult[j];
+            sv[l] = shift[j];
+        }
+        k[a].corr = vldrwq_s32(cv);
+        k[a].rq = en_mve_rq_lanes(vldrwq_s32(mv), vldrwq_s32(sv));
+    }
+}
+
+static void dw_ring(const plan_t *d, const int8_t *in, const int8_t *w, const int32_t *bias,
+                    int8_t *out) {
+    const en_dims *id = d->in_dims, *od = d->out_dims;
+    const en_conv_params *p = d->p;
+    const int32_t C = id->c, H = id->h, W = id->w, g = d->g, R = d->eff_kh;
+    const int32_t kh_n = d->w_dims->h, kw_n = d->w_dims->w;
+    int8_t ring[RING_BYTES] __attribute__((aligned(16)));
+    int8_t wt[MAX_TAPS * G_MAX + 16] __attribute__((aligned(16)));
+    lanes_t k[G_MAX / 4];
+    const int8x16_t zp = vdupq_n_s8((int8_t)d->q->input_zp);
+    for (int32_t c0 = 0; c0 < C; c0 += g) {
+        const int32_t nch = C - c0 < g ? C - c0 : g;
+        group_setup(d, w, bias, c0, nch, wt, k);
+        for (int32_t ow0 = 0; ow0 < od->w; ow0 += d->tile) {
+            const int32_t tw = en_min_i32(d->tile, od->w - ow0);
+            const int32_t cols = tile_cols(d, tw), iw0 = ow0 * p->stride_w - p->pad_left;
+            const size_t row_bytes = (size_t)cols * g;
+            int8_t *const zrow = ring + (size_t)R * row_bytes;
+            fill_bytes(zrow, zp, (int32_t)row_bytes);
+            for (int32_t b = 0; b < od->n; ++b) {
+                const int8_t *in_b = in + (size_t)b * H * W * C + c0;
+                int32_t next = 0, slot = 0; /* rows below `next` are in the ring; the next
+                                               one goes to `slot` (next % R) */
+                for (int32_t oh = 0; oh < od->h; ++oh) {
+                    const int32_t top = oh * p->stride_h - p->pad_top;
+                    const int8_t *rows[MAX_ROWS];
+                    for (int32_t kh = 0; kh < kh_n; ++kh) {
+                        const int32_t ih = top + kh * p->dilation_h;
+                        if (ih < 0 || ih >= H) {
+                            rows[kh] = zrow;
+                            continue;
+                        }
+                        if (ih >= next) {
+                            if (next < top) {
+                                next = top;
+                                slot = top % R;
+                            }
+                            for (; next <= ih; ++next, slot = slot + 1 == R ? 0 : slot + 1) {
+                                load_row(d, in_b + (size_t)next * W * C, iw0, cols, nch, zp,
+                                         ring + (size_t)slot * row_bytes);
+                            }
+                        }
+                        /* row ih is in slot ih % R; the one last filled is (next - 1) % R */
+                        const int32_t at = slot - 1 - (next - 1 - ih);
+                        rows[kh] = ring + (size_t)(at < 0 ? at + R : at) * row_bytes;
+                    }
+                    /* tap (kh, kw) of the tile's first window */
+                    const int8_t *tap[MAX_TAPS];
+                    for (int32_t kh = 0, t = 0; kh < kh_n; ++kh) {
+                        for (int32_t kw = 0; kw < kw_n; ++kw, ++t) {
+                            tap[t] = rows[kh] + (size_t)kw * p->dilation_w * g;
+                        }
+                    }
+                    int8_t *y = out + ((size_t)(b * od->h + oh) * od->w + ow0) * C + c0;
+                    dw_row(d, tap, tw, wt, k, nch, y);
+                }
+            }
+        }
+    }
+}
+
+en_status en_dwconv2d_s8(const en_conv_params *p, const en_requant *q, const en_dims *in_dims,
+                         const int8_t *in, const en_dims *w_dims, const int8_t *w,
+                         const int32_t *bias, const en_dims *out_dims, int8_t *out,
+                         void *scratch) {
+    if (en_dw_check_args(p, q, in_dims, in, w_dims, w, out_dims, out, scratch) != EN_OK) {
+        return EN_ERR_ARG;
+    }
+    plan_t d;
+    d.p = p;
+    d.q = q;
+    d.in_dims = in_dims;
+    d.w_dims = w_dims;
+    d.out_dims = out_dims;
+    d.eff_kh = (w_dims->h - 1) * p->dilation_h + 1;
+    d.eff_kw = (w_dims->w - 1) * p->dilation_w + 1;
+    /* 16 channels per group, or 8 when there are no more or a row of 16 needs more tiles */
+    d.g = 16;
+    d.tile = tile_for(&d, 16);
+    const int32_t t8 = tile_for(&d, 8);
+    if (in_dims->c <= 8 || t8 > d.tile) {
+        d.g = 8;
+        d.tile = t8;
+    }
+    const int ok = d.tile > 0 && w_dims->h <= MAX_ROWS && w_dims->h * w_dims->w <= MAX_TAPS &&
+                   (out != in || (d.tile == out_dims->w && in_place_safe(&d)));
+    if (ok) {
+        dw_ring(&d, in, w, bias, out);
+        return EN_OK;
+    }
+    if (out == in) {
+        en_dw_in_place(p, q, in_dims, out, w_dims, w, bias, out_dims, (int8_t *)scratch);
+        return EN_OK;
+    }
+    for (int32_t c = 0; c < in_dims->c; ++c) {
+        en_dw_channel(p, q, in_dims, in + c, (size_t)in_dims->c, w_dims, w, bias, out_dims, out, c);
+    }
+    return EN_OK;
+}
