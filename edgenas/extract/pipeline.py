@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..boards import Board
-from ..errors import DeviceError, SpaceError
+from ..errors import DeviceError, InfeasibleBudgetError, SpaceError
 
 if TYPE_CHECKING:  # heavy modules, imported where used
     from ..cost import CostModel
@@ -220,6 +220,20 @@ def extract(request: ExtractRequest, step: Step | None = None) -> ExtractReport:
         return _extract(request, step)
 
 
+BUDGET_RETRIES = 2
+"""Searches again, each under a limit lowered by what the linked image exceeded, before giving up."""
+
+_LINKED = {"flash_bytes": "flash_bytes", "sram_bytes": "ram_bytes"}
+"""Memory limit → the linked ELF's figure it bounds."""
+
+
+def linked_excess(memory: dict[str, int], limits: dict[str, float]) -> dict[str, int]:
+    """Bytes by which the linked firmware (``memory`` from its ELF) exceeds each memory limit;
+    only the limits it exceeds."""
+    return {k: int(memory[m] - limits[k]) for k, m in _LINKED.items()
+            if k in limits and m in memory and memory[m] > limits[k]}
+
+
 class _Laps:
     """Wall seconds of each stage, in the order they ran (the report's ``timings_s``)."""
 
@@ -228,8 +242,9 @@ class _Laps:
         self._clock = time.perf_counter()
 
     def __call__(self, name: str) -> None:
+        """Close stage ``name`` (a stage run again, after a budget retry, adds up)."""
         now = time.perf_counter()
-        self.timings[name] = round(now - self._clock, 3)
+        self.timings[name] = round(self.timings.get(name, 0.0) + now - self._clock, 3)
         self._clock = now
 
 
@@ -349,35 +364,56 @@ def _extract(request: ExtractRequest, step: Step | None) -> ExtractReport:
     inputs = _load_inputs(request, say, lap)
     spec, data, cost, context = inputs.net.spec, inputs.data, inputs.cost, inputs.context
 
-    say("searching")
     fitness = get_estimator("inherited" if request.fitness == "measured" else "predictor", context)
     seeds = load_warm_start(request.warm_start, spec) if request.warm_start is not None else ()
-    result = run_search(
-        cost, fitness, Constraints.of(request.limits), generations=request.generations, seed=request.seed,
-        out_dir=out / "search", warm_start=seeds,
-    )
-    arch = result.arch
-    lap("search")
-
     n_eval = len(data.test) if request.eval_images <= 0 else min(request.eval_images, len(data.test))
     test = ImageSet(data.test.x[:n_eval], data.test.y[:n_eval])
-    accuracies, float_acc = _float_subnet(request, inputs, arch, test, say, lap)
+    limits = dict(request.limits)
+    for retry in range(BUDGET_RETRIES + 1):
+        say("searching")
+        result = run_search(cost, fitness, Constraints.of(limits), generations=request.generations,
+                            seed=request.seed, out_dir=out / "search", warm_start=seeds)
+        arch = result.arch
+        lap("search")
+        accuracies, float_acc = _float_subnet(request, inputs, arch, test, say, lap)
 
-    say("quantizing to int8 and compiling")
-    artifact = compile_model(out / "subnet", out)
-    lap("compile")
+        say("quantizing to int8 and compiling")
+        artifact = compile_model(out / "subnet", out)
+        lap("compile")
 
-    say("measuring int8 accuracy on the host build")
-    host = build_host(artifact.src_dir)
-    x_test = quantize_images(test.x, arch.resolution)
-    predictions = host.run(x_test).argmax(1)
+        say("measuring int8 accuracy on the host build")
+        host = build_host(artifact.src_dir)
+        x_test = quantize_images(test.x, arch.resolution)
+        predictions = host.run(x_test).argmax(1)
+        lap("int8_eval")
+
+        say(f"building firmware and running it on {request.board.name}")
+        report_run = _verify_on_board(request, host, x_test[: max(1, request.verify_inputs)])
+        lap("device")
+        memory = report_run.build.memory
+        excess = linked_excess(memory, request.limits)
+        if not excess:
+            break
+        if retry == BUDGET_RETRIES:
+            raise InfeasibleBudgetError(
+                f"the linked firmware still exceeds the budget after {retry} tighter searches: "
+                + ", ".join(f"{k} by {v:,} bytes" for k, v in excess.items()),
+                hint="recalibrate the firmware overhead (python -m edgenas.cost.calibrate) or raise the budget")
+        # The cost model underestimated this image (e.g. a stale overhead calibration): never hand
+        # over firmware that breaks the budget. Search again with each broken limit lowered by the
+        # model's error on this image, so a subnet it errs on alike fits.
+        predicted = result.metrics.to_dict()
+        for k in excess:
+            limits[k] -= memory[_LINKED[k]] - predicted[k]
+        say("the linked firmware exceeds " + ", ".join(f"{k} by {v:,} bytes" for k, v in excess.items())
+            + ": searching again under a tighter budget")
+
     int8_acc = float(np.mean(predictions == test.y))
     # Saved so a per-image comparison with another model (paired test) needs no second host run.
     np.save(out / PREDICTIONS_FILE, predictions.astype(np.int32), allow_pickle=False)
     accuracies["int8_per_class"] = per_class_accuracy(predictions, test.y, data.classes)
     accuracies["classes"] = list(data.classes)
     accuracies["int8_confusion"] = confusion_matrix(predictions, test.y, len(data.classes))
-    lap("int8_eval")
 
     if request.baseline_epochs >= 0:
         say("training the guard-rail baselines (logistic regression, small CNN) on the same split")
@@ -385,10 +421,6 @@ def _extract(request: ExtractRequest, step: Step | None) -> ExtractReport:
         accuracies["baselines"] = [b.to_dict() for b in baselines]
         accuracies["warnings"] = baseline_warnings(int8_acc, baselines)
         lap("baselines")
-
-    say(f"building firmware and running it on {request.board.name}")
-    report_run = _verify_on_board(request, host, x_test[: max(1, request.verify_inputs)])
-    lap("device")
 
     fw_dir = out / "firmware" / request.board.name
     for suffix in ("elf", "bin"):
@@ -416,6 +448,8 @@ def _extract(request: ExtractRequest, step: Step | None) -> ExtractReport:
             "generations": result.generations,
             "wall_s": round(result.wall_s, 3),
             "minima": result.minima,
+            "budget_retries": retry,
+            "searched_limits": limits,
         },
         accuracy={**accuracies, "float": float_acc, "int8": int8_acc},
         predicted=result.metrics.to_dict(),

@@ -110,6 +110,30 @@ def test_firmware_numerics_run_on_a_fixed_thread_count(assets, tmp_path, monkeyp
     assert all(threads == DETERMINISTIC_THREADS for _, threads in seen)
 
 
+def test_firmware_over_budget_is_never_handed_over(assets, tmp_path, monkeypatch):
+    """A cost model that underestimates flash (say, a stale overhead calibration) picks a subnet
+    whose linked image breaks the budget: extract searches again under a lowered limit."""
+    from dataclasses import replace
+
+    from edgenas.cost import model as cost_model
+    from edgenas.extract.pipeline import linked_excess
+
+    first = extract(_request(assets, tmp_path / "free"))
+    limit = first.measured["flash_bytes"] - 1  # the unconstrained pick no longer fits
+    true_overhead = cost_model.overhead_for_board
+
+    def underestimating(board):
+        o = true_overhead(board)
+        return replace(o, flash_base_bytes=o.flash_base_bytes - 4096)
+
+    monkeypatch.setattr(cost_model, "overhead_for_board", underestimating)
+    report = extract(_request(assets, tmp_path / "tight", flash_bytes=limit))
+    assert report.search["budget_retries"] >= 1
+    assert report.measured["flash_bytes"] <= limit and not linked_excess(report.measured, {"flash_bytes": limit})
+    assert report.search["searched_limits"]["flash_bytes"] < limit
+    assert report.arch != first.arch
+
+
 def test_impossible_budget_fails_fast_with_the_minimum(assets, tmp_path):
     with pytest.raises(InfeasibleBudgetError, match="smallest needs"):
         extract(_request(assets, tmp_path / "x", sram_bytes=1024))
