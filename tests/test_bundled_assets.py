@@ -1,4 +1,7 @@
-"""The bundled supernet, predictor and latency table belong together and to this toolchain."""
+"""The bundled supernet, predictor, latency table and firmware overhead belong together and to this
+toolchain."""
+
+from pathlib import Path
 
 from edgenas.boards import get_board
 from edgenas.cost.latency_table import LatencyTable
@@ -38,3 +41,14 @@ def test_bundled_latency_table_is_current():
     net, _ = load_supernet(bundled_supernet_dir())
     assert table.spec == net.spec
     assert table.predict(largest_arch(net.spec)) > table.predict(smallest_arch(net.spec)) > 0
+
+
+def test_firmware_overhead_calibration_is_current():
+    """Fails when the kernels or the target kit change without `python -m edgenas.cost.calibrate`
+    re-measuring the firmware overhead (a stale one let a 128 KB search link 135 KB)."""
+    import json
+
+    from edgenas.cost.overhead import OVERHEAD_TABLE
+    from edgenas.targets.cortex_m.profile import sources_hash
+
+    assert json.loads(Path(OVERHEAD_TABLE).read_text()).get("runtime_sources") == sources_hash()

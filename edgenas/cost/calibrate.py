@@ -23,6 +23,7 @@ import numpy as np
 from ..boards import Board, board_for_target
 from ..deploy import compile_graph, structure_graph
 from ..scratch import scratch_dir
+from ..targets.cortex_m.profile import sources_hash
 from ..space import Arch, SpaceSpec, get_space, largest_arch, sample_arch, smallest_arch
 from .metrics import model_flash_bytes
 from .overhead import OVERHEAD_TABLE
@@ -94,7 +95,7 @@ def _toolchain() -> str:
 
 def main(argv: list[str] | None = None) -> None:
     cores = (argv if argv else sys.argv[1:]) or list(CORES)
-    table = {"schema": 1, "toolchain": _toolchain(),
+    table = {"schema": 1, "toolchain": _toolchain(), "runtime_sources": sources_hash(),
              "method": "python -m edgenas.cost.calibrate: real builds of mcu-mbv2 subnets, ELF sizes, "
                        "least-squares fit of overhead = base + per_layer * layers",
              "cores": {core: calibrate_core(core) for core in cores}}
