@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import load as load_tensors
 
+from .. import __version__
 from ..data import DataSplits, data_record
 from ..data.batches import draw_affine, warp
 from ..errors import CheckpointError, UsageError
@@ -380,10 +381,8 @@ def _open_run(out_dir: Path, config: TrainConfig, data: DataSplits, spec: SpaceS
 def _run_settings(config: TrainConfig, data: DataSplits, spec: SpaceSpec, micro_batches: int, **paths: Path | None,
                   ) -> dict[str, str]:
     """What every rank of a run must agree on before it trains."""
-    import edgenas
-
     return {"config": json.dumps(config.to_dict(), sort_keys=True), "data": data.fingerprint, "space": spec.to_json(),
-            "micro_batches": str(micro_batches), "edgenas": edgenas.__version__, "torch": torch.__version__,
+            "micro_batches": str(micro_batches), "edgenas": __version__, "torch": torch.__version__,
             **{name: str(path) for name, path in paths.items()}}
 
 
