@@ -1,19 +1,23 @@
 /* Helium (MVE) build of the depthwise convolution: same contract and results as ref/dwconv2d_s8.c.
  *
- * Channels in lanes. Channels go in groups of G = 16 (or 8 when a row of 16 does not fit the
- * stack ring), one output pixel at a time: per tap, the group's input bytes and weights are
- * loaded widened to int16 (VLDRB.S16, eight channels per vector) and multiplied into int32 by
- * VMULLB / VMULLT (even / odd lanes), so 16 channels take 12 instructions per tap: 2 input and
- * 2 filter loads, 4 multiplies, 4 adds. The four accumulators hold channels {0,2,4,6}, {1,3,5,7},
- * {8,...,14}, {9,...,15}; each is requantised as one vector (mve/mve.h, per-channel constants
- * deinterleaved the same way once per group) and VMOVNB / VMOVNT put the lanes back in channel
- * order for two 8-byte stores. One pixel at a time keeps the per-pixel cost flat for the narrow
- * rows of keyword-spotting models (5 columns) and makes any stride and dilation plain addressing.
+ * Channels in lanes. Channels go in groups of G = 16 (8 when there are no more, or when a row of
+ * 16 would need more tiles), one output pixel at a time: per tap, the group's input bytes and
+ * weights are loaded widened to int16 (VLDRB.S16, eight channels per vector) and multiplied into
+ * int32 by VMULLB / VMULLT (even / odd lanes): for 16 channels 2 input and 2 filter loads, 4
+ * multiplies and 4 adds, 15 instructions per tap with the loop (inline asm: GCC 12 spills one
+ * of the eight Q registers this needs on every tap). The four accumulators hold channels
+ * {0,2,4,6}, {1,3,5,7}, {8,...,14}, {9,...,15}; a full group's are kept for up to ROW_CHUNK
+ * pixels, then each accumulator is requantised with its constants in registers (mve/mve.h,
+ * per-channel constants deinterleaved the same way once per group) and stored to every other
+ * channel with a byte scatter. The last, partial group requantises pixel by pixel and
+ * VMOVNT puts even and odd lanes back in channel order for a predicated store. One pixel at a
+ * time keeps the per-pixel cost flat for the narrow rows of keyword-spotting models (5 columns)
+ * and makes any stride and dilation plain addressing.
  *
  * Ring. For each group, tile of output columns and image, the input rows an output row needs are
  * copied (G bytes per pixel) into a ring of eff_KH = (KH - 1) * dilation_h + 1 rows on the stack,
  * covering the tile's input columns, with input_zp wherever a column lies outside the image;
- * rows above or below the image read a row of input_zp. So every tap of every window is a valid
+ * a row above or below the image is a ring row of input_zp. So every tap of every window is a valid
  * ring byte, no window needs a bounds check, and padding taps hold input_zp. With
  *   acc = bias + sum w * (x - zp) = (bias - zp * sum w) + sum w * x
  * over the whole window (a padding tap adds w * zp - w * zp = 0, as the reference's skipped tap),
@@ -41,10 +45,9 @@
 
 enum {
     G_MAX = 16,         /* channels per group */
-    RING_BYTES = 4096,  /* ring rows plus the padding row: 4 KB of stack */
+    RING_BYTES = 3072,  /* the ring's eff_KH rows: 3 KB of stack */
     MAX_TAPS = 64,      /* KH * KW; the group's filter copy is MAX_TAPS * 16 bytes */
-    MAX_ROWS = 64,      /* KH */
-    ROW_CHUNK = 8       /* pixels whose accumulators wait for requantisation: 512 B of stack */
+    ROW_CHUNK = 4       /* pixels whose accumulators wait for requantisation: 256 B of stack */
 };
 
 typedef struct {
@@ -66,7 +69,7 @@ static int32_t tile_cols(const plan_t *d, int32_t t) {
 
 /* Output columns per tile for a group of g channels (the whole row if it fits), or 0. */
 static int32_t tile_for(const plan_t *d, int32_t g) {
-    const int32_t ow = d->out_dims->w, budget = RING_BYTES / ((d->eff_kh + 1) * g);
+    const int32_t ow = d->out_dims->w, budget = RING_BYTES / (d->eff_kh * g);
     if (tile_cols(d, ow) <= budget) {
         return ow;
     }
@@ -139,6 +142,9 @@ typedef struct {
     en_mve_rq rq;
 } lanes_t;
 
+/* window_sums16 reads k[a].corr at k + 64 * a */
+typedef char en_lanes_t_is_64_bytes[sizeof(lanes_t) == 64 ? 1 : -1];
+
 /* Requantise one accumulator. */
 static inline __attribute__((always_inline)) int32x4_t rq_lanes(int32x4_t acc, const lanes_t *k, int32_t zp, int32x4_t lo,
                                  int32x4_t hi) {
@@ -204,6 +210,44 @@ static inline __attribute__((always_inline)) void window_macs(
     acc[3] = o1;
 }
 
+/* window_macs for a full group, from the correction terms to memory in one asm block: out[a] =
+ * k[a].corr + the window's sums (the accumulators never leave q4-q7). */
+static inline __attribute__((always_inline)) void window_sums16(
+    const int8_t *const *tap, int32_t at, const int8_t *wt, int32_t taps, const lanes_t *k,
+    int32x4_t *out) {
+    const int8_t *x;
+    __asm volatile(
+        "vldrw.32 q4, [%[k]]\n\t"
+        "vldrw.32 q5, [%[k], #64]\n\t"
+        "vldrw.32 q6, [%[k], #128]\n\t"
+        "vldrw.32 q7, [%[k], #192]\n\t"
+        "wls lr, %[n], 2f\n"
+        "1:\n\t"
+        "ldr %[x], [%[t]], #4\n\t"
+        "add %[x], %[x], %[at]\n\t"
+        "vldrb.s16 q0, [%[x]]\n\t"
+        "vldrb.s16 q1, [%[w]], #8\n\t"
+        "vmullb.s16 q2, q0, q1\n\t"
+        "vmullt.s16 q3, q0, q1\n\t"
+        "vadd.i32 q4, q4, q2\n\t"
+        "vadd.i32 q5, q5, q3\n\t"
+        "vldrb.s16 q0, [%[x], #8]\n\t"
+        "vldrb.s16 q1, [%[w]], #8\n\t"
+        "vmullb.s16 q2, q0, q1\n\t"
+        "vmullt.s16 q3, q0, q1\n\t"
+        "vadd.i32 q6, q6, q2\n\t"
+        "vadd.i32 q7, q7, q3\n\t"
+        "le lr, 1b\n"
+        "2:\n\t"
+        "vstrw.32 q4, [%[o]]\n\t"
+        "vstrw.32 q5, [%[o], #16]\n\t"
+        "vstrw.32 q6, [%[o], #32]\n\t"
+        "vstrw.32 q7, [%[o], #48]\n"
+        : [t] "+r"(tap), [w] "+l"(wt), [x] "=&l"(x)
+        : [at] "r"(at), [n] "r"(taps), [k] "r"(k), [o] "r"(out)
+        : "lr", "q0", "q1", "q2", "q3", "q4", "q5", "q6", "q7", "memory");
+}
+
 /* Output columns [ow0, ow0 + tw) of one output row for channels c0..c0 + nch - 1: tap[t] is
  * tap t's ring address for the tile's first output column, y that column's output at c0.
  * A full group's accumulators are kept for up to ROW_CHUNK pixels and then requantised one
@@ -225,10 +269,12 @@ static inline __attribute__((always_inline)) void dw_row_g(
         for (int32_t i0 = 0; i0 < tw; i0 += ROW_CHUNK, y += ROW_CHUNK * C) {
             const int32_t n = en_min_i32(ROW_CHUNK, tw - i0);
             for (int32_t i = 0, at = i0 * step; i < n; ++i, at += step) {
+                if (HALVES == 2) {
+                    window_sums16(tap, at, wt, taps, k, acc[i]);
+                    continue;
+                }
                 acc[i][0] = k[0].corr;
                 acc[i][1] = k[1].corr;
-                acc[i][2] = HALVES == 2 ? k[2].corr : k[0].corr;
-                acc[i][3] = HALVES == 2 ? k[3].corr : k[0].corr;
                 window_macs(tap, at, wt, taps, acc[i], HALVES);
             }
             for (int32_t a = 0; a < 2 * HALVES; ++a) {
@@ -318,40 +364,34 @@ static void dw_ring(const plan_t *d, const int8_t *in, const int8_t *w, const in
             const int32_t tw = en_min_i32(d->tile, od->w - ow0);
             const int32_t cols = tile_cols(d, tw), iw0 = ow0 * p->stride_w - p->pad_left;
             const size_t row_bytes = (size_t)cols * g;
-            int8_t *const zrow = ring + (size_t)R * row_bytes;
-            fill_bytes(zrow, zp, (int32_t)row_bytes);
             for (int32_t b = 0; b < od->n; ++b) {
                 const int8_t *in_b = in + (size_t)b * H * W * C + c0;
-                int32_t next = 0, slot = 0; /* rows below `next` are in the ring; the next
-                                               one goes to `slot` (next % R) */
+                /* ring rows are counted from the first padding row (u = ih + pad_top >= 0):
+                 * rows below `next` are in the ring, the next one goes to slot next % R */
+                int32_t next = 0, slot = 0;
                 for (int32_t oh = 0; oh < od->h; ++oh) {
-                    const int32_t top = oh * p->stride_h - p->pad_top;
-                    const int8_t *rows[MAX_ROWS];
-                    for (int32_t kh = 0; kh < kh_n; ++kh) {
-                        const int32_t ih = top + kh * p->dilation_h;
-                        if (ih < 0 || ih >= H) {
-                            rows[kh] = zrow;
-                            continue;
-                        }
-                        if (ih >= next) {
-                            if (next < top) {
-                                next = top;
-                                slot = top % R;
-                            }
-                            for (; next <= ih; ++next, slot = slot + 1 == R ? 0 : slot + 1) {
-                                load_row(d, in_b + (size_t)next * W * C, iw0, cols, nch, zp,
-                                         ring + (size_t)slot * row_bytes);
-                            }
-                        }
-                        /* row ih is in slot ih % R; the one last filled is (next - 1) % R */
-                        const int32_t at = slot - 1 - (next - 1 - ih);
-                        rows[kh] = ring + (size_t)(at < 0 ? at + R : at) * row_bytes;
+                    const int32_t top = oh * p->stride_h; /* u of the window's first row */
+                    if (next < top) {
+                        next = top;
+                        slot = top % R;
                     }
-                    /* tap (kh, kw) of the tile's first window */
+                    for (; next < top + R; ++next, slot = slot + 1 == R ? 0 : slot + 1) {
+                        const int32_t ih = next - p->pad_top;
+                        int8_t *dst = ring + (size_t)slot * row_bytes;
+                        if (ih < 0 || ih >= H) {
+                            fill_bytes(dst, zp, (int32_t)row_bytes); /* padding row */
+                        } else {
+                            load_row(d, in_b + (size_t)ih * W * C, iw0, cols, nch, zp, dst);
+                        }
+                    }
+                    /* tap (kh, kw) of the tile's first window; row u sits in slot u % R and the
+                     * last one filled, next - 1, in slot - 1 */
                     const int8_t *tap[MAX_TAPS];
                     for (int32_t kh = 0, t = 0; kh < kh_n; ++kh) {
+                        const int32_t at = slot - 1 - (next - 1 - (top + kh * p->dilation_h));
+                        const int8_t *row = ring + (size_t)(at < 0 ? at + R : at) * row_bytes;
                         for (int32_t kw = 0; kw < kw_n; ++kw, ++t) {
-                            tap[t] = rows[kh] + (size_t)kw * p->dilation_w * g;
+                            tap[t] = row + (size_t)kw * p->dilation_w * g;
                         }
                     }
                     int8_t *y = out + ((size_t)(b * od->h + oh) * od->w + ow0) * C + c0;
@@ -385,7 +425,7 @@ en_status en_dwconv2d_s8(const en_conv_params *p, const en_requant *q, const en_
         d.g = 8;
         d.tile = t8;
     }
-    const int ok = d.tile > 0 && w_dims->h <= MAX_ROWS && w_dims->h * w_dims->w <= MAX_TAPS &&
+    const int ok = d.tile > 0 && w_dims->h * w_dims->w <= MAX_TAPS &&
                    (out != in || (d.tile == out_dims->w && in_place_safe(&d)));
     if (ok) {
         dw_ring(&d, in, w, bias, out);
