@@ -8,6 +8,7 @@
 # packed into OUT/results.tgz (result parts, their history and the logs) to unpack in the repo root.
 #
 #   EDGENAS_FASHION_MNIST=DIR bench/scratch_on_gpu.sh OUT BUDGET_SECONDS TRUTH_EPOCHS [TRUTH_SLICES]
+# SEARCHED=0 leaves out extract's searched architectures (the ground truth alone).
 set -uo pipefail
 out=${1:?output folder}; budget=${2:?seconds}; truth=${3:?ground-truth epochs}; slices=${4:-10}
 logs=$(mktemp -d)
@@ -19,6 +20,7 @@ assert len(base) == 1, base
 print(*base.pop(), ' '.join(sorted({r['arch'] for r in rows})))")
 pids=()
 i=0
+[ "${SEARCHED:-1}" = 0 ] && archs=""
 for a in $archs; do
     timeout "$budget" python3 bench/scratch_baselines.py --epochs "$epochs" --batch-size "$batch" --device cuda \
         --labels "" --arch "$a" --part "searched-$i" >"$logs/searched-$i.log" 2>&1 &
