@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -115,9 +116,12 @@ def train(
     from ..supernet.sharding import check_divisible
     from ..supernet.train import finished_run
 
-    for name, value, least in (("--batch-size", batch_size, 1), ("--subnets", subnets, 1), ("--threads", threads, 0)):
-        if value < least:
+    for name, value, least in (("--batch-size", batch_size, 1), ("--subnets", subnets, 1), ("--threads", threads, 0),
+                               ("--seed", seed, 0), ("--data-seed", 0 if data_seed is None else data_seed, 0)):
+        if value < least:  # numpy seeds are unsigned: -1 was a traceback
             raise UsageError(f"{name} must be at least {least}, got {value}")
+    if not math.isfinite(lr_scale) or lr_scale <= 0:  # nan and inf passed `<= 0` and trained a NaN supernet
+        raise UsageError(f"--lr-scale must be a positive number, got {lr_scale}")
     ranks = ranks_from_env() if ddp or launched_by_torchrun() else SINGLE
     check_divisible(batch_size, ranks.world_size)
     quiet = quiet or not ranks.main  # one progress display and log: rank 0's

@@ -74,6 +74,10 @@ def extract(
         raise UsageError(f"--baseline-epochs must be -1 (none) or more, got {baseline_epochs}")
     if finetune_epochs < 0:
         raise UsageError(f"--finetune-epochs must be 0 or more, got {finetune_epochs}")
+    for name, value in (("--seed", seed), ("--generations", generations), ("--eval-images", eval_images),
+                        ("--verify-inputs", verify_inputs)):
+        if value < 0:  # a negative seed was a numpy traceback; -1 images ran a whole extract on 9,999
+            raise UsageError(f"{name} must be 0 or more, got {value}")
     if warm_start is not None:
         trials_file(warm_start)  # fail before any work when it holds no earlier search
     chosen = get_board(board) if board else board_for_target(target)

@@ -107,6 +107,10 @@ def search(
         raise UsageError("give exactly one of --target or --board", hint="e.g. --target cortex-m7 or --board mps2-an500")
     if budget < 1:
         raise UsageError(f"--budget must be at least 1, got {budget}")
+    if seed < 0:
+        raise UsageError(f"--seed must be 0 or more, got {seed}")  # numpy seeds are unsigned
+    if batch is not None and batch < 1:
+        raise UsageError(f"--batch must be at least 1, got {batch}")
     chosen = get_board(board) if board else board_for_target(target)
     supernet_dir = (supernet or bundled_supernet_dir()).resolve()
     spec = SpaceSpec.from_dict(load_meta(supernet_dir)["space"])

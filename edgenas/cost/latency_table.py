@@ -192,6 +192,9 @@ class LatencyTable:
 
     @classmethod
     def from_dict(cls, data: Mapping) -> LatencyTable:
+        if not isinstance(data, Mapping):
+            raise TableError(f"invalid latency table: a JSON {type(data).__name__}, not an object",
+                             hint="was it written by edgenas profile?")
         if data.get("schema") != SCHEMA:
             raise TableError(f"latency table schema {data.get('schema')!r} is not {SCHEMA}",
                              hint="re-profile with this edgenas version")
@@ -226,8 +229,10 @@ class LatencyTable:
         except FileNotFoundError:
             raise TableError(f"latency table {path} does not exist",
                              hint="build one with `edgenas profile --target ... --table PATH`") from None
-        except json.JSONDecodeError as exc:
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise TableError(f"latency table {path} is not valid JSON: {exc}") from None
+        except OSError as exc:  # a folder, no rights, ...
+            raise TableError(f"cannot read latency table {path}: {exc.strerror}") from None
         table = cls.from_dict(data)
         if fingerprint is not None:
             table.check_fingerprint(fingerprint)

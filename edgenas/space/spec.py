@@ -29,6 +29,21 @@ def same_out(size: int, stride: int) -> int:
     return -(-size // stride)
 
 
+_IN_CHANNELS = (1, 64)
+_CLASSES = (2, 100_000)
+_CHANNELS = (1, 4096)
+_STRIDE = (1, 4)
+_DIVISOR = (1, 64)
+_RESOLUTION = (1, 1024)
+_KERNEL = (1, 15)
+_EXPAND = (1, 16)
+_MAX_WIDTH = 4.0
+
+
+def _int_in(value: object, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
 @dataclass(frozen=True)
 class StageSpec:
     """One stage of inverted-residual blocks.
@@ -77,6 +92,25 @@ class SpaceSpec:
     divisor: int = field(default=4)
 
     def __post_init__(self) -> None:
+        # Bounds no microcontroller space comes near: a checkpoint's supernet.json claiming 10**6
+        # channels made the supernet allocate 24 TB before anything could say it was damaged.
+        for label, value, (low, high) in (
+            ("in_channels", self.in_channels, _IN_CHANNELS), ("num_classes", self.num_classes, _CLASSES),
+            ("stem_channels", self.stem_channels, _CHANNELS), ("first_channels", self.first_channels, _CHANNELS),
+            ("head_channels", self.head_channels, _CHANNELS), ("stem_stride", self.stem_stride, _STRIDE),
+            ("divisor", self.divisor, _DIVISOR),
+            *((f"stage {i} channels", s.channels, _CHANNELS) for i, s in enumerate(self.stages)),
+            *((f"stage {i} stride", s.stride, _STRIDE) for i, s in enumerate(self.stages)),
+        ):
+            if not _int_in(value, low, high):
+                raise SpaceError(f"space {self.name!r}: {label} must be an integer from {low} to {high:,}, got {value!r}")
+        for label, values, (low, high) in (("resolutions", self.resolutions, _RESOLUTION),
+                                           ("kernels", self.kernels, _KERNEL), ("expands", self.expands, _EXPAND)):
+            if not all(_int_in(v, low, high) for v in values):
+                raise SpaceError(f"space {self.name!r}: {label} must be integers from {low} to {high:,}, got {values}")
+        if not all(isinstance(w, (int, float)) and not isinstance(w, bool) and 0 < w <= _MAX_WIDTH
+                   for w in self.widths):
+            raise SpaceError(f"space {self.name!r}: widths must lie in (0, {_MAX_WIDTH}], got {self.widths}")
         for label, values in (
             ("resolutions", self.resolutions),
             ("widths", self.widths),
