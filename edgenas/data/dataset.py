@@ -49,6 +49,10 @@ class DataSplits:
     split_seed: int = 0
     """The seed that carved the validation split off the training images (part of the data's
     identity: a continued run must keep it, or its new validation images were trained on)."""
+    mirror_safe: bool = True
+    """Whether a left-right mirror keeps an image's label, so training may flip images: true for
+    photos, false for keyword log-mel images, whose columns are frequencies (flipping them cost a
+    DS-CNN 12 points of test accuracy; README "Keyword spotting")."""
 
     @cached_property
     def fingerprint(self) -> str:

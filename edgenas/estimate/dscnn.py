@@ -7,14 +7,15 @@ depthwise, 1x1 pointwise, each with batch norm and ReLU), global average pooling
 connected layer. It reads the features at their own size (49 frames x 40 mel bins, where the
 original reads 49 x 10 MFCCs), with TFLite's SAME padding so its int8 graph computes what the
 float net computed. Training follows the scratch recipe of ``supernet.subnet_training`` (SGD with
-Nesterov momentum, cosine decay, label smoothing, random shifts) for a fixed number of epochs.
+Nesterov momentum, cosine decay, label smoothing, random shifts; mirroring only where it keeps the
+label) for a fixed number of epochs.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -90,9 +91,11 @@ class DSCNNResult:
     params: int
     macs: int
     recipe: str
+    int8_predictions: np.ndarray | None = field(default=None, repr=False)
+    """The int8 build's class per test image (for a paired comparison with another model)."""
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {k: v for k, v in asdict(self).items() if k != "int8_predictions"}
 
 
 def dscnn_macs(in_shape: tuple[int, int, int], num_classes: int, channels: int = 64, blocks: int = 4) -> int:
@@ -112,11 +115,12 @@ def _accuracy(model: nn.Module, data: ImageSet) -> float:
 
 
 def train_dscnn(data: DataSplits, *, epochs: int, seed: int = 0, lr: float = 0.1, batch_size: int = 128,
-                weight_decay: float = 4e-5, label_smoothing: float = 0.1, flip: bool = False) -> DSCNN:
+                weight_decay: float = 4e-5, label_smoothing: float = 0.1, flip: bool | None = None) -> DSCNN:
     """A fresh :class:`DSCNN` trained ``epochs`` on ``data.train`` at the images' own size (eval mode).
 
-    ``flip`` mirrors the columns like the vision recipe does; off by default, because the columns of
-    a log-mel image are frequencies, and a mirrored spectrum is no longer the same word."""
+    ``flip`` mirrors images left-right as the vision recipe does; by default only when the data says
+    mirroring keeps the label (``DataSplits.mirror_safe``: not for log-mel images, whose columns are
+    frequencies)."""
     torch.manual_seed(seed)
     model = DSCNN(data.in_channels, data.num_classes)
     for m in model.modules():
@@ -129,6 +133,7 @@ def train_dscnn(data: DataSplits, *, epochs: int, seed: int = 0, lr: float = 0.1
     steps = math.ceil(len(data.train) / batch_size)
     images, labels = to_device(data.train, "cpu")
     size = data.image_size
+    flip = data.mirror_safe if flip is None else flip
     for epoch in range(epochs):
         rng = np.random.default_rng([seed, epoch])
         shuffle = torch.Generator().manual_seed(int(rng.integers(2**62)))
@@ -195,30 +200,32 @@ def dscnn_int8_graph(model: DSCNN, calibration: ImageSet, count: int = 512) -> G
     return graph
 
 
-def int8_accuracy(graph: Graph, test: ImageSet, work_dir: Path) -> float:
-    """Accuracy of ``graph`` on ``test`` run by the compiled C model on this machine (the code the
-    firmware runs), inputs ``u8 - 128``."""
+def int8_predictions(graph: Graph, images: np.ndarray, work_dir: Path) -> np.ndarray:
+    """The class ``graph`` gives each uint8 ``(N, H, W, C)`` image, computed by the compiled C model
+    on this machine (the code the firmware runs) on inputs ``u8 - 128``."""
     from ..deploy import build_host, compile_graph
 
     compile_graph(graph, work_dir)
-    logits = build_host(work_dir).run((test.x.astype(np.int16) - 128).astype(np.int8))
-    return float(np.mean(logits.argmax(1) == test.y))
+    return build_host(work_dir).run((images.astype(np.int16) - 128).astype(np.int8)).argmax(1)
 
 
 def dscnn_baseline(data: DataSplits, *, epochs: int, seed: int = 0, work_dir: Path | None = None,
-                   flip: bool = False, batch_size: int = 128) -> DSCNNResult:
+                   flip: bool | None = None, batch_size: int = 128) -> DSCNNResult:
     """Train :class:`DSCNN` on ``data`` and measure it: float val/test, and int8 test accuracy on
     the host build when ``work_dir`` is given (the compiled C sources go there)."""
     start = time.perf_counter()
+    flip = data.mirror_safe if flip is None else flip
     model = train_dscnn(data, epochs=epochs, seed=seed, flip=flip, batch_size=batch_size)
-    int8 = None
+    predictions = None
     if work_dir is not None:
-        int8 = int8_accuracy(dscnn_int8_graph(model, data.train), data.test, Path(work_dir))
+        predictions = int8_predictions(dscnn_int8_graph(model, data.train), data.test.x, Path(work_dir))
     h, w = data.image_size
     return DSCNNResult(
-        "DS-CNN-S", _accuracy(model, data.val), _accuracy(model, data.test), int8, epochs,
+        "DS-CNN-S", _accuracy(model, data.val), _accuracy(model, data.test),
+        None if predictions is None else float(np.mean(predictions == data.test.y)), epochs,
         round(time.perf_counter() - start, 2), sum(p.numel() for p in model.parameters()),
         dscnn_macs((h, w, data.in_channels), data.num_classes),
         f"conv 10x4/2 x64, 4 DS blocks x64, avg pool, FC; SGD Nesterov lr 0.1 cosine, label smoothing 0.1, "
         f"shift +-10%{', flip' if flip else ''}, batch {batch_size}, {epochs} epochs, seed {seed}",
+        predictions,
     )

@@ -58,6 +58,7 @@ def test_features_are_computed_once_then_read_from_the_cache(tmp_path, monkeypat
     monkeypatch.setattr(kws_cache, "feature_splits", fail)
     again = load_dataset(str(root))
     assert again.fingerprint == first.fingerprint and again.classes == first.classes
+    assert not first.mirror_safe and not again.mirror_safe  # columns are frequencies: never mirror them
 
 
 def test_an_edited_clip_gets_fresh_features(tmp_path):

@@ -23,7 +23,7 @@ def _splits(n: int = 24, seed: int = 0) -> DataSplits:
         x[y == 1, :, ::4] = 220
         return ImageSet(x, y.astype(np.int64))
 
-    return DataSplits("bands", part(n), part(12), part(12), ("a", "b", "c"))
+    return DataSplits("bands", part(n), part(12), part(12), ("a", "b", "c"), mirror_safe=False)
 
 
 def test_shape_follows_ds_cnn_s():

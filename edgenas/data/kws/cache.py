@@ -108,7 +108,7 @@ def _load(path: Path, key: str, name: str, source: str) -> DataSplits | None:
             classes = tuple(str(c) for c in f["classes"])
     except (OSError, ValueError, KeyError, DataError):
         return None
-    return DataSplits(name, *parts, classes, source=source)
+    return DataSplits(name, *parts, classes, source=source, mirror_safe=False)
 
 
 def load_keyword_features(root: Path, *, keywords: Sequence[str] | None = None,

@@ -31,7 +31,7 @@ def feature_splits(audio: AudioSplits, *, source: str = "") -> DataSplits:
     calibration and ``--eval-images`` take the first images of a split, which in folder order would
     be one or two labels."""
     return DataSplits(audio.name, _images(audio.train), _images(audio.val), _images(audio.test), audio.classes,
-                      source=source)
+                      source=source, mirror_safe=False)
 
 
 def load_keyword_dataset(root: Path, *, keywords: Sequence[str] | None = None) -> DataSplits:
