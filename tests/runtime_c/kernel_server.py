@@ -270,13 +270,13 @@ def avgpool(x: np.ndarray, filt: tuple[int, int], stride: tuple[int, int], pad: 
 
 
 def build(board: Board, out_dir: Path, input_bytes: int = INPUT_BYTES, output_bytes: int = OUTPUT_BYTES,
-          runtime_dir: Path | None = None):  # noqa: ANN201 (Firmware)
+          runtime_dir: Path | None = None, opt: str = "-O2"):  # noqa: ANN201 (Firmware)
     """The server firmware for ``board`` (runtime kernels picked for its core as in any build;
     ``runtime_dir``: another runtime_c tree, e.g. an older commit's)."""
     from edgenas.paths import RUNTIME_C_DIR
     from edgenas.targets.cortex_m import build_firmware
 
-    return build_firmware(SERVER_DIR, board, out_dir, runtime_dir=runtime_dir or RUNTIME_C_DIR,
+    return build_firmware(SERVER_DIR, board, out_dir, opt=opt, runtime_dir=runtime_dir or RUNTIME_C_DIR,
                           defines={"EN_KS_INPUT_BYTES": input_bytes, "EN_KS_OUTPUT_BYTES": output_bytes})
 
 

@@ -279,3 +279,38 @@ def test_avgpool_matches_ref(server) -> None:  # noqa: ANN001
         x = rng.integers(-128, 128, (1, h, w, c), dtype=np.int8)
         calls.append(ks.avgpool(x, (fh, fw), stride, (pt, pl), (oh, ow), act))
     _check(server, calls)
+
+
+@pytest.mark.parametrize("opt", ["-O0", "-Os"])
+def test_kernels_match_ref_at_other_optimisation_levels(opt: str, tmp_path) -> None:  # noqa: ANN001
+    """The inline-assembly loops pin registers; at -O0 the compiler keeps a frame pointer and at
+    -Os it allocates differently, so a few calls of every kernel run in a build at each level."""
+    from edgenas.boards import BoardRegistry
+
+    fw = ks.build(BoardRegistry(entry_points=False, user_dir=None).get(BOARD), tmp_path, opt=opt)
+    rng = np.random.default_rng(198)
+    calls = []
+    for packed in (True, False):
+        for _ in range(3):
+            g = _conv_geometry(rng, 3000)
+            cout, taps = g["w"].shape[0], int(np.prod(g["w"].shape[1:]))
+            calls.append(ks.conv(g["x"], g["w"], _bias(rng, cout), _quant(rng, cout, taps), g["stride"],
+                                 g["pad"], g["out_hw"], g["dil"], packed=packed))
+    x = rng.integers(-128, 128, (1, 3, 5, 48), dtype=np.int8)
+    wt = rng.integers(-127, 128, (20, 1, 1, 48), dtype=np.int8)
+    calls.append(ks.conv_in_place(x, wt, _bias(rng, 20), _quant(rng, 20, 48)))
+    g = _conv_geometry(rng, 3000)
+    q = _quant(rng, g["w"].shape[0], int(np.prod(g["w"].shape[1:])))
+    skip = rng.integers(-128, 128, (g["x"].shape[0], *g["out_hw"], g["w"].shape[0]), dtype=np.int8)
+    calls.append(ks.conv_add(g["x"], g["w"], None, q, _add_quant(rng, q.output_zp), skip, True, g["stride"],
+                             g["pad"], g["dil"]))
+    for kind in ("square", "kx1", "dilated"):
+        d = _dw_case(rng, kind, 3000)
+        c = d["x"].shape[3]
+        calls.append(ks.dwconv(d["x"], d["w"], _bias(rng, c), _quant(rng, c, 9), d["stride"], d["pad"],
+                               d["out_hw"], in_place=d["in_place"], dilation=d["dil"]))
+    x = rng.integers(-128, 128, (1, 70), dtype=np.int8)
+    calls.append(ks.fc(x, rng.integers(-127, 128, (13, 70), dtype=np.int8), None, _quant(rng, 13, 70)))
+    calls.append(ks.avgpool(rng.integers(-128, 128, (1, 4, 5, 20), dtype=np.int8), (4, 5), (1, 1), (0, 0),
+                            (1, 1), (-128, 127)))
+    _check(fw, calls)

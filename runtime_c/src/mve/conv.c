@@ -11,11 +11,13 @@
  * pixel's window (L = KH * KW * C_in int8 values in OHWI order) is gathered once into a row of
  * the column buffer, a kernel row of KW taps being one contiguous copy when it lies inside the
  * input (undilated); a pointwise conv (1x1, stride 1, no padding) out of place reads the input
- * pixels themselves. Then every output channel is one pass over its filter row: one 16-byte
- * filter load shared by four VMLADAVAs in a tail-predicated loop (10 instructions per 64 MACs,
- * see dot_batch). The accumulators of a batch of channels are requantised
- * four channels per vector (mve/mve.h), optionally followed by the fused ADD, also as vectors,
- * and stored with predicated byte stores.
+ * pixels themselves. Windows of up to 64 values then stay in Q registers, one pixel at a time,
+ * while the filter rows stream by (dot_regs: K = ceil(L / 16) loads and VMLADAVAs per output
+ * channel plus 4 instructions, no per-channel set-up); longer windows take four pixels per
+ * pass, one 16-byte filter load shared by four VMLADAVAs in a tail-predicated loop (dot_batch:
+ * 10 instructions per 64 MACs). The accumulators of a batch of channels are requantised four
+ * channels per vector with the constants in registers (mve/mve.h), optionally followed by the
+ * fused ADD, also as vectors.
  * Windows longer than COL_MAX (when the input is not read in place) take a one-pixel path that
  * dots each in-bounds kernel row straight from the input, with the filter sums of just those
  * taps (slower, any size).
@@ -61,7 +63,7 @@ static void dot_batch(const int8_t *const rows[PIXELS], const int8_t *w, int32_t
         register const int8_t *p0 __asm("r1") = rows[0];
         register const int8_t *p1 __asm("r3") = rows[1];
         register const int8_t *p2 __asm("r5") = rows[2];
-        register const int8_t *p3 __asm("r7") = rows[3];
+        register const int8_t *p3 __asm("r9") = rows[3]; /* not r7: the Thumb frame pointer at -O0 */
         const int32_t k = corr[j];
         register int32_t a0 __asm("r4") = k;
         register int32_t a1 __asm("r6") = k;
@@ -286,6 +288,10 @@ static void outq_init(outq_t *o, const en_requant *q, const en_add_quant *a) {
     o->lo = vdupq_n_s32(q->act_min);
     o->hi = vdupq_n_s32(q->act_max);
     o->add = a != NULL;
+    /* defined even without an ADD, so no optimisation level sees an unset field */
+    o->ls = o->alo = o->ahi = vdupq_n_s32(0);
+    o->z1 = o->z2 = o->zo = 0;
+    o->r1 = o->r2 = o->ro = en_mve_rq_dup(0, 0);
     if (a != NULL) {
         o->ls = vdupq_n_s32(a->left_shift);
         o->z1 = a->in1_zp;
