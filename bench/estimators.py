@@ -131,7 +131,7 @@ def main() -> None:
 
     if args.truth_from_baselines:
         truth_text = (f"test accuracy after {args.truth_from_baselines} full epochs from scratch "
-                      "(scratch_baselines*.json), first {n} subnets")
+                      f"(scratch_baselines*.json), the {{n}} of the first {args.truth_subnets} subnets that have a run")
     else:
         truth_text = (f"validation accuracy after {args.truth_epochs} epoch(s) from scratch on {args.truth_images} "
                       f"training images (val images {args.truth_val}), first {{n}} subnets")
