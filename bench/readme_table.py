@@ -91,8 +91,12 @@ def estimators(d: dict) -> tuple[str, str]:
     names = ("predictor", "inherited", "params", "jacob_cov", "synflow")
     taus = ", ".join(f"{n} {s[n]['tau_inherited']:.2f}" for n in names if n in s)
     agree = s["ground_truths_agree"]
+    sizes = d.get("sizes", {})
+    truth = (f"{sizes['truth_from_baselines']}-epoch" if sizes.get("truth_from_baselines")
+             else f"{sizes.get('truth_epochs', 1)}-epoch, {sizes.get('truth_images', 1000):,}-image")
     return ("estimators: Kendall tau vs measured inherited accuracy (held-out subnets)",
-            f"{taus}; inherited vs short from-scratch ranking of {agree['subnets']} subnets: tau {agree['kendall_tau']:.2f}")
+            f"{taus}; inherited vs {truth} from-scratch ranking of {agree['subnets']} subnets: "
+            f"tau {agree['kendall_tau']:.2f}")
 
 
 def kernel_sharing(d: dict) -> tuple[str, str]:
@@ -123,6 +127,28 @@ def reliability(d: dict) -> tuple[str, str]:
             f"{s['serial_noise_slowdown']:.2f}× the clean time (worst trial {s['serial_noise_slowdown_worst_trial']:.2f}×)")
 
 
+def helium(d: dict) -> tuple[str, str]:
+    s = d["summary"]
+    parts = [f"{name} {_mi(s[name]['m55_dsp_instructions'])} → {_mi(s[name]['m55_helium_instructions'])} "
+             f"({s[name]['helium_speedup_over_dsp_m55']:.2f}×)" for name in ("resnet8", "kws", "subnet")]
+    return ("Cortex-M55 instructions per inference, DSP kernels → Helium (MVE) kernels (QEMU mps3-an547, bit-exact)",
+            "; ".join(parts))
+
+
+def warm_start(d: dict) -> tuple[str, str]:
+    rows = [r for r in d["summary"] if r["evaluations"] in (20, 3000)]
+    parts = [f"{r['earlier_ram'] // 1024}→{r['ram'] // 1024} KB at {r['evaluations']:,} evaluations: "
+             f"cold {_pct(r['cold_best'])}, warm {_pct(r['warm_best'])}" for r in rows]
+    return ("search warm-started from an earlier search's best (predicted accuracy, mean of seeds)", "; ".join(parts))
+
+
+def distributed(d: dict) -> tuple[str, str]:
+    s = d["summary"]
+    return ("predictor collect / profile on 2 Ray workers vs serially (this shared 2-core machine, under load)",
+            f"{s['collect_speedup_2w']:.2f}× / {s['profile_speedup_2boards']:.2f}×; identical results: "
+            f"{str(s['identical_results']).lower()}")
+
+
 ROWS: tuple[tuple[str, Callable[[dict], tuple[str, str]]], ...] = (
     ("compiler_memory", compiler_memory),
     ("mcu_vs_tflm", mcu_vs_tflm),
@@ -134,6 +160,9 @@ ROWS: tuple[tuple[str, Callable[[dict], tuple[str, str]]], ...] = (
     ("kernel_sharing", kernel_sharing),
     ("supernet_quality", supernet_quality),
     ("reliability", reliability),
+    ("helium", helium),
+    ("warm_start", warm_start),
+    ("distributed", distributed),
 )
 
 
