@@ -235,7 +235,7 @@ CASES: tuple[tuple[str, ...], ...] = (
     (*SEARCH, "--budget", "0"), (*SEARCH, "--budget", "-1"), (*SEARCH, "--batch", "0"), (*SEARCH, "--batch", "-2"),
     (*SEARCH, "--table", "{ws}/table_dir"), (*SEARCH, "--table", "{ws}/table_corrupt.json"),
     (*SEARCH, "--table", "{ws}/table_list.json"), (*SEARCH, "--table", "{ws}/table_wrong.json"),
-    (*SEARCH, "--table", "{ws}/missing.json"), (*SEARCH, "--table", "{ws}/table_binary.json"), (*SEARCH, "--store", "sqlite:////nonexistent/dir/x.db"),
+    (*SEARCH, "--table", "{ws}/missing.json"), (*SEARCH, "--table", "{ws}/table_binary.json"), (*SEARCH, "--store", f"sqlite:///{UNWRITABLE}/x.db"),
     (*SEARCH, "--store", "{ws}/afile"), (*SEARCH, "--store", "{ws}/store.db"), (*SEARCH, "--store", "{ws}/emptydir"),
     (*SEARCH, "--warm-start", "{ws}/afile"), (*SEARCH, "--warm-start", "{ws}/emptydir"),
     (*SEARCH, "--warm-start", "{ws}/search_bad"), (*SEARCH, "--target", "nope"), (*SEARCH, "--target", "host"),

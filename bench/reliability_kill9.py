@@ -3,8 +3,8 @@
 Each command runs once uninterrupted (the reference), then in chains on a fresh folder: start the
 same command line, wait until it has finished ``k`` units of work (k drawn above what is already
 done, 0 included: a kill during start-up), wait a random fraction of a second more, SIGKILL its
-process group, check what is on disk, start it again; after the chain's last kill one more run
-finishes the work. Units: training epochs in the checkpoint's log, lines of the samples file,
+process group, check what is on disk, start it again; once all the work is on disk (or after a
+few kills) one more run finishes the chain, and chains start until the command's share of kills. Units: training epochs in the checkpoint's log, lines of the samples file,
 trials in the search store. A kill that finds the process already finished does not count.
 
 After every kill, what is on disk must be readable, part of the reference (same epochs and
@@ -186,26 +186,33 @@ def _check(kind: str, ref: list, now: list, before: list) -> list[str]:
     return problems
 
 
-def kill9_section(seed: int, kills: int = 36, chains_per_job: int = 2) -> dict:
-    """About ``kills`` SIGKILLs spread over the three commands; returns the section with its ``summary``."""
+def kill9_section(seed: int, kills: int = 36, max_chains: int = 8, kills_per_chain: int = 4) -> dict:
+    """About ``kills`` SIGKILLs spread over the three commands; returns the section with its ``summary``.
+
+    A chain ends when a kill finds all the work done (the next kill could only land during exit),
+    after ``kills_per_chain`` kills, or when the process had finished; chains start until the
+    command's share of the kills is reached.
+    """
     work = REPO / "build" / "reliability" / "kill9"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     rng = np.random.default_rng([seed, 9])
-    per_chain = max(1, round(kills / (3 * chains_per_job)))
     report, failures, cases = {}, [], 0
-    for job in jobs(work):
-        ref_out = work / f"{job.name.replace(' ', '-')}-reference"
-        ref_s = _finish(job, ref_out, work / f"{job.name.replace(' ', '-')}-reference.log")
+    for j, job in enumerate(jobs(work)):
+        share = kills // 3 + (j < kills % 3)
+        stem = job.name.replace(" ", "-")
+        ref_out = work / f"{stem}-reference"
+        ref_s = _finish(job, ref_out, work / f"{stem}-reference.log")
         ref_state, ref_final, total = job.state(ref_out), job.final(ref_out), job.done(ref_out)
-        rows = []
-        for chain in range(chains_per_job):
-            out = work / f"{job.name.replace(' ', '-')}-chain{chain}"
+        rows, killed_here = [], 0
+        for chain in range(max_chains):
+            if killed_here >= share:
+                break
+            out = work / f"{stem}-chain{chain}"
             log = work / f"{out.name}.log"
             before: list = []
-            for k in range(per_chain):
-                done = len(before)
-                units = int(rng.integers(done, total)) if done < total else total
+            for k in range(kills_per_chain):
+                units = int(rng.integers(len(before), total))  # 0: during start-up
                 extra = float(rng.uniform(0.0, 0.3))
                 killed, seconds = _kill_at(job, out, log, units, extra)
                 try:
@@ -214,6 +221,7 @@ def kill9_section(seed: int, kills: int = 36, chains_per_job: int = 2) -> dict:
                 except Exception as e:  # noqa: BLE001
                     now, problems = before, [f"unreadable after the kill: {type(e).__name__}: {str(e)[:200]}"]
                 cases += killed
+                killed_here += killed
                 row = {"chain": chain, "kill": k, "waited_for_units": units, "extra_s": round(extra, 2),
                        "killed_running": killed, "units_on_disk": len(now), "seconds": round(seconds, 1)}
                 if problems:
@@ -221,15 +229,15 @@ def kill9_section(seed: int, kills: int = 36, chains_per_job: int = 2) -> dict:
                     failures.append({"job": job.name, **row})
                 rows.append(row)
                 before = now if len(now) >= len(before) else before
-                if not killed:
-                    break  # it finished before the kill: the chain is done
+                if not killed or len(before) >= total or killed_here >= share:
+                    break
             _finish(job, out, log)
             final_ok = job.final(out) == ref_final
             rows.append({"chain": chain, "final_equals_reference": final_ok})
             if not final_ok:
                 failures.append({"job": job.name, "chain": chain, "problems": ["the finished run differs from the reference"]})
-        report[job.name] = {"reference_seconds": round(ref_s, 1), "units": total, "runs": rows}
-        print(f"  kill9 {job.name}: {sum(r.get('killed_running', 0) for r in rows)} kills, "
+        report[job.name] = {"reference_seconds": round(ref_s, 1), "units": total, "kills": killed_here, "runs": rows}
+        print(f"  kill9 {job.name}: {killed_here} kills, "
               f"{sum(1 for f in failures if f['job'] == job.name)} failures", file=sys.stderr)
     return {
         "seed": seed, "jobs": report, "failures": failures,
