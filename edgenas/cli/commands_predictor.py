@@ -61,6 +61,10 @@ def collect(
     from ..supernet import load_supernet
     from ..supernet.bundled import bundled_supernet_dir
 
+    if threads < 1:
+        raise UsageError(f"--threads must be at least 1, got {threads}")
+    if seed < 0 or count < 1:
+        raise UsageError(f"--seed must be 0 or more and --count at least 1, got {seed} and {count}")
     torch.set_num_threads(threads)
     index, n = _shard(shard)
     with open_pool(workers, ray_address) as pool, progress_bar(quiet) as progress:

@@ -88,9 +88,13 @@ def load_meta(directory: Path) -> dict:
     if data is None:
         raise CheckpointError(f"no supernet checkpoint in {directory} ({META} missing)", hint="train one with `edgenas train`")
     try:
-        return json.loads(data)
+        meta = json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise CheckpointError(f"{Path(directory) / META} is not valid JSON: {exc}") from exc
+    if not isinstance(meta, dict) or not isinstance(meta.get("space"), dict):
+        raise CheckpointError(f"{Path(directory) / META} does not describe a supernet (no `space` table)",
+                              hint="point at a folder written by `edgenas train`")
+    return meta
 
 
 def _kernel_chain(weight: torch.Tensor, transforms: dict[int, torch.Tensor], kernel: int) -> torch.Tensor:
@@ -138,6 +142,12 @@ def load_weights(net: OFASupernet, path: Path, data: bytes | None = None) -> Non
         raise CheckpointError(f"cannot read {path}: {exc}") from exc
     expected = net.state_dict()
     state = upgrade_state(state, expected)
+    wrong = next((k for k, v in state.items() if k in expected and v.shape != expected[k].shape), None)
+    if wrong is not None:
+        raise CheckpointError(
+            f"{path} does not match space {net.spec.name!r}: {wrong} is {tuple(state[wrong].shape)}, "
+            f"the space needs {tuple(expected[wrong].shape)}",
+            hint="the checkpoint's supernet.json and its weights disagree: were they copied from two runs?")
     missing, unexpected = net.load_state_dict(state, strict=False)
     if missing or unexpected:
         raise CheckpointError(

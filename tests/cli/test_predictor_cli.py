@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from edgenas.cli import app
@@ -35,3 +36,11 @@ def test_fit_trains_on_samples_measured_one_way_and_refuses_a_mix(tmp_path):
     message = " ".join(mixed.stderr.split())  # rich wraps long lines
     assert mixed.exit_code == 2 and "(500, 5000), (2000, 5000)" in message and "hint:" in message
     assert not (tmp_path / "other").exists()
+
+
+@pytest.mark.parametrize("args, text", [(["--threads", "0"], "--threads must be at least 1"),
+                                        (["--seed", "-1"], "--seed must be 0 or more")])
+def test_collect_refuses_out_of_range_numbers(tmp_path, args, text):
+    result = CliRunner().invoke(app, ["predictor", "collect", "--samples", str(tmp_path / "s"), "--count", "2",
+                                      "--quiet", *args])
+    assert result.exit_code == 2 and text in result.stderr and "Traceback" not in result.output
