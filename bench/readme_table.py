@@ -121,10 +121,23 @@ def supernet_quality(d: dict) -> tuple[str, str]:
 def reliability(d: dict) -> tuple[str, str]:
     s, noise = d["summary"], d["serial_noise"]
     rate = noise["headline_rate_each_kind"]
-    return (f"serial link with {100 * rate:.1f} % of bytes dropped, {100 * rate:.1f} % duplicated and "
-            f"{100 * rate:.1f} % bit-flipped each way (firmware in QEMU: {', '.join(noise['models'])})",
-            f"{s['serial_noise_runs']} runs: {s['serial_noise_wrong']} wrong, {s['serial_noise_failed']} failed, "
-            f"{s['serial_noise_slowdown']:.2f}× the clean time (worst trial {s['serial_noise_slowdown_worst_trial']:.2f}×)")
+    m = noise.get("measured", {})  # sections run apart keep their own run's stamp
+    noise_run = f" (measured {m['utc'][:10]}, {m['git']})" if m.get("git", d.get("git")) != d.get("git") else ""
+    what = (f"serial link with {100 * rate:.1f} % of bytes dropped, {100 * rate:.1f} % duplicated and "
+            f"{100 * rate:.1f} % bit-flipped each way (firmware in QEMU: {', '.join(noise['models'])})")
+    figure = (f"{s['serial_noise_runs']} runs: {s['serial_noise_wrong']} wrong, {s['serial_noise_failed']} failed, "
+              f"{s['serial_noise_slowdown']:.2f}× the clean time (worst trial {s['serial_noise_slowdown_worst_trial']:.2f}×)"
+              f"{noise_run}")
+    if "tflite_mutants" in s:
+        what += "; damaged .tflite files, hostile board files, bad CLI input, kill -9 mid-run"
+        figure += (f"; {s['tflite_mutants']:,} .tflite mutants: {s['tflite_unclean']} unclean, "
+                   f"{s['accepted_mutants_c_checked']} accepted ones built with ASan: {s['accepted_mutants_asan_errors']} "
+                   f"errors, {s['accepted_mutants_wrong_success']} wrong; {s['board_files']} board files: "
+                   f"{s['board_unclean']} unclean ({s['board_unclean_known']} known), {s['board_commands_executed']} "
+                   f"ran a command; {s['cli_cases']} CLI cases: {s['cli_tracebacks']} tracebacks "
+                   f"({s['cli_tracebacks_known']} known); {s['kill9_cases']} kill -9: "
+                   f"{s['kill9_lost_or_repeated']} lost or repeated")
+    return what, figure
 
 
 def helium(d: dict) -> tuple[str, str]:

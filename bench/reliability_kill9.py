@@ -113,7 +113,7 @@ def jobs(work: Path) -> list[Job]:
     collect = ["predictor", "collect", "--supernet", str(tiny), "--count", "40", "--val-images", "256",
                "--calib-images", "1024", "--seed", "5", "--threads", "1", "--quiet", "--samples"]
     search = ["search", "--target", "cortex-m7", "--supernet", str(tiny), "--estimator", "inherited",
-              "--strategy", "evolution", "--budget", "32", "--seed", "3", "--quiet", "--out"]
+              "--strategy", "evolution", "--budget", "128", "--seed", "3", "--quiet", "--out"]
     return [
         Job("train", lambda o: [*train, str(o)], lambda o: len(_train_log(o)), _train_log, _train_final),
         Job("predictor collect", lambda o: [*collect, str(o)], lambda o: len(_lines(_samples(o))),
@@ -186,7 +186,7 @@ def _check(kind: str, ref: list, now: list, before: list) -> list[str]:
     return problems
 
 
-def kill9_section(seed: int, kills: int = 36, max_chains: int = 8, kills_per_chain: int = 4) -> dict:
+def kill9_section(seed: int, kills: int = 36, max_chains: int = 16, kills_per_chain: int = 4) -> dict:
     """About ``kills`` SIGKILLs spread over the three commands; returns the section with its ``summary``.
 
     A chain ends when a kill finds all the work done (the next kill could only land during exit),
