@@ -5,7 +5,7 @@ from edgenas.errors import UsageError
 from edgenas.search import get_strategy
 from edgenas.search.bayes import BayesConfig, BayesSearch
 from edgenas.search.random_search import RandomSearch
-from tests.search.strategy_harness import drive, mean_best, problem
+from tests.search.strategy_harness import drive, median_share_above, problem
 
 
 def test_bayes_is_registered_and_deterministic_for_a_seed():
@@ -52,9 +52,11 @@ def test_gp_sampler_runs_seeded():
         BayesSearch(prob.spec, {"samplr": "gp"})
 
 
-def test_tpe_beats_random_on_mean_best_found():
+def test_tpe_finds_rarer_archs_than_random():
+    """At 120 evaluations TPE's best lies in the top 0.03 % of the feasible space for seeds 0-2,
+    random search's in the top 0.07-0.7 % (measured with the 206-epoch supernet's predictor)."""
     prob = problem()
     budget, seeds = 120, range(3)
-    tpe = mean_best(lambda s: BayesSearch(prob.spec, seed=s, repair=prob.repair), budget, seeds)
-    rand = mean_best(lambda s: RandomSearch(prob.spec, seed=s, repair=prob.check), budget, seeds)
-    assert tpe > rand + 0.002, (tpe, rand)
+    tpe = median_share_above(lambda s: BayesSearch(prob.spec, seed=s, repair=prob.repair), budget, seeds)
+    rand = median_share_above(lambda s: RandomSearch(prob.spec, seed=s, repair=prob.check), budget, seeds)
+    assert tpe * 3 < rand, (tpe, rand)

@@ -6,7 +6,7 @@ from edgenas.search.decisions import active_mask, decisions, decode, encode, fro
 from edgenas.search.random_search import RandomSearch
 from edgenas.search.rl import RLConfig, RLSearch
 from edgenas.space import get_space, sample_arch
-from tests.search.strategy_harness import drive, mean_best, problem
+from tests.search.strategy_harness import drive, median_share_above, problem
 
 
 def test_decisions_round_trip_and_mask_inactive_slots():
@@ -61,11 +61,11 @@ def test_controller_learns_the_budget_from_the_penalty_and_keeps_entropy():
     assert 0.2 * start_entropy < rl.entropy() < start_entropy  # learning, not collapsed
 
 
-def test_rl_beats_random_on_mean_best_found():
-    """At 300 evaluations (the strategies bench's budget): with the current predictor every RL
-    seed of 0-5 beats every random seed (mean 0.8899 vs 0.8818); at 150 the two still overlap."""
+def test_rl_finds_rarer_archs_than_random():
+    """At 300 evaluations (the strategies bench's budget), median over seeds 0-2 of the share of the
+    feasible space above the best found: RL 0.01 %, random 0.11 % (206-epoch supernet's predictor)."""
     prob = problem()
     budget, seeds = 300, range(3)
-    rl = mean_best(lambda s: RLSearch(prob.spec, seed=s, repair=prob.repair), budget, seeds)
-    rand = mean_best(lambda s: RandomSearch(prob.spec, seed=s, repair=prob.check), budget, seeds)
-    assert rl > rand + 0.002, (rl, rand)
+    rl = median_share_above(lambda s: RLSearch(prob.spec, seed=s, repair=prob.repair), budget, seeds)
+    rand = median_share_above(lambda s: RandomSearch(prob.spec, seed=s, repair=prob.check), budget, seeds)
+    assert rl * 3 < rand, (rl, rand)
