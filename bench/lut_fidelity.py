@@ -91,7 +91,7 @@ def main() -> None:
     out: dict = {"space": spec.name, "seed": args.seed}
     for key in TARGETS:
         if key in previous:  # kept from the earlier run, which its own git/utc fields no longer describe
-            out[key] = {**previous[key], "kept_from": {"git": previous.get("git"), "utc": previous.get("utc")}}
+            out[key] = {**previous[key], "kept_from": {k: previous.get(k) for k in ("git", "dirty", "utc")}}
     with tempfile.TemporaryDirectory(prefix="lut-fidelity-") as tmp:
         if args.only in (None, "cortex-m7"):
             out["cortex-m7"] = bench_m7(spec, args.n_m7, args.seed, Path(tmp))

@@ -54,7 +54,14 @@ def lut_fidelity(d: dict) -> tuple[str, str]:
     def part(x: dict) -> str:
         return f"{round(x['within_5pct'] * x['n'])}/{x['n']} within ±5 %, Kendall tau {x['kendall_tau']:.2f}"
 
-    return ("latency table vs end-to-end runs: emulated Cortex-M7 / host CPU", f"{part(m)} / {part(h)}")
+    text = f"{part(m)} / {part(h)}"
+    a = d["summary"].get("arm64")
+    if a:
+        spread = d["arm64"]["repeat_spread"]
+        text += (f"; ARM64 under qemu-aarch64: {round(a['within_10pct'] * a['n'])}/{a['n']} within ±10 %, "
+                 f"one subnet {spread['max_over_min']:.2f}x apart run to run"
+                 f"{'' if a['usable_as_table'] else ' (emulated time: no usable table, needs a real board)'}")
+    return ("latency table vs end-to-end runs: emulated Cortex-M7 / host CPU", text)
 
 
 def search_speed(d: dict) -> tuple[str, str]:
@@ -179,13 +186,18 @@ ROWS: tuple[tuple[str, Callable[[dict], tuple[str, str]]], ...] = (
 )
 
 
+def _stamp(d: dict) -> str:
+    return f"{(d.get('utc') or '?')[:10]}, {d.get('git', '?')}{' + uncommitted changes' if d.get('dirty') else ''}"
+
+
 def render() -> str:
     """The table (markers included) from the current result files."""
     lines = [START, "| what | figure | bench (measured at) |", "|---|---|---|"]
     for name, row in ROWS:
         d = _load(name)
         what, figure = row(d)
-        stamp = f"{d.get('utc', '?')[:10]}, {d.get('git', '?')}{' + uncommitted changes' if d.get('dirty') else ''}"
+        stamp = _stamp(d) + "".join(f"; {key} from {_stamp(part['kept_from'])}" for key, part in d.items()
+                                    if isinstance(part, dict) and isinstance(part.get("kept_from"), dict))
         lines.append(f"| {what} | {figure} | `{name}` ({stamp}) |")
     lines.append(END)
     return "\n".join(lines)
