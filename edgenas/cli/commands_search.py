@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from ..errors import UsageError
+from ..errors import InfeasibleBudgetError, UsageError
+from ..units import parse_bytes, parse_count, parse_time_ms
 from .common import JsonOpt, QuietOpt, app, handle_errors, progress_bar, stderr, stdout
+
+if TYPE_CHECKING:  # the command imports these when it runs, so `edgenas --help` stays quick
+    from ..boards import Board
+    from ..cost.latency_table import LatencyTable
+    from ..search.loop import LoopProgress, LoopResult
+    from ..space import Arch, SpaceSpec
 
 _CONSTRAINT_KEYS = {
     "ram": "sram_bytes", "sram": "sram_bytes", "sram_bytes": "sram_bytes",
@@ -29,8 +38,6 @@ def parse_constraint(text: str, latency_unit: str | None) -> tuple[str, float]:
     Raises:
         UsageError: no ``=``, unknown key, unreadable value, or a time for an instruction/cycle table.
     """
-    from ..units import parse_bytes, parse_count, parse_time_ms
-
     key, sep, value = text.partition("=")
     key = key.strip().lower()
     if not sep or not value.strip():
@@ -66,6 +73,115 @@ def _write_json(path: Path, obj: Any) -> None:
     os.replace(tmp, path)
 
 
+@dataclass
+class _Inputs:
+    """What the options resolve to before the search: the board, the supernet and its space, the
+    latency table (None: no latency model) and the archs to evaluate first."""
+
+    board: Board
+    supernet_dir: Path
+    spec: SpaceSpec
+    latency: LatencyTable | None
+    table_path: Path | None
+    warm_start: list[Arch]
+
+    @property
+    def latency_unit(self) -> str | None:
+        return self.latency.unit if self.latency else None
+
+
+def _check_options(target: str | None, board: str | None, budget: int, seed: int, batch: int | None) -> None:
+    """Refuse option values the search would choke on, before anything is loaded."""
+    if (target is None) == (board is None):
+        raise UsageError("give exactly one of --target or --board", hint="e.g. --target cortex-m7 or --board mps2-an500")
+    if budget < 1:
+        raise UsageError(f"--budget must be at least 1, got {budget}")
+    if seed < 0:
+        raise UsageError(f"--seed must be 0 or more, got {seed}")  # numpy seeds are unsigned
+    if batch is not None and batch < 1:
+        raise UsageError(f"--batch must be at least 1, got {batch}")
+
+
+def _load_inputs(target: str | None, board: str | None, supernet: Path | None, table: Path | None,
+                 warm_start: Path | None) -> _Inputs:
+    """Resolve the board, supernet, warm-start archs and latency table (extract's table check, with
+    a usage error: the table is a command-line value)."""
+    from ..boards import board_for_target, get_board
+    from ..extract.pipeline import load_latency_table
+    from ..search.warm_start import load_warm_start
+    from ..space import SpaceSpec
+    from ..supernet.bundled import bundled_supernet_dir
+    from ..supernet.checkpoint import load_meta
+
+    chosen = get_board(board) if board else board_for_target(target)
+    supernet_dir = (supernet or bundled_supernet_dir()).resolve()
+    spec = SpaceSpec.from_dict(load_meta(supernet_dir)["space"])
+    seeds = load_warm_start(warm_start, spec) if warm_start is not None else []
+    latency, table_path = load_latency_table(chosen, spec, table, error=UsageError)
+    return _Inputs(chosen, supernet_dir, spec, latency, table_path, seeds)
+
+
+def _settings(inputs: _Inputs, predictor: Path | None) -> dict[str, Any]:
+    """The inputs a run in the store is tied to (rerunning with other ones is refused)."""
+    return {"supernet": str(inputs.supernet_dir), "predictor": str(predictor.resolve()) if predictor else None,
+            "latency_table": str(Path(inputs.table_path).resolve()) if inputs.table_path else None,
+            **({"warm_start": [str(a) for a in inputs.warm_start]} if inputs.warm_start else {})}
+
+
+def _plot(out: Path, result: LoopResult, strategy: str, estimator: str, latency_unit: str | None) -> bool:
+    """Draw the feasible trials and the front into ``out/pareto.png``; False when none is feasible."""
+    from ..search.loop import ACCURACY
+    from ..search.pareto import plot_front
+
+    feasible = [t for t in result.trials if t.feasible]
+    if not feasible:
+        return False
+    position = {t.seq: i for i, t in enumerate(feasible)}
+    plot_front([t.objectives for t in feasible], [position[t.seq] for t in result.front],
+               [_axis_label(name, estimator, latency_unit) for name in result.objectives],
+               out / "pareto.png",
+               negate=[name == ACCURACY for name in result.objectives],
+               title=f"{strategy}: {len(feasible)} feasible of {result.evaluated} evaluated, "
+                     f"{len(result.front)} on the front")
+    return True
+
+
+def _with_progress(quiet: bool, title: str, budget: int, run: Callable[[LoopProgress], LoopResult]) -> LoopResult:
+    """``run(progress)`` under a progress bar of ``budget`` evaluations that shows the best fitness so far."""
+    with progress_bar(quiet) as bar:
+        task = bar.add_task(title, total=budget, info="")
+
+        def on_progress(done: int, total: int | None, best: float) -> None:
+            bar.update(task, completed=done, info=f"best {best:.4f}" if best > float("-inf") else "no feasible yet")
+
+        return run(on_progress)
+
+
+def _write_results(out: Path, result: LoopResult, context: dict[str, Any], strategy: str, estimator: str) -> dict[str, Any]:
+    """Write ``trials.json``, ``pareto.png`` (2+ objectives) and ``search.json``: the run's summary
+    with ``context`` (settings, board, store, latency unit) merged in, which is returned."""
+    _write_json(out / "trials.json", [t.to_dict() for t in result.trials])
+    summary = {**result.to_dict(), **context}
+    if len(result.objectives) >= 2 and _plot(out, result, strategy, estimator, context["latency_unit"]):
+        summary["plot"] = "pareto.png"
+    _write_json(out / "search.json", summary)
+    return summary
+
+
+def _print_best(result: LoopResult, estimator: str, out: Path) -> None:
+    """The best arch, its figures and how the run went, as text on stdout."""
+    best = result.best
+    stdout.print(f"best arch   {best.arch}", soft_wrap=True, highlight=False)
+    stdout.print(f"{estimator:<11} {best.fitness:.4f}")
+    for name in ("sram_bytes", "flash_bytes", "latency", "macs", "params"):
+        if best.metrics.get(name) is not None:
+            stdout.print(f"{name:<11} {best.metrics[name]:,}")
+    stdout.print(f"evaluated   {result.evaluated} ({result.new} new, stop: {result.stop})")
+    if result.hypervolume is not None:
+        stdout.print(f"front       {len(result.front)} archs, hypervolume {result.hypervolume:.6g}")
+    stdout.print(f"results in {out}")
+
+
 @app.command()
 @handle_errors
 def search(
@@ -89,80 +205,32 @@ def search(
     quiet: QuietOpt = False,
 ) -> None:
     """Search the supernet's space; every evaluation goes to the store, so rerunning resumes."""
-    from ..boards import board_for_target, get_board
     from ..cost import CostModel
-    from ..cost.latency_table import LatencyTable
-    from ..errors import InfeasibleBudgetError
     from ..estimate import EstimatorContext, get_estimator
-    from ..extract.pipeline import default_latency_table
     from ..search import Constraints
     from ..search.loop import ACCURACY, search_loop
-    from ..search.pareto import plot_front
-    from ..search.warm_start import load_warm_start
-    from ..space import SpaceSpec
-    from ..supernet.bundled import bundled_supernet_dir
-    from ..supernet.checkpoint import load_meta
 
-    if (target is None) == (board is None):
-        raise UsageError("give exactly one of --target or --board", hint="e.g. --target cortex-m7 or --board mps2-an500")
-    if budget < 1:
-        raise UsageError(f"--budget must be at least 1, got {budget}")
-    if seed < 0:
-        raise UsageError(f"--seed must be 0 or more, got {seed}")  # numpy seeds are unsigned
-    if batch is not None and batch < 1:
-        raise UsageError(f"--batch must be at least 1, got {batch}")
-    chosen = get_board(board) if board else board_for_target(target)
-    supernet_dir = (supernet or bundled_supernet_dir()).resolve()
-    spec = SpaceSpec.from_dict(load_meta(supernet_dir)["space"])
-    seeds = load_warm_start(warm_start, spec) if warm_start is not None else []
-    table_path = table or default_latency_table(chosen)
-    latency = LatencyTable.load(table_path) if table_path else None
-    if latency is not None and latency.spec != spec:
-        if table:
-            raise UsageError(f"latency table {table} was measured for space {latency.spec.name!r}, "
-                             f"the supernet is {spec.name!r}", hint="build a table for this supernet with `edgenas profile`")
-        latency, table_path = None, None
-    limits = dict(parse_constraint(c, latency.unit if latency else None) for c in constraint or [])
+    _check_options(target, board, budget, seed, batch)
+    inputs = _load_inputs(target, board, supernet, table, warm_start)
+    limits = dict(parse_constraint(c, inputs.latency_unit) for c in constraint or [])
     constraints = Constraints.of(limits)
-    cost = CostModel(spec, chosen, latency)
-    context = EstimatorContext(spec, seed=seed, supernet_dir=supernet_dir, predictor_dir=predictor)
+    cost = CostModel(inputs.spec, inputs.board, inputs.latency)
+    context = EstimatorContext(inputs.spec, seed=seed, supernet_dir=inputs.supernet_dir, predictor_dir=predictor)
     score = get_estimator(estimator, context)
     objectives = tuple(objective or [ACCURACY])
     # nsga2 sizes its study by the objective count (its config default is 2)
     config = {"objectives": len(objectives)} if strategy == "nsga2" else None
     out.mkdir(parents=True, exist_ok=True)
     location = store or str(out / "results.db")
-    settings = {"supernet": str(supernet_dir), "predictor": str(predictor.resolve()) if predictor else None,
-                "latency_table": str(Path(table_path).resolve()) if table_path else None,
-                **({"warm_start": [str(a) for a in seeds]} if seeds else {})}
+    settings = _settings(inputs, predictor)
 
-    with progress_bar(quiet) as bar:
-        task = bar.add_task(f"{strategy} search", total=budget, info="")
-
-        def on_progress(done: int, total: int | None, best: float) -> None:
-            bar.update(task, completed=done, info=f"best {best:.4f}" if best > float("-inf") else "no feasible yet")
-
-        result = search_loop(
-            cost, score, constraints, strategy=strategy, config=config, objectives=objectives, budget=budget,
-            batch_size=batch, seed=seed, store=location, run=run, estimator_name=estimator, settings=settings,
-            progress=on_progress, warm_start=seeds,
-        )
-
-    _write_json(out / "trials.json", [t.to_dict() for t in result.trials])
-    summary = {**result.to_dict(), **settings, "board": chosen.name, "store": location,
-               "latency_unit": latency.unit if latency else None}
-    if len(result.objectives) >= 2:
-        feasible = [t for t in result.trials if t.feasible]
-        position = {t.seq: i for i, t in enumerate(feasible)}
-        if feasible:
-            plot_front([t.objectives for t in feasible], [position[t.seq] for t in result.front],
-                       [_axis_label(name, estimator, latency.unit if latency else None) for name in result.objectives],
-                       out / "pareto.png",
-                       negate=[name == ACCURACY for name in result.objectives],
-                       title=f"{strategy}: {len(feasible)} feasible of {result.evaluated} evaluated, "
-                             f"{len(result.front)} on the front")
-            summary["plot"] = "pareto.png"
-    _write_json(out / "search.json", summary)
+    result = _with_progress(quiet, f"{strategy} search", budget, lambda progress: search_loop(
+        cost, score, constraints, strategy=strategy, config=config, objectives=objectives, budget=budget,
+        batch_size=batch, seed=seed, store=location, run=run, estimator_name=estimator, settings=settings,
+        progress=progress, warm_start=inputs.warm_start,
+    ))
+    summary = _write_results(out, result, {**settings, "board": inputs.board.name, "store": location,
+                                           "latency_unit": inputs.latency_unit}, strategy, estimator)
     if not quiet and result.new < result.evaluated:
         stderr.print(f"resumed run {result.run}: {result.evaluated - result.new} of {result.evaluated} "
                      "evaluations served from the store")
@@ -174,13 +242,4 @@ def search(
     if as_json:
         stdout.print_json(json.dumps(summary, default=str))
         return
-    best = result.best
-    stdout.print(f"best arch   {best.arch}", soft_wrap=True, highlight=False)
-    stdout.print(f"{estimator:<11} {best.fitness:.4f}")
-    for name in ("sram_bytes", "flash_bytes", "latency", "macs", "params"):
-        if best.metrics.get(name) is not None:
-            stdout.print(f"{name:<11} {best.metrics[name]:,}")
-    stdout.print(f"evaluated   {result.evaluated} ({result.new} new, stop: {result.stop})")
-    if result.hypervolume is not None:
-        stdout.print(f"front       {len(result.front)} archs, hypervolume {result.hypervolume:.6g}")
-    stdout.print(f"results in {out}")
+    _print_best(result, estimator, out)

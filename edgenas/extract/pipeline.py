@@ -18,12 +18,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..boards import Board
-from ..errors import DeviceError, InfeasibleBudgetError, SpaceError
+from ..cost.latency_table import LatencyTable
+from ..errors import DeviceError, EdgenasError, InfeasibleBudgetError, SpaceError
 
 if TYPE_CHECKING:  # heavy modules, imported where used
     from ..cost import CostModel
     from ..data import DataSplits
     from ..estimate.registry import EstimatorContext
+    from ..space import SpaceSpec
     from ..supernet import OFASupernet
     from .adapt import Adapted
 
@@ -179,6 +181,27 @@ def shared_latency_table(board: Board, candidates: Sequence[Path]) -> Path | Non
     return None
 
 
+def load_latency_table(board: Board, spec: SpaceSpec, given: Path | None = None, *,
+                       error: type[EdgenasError] = SpaceError) -> tuple[LatencyTable | None, Path | None]:
+    """The latency table a search of ``spec`` on ``board`` reads, and its path: ``given``, else the
+    bundled one for the board. ``(None, None)`` when there is none, or when the bundled one was
+    measured for another space (the search then has no latency model); ``extract`` and ``search``
+    share this one check.
+
+    Raises:
+        SpaceError (or ``error``): ``given`` was measured for another space than ``spec``.
+        TableError: the table cannot be read.
+    """
+    path = given or default_latency_table(board)
+    table = LatencyTable.load(path) if path else None
+    if table is None or table.spec == spec:
+        return table, path
+    if given:
+        raise error(f"latency table {path} was measured for space {table.spec.name!r}, the supernet is {spec.name!r}",
+                    hint="build a table for this supernet with `edgenas profile`")
+    return None, None
+
+
 def _versions() -> dict[str, str]:
     import torch
 
@@ -264,7 +287,6 @@ class _Inputs:
 
 def _load_inputs(request: ExtractRequest, say: Step, lap: _Laps) -> _Inputs:
     from ..cost import CostModel
-    from ..cost.latency_table import LatencyTable
     from ..data import load_recorded_dataset
     from ..estimate.registry import EstimatorContext
     from ..supernet import load_supernet
@@ -282,15 +304,7 @@ def _load_inputs(request: ExtractRequest, say: Step, lap: _Laps) -> _Inputs:
     # The adapted supernet was trained on the very splits adapting loaded: no second load and hash.
     data = adapted.data if adapted is not None else load_recorded_dataset(meta, request.data,
                                                                           allow_other=request.other_data)
-    table_path = request.latency_table or default_latency_table(request.board)
-    table = LatencyTable.load(table_path) if table_path else None
-    if table is not None and table.spec != spec:
-        if request.latency_table:
-            raise SpaceError(
-                f"latency table {table_path} was measured for space {table.spec.name!r}, the supernet is {spec.name!r}",
-                hint="build a table for this supernet with `edgenas profile`",
-            )
-        table, table_path = None, None  # the bundled table belongs to another space: no latency model
+    table, table_path = load_latency_table(request.board, spec, request.latency_table)
     context = EstimatorContext(spec, seed=int(meta.get("seed", 0)), supernet_dir=supernet_dir,
                                predictor_dir=predictor_dir).preload(supernet=(net, meta), data=data)
     lap("load")

@@ -7,7 +7,9 @@ from typer.testing import CliRunner
 
 from edgenas.cli import app
 from edgenas.cli.commands_search import parse_constraint
+from edgenas.cost.latency_table import LatencyTable
 from edgenas.errors import UsageError
+from edgenas.space import get_space
 
 runner = CliRunner()
 
@@ -91,3 +93,12 @@ def test_constraint_values_use_the_usual_units():
     assert parse_constraint("params = 200k", None) == ("params", 200e3)
     with pytest.raises(UsageError):
         parse_constraint("arena=-1", None)
+
+
+def test_a_latency_table_of_another_space_is_a_usage_error(tmp_path):
+    other = LatencyTable("cortex-m7", "instructions", {}, get_space("mcu-mbv2", in_channels=3, num_classes=10))
+    table = other.save(tmp_path / "other.json")
+    result = _search(tmp_path / "s", "--budget", "5", "--table", str(table))
+    assert result.exit_code == 2, result.stderr
+    stderr = " ".join(result.stderr.split())
+    assert "was measured for space 'mcu-mbv2'" in stderr and "edgenas profile" in stderr
