@@ -170,6 +170,12 @@ def _requantize(acc: Array, mult: Array, shift: Array, out_zp: int, lo: int, hi:
 # --- kernels ---------------------------------------------------------------------------------
 
 
+# What numpy raises when a graph's shapes or attributes do not fit together; reported as the
+# graph's fault (ModelFormatError), never as a bare numpy error.
+_GRAPH_FAULTS = (ValueError, IndexError, KeyError, ZeroDivisionError, OverflowError)
+_LIE_HINT = "the graph's shapes or attributes contradict each other; read models with read_tflite, which checks them"
+
+
 class _Prepared:
     """Per-op constants computed once (TFLM's Prepare), then an Eval over batched arrays."""
 
@@ -181,7 +187,28 @@ class _Prepared:
         prepare = getattr(self, "_prepare_" + op.kind, None)
         if prepare is None:
             raise ModelFormatError(f"{self.where}: the reference interpreter has no kernel for {op.kind!r}")
-        self.eval: Kernel = prepare()
+        try:
+            self.eval: Kernel = prepare()
+        except _GRAPH_FAULTS as e:
+            raise ModelFormatError(f"{self.where}: cannot prepare: {e}", hint=_LIE_HINT) from e
+
+    def run(self, args: list[Array], n: int) -> Array:
+        """Eval on a batch of ``n``; the result must have the shape the graph declares.
+
+        Raises:
+            ModelFormatError: the op's attributes or tensors do not fit together (the graph was not
+                read by the importer, which checks them), so the kernel fails or computes another shape.
+        """
+        try:
+            y = self.eval(args)
+        except _GRAPH_FAULTS as e:
+            raise ModelFormatError(f"{self.where}: {e} (output {self.out.name!r} declared {self.out.shape})",
+                                   hint=_LIE_HINT) from e
+        want = (n, *self.out.shape[1:])
+        if y.shape != want:
+            raise ModelFormatError(f"{self.where} computes shape {(1, *y.shape[1:])} but its output "
+                                   f"{self.out.name!r} is declared {self.out.shape}", hint=_LIE_HINT)
+        return y
 
     def _x(self, i: int = 0) -> Tensor:
         t = self.ins[i]
@@ -444,10 +471,20 @@ class ReferenceInterpreter:
                 hint="the reference interpreter runs single-input, single-output graphs",
             )
         self.graph = graph
-        self.kernels = [_Prepared(graph, op, i) for i, op in enumerate(graph.ops)]
         self.input = graph.tensor(graph.inputs[0])
         if self.input.dtype != "int8":
             raise ModelFormatError(f"graph input {self.input.name!r} is {self.input.dtype}, expected int8")
+        out = graph.tensor(graph.outputs[0])
+        if out.is_const:
+            raise ModelFormatError(f"graph output {out.name!r} is a constant, not computed by any op",
+                                   hint="the model's output must be produced by its last op")
+        for t in (self.input, *(graph.tensor(op.outputs[0]) for op in graph.ops)):
+            if not t.shape or t.shape[0] != 1:
+                raise ModelFormatError(
+                    f"tensor {t.name!r} has shape {t.shape}; the reference interpreter runs batch-1 graphs",
+                    hint="export the model with batch size 1 (every activation's first dimension 1)",
+                )
+        self.kernels = [_Prepared(graph, op, i) for i, op in enumerate(graph.ops)]
         users = graph.consumers()
         self._last_use = {name: max(idx) for name, idx in users.items()}
 
@@ -477,7 +514,7 @@ class ReferenceInterpreter:
         out_name = self.graph.outputs[0]
         for i, (op, kernel) in enumerate(zip(self.graph.ops, self.kernels)):
             args = [env[n] if n in env else consts[n].data for n in op.inputs if n]  # type: ignore[misc]
-            env[op.outputs[0]] = kernel.eval(args)
+            env[op.outputs[0]] = kernel.run(args, x.shape[0])
             for n in op.inputs:
                 if n and n != out_name and self._last_use.get(n) == i:
                     env.pop(n, None)

@@ -247,6 +247,14 @@ class _Reader:
         for n in graph.outputs:
             if graph.tensors[n].is_const:  # no op computes it: the reference and codegen have nothing to return
                 raise _bad(f"graph output {n!r} is a constant")
+        for i, op in enumerate(ops):  # the reference and `edgenas run` carry one batch row through the graph
+            out = graph.tensors[op.outputs[0]]
+            if out.shape[:1] != (1,):
+                raise UnsupportedOpError(
+                    f"op {i} ({op.name or op.kind}) output {out.name!r} has shape {out.shape}; "
+                    "edgenas deploys batch-1 models (every activation's first dimension 1)",
+                    hint="export with batch size 1; a FULLY_CONNECTED over several rows of one input is not supported",
+                )
         graph.validate()
         return graph
 

@@ -143,3 +143,57 @@ def test_per_tensor_fc_multiplier_uses_double_scale_product() -> None:
     g = _single("fully_connected", (1, 1), (1, 1), QuantParams((s_in,), (0,)), QuantParams((s_out,), (0,)),
                 {"activation": "none"}, {"w": w, "b": b})
     assert run_reference(g, np.zeros((1, 1), np.int8)).item() == 30
+
+
+def _declaring(graph: Graph, shape: tuple[int, ...]) -> Graph:
+    """``graph`` with its output tensor declared as ``shape`` (the importer would refuse it)."""
+    import dataclasses
+
+    tensors = dict(graph.tensors)
+    out = graph.outputs[0]
+    tensors[out] = dataclasses.replace(tensors[out], shape=shape)
+    return Graph(tensors, graph.ops, graph.inputs, graph.outputs, name=graph.name)
+
+
+@pytest.mark.parametrize("kind", ["fully_connected", "mean", "conv2d", "depthwise_conv2d", "add", "avg_pool2d",
+                                  "pad", "softmax"])
+def test_a_graph_whose_declared_output_shape_lies_is_a_model_format_error(kind: str) -> None:
+    """Graphs built in Python skip the importer: the interpreter itself must not raise numpy's
+    ValueError (FC, MEAN) or hand back an output of another shape than the graph declares."""
+    from .test_tflite_ops import make_case
+
+    graph = make_case(kind, 0)
+    shape = graph.tensors[graph.outputs[0]].shape
+    x = np.zeros((2, *graph.tensors[graph.inputs[0]].shape[1:]), np.int8)
+    assert ReferenceInterpreter(graph).run(x).shape == (2, *shape[1:])
+    for lie, text in (((7, *shape[1:]), "runs batch-1 graphs"), ((*shape[:-1], shape[-1] + 3), r"op 0 .*declared")):
+        with pytest.raises(ModelFormatError, match=text) as e:
+            ReferenceInterpreter(_declaring(graph, lie)).run(x)
+        assert e.value.hint
+
+
+def test_a_fully_connected_op_with_two_rows_is_a_model_format_error_not_a_value_error() -> None:
+    """An FC over two rows of one input ((1, 2 * depth) -> (2, units)): the interpreter runs batch-1
+    graphs and raised numpy's ValueError on it (the importer now refuses such models too)."""
+    import dataclasses
+
+    from .test_tflite_ops import make_case
+
+    graph = make_case("fully_connected", 0)
+    depth, units = graph.tensors["w"].shape[1], graph.tensors["w"].shape[0]
+    tensors = dict(graph.tensors)
+    tensors[graph.inputs[0]] = dataclasses.replace(tensors[graph.inputs[0]], shape=(1, 2 * depth))
+    tensors[graph.outputs[0]] = dataclasses.replace(tensors[graph.outputs[0]], shape=(2, units))
+    two_rows = Graph(tensors, graph.ops, graph.inputs, graph.outputs)
+    with pytest.raises(ModelFormatError, match=r"shape \(2, \d+\); the reference interpreter runs batch-1"):
+        ReferenceInterpreter(two_rows).run(np.zeros((1, 2 * depth), np.int8))
+
+
+def test_a_constant_graph_output_is_a_model_format_error_not_a_key_error() -> None:
+    q = QuantParams((0.1,), (0,))
+    g = _single("reshape", (1, 2, 2, 1), (1, 4), q, q, {"new_shape": (1, 4)},
+                {"c": Tensor("c", (1, 4), "int8", q, np.zeros((1, 4), np.int8))})
+    g.ops[0].inputs = ["x"]
+    g.outputs = ["c"]
+    with pytest.raises(ModelFormatError, match="graph output 'c' is a constant"):
+        ReferenceInterpreter(g).run(np.zeros((1, 2, 2, 1), np.int8))

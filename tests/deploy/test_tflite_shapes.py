@@ -32,6 +32,18 @@ def test_fully_connected_output_batch_must_follow_the_input() -> None:
         read_tflite(write_tflite(_with_output_shape(graph, (7, units))))
 
 
+def test_fully_connected_over_two_rows_of_one_input_is_refused() -> None:
+    """(1, 2 * depth) -> (2, units) keeps the row count, but `edgenas run` and the reference
+    interpreter carry one batch row through the graph (the run ended in numpy's ValueError)."""
+    graph = make_case("fully_connected", 0)
+    depth, units = graph.tensors["w"].shape[1], graph.tensors["w"].shape[0]
+    tensors = dict(graph.tensors)
+    tensors[graph.inputs[0]] = dataclasses.replace(tensors[graph.inputs[0]], shape=(1, 2 * depth))
+    tensors[graph.outputs[0]] = dataclasses.replace(tensors[graph.outputs[0]], shape=(2, units))
+    with pytest.raises(EdgenasError, match=r"has shape \(2, \d+\); edgenas deploys batch-1 models"):
+        read_tflite(write_tflite(Graph(tensors, graph.ops, graph.inputs, graph.outputs)))
+
+
 @pytest.mark.parametrize("kind", ["conv2d", "depthwise_conv2d", "avg_pool2d"])
 def test_spatial_output_must_follow_window_stride_and_padding(kind: str) -> None:
     for seed in range(10):
