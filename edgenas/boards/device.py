@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from .loader import _Fields
+from .fields import Fields, description
 
 DEVICE_DRIVERS = ("android", "linux_arm64")
 CONNECTIONS = {"android": ("adb",), "linux_arm64": ("qemu-user", "ssh")}
@@ -89,11 +88,9 @@ class DeviceProfile:
         return "ns"
 
 
-def parse_device(f: _Fields, file: str, source: str = "") -> DeviceProfile:
+def parse_device(f: Fields, file: str, source: str = "") -> DeviceProfile:
     """Validate a device profile (``driver`` is ``android`` or ``linux_arm64``)."""
-    from .loader import _description  # loader imports this module; import its helpers late
-
-    f._reject_unknown(_TOP_LEVEL_KEYS)
+    f.reject_unknown(_TOP_LEVEL_KEYS)
     driver = f.choice("driver", DEVICE_DRIVERS)
     conn = f.sub("connection", _CONNECTION_KEYS)
     connection = conn.choice("kind", CONNECTIONS[driver])
@@ -126,7 +123,7 @@ def parse_device(f: _Fields, file: str, source: str = "") -> DeviceProfile:
         raise f.error("device.dir", "must not contain '..'")
     return DeviceProfile(
         name=f.token("name", re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"), "board name"),
-        description=_description(f), driver=driver, core=f.token("core", _CORE, "core name"),
+        description=description(f), driver=driver, core=f.token("core", _CORE, "core name"),
         abi=f.choice("abi", ABIS), cflags=tuple(cflags), connection=connection, runner=runner, pin=pin,
         host=host, serial=serial, qemu_user=qemu, device_dir=device_dir, source=source or file,
         replaces_builtin=f.get("replaces_builtin", bool, False),

@@ -33,8 +33,8 @@ from .board import (
 )
 from .cflags import ALLOWED_SUMMARY, cflag_problem
 from .device import DeviceProfile, is_device_table, parse_device
+from .fields import ADDRESS_LIMIT, Fields, description, show, show_hex, show_int
 
-_ADDRESS_LIMIT = 1 << 32
 _MAX_FILE_BYTES = 1 << 20  # real profiles are ~2 KiB; a larger file is not a board profile
 _MAX_CFLAGS = 64
 _MAX_KEY_DOTS = 8  # real profiles: uart.pins[0].pin; tomllib is quadratic in a dotted key's depth
@@ -55,7 +55,6 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _DRIVER = re.compile(r"[a-z][a-z0-9_]{0,31}")
 _REGION_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
 _TOOL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-_MAX_DESCRIPTION = 200
 
 _TOP_LEVEL_KEYS = frozenset({
     "name", "description", "driver", "core", "clock_hz", "cflags", "features", "memory", "uart",
@@ -70,108 +69,6 @@ _TIMER_KEYS = frozenset({"kind"})
 _FLASH_METHOD_KEYS = frozenset({"method", "target"})
 _SERIAL_KEYS = frozenset({"kind", "vid", "pids"})
 _QEMU_KEYS = frozenset({"machine"})
-
-
-class _Fields:
-    """Typed access to a TOML table that names ``file`` and the dotted field path on any error.
-
-    ``keys`` is the set of fields the table may hold; any other key is refused at once, so a
-    misspelt nested field (``uart.buad``) is an error rather than a silent default.
-    """
-
-    def __init__(self, table: dict[str, Any], file: str, prefix: str = "",
-                 keys: frozenset[str] | None = None) -> None:
-        self.table, self.file, self.prefix = table, file, prefix
-        if keys is not None:
-            self._reject_unknown(keys)
-
-    def _reject_unknown(self, keys: frozenset[str]) -> None:
-        unknown = sorted(set(self.table) - keys)
-        if unknown:
-            where = f" in `{self.prefix.rstrip('.')}`" if self.prefix else ""
-            raise self.error(unknown[0], "is not a known board field",
-                             hint=f"known fields{where}: {', '.join(sorted(keys))}")
-
-    def error(self, key: str, problem: str, hint: str = "") -> BoardError:
-        return BoardError(f"{self.file}: field `{self.prefix}{key}` {problem}",
-                          hint=hint or "see boards/mps2-an500.toml for a complete profile")
-
-    def get(self, key: str, kind: type | tuple[type, ...], default: Any = ..., type_name: str = "") -> Any:
-        if key not in self.table:
-            if default is ...:
-                raise self.error(key, "is missing")
-            return default
-        value = self.table[key]
-        # bool is an int subclass in Python; a TOML `true` is never a valid number here.
-        if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
-            raise self.error(key, f"must be {type_name or _name(kind)}, got {value!r}")
-        if not isinstance(value, kind):
-            raise self.error(key, f"must be {type_name or _name(kind)}, got {type(value).__name__} {_show(value)}")
-        return value
-
-    def choice(self, key: str, allowed: tuple[str, ...], default: Any = ...) -> str:
-        value = self.get(key, str, default)
-        if value not in allowed:
-            raise self.error(key, f"is {_show(value)}, expected one of {', '.join(allowed)}")
-        return value
-
-    def bounded(self, key: str, bounds: tuple[int, int], default: Any = ...) -> int:
-        """An integer within ``bounds`` (inclusive)."""
-        value = self.get(key, int, default, "an integer")
-        low, high = bounds
-        if value is not None and not low <= value <= high:
-            raise self.error(key, f"must be between {low:,} and {high:,}, got {_num(value)}")
-        return value
-
-    def address(self, key: str) -> int:
-        value = self.get(key, int, type_name="an integer address")
-        if not 0 <= value < _ADDRESS_LIMIT:
-            raise self.error(key, f"= {_hex(value)} is outside the 32-bit address space")
-        return value
-
-    def token(self, key: str, pattern: re.Pattern[str], what: str, default: Any = ...) -> Any:
-        """A string that must fully match ``pattern`` (it reaches generated code or a command line)."""
-        value = self.get(key, str, default)
-        if value is not None and not pattern.fullmatch(value):
-            raise self.error(key, f"= {_show(value)} is not a valid {what}",
-                             hint=f"use letters, digits, '.', '_' or '-' ({pattern.pattern})")
-        return value
-
-    def sub(self, key: str, keys: frozenset[str] | None = None) -> _Fields:
-        table = self.get(key, dict, type_name="a table")
-        return _Fields(table, self.file, f"{self.prefix}{key}.", keys)
-
-    def items(self, key: str, keys: frozenset[str]) -> list[_Fields]:
-        values = self.get(key, list, [], "a list of tables")
-        out = []
-        for i, value in enumerate(values):
-            if not isinstance(value, dict):
-                raise self.error(f"{key}[{i}]", f"must be a table, got {_show(value)}")
-            out.append(_Fields(value, self.file, f"{self.prefix}{key}[{i}].", keys))
-        return out
-
-
-def _name(kind: type | tuple[type, ...]) -> str:
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    return " or ".join({"str": "a string", "int": "an integer", "bool": "true/false", "list": "a list",
-                        "dict": "a table"}.get(k.__name__, k.__name__) for k in kinds)
-
-
-def _show(value: Any, limit: int = 60) -> str:
-    """``repr`` cut short, so a hostile value cannot flood the terminal."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return _num(value)
-    text = repr(value) if not isinstance(value, (list, dict)) else f"<{type(value).__name__}>"
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
-def _num(value: int) -> str:
-    """``value`` with thousands separators; a huge one by its size (Python refuses to print >4300 digits)."""
-    return f"{value:,}" if value.bit_length() <= 128 else f"a {value.bit_length()}-bit number"
-
-
-def _hex(value: int) -> str:
-    return f"{value:#x}" if value.bit_length() <= 64 else f"a {value.bit_length()}-bit number"
 
 
 def _read_text(path: Path) -> str:
@@ -230,10 +127,10 @@ def parse_board(data: dict[str, Any], file: str, source: str = "") -> Board | De
     A profile whose ``driver`` is a phone or Linux driver is a :class:`DeviceProfile` (device.py).
     """
     if is_device_table(data):
-        device = parse_device(_Fields(data, file), file, source)
-        _check_stem(_Fields(data, file), device.name, file)
+        device = parse_device(Fields(data, file), file, source)
+        _check_stem(Fields(data, file), device.name, file)
         return device
-    f = _Fields(data, file, keys=_TOP_LEVEL_KEYS)
+    f = Fields(data, file, keys=_TOP_LEVEL_KEYS)
     name = f.token("name", _NAME, "board name")
     _check_stem(f, name, file)
     core = f.choice("core", CORES)
@@ -251,7 +148,7 @@ def parse_board(data: dict[str, Any], file: str, source: str = "") -> Board | De
 
     return Board(
         name=name,
-        description=_description(f),
+        description=description(f),
         driver=f.token("driver", _DRIVER, "target driver name"),
         core=core,
         clock_hz=f.bounded("clock_hz", _CLOCK_HZ),
@@ -272,33 +169,24 @@ def parse_board(data: dict[str, Any], file: str, source: str = "") -> Board | De
     )
 
 
-def _check_stem(f: _Fields, name: str, file: str) -> None:
+def _check_stem(f: Fields, name: str, file: str) -> None:
     stem = Path(file).stem
     if Path(file).suffix == ".toml" and stem != name:
         raise f.error("name", f"is {name!r} but the file is named {stem}.toml",
                       hint="a profile's file stem must equal its name")
 
 
-def _description(f: _Fields) -> str:
-    """Free text for listings, but printable and short: it is echoed to terminals."""
-    text = f.get("description", str, "")
-    if len(text) > _MAX_DESCRIPTION or not text.isprintable():
-        raise f.error("description", f"must be at most {_MAX_DESCRIPTION} printable characters (no control "
-                                     f"characters or line breaks), got {_show(text)}")
-    return text
-
-
-def _cflags(f: _Fields, core: str) -> tuple[str, ...]:
+def _cflags(f: Fields, core: str) -> tuple[str, ...]:
     """The profile's compiler flags, each checked against the allow-list in ``cflags.py``."""
     cflags = f.get("cflags", list, type_name="a list of strings")
     if len(cflags) > _MAX_CFLAGS:
         raise f.error("cflags", f"has {len(cflags)} entries, at most {_MAX_CFLAGS} are allowed")
     for i, flag in enumerate(cflags):
         if not isinstance(flag, str):
-            raise f.error(f"cflags[{i}]", f"must be a string, got {_show(flag)}")
+            raise f.error(f"cflags[{i}]", f"must be a string, got {show(flag)}")
         problem = cflag_problem(flag)
         if problem:
-            raise f.error(f"cflags[{i}]", f"flag {_show(flag, 200)} {problem}",
+            raise f.error(f"cflags[{i}]", f"flag {show(flag, 200)} {problem}",
                           hint=f"board cflags may only be: {ALLOWED_SUMMARY}")
     mcpu = [c for c in cflags if c.startswith("-mcpu=")]
     if mcpu and mcpu[-1].split("=", 1)[1].split("+")[0] != core:
@@ -306,7 +194,7 @@ def _cflags(f: _Fields, core: str) -> tuple[str, ...]:
     return tuple(cflags)
 
 
-def _features(feats: _Fields, core: str) -> tuple[str, bool, bool]:
+def _features(feats: Fields, core: str) -> tuple[str, bool, bool]:
     """``(fpu, dsp, mve)``, refusing a feature the core cannot have."""
     fpu = feats.choice("fpu", FPU_KINDS)
     dsp = feats.get("dsp", bool)
@@ -320,7 +208,7 @@ def _features(feats: _Fields, core: str) -> tuple[str, bool, bool]:
     return fpu, dsp, mve
 
 
-def _memory(mem: _Fields) -> dict[str, MemoryRegion]:
+def _memory(mem: Fields) -> dict[str, MemoryRegion]:
     """Every ``[memory.<name>]`` region by name; flash and ram must exist and none may overlap."""
     regions: dict[str, MemoryRegion] = {}
     for key in mem.table:
@@ -329,7 +217,7 @@ def _memory(mem: _Fields) -> dict[str, MemoryRegion]:
                             hint=f"use lower-case letters, digits and '_' ({_REGION_NAME.pattern})")
         r = mem.sub(key, _REGION_KEYS)
         region = MemoryRegion(key, r.address("origin"), r.bounded("size", _REGION_BYTES))
-        if region.end > _ADDRESS_LIMIT:
+        if region.end > ADDRESS_LIMIT:
             raise r.error("size", f"= {region.size_bytes:#x} runs past the 32-bit address space")
         regions[key] = region
     for required in ("flash", "ram"):
@@ -345,7 +233,7 @@ def _memory(mem: _Fields) -> dict[str, MemoryRegion]:
     return regions
 
 
-def _uart(u: _Fields) -> UartSpec:
+def _uart(u: Fields) -> UartSpec:
     """The host-link UART; its clock over its baud rate must be a divider the kit's driver can set."""
     uart = UartSpec(
         kind=u.choice("kind", UART_KINDS),
@@ -366,13 +254,13 @@ def _uart(u: _Fields) -> UartSpec:
     return uart
 
 
-def _flash_method(fm: _Fields) -> FlashSpec:
+def _flash_method(fm: Fields) -> FlashSpec:
     method = fm.choice("method", FLASH_METHODS)
     target = fm.token("target", _TOOL_NAME, "pyOCD target name", ... if method == "pyocd" else None)
     return FlashSpec(method, target)
 
 
-def _serial(s: _Fields) -> SerialSpec:
+def _serial(s: Fields) -> SerialSpec:
     kind = s.choice("kind", SERIAL_KINDS)
     if kind != "usb":
         return SerialSpec(kind)
@@ -382,12 +270,12 @@ def _serial(s: _Fields) -> SerialSpec:
         raise s.error("pids", "must be a non-empty list of integers")
     for i, pid in enumerate(pids):
         if not _USB_ID[0] <= pid <= _USB_ID[1]:
-            raise s.error(f"pids[{i}]", f"= {_hex(pid)} is not a 16-bit USB product id")
+            raise s.error(f"pids[{i}]", f"= {show_hex(pid)} is not a 16-bit USB product id")
     return SerialSpec(kind, vid, tuple(pids))
 
 
-def _bit(f: _Fields, key: str, limit: int) -> int:
+def _bit(f: Fields, key: str, limit: int) -> int:
     value = f.get(key, int, type_name="an integer")
     if not 0 <= value <= limit:
-        raise f.error(key, f"= {_num(value)} is outside 0..{limit}")
+        raise f.error(key, f"= {show_int(value)} is outside 0..{limit}")
     return value
