@@ -31,6 +31,14 @@ def test_every_module_imports_in_a_fresh_interpreter() -> None:
     assert run.stdout.strip() == ""
 
 
+def test_the_cli_starts_without_torch() -> None:
+    """``edgenas --help`` or ``edgenas boards`` should not pay seconds for torch: each command
+    imports the library it calls when it runs."""
+    code = "import sys, edgenas.cli; print(sorted(m for m in ('torch', 'matplotlib', 'onnx') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
 def _modules() -> dict[str, Path]:
     """Dotted name → file for every module of the package (a package is named by its ``__init__.py``)."""
     names = {}
@@ -62,18 +70,43 @@ def _import_time_statements(body: list[ast.stmt]) -> list[ast.Import | ast.Impor
     return found
 
 
+def _absolute(module: str, is_package: bool, stmt: ast.ImportFrom) -> str:
+    """The module ``from ... import`` names, relative levels resolved against ``module``."""
+    if not stmt.level:
+        return stmt.module or ""
+    package = module.split(".") if is_package else module.split(".")[:-1]
+    return ".".join(package[:len(package) - stmt.level + 1] + ([stmt.module] if stmt.module else []))
+
+
+def _lazy_homes(package: str, path: Path) -> dict[str, str]:
+    """For a package that exports names on first use (a module ``__getattr__``, as ``deploy`` does):
+    name → the submodule its ``if TYPE_CHECKING:`` block imports it from, which
+    ``from package import name`` then loads. Empty for any other module."""
+    tree = ast.parse(path.read_text(), str(path))
+    if not any(isinstance(s, ast.FunctionDef) and s.name == "__getattr__" for s in tree.body):
+        return {}
+    homes = {}
+    for stmt in tree.body:
+        if isinstance(stmt, ast.If) and _is_type_checking(stmt.test):
+            for found in stmt.body:
+                if isinstance(found, ast.ImportFrom):
+                    home = _absolute(package, True, found)
+                    homes.update((alias.asname or alias.name, home) for alias in found.names)
+    return homes
+
+
 def _targets(module: str, is_package: bool, stmt: ast.Import | ast.ImportFrom, modules: dict[str, Path]) -> set[str]:
     """The package's modules that ``stmt`` executes: the named module or, for ``from M import x``,
-    ``M.x`` when it is a module and ``M`` otherwise; plus the parent packages it runs first, except
-    ``module``'s own ancestors (already being imported when ``module`` runs)."""
+    ``M.x`` when it is a module, else ``M`` (and the submodule a lazy ``M`` loads ``x`` from);
+    plus the parent packages it runs first, except ``module``'s own ancestors (already being
+    imported when ``module`` runs)."""
     if isinstance(stmt, ast.Import):
         named = {alias.name for alias in stmt.names}
     else:
-        base = stmt.module or ""
-        if stmt.level:
-            package = module.split(".") if is_package else module.split(".")[:-1]
-            base = ".".join(package[:len(package) - stmt.level + 1] + ([base] if base else []))
+        base = _absolute(module, is_package, stmt)
+        lazy = _lazy_homes(base, modules[base]) if base in modules and modules[base].name == "__init__.py" else {}
         named = {f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base for alias in stmt.names}
+        named |= {lazy[alias.name] for alias in stmt.names if alias.name in lazy}
     ancestors = {module.rsplit(".", k)[0] for k in range(1, module.count(".") + 1)}
     found = set()
     for name in named:
@@ -155,3 +188,10 @@ def test_a_from_import_of_a_package_name_counts_its_init_and_its_parents() -> No
     assert _targets("edgenas.cli.common", False, stmt, modules) == {"edgenas.cost", "edgenas.cost.model"}
     stmt = ast.parse("from . import common").body[0]
     assert _targets("edgenas.cli", True, stmt, modules) == {"edgenas.cli.common"}
+
+
+def test_a_name_a_lazy_package_exports_counts_the_submodule_it_loads() -> None:
+    modules = _modules()
+    stmt = ast.parse("from ..deploy import structure_graph, plan_memory").body[0]
+    assert _targets("edgenas.cost.memory", False, stmt, modules) == {
+        "edgenas.deploy", "edgenas.deploy.quantize", "edgenas.deploy.plan"}

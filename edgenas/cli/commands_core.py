@@ -11,7 +11,6 @@ import typer
 from rich.table import Table
 
 from ..errors import UsageError
-from ..supernet.device import resolve_device
 from .common import DataOpt, JsonOpt, OtherDataOpt, QuietOpt, SpaceOpt, app, handle_errors, progress_bar, stderr, stdout
 
 
@@ -113,6 +112,7 @@ def train(
     from ..space import get_space
     from ..supernet import TrainConfig, default_phases, load_meta, train_supernet
     from ..supernet.data_parallel import SINGLE, launched_by_torchrun, process_group, rank_device, ranks_from_env
+    from ..supernet.device import resolve_device
     from ..supernet.sharding import check_divisible
     from ..supernet.train import finished_run
 
