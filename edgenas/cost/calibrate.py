@@ -23,6 +23,8 @@ import numpy as np
 from ..boards import Board, board_for_target
 from ..deploy import compile_graph, structure_graph
 from ..scratch import scratch_dir
+from ..targets.cortex_m.build import build_firmware
+from ..targets.cortex_m.elf import elf_memory
 from ..targets.cortex_m.profile import sources_hash
 from ..space import Arch, SpaceSpec, get_space, largest_arch, sample_arch, smallest_arch
 from .metrics import model_flash_bytes
@@ -33,9 +35,6 @@ CORES = ("cortex-m7", "cortex-m4", "cortex-m55")
 
 def measure_build(spec: SpaceSpec, arch: Arch, board: Board, work_dir: Path) -> dict:
     """Compile ``arch`` (zero weights: sizes are what matter), build firmware, read its ELF."""
-    from ..targets.cortex_m.build import build_firmware  # heavy toolchain path, only when measuring
-    from ..targets.cortex_m.elf import elf_memory
-
     graph = structure_graph(spec, arch)
     compiled = compile_graph(graph, work_dir / "src")
     firmware = build_firmware(work_dir / "src", board, work_dir / "build")

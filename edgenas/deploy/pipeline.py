@@ -32,6 +32,7 @@ from ..errors import BoardError, DataError, ModelFormatError, ToolchainError, Us
 from ..paths import RUNTIME_C_DIR
 from .compile import compile_graph
 from .ir import Graph
+from .reference import run_reference
 
 if TYPE_CHECKING:
     from ..targets.cortex_m import Firmware
@@ -112,7 +113,6 @@ def _from_subnet(directory: Path, out: Path, data: str | None, calib_images: int
     from ..supernet import accuracy, load_subnet
     from .onnx_export import export_onnx
     from .quantize import quantize_images, quantize_subnet
-    from .reference import run_reference
     from .tflite_writer import write_tflite
 
     subnet, meta = load_subnet(directory)
@@ -163,7 +163,7 @@ def compile_model(
         ModelFormatError / UnsupportedOpError: the model cannot be read or compiled.
     """
     from ..supernet import is_subnet_dir
-    from .tflite_reader import read_tflite
+    from .tflite_reader import read_tflite  # loads the tflite-micro schema
 
     model, out = Path(model), Path(out_dir)
     if not model.exists():

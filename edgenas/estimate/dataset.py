@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from ..data import DataSplits
 from ..distributed import Job, Pool, SerialPool, Task, Watch
@@ -112,8 +113,6 @@ def _measuring_state(net: OFASupernet, data: DataSplits, calib_images: int, val_
                      threads: int | None) -> tuple:
     """A worker's state: the supernet and data it measures with, on ``threads`` torch threads."""
     if threads is not None:
-        import torch
-
         torch.set_num_threads(threads)
     return net, data, calib_images, val_images
 

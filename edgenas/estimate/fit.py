@@ -7,6 +7,11 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UsageError
+from ..space import SpaceSpec
+from ..supernet import load_meta
+from ..supernet.checkpoint import weights_sha256
+from .dataset import measurement_settings, read_samples
+from .predictor import AccuracyPredictor, PredictorConfig
 
 
 def fit_predictor(samples: Path, supernet_dir: Path, out: Path, *, holdout: float = 0.2, seed: int = 0,
@@ -20,12 +25,6 @@ def fit_predictor(samples: Path, supernet_dir: Path, out: Path, *, holdout: floa
     Raises:
         UsageError: fewer than 10 samples, or samples measured with different settings.
     """
-    from ..space import SpaceSpec
-    from ..supernet import load_meta
-    from ..supernet.checkpoint import weights_sha256
-    from .dataset import measurement_settings, read_samples
-    from .predictor import AccuracyPredictor, PredictorConfig
-
     files = sorted(Path(samples).glob("samples-*.jsonl"))
     records = {s.arch: s for f in files for s in read_samples(f)}
     if len(records) < 10:

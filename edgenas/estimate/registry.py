@@ -14,9 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..data import load_dataset, load_recorded_dataset
 from ..errors import UsageError
 from ..paths import PREDICTORS_DIR
 from ..space import Arch, SpaceSpec
+from ..supernet import load_supernet
+from ..supernet.bundled import bundled_supernet_dir
+from .dataset import measure_accuracy
+from .predictor import AccuracyPredictor
 
 
 Estimator = Callable[[list[Arch]], Sequence[float] | Iterator[float]]
@@ -47,17 +52,12 @@ class EstimatorContext:
     def supernet(self):
         """``(OFASupernet, meta)`` of ``supernet_dir`` (default: the bundled one)."""
         if "supernet" not in self._cache:
-            from ..supernet import load_supernet
-            from ..supernet.bundled import bundled_supernet_dir
-
             self._cache["supernet"] = load_supernet(self.supernet_dir or bundled_supernet_dir())
         return self._cache["supernet"]
 
     def data(self):
         """The dataset splits (the supernet's dataset unless ``dataset`` names another)."""
         if "data" not in self._cache:
-            from ..data import load_dataset, load_recorded_dataset
-
             if self.dataset is not None:  # the caller's choice (e.g. a proxy scored on other data)
                 self._cache["data"] = load_dataset(self.dataset, seed=self.seed)
             else:  # the supernet's own split: another seed's validation images were trained on
@@ -70,8 +70,6 @@ class EstimatorContext:
 
     def predictor(self):
         if "predictor" not in self._cache:
-            from .predictor import AccuracyPredictor
-
             self._cache["predictor"] = AccuracyPredictor.load(self.predictor_path())
         return self._cache["predictor"]
 
@@ -112,8 +110,6 @@ def _predictor(context: EstimatorContext) -> Estimator:
 
 @register_estimator("inherited")
 def _inherited(context: EstimatorContext) -> Estimator:
-    from .dataset import measure_accuracy
-
     def score(archs: list[Arch]) -> Iterator[float]:
         net, _ = context.supernet()
         for a in archs:

@@ -22,6 +22,12 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from ..data import DataSplits
+from ..estimate.dataset import collect_samples
+from ..estimate.fit import fit_predictor
+from ..estimate.registry import PREDICTORS_DIR
+from ..space import get_space
+from ..supernet import TrainConfig, default_phases, load_supernet, train_supernet
+from ..supernet.bundled import bundled_supernet_dir
 
 Say = Callable[[str], None]
 
@@ -87,13 +93,6 @@ def adapt(data: DataSplits, root: Path, plan: AdaptPlan = AdaptPlan(), say: Say 
         source: the supernet to transfer from (default: the bundled one).
         transfer: False trains from a random init instead (the baseline transfer is measured against).
     """
-    from ..estimate.dataset import collect_samples
-    from ..estimate.fit import fit_predictor
-    from ..estimate.registry import PREDICTORS_DIR
-    from ..space import get_space
-    from ..supernet import TrainConfig, default_phases, load_supernet, train_supernet
-    from ..supernet.bundled import bundled_supernet_dir
-
     tell = say or (lambda _msg: None)
     work = work_folder(root, data)
     work.mkdir(parents=True, exist_ok=True)

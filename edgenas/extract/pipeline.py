@@ -17,12 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .. import __version__
 from ..boards import Board
-from ..cost.latency_table import LatencyTable
+from ..cost import CostModel
+from ..cost.latency_table import LatencyTable, TableError
+from ..deploy.pipeline import compile_model, run_artifact
 from ..errors import DeviceError, EdgenasError, InfeasibleBudgetError, SpaceError
 
 if TYPE_CHECKING:  # heavy modules, imported where used
-    from ..cost import CostModel
     from ..data import DataSplits
     from ..estimate.registry import EstimatorContext
     from ..space import SpaceSpec
@@ -157,7 +159,6 @@ def default_latency_table(board: Board) -> Path | None:
 
 def shared_latency_table(board: Board, candidates: Sequence[Path]) -> Path | None:
     """The first of ``candidates`` measured for ``board``'s core with its fingerprint up to the board name."""
-    from ..cost.latency_table import TableError
     from ..profile import get_profiler
 
     def without_board(fp: dict) -> dict:
@@ -204,8 +205,6 @@ def load_latency_table(board: Board, spec: SpaceSpec, given: Path | None = None,
 
 def _versions() -> dict[str, str]:
     import torch
-
-    from .. import __version__
 
     return {"edgenas": __version__, "torch": torch.__version__, "numpy": np.__version__}
 
@@ -286,7 +285,6 @@ class _Inputs:
 
 
 def _load_inputs(request: ExtractRequest, say: Step, lap: _Laps) -> _Inputs:
-    from ..cost import CostModel
     from ..data import load_recorded_dataset
     from ..estimate.registry import EstimatorContext
     from ..supernet import load_supernet
@@ -343,8 +341,6 @@ def _float_subnet(request: ExtractRequest, inputs: _Inputs, arch: Any, test: Any
 
 def _verify_on_board(request: ExtractRequest, host: Any, inputs: np.ndarray) -> Any:
     """Build the firmware, run ``inputs`` on the board and demand the host build's outputs."""
-    from ..deploy.pipeline import run_artifact
-
     run = run_artifact(Path(request.out_dir), request.board, inputs, opt=request.opt, port=request.port)
     expected = host.run(inputs)
     device = run.outputs.reshape(len(inputs), -1)
@@ -361,7 +357,6 @@ def _extract(request: ExtractRequest, step: Step | None) -> ExtractReport:
     """:func:`extract`'s work, stage by stage (each stage's wall time goes into the report)."""
     from ..data import ImageSet
     from ..deploy import build_host
-    from ..deploy.pipeline import compile_model
     from ..deploy.quantize import quantize_images
     from ..estimate.baselines import run_baselines
     from ..estimate.registry import get_estimator

@@ -19,8 +19,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..deploy.ir import Graph, Op
-from ..deploy.quantize import INPUT_QUANT, LayerParams, activation_quant, GraphBuilder, build_int8_graph
+from ..deploy.ir import Graph, Op, QuantParams
+from ..deploy.quantize import INPUT_QUANT, LayerParams, activation_quant, GraphBuilder, build_int8_graph, net_layers
 from ..space import Arch, SpaceSpec, plan_net
 from ..space.signature import Signature
 
@@ -144,9 +144,7 @@ class _Chain:
         self.x = out
 
 
-def _qp(scales: tuple[float, ...]):
-    from ..deploy.ir import QuantParams
-
+def _qp(scales: tuple[float, ...]) -> QuantParams:
     return QuantParams(scales, (0,) * len(scales))
 
 
@@ -182,8 +180,6 @@ def chain_graph(sigs: Sequence[Signature], seed: int = 0, *, lead: bool = True, 
 
 def random_arch_graph(spec: SpaceSpec, arch: Arch, seed: int = 0) -> Graph:
     """The deployed int8 graph of ``arch`` (same builder as quantization) with random weights."""
-    from ..deploy.quantize import net_layers
-
     rng = np.random.default_rng(seed)
     plan = plan_net(spec, arch)
     params = {}

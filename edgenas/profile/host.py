@@ -41,6 +41,7 @@ from ..targets.host import (
     time_runners,
     tvm_runner,
 )
+from ..targets import linux_rpc
 from .base import ArchMeasurement, EntrySamples
 from .graphs import chain_graph, random_arch_graph
 from ..space.signature import Signature
@@ -230,10 +231,8 @@ class RpcProfiler(HostProfiler):
 
     target = "linux-rpc"
 
-    def __init__(self, device, *, samples: int = 5, number: int = 20, batch_size: int = 8) -> None:  # noqa: ANN001
-        from ..targets.linux_rpc import RpcDevice
-
-        self.device: RpcDevice = device
+    def __init__(self, device: linux_rpc.RpcDevice, *, samples: int = 5, number: int = 20, batch_size: int = 8) -> None:
+        self.device: linux_rpc.RpcDevice = device
         self.backend = "tvm-rpc"
         self.board = f"{device.host}:{device.port}"
         self.samples = samples
@@ -241,17 +240,13 @@ class RpcProfiler(HostProfiler):
         self.batch_size = batch_size
 
     def fingerprint(self) -> dict[str, object]:
-        from ..targets.linux_rpc import fingerprint
-
-        return fingerprint(self.device)
+        return linux_rpc.fingerprint(self.device)
 
     def time_models(self, models: Mapping[str, TimedModel], work_dir: Path) -> dict[str, list[float]]:
-        from ..targets.linux_rpc import build, measure
-
         out = {}
         for name, m in models.items():
             path = export_module(m.module, m.shape, Path(work_dir) / f"{name}.onnx")
-            lib = build(path, self.device, path.with_suffix(".so"))
+            lib = linux_rpc.build(path, self.device, path.with_suffix(".so"))
             x = np.random.default_rng(0).random(m.shape).astype(np.float32)
-            out[name] = measure(lib, self.device, x, number=self.number, repeat=self.samples)
+            out[name] = linux_rpc.measure(lib, self.device, x, number=self.number, repeat=self.samples)
         return out

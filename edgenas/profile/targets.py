@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..boards import DEFAULT_BOARD_FOR_CORE, board_for_target, get_board
 from ..cost.latency_table import UnknownTargetError
+from ..errors import BoardError, UsageError
 from ..paths import LATENCY_DIR
 
 OTHER_TARGETS = ("host", "linux-rpc", "linux-arm64", "android")
@@ -62,14 +63,10 @@ def get_profiler(target: str, *, board: str | None = None, backend: str | None =
 
         host, _, port = (rpc or "127.0.0.1:9090").rpartition(":")
         if not host or not port.isdigit():
-            from ..errors import UsageError
-
             raise UsageError(f"--rpc {rpc!r} is not HOST:PORT", hint="e.g. --rpc 192.168.1.20:9090")
         device = RpcDevice.aarch64(host, int(port)) if aarch64 else RpcDevice(host, int(port))
         return RpcProfiler(device, **kwargs)
     if target in DEFAULT_DEVICE:
-        from ..errors import BoardError
-
         device = get_board(board or DEFAULT_DEVICE[target])
         if getattr(device, "driver", "") != DEVICE_DRIVER[target]:
             raise BoardError(f"board {device.name} is not a {target} profile (driver {device.driver})",
@@ -81,8 +78,6 @@ def get_profiler(target: str, *, board: str | None = None, backend: str | None =
         from .linux_arm64 import LinuxArm64Profiler
 
         if device.connection == "ssh" and not (ssh or device.host):
-            from ..errors import UsageError
-
             raise UsageError(f"board {device.name} is reached over ssh and has no host", hint="pass --ssh USER@HOST")
         return LinuxArm64Profiler(device, host=ssh, **kwargs)
     raise UnknownTargetError(f"unknown profiling target {target!r}",

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .arch import Arch
+from .arch import Arch, BlockChoice
 from .plan import plan_net
 from .spec import SpaceSpec, same_out
 
@@ -90,8 +90,6 @@ def space_signatures(spec: SpaceSpec) -> list[Signature]:
     Enumerated per (resolution, width, stage, first-or-later block, kernel, expand): a block's
     shapes depend on nothing else.
     """
-    from ..space import BlockChoice
-
     out: set[Signature] = set()
     for r in spec.resolutions:
         for w in spec.widths:

@@ -17,16 +17,18 @@ avoid, and the logits carry the search's state).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
 from ...cost.latency_table import LatencyTable
-from ...data import DataSplits
+from ...data import DataSplits, load_dataset, load_recorded_dataset
 from ...errors import SpaceError
 from ...space import Arch, SpaceSpec
-from ...supernet import OFASupernet
+from ...supernet import OFASupernet, load_supernet
+from ...supernet.bundled import bundled_supernet_dir
 from ..registry import register_strategy
 from ..strategy import Repair, Score
 from ..strategy_config import coerce_config
@@ -36,12 +38,6 @@ from .slots import arch_from_choices
 
 def _load_inputs(spec: SpaceSpec, cfg: DartsConfig, net: OFASupernet | None, data: DataSplits | None,
                  table: LatencyTable | None, seed: int) -> tuple[OFASupernet, DataSplits, LatencyTable]:
-    from pathlib import Path
-
-    from ...data import load_dataset, load_recorded_dataset
-    from ...supernet import load_supernet
-    from ...supernet.bundled import bundled_supernet_dir
-
     meta = None
     if net is None:
         net, meta = load_supernet(Path(cfg.supernet_dir) if cfg.supernet_dir else bundled_supernet_dir())
