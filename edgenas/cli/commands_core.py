@@ -11,7 +11,8 @@ import typer
 from rich.table import Table
 
 from ..errors import UsageError
-from .common import DataOpt, JsonOpt, OtherDataOpt, QuietOpt, SpaceOpt, app, handle_errors, progress_bar, stderr, stdout
+from .common import (DataOpt, JsonOpt, OtherDataOpt, QuietOpt, SpaceOpt, app, handle_errors, out_folder, progress_bar,
+                     stderr, stdout)
 
 
 def _parse_epochs(text: str, *, continuing: bool = False) -> tuple[int, int, int, int]:
@@ -122,6 +123,7 @@ def train(
             raise UsageError(f"{name} must be at least {least}, got {value}")
     if not math.isfinite(lr_scale) or lr_scale <= 0:  # nan and inf passed `<= 0` and trained a NaN supernet
         raise UsageError(f"--lr-scale must be a positive number, got {lr_scale}")
+    out_folder(out)
     ranks = ranks_from_env() if ddp or launched_by_torchrun() else SINGLE
     check_divisible(batch_size, ranks.world_size)
     quiet = quiet or not ranks.main  # one progress display and log: rank 0's
@@ -176,6 +178,7 @@ def subnet(
     from ..supernet import accuracy, load_supernet, prepare_subnet, save_subnet
     from ..supernet.bundled import bundled_supernet_dir
 
+    out_folder(out)
     net, meta = load_supernet(supernet or bundled_supernet_dir())
     spec = net.spec
     chosen = {"largest": largest_arch(spec), "smallest": smallest_arch(spec)}.get(arch) or Arch.parse(arch)

@@ -11,7 +11,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from .common import JsonOpt, QuietOpt, app, handle_errors, progress_bar, stderr, stdout
+from .common import JsonOpt, QuietOpt, app, handle_errors, out_folder, progress_bar, stderr, stdout
 
 data_app = typer.Typer(help="Build datasets that are made, not downloaded.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
@@ -47,7 +47,7 @@ def kws(
     start = time.perf_counter()
     with progress_bar(quiet) as progress:
         task = progress.add_task("synthesising", total=None, info="")
-        result = build_keyword_dataset(out, seed=seed, recipe=recipe, speakers=_names(speakers), workers=workers,
+        result = build_keyword_dataset(out_folder(out), seed=seed, recipe=recipe, speakers=_names(speakers), workers=workers,
                                        progress=lambda done, total: progress.update(task, completed=done, total=total))
     seconds = time.perf_counter() - start
     if as_json:

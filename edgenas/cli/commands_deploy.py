@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from ..errors import DeviceError, UsageError
-from .common import JsonOpt, app, handle_errors, stderr, stdout
+from .common import JsonOpt, app, handle_errors, out_folder, stderr, stdout
 
 BoardOpt = Annotated[Optional[str], typer.Option("--board", help="board name (edgenas boards) or a board .toml file")]
 TargetOpt = Annotated[Optional[str], typer.Option("--target", help="a core (cortex-m7, cortex-m4, cortex-m55): its default board")]
@@ -52,7 +52,7 @@ def compile_(
     """Compile a model to C: src/ (model.c, model.h, runtime), model.tflite, model.onnx, memory.json."""
     from ..deploy.pipeline import compile_model
 
-    art = compile_model(model, out, data=data, calib_images=calib_images, eval_images=eval_images, force=force)
+    art = compile_model(model, out_folder(out), data=data, calib_images=calib_images, eval_images=eval_images, force=force)
     files = sorted(str(p.relative_to(out)) for p in out.iterdir())
     result = {
         "out": str(out), "model": art.name, "source": art.source["kind"], "files": files,

@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import UsageError
-from .common import DataOpt, JsonOpt, OtherDataOpt, QuietOpt, app, handle_errors, stderr, stdout
+from .common import DataOpt, JsonOpt, OtherDataOpt, QuietOpt, app, handle_errors, out_folder, stderr, stdout, table_file
 
 
 def _latency_limit(text: str, board, table: Optional[Path]) -> float:  # noqa: ANN001 (Board)
@@ -80,6 +80,9 @@ def extract(
             raise UsageError(f"{name} must be 0 or more, got {value}")
     if warm_start is not None:
         trials_file(warm_start)  # fail before any work when it holds no earlier search
+    out_folder(out)
+    out_folder(work, "--work")
+    table_file(table)
     chosen = get_board(board) if board else board_for_target(target)
     limits: dict[str, float] = {}
     if ram:

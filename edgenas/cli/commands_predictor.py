@@ -9,7 +9,8 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import UsageError
-from .common import DataOpt, OtherDataOpt, QuietOpt, app, handle_errors, progress_bar, stderr, stdout, worker_lines
+from .common import (DataOpt, OtherDataOpt, QuietOpt, app, handle_errors, out_folder, progress_bar, stderr, stdout,
+                     worker_lines)
 
 predictor_app = typer.Typer(help="Accuracy predictor: collect samples, fit, evaluate.", no_args_is_help=True)
 app.add_typer(predictor_app, name="predictor")
@@ -65,6 +66,7 @@ def collect(
         raise UsageError(f"--threads must be at least 1, got {threads}")
     if seed < 0 or count < 1:
         raise UsageError(f"--seed must be 0 or more and --count at least 1, got {seed} and {count}")
+    out_folder(samples, "--samples")
     torch.set_num_threads(threads)
     index, n = _shard(shard)
     with open_pool(workers, ray_address) as pool, progress_bar(quiet) as progress:
@@ -99,5 +101,5 @@ def fit(
     from ..estimate.fit import fit_predictor
     from ..supernet.bundled import bundled_supernet_dir
 
-    quality = fit_predictor(samples, supernet or bundled_supernet_dir(), out, holdout=holdout, seed=seed)
+    quality = fit_predictor(samples, supernet or bundled_supernet_dir(), out_folder(out), holdout=holdout, seed=seed)
     stdout.print_json(json.dumps({**quality, "out": str(out)}))

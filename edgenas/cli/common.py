@@ -7,6 +7,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
+from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
@@ -48,6 +49,32 @@ def report(message: str, hint: str = "") -> None:
     stderr.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     if hint:
         stderr.print(f"[yellow]hint:[/] {escape(hint)}", highlight=False)
+
+
+def out_folder(path: Path, flag: str = "--out") -> Path:
+    """``path`` for an option naming a folder to write, checked before any work: a file there, or
+    in the place of a folder above it, is refused naming the option (commands failed only after
+    their work with FileExistsError, and train read the file as a damaged checkpoint).
+
+    Raises:
+        EdgenasError: ``path`` or one of its parents is a file.
+    """
+    for place in (path, *path.parents):
+        if place.exists():
+            if not place.is_dir():
+                what = "" if place == path else f" (its parent {place} is a file)"
+                raise EdgenasError(f"{flag} {path} is not a folder{what}",
+                                   hint=f"give {flag} a folder (it is created if missing)")
+            break
+    return path
+
+
+def table_file(path: Path | None, flag: str = "--table") -> Path | None:
+    """``path`` for an option naming a JSON file, checked before any work: a folder is refused."""
+    if path is not None and path.is_dir():
+        raise EdgenasError(f"{flag} {path} is a folder, not a file",
+                           hint=f"give {flag} the table's .json file, e.g. {flag} {path / 'table.json'}")
+    return path
 
 
 def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -231,8 +231,12 @@ class LatencyTable:
                              hint="build one with `edgenas profile --target ... --table PATH`") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise TableError(f"latency table {path} is not valid JSON: {exc}") from None
-        except OSError as exc:  # a folder, no rights, ...
-            raise TableError(f"cannot read latency table {path}: {exc.strerror}") from None
+        except IsADirectoryError:
+            raise TableError(f"latency table {path} is a folder, not a file",
+                             hint="give --table the table's .json file (`edgenas profile` writes one)") from None
+        except OSError as exc:  # no rights, ...
+            raise TableError(f"cannot read latency table {path}: {exc.strerror}",
+                             hint="check the --table path and its permissions") from None
         table = cls.from_dict(data)
         if fingerprint is not None:
             table.check_fingerprint(fingerprint)
