@@ -3,13 +3,54 @@
 from __future__ import annotations
 
 import json
+import math
+import time
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 from rich.table import Table
 
-from .common import JsonOpt, QuietOpt, SpaceOpt, app, handle_errors, progress_bar, stderr, stdout, worker_lines
+from .common import JsonOpt, QuietOpt, SpaceOpt, app, handle_errors, progress_bar, stderr, stdout, table_file, worker_lines
+
+
+def plan_text(full: int, have: int, todo: int, batch: int, workers: int) -> str:
+    """What a profile run will do: the full table's size, what is in it, and the builds this run takes."""
+    builds = math.ceil(todo / batch) if batch else 0
+    text = f"a full table has {full:,} entries; {have:,} measured, {full - have:,} missing"
+    if todo == 0:
+        return text + ": nothing to measure"
+    where = f" on {workers} workers" if workers > 1 else ""
+    return text + f"; this run measures {todo:,} in {builds:,} batch{'es' if builds != 1 else ''} of up to {batch}{where}"
+
+
+class Eta:
+    """The time left, told once the first batch is in (batches take alike long on one target)."""
+
+    def __init__(self, todo: int, batch: int, workers: int, clock=time.monotonic) -> None:  # noqa: ANN001
+        self.todo, self.batch, self.workers, self.clock = todo, max(1, batch), max(1, workers), clock
+        self.start = clock()
+        self.told = False
+
+    def after(self, done: int) -> str | None:
+        """The estimate, the first time ``done`` entries (of this run) are measured; else None."""
+        if self.told or done <= 0 or done >= self.todo:
+            return None
+        self.told = True
+        elapsed = self.clock() - self.start
+        per_batch = elapsed / math.ceil(done / self.batch)
+        left = per_batch * math.ceil(math.ceil((self.todo - done) / self.batch) / self.workers)
+        return (f"first batch in {format_duration(elapsed)}: about {format_duration(left)} more "
+                f"for the {self.todo - done:,} entries left (rerun the same command to resume if stopped)")
+
+
+def format_duration(seconds: float) -> str:
+    """``42 s``, ``12 min``, ``3.5 h``."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 @app.command()
@@ -47,9 +88,12 @@ def profile(
     from ..distributed import open_pool
     from ..errors import UsageError
     from ..profile import build_table, get_profiler, validate
+    from ..profile.run import open_table
+    from ..space.signature import space_signatures
     from ..scratch import scratch_dir
     from ..space import get_space
 
+    table_file(table_path)
     spec = get_space(space_name, in_channels=channels, num_classes=classes)
     kwargs = {"port": port} if port else {}
     kwargs |= {k: v for k, v in (("serial", serial), ("runner", runner and str(runner)), ("ssh", ssh)) if v}
@@ -65,13 +109,24 @@ def profile(
     if parallel and not getattr(getattr(prof, "board_obj", None), "emulated", False):
         raise UsageError(f"--workers/--ray-address profile emulated Cortex-M boards only, not {prof.board}",
                          hint="timings of a real board or of this CPU are measured one at a time; drop --workers")
+    keys = [sig.key for sig in space_signatures(spec)]
+    existing = open_table(prof, spec, path)
+    todo = len(existing.missing(keys))
+    todo = min(todo, max(0, budget)) if budget is not None else todo
     with open_pool(workers, ray_address) as pool, progress_bar(quiet) as bar:
         if pool.note:
             stderr.print(pool.note, highlight=False)
+        if not quiet:
+            stderr.print(f"{path}: " + plan_text(len(set(keys)), len(existing), todo, prof.batch_size, pool.workers),
+                         highlight=False)
         task = bar.add_task(f"profile {target}", total=None, info="")
+        eta = Eta(todo, prof.batch_size, pool.workers)
 
         def progress(done: int, total: int, info: str) -> None:
             bar.update(task, completed=done, total=total, info=info)
+            note = eta.after(done)
+            if note and not quiet:
+                stderr.print(note, highlight=False)
 
         table = build_table(prof, spec, path, budget=budget, progress=progress, pool=pool,
                             watch=None if pool.workers == 1 else worker_lines(bar))

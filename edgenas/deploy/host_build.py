@@ -171,7 +171,8 @@ class HostModel:
         if proc.returncode != 0:
             raise DeviceError(
                 f"{self.exe} exited with {proc.returncode}: {stderr.strip()[-2000:]}",
-                hint="a kernel rejected its arguments or the build is broken; rebuild with sanitize=True to locate it",
+                hint="a kernel rejected its arguments or the build is broken: rerun with EDGENAS_DEBUG=1 and report it "
+                     "with the model (in Python, build_host(..., sanitize=True) locates the fault)",
             )
         expected = batch.shape[0] * self.output_bytes
         if len(proc.stdout) != expected:

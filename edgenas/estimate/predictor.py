@@ -207,7 +207,9 @@ class AccuracyPredictor:
         d = Path(directory)
         if not (d / META).is_file() or not (d / WEIGHTS).is_file():
             raise CheckpointError(f"no accuracy predictor in {d} ({META} or {WEIGHTS} missing)",
-                                  hint="train one with edgenas.estimate.AccuracyPredictor.fit and save it")
+                                  hint="make one with `edgenas predictor collect --samples S` and `edgenas predictor "
+                                       "fit --samples S --out DIR`, then pass --predictor DIR (or leave --predictor "
+                                       "out for the bundled one)")
         try:
             meta = json.loads((d / META).read_text())
             spec = SpaceSpec.from_dict(meta["space"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -133,3 +134,51 @@ def test_repeated_predictions_do_not_recompute_percentiles(spec, monkeypatch):
     key = arch_signatures(spec, arch)[0].key
     table.add(key, [table.stats(key).median + 1000.0] * 5)  # new samples are seen at once
     assert table.predict(arch) > first and calls == [1]
+
+
+class _InstantProfiler:
+    """Measures every entry at once: the profile command's own output is under test."""
+
+    target, unit, backend, board, batch_size = "host", "ms", "fake", "this-cpu", 4
+
+    def fingerprint(self) -> dict[str, object]:
+        return {"fake": 1}
+
+    def measure_entries(self, sigs, work_dir):
+        from edgenas.profile import EntrySamples
+
+        return EntrySamples({s.key: [1.0, 1.0, 1.0] for s in sigs})
+
+    def measure_overhead(self, spec, work_dir):
+        return [0.5, 0.5, 0.5]
+
+
+def test_profile_says_how_big_a_full_table_is_and_how_long_the_rest_takes(tmp_path, monkeypatch):
+    import edgenas.profile
+
+    monkeypatch.setattr(edgenas.profile, "get_profiler", lambda *a, **k: _InstantProfiler())
+    full = len({s.key for s in space_signatures(get_space("mcu-mbv2"))})
+    path = tmp_path / "t.json"
+    args = ["profile", "--target", "host", "--table", str(path), "--budget", "10"]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    err = " ".join(res.stderr.split())
+    assert f"a full table has {full:,} entries; 0 measured, {full:,} missing; this run measures 10 in 3 batches of up to 4" in err
+    assert re.search(r"first batch in \d+ s: about \d+ s more for the 6 entries left", err), err
+    res = CliRunner().invoke(app, args)  # resumed: what is there is counted
+    assert f"10 measured, {full - 10:,} missing; this run measures 10 in 3 batches" in " ".join(res.stderr.split())
+    res = CliRunner().invoke(app, [*args[:-1], "0", "--quiet"])
+    assert res.exit_code == 0 and "a full table" not in res.stderr
+
+
+def test_the_time_left_is_told_once_from_the_first_batch():
+    from edgenas.cli.commands_profile import Eta, plan_text
+
+    now = [100.0]
+    eta = Eta(todo=100, batch=10, workers=2, clock=lambda: now[0])
+    assert eta.after(0) is None
+    now[0] += 30.0  # one batch of 10 in 30 s; 9 batches left on 2 workers: 5 rounds of 30 s
+    assert eta.after(10).startswith("first batch in 30 s: about 2 min more for the 90 entries left")
+    assert eta.after(20) is None
+    assert plan_text(768, 768, 0, 40, 1).endswith("768 measured, 0 missing: nothing to measure")
+    assert plan_text(768, 0, 768, 40, 4).endswith("this run measures 768 in 20 batches of up to 40 on 4 workers")
