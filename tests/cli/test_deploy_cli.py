@@ -53,6 +53,7 @@ def test_compile_tflite_writes_sources_model_and_memory(kws_artifact):
     assert f"EN_ARENA_BYTES {plan.arena_bytes}" in (out / "src" / "model.h").read_text()
 
 
+@pytest.mark.board  # runs in QEMU
 def test_compile_and_run_a_subnet_in_qemu(tmp_path):
     s = our_subnets()[1]
     sub_dir = save_subnet(s.subnet, tmp_path / "subnet", {"data": "fashion-mnist"})
@@ -92,6 +93,7 @@ def test_compile_and_run_a_subnet_in_qemu(tmp_path):
 
 
 @needs_kws
+@pytest.mark.board  # runs in QEMU
 def test_run_prints_outputs_layers_and_memory(kws_artifact):
     result = runner.invoke(app, ["run", str(kws_artifact), "--board", "mps2-an500", "--opt", "-Os"])
     assert result.exit_code == 0, result.output
@@ -103,6 +105,7 @@ def test_run_prints_outputs_layers_and_memory(kws_artifact):
 
 
 @needs_kws
+@pytest.mark.board  # runs in QEMU
 def test_run_check_fails_when_the_model_writes_past_its_arena(kws_artifact, tmp_path):
     """Regression: a model writing past its arena passed `run --check` (and corrupted the stack figure)."""
     art = tmp_path / "broken"

@@ -1,6 +1,7 @@
 """The guard-rail baselines learn what is learnable, repeat for a seed, and turn losses into warnings."""
 
 import numpy as np
+import pytest
 
 from edgenas.data import DataSplits, ImageSet, make_synthetic
 from edgenas.estimate.baselines import BaselineResult, logistic_regression, small_cnn
@@ -19,6 +20,7 @@ def test_logistic_regression_separates_the_synthetic_classes_and_chance_stays_ch
     assert logistic_regression(labels_are_noise).test_acc < 0.4
 
 
+@pytest.mark.slow  # trains a CNN twice: 24 s on the shared 2-core machine
 def test_small_cnn_is_repeatable_for_a_seed_and_learns():
     data = make_synthetic(seed=0)
     a, b = small_cnn(data, epochs=12, seed=3), small_cnn(data, epochs=12, seed=3)

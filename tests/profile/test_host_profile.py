@@ -29,6 +29,7 @@ def spec():
     return get_space("tiny-test")
 
 
+@pytest.mark.slow  # 11 s
 def test_host_table_with_onnxruntime(spec, tmp_path):
     arch = smallest_arch(spec)
     prof = HostProfiler("onnxruntime", rounds=6, samples=3, span_s=0.05)
@@ -82,6 +83,7 @@ def test_choose_backend_records_every_candidate(spec, tmp_path):
     assert all(v > 0 for v in medians.values())
 
 
+@pytest.mark.slow  # a TVM RPC server and builds: 23 s
 def test_rpc_path_on_loopback(spec, tmp_path):
     pytest.importorskip("tvm")
     from edgenas.targets.linux_rpc import RpcDevice, loopback_server
