@@ -115,3 +115,66 @@ def test_stopping_a_child_stops_its_whole_process_group(tmp_path):
         grandchild = int(pid_file.read_text())
     assert proc.returncode is not None and _wait_gone(grandchild, 3.0)
     stop_child(proc)  # stopping twice is harmless
+
+
+def _cli(args: list[str], tmp: Path) -> subprocess.Popen:
+    """``edgenas ARGS`` as its own process, with its temp directory in ``tmp``."""
+    env = {**os.environ, "TMPDIR": str(tmp)}
+    return subprocess.Popen([sys.executable, "-c", "from edgenas.cli import app; app()", *args], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for_qemu(parent: subprocess.Popen, timeout_s: float = 150.0) -> int:
+    """The pid of the QEMU that ``parent`` starts (after building its firmware)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if parent.poll() is not None:
+            pytest.fail(f"edgenas ended before starting QEMU: {parent.communicate()[1][-2000:]}")
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                text = stat.read_text()
+            except OSError:
+                continue
+            comm, _, rest = text.partition(" (")[2].rpartition(") ")
+            if comm.startswith("qemu-system") and int(rest.split()[1]) == parent.pid:
+                return int(stat.parent.name)
+        time.sleep(0.1)
+    parent.kill()
+    pytest.fail("edgenas started no QEMU in time")
+
+
+@pytest.mark.board
+@pytest.mark.timeout(300)
+def test_kill_9_of_edgenas_profile_leaves_no_qemu_and_the_next_command_removes_its_scratch(root):
+    """The issue's case itself: `edgenas profile` killed outright while QEMU measures a batch."""
+    parent = _cli(["profile", "--target", "cortex-m7", "--table", str(root / "t.json"), "--budget", "2",
+                   "--quiet"], root)
+    qemu = _wait_for_qemu(parent)
+    left = list(root.glob(f"edgenas-{parent.pid}-profile-*"))
+    parent.send_signal(signal.SIGKILL)
+    parent.wait(timeout=5)
+    assert _wait_gone(qemu), "QEMU outlived the killed `edgenas profile`"
+    assert left and all(p.is_dir() for p in left)  # nothing could clean up
+    boards = _cli(["boards"], root)
+    assert boards.wait(timeout=120) == 0
+    assert not any(p.exists() for p in left), "the next command did not remove the killed run's scratch"
+
+
+@pytest.mark.board
+@pytest.mark.timeout(300)
+def test_sigterm_to_edgenas_run_stops_qemu(root):
+    """`edgenas run` terminated while its firmware runs in QEMU: exit 143, no emulator left."""
+    from edgenas.deploy import write_tflite
+
+    from tests.deploy.test_tflite_ops import make_case
+
+    model = root / "dense.tflite"
+    model.write_bytes(write_tflite(make_case("fully_connected", 0)))
+    compiled = _cli(["compile", str(model), "--out", str(root / "art")], root)
+    assert compiled.wait(timeout=120) == 0, compiled.stderr.read()
+    parent = _cli(["run", str(root / "art"), "--target", "cortex-m7", "--inputs", "50"], root)
+    qemu = _wait_for_qemu(parent)
+    parent.send_signal(signal.SIGTERM)
+    assert parent.wait(timeout=15) == 143
+    assert _wait_gone(qemu), "QEMU outlived the terminated `edgenas run`"
+    assert not list(root.glob(f"edgenas-{parent.pid}-*"))
