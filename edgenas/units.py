@@ -37,6 +37,8 @@ def _split(text: str | int | float, what: str, example: str) -> tuple[float, str
         if not match:
             raise UsageError(f"cannot read {text!r} as {what}", hint=f"write it like {example}")
         value, unit = float(match.group("num")), match.group("unit")
+    if math.isinf(value) and value > 0 and isinstance(text, str):  # '1e400' reads as inf
+        raise UsageError(f"{text!r} is too large", hint=f"write it like {example}")
     if not math.isfinite(value) or value < 0:
         raise UsageError(f"{what} must be a non-negative number, got {text!r}", hint=f"write it like {example}")
     return value, unit

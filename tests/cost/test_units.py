@@ -45,3 +45,13 @@ def test_format_round_trips_the_convention():
     assert format_bytes(512) == "512 B"
     assert parse_bytes(format_bytes(1536).replace(" ", "")) == 1536
     assert format_count(4_560_000) == "4.56M"
+
+
+@pytest.mark.parametrize("parse", [parse_bytes, parse_time_ms, parse_count])
+@pytest.mark.parametrize("text", ["1e308GB", "1e400", "9" * 400])
+def test_numbers_too_large_for_a_float_say_so(parse, text):
+    """--constraint ram=1e308GB was an OverflowError traceback; 1e400 was called negative."""
+    unit = {parse_bytes: "GB", parse_time_ms: "s", parse_count: "G"}[parse]
+    text = text.replace("GB", unit)
+    with pytest.raises(UsageError, match="is too large"):
+        parse(text)
