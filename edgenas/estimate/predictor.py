@@ -216,7 +216,9 @@ class AccuracyPredictor:
             model = cls(spec, PredictorConfig(**meta["config"]), mean=float(meta["mean"]), std=float(meta["std"]),
                         metrics=meta.get("metrics"), supernet_sha256=meta.get("supernet_sha256"))
             model.net.load_state_dict(load_file(str(d / WEIGHTS)))
-        except (KeyError, TypeError, json.JSONDecodeError, RuntimeError, SafetensorError) as exc:
-            raise CheckpointError(f"cannot load the predictor in {d}: {exc}", hint="retrain it") from exc
+        except (KeyError, TypeError, ValueError, RuntimeError, SafetensorError) as exc:  # ValueError: JSON, UTF-8, numbers
+            raise CheckpointError(f"cannot load the predictor in {d}: {exc}",
+                                  hint="fit it again with `edgenas predictor fit --samples S --out DIR`, or leave "
+                                       "--predictor out for the bundled one") from exc
         model.net.eval()
         return model

@@ -1,3 +1,4 @@
+import json
 import shutil
 
 import numpy as np
@@ -77,8 +78,16 @@ def test_predictor_errors_have_hints(tmp_path):
     corrupt = tmp_path / "corrupt"
     shutil.copytree(PREDICTORS_DIR / "fashion-mnist", corrupt)
     (corrupt / "predictor.safetensors").write_bytes(b"not safetensors" * 4)
-    with pytest.raises(CheckpointError, match="cannot load the predictor"):
+    with pytest.raises(CheckpointError, match="cannot load the predictor") as err:
         AccuracyPredictor.load(corrupt)
+    assert "edgenas predictor fit" in err.value.hint
+    meta = json.loads((PREDICTORS_DIR / "fashion-mnist" / "predictor.json").read_text())
+    shutil.copy(PREDICTORS_DIR / "fashion-mnist" / "predictor.safetensors", corrupt)
+    # a predictor.json that is not UTF-8, or whose numbers are not numbers, was a traceback
+    for content in (b"\xff\xfe{", json.dumps({**meta, "mean": "abc"}).encode()):
+        (corrupt / "predictor.json").write_bytes(content)
+        with pytest.raises(CheckpointError, match="cannot load the predictor"):
+            AccuracyPredictor.load(corrupt)
 
 
 @pytest.fixture(scope="module")
