@@ -1,7 +1,7 @@
 """The Once-for-All elastic supernet: elastic layers, progressive shrinking, subnet extraction."""
 
 from .bn_calibration import recalibrate_bn
-from .checkpoint import load_meta, load_supernet, save_supernet
+from .checkpoint import load_meta, load_supernet, save_supernet, trained_epochs
 from .evaluate import accuracy, predict_classes
 from .ofa import OFASupernet
 from .subnet import Subnet, extract_subnet
@@ -9,7 +9,7 @@ from .prepare import prepare_subnet
 from .subnet_training import finetune_subnet, train_from_scratch
 from .subnet_io import is_subnet_dir, load_subnet, save_subnet
 from .device import resolve_device
-from .train import Phase, TrainConfig, default_phases, sample_for_phase, subnets_for_step, train_supernet, trained_epochs
+from .train import Phase, TrainConfig, default_phases, sample_for_phase, subnets_for_step, train_supernet
 
 __all__ = [
     "BlockPlan",

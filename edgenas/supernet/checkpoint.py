@@ -169,3 +169,9 @@ def load_supernet(directory: Path) -> tuple[OFASupernet, dict]:
     load_weights_of(net, directory)
     net.eval()
     return net, meta
+
+
+def trained_epochs(meta: dict) -> int:
+    """Epochs behind a checkpoint: its own phases plus those of the run it started from."""
+    own = sum(p["epochs"] for p in meta["config"]["phases"])
+    return own + (trained_epochs(meta["parent"]) if "parent" in meta else 0)

@@ -28,7 +28,7 @@ from ..errors import CheckpointError, UsageError
 from ..space import Arch, BlockChoice, SpaceSpec, largest_arch, smallest_arch
 from .device import memory_format_for
 from .checkpoint import (json_bytes, load_meta, load_supernet, load_weights_of, supernet_files, tensor_bytes, weights_bytes,
-                         weights_sha256)
+                         trained_epochs, weights_sha256)
 from .manifest import META, RESUME_JSON, RESUME_TENSORS, commit, publish, read_role, role_path
 from .evaluate import accuracy
 from .data_parallel import SINGLE, GradientSum, Ranks, parameters_digest
@@ -316,12 +316,6 @@ def _take_teacher(teacher_from: Path, spec: SpaceSpec, resume: _Resume) -> dict:
     if not resume.started():  # a resumed run already holds its teacher
         commit(resume.directory, {TEACHER_WEIGHTS: weights_bytes(teacher_from)})
     return {"from": str(teacher_from), "sha256": weights_sha256(teacher_from), "epochs": trained_epochs(meta)}
-
-
-def trained_epochs(meta: dict) -> int:
-    """Epochs behind a checkpoint: its own phases plus those of the run it started from."""
-    own = sum(p["epochs"] for p in meta["config"]["phases"])
-    return own + (trained_epochs(meta["parent"]) if "parent" in meta else 0)
 
 
 def finished_run(out_dir: Path, config: TrainConfig, data: DataSplits) -> bool:

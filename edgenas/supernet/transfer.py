@@ -15,7 +15,7 @@ import torch
 
 from ..errors import CheckpointError
 from ..space import SpaceSpec
-from .checkpoint import load_meta, load_weights_of, weights_sha256
+from .checkpoint import load_meta, load_weights_of, trained_epochs, weights_sha256
 from .ofa import OFASupernet
 
 FRESH_PREFIXES = ("classifier.",)
@@ -37,8 +37,6 @@ def transfer_record(source: Path, spec: SpaceSpec) -> dict:
     Raises:
         CheckpointError: ``source`` was trained on another space (other stages, kernels, widths...).
     """
-    from .train import trained_epochs
-
     meta = load_meta(source)
     old_spec = SpaceSpec.from_dict(meta["space"])
     if replace(old_spec, in_channels=spec.in_channels, num_classes=spec.num_classes) != spec:
