@@ -108,7 +108,7 @@ def fit_subnet(
         model.train()
         losses = []
         batches = augmented_epoch(images, labels, batch_size, arch.resolution, shuffle_generator=shuffle,
-                                  augment_generator=aug, steps=steps)
+                                  augment_generator=aug, steps=steps, flip=data.mirror_safe)
         for step, (x, y) in enumerate(batches):
             for group in optimizer.param_groups:
                 group["lr"] = cosine_lr(lr, epoch * steps + step, total)

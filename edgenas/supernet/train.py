@@ -249,7 +249,7 @@ class _Resume:
 def train_step(net: OFASupernet, teacher: Teacher | None, optimizer: torch.optim.Optimizer, x: torch.Tensor,
                y: torch.Tensor, archs: list[Arch], aug: torch.Generator, config: TrainConfig,
                memory_format: torch.memory_format = torch.contiguous_format, *, shards: list[Shard] | None = None,
-               reduce: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
+               reduce: Callable[[torch.Tensor], torch.Tensor] | None = None, flip: bool = True) -> torch.Tensor:
     """One optimisation step: gradients of every subnet in ``archs`` on the batch, accumulated,
     then one update. The batch is augmented once per resolution among ``archs`` and distilled
     from the teacher's output at that resolution. Returns the mean loss (on the device, not
@@ -259,7 +259,9 @@ def train_step(net: OFASupernet, teacher: Teacher | None, optimizer: torch.optim
     own forward and backward pass, its loss weighted by its share of the global batch. Every
     shard's augmentation is its rows of the maps drawn for the whole global batch, so the
     generator advances alike on every rank and each image gets the same map wherever it is
-    trained. ``reduce`` sums the gradients and the loss over the ranks before the update."""
+    trained. ``reduce`` sums the gradients and the loss over the ranks before the update.
+    ``flip`` False leaves the horizontal mirror out of the augmentation (data whose columns have
+    a direction, such as log-mel frequencies: ``DataSplits.mirror_safe``)."""
     shards = shards or [Shard(0, len(x), len(x))]
     first = shards[0].start
     optimizer.zero_grad(set_to_none=True)
@@ -267,7 +269,7 @@ def train_step(net: OFASupernet, teacher: Teacher | None, optimizer: torch.optim
     inputs: dict[int, list[tuple[torch.Tensor, torch.Tensor | None]]] = {}
     for arch in archs:
         if arch.resolution not in inputs:
-            theta = draw_affine(shards[0].total, aug)
+            theta = draw_affine(shards[0].total, aug, flip=flip)
             inputs[arch.resolution] = []
             for shard in shards:
                 rows = slice(shard.start - first, shard.stop - first)
@@ -515,7 +517,7 @@ def train_supernet(
                 for group in optimizer.param_groups:
                     group["lr"] = lr
                 step_loss = train_step(net, teacher, optimizer, x, y, subnets_for_step(spec, phase, rng), aug, config, fmt,
-                                       shards=shards, reduce=reduce)
+                                       shards=shards, reduce=reduce, flip=data.mirror_safe)
                 losses.append(step_loss)
                 # Reading the loss waits for the device: only every few steps, so a GPU keeps busy.
                 if on_step and (step % 20 == 0 or step + 1 == steps_per_epoch):
