@@ -362,6 +362,7 @@ def _extract(request: ExtractRequest, step: Step | None) -> ExtractReport:
     from ..estimate.registry import get_estimator
     from ..report import ReportContext, write_html_report
     from ..report import explain as explain_choice
+    from ..report.predicted import shown_accuracy
     from ..search import Constraints, run_search
     from ..search.warm_start import load_warm_start
     from .report import write_report
@@ -451,7 +452,9 @@ def _extract(request: ExtractRequest, step: Step | None) -> ExtractReport:
         },
         arch=str(arch),
         search={
-            "predicted_accuracy": result.fitness if request.fitness == "predictor" else None,
+            # Shown to people clipped to [0, 1]; the search ranked by the raw score.
+            "predicted_accuracy": shown_accuracy(result.fitness) if request.fitness == "predictor" else None,
+            "predictor_score": result.fitness if request.fitness == "predictor" else None,
             "measured_val_accuracy": result.fitness if request.fitness == "measured" else None,
             "evaluations": result.evaluations,
             "generations": result.generations,

@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..report.predicted import predicted_pct
 from ..units import format_bytes
 
 if TYPE_CHECKING:
@@ -55,7 +56,8 @@ def render_markdown(report: ExtractReport) -> str:
         f"Architecture: `{r.arch}`",
         "",
         f"Search: {r.search['evaluations']} evaluations in {r.search['wall_s']:.2f} s"
-        + (f", predicted accuracy {_pct(r.search['predicted_accuracy'])}" if r.search.get("predicted_accuracy") else ""),
+        + (f", predicted accuracy {predicted_pct(r.search.get('predictor_score', r.search['predicted_accuracy']))}"
+           if r.search.get("predicted_accuracy") is not None else ""),
         "",
         f"Test accuracy ({r.accuracy['test_images']} images): float {_pct(r.accuracy['float'])}, "
         f"int8 {_pct(r.accuracy['int8'])} ({_margin(r.accuracy['int8'], r.accuracy['test_images'])} at 95 %)"

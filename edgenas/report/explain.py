@@ -15,6 +15,7 @@ import numpy as np
 
 from ..cost.model import CostModel
 from ..space import Arch, BlockChoice, SpaceSpec
+from .predicted import shown_accuracy
 
 Predict = Callable[[list[Arch]], Sequence[float]]
 """Batch accuracy predictor (the search's fitness model)."""
@@ -136,13 +137,16 @@ def constraint_use(arch: Arch, cost: CostModel, limits: Mapping[str, float],
 
 def explain(spec: SpaceSpec, arch: Arch, predict: Predict, cost: CostModel,
             limits: Mapping[str, float]) -> dict:
-    """``report.json``'s ``explain`` section: predicted accuracy, sensitivity rows, limit use, and
-    the best feasible one-step change (None when every gain breaks a limit)."""
+    """``report.json``'s ``explain`` section: predicted accuracy (clipped to [0, 1]; the raw score
+    is ``predictor_score``), sensitivity rows, limit use, and the best feasible one-step change (None
+    when every gain breaks a limit)."""
     rows = sensitivity(spec, arch, predict, cost, limits)
     gains = [r for r in rows if r.feasible and r.accuracy_delta > 0]
     best = max(gains, key=lambda r: r.accuracy_delta, default=None)
+    score = float(np.asarray(predict([arch]), dtype=float)[0])
     return {
-        "predicted_accuracy": float(np.asarray(predict([arch]), dtype=float)[0]),
+        "predicted_accuracy": shown_accuracy(score),
+        "predictor_score": score,
         "sensitivity": [r.to_dict() for r in rows],
         "constraints": [c.to_dict() for c in constraint_use(arch, cost, limits, rows)],
         "best_feasible_step": best.to_dict() if best else None,

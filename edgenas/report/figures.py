@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import matplotlib
@@ -15,6 +16,7 @@ import numpy as np  # noqa: E402
 
 from ..search.constraints import format_metric  # noqa: E402
 from .layers import LayerView  # noqa: E402
+from .predicted import ESTIMATE, shown_accuracy  # noqa: E402
 from .tradeoffs import Tradeoff  # noqa: E402
 
 _LABELS = {"sram_bytes": "RAM", "flash_bytes": "flash", "latency": "latency", "macs": "MACs", "params": "parameters",
@@ -49,8 +51,23 @@ def _axis_label(metric: str, unit: str | None) -> str:
     return f"{label} ({unit})" if metric == "latency" and unit else label
 
 
-def tradeoff_figure(t: Tradeoff, latency_unit: str | None = None) -> plt.Figure:
-    """Accuracy vs one cost: random subnets, search trials, the front, the budget and the choice."""
+def clipped_tradeoff(t: Tradeoff) -> Tradeoff:
+    """``t`` with every accuracy clipped to [0, 1] (costs, feasibility and the budget as they are)."""
+    def acc(x: float) -> float:
+        return float(shown_accuracy(x))
+
+    return replace(t, trials=tuple((c, acc(a), f) for c, a, f in t.trials),
+                   random=tuple((c, acc(a), f) for c, a, f in t.random),
+                   front=tuple((c, acc(a)) for c, a in t.front), chosen=(t.chosen[0], acc(t.chosen[1])))
+
+
+def tradeoff_figure(t: Tradeoff, latency_unit: str | None = None, *, accuracy: bool = True) -> plt.Figure:
+    """Accuracy vs one cost: random subnets, search trials, the front, the budget and the choice.
+
+    ``accuracy``: the scores are accuracies (a predictor's or measured), drawn clipped to [0, 1]
+    since a predictor extrapolates past 100 % on easy data; False draws a proxy's raw score."""
+    if accuracy:
+        t = clipped_tradeoff(t)
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     if t.random:
         r = np.array(t.random, dtype=float)
@@ -66,7 +83,7 @@ def tradeoff_figure(t: Tradeoff, latency_unit: str | None = None) -> plt.Figure:
         ax.axvline(t.limit, ls="--", c="#cc3311", lw=1, label=f"budget {format_metric(t.metric, t.limit)}")
     ax.scatter([t.chosen[0]], [t.chosen[1]], marker="*", s=180, c="#cc3311", edgecolors="k", zorder=4, label="chosen")
     ax.set_xlabel(_axis_label(t.metric, latency_unit))
-    ax.set_ylabel("predicted accuracy")
+    ax.set_ylabel(f"predicted accuracy ({ESTIMATE}, ≤ 100 %)" if accuracy else "fitness (the search's score)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="lower right")
     return fig

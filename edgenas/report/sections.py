@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from ..space import Arch, SpaceSpec, largest_arch, plan_net
 from .html import bytes_text, esc, figure, metric_text, pct, section, table
 from .layers import LayerView
+from .predicted import predicted_pct
 
 
 def architecture(spec: SpaceSpec, arch: Arch) -> str:
@@ -84,7 +85,8 @@ def why(explain: dict, latency_unit: str | None) -> str:
     return section(
         "Why this subnet",
         f'<p class="note" data-key="explain.predicted_accuracy" data-value="{esc(explain.get("predicted_accuracy"))}">'
-        f"Predicted accuracy {pct(explain.get('predicted_accuracy'))}. {esc(summary)}</p>",
+        f"Predicted accuracy {esc(predicted_pct(explain.get('predictor_score', explain.get('predicted_accuracy'))))}. "
+        f"{esc(summary)}</p>",
         table(["budget", "used", "limit", "share", "status"], con_rows) if con_rows else "",
         '<p class="sub">What the predictor and cost model say a one-step change of each elastic choice would '
         "gain or cost (accuracy in points). Highlighted: a predicted gain that breaks a budget.</p>",

@@ -14,6 +14,7 @@ from .context import ReportContext, context_from_request
 from .explain import explain as explain_arch
 from .html import card, esc, metric_text, page, pct, section
 from .layers import LayerView, load_layer_view
+from .predicted import predicted_pct
 from .tradeoffs import tradeoffs
 
 REPORT_HTML = "report.html"
@@ -75,7 +76,7 @@ def _extract_page(out: Path, context: ReportContext | None) -> str:
     summary, trials = _search_files(out / "search")
     trade_svgs = []
     if context and trials:
-        fitness = summary.get("fitness", explained.get("predicted_accuracy", 0.0))
+        fitness = summary.get("fitness", explained.get("predictor_score", explained.get("predicted_accuracy", 0.0)))
         for t in tradeoffs(context.spec, arch, fitness, trials, context.predict, context.cost, context.limits,
                            seed=int(request.get("seed", 0))):
             trade_svgs.append(writer.save(f"tradeoff-{t.metric}", figures.tradeoff_figure(t, table_unit)))
@@ -143,6 +144,8 @@ def _search_page(out: Path) -> str:
         except (EdgenasError, OSError, KeyError) as exc:
             problems.append(f"the search's models could not be reloaded ({exc}): no trade-off plots")
     parts, trade_svgs = [], []
+    # A proxy's score (e.g. jacob_cov) is no accuracy: plotted as it is, not clipped to [0, 1].
+    is_accuracy = summary.get("estimator", "predictor") in ("predictor", "inherited")
     if context is not None:
         arch = Arch.parse(arch_text)
         table_unit = getattr(context.cost.latency_table, "unit", None)
@@ -151,10 +154,15 @@ def _search_page(out: Path) -> str:
         parts.append(sections.architecture(context.spec, arch))
         for t in tradeoffs(context.spec, arch, float(summary.get("fitness") or 0.0), trials, context.predict,
                            context.cost, context.limits, seed=int(summary.get("seed", 0))):
-            trade_svgs.append(writer.save(f"tradeoff-{t.metric}", figures.tradeoff_figure(t, table_unit)))
+            trade_svgs.append(writer.save(f"tradeoff-{t.metric}",
+                                          figures.tradeoff_figure(t, table_unit, accuracy=is_accuracy)))
     else:
         parts.append(section("Architecture", f'<p><code data-key="arch">{esc(arch_text)}</code></p>'))
-    cards = [card("fitness of the chosen subnet", f"{summary.get('fitness') or 0:.4f}", "fitness", summary.get("fitness")),
+    fitness = summary.get("fitness")
+    chosen = (card("predicted accuracy of the chosen subnet", predicted_pct(fitness), "fitness", fitness)
+              if summary.get("estimator") == "predictor" else
+              card("fitness of the chosen subnet", f"{fitness or 0:.4f}", "fitness", fitness))
+    cards = [chosen,
              card("distinct subnets evaluated", f"{len(trials):,}", None)]
     body = [f'<div class="cards">{"".join(cards)}</div>', *[f'<p class="bad">{esc(p)}</p>' for p in problems],
             *parts, sections.search(summary, trade_svgs, history_svg)]
