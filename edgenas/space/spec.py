@@ -38,6 +38,8 @@ _RESOLUTION = (1, 1024)
 _KERNEL = (1, 15)
 _EXPAND = (1, 16)
 _MAX_WIDTH = 4.0
+_STAGES = (1, 16)
+_DEPTH = (1, 32)
 
 
 def _int_in(value: object, low: int, high: int) -> bool:
@@ -94,6 +96,8 @@ class SpaceSpec:
     def __post_init__(self) -> None:
         # Bounds no microcontroller space comes near: a checkpoint's supernet.json claiming 10**6
         # channels made the supernet allocate 24 TB before anything could say it was damaged.
+        if not _STAGES[0] <= len(self.stages) <= _STAGES[1]:  # no stages was an IndexError building the supernet
+            raise SpaceError(f"space {self.name!r}: needs {_STAGES[0]} to {_STAGES[1]} stages, got {len(self.stages)}")
         for label, value, (low, high) in (
             ("in_channels", self.in_channels, _IN_CHANNELS), ("num_classes", self.num_classes, _CLASSES),
             ("stem_channels", self.stem_channels, _CHANNELS), ("first_channels", self.first_channels, _CHANNELS),
@@ -122,7 +126,10 @@ class SpaceSpec:
         if any(k % 2 == 0 for k in self.kernels):
             raise SpaceError(f"space {self.name!r}: kernels must be odd, got {self.kernels}")
         for i, stage in enumerate(self.stages):
-            if not stage.depths or min(stage.depths) < 1 or list(stage.depths) != sorted(set(stage.depths)):
+            if not all(_int_in(d, *_DEPTH) for d in stage.depths):  # 10**6 blocks would be built before any check
+                raise SpaceError(f"space {self.name!r}: stage {i} depths must be integers from {_DEPTH[0]} to "
+                                 f"{_DEPTH[1]}, got {stage.depths}")
+            if not stage.depths or list(stage.depths) != sorted(set(stage.depths)):
                 raise SpaceError(f"space {self.name!r}: stage {i} depths must be sorted positive, got {stage.depths}")
 
     # -- derived channel counts (one place, used by supernet, cost and codegen alike) --

@@ -86,3 +86,13 @@ def test_a_latency_table_that_is_not_a_json_object_is_a_clean_error(content, tex
     table = tmp_path / "table.json"
     table.write_bytes(content.encode() if isinstance(content, str) else content)
     _clean_error(["search", "--target", "cortex-m7", "--table", str(table), "--out", str(tmp_path / "s")], text)
+
+
+@pytest.mark.parametrize("edit, text", [
+    (lambda space: space.update(stages=[]), "needs 1 to 16 stages, got 0"),  # was an IndexError traceback
+    (lambda space: space["stages"][0].update(depths=[2, 3, 1_000_000]),  # would build a million blocks
+     "stage 0 depths must be integers from 1 to 32, got (2, 3, 1000000)"),
+])
+def test_a_supernet_json_with_no_stages_or_a_million_blocks_is_refused(edit, text, tmp_path) -> None:
+    sn = _supernet_claiming(tmp_path, edit)
+    _clean_error(["subnet", "--arch", "largest", "--no-evaluate", "--supernet", sn, "--out", str(tmp_path / "o")], text)
