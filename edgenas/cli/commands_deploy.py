@@ -50,9 +50,15 @@ def compile_(
     as_json: JsonOpt = False,
 ) -> None:
     """Compile a model to C: src/ (model.c, model.h, runtime), model.tflite, model.onnx, memory.json."""
-    from ..deploy.pipeline import compile_model
+    from ..deploy.pipeline import MEMORY_JSON, compile_model
 
-    art = compile_model(model, out_folder(out), data=data, calib_images=calib_images, eval_images=eval_images, force=force)
+    theirs = sorted(p.name for p in out.iterdir()) if out_folder(out).is_dir() else []
+    if theirs and not (out / MEMORY_JSON).is_file() and not force:  # a user's model.tflite was overwritten
+        shown = ", ".join(theirs[:5]) + (f" and {len(theirs) - 5} more" if len(theirs) > 5 else "")
+        raise UsageError(f"--out {out} holds files no earlier compile wrote ({shown}); compiling writes "
+                         f"model.tflite, {MEMORY_JSON} and src/ there, replacing any of those names",
+                         hint="pass a new or empty --out, or --force to write into this folder")
+    art = compile_model(model, out, data=data, calib_images=calib_images, eval_images=eval_images, force=force)
     files = sorted(str(p.relative_to(out)) for p in out.iterdir())
     result = {
         "out": str(out), "model": art.name, "source": art.source["kind"], "files": files,

@@ -228,3 +228,28 @@ def test_compile_never_deletes_files_it_did_not_write(tmp_path):
     assert runner.invoke(app, ["compile", str(model), "--out", str(out), "--force"]).exit_code == 0
     assert not (out / "src" / "main.c").exists()
     assert runner.invoke(app, ["compile", str(model), "--out", str(out)]).exit_code == 0  # its own earlier compile
+
+
+def test_compile_refuses_a_folder_it_did_not_create_unless_forced(tmp_path):
+    """A user's own model.tflite in --out was silently replaced (only src/, firmware/ and
+    model.onnx were protected)."""
+    from edgenas.deploy import write_tflite
+
+    from tests.deploy.test_tflite_ops import make_case
+
+    model = tmp_path / "dense.tflite"
+    model.write_bytes(write_tflite(make_case("fully_connected", 0)))
+    out = tmp_path / "project"
+    out.mkdir()
+    (out / "model.tflite").write_bytes(b"the user's other model")
+    (out / "notes.txt").write_text("mine")
+    result = runner.invoke(app, ["compile", str(model), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    stderr = " ".join(result.stderr.split())
+    assert "holds files no earlier compile wrote (model.tflite, notes.txt)" in stderr and "--force" in stderr
+    assert (out / "model.tflite").read_bytes() == b"the user's other model"
+    assert sorted(p.name for p in out.iterdir()) == ["model.tflite", "notes.txt"]
+    assert runner.invoke(app, ["compile", str(model), "--out", str(tmp_path / "empty")]).exit_code == 0
+    assert runner.invoke(app, ["compile", str(model), "--out", str(tmp_path / "empty")]).exit_code == 0  # its own
+    assert runner.invoke(app, ["compile", str(model), "--out", str(out), "--force"]).exit_code == 0
+    assert (out / "notes.txt").read_text() == "mine" and (out / "model.tflite").read_bytes() == model.read_bytes()
