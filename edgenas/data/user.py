@@ -30,7 +30,11 @@ def _to_uint8_nhwc(x: np.ndarray, where: str) -> np.ndarray:
 
 
 def load_npz(path: Path, *, val_size: int | None = None, seed: int = 0) -> DataSplits:
-    """Load ``x_train, y_train, x_test, y_test`` (optional ``classes``) from an ``.npz``."""
+    """Load ``x_train, y_train, x_test, y_test`` (optional ``classes``) from an ``.npz``.
+
+    An optional boolean ``mirror_safe`` says whether a left-right mirror keeps an image's label
+    (default true, as for photos); save ``mirror_safe=False`` for digits, text or spectrograms,
+    which training must then not flip."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"dataset file {path} does not exist")
@@ -51,7 +55,17 @@ def load_npz(path: Path, *, val_size: int | None = None, seed: int = 0) -> DataS
     train = ImageSet(x_train, check_labels(arrays["y_train"], len(classes), f"{path}:y_train"))
     test = ImageSet(x_test, check_labels(arrays["y_test"], len(classes), f"{path}:y_test"))
     train, val = carve_validation(train, val_size or max(1, len(train) // 10), seed)
-    return DataSplits(path.stem, train, val, test, classes)
+    return DataSplits(path.stem, train, val, test, classes, mirror_safe=_mirror_safe(arrays, path))
+
+
+def _mirror_safe(arrays: dict[str, np.ndarray], path: Path) -> bool:
+    flag = arrays.get("mirror_safe")
+    if flag is None:
+        return True
+    if flag.size != 1 or flag.dtype.kind not in "bi" or int(flag.reshape(())) not in (0, 1):
+        raise DataError(f"{path}: mirror_safe must be one boolean, got {flag.dtype} of shape {flag.shape}",
+                        hint="numpy.savez(..., mirror_safe=False)")
+    return bool(flag.reshape(()))
 
 
 def _read_image(path: Path, size: int, rgb: bool) -> np.ndarray:

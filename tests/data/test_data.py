@@ -74,6 +74,22 @@ def test_npz_loader_and_errors(tmp_path):
         load_npz(tmp_path / "nope.npz")
 
 
+def test_npz_says_whether_training_may_mirror(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 255, (20, 8, 8), dtype=np.uint8)
+    y = rng.integers(0, 2, 20)
+    arrays = dict(x_train=x, y_train=y, x_test=x[:5], y_test=y[:5])
+    np.savez(tmp_path / "plain.npz", **arrays)
+    np.savez(tmp_path / "digits.npz", **arrays, mirror_safe=np.array(False))
+    np.savez(tmp_path / "photos.npz", **arrays, mirror_safe=np.array(True))
+    np.savez(tmp_path / "bad.npz", **arrays, mirror_safe=np.array([True, False]))
+    assert load_npz(tmp_path / "plain.npz").mirror_safe
+    assert not load_npz(tmp_path / "digits.npz").mirror_safe
+    assert load_npz(tmp_path / "photos.npz").mirror_safe
+    with pytest.raises(DataError, match="mirror_safe must be one boolean"):
+        load_npz(tmp_path / "bad.npz")
+
+
 def test_image_folder_loader(tmp_path):
     from PIL import Image
 
