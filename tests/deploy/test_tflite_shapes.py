@@ -78,8 +78,10 @@ def test_mean_output_must_match_the_reduced_shape() -> None:
         read_tflite(write_tflite(_with_output_shape(graph, (*shape[:-1], shape[-1] + 2))))
 
 
-def test_per_tensor_weights_with_a_zero_point_are_refused() -> None:
-    graph = next(g for g in (make_case("conv2d", s) for s in range(40)) if not g.tensors["w"].quant.per_channel)
+@pytest.mark.parametrize("kind", ["conv2d", "depthwise_conv2d", "fully_connected"])
+def test_per_tensor_weights_with_a_zero_point_are_refused(kind: str) -> None:
+    graph = next(g for g in (make_case(kind, s) for s in range(40)) if not g.tensors["w"].quant.per_channel)
+    read_tflite(write_tflite(graph))  # symmetric per-tensor weights are fine
     tensors = dict(graph.tensors)
     tensors["w"] = dataclasses.replace(tensors["w"], quant=QuantParams(tensors["w"].quant.scale, (5,)))
     with pytest.raises(EdgenasError, match="symmetric"):
