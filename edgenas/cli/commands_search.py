@@ -146,13 +146,22 @@ def _plot(out: Path, result: LoopResult, strategy: str, estimator: str, latency_
     return True
 
 
-def _with_progress(quiet: bool, title: str, budget: int, run: Callable[[LoopProgress], LoopResult]) -> LoopResult:
+def _shown_fitness(fitness: float, estimator: str) -> str:
+    """A predictor's score as the clipped, labelled accuracy a person reads; a proxy's score raw."""
+    from ..report.predicted import predicted_pct
+
+    return predicted_pct(fitness) if estimator == "predictor" else f"{fitness:.4f}"
+
+
+def _with_progress(quiet: bool, title: str, budget: int, estimator: str,
+                   run: Callable[[LoopProgress], LoopResult]) -> LoopResult:
     """``run(progress)`` under a progress bar of ``budget`` evaluations that shows the best fitness so far."""
     with progress_bar(quiet) as bar:
         task = bar.add_task(title, total=budget, info="")
 
         def on_progress(done: int, total: int | None, best: float) -> None:
-            bar.update(task, completed=done, info=f"best {best:.4f}" if best > float("-inf") else "no feasible yet")
+            info = f"best {_shown_fitness(best, estimator)}" if best > float("-inf") else "no feasible yet"
+            bar.update(task, completed=done, info=info)
 
         return run(on_progress)
 
@@ -172,7 +181,7 @@ def _print_best(result: LoopResult, estimator: str, out: Path) -> None:
     """The best arch, its figures and how the run went, as text on stdout."""
     best = result.best
     stdout.print(f"best arch   {best.arch}", soft_wrap=True, highlight=False)
-    stdout.print(f"{estimator:<11} {best.fitness:.4f}")
+    stdout.print(f"{estimator:<11} {_shown_fitness(best.fitness, estimator)}")
     for name in ("sram_bytes", "flash_bytes", "latency", "macs", "params"):
         if best.metrics.get(name) is not None:
             stdout.print(f"{name:<11} {best.metrics[name]:,}")
@@ -224,7 +233,7 @@ def search(
     location = store or str(out / "results.db")
     settings = _settings(inputs, predictor)
 
-    result = _with_progress(quiet, f"{strategy} search", budget, lambda progress: search_loop(
+    result = _with_progress(quiet, f"{strategy} search", budget, estimator, lambda progress: search_loop(
         cost, score, constraints, strategy=strategy, config=config, objectives=objectives, budget=budget,
         batch_size=batch, seed=seed, store=location, run=run, estimator_name=estimator, settings=settings,
         progress=progress, warm_start=inputs.warm_start,

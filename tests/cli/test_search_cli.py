@@ -102,3 +102,12 @@ def test_a_latency_table_of_another_space_is_a_usage_error(tmp_path):
     assert result.exit_code == 2, result.stderr
     stderr = " ".join(result.stderr.split())
     assert "was measured for space 'mcu-mbv2'" in stderr and "edgenas profile" in stderr
+
+
+def test_text_output_shows_the_predicted_accuracy_as_a_labelled_percentage(tmp_path):
+    result = runner.invoke(app, ["search", "--target", "cortex-m7", "--out", str(tmp_path), "--quiet",
+                                 "--strategy", "random", "--constraint", "ram=64KB", "--budget", "10"])
+    assert result.exit_code == 0, result.stderr
+    best = json.loads((tmp_path / "search.json").read_text())["best"]["fitness"]
+    line = next(line for line in result.stdout.splitlines() if line.startswith("predictor"))
+    assert line.split(None, 1)[1] == f"{100 * min(1.0, best):.2f} % (predictor estimate)"
