@@ -211,13 +211,20 @@ class LatencyTable:
     def save(self, path: str | Path) -> Path:
         """Write atomically (temp file + rename), so an interrupted run never leaves half a table."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(self.to_dict(), f, indent=1)
-            f.write("\n")
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a table is a shareable artifact
-        os.replace(tmp, path)
+        tmp = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(self.to_dict(), f, indent=1)
+                f.write("\n")
+            os.chmod(tmp, 0o644)  # mkstemp creates 0600; a table is a shareable artifact
+            os.replace(tmp, path)
+        except OSError as exc:  # no rights, a full disk: name the table, not the temp file
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)
+            raise TableError(f"cannot write latency table {path}: {exc.strerror or exc}",
+                             hint="give --table a path you can write") from None
         return path
 
     @classmethod

@@ -110,3 +110,16 @@ def test_a_folder_without_a_predictor_is_answered_with_the_commands_that_make_on
     stderr = _clean_failure([*EXTRACT, "--predictor", str(tmp_path), "--out", str(tmp_path / "e")],
                             f"no accuracy predictor in {tmp_path}", "edgenas predictor collect --samples S")
     assert "edgenas.estimate" not in stderr and "AccuracyPredictor" not in stderr
+
+
+def test_a_table_that_cannot_be_written_names_the_table(tmp_path, monkeypatch):
+    """profile --table in a folder nobody may write named a temp file (t.jsonab12cd.tmp)."""
+    import edgenas.profile
+
+    from tests.profile.test_table import _InstantProfiler
+
+    monkeypatch.setattr(edgenas.profile, "get_profiler", lambda *a, **k: _InstantProfiler())
+    table = _unwritable(tmp_path).parent / "t.json"
+    stderr = _clean_failure(["profile", "--target", "host", "--table", str(table), "--budget", "1", "--quiet"],
+                            f"cannot write latency table {table}:")
+    assert ".tmp" not in stderr
