@@ -78,7 +78,9 @@ class _Inputs:
     """What the options resolve to before the search: the board, the supernet and its space, the
     latency table (None: no latency model) and the archs to evaluate first."""
 
-    board: Board
+    board: Board | None
+    """None for a target that is not a board of the registry (host, phones, Linux boards): the
+    search then counts the model alone, with no RAM or flash of a board around it."""
     supernet_dir: Path
     spec: SpaceSpec
     latency: LatencyTable | None
@@ -113,12 +115,40 @@ def _load_inputs(target: str | None, board: str | None, supernet: Path | None, t
     from ..supernet.bundled import bundled_supernet_dir
     from ..supernet.checkpoint import load_meta
 
-    chosen = get_board(board) if board else board_for_target(target)
     supernet_dir = (supernet or bundled_supernet_dir()).resolve()
     spec = SpaceSpec.from_dict(load_meta(supernet_dir)["space"])
     seeds = load_warm_start(warm_start, spec) if warm_start is not None else []
+    if board is None and _is_device_target(target):
+        latency, table_path = _device_table(target, spec, table)  # type: ignore[arg-type]
+        return _Inputs(None, supernet_dir, spec, latency, table_path, seeds)
+    chosen = get_board(board) if board else board_for_target(target)
     latency, table_path = load_latency_table(chosen, spec, table, error=UsageError)
     return _Inputs(chosen, supernet_dir, spec, latency, table_path, seeds)
+
+
+def _is_device_target(target: str | None) -> bool:
+    """A target `edgenas profile` measures that is not a Cortex-M core: host, linux-rpc, linux-arm64, android."""
+    from ..profile.targets import OTHER_TARGETS
+
+    return target in OTHER_TARGETS
+
+
+def _device_table(target: str, spec: SpaceSpec, given: Path | None) -> tuple[LatencyTable, Path]:
+    """The latency table of a device target: ``given``, else where `edgenas profile` writes it
+    (``latency/<target or device>.json``), else the shipped one; a search there needs one."""
+    from ..cost.latency_table import LatencyTable
+    from ..profile.targets import DEFAULT_DEVICE, default_table_path
+
+    written = Path("latency") / f"{DEFAULT_DEVICE.get(target, target)}.json"
+    path = given or next((p for p in (written, default_table_path(target)) if p.is_file()), None)
+    if path is None:
+        raise UsageError(f"no latency table for {target}: searching there needs one measured on it",
+                         hint=f"measure one with `edgenas profile --target {target} --table T.json`, then pass --table T.json")
+    latency = LatencyTable.load(path)
+    if latency.spec != spec:
+        raise UsageError(f"latency table {path} was measured for space {latency.spec.name!r}, the supernet is {spec.name!r}",
+                         hint="build a table for this supernet with `edgenas profile`")
+    return latency, path
 
 
 def _settings(inputs: _Inputs, predictor: Path | None) -> dict[str, Any]:
@@ -238,7 +268,7 @@ def search(
         batch_size=batch, seed=seed, store=location, run=run, estimator_name=estimator, settings=settings,
         progress=progress, warm_start=inputs.warm_start,
     ))
-    summary = _write_results(out, result, {**settings, "board": inputs.board.name, "store": location,
+    summary = _write_results(out, result, {**settings, "board": inputs.board.name if inputs.board else None, "store": location,
                                            "latency_unit": inputs.latency_unit}, strategy, estimator)
     if not quiet and result.new < result.evaluated:
         stderr.print(f"resumed run {result.run}: {result.evaluated - result.new} of {result.evaluated} "

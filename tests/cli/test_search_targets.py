@@ -1,10 +1,9 @@
 """search --target for targets other than a Cortex-M core (issue #25): `edgenas profile --target
 host` builds host latency tables, yet `search --target host` answered "unknown target".
 
-The fix belongs in edgenas/cli/commands_search.py (no board for such a target: CostModel(spec,
-None, table) counts the model alone; the table from --table, else where `edgenas profile` writes
-it, else an error naming `edgenas profile --target host`). Until then these tests are strict
-xfails: they fail today, and the fix turns them into passes that must drop the marker."""
+No board for such a target: CostModel(spec, None, table) counts the model alone; the table comes
+from --table, else where `edgenas profile` writes it, else an error naming `edgenas profile
+--target host`."""
 
 from __future__ import annotations
 
@@ -16,7 +15,6 @@ from typer.testing import CliRunner
 from edgenas.cli import app
 
 runner = CliRunner()
-NOT_YET = pytest.mark.xfail(strict=True, reason="search --target host: fix pending in commands_search.py (#25)")
 
 
 class _HostProfiler:
@@ -47,7 +45,6 @@ def host_table(tmp_path, monkeypatch):
     return path
 
 
-@NOT_YET
 def test_search_on_the_host_with_a_host_table(host_table, tmp_path):
     out = tmp_path / "s"
     result = runner.invoke(app, ["search", "--target", "host", "--table", str(host_table), "--budget", "3",
@@ -56,7 +53,6 @@ def test_search_on_the_host_with_a_host_table(host_table, tmp_path):
     assert json.loads((out / "search.json").read_text())["latency_unit"] == "ms"
 
 
-@NOT_YET
 def test_search_on_the_host_without_a_table_names_the_profile_command(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # no latency/host.json here
     result = runner.invoke(app, ["search", "--target", "host", "--budget", "3", "--out", str(tmp_path / "s")])
