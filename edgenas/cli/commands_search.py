@@ -13,7 +13,7 @@ import typer
 
 from ..errors import InfeasibleBudgetError, UsageError
 from ..units import parse_bytes, parse_count, parse_time_ms
-from .common import JsonOpt, QuietOpt, app, handle_errors, progress_bar, stderr, stdout
+from .common import JsonOpt, QuietOpt, app, handle_errors, out_folder, progress_bar, stderr, stdout
 
 if TYPE_CHECKING:  # the command imports these when it runs, so `edgenas --help` stays quick
     from ..boards import Board
@@ -250,6 +250,7 @@ def search(
     from ..search.loop import ACCURACY, search_loop
 
     _check_options(target, board, budget, seed, batch)
+    out_folder(out)
     inputs = _load_inputs(target, board, supernet, table, warm_start)
     limits = dict(parse_constraint(c, inputs.latency_unit) for c in constraint or [])
     constraints = Constraints.of(limits)

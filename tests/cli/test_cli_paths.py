@@ -57,11 +57,9 @@ def test_out_that_is_an_existing_file_is_refused_and_the_file_kept(command, mode
     mine.write_text("mine")
     args = _commands(model)[command]
     stderr = _clean_failure([*args, str(mine)], str(mine))
-    if command != "search":  # search names the path through the generic file-error report
-        assert f"{args[-1]} {mine} is not a folder" in stderr
+    assert f"{args[-1]} {mine} is not a folder" in stderr
     under = _clean_failure([*args, str(mine / "sub")], str(mine))
-    if command != "search":
-        assert f"its parent {mine} is a file" in under
+    assert f"its parent {mine} is a file" in under
     assert mine.read_text() == "mine"
 
 

@@ -52,7 +52,7 @@ def _load_inputs(spec: SpaceSpec, cfg: DartsConfig, net: OFASupernet | None, dat
             table = LatencyTable.load(default_table_path(cfg.target))
     if net.spec != spec:
         raise SpaceError(f"darts: the supernet is for space {net.spec.name!r}, the search runs on {spec.name!r}",
-                         hint="pass the supernet trained for this space (DartsConfig.supernet_dir)")
+                         hint="pass the supernet trained for this space with --supernet DIR")
     return net, data, table
 
 
