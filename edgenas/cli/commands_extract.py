@@ -1,4 +1,5 @@
-"""``edgenas extract``: the best subnet for a budget, compiled and verified on the board."""
+"""``edgenas extract``: the best subnet for a budget, compiled and verified on the board (a Cortex-M
+board's firmware, or a phone's or ARM64 Linux board's runner artifact)."""
 
 from __future__ import annotations
 
@@ -27,11 +28,61 @@ def _latency_limit(text: str, board, table: Optional[Path]) -> float:  # noqa: A
     return parse_constraint(f"latency={text}", LatencyTable.load(table_path).unit)[1]
 
 
+def _chosen_board(target: Optional[str], board: Optional[str]):  # noqa: ANN202 (Board | DeviceProfile)
+    """The board of ``--target``/``--board``: a core's default board, a board by name, or a device
+    target's profile (``--target android [--board pixel-cpu]``, as `edgenas profile` takes them)."""
+    from ..boards import board_for_target, get_board
+    from ..profile.targets import DEFAULT_DEVICE, device_profile
+
+    if target in DEFAULT_DEVICE:
+        return device_profile(target, board)
+    if (target is None) == (board is None):
+        raise UsageError("give exactly one of --target or --board",
+                         hint="e.g. --target cortex-m7, --board mps2-an500, or --target android")
+    return get_board(board) if board else board_for_target(target)
+
+
+def _check_device_options(chosen, serial: Optional[str], runner: Optional[Path], ssh: Optional[str]) -> None:  # noqa: ANN001
+    """--serial/--runner are for phones, --ssh for ARM64 Linux boards: refused elsewhere, not ignored."""
+    driver = getattr(chosen, "driver", "")
+    for flag, value, wanted in (("--serial", serial, "android"), ("--runner", runner, "android"),
+                                ("--ssh", ssh, "linux_arm64")):
+        if value is not None and driver != wanted:
+            raise UsageError(f"{flag} is for {wanted.replace('_', '-')} boards, and {chosen.name} is not one",
+                             hint=f"drop {flag}, or pick such a board (`edgenas boards`)")
+
+
+def _limits(chosen, ram: Optional[str], flash: Optional[str], latency: Optional[str], macs: Optional[str],  # noqa: ANN001
+            params: Optional[str], table: Optional[Path]) -> dict[str, float]:
+    """The budget by metric. A Cortex-M board's own memory bounds the search even when no budget is
+    given: a subnet that cannot link is no answer (it would fail only at link time). A phone or a
+    Linux board has no such bound."""
+    from ..extract.devices import is_device
+    from ..units import parse_bytes, parse_count
+
+    limits: dict[str, float] = {}
+    if ram:
+        limits["sram_bytes"] = parse_bytes(ram)
+    if flash:
+        limits["flash_bytes"] = parse_bytes(flash)
+    if latency:
+        limits["latency"] = _latency_limit(latency, chosen, table)
+    if not is_device(chosen):
+        limits.setdefault("sram_bytes", float(chosen.ram.size_bytes))
+        limits.setdefault("flash_bytes", float(chosen.flash.size_bytes))
+    if macs:
+        limits["macs"] = parse_count(macs)
+    if params:
+        limits["params"] = parse_count(params)
+    return limits
+
+
 @app.command()
 @handle_errors
 def extract(
-    target: Annotated[Optional[str], typer.Option(help="core, e.g. cortex-m7 (its default board)")] = None,
-    board: Annotated[Optional[str], typer.Option(help="board name (a real board is flashed and verified over serial)")] = None,
+    target: Annotated[Optional[str], typer.Option(help="core, e.g. cortex-m7 (its default board), or android / linux-arm64")] = None,
+    board: Annotated[Optional[str], typer.Option(help="board name (a real board is flashed and verified over serial; with "
+                                                       "--target android/linux-arm64 a profile such as pixel-cpu)")] = None,
     ram: Annotated[Optional[str], typer.Option(help="RAM budget, e.g. 256KB, 0.5MiB")] = None,
     flash: Annotated[Optional[str], typer.Option(help="flash budget, e.g. 1MB")] = None,
     latency: Annotated[Optional[str], typer.Option(help="latency budget in the table's unit: 50ms, or 5M instructions")] = None,
@@ -43,7 +94,8 @@ def extract(
     generations: Annotated[int, typer.Option(help="evolution generations")] = 30,
     supernet: Annotated[Optional[Path], typer.Option(help="supernet checkpoint (default: bundled)")] = None,
     predictor: Annotated[Optional[Path], typer.Option(help="accuracy predictor (default: bundled)")] = None,
-    table: Annotated[Optional[Path], typer.Option(help="latency table (default: bundled for the board)")] = None,
+    table: Annotated[Optional[Path], typer.Option(help="latency table (default: bundled for the board; android/linux-arm64: "
+                                                       "latency/<board>.json as edgenas profile writes it)")] = None,
     eval_images: Annotated[int, typer.Option(help="test images for the accuracy report (0: all 10,000)")] = 1000,
     verify_inputs: Annotated[int, typer.Option(help="inputs run on the board and checked against the host build")] = 4,
     finetune_epochs: Annotated[int, typer.Option(help="train the chosen subnet N more epochs before int8 (distilled from the largest; minutes per epoch on a CPU)")] = 0,
@@ -53,19 +105,20 @@ def extract(
     adapt_samples: Annotated[int, typer.Option(help="adapting: subnets measured for the accuracy predictor")] = 150,
     baseline_epochs: Annotated[int, typer.Option(help="epochs of the small-CNN guard rail beside a logistic regression (-1: no baselines)")] = 3,
     warm_start: Annotated[Optional[Path], typer.Option(help="an earlier search or extract --out folder: its best archs seed this search")] = None,
+    serial: Annotated[Optional[str], typer.Option(help="adb serial of the phone (android; default: the only one attached)")] = None,
+    runner: Annotated[Optional[Path], typer.Option(help="LiteRT benchmark_model binary on this PC (android)")] = None,
+    ssh: Annotated[Optional[str], typer.Option(help="USER@HOST of the board (linux-arm64 over ssh)")] = None,
     data: DataOpt = None,
     other_data: OtherDataOpt = False,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Search the bundled supernet for the most accurate subnet that fits, and deploy it."""
-    from ..boards import board_for_target, get_board
     from ..extract import ExtractRequest, extract as run_extract
+    from ..extract.devices import is_device, require_device_table
     from ..search.warm_start import trials_file
-    from ..units import parse_bytes, parse_count
 
-    if (target is None) == (board is None):
-        raise UsageError("give exactly one of --target or --board", hint="e.g. --target cortex-m7 or --board mps2-an500")
+    chosen = _chosen_board(target, board)
     if fitness not in ("predictor", "measured"):
         raise UsageError(f"--fitness {fitness!r} is not predictor or measured")
     if adapt_steps < 4 or adapt_samples < 12:
@@ -83,27 +136,16 @@ def extract(
     out_folder(out)
     out_folder(work, "--work")
     table_file(table)
-    chosen = get_board(board) if board else board_for_target(target)
-    limits: dict[str, float] = {}
-    if ram:
-        limits["sram_bytes"] = parse_bytes(ram)
-    if flash:
-        limits["flash_bytes"] = parse_bytes(flash)
-    if latency:
-        limits["latency"] = _latency_limit(latency, chosen, table)
-    # The board's own memory bounds the search even when no budget is given: a subnet that cannot
-    # link is no answer (and would only fail at link time, after the search and the compile).
-    limits.setdefault("sram_bytes", float(chosen.ram.size_bytes))
-    limits.setdefault("flash_bytes", float(chosen.flash.size_bytes))
-    if macs:
-        limits["macs"] = parse_count(macs)
-    if params:
-        limits["params"] = parse_count(params)
+    _check_device_options(chosen, serial, runner, ssh)
+    if is_device(chosen):
+        table = require_device_table(chosen, table)
+    limits = _limits(chosen, ram, flash, latency, macs, params, table)
     request = ExtractRequest(
         board=chosen, limits=limits, out_dir=out, supernet_dir=supernet, predictor_dir=predictor, latency_table=table,
         fitness=fitness, seed=seed, generations=generations, verify_inputs=verify_inputs, eval_images=eval_images,
         finetune_epochs=finetune_epochs, opt=opt, data=data, other_data=other_data, baseline_epochs=baseline_epochs,
         work_dir=work, adapt_steps=adapt_steps, adapt_samples=adapt_samples, warm_start=warm_start,
+        serial=serial, runner=runner, ssh=ssh,
     )
     with stderr.status("extract") if not quiet else nullcontext() as status:
 
@@ -114,6 +156,8 @@ def extract(
                 stderr.log(message)
 
         report = run_extract(request, step)
+    if report.verification.get("status") == "skipped":
+        stderr.print(f"[yellow]warning:[/] {report.verification['detail']}", highlight=False)
     if as_json:
         stdout.print_json(json.dumps(report.to_dict(), default=str))
     else:

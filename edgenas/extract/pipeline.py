@@ -2,7 +2,9 @@
 
 resolve board → load supernet, predictor, latency table → search → extract subnet → BN
 recalibration → int8 quantization → compile → build firmware → run on the (emulated) board,
-check its outputs bit-exact against the host build → write ``OUT/`` and a report.
+check its outputs bit-exact against the host build → write ``OUT/`` and a report. A phone or an
+ARM64 Linux board (a device profile) gets its runner's artifact instead of firmware
+(:mod:`.devices`).
 """
 
 from __future__ import annotations
@@ -18,11 +20,22 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .. import __version__
-from ..boards import Board
+from ..boards import Board, DeviceProfile
 from ..cost import CostModel
 from ..cost.latency_table import LatencyTable, TableError
 from ..deploy.pipeline import compile_model, run_artifact
 from ..errors import DeviceError, EdgenasError, InfeasibleBudgetError, SpaceError
+from .devices import (
+    Deployed,
+    DeviceLink,
+    check_device_table,
+    deploy_to_device,
+    device_table_path,
+    is_device,
+    open_device,
+    require_device_table,
+    target_name,
+)
 
 if TYPE_CHECKING:  # heavy modules, imported where used
     from ..data import DataSplits
@@ -87,9 +100,11 @@ class ExtractRequest:
             search (repaired to these limits when they break them).
         baseline_epochs: epochs of the small-CNN guard rail (a logistic regression always runs
             beside it; -1 skips both): the report warns when the subnet loses to either.
+        serial, runner: an ``android`` board's adb serial and LiteRT ``benchmark_model`` on this
+            PC; ``ssh``: a ``linux_arm64`` board's ``USER@HOST`` (see :mod:`.devices`).
     """
 
-    board: Board
+    board: Board | DeviceProfile
     limits: dict[str, float]
     out_dir: Path
     supernet_dir: Path | None = None
@@ -110,6 +125,9 @@ class ExtractRequest:
     adapt_steps: int = 2100
     adapt_samples: int = 150
     warm_start: Path | None = None
+    serial: str | None = None
+    runner: Path | None = None
+    ssh: str | None = None
 
 
 @dataclass
@@ -127,6 +145,7 @@ class ExtractReport:
     files: dict[str, str]
     versions: dict[str, str] = field(default_factory=dict)
     explain: dict[str, Any] = field(default_factory=dict)
+    verification: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -138,6 +157,7 @@ class ExtractReport:
             "predicted": self.predicted,
             "measured": self.measured,
             "verified_bit_exact": self.verified,
+            "verification": self.verification,
             "timings_s": self.timings_s,
             "files": self.files,
             "versions": self.versions,
@@ -145,12 +165,15 @@ class ExtractReport:
         }
 
 
-def default_latency_table(board: Board) -> Path | None:
+def default_latency_table(board: Board | DeviceProfile) -> Path | None:
     """The bundled table measured on ``board``; else one measured on another board of the same
     core whose toolchain fingerprint is the same but for the board's name (an emulated clone of
-    a profiled board: same core, compiler, flags, runtime, clock and emulator, so the same counts)."""
+    a profiled board: same core, compiler, flags, runtime, clock and emulator, so the same counts).
+    A device profile's is the one `edgenas profile` wrote (:func:`.devices.device_table_path`)."""
     from ..profile import default_table_path
 
+    if is_device(board):
+        return device_table_path(board)
     path = default_table_path(board.core, board.name)
     if path.is_file():
         return path
@@ -282,6 +305,26 @@ class _Inputs:
     cost: CostModel
     context: EstimatorContext
     adapted: Adapted | None
+    link: DeviceLink | None = None
+
+
+def _open_link(request: ExtractRequest, say: Step) -> DeviceLink | None:
+    """A device profile's link and table path, settled before any work (None for a Cortex-M board)."""
+    if not is_device(request.board):
+        return None
+    path = require_device_table(request.board, request.latency_table)
+    check_device_table(request.board, LatencyTable.load(path), path)
+    say(f"reaching {request.board.name}")
+    link = open_device(request.board, serial=request.serial, runner=request.runner, ssh=request.ssh)
+    if link.skipped:
+        say(f"on-device verification will be skipped: {link.skipped}")
+    return link
+
+
+def _load_table(request: ExtractRequest, spec: SpaceSpec) -> tuple[LatencyTable | None, Path | None]:
+    """The search's latency table (a device's must exist: :func:`_open_link` checked it)."""
+    given = require_device_table(request.board, request.latency_table) if is_device(request.board) else None
+    return load_latency_table(request.board, spec, given or request.latency_table)
 
 
 def _load_inputs(request: ExtractRequest, say: Step, lap: _Laps) -> _Inputs:
@@ -291,6 +334,7 @@ def _load_inputs(request: ExtractRequest, say: Step, lap: _Laps) -> _Inputs:
     from ..supernet.bundled import bundled_supernet_dir
 
     supernet_dir, predictor_dir = request.supernet_dir, request.predictor_dir
+    link = _open_link(request, say)
     adapted = _adapt_if_needed(request, say)
     if adapted is not None:
         supernet_dir, predictor_dir = adapted.supernet_dir, adapted.predictor_dir
@@ -302,11 +346,13 @@ def _load_inputs(request: ExtractRequest, say: Step, lap: _Laps) -> _Inputs:
     # The adapted supernet was trained on the very splits adapting loaded: no second load and hash.
     data = adapted.data if adapted is not None else load_recorded_dataset(meta, request.data,
                                                                           allow_other=request.other_data)
-    table, table_path = load_latency_table(request.board, spec, request.latency_table)
+    table, table_path = _load_table(request, spec)
     context = EstimatorContext(spec, seed=int(meta.get("seed", 0)), supernet_dir=supernet_dir,
                                predictor_dir=predictor_dir).preload(supernet=(net, meta), data=data)
     lap("load")
-    return _Inputs(supernet_dir, net, data, table_path, CostModel(spec, request.board, table), context, adapted)
+    # A device's memory has no firmware overhead to add: its cost model counts the model alone.
+    board = None if link is not None else request.board
+    return _Inputs(supernet_dir, net, data, table_path, CostModel(spec, board, table), context, adapted, link)
 
 
 def _float_subnet(request: ExtractRequest, inputs: _Inputs, arch: Any, test: Any, say: Step,
@@ -353,6 +399,31 @@ def _verify_on_board(request: ExtractRequest, host: Any, inputs: np.ndarray) -> 
     return run
 
 
+def _deploy_cortex_m(request: ExtractRequest, host: Any, inputs: np.ndarray) -> Deployed:
+    """Firmware built, run on the board and checked bit-exact; ``firmware.elf/.bin`` copied to ``OUT/``."""
+    out = Path(request.out_dir)
+    run = _verify_on_board(request, host, inputs)
+    fw_dir = out / "firmware" / request.board.name
+    for suffix in ("elf", "bin"):
+        shutil.copyfile(fw_dir / f"firmware.{suffix}", out / f"firmware.{suffix}")
+    counts = [m.total_count for m in run.measurements]
+    measured = {**run.build.memory, "latency_unit": run.unit, "latency_counts": counts,
+                "latency_median": float(np.median(counts))}
+    return Deployed(measured, {"firmware_elf": "firmware.elf", "firmware_bin": "firmware.bin", "tflite": "model.tflite"},
+                    {"status": "bit-exact", "detail": "Outputs on the board equal the host build bit for bit."},
+                    memory=run.build.memory)
+
+
+def _deploy(request: ExtractRequest, link: DeviceLink | None, host: Any, inputs: np.ndarray, say: Step) -> Deployed:
+    """Run the compiled model on its target: firmware on a Cortex-M board, the runner's artifact on a device."""
+    if link is None:
+        say(f"building firmware and running it on {request.board.name}")
+        return _deploy_cortex_m(request, host, inputs)
+    say(f"on-device verification skipped: {link.skipped}" if link.skipped
+        else f"building the runner's artifact and running it on {link.describe()}")
+    return deploy_to_device(link, Path(request.out_dir), host, inputs)
+
+
 def _extract(request: ExtractRequest, step: Step | None) -> ExtractReport:
     """:func:`extract`'s work, stage by stage (each stage's wall time goes into the report)."""
     from ..data import ImageSet
@@ -397,10 +468,9 @@ def _extract(request: ExtractRequest, step: Step | None) -> ExtractReport:
         predictions = host.run(x_test).argmax(1)
         lap("int8_eval")
 
-        say(f"building firmware and running it on {request.board.name}")
-        report_run = _verify_on_board(request, host, x_test[: max(1, request.verify_inputs)])
+        deployed = _deploy(request, inputs.link, host, x_test[: max(1, request.verify_inputs)], say)
         lap("device")
-        memory = report_run.build.memory
+        memory = deployed.memory
         excess = linked_excess(memory, request.limits)
         if not excess:
             break
@@ -432,15 +502,12 @@ def _extract(request: ExtractRequest, step: Step | None) -> ExtractReport:
         accuracies["warnings"] = baseline_warnings(int8_acc, baselines)
         lap("baselines")
 
-    fw_dir = out / "firmware" / request.board.name
-    for suffix in ("elf", "bin"):
-        shutil.copyfile(fw_dir / f"firmware.{suffix}", out / f"firmware.{suffix}")
     (out / "arch.json").write_text(json.dumps({"arch": str(arch), **arch.to_dict()}, indent=2) + "\n")
-    counts = [m.total_count for m in report_run.measurements]
     report = ExtractReport(
         request={
             "board": request.board.name,
             "core": request.board.core,
+            "target": target_name(request.board),
             "limits": request.limits,
             "fitness": request.fitness,
             "finetune_epochs": request.finetune_epochs,
@@ -465,19 +532,13 @@ def _extract(request: ExtractRequest, step: Step | None) -> ExtractReport:
         },
         accuracy={**accuracies, "float": float_acc, "int8": int8_acc},
         predicted=result.metrics.to_dict(),
-        measured={
-            **report_run.build.memory,
-            "latency_unit": report_run.unit,
-            "latency_counts": counts,
-            "latency_median": float(np.median(counts)),
-        },
-        verified=True,
+        measured=deployed.measured,
+        verified=deployed.verified,
+        verification=deployed.verification,
         timings_s=lap.timings,
         files={
-            "firmware_elf": "firmware.elf",
-            "firmware_bin": "firmware.bin",
+            **deployed.files,
             "sources": "src/",
-            "tflite": "model.tflite",
             "onnx": "model.onnx",
             "memory": "memory.json",
             "int8_test_predictions": PREDICTIONS_FILE,

@@ -43,11 +43,62 @@ def _baselines(accuracy: dict) -> list[str]:
     return lines + [f"**Warning:** {w}" for w in accuracy.get("warnings", [])] + ([""] if accuracy.get("warnings") else [])
 
 
+def _board_rows(p: dict, m: dict) -> list[str]:
+    """Predicted vs measured on a Cortex-M board: the linked ELF's memory and the counted latency."""
+    return [
+        "| | predicted | measured (linked ELF / device) |",
+        "|---|---|---|",
+        f"| arena | {format_bytes(p['arena_bytes'])} | {format_bytes(m['arena_bytes'])} |",
+        f"| RAM (arena + data/bss + stack reserve) | {format_bytes(p['sram_bytes'])} | {format_bytes(m['ram_bytes'])} |",
+        f"| flash | {format_bytes(p['flash_bytes'])} | {format_bytes(m['flash_bytes'])} |",
+        f"| model weights in flash | {format_bytes(p['model_flash_bytes'])} | {format_bytes(m['weights_bytes'])} |",
+        f"| stack used | | {m.get('stack_bytes', 'n/a')} B |",
+        f"| latency | {p.get('latency', 'no table') if p.get('latency') is not None else 'no table'} | "
+        f"{m['latency_median']:.0f} {m['latency_unit']} |",
+    ]
+
+
+def _ms(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.3f} ms"
+
+
+def latency_comparison(predicted: float | None, measured: float | None, emulated: bool) -> str:
+    """One sentence on the table's prediction against the device's time (or why there is none)."""
+    if measured is None:
+        return "Measured latency: none (nothing ran on the device)."
+    if not predicted:
+        return f"Measured latency {_ms(measured)}."
+    text = (f"The latency table predicted {_ms(predicted)}; the device measured {_ms(measured)} "
+            f"({100 * (measured / predicted - 1):+.1f} %).")
+    return text + (" Both are emulated times (qemu-aarch64 on this PC): they check the ARM64 path, not a "
+                   "Pi's or a phone's speed." if emulated else "")
+
+
+def _device_rows(board: str, p: dict, m: dict) -> list[str]:
+    """Predicted vs measured on a phone or Linux board: latency in ms (emulated ones say so), the arena."""
+    where = f"{board}, emulated" if m.get("emulated") else board
+    return [
+        f"| | predicted | measured ({where}) |",
+        "|---|---|---|",
+        f"| latency | {_ms(p.get('latency')) if p.get('latency') is not None else 'no table'} | "
+        f"{_ms(m.get('latency_median'))} |",
+        f"| arena | {format_bytes(p['arena_bytes'])} | "
+        f"{format_bytes(m['arena_bytes']) if 'arena_bytes' in m else 'n/a'} |",
+        f"| model weights | {format_bytes(p['model_flash_bytes'])} | |",
+        "",
+        latency_comparison(p.get("latency"), m.get("latency_median"), bool(m.get("emulated"))),
+    ]
+
+
 def render_markdown(report: ExtractReport) -> str:
     """A short human summary: architecture, accuracy, predicted vs measured memory and latency."""
     r = report
     p, m = r.predicted, r.measured
-    limits = ", ".join(f"{k} ≤ {format_bytes(v) if k.endswith('_bytes') else f'{v:g}'}" for k, v in r.request["limits"].items())
+    device = r.request.get("target") in ("android", "linux-arm64")
+    verdict = r.verification.get("detail") or ("Outputs on the board equal the host build bit for bit."
+                                               if r.verified else "NOT VERIFIED")
+    limits = ", ".join(f"{k} ≤ {format_bytes(v) if k.endswith('_bytes') else f'{v:g}'}"
+                       + (" ms" if device and k == "latency" else "") for k, v in r.request["limits"].items())
     lines = [
         f"# edgenas extract: {r.request['board']} ({r.request['core']})",
         "",
@@ -66,17 +117,9 @@ def render_markdown(report: ExtractReport) -> str:
         "",
         *_weakest_classes(r.accuracy.get("int8_per_class", {})),
         *_baselines(r.accuracy),
-        "| | predicted | measured (linked ELF / device) |",
-        "|---|---|---|",
-        f"| arena | {format_bytes(p['arena_bytes'])} | {format_bytes(m['arena_bytes'])} |",
-        f"| RAM (arena + data/bss + stack reserve) | {format_bytes(p['sram_bytes'])} | {format_bytes(m['ram_bytes'])} |",
-        f"| flash | {format_bytes(p['flash_bytes'])} | {format_bytes(m['flash_bytes'])} |",
-        f"| model weights in flash | {format_bytes(p['model_flash_bytes'])} | {format_bytes(m['weights_bytes'])} |",
-        f"| stack used | | {m.get('stack_bytes', 'n/a')} B |",
-        f"| latency | {p.get('latency', 'no table') if p.get('latency') is not None else 'no table'} | "
-        f"{m['latency_median']:.0f} {m['latency_unit']} |",
+        *(_device_rows(r.request["board"], p, m) if device else _board_rows(p, m)),
         "",
-        "Outputs on the board equal the host build bit for bit." if r.verified else "NOT VERIFIED",
+        verdict,
         "",
         f"Why this subnet, per-layer cost and the search's trade-offs: `{r.files['report_html']}`"
         if "report_html" in r.files else "",

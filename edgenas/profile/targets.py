@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..boards import DEFAULT_BOARD_FOR_CORE, board_for_target, get_board
+from ..boards import DEFAULT_BOARD_FOR_CORE, DeviceProfile, board_for_target, get_board
 from ..cost.latency_table import UnknownTargetError
 from ..errors import BoardError, UsageError
 from ..paths import LATENCY_DIR
@@ -67,10 +67,7 @@ def get_profiler(target: str, *, board: str | None = None, backend: str | None =
         device = RpcDevice.aarch64(host, int(port)) if aarch64 else RpcDevice(host, int(port))
         return RpcProfiler(device, **kwargs)
     if target in DEFAULT_DEVICE:
-        device = get_board(board or DEFAULT_DEVICE[target])
-        if getattr(device, "driver", "") != DEVICE_DRIVER[target]:
-            raise BoardError(f"board {device.name} is not a {target} profile (driver {device.driver})",
-                             hint=f"`edgenas boards` lists the profiles whose driver is {DEVICE_DRIVER[target]}")
+        device = device_profile(target, board)
         if target == "android":
             from .android import android_profiler
 
@@ -82,6 +79,25 @@ def get_profiler(target: str, *, board: str | None = None, backend: str | None =
         return LinuxArm64Profiler(device, host=ssh, **kwargs)
     raise UnknownTargetError(f"unknown profiling target {target!r}",
                              hint=f"known targets: {', '.join(list_targets())}")
+
+
+def device_profile(target: str, board: str | None = None) -> DeviceProfile:
+    """The phone or Linux board profile ``board`` (default: the target's) of a device ``target``
+    (``android``, ``linux-arm64``): profile and extract resolve it alike.
+
+    Raises:
+        BoardError: unknown board, or one whose driver is not the target's.
+    """
+    device = get_board(board or DEFAULT_DEVICE[target])
+    if getattr(device, "driver", "") != DEVICE_DRIVER[target]:
+        raise BoardError(f"board {device.name} is not a {target} profile (driver {device.driver})",
+                         hint=f"`edgenas boards` lists the profiles whose driver is {DEVICE_DRIVER[target]}")
+    return device
+
+
+def device_target(device: DeviceProfile) -> str:
+    """The target name of a device profile (``linux_arm64`` driver -> ``linux-arm64``)."""
+    return next(t for t, d in DEVICE_DRIVER.items() if d == device.driver)
 
 
 def default_table_path(target: str, board: str | None = None) -> Path:
