@@ -106,9 +106,8 @@ def _check_options(target: str | None, board: str | None, budget: int, seed: int
 
 def _load_inputs(target: str | None, board: str | None, supernet: Path | None, table: Path | None,
                  warm_start: Path | None) -> _Inputs:
-    """Resolve the board, supernet, warm-start archs and latency table (extract's table check, with
+    """Resolve the board, supernet, warm-start archs and latency table (extract's table checks, with
     a usage error: the table is a command-line value)."""
-    from ..boards import board_for_target, get_board
     from ..extract.pipeline import load_latency_table
     from ..search.warm_start import load_warm_start
     from ..space import SpaceSpec
@@ -118,37 +117,52 @@ def _load_inputs(target: str | None, board: str | None, supernet: Path | None, t
     supernet_dir = (supernet or bundled_supernet_dir()).resolve()
     spec = SpaceSpec.from_dict(load_meta(supernet_dir)["space"])
     seeds = load_warm_start(warm_start, spec) if warm_start is not None else []
-    if board is None and _is_device_target(target):
-        latency, table_path = _device_table(target, spec, table)  # type: ignore[arg-type]
-        return _Inputs(None, supernet_dir, spec, latency, table_path, seeds)
-    chosen = get_board(board) if board else board_for_target(target)
-    latency, table_path = load_latency_table(chosen, spec, table, error=UsageError)
+    chosen = _chosen_board(target, board)
+    if chosen is None or _is_device(chosen):
+        latency, table_path = _target_table(target, chosen, spec, table)  # type: ignore[arg-type]
+    else:
+        latency, table_path = load_latency_table(chosen, spec, table, error=UsageError)
     return _Inputs(chosen, supernet_dir, spec, latency, table_path, seeds)
 
 
-def _is_device_target(target: str | None) -> bool:
-    """A target `edgenas profile` measures that is not a Cortex-M core: host, linux-rpc, linux-arm64, android."""
-    from ..profile.targets import OTHER_TARGETS
+def _is_device(board: object) -> bool:
+    from ..extract.devices import is_device
 
-    return target in OTHER_TARGETS
+    return is_device(board)
 
 
-def _device_table(target: str, spec: SpaceSpec, given: Path | None) -> tuple[LatencyTable, Path]:
-    """The latency table of a device target: ``given``, else where `edgenas profile` writes it
-    (``latency/<target or device>.json``), else the shipped one; a search there needs one."""
+def _chosen_board(target: str | None, board: str | None) -> Board | None:
+    """The board (or phone/Linux board profile) searched for; None for the host and a TVM RPC device,
+    which no profile describes (the search then counts the model alone)."""
+    from ..boards import board_for_target, get_board
+    from ..profile.targets import DEVICE_DRIVER, OTHER_TARGETS, device_profile
+
+    if board:
+        return get_board(board)
+    if target in DEVICE_DRIVER:
+        return device_profile(target)
+    return None if target in OTHER_TARGETS else board_for_target(target)
+
+
+def _target_table(target: str | None, device: Board | None, spec: SpaceSpec,
+                  given: Path | None) -> tuple[LatencyTable | None, Path | None]:
+    """A device target's table (a search there needs one): a phone or Linux board's as extract
+    finds and checks it; the host's or an RPC device's from ``given``, else where `edgenas profile`
+    writes it."""
     from ..cost.latency_table import LatencyTable
-    from ..profile.targets import DEFAULT_DEVICE, default_table_path
+    from ..extract.devices import check_device_table, require_device_table
+    from ..extract.pipeline import load_latency_table
 
-    written = Path("latency") / f"{DEFAULT_DEVICE.get(target, target)}.json"
-    path = given or next((p for p in (written, default_table_path(target)) if p.is_file()), None)
-    if path is None:
+    if device is not None:
+        path = require_device_table(device, given)  # type: ignore[arg-type]
+        check_device_table(device, LatencyTable.load(path), path)  # type: ignore[arg-type]
+        return load_latency_table(device, spec, path, error=UsageError)
+    path = given or Path("latency") / f"{target}.json"
+    if not path.is_file():
         raise UsageError(f"no latency table for {target}: searching there needs one measured on it",
-                         hint=f"measure one with `edgenas profile --target {target} --table T.json`, then pass --table T.json")
-    latency = LatencyTable.load(path)
-    if latency.spec != spec:
-        raise UsageError(f"latency table {path} was measured for space {latency.spec.name!r}, the supernet is {spec.name!r}",
-                         hint="build a table for this supernet with `edgenas profile`")
-    return latency, path
+                         hint=f"measure one with `edgenas profile --target {target} --table T.json`, "
+                              "then pass --table T.json")
+    return load_latency_table(None, spec, path, error=UsageError)  # type: ignore[arg-type]
 
 
 def _settings(inputs: _Inputs, predictor: Path | None) -> dict[str, Any]:
@@ -254,7 +268,8 @@ def search(
     inputs = _load_inputs(target, board, supernet, table, warm_start)
     limits = dict(parse_constraint(c, inputs.latency_unit) for c in constraint or [])
     constraints = Constraints.of(limits)
-    cost = CostModel(inputs.spec, inputs.board, inputs.latency)
+    # A phone's or Linux board's memory has no firmware overhead to add: the model is counted alone.
+    cost = CostModel(inputs.spec, None if _is_device(inputs.board) else inputs.board, inputs.latency)
     context = EstimatorContext(inputs.spec, seed=seed, supernet_dir=inputs.supernet_dir, predictor_dir=predictor)
     score = get_estimator(estimator, context)
     objectives = tuple(objective or [ACCURACY])

@@ -59,3 +59,24 @@ def test_search_on_the_host_without_a_table_names_the_profile_command(tmp_path, 
     stderr = " ".join(result.stderr.split())
     assert result.exit_code in (1, 2) and "unknown target" not in stderr, stderr
     assert "edgenas profile --target host" in stderr
+
+
+class _PhoneProfiler(_HostProfiler):
+    target, backend, board = "android", "litert-benchmark", "android-arm64"
+
+
+def test_search_on_a_phone_reads_its_table_where_profile_wrote_it(tmp_path, monkeypatch):
+    import edgenas.profile
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(edgenas.profile, "get_profiler", lambda *a, **k: _PhoneProfiler())
+    made = runner.invoke(app, ["profile", "--target", "android", "--table", "latency/android-arm64.json", "--quiet"])
+    assert made.exit_code == 0, made.output
+    result = runner.invoke(app, ["search", "--target", "android", "--budget", "3", "--constraint", "latency=50ms",
+                                 "--quiet", "--out", "s"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "s" / "search.json").read_text())
+    assert summary["latency_unit"] == "ms" and summary["board"] == "android-arm64"
+    host = runner.invoke(app, ["search", "--target", "linux-arm64", "--table", "latency/android-arm64.json",
+                               "--budget", "3", "--quiet", "--out", "t"])
+    assert host.exit_code == 2 and "measured for target 'android'" in " ".join(host.stderr.split())
