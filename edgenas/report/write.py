@@ -91,14 +91,15 @@ def _extract_page(out: Path, context: ReportContext | None) -> str:
         card("int8 test accuracy", pct(acc.get("int8")), "accuracy.int8", acc.get("int8")),
         card("float test accuracy", pct(acc.get("float")), "accuracy.float", acc.get("float")),
         *[card(*c) for c in sections.memory_cards(measured, predicted)],
-        card(f"latency measured ({unit})", f"{measured.get('latency_median', 0):,.0f}", "measured.latency_median",
-             measured.get("latency_median")),
+        card(f"latency measured ({unit})", metric_text("latency", measured.get("latency_median")),
+             "measured.latency_median", measured.get("latency_median")),
         card("latency predicted (table)", metric_text("latency", predicted.get("latency"), table_unit),
              "predicted.latency", predicted.get("latency")),
     ]
     limits = ", ".join(f"{k} ≤ {metric_text(k, v, table_unit)}" for k, v in request.get("limits", {}).items())
     verified = ("outputs on the board equal the host build bit for bit" if data.get("verified_bit_exact")
-                else "NOT verified on the board")
+                else "NOT verified on the board" + (f" ({why})" if (why := (data.get("verification") or {}).get("detail"))
+                                                      else ""))
     body = [
         f'<div class="cards">{"".join(cards)}</div>',
         f'<p class="sub">{esc(verified)}; fitness: {esc(request.get("fitness"))}; seed {esc(request.get("seed"))}.</p>',

@@ -146,3 +146,19 @@ def test_report_for_an_edgenas_search_output_explains_its_answer(assets, tmp_pat
     summary = json.loads((out / "search.json").read_text())
     assert "Why this subnet" in text and summary["arch"] in text
     assert (out / "report" / "tradeoff-sram_bytes.svg").is_file()
+
+
+def test_page_says_why_a_run_was_not_verified_and_shows_small_latencies(out, tmp_path):
+    """A phone without adb: the page gives the skip's reason, and a latency in ms keeps its decimals."""
+    copy = tmp_path / "phone"
+    shutil.copytree(out, copy)
+    data = json.loads((copy / "report.json").read_text())
+    data["verified_bit_exact"] = False
+    data["verification"] = {"status": "skipped", "detail": "no adb device is attached"}
+    data["measured"] = {**data["measured"], "latency_median": 0.136, "latency_unit": "ms"}
+    (copy / "report.json").write_text(json.dumps(data))
+    result = CliRunner().invoke(app, ["report", str(copy)])
+    assert result.exit_code == 0, result.output
+    page = (copy / "report.html").read_text()
+    assert "NOT verified on the board (no adb device is attached)" in page
+    assert ">0.136<" in page
