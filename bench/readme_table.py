@@ -169,6 +169,17 @@ def distributed(d: dict) -> tuple[str, str]:
             f"{str(s['identical_results']).lower()}")
 
 
+def kws(d: dict) -> tuple[str, str]:
+    s, e, v = d["summary"], d["extract"], d["extract_vs_dscnn"]
+    lo, hi = v["ci95_points"]
+    return ("keyword spotting (espeak-ng set, 12 classes, unseen voices): `extract --data` at 64 KB RAM vs DS-CNN-S "
+            "trained as long, int8 on the host build",
+            f"searched {_pct(s['test_acc'])} vs {_pct(s['dscnn_baseline_acc'])} ({v['diff_points']:+.1f} points, "
+            f"95 % CI {lo:+.1f} to {hi:+.1f}, McNemar p {v['mcnemar_p']:.3f}); {e['params']:,} vs "
+            f"{d['dscnn']['params']:,} parameters; {_mi(s['instructions'])} instructions + front end "
+            f"{_mi(s['frontend_instructions'])} per clip on the emulated M7, arena {s['arena']:,} B")
+
+
 ROWS: tuple[tuple[str, Callable[[dict], tuple[str, str]]], ...] = (
     ("compiler_memory", compiler_memory),
     ("mcu_vs_tflm", mcu_vs_tflm),
@@ -183,6 +194,7 @@ ROWS: tuple[tuple[str, Callable[[dict], tuple[str, str]]], ...] = (
     ("helium", helium),
     ("warm_start", warm_start),
     ("distributed", distributed),
+    ("kws", kws),
 )
 
 
