@@ -1,7 +1,10 @@
 """Wall time of the constrained evolutionary search alone (predictor + table + cost model).
 
 Run it on an otherwise idle machine: the figure is CPU time-sensitive, unlike the instruction
-counts of the other benchmarks. Writes bench/results/search_speed.json.
+counts of the other benchmarks. Two figures per budget: cold (a fresh CostModel and the cost
+module's per-process caches cleared, as the first search in a new process pays) and warm (the same
+search again in the same process and CostModel, as a rerun or a sweep of budgets pays).
+Writes bench/results/search_speed.json.
 
     python bench/search_speed.py [--repeats 3]
 """
@@ -21,6 +24,7 @@ from common import write_result  # noqa: E402
 
 from edgenas.boards import get_board  # noqa: E402
 from edgenas.cost import CostModel  # noqa: E402
+from edgenas.cost.model import clear_process_caches  # noqa: E402
 from edgenas.cost.latency_table import LatencyTable  # noqa: E402
 from edgenas.estimate import AccuracyPredictor  # noqa: E402
 from edgenas.estimate.registry import PREDICTORS_DIR  # noqa: E402
@@ -45,20 +49,24 @@ def main() -> None:
     table = LatencyTable.load(default_latency_table(board))
     rows = []
     for ram, flash in BUDGETS:
-        times, arch = [], None
+        limits = Constraints.of(sram_bytes=ram, flash_bytes=flash)
+        cold, warm, archs = [], [], set()
         for _ in range(args.repeats):
-            cost = CostModel(spec, board, table)  # fresh caches: every repeat pays the full price
-            started = time.perf_counter()
-            result = run_search(cost, predictor, Constraints.of(sram_bytes=ram, flash_bytes=flash), seed=args.seed)
-            times.append(time.perf_counter() - started)
-            assert arch in (None, str(result.arch)), "the seeded search must repeat exactly"
-            arch = str(result.arch)
-        rows.append({"ram": ram, "flash": flash, "arch": arch, "search_s": times,
-                     "search_s_median": statistics.median(times), "evaluations": result.evaluations})
+            clear_process_caches()
+            cost = CostModel(spec, board, table)
+            for times in (cold, warm):  # the second run reuses every cache the first filled
+                started = time.perf_counter()
+                result = run_search(cost, predictor, limits, seed=args.seed)
+                times.append(time.perf_counter() - started)
+                archs.add(str(result.arch))
+        assert len(archs) == 1, "the seeded search must repeat exactly"
+        rows.append({"ram": ram, "flash": flash, "arch": archs.pop(), "cold_s": cold, "warm_s": warm,
+                     "cold_s_median": statistics.median(cold), "warm_s_median": statistics.median(warm),
+                     "evaluations": result.evaluations})
         print(rows[-1], flush=True)
-    print(write_result("search_speed", {"board": board.name, "rows": rows,
-                                        "summary": {f"{r['ram'] // 1024}K/{r['flash'] // 1024}K": r["search_s_median"] for r in rows}}))
-
+    summary = {kind: {f"{r['ram'] // 1024}K/{r['flash'] // 1024}K": r[f"{kind}_s_median"] for r in rows}
+               for kind in ("cold", "warm")}
+    print(write_result("search_speed", {"board": board.name, "repeats": args.repeats, "rows": rows, "summary": summary}))
 
 if __name__ == "__main__":
     main()

@@ -89,6 +89,14 @@ _MINIMA: dict[tuple, Minimum] = {}
 """Minima depend only on (spec, overhead, metric): computed once per process."""
 
 
+def clear_process_caches() -> None:
+    """Forget the per-process memory-plan caches and minima, which outlive every ``CostModel``: a
+    benchmark of a cold start (a search in a fresh process) clears them before each repeat."""
+    _stage_peak.cache_clear()
+    _tail_peak.cache_clear()
+    _MINIMA.clear()
+
+
 def _pareto(states: dict[tuple[int, int], tuple[int, tuple]]) -> dict[tuple[int, int], tuple[int, tuple]]:
     """Drop DP states beaten on carry, blocks and peak at once by another (they cannot win:
     a larger carry or more blocks never lowers a later peak or the RAM overhead)."""
