@@ -84,7 +84,9 @@ def extract(d: dict) -> tuple[str, str]:
     if base:
         text += f"; hand-designed k3e6 MobileNetV2s from scratch (float) {_pct(min(base))}–{_pct(max(base))}"
         ahead = [100 * (r["int8_test_acc"] - r["baseline_acc"]) for r in rows if r.get("baseline_acc") is not None]
-        text += f" (searched minus hand-designed: {min(ahead):+.1f} to {max(ahead):+.1f} points)"
+        text += f" (searched minus hand-designed: {min(ahead):+.1f} to {max(ahead):+.1f} points"
+        missing = [f"{r['ram'] // 1024} KB" for r in rows if r.get("baseline_acc") is None]
+        text += f"; no from-scratch run yet for the baseline at {', '.join(missing)})" if missing else ")"
     if tuned:
         text += f"; after fine-tuning {_pct(min(tuned))}–{_pct(max(tuned))}"
     return ("extract: int8 test accuracy at 32 KB…256 KB RAM (Fashion-MNIST, 10,000 images)", text)
