@@ -209,14 +209,25 @@ def _stamp(d: dict) -> str:
     return f"{(d.get('utc') or '?')[:10]}, {d.get('git', '?')}{' + uncommitted changes' if d.get('dirty') else ''}"
 
 
+def _older_sections(d: dict) -> list[tuple[str, dict]]:
+    """Sections of a result measured at another commit than the file's own (kept from an earlier run)."""
+    found = []
+    for key, part in d.items():
+        if not isinstance(part, dict):
+            continue
+        origin = part.get("kept_from") or part.get("measured")
+        if isinstance(origin, dict) and (origin.get("git"), origin.get("dirty")) != (d.get("git"), d.get("dirty")):
+            found.append((key, origin))
+    return found
+
+
 def render() -> str:
     """The table (markers included) from the current result files."""
     lines = [START, "| what | figure | bench (measured at) |", "|---|---|---|"]
     for name, row in ROWS:
         d = _load(name)
         what, figure = row(d)
-        stamp = _stamp(d) + "".join(f"; {key} from {_stamp(part['kept_from'])}" for key, part in d.items()
-                                    if isinstance(part, dict) and isinstance(part.get("kept_from"), dict))
+        stamp = _stamp(d) + "".join(f"; {key} from {_stamp(origin)}" for key, origin in _older_sections(d))
         lines.append(f"| {what} | {figure} | `{name}` ({stamp}) |")
     lines.append(END)
     return "\n".join(lines)
