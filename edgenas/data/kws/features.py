@@ -38,3 +38,16 @@ def load_keyword_dataset(root: Path, *, keywords: Sequence[str] | None = None) -
     """``ROOT/<label>/*.wav`` (ours or Speech Commands') straight to log-mel image splits."""
     root = Path(root)
     return feature_splits(load_keyword_folder(root, keywords=keywords), source=str(root.resolve()))
+
+
+def test_clips(root: Path, indices: Sequence[int], *, keywords: Sequence[str] | None = None) -> AudioSet:
+    """The raw clips behind test images ``indices`` of ``load_dataset(ROOT)`` (the order
+    :func:`feature_splits` puts them in), so firmware that takes audio can be checked on the very
+    clips the int8 model is scored on. ``keywords``: as the loader's (default ``ROOT/keywords.txt``)."""
+    from .cache import read_keywords
+
+    root = Path(root)
+    test = load_keyword_folder(root, keywords=keywords if keywords is not None else read_keywords(root)).test
+    order = np.random.default_rng(ORDER_SEED).permutation(len(test))[np.asarray(indices, dtype=np.int64)]
+    return AudioSet(test.audio[order], test.y[order], tuple(test.speakers[i] for i in order),
+                    tuple(test.files[i] for i in order))
