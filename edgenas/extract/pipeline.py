@@ -23,8 +23,8 @@ from .. import __version__
 from ..boards import Board, DeviceProfile
 from ..cost import CostModel
 from ..cost.latency_table import LatencyTable, TableError
-from ..deploy.pipeline import compile_model, run_artifact
-from ..errors import DeviceError, EdgenasError, InfeasibleBudgetError, SpaceError
+from ..deploy.pipeline import compile_model, load_artifact, run_artifact
+from ..errors import DataError, DeviceError, EdgenasError, InfeasibleBudgetError, SpaceError
 from .devices import (
     Deployed,
     DeviceLink,
@@ -414,6 +414,81 @@ def _deploy_cortex_m(request: ExtractRequest, host: Any, inputs: np.ndarray) -> 
                     memory=run.build.memory)
 
 
+def keyword_root(data: DataSplits) -> Path | None:
+    """The keyword folder ``data`` was loaded from (log-mel images of one-second clips), else None:
+    such data gets firmware that takes raw audio (:mod:`edgenas.deploy.audio_model`)."""
+    from ..data.kws.cache import is_keyword_folder
+
+    if not data.source or data.test.x.shape[1:] != (49, 40, 1):
+        return None
+    root = Path(data.source)
+    return root if is_keyword_folder(root) else None
+
+
+def net_inputs_for(data: DataSplits, images: np.ndarray, resolution: int) -> np.ndarray:
+    """The int8 inputs the deployed model sees for uint8 ``images``: for keyword data the exact
+    integer resize the firmware runs after its front end (:mod:`edgenas.audio.glue`), else the
+    float resize and rounding of :func:`edgenas.deploy.quantize.quantize_images`."""
+    from ..audio.glue import net_inputs
+    from ..deploy.quantize import quantize_images
+
+    return net_inputs(images, resolution) if keyword_root(data) is not None else quantize_images(images, resolution)
+
+
+def _deploy_keyword_firmware(request: ExtractRequest, host: Any, root: Path, test_images: np.ndarray) -> Deployed:
+    """Firmware that takes one second of raw int16 audio: the C front end, the integer resize and
+    the net run on the board for the first test clips, whose outputs must equal the Python front
+    end, the same resize and the host build of the net, bit for bit."""
+    from ..audio import log_mel_u8
+    from ..audio.glue import net_inputs
+    from ..data.kws.features import test_clips
+    from ..deploy.audio_model import AUDIO_SRC, run_audio_firmware
+
+    out = Path(request.out_dir)
+    count = max(1, min(request.verify_inputs, len(test_images)))
+    clips = test_clips(root, range(count))
+    features = log_mel_u8(clips.audio)[..., None]
+    if not np.array_equal(features, test_images[:count]):
+        raise DataError(f"the test clips under {root} no longer give the test images the model was scored on",
+                        hint="the folder changed during the run: run extract again")
+    expected = host.run(net_inputs(features, int(load_artifact(out).input_shape[1])))
+    run = run_audio_firmware(out, request.board, clips.audio, opt=request.opt, port=request.port)
+    device = run.outputs.reshape(count, -1)
+    if not np.array_equal(device, expected.reshape(count, -1)):
+        raise DeviceError(
+            f"{request.board.name} outputs from raw audio differ from the front end, resize and host build in Python "
+            f"on {int((device != expected.reshape(count, -1)).any(1).sum())} of {count} test clips",
+            hint="this is a front-end, compiler or runtime bug: keep OUT/ and report it")
+    for suffix in ("elf", "bin"):
+        shutil.copyfile(getattr(run.firmware, suffix), out / f"firmware.{suffix}")
+    measured = {**run.memory, "input": "int16 audio, 16,000 samples (1 s at 16 kHz)",
+                "latency_unit": run.unit, "latency_counts": list(run.net_counts),
+                "latency_median": float(np.median(run.net_counts)),
+                "layer_counts": list(run.layer_counts),
+                "frontend": {"clips": list(clips.files), "frontend_counts": list(run.frontend_counts),
+                             "frontend_median": float(np.median(run.frontend_counts)),
+                             "resize_counts": list(run.resize_counts),
+                             "resize_median": float(np.median(run.resize_counts)),
+                             "clip_counts": list(run.total_counts),
+                             "clip_median": float(np.median(run.total_counts)), "unit": run.unit}}
+    return Deployed(measured, {"firmware_elf": "firmware.elf", "firmware_bin": "firmware.bin", "tflite": "model.tflite",
+                               "audio_sources": f"{AUDIO_SRC}/"},
+                    {"status": "bit-exact",
+                     "detail": f"From raw audio on the board (front end, resize, net) equal to the Python front end, "
+                               f"resize and host build bit for bit on {count} test clips."},
+                    memory=run.memory)
+
+
+def _predicted(metrics: dict[str, Any], audio_extra: dict[str, int]) -> dict[str, Any]:
+    """The report's predictions: the cost model's for the net, plus for firmware that takes raw
+    audio the bytes its audio path adds (``sram_bytes`` then predicts the whole linked RAM, as
+    measured; ``net_sram_bytes`` keeps the net's own)."""
+    if not audio_extra:
+        return metrics
+    return {**metrics, "net_sram_bytes": metrics["sram_bytes"], "audio_ram_bytes": audio_extra["sram_bytes"],
+            "sram_bytes": metrics["sram_bytes"] + audio_extra["sram_bytes"]}
+
+
 def _deploy(request: ExtractRequest, link: DeviceLink | None, host: Any, inputs: np.ndarray, say: Step) -> Deployed:
     """Run the compiled model on its target: firmware on a Cortex-M board, the runner's artifact on a device."""
     if link is None:
@@ -428,7 +503,7 @@ def _extract(request: ExtractRequest, step: Step | None) -> ExtractReport:
     """:func:`extract`'s work, stage by stage (each stage's wall time goes into the report)."""
     from ..data import ImageSet
     from ..deploy import build_host
-    from ..deploy.quantize import quantize_images
+    from ..deploy.audio_model import audio_ram_extra_bytes
     from ..estimate.baselines import run_baselines
     from ..estimate.registry import get_estimator
     from ..report import ReportContext, write_html_report
@@ -450,6 +525,13 @@ def _extract(request: ExtractRequest, step: Step | None) -> ExtractReport:
     n_eval = len(data.test) if request.eval_images <= 0 else min(request.eval_images, len(data.test))
     test = ImageSet(data.test.x[:n_eval], data.test.y[:n_eval])
     limits = dict(request.limits)
+    # Keyword data on a Cortex-M board: the firmware takes raw audio, so its audio buffer, the front
+    # end's scratch and the log-mel image take RAM the cost model of the net alone does not count.
+    audio_root = keyword_root(data) if inputs.link is None else None
+    audio_extra = {"sram_bytes": audio_ram_extra_bytes()} if audio_root is not None else {}
+    for k, v in audio_extra.items():
+        if k in limits:
+            limits[k] -= v
     for retry in range(BUDGET_RETRIES + 1):
         say("searching")
         result = run_search(cost, fitness, Constraints.of(limits), generations=request.generations,
@@ -464,11 +546,15 @@ def _extract(request: ExtractRequest, step: Step | None) -> ExtractReport:
 
         say("measuring int8 accuracy on the host build")
         host = build_host(artifact.src_dir)
-        x_test = quantize_images(test.x, arch.resolution)
+        x_test = net_inputs_for(data, test.x, arch.resolution)
         predictions = host.run(x_test).argmax(1)
         lap("int8_eval")
 
-        deployed = _deploy(request, inputs.link, host, x_test[: max(1, request.verify_inputs)], say)
+        if audio_root is not None:
+            say(f"building firmware that takes raw audio and running it on {request.board.name}")
+            deployed = _deploy_keyword_firmware(request, host, audio_root, test.x)
+        else:
+            deployed = _deploy(request, inputs.link, host, x_test[: max(1, request.verify_inputs)], say)
         lap("device")
         memory = deployed.memory
         excess = linked_excess(memory, request.limits)
@@ -483,6 +569,7 @@ def _extract(request: ExtractRequest, step: Step | None) -> ExtractReport:
         # over firmware that breaks the budget. Search again with each broken limit lowered by the
         # model's error on this image, so a subnet it errs on alike fits.
         predicted = result.metrics.to_dict()
+        predicted = {k: v + audio_extra.get(k, 0) for k, v in predicted.items() if v is not None}
         for k in excess:
             limits[k] -= memory[_LINKED[k]] - predicted[k]
         say("the linked firmware exceeds " + ", ".join(f"{k} by {v:,} bytes" for k, v in excess.items())
@@ -494,6 +581,9 @@ def _extract(request: ExtractRequest, step: Step | None) -> ExtractReport:
     accuracies["int8_per_class"] = per_class_accuracy(predictions, test.y, data.classes)
     accuracies["classes"] = list(data.classes)
     accuracies["int8_confusion"] = confusion_matrix(predictions, test.y, len(data.classes))
+    if keyword_root(data) is not None:
+        accuracies["int8_inputs"] = ("log-mel image resized in integers (edgenas.audio.glue), as the firmware "
+                                     "does after its front end")
 
     if request.baseline_epochs >= 0:
         say("training the guard-rail baselines (logistic regression, small CNN) on the same split")
@@ -531,7 +621,7 @@ def _extract(request: ExtractRequest, step: Step | None) -> ExtractReport:
             "searched_limits": limits,
         },
         accuracy={**accuracies, "float": float_acc, "int8": int8_acc},
-        predicted=result.metrics.to_dict(),
+        predicted=_predicted(result.metrics.to_dict(), audio_extra),
         measured=deployed.measured,
         verified=deployed.verified,
         verification=deployed.verification,

@@ -58,6 +58,41 @@ def _board_rows(p: dict, m: dict) -> list[str]:
     ]
 
 
+def _keyword_rows(accuracy: dict, p: dict, m: dict) -> list[str]:
+    """Firmware that takes raw audio: accuracy per keyword, the counts per clip split into front
+    end, resize and net, and the RAM the audio path adds (all in the linked RAM above)."""
+    fe = m.get("frontend")
+    if not fe:
+        return []
+    unit = fe.get("unit", m.get("latency_unit", ""))
+    per_class = accuracy.get("int8_per_class", {})
+    lines = [
+        "## Keyword spotting: raw audio in",
+        "",
+        f"The firmware takes {m.get('input', 'raw int16 audio')} and runs the C front end (log-mel), the integer "
+        "resize to the net's input and the net. Per clip, median over the checked clips:",
+        "",
+        "| stage | " + unit + " |",
+        "|---|---|",
+        f"| front end (49 x 40 log-mel) | {fe['frontend_median']:,.0f} |",
+        f"| resize and int8 input | {fe['resize_median']:,.0f} |",
+        f"| net | {m['latency_median']:,.0f} |",
+        f"| whole clip (harness total) | {fe['clip_median']:,.0f} |",
+        "",
+        f"RAM for audio (in the linked RAM above): audio buffer {format_bytes(m.get('audio_input_bytes', 0))}, "
+        f"front-end scratch {format_bytes(m.get('frontend_scratch_bytes', 0))}, log-mel image "
+        f"{format_bytes(m.get('feature_bytes', 0))}, net input {format_bytes(m.get('net_input_bytes', 0))}; the "
+        f"search counted {format_bytes(p.get('audio_ram_bytes', 0))} for it beside the net's predicted "
+        f"{format_bytes(p.get('net_sram_bytes', 0))} (the predicted RAM above is their sum).",
+        "",
+    ]
+    if per_class:
+        lines += ["| keyword | int8 accuracy on the test clips |", "|---|---|"]
+        lines += [f"| {name} | {_pct(acc)} |" for name, acc in per_class.items()]
+        lines.append("")
+    return lines
+
+
 def _ms(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.3f} ms"
 
@@ -119,6 +154,7 @@ def render_markdown(report: ExtractReport) -> str:
         *_baselines(r.accuracy),
         *(_device_rows(r.request["board"], p, m) if device else _board_rows(p, m)),
         "",
+        *_keyword_rows(r.accuracy, p, m),
         verdict,
         "",
         f"Why this subnet, per-layer cost and the search's trade-offs: `{r.files['report_html']}`"
