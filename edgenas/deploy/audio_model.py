@@ -7,9 +7,10 @@ Written beside a compiled artifact as ``OUT/audio_src/``::
     model.h       the harness's interface: EN_MODEL_INPUT_BYTES = 32,000 (16,000 int16 samples),
                   EN_MODEL_NUM_LAYERS = 2 + the net's layers (profile slot 0: front end, 1: resize
                   and quantization, 2..: the net's layers)
-    model.c       the wrapper; its static buffers (front-end scratch, log-mel image, the net's
-                  int8 input) are .bss, so the linked ELF's RAM counts them with the harness's
-                  32,000-byte audio buffer
+    model.c       the wrapper; the front end's scratch and log-mel image live in the net's arena
+                  (dead before the net runs; own .bss arrays if the arena is too small), the net's
+                  int8 input is its own .bss array: the linked ELF's RAM counts them all with the
+                  harness's 32,000-byte audio buffer
     net_model.c/h the artifact's generated model.c/h, renamed (en_net_invoke, EN_NET_*), its
                   profile marks shifted by two
     edgenas/      the front end's public headers
@@ -51,14 +52,29 @@ PROFILE_SLOTS = 2
 """Profile slots before the net's: 0 the front end, 1 the resize and quantization."""
 
 
-def audio_ram_extra_bytes() -> int:
+SHARED_BYTES = FRONTEND_SCRATCH_BYTES + FEATURE_BYTES
+"""The front end's scratch and log-mel image, placed at the start of the net's arena when it is this
+large: both are dead before the net copies its input in (the resize writes the wrapper's own
+net-input buffer), so they cost no RAM of their own."""
+
+
+def _a16(n: int) -> int:
+    return (n + 15) // 16 * 16
+
+
+def shares_arena(arena_bytes: int) -> bool:
+    """Whether the front end's buffers fit in (and so live in) a net arena of ``arena_bytes``."""
+    return arena_bytes >= SHARED_BYTES
+
+
+def audio_ram_extra_bytes(arena_bytes: int | None = None) -> int:
     """RAM the audio firmware adds to what the cost model counts for the net alone (which counts
     the net's int8 input once, as the harness's input buffer; here that buffer holds the audio and
-    the net's input is the wrapper's): the audio buffer, the front end's scratch and the log-mel
-    image, each rounded up to 16 bytes as the linker may align them."""
-    def a16(n: int) -> int:
-        return (n + 15) // 16 * 16
-    return a16(AUDIO_INPUT_BYTES) + a16(FRONTEND_SCRATCH_BYTES) + a16(FEATURE_BYTES)
+    the net's input is the wrapper's): the audio buffer, plus, for a net whose arena of
+    ``arena_bytes`` cannot hold them (None: unknown, assume it can), the front end's scratch and
+    log-mel image; each rounded up to 16 bytes as the linker may align them."""
+    own = 0 if arena_bytes is None or shares_arena(arena_bytes) else _a16(FRONTEND_SCRATCH_BYTES) + _a16(FEATURE_BYTES)
+    return _a16(AUDIO_INPUT_BYTES) + own
 
 
 def _define(header: str, name: str) -> str:
@@ -118,6 +134,21 @@ int en_model_invoke(const int8_t *in, int8_t *out);
 """
 
 
+def _buffers(arena_bytes: int) -> str:
+    """The front end's scratch and log-mel image: the arena's first bytes when it holds them."""
+    if shares_arena(arena_bytes):
+        return f"""/* The front end's scratch and log-mel image use the first {SHARED_BYTES} bytes of the net's
+ * arena (8-byte aligned): both are dead before en_net_invoke copies the net's input in. */
+#define en_kws_scratch ((int32_t *)(void *)en_arena)
+#define en_kws_features (en_arena + 4 * EN_FE_SCRATCH_WORDS)
+typedef char en_kws_fits_arena[(4 * EN_FE_SCRATCH_WORDS + EN_KWS_FRAMES * EN_FE_MEL_BINS <= EN_ARENA_BYTES) ? 1 : -1];
+"""
+    return """/* The net's arena is too small to lend the front end its buffers. */
+static int32_t en_kws_scratch[EN_FE_SCRATCH_WORDS];
+static uint8_t en_kws_features[EN_KWS_FRAMES * EN_FE_MEL_BINS];
+"""
+
+
 def _audio_source(net_header: str) -> str:
     shape = re.search(r"^#define EN_MODEL_INPUT_BYTES (\d+)$", net_header, re.M)
     assert shape is not None
@@ -142,9 +173,7 @@ def _audio_source(net_header: str) -> str:
 
 int en_net_invoke(const int8_t *in, int8_t *out);
 
-static int32_t en_kws_scratch[EN_FE_SCRATCH_WORDS];
-static uint8_t en_kws_features[EN_KWS_FRAMES * EN_FE_MEL_BINS];
-static int8_t en_kws_net_input[EN_KWS_NET_SIDE * EN_KWS_NET_SIDE] __attribute__((aligned(4)));
+{_buffers(int(_define(net_header, "EN_ARENA_BYTES")))}static int8_t en_kws_net_input[EN_KWS_NET_SIDE * EN_KWS_NET_SIDE] __attribute__((aligned(4)));
 
 int en_model_invoke(const int8_t *in, int8_t *out) {{
     en_profile_begin();
@@ -250,6 +279,7 @@ def run_audio_firmware(root: Path, board: Board, clips: np.ndarray, *, opt: str 
         "count_unit": runs[0].unit,
         "audio_input_bytes": AUDIO_INPUT_BYTES, "frontend_scratch_bytes": FRONTEND_SCRATCH_BYTES,
         "feature_bytes": FEATURE_BYTES, "net_input_bytes": int(np.prod(artifact.input_shape)),
+        "frontend_in_arena": shares_arena(artifact.arena_bytes),
     }
     return AudioRun(
         outputs=outputs.reshape(len(runs), *artifact.output_shape[1:]), memory=memory, unit=runs[0].unit,

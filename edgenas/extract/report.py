@@ -80,8 +80,10 @@ def _keyword_rows(accuracy: dict, p: dict, m: dict) -> list[str]:
         f"| whole clip (harness total) | {fe['clip_median']:,.0f} |",
         "",
         f"RAM for audio (in the linked RAM above): audio buffer {format_bytes(m.get('audio_input_bytes', 0))}, "
-        f"front-end scratch {format_bytes(m.get('frontend_scratch_bytes', 0))}, log-mel image "
-        f"{format_bytes(m.get('feature_bytes', 0))}, net input {format_bytes(m.get('net_input_bytes', 0))}; the "
+        f"front-end scratch {format_bytes(m.get('frontend_scratch_bytes', 0))} and log-mel image "
+        f"{format_bytes(m.get('feature_bytes', 0))} "
+        + ("(inside the net's arena, free before the net runs)" if m.get("frontend_in_arena") else "(own buffers)")
+        + f", net input {format_bytes(m.get('net_input_bytes', 0))}; the "
         f"search counted {format_bytes(p.get('audio_ram_bytes', 0))} for it beside the net's predicted "
         f"{format_bytes(p.get('net_sram_bytes', 0))} (the predicted RAM above is their sum).",
         "",
