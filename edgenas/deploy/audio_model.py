@@ -164,7 +164,6 @@ def _audio_source(net_header: str) -> str:
 #include <stdint.h>
 
 #include "edgenas/frontend.h"
-#include "edgenas/frontend_resize.h"
 #include "edgenas/profile.h"
 #include "model.h"
 
@@ -206,7 +205,7 @@ def write_audio_sources(src_dir: Path, out_dir: Path) -> list[Path]:
     source = (src_dir / "model.c").read_text()
     shutil.rmtree(out_dir, ignore_errors=True)
     (out_dir / "edgenas").mkdir(parents=True)
-    for name in ("frontend.h", "frontend_config.h", "frontend_resize.h"):
+    for name in ("frontend.h", "frontend_config.h"):
         shutil.copyfile(FRONTEND_DIR / "include" / "edgenas" / name, out_dir / "edgenas" / name)
     (out_dir / "net_model.h").write_text(_net_header(header))
     (out_dir / "net_model.c").write_text(_net_source(source))

@@ -1,7 +1,7 @@
-/* Integer bilinear resize of the log-mel image to the network's input (see edgenas/frontend_resize.h). */
+/* Integer bilinear resize of the log-mel image to the network's input (see edgenas/frontend.h). */
 #include <stddef.h>
 
-#include "edgenas/frontend_resize.h"
+#include "edgenas/frontend.h"
 
 #define EN_FE_RESIZE_MAX 4096
 
