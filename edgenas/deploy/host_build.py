@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -197,8 +198,12 @@ def build_host(
     cc: str = "gcc",
     sanitize: bool = False,
     extra_cflags: tuple[str, ...] = (),
+    extra_sources: Sequence[Path] = (),
 ) -> HostModel:
     """Compile ``model_dir``/model.c with the runtime for this machine (cached by content).
+
+    ``extra_sources``: more C files of the model (e.g. the keyword firmware's net and front end,
+    :mod:`.audio_model`), compiled with ``model_dir`` and each file's folder on the include path.
 
     The runtime objects are cached per compiler/flags/sources, the executable per model too.
     Unless ``sanitize``, the arena is guarded and painted (see the module docstring).
@@ -216,7 +221,10 @@ def build_host(
     objects = runtime_objects(compiler, flags, root, runtime_sources())
     h = hashlib.sha256(" ".join([compiler, *flags]).encode())
     h.update(DRIVER_C.encode())
-    hash_files(h, [model_dir / "model.h", model_dir / "model.c", *objects])
+    extras = [Path(f) for f in extra_sources]
+    folders = {f.parent for f in extras} | ({model_dir} if extras else set())
+    headers = sorted({header for folder in folders for header in folder.rglob("*.h")})
+    hash_files(h, [model_dir / "model.h", model_dir / "model.c", *objects, *extras, *headers])
     # AddressSanitizer pads globals with its own poisoned redzones, which the guards would sit in;
     # it catches the overruns itself, so a sanitizer build goes without guards and paint.
     guarded = not sanitize
@@ -241,7 +249,9 @@ def build_host(
         guard += ["-fdata-sections", "-I", str(ARENA_SOURCES[0].parent), f"-Wl,-T,{out_dir / 'arena_guard.ld'}",
                   str(ARENA_SOURCES[0])]
     tmp = out_dir / f"model_host.tmp{os.getpid()}"
-    compile_c([compiler, *flags, "-I", str(out_dir), "-I", str(RUNTIME_C_DIR / "include"), "-o", str(tmp),
-              str(out_dir / "model.c"), str(out_dir / "driver.c"), *guard, *[str(o) for o in objects]])
+    includes = [a for d in sorted({str(model_dir), *(str(f.parent) for f in extras)}) for a in ("-I", d)] if extras else []
+    compile_c([compiler, *flags, "-I", str(out_dir), *includes, "-I", str(RUNTIME_C_DIR / "include"), "-o", str(tmp),
+              str(out_dir / "model.c"), str(out_dir / "driver.c"), *map(str, extras), *guard,
+              *[str(o) for o in objects]])
     os.replace(tmp, exe)
     return result

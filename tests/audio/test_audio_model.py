@@ -16,6 +16,7 @@ HEADER = """#ifndef EN_MODEL_H
 #define EN_MODEL_INPUT_BYTES {inputs}
 #define EN_MODEL_OUTPUT_BYTES 12
 #define EN_MODEL_NUM_LAYERS 3
+#define EN_MODEL_INPUT_SCALE 0.003921568859368563f
 #define EN_MODEL_INPUT_ZERO_POINT {zp}
 extern uint8_t en_arena[EN_ARENA_BYTES];
 int en_model_invoke(const int8_t *in, int8_t *out);

@@ -1,7 +1,7 @@
 """Firmware that takes raw audio (#23): one second of int16 samples in, the C front end, the
 integer resize and a compiled int8 net on the emulated Cortex-M7 (QEMU mps2-an500), byte for byte
-equal to the Python front end, the Python resize and the host build of the same net, on real
-synthesised test clips. The linked RAM counts the audio buffer and the front end's buffers."""
+equal to the Python front end, the Python resize and the host build of the same net, and to the
+firmware's own C built for the host, on real synthesised test clips. The linked RAM counts the audio buffer and the front end's buffers."""
 
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ def test_audio_firmware_on_emulated_m7_equals_host_build(tmp_path, monkeypatch):
     from edgenas.data.kws.features import test_clips
     from edgenas.deploy import build_host
     from edgenas.deploy.audio_model import (AUDIO_INPUT_BYTES, FEATURE_BYTES, FRONTEND_SCRATCH_BYTES,
-                                            audio_ram_extra_bytes, run_audio_firmware)
+                                            audio_ram_extra_bytes, build_audio_host,
+                                            run_audio_firmware)
     from edgenas.deploy.pipeline import compile_model
     from edgenas.space import Arch, get_space
     from edgenas.supernet import OFASupernet, prepare_subnet, save_subnet
@@ -55,6 +56,13 @@ def test_audio_firmware_on_emulated_m7_equals_host_build(tmp_path, monkeypatch):
     board = BoardRegistry(entry_points=False, user_dir=None).get("mps2-an500")
     run = run_audio_firmware(art, board, clips.audio)
     assert run.outputs.reshape(len(features), -1).tobytes() == expected.tobytes()
+    # The same C (wrapper, front end, resize, net) built for this machine agrees, on more clips.
+    more = np.concatenate([clips.audio, test_clips(root, range(len(data.test))).audio,
+                           np.random.default_rng(0).integers(-32768, 32768, (2, 16_000)).astype(np.int16)])
+    host_audio = build_audio_host(art / "audio_src").run(more.view(np.int8).reshape(len(more), -1))
+    assert host_audio[: len(features)].tobytes() == expected.tobytes()
+    want = build_host(art / "src").run(net_inputs(log_mel_u8(more)[..., None], arch.resolution))
+    assert host_audio.tobytes() == want.reshape(len(more), -1).tobytes()
     assert len({row.tobytes() for row in expected}) > 1  # the outputs depend on the audio
 
     m = run.memory
