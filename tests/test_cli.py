@@ -41,6 +41,7 @@ def test_fresh_run_needs_full_epochs_unless_continuing(tmp_path):
     assert result.exit_code == 2 and "--init-from" in result.stderr
 
 
+@pytest.mark.slow
 def test_train_and_subnet_on_synthetic(tmp_path):
     out = tmp_path / "ckpt"
     result = runner.invoke(
@@ -68,6 +69,7 @@ def _save_npz(path, seed):
              x_test=d.test.x, y_test=d.test.y)
 
 
+@pytest.mark.slow
 def test_own_data_is_found_from_any_folder_and_other_data_is_refused(tmp_path, monkeypatch):
     """A checkpoint records its data's absolute path and content hash: later commands run from
     another folder find it without --data, and refuse data with other content unless told."""
@@ -98,6 +100,7 @@ def test_own_data_is_found_from_any_folder_and_other_data_is_refused(tmp_path, m
     assert runner.invoke(app, [*other, "--other-data"]).exit_code == 0
 
 
+@pytest.mark.slow
 def test_a_checkpoint_whose_data_moved_says_to_pass_data(tmp_path, monkeypatch):
     _save_npz(tmp_path / "mine.npz", seed=0)
     monkeypatch.chdir(tmp_path)
@@ -112,6 +115,7 @@ def test_a_checkpoint_whose_data_moved_says_to_pass_data(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
 
 
+@pytest.mark.slow
 def test_a_finished_run_is_not_trained_again_and_other_settings_are_refused(tmp_path):
     out = tmp_path / "ckpt"
     args = ["train", "--data", "synthetic", "--space", "tiny-test", "--epochs", "1,0,0,0", "--out", str(out), "--threads", "1"]
@@ -161,6 +165,7 @@ def test_error_text_is_not_read_as_markup():
     assert "[memory.ram] and [memory.flash]" in text and "add [memory.ram]" in text
 
 
+@pytest.mark.slow
 def test_the_validation_split_is_the_data_seed_not_the_run_seed_and_continued_runs_keep_it(tmp_path):
     """A continued run that carved a new validation split would validate (and later search) on
     images its parent trained on."""
@@ -182,6 +187,7 @@ def test_extract_latency_in_time_against_an_instruction_table_is_refused():
     assert "is a time but the latency table counts instructions" in " ".join(result.stderr.split())
 
 
+@pytest.mark.slow
 def test_extract_on_a_board_defaults_its_budget_to_the_board_memory(tmp_path, monkeypatch):
     from edgenas.boards import registry
     from edgenas.paths import REPO_ROOT

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import edgenas
 
 PACKAGE_DIR = Path(edgenas.__file__).parent
@@ -25,12 +27,14 @@ print(*failed, sep="\\n")
 """
 
 
+@pytest.mark.slow
 def test_every_module_imports_in_a_fresh_interpreter() -> None:
     run = subprocess.run([sys.executable, "-c", _IMPORT_ALL], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == ""
 
 
+@pytest.mark.slow
 def test_the_cli_starts_without_torch() -> None:
     """``edgenas --help`` or ``edgenas boards`` should not pay seconds for torch: each command
     imports the library it calls when it runs."""
@@ -168,6 +172,7 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
+@pytest.mark.slow
 def test_module_level_imports_form_no_cycle() -> None:
     """A cycle would fail or not depending on which module is imported first, so check the graph
     itself rather than one import order."""

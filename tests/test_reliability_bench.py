@@ -55,6 +55,7 @@ def test_toml_writer_round_trips_what_the_board_probe_writes() -> None:
     assert tomllib.loads(dumps(table)) == table
 
 
+@pytest.mark.slow
 def test_sandbox_tells_answers_hangs_and_crashes_apart() -> None:
     box = Sandbox("math", "sqrt", timeout_s=20)
     try:

@@ -105,6 +105,7 @@ def test_c_log_mel_matches_python_on_synthesised_clips(tmp_path):
 
 
 @pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="needs arm-none-eabi-gcc")
+@pytest.mark.slow
 def test_frontend_compiles_for_cortex_m7():
     proc = _make("frontend-arm-check", build_dir("runtime_c_frontend_arm"))
     assert proc.returncode == 0 and "frontend-arm-check cortex-m7 OK" in proc.stdout, proc.stdout + proc.stderr

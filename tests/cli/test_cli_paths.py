@@ -52,6 +52,7 @@ def _clean_failure(args: list[str], *texts: str) -> str:
 @pytest.mark.parametrize("command", ["train", "subnet", "search", "extract", "compile", "predictor fit",
                                      "predictor collect", "data kws"])
 @pytest.mark.timeout(120)
+@pytest.mark.slow
 def test_out_that_is_an_existing_file_is_refused_and_the_file_kept(command, model, tmp_path):
     mine = tmp_path / "notes.txt"
     mine.write_text("mine")
@@ -87,6 +88,7 @@ def _unwritable(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("command", ["train", "subnet", "search", "extract", "compile"])
 @pytest.mark.timeout(180)
+@pytest.mark.slow
 def test_out_that_cannot_be_written_is_a_clean_error(command, model, tmp_path):
     out = _unwritable(tmp_path)
     _clean_failure([*_commands(model)[command], str(out)], "check the paths given on the command line",
@@ -104,6 +106,7 @@ def test_a_table_that_is_a_folder_is_refused(args, tmp_path):
     _clean_failure([*args, "--table", str(tmp_path)], f"{tmp_path} is a folder, not a file")
 
 
+@pytest.mark.slow
 def test_a_folder_without_a_predictor_is_answered_with_the_commands_that_make_one(tmp_path):
     stderr = _clean_failure([*EXTRACT, "--predictor", str(tmp_path), "--out", str(tmp_path / "e")],
                             f"no accuracy predictor in {tmp_path}", "edgenas predictor collect --samples S")

@@ -123,6 +123,7 @@ def test_run_check_fails_when_the_model_writes_past_its_arena(kws_artifact, tmp_
 
 
 @needs_kws
+@pytest.mark.slow
 def test_model_too_big_for_board_names_region_and_bytes(kws_artifact, tmp_path):
     text = (BOARDS_DIR / "mps2-an500.toml").read_text().replace('name = "mps2-an500"', 'name = "small-m7"')
     text = text.replace("size = 0x00400000", "size = 0x00004000")  # 16 KiB flash and RAM
@@ -136,6 +137,7 @@ def test_model_too_big_for_board_names_region_and_bytes(kws_artifact, tmp_path):
 
 
 @needs_kws
+@pytest.mark.slow
 def test_flash_builds_for_a_real_board_and_calls_pyocd(kws_artifact, tmp_path, monkeypatch):
     """No board here: a stand-in ``pyocd`` on PATH records what it was asked to write."""
     bindir, log = tmp_path / "bin", tmp_path / "args.txt"
@@ -154,6 +156,7 @@ def test_flash_builds_for_a_real_board_and_calls_pyocd(kws_artifact, tmp_path, m
 
 
 @needs_kws
+@pytest.mark.slow
 def test_flash_emulated_board_is_refused(kws_artifact):
     result = runner.invoke(app, ["flash", str(kws_artifact), "--target", "cortex-m7"])
     assert result.exit_code == 1

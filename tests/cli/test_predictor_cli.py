@@ -22,6 +22,7 @@ def _write_samples(path, count, seed, calib_images, val_images):
     path.write_text("\n".join(lines) + "\n")
 
 
+@pytest.mark.slow
 def test_fit_trains_on_samples_measured_one_way_and_refuses_a_mix(tmp_path):
     _write_samples(tmp_path / "samples-0of2.jsonl", 10, 0, 500, 5000)
     _write_samples(tmp_path / "samples-1of2.jsonl", 10, 1, 500, 5000)

@@ -18,6 +18,7 @@ def _search(out, *extra):
     return runner.invoke(app, ["search", "--target", "cortex-m7", "--out", str(out), "--quiet", "--json", *extra])
 
 
+@pytest.mark.slow
 def test_multi_objective_search_writes_results_and_resumes(tmp_path):
     args = ["--strategy", "aging", "--objective", "accuracy", "--objective", "latency", "--constraint", "ram=64KB",
             "--constraint", "latency=20M", "--budget", "60", "--batch", "10", "--seed", "2"]
@@ -42,6 +43,7 @@ def test_multi_objective_search_writes_results_and_resumes(tmp_path):
     assert json.loads((tmp_path / "trials.json").read_text()) == trials
 
 
+@pytest.mark.slow
 def test_warm_start_from_an_earlier_search_folder(tmp_path):
     first = _search(tmp_path / "a", "--constraint", "ram=128KB", "--budget", "30")
     assert first.exit_code == 0, first.stderr
@@ -54,6 +56,7 @@ def test_warm_start_from_an_earlier_search_folder(tmp_path):
     assert missing.exit_code != 0 and "no earlier search" in missing.stderr
 
 
+@pytest.mark.slow
 def test_single_objective_search_has_no_front(tmp_path):
     result = _search(tmp_path, "--strategy", "random", "--constraint", "flash=256KB", "--budget", "20",
                      "--store", f"sqlite:///{tmp_path}/other.db", "--run", "mine")
@@ -77,6 +80,7 @@ def test_single_objective_search_has_no_front(tmp_path):
     (["--objective", "latency"], 2, "leave out accuracy"),
     (["--constraint", "ram=1KB"], 1, "smallest needs"),
 ])
+@pytest.mark.slow
 def test_bad_requests_exit_with_a_hint(tmp_path, args, code, text):
     result = _search(tmp_path, "--budget", "5", *args)
     assert result.exit_code == code, result.stderr

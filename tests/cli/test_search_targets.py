@@ -45,6 +45,7 @@ def host_table(tmp_path, monkeypatch):
     return path
 
 
+@pytest.mark.slow
 def test_search_on_the_host_with_a_host_table(host_table, tmp_path):
     out = tmp_path / "s"
     result = runner.invoke(app, ["search", "--target", "host", "--table", str(host_table), "--budget", "3",
@@ -65,6 +66,7 @@ class _PhoneProfiler(_HostProfiler):
     target, backend, board = "android", "litert-benchmark", "android-arm64"
 
 
+@pytest.mark.slow
 def test_search_on_a_phone_reads_its_table_where_profile_wrote_it(tmp_path, monkeypatch):
     import edgenas.profile
 

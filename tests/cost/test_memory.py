@@ -8,6 +8,7 @@ from edgenas.space import get_space, largest_arch, sample_arch, smallest_arch
 
 
 @pytest.mark.parametrize("space,count", [("mcu-mbv2", 120), ("tiny-test", 60)])
+@pytest.mark.slow
 def test_fast_arena_equals_the_compilers_plan(space, count):
     spec = get_space(space)
     rng = np.random.default_rng(11)
@@ -19,6 +20,7 @@ def test_fast_arena_equals_the_compilers_plan(space, count):
         assert cost.arena_bytes(arch) == planned, str(arch)
 
 
+@pytest.mark.slow
 def test_fast_arena_is_fast():
     spec = get_space("mcu-mbv2")
     rng = np.random.default_rng(0)

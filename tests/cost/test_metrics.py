@@ -30,6 +30,7 @@ def _graph_counts(graph):
 
 
 @pytest.mark.parametrize("space", ["mcu-mbv2", "tiny-test"])
+@pytest.mark.slow
 def test_counts_equal_the_compiled_model(space, tmp_path):
     spec = get_space(space)
     rng = np.random.default_rng(3)

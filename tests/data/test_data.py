@@ -39,6 +39,7 @@ def test_idx_reader_round_trip_and_truncation(tmp_path):
 
 
 @pytest.mark.skipif(not DEFAULT_DIR.exists(), reason="dataset-fashion-mnist not installed")
+@pytest.mark.slow
 def test_fashion_mnist_splits_are_real_and_fixed():
     d = load_fashion_mnist(seed=0)
     assert (len(d.train), len(d.val), len(d.test)) == (55000, 5000, 10000)

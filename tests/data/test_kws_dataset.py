@@ -27,6 +27,7 @@ def _files(root: Path) -> dict[str, bytes]:
 
 
 @needs_espeak
+@pytest.mark.slow
 def test_same_seed_gives_byte_identical_files_and_another_seed_does_not(tmp_path):
     a = build_keyword_dataset(tmp_path / "a", seed=7, recipe=TINY, speakers=SPEAKERS, workers=2)
     build_keyword_dataset(tmp_path / "b", seed=7, recipe=TINY, speakers=SPEAKERS, workers=1)

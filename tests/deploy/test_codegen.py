@@ -62,6 +62,7 @@ def _run_c(graph: Graph, x: np.ndarray, out_dir: Path, sanitize: bool = False, *
 
 
 @pytest.mark.parametrize("path", [RESNET, KWS], ids=["resnet8", "kws"])
+@pytest.mark.slow
 def test_mlperf_bit_exact_vs_tflm_and_reference(path: Path, tmp_path: Path) -> None:
     from edgenas.deploy.tflm import run_tflm
 
@@ -130,6 +131,7 @@ def test_header_and_source_contract(tmp_path: Path) -> None:
     assert all(f"/* layer {i}:" in c for i in range(res.num_layers))
 
 
+@pytest.mark.slow
 def test_arena_symbol_size_equals_plan(tmp_path: Path) -> None:
     from elftools.elf.elffile import ELFFile
 
@@ -154,6 +156,7 @@ def test_arena_limit_raises(tmp_path: Path) -> None:
     assert e.value.hint
 
 
+@pytest.mark.slow
 def test_dw_scratch_formula_matches_c(tmp_path: Path) -> None:
     cases = [((1, 25, 5, 64), 1), ((1, 25, 5, 64), 0), ((2, 7, 3, 4), 1), ((1, 1, 1, 1), 1), ((1, 0, 5, 3), 1)]
     lines = [
@@ -333,6 +336,7 @@ def test_synthetic_graph_bit_exact_with_sanitizers(mode: dict, tmp_path: Path,
                                   run_reference(cut, x).reshape(x.shape[0], -1))
 
 
+@pytest.mark.slow
 def test_host_run_in_chunks_equals_one_call(tmp_path: Path) -> None:
     """Chunking (each chunk under its own timeout) must not reorder, drop or alter outputs."""
     g = _read(KWS)

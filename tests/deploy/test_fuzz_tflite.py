@@ -104,6 +104,7 @@ _cut = st.one_of(st.none(), st.integers(0, 1 << 20))
 @pytest.mark.timeout(60)
 @FUZZ
 @given(edits=_edits, words=_words, cut=_cut)
+@pytest.mark.slow
 def test_mutated_small_model_never_crashes(edits, words, cut) -> None:
     _parse(_mutate(SMALL, edits, words, cut))
 
@@ -112,6 +113,7 @@ def test_mutated_small_model_never_crashes(edits, words, cut) -> None:
 @pytest.mark.skipif(not KWS.is_file(), reason="MLPerf Tiny models not present")
 @FUZZ
 @given(edits=_edits, words=_words, cut=_cut)
+@pytest.mark.slow
 def test_mutated_kws_header_never_crashes(edits, words, cut) -> None:
     """Mutations land in the first 4 KiB, where the converter puts tables, vtables and offsets."""
     base = KWS.read_bytes()

@@ -35,6 +35,7 @@ def _variant(kws, name: str, edit) -> Path:  # noqa: ANN001
     return out
 
 
+@pytest.mark.slow
 def test_good_model_reports_touched_arena_within_the_plan(kws):
     src, build, arena = kws
     host = build_host(src, build_root=build)
@@ -46,6 +47,7 @@ def test_good_model_reports_touched_arena_within_the_plan(kws):
 
 
 @pytest.mark.parametrize("write, side, reach", [("+ EN_ARENA_BYTES", "above", 1), ("- 3", "below", 3)])
+@pytest.mark.slow
 def test_a_stray_write_fails_the_host_run_naming_the_bytes(kws, write, side, reach):
     line = f"    *(volatile uint8_t *)((uintptr_t)en_arena {write}) = 0x42;\n"
 
@@ -61,6 +63,7 @@ def test_a_stray_write_fails_the_host_run_naming_the_bytes(kws, write, side, rea
     assert f"wrote {reach} byte(s)" in str(e.value) and "in the host build (input 0)" in str(e.value)
 
 
+@pytest.mark.slow
 def test_a_plan_whose_arena_is_too_small_fails(kws):
     """The plan's offsets are baked into model.c: shrinking EN_ARENA_BYTES leaves the top tensors
     outside the arena, in the guard above it. (gcc sees the input copy overflow and -Werror stops
@@ -76,6 +79,7 @@ def test_a_plan_whose_arena_is_too_small_fails(kws):
     assert e.value.side == "above" and 1 <= e.value.reach_bytes <= 16 and e.value.arena_bytes == kws[2] - 16
 
 
+@pytest.mark.slow
 def test_sanitizer_build_goes_without_guards(kws):
     src, build, _ = kws
     run = build_host(src, build_root=build, sanitize=True).run_measured(X[:1])

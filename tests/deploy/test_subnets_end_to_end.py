@@ -74,6 +74,7 @@ def our_subnets() -> tuple[OurSubnet, ...]:
     return tuple(out)
 
 
+@pytest.mark.slow
 def test_subnets_are_distinct_real_int8_graphs():
     subs = our_subnets()
     assert len({str(s.arch) for s in subs}) == 3
@@ -89,6 +90,7 @@ def test_subnets_are_distinct_real_int8_graphs():
 
 
 @pytest.mark.parametrize("index", range(len(ARCHS)))
+@pytest.mark.slow
 def test_tflm_equals_host_build_and_reference(index, tmp_path):
     s = our_subnets()[index]
     want = run_tflm(s.tflite, s.inputs).reshape(len(s.inputs), -1)
@@ -110,6 +112,7 @@ def _without_classifier(graph: Graph) -> Graph:
 
 
 @pytest.mark.parametrize("index", range(len(ARCHS)))
+@pytest.mark.slow
 def test_litert_differs_only_in_fully_connected_rounding(index):
     s = our_subnets()[index]
     tflm = run_tflm(s.tflite, s.inputs).astype(int)

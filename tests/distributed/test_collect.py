@@ -33,6 +33,7 @@ def reference(tiny_supernet, tmp_path_factory):
     return path.read_bytes()
 
 
+@pytest.mark.slow
 def test_one_and_two_workers_write_the_same_samples_file(ray_cluster, tiny_supernet, reference, tmp_path):
     _, net, data = tiny_supernet
     path = tmp_path / "samples.jsonl"
@@ -41,6 +42,7 @@ def test_one_and_two_workers_write_the_same_samples_file(ray_cluster, tiny_super
     assert [s.arch for s in samples] == [s.arch for s in read_samples(path)]
 
 
+@pytest.mark.slow
 def test_a_driver_stopped_after_k_results_loses_and_repeats_nothing(ray_cluster, tiny_supernet, reference, tmp_path):
     _, net, data = tiny_supernet
     path = tmp_path / "samples.jsonl"

@@ -41,6 +41,7 @@ def test_serial_pool_retries_a_flaky_task_and_reports_one_that_always_fails(tmp_
     assert "3 of 3 tasks failed" in str(err.value) and "bad input 0" in str(err.value) and err.value.hint
 
 
+@pytest.mark.slow
 def test_ray_pool_gives_the_serial_results_in_task_order(ray_cluster):
     job = Job(jobs.add_offset, jobs.offset_setup, (7,))
     serial = list(SerialPool().map(job, _tasks(9)))
@@ -52,6 +53,7 @@ def test_ray_pool_gives_the_serial_results_in_task_order(ray_cluster):
     assert seen[-1] == {"w0": "", "w1": ""}
 
 
+@pytest.mark.slow
 def test_ray_pool_retries_a_task_that_raises_or_kills_its_worker_and_reports_a_hopeless_one(ray_cluster, tmp_path):
     flaky = list(RayPool(2).map(Job(jobs.fail_once), _tasks(4, lambda i: (i, str(tmp_path)))))
     assert sorted((d.value, d.attempts) for d in flaky) == [(0, 2), (1, 2), (2, 2), (3, 2)]
@@ -62,11 +64,13 @@ def test_ray_pool_retries_a_task_that_raises_or_kills_its_worker_and_reports_a_h
     assert [(f.task.id, f.attempts) for f in err.value.failures] == [(0, 2), (1, 2)]
 
 
+@pytest.mark.slow
 def test_ray_pool_stops_a_hung_task_and_retries_it(ray_cluster, tmp_path):
     done = list(RayPool(2, task_timeout_s=3).map(Job(jobs.hang_once), _tasks(2, lambda i: (i, str(tmp_path)))))
     assert sorted((d.value, d.attempts) for d in done) == [(0, 2), (1, 2)]
 
 
+@pytest.mark.slow
 def test_a_board_that_stops_answering_leaves_the_pool_and_its_task_goes_to_another(ray_cluster, tmp_path):
     job = Job(jobs.on_board, jobs.board_setup, (str(tmp_path),), retire_on=(DeviceError,))
     done = list(RayPool(2).map(job, _tasks(4)))
@@ -75,6 +79,7 @@ def test_a_board_that_stops_answering_leaves_the_pool_and_its_task_goes_to_anoth
     assert all(d.attempts == 1 for d in done)  # a broken board does not use up the task's attempts
 
 
+@pytest.mark.slow
 def test_a_worker_whose_setup_fails_is_a_clear_error(ray_cluster):
     with pytest.raises(ClusterError, match="could not start"):
         list(RayPool(2).map(Job(jobs.square, jobs.broken_setup), _tasks(2)))

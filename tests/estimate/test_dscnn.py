@@ -50,6 +50,7 @@ def test_int8_graph_runs_in_c_and_agrees_with_the_float_net(tmp_path):
     assert np.mean(logits.argmax(1) == float_pred) >= 0.9
 
 
+@pytest.mark.slow
 def test_baseline_learns_an_easy_task_and_reports_its_recipe():
     result = dscnn_baseline(_splits(n=64), epochs=10, seed=0, batch_size=16)
     assert result.val_acc > 0.6 and result.int8_test_acc is None and "flip" not in result.recipe

@@ -95,6 +95,7 @@ def test_should_stop_ends_scratch_training_early():
     assert seen == [0, 1]
 
 
+@pytest.mark.slow
 def test_early_stopping_stops_after_patience_without_improvement():
     frozen = ScratchConfig(train_images=64, val_images=64, epochs=6, patience=2, lr=0.0, batch_size=32, threads=1)
     result = scratch_accuracy(SPEC, smallest_arch(SPEC), DATA, frozen)
@@ -117,6 +118,7 @@ def test_train_subset_is_nested():
         scratch_accuracy(SPEC, smallest_arch(SPEC), DATA, FAST, train_images=0)
 
 
+@pytest.mark.slow
 def test_halving_with_real_training_spends_exactly_its_budget():
     rng = np.random.default_rng(0)
     archs = list(dict.fromkeys([largest_arch(SPEC), smallest_arch(SPEC)] + [sample_arch(SPEC, rng) for _ in range(4)]))
@@ -126,6 +128,7 @@ def test_halving_with_real_training_spends_exactly_its_budget():
     assert all(0.0 <= s <= 1.0 for s in result.scores.values())
 
 
+@pytest.mark.slow
 def test_registered_scratch_and_halving_estimators():
     context = EstimatorContext(SPEC, dataset="synthetic")
     archs = [largest_arch(SPEC), smallest_arch(SPEC)]

@@ -44,6 +44,7 @@ def test_encoding_is_one_hot_per_choice():
             assert not x[3 * 6:4 * 6].any()
 
 
+@pytest.mark.slow
 def test_predictor_ranks_held_out_archs_and_round_trips(tmp_path):
     spec = get_space("mcu-mbv2")
     archs = arch_list(spec, 300, seed=1)
@@ -100,6 +101,7 @@ def tiny_supernet(tmp_path_factory):
     return net, data
 
 
+@pytest.mark.slow
 def test_collection_measures_inherited_accuracy_and_resumes(tiny_supernet, tmp_path):
     torch.set_num_threads(1)
     net, data = tiny_supernet
@@ -128,6 +130,7 @@ def test_collection_measures_inherited_accuracy_and_resumes(tiny_supernet, tmp_p
     assert all(0.0 <= s.accuracy <= 1.0 for s in samples)
 
 
+@pytest.mark.slow
 def test_samples_record_how_they_were_measured_and_refuse_a_resume_with_other_settings(tiny_supernet, tmp_path):
     torch.set_num_threads(1)
     net, data = tiny_supernet

@@ -43,6 +43,7 @@ def zeroed(model):
 
 
 @pytest.mark.parametrize("name", PROXIES)
+@pytest.mark.slow
 def test_each_proxy_is_deterministic_and_finite(name):
     rng = np.random.default_rng(0)
     archs = [largest_arch(SPEC), smallest_arch(SPEC)] + [sample_arch(SPEC, rng) for _ in range(3)]
@@ -118,6 +119,7 @@ def test_proxy_batch_is_fixed_and_at_the_resolution():
     assert 0.0 <= float(x.min()) and float(x.max()) <= 1.0
 
 
+@pytest.mark.slow
 def test_registered_proxies_score_batches():
     context = EstimatorContext(SPEC, dataset="synthetic")
     archs = [largest_arch(SPEC), smallest_arch(SPEC)]

@@ -63,6 +63,7 @@ def _common(assets: Path, out: Path) -> list[str]:
 
 
 @needs_sh
+@pytest.mark.slow
 def test_android_without_a_phone_writes_the_tflite_and_says_verification_was_skipped(assets, tmp_path, phone):
     table = tmp_path / "android.json"
     build_table(_PhoneProfiler(), get_space("tiny-test"), table)
@@ -94,6 +95,7 @@ def test_android_without_a_table_names_the_profile_command(tmp_path, monkeypatch
     assert "`edgenas profile --target android --board pixel-cpu`" in " ".join(result.stderr.split())
 
 
+@pytest.mark.slow
 def test_a_table_of_another_target_and_options_of_another_board_are_refused(assets, tmp_path):
     table = tmp_path / "android.json"
     build_table(_PhoneProfiler(), get_space("tiny-test"), table)
@@ -154,6 +156,7 @@ def test_linux_arm64_runs_the_arm64_runner_under_qemu_bit_exact(assets, tmp_path
 
 
 @needs_sh
+@pytest.mark.slow
 def test_android_with_a_scripted_phone_measures_the_tflite_with_benchmark_model(assets, tmp_path, phone):
     """The whole adb path against the scripted phone (its benchmark_model a LiteRT stand-in on this
     PC): latency comes back, outputs are not compared, and the report says both."""

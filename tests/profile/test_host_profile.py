@@ -61,6 +61,7 @@ def test_entries_are_timed_behind_a_prefix_and_pair_by_pair(spec):
         assert samples[sig.key] == [10.0 + i, 19.0 + i, 0.0]
 
 
+@pytest.mark.slow
 def test_litert_times_the_int8_graphs_of_entries_and_prefixes(spec, tmp_path):
     """LiteRT runs the deployed int8 graphs: (prefix -> entry), the prefix alone, the null model."""
     sigs = arch_signatures(spec, smallest_arch(spec))
@@ -77,6 +78,7 @@ def test_prefix_keeps_the_entry_input_and_is_a_plain_block():
     assert pre.kind == "mbconv" and not pre.residual and pre.stride == 1
 
 
+@pytest.mark.slow
 def test_choose_backend_records_every_candidate(spec, tmp_path):
     best, medians = choose_host_backend(spec, tmp_path, backends=("onnxruntime", "litert"))
     assert set(medians) == {"onnxruntime", "litert"} and best == min(medians, key=medians.get)
@@ -97,6 +99,7 @@ def test_rpc_path_on_loopback(spec, tmp_path):
     assert m.latency > 0 and table.predict(arch) > 0
 
 
+@pytest.mark.slow
 def test_rpc_server_that_does_not_answer(spec, tmp_path):
     pytest.importorskip("tvm")
     import socket
@@ -115,6 +118,7 @@ def test_rpc_server_that_does_not_answer(spec, tmp_path):
 
 
 @pytest.mark.skipif(shutil.which("aarch64-linux-gnu-g++") is None, reason="no aarch64 cross compiler")
+@pytest.mark.slow
 def test_aarch64_shared_library_builds(spec, tmp_path):
     pytest.importorskip("tvm")
     from edgenas.targets.linux_rpc import RpcDevice, build

@@ -13,6 +13,7 @@ from .rt import build_dir
 
 
 @pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="needs arm-none-eabi-gcc")
+@pytest.mark.slow
 def test_arm_variant_compiles_for_cortex_m() -> None:
     out_dir = build_dir("runtime_c_arm")
     proc = subprocess.run(

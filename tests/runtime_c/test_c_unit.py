@@ -22,6 +22,7 @@ EXPECTED_TESTS = 24  # run(...) calls in test_kernels.c main()
 @pytest.mark.skipif(shutil.which("gcc") is None or shutil.which("make") is None,
                     reason="needs gcc and make")
 @pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.slow
 def test_c_unit_tests_pass(variant: str) -> None:
     out_dir = build_dir("runtime_c_unit")
     proc = subprocess.run(

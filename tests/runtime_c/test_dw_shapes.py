@@ -92,6 +92,7 @@ def _describe(c: dict) -> str:
 
 @pytest.mark.parametrize("kind", ["square", "kx1", "1xk", "rect", "wide"])
 @pytest.mark.parametrize("block", range(4))
+@pytest.mark.slow
 def test_arm_dwconv_matches_ref_on_random_shapes(kind: str, block: int) -> None:
     rng = np.random.default_rng([block, ["square", "kx1", "1xk", "rect", "wide"].index(kind)])
     for _ in range(25):

@@ -100,6 +100,7 @@ def _conv_requant(c: dict) -> tuple[rt.Requant, tuple]:
 
 
 @pytest.mark.parametrize("seed", CASES)
+@pytest.mark.slow
 def test_conv2d(seed: int) -> None:
     c = _conv_case(seed, depthwise=False)
     ref = run_tflm(_conv_graph(c, False), [c["x"]])
@@ -120,6 +121,7 @@ def test_conv2d_pointwise(seed: int) -> None:
 
 @pytest.mark.parametrize("seed", CASES)
 @pytest.mark.parametrize("in_place", [False, True])
+@pytest.mark.slow
 def test_dwconv2d(seed: int, in_place: bool) -> None:
     c = _conv_case(seed, depthwise=True)
     ref = run_tflm(_conv_graph(c, True), [c["x"]])
@@ -131,6 +133,7 @@ def test_dwconv2d(seed: int, in_place: bool) -> None:
 
 @pytest.mark.parametrize("seed", range(20))
 @pytest.mark.parametrize("in_place", [False, True])
+@pytest.mark.slow
 def test_conv2d_fused_add_matches_conv_then_add(seed: int, in_place: bool) -> None:
     c = _conv_case(200 + seed, depthwise=False, pointwise=True)
     rng = c["rng"]
@@ -195,6 +198,7 @@ def test_conv2d_packed_in_place(seed: int) -> None:
 
 @pytest.mark.parametrize("seed", range(12))
 @pytest.mark.parametrize("packed", [False, True])
+@pytest.mark.slow
 def test_conv2d_fused_add_any_geometry(seed: int, packed: bool) -> None:
     """KxK, strided and padded convs take the fused ADD too (in place over the skip)."""
     c = _conv_case(400 + seed, depthwise=False)
@@ -215,6 +219,7 @@ def test_conv2d_fused_add_any_geometry(seed: int, packed: bool) -> None:
 
 
 @pytest.mark.parametrize("seed", CASES)
+@pytest.mark.slow
 def test_fully_connected(seed: int) -> None:
     rng = np.random.default_rng(3000 + seed)
     batches, cin, cout = 1, int(rng.integers(1, 64)), int(rng.integers(1, 24))
@@ -270,6 +275,7 @@ def test_add(seed: int) -> None:
 
 
 @pytest.mark.parametrize("seed", CASES)
+@pytest.mark.slow
 def test_avgpool2d(seed: int) -> None:
     rng = np.random.default_rng(5000 + seed)
     h, w, c = int(rng.integers(1, 12)), int(rng.integers(1, 12)), int(rng.integers(1, 9))

@@ -47,6 +47,7 @@ def test_make_lists_mve_sources_replacing_their_twins() -> None:
 
 
 @pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="needs arm-none-eabi-gcc")
+@pytest.mark.slow
 def test_mve_variant_compiles_for_cortex_m55_with_helium_instructions() -> None:
     out_dir = build_dir("runtime_c_mve")
     proc = subprocess.run(["make", "-s", "-C", str(RUNTIME_C_DIR), f"BUILD_DIR={out_dir}", "mve-check"],

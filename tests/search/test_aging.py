@@ -85,6 +85,7 @@ def test_children_are_repaired_into_the_constraints(cost):
         _tell(evo, archs)
 
 
+@pytest.mark.slow
 def test_aging_beats_random_at_equal_budget(cost):
     limits = Constraints.of(sram_bytes=64 * 1024)
     kw = dict(budget=300, batch_size=None, objectives=("accuracy",))

@@ -8,6 +8,7 @@ from edgenas.search.random_search import RandomSearch
 from tests.search.strategy_harness import drive, median_share_above, problem
 
 
+@pytest.mark.slow
 def test_bayes_is_registered_and_deterministic_for_a_seed():
     prob = problem()
     assert get_strategy("bayes") is BayesSearch
@@ -16,6 +17,7 @@ def test_bayes_is_registered_and_deterministic_for_a_seed():
     assert runs[0] != runs[2]
 
 
+@pytest.mark.slow
 def test_screening_spends_no_evaluation_on_infeasible_archs_and_tells_optuna():
     prob = problem()
     search = BayesSearch(prob.spec, seed=0, repair=prob.repair)
@@ -39,6 +41,7 @@ def test_without_repair_infeasible_scores_become_constraint_values():
         sorted(s.violation for s in bad)[:1]
 
 
+@pytest.mark.slow
 def test_gp_sampler_runs_seeded():
     prob = problem()
     cfg = BayesConfig(sampler="gp", population=1, n_startup_trials=4)
@@ -52,6 +55,7 @@ def test_gp_sampler_runs_seeded():
         BayesSearch(prob.spec, {"samplr": "gp"})
 
 
+@pytest.mark.slow
 def test_tpe_finds_rarer_archs_than_random():
     """At 120 evaluations TPE's best lies in the top 0.03 % of the feasible space for seeds 0-2,
     random search's in the top 0.07-0.7 % (measured with the 206-epoch supernet's predictor)."""

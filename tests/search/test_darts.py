@@ -123,6 +123,7 @@ def lambda_runs(spec, table, data):
     return runs, again
 
 
+@pytest.mark.slow
 def test_raising_lambda_lowers_the_latency_of_the_derived_arch(lambda_runs):
     runs, _ = lambda_runs
     low, high = runs[0.0], runs[1.0]
@@ -132,6 +133,7 @@ def test_raising_lambda_lowers_the_latency_of_the_derived_arch(lambda_runs):
     assert high.expected_latency[0] == low.expected_latency[0]
 
 
+@pytest.mark.slow
 def test_derived_archs_are_valid_and_deterministic(spec, lambda_runs, table):
     runs, again = lambda_runs
     for result in runs.values():
@@ -259,6 +261,7 @@ def test_collapse_detector_stays_quiet_on_a_healthy_alpha():
     assert guarded == raw
 
 
+@pytest.mark.slow
 def test_cell_search_runs_and_reports_collapse_indicators():
     d = make_synthetic(num_classes=4, size=12, n_train=64, n_val=32, seed=1)
     cfg = CellSearchConfig(channels=4, layers=3, nodes=2, resolution=12, epochs=1, steps_per_epoch=2, batch_size=16)

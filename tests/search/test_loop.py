@@ -56,6 +56,7 @@ def _key(result):
     ("evolution", EvolutionConfig(population=30)), ("aging", AgingConfig(population=30, sample=8, batch=10)),
     ("random", EvolutionConfig(population=30)),
 ])
+@pytest.mark.slow
 def test_budget_counts_distinct_archs_each_evaluated_once(cost, predictor, strategy, config):
     est = Counting(predictor)
     result = search_loop(cost, est, LIMITS, strategy=strategy, config=config, budget=95, seed=0)
@@ -69,6 +70,7 @@ def test_budget_counts_distinct_archs_each_evaluated_once(cost, predictor, strat
     assert best.feasible and best.fitness == max(t.fitness for t in result.trials if t.feasible)
 
 
+@pytest.mark.slow
 def test_pareto_front_and_hypervolume_of_two_objectives(cost, predictor):
     result = search_loop(cost, predictor, LIMITS, strategy="aging", config=AgingConfig(population=30, batch=10),
                          objectives=("accuracy", "latency"), budget=120, seed=1)
@@ -83,6 +85,7 @@ def test_pareto_front_and_hypervolume_of_two_objectives(cost, predictor):
     assert result.to_dict()["hypervolume"] == result.hypervolume
 
 
+@pytest.mark.slow
 def test_three_objectives_use_a_reference_fixed_by_the_settings(cost, predictor):
     kw = dict(strategy="aging", config=AgingConfig(population=20, batch=10), objectives=("accuracy", "latency", "ram"))
     latency_only = Constraints.of(latency=20e6)  # RAM is an objective without a limit
@@ -98,6 +101,7 @@ def test_three_objectives_use_a_reference_fixed_by_the_settings(cost, predictor)
 @pytest.mark.parametrize("strategy,config", [
     ("evolution", EvolutionConfig(population=25)), ("aging", AgingConfig(population=25, sample=6, batch=10)),
 ])
+@pytest.mark.slow
 def test_resume_after_a_crash_gives_the_uninterrupted_answer(cost, predictor, tmp_path, strategy, config):
     kw = dict(strategy=strategy, config=config, objectives=("accuracy", "latency"), budget=110, seed=4,
               run="crashy", estimator_name="predictor")
@@ -147,6 +151,7 @@ class OneByOne:
 
 
 @pytest.mark.parametrize("k", [7, 25 + 7])  # in the first batch (generation 0); in the second
+@pytest.mark.slow
 def test_ctrl_c_in_a_batch_keeps_its_finished_evaluations_and_the_resume_skips_them(cost, predictor, tmp_path, k):
     kw = dict(strategy="evolution", config=EvolutionConfig(population=25), budget=80, seed=2, run="ctrl-c")
     db = tmp_path / "results.db"
@@ -238,6 +243,7 @@ def test_any_registered_strategy_is_driven_and_a_stuck_one_stops(cost, predictor
     assert seen == [(2, 50)] * 6
 
 
+@pytest.mark.slow
 def test_progress_reports_rising_counts_up_to_the_budget(cost, predictor):
     seen = []
     search_loop(cost, predictor, LIMITS, strategy="evolution", config=EvolutionConfig(population=20), budget=70,
@@ -247,6 +253,7 @@ def test_progress_reports_rising_counts_up_to_the_budget(cost, predictor):
     assert all(b2 >= b1 for (_, b1), (_, b2) in zip(seen, seen[1:]))
 
 
+@pytest.mark.slow
 def test_warm_start_is_evaluated_first_repaired_to_the_new_budget(cost, predictor, tmp_path):
     """An earlier search's best seed a tighter one: evaluated before any proposal, repaired to fit."""
     from edgenas.search.run import run_search

@@ -16,6 +16,7 @@ def front_of(trace):
     return non_dominated([(a, s.objectives) for a, s in trace if s.feasible])
 
 
+@pytest.mark.slow
 def test_nsga2_is_registered_and_deterministic_for_a_seed():
     prob = problem()
     assert get_strategy("nsga2") is NSGA2Search
@@ -24,6 +25,7 @@ def test_nsga2_is_registered_and_deterministic_for_a_seed():
     assert runs[0] != runs[2]
 
 
+@pytest.mark.slow
 def test_front_is_the_non_dominated_feasible_evaluated_set():
     prob = problem()
     search = NSGA2Search(prob.spec, seed=0, repair=prob.repair)
@@ -47,6 +49,7 @@ def test_objective_count_is_checked():
         NSGA2Search(prob.spec, {"population": 1})
 
 
+@pytest.mark.slow
 def test_nsga2_front_dominates_random():
     """Same budget: NSGA-II's front has the larger hypervolume on every seed, and most of random's
     front is dominated by it. (At 200 evaluations the two tie within 0.1 % on the bundled

@@ -74,6 +74,7 @@ def test_hypervolume_rejects_bad_shapes():
 
 
 @pytest.mark.parametrize("m", [2, 3])
+@pytest.mark.slow
 def test_plot_front_writes_a_png(tmp_path, m):
     pts = np.random.default_rng(0).random((30, m))
     pts[:, 0] = -pts[:, 0]

@@ -36,6 +36,7 @@ def test_reward_is_mnasnet_style():
     assert rl.reward(Score(0.9, False, 0.0)) == rl.reward(Score(0.9, False, 1.0))  # unquantified: 100% over
 
 
+@pytest.mark.slow
 def test_rl_is_registered_and_deterministic_for_a_seed():
     prob = problem()
     assert get_strategy("rl") is RLSearch
@@ -44,6 +45,7 @@ def test_rl_is_registered_and_deterministic_for_a_seed():
     assert runs[0] != runs[2]
 
 
+@pytest.mark.slow
 def test_controller_learns_the_budget_from_the_penalty_and_keeps_entropy():
     """Without repair, only the MnasNet penalty tells the controller about the budget."""
     prob = problem()
@@ -61,6 +63,7 @@ def test_controller_learns_the_budget_from_the_penalty_and_keeps_entropy():
     assert 0.2 * start_entropy < rl.entropy() < start_entropy  # learning, not collapsed
 
 
+@pytest.mark.slow
 def test_rl_finds_rarer_archs_than_random():
     """At 300 evaluations (the strategies bench's budget), median over seeds 0-2 of the share of the
     feasible space above the best found: RL 0.01 %, random 0.11 % (206-epoch supernet's predictor)."""

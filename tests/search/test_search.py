@@ -81,6 +81,7 @@ def test_repair_reaches_feasibility_or_gives_up(cost):
     assert repair(SPEC, largest_arch(SPEC), lambda a: impossible.violation(cost.metrics(a)), rng) is None
 
 
+@pytest.mark.slow
 def test_search_respects_budgets_and_is_deterministic(cost, tmp_path):
     limits = Constraints.of(sram_bytes=64 * 1024, flash_bytes=256 * 1024)
     cfg = EvolutionConfig(population=40)
@@ -95,6 +96,7 @@ def test_search_respects_budgets_and_is_deterministic(cost, tmp_path):
     assert len(json.loads((tmp_path / "a" / "trials.json").read_text())) == a.evaluations
 
 
+@pytest.mark.slow
 def test_evolution_beats_random_search_with_fewer_evaluations(cost):
     limits = Constraints.of(sram_bytes=64 * 1024, flash_bytes=512 * 1024)
     evo = run_search(cost, proxy_fitness, limits, config=EvolutionConfig(population=50), generations=10, seed=0)

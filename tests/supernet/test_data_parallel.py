@@ -159,6 +159,7 @@ def one_thread():
     torch.set_num_threads(before)
 
 
+@pytest.mark.slow
 def test_micro_batches_change_only_what_batch_norm_normalises_over(one_thread):
     """With batch norm on fixed statistics, one step on a batch in 1, 2 or 4 weighted parts is the
     same step (the parts' augmentation maps, labels and loss weights line up)."""
@@ -192,6 +193,7 @@ def test_ranks_started_with_different_settings_refuse_to_train(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.slow
 def test_two_ranks_train_what_one_process_trains_on_the_same_two_parts(two_ranks, tmp_path):
     """2 ranks of 8 images against one process on the same global batch of 16 in 2 micro-batches of
     8: the same images, augmentation maps, subnets and batch-norm groups, so the same weights up to
@@ -218,6 +220,7 @@ def test_two_ranks_train_what_one_process_trains_on_the_same_two_parts(two_ranks
 
 
 @pytest.mark.parametrize("dead", [1, 0])
+@pytest.mark.slow
 def test_a_rank_killed_mid_epoch_resumes_to_the_uninterrupted_checkpoint(two_ranks, tmp_path, dead):
     """Rank ``dead`` dies after the first step of the expand epoch (``os._exit``, no clean-up), so
     the committed state is the full epoch's; the rerun resumes there on both ranks and ends with

@@ -114,6 +114,7 @@ def test_a_reader_racing_a_commit_reads_the_new_checkpoint(tmp_path, monkeypatch
 
 
 @pytest.mark.parametrize("publishing", [False, True])
+@pytest.mark.slow
 def test_a_crash_at_any_step_of_a_commit_leaves_the_old_or_the_new_checkpoint(tmp_path, monkeypatch, publishing):
     old = {WEIGHTS: b"w-old", META: b"m-old", RESUME_JSON: b"r-old", RESUME_TENSORS: b"t-old"}
     new = {WEIGHTS: b"w-new", META: b"m-new", RESUME_JSON: None, RESUME_TENSORS: None, TEACHER: b"teacher"}
@@ -185,6 +186,7 @@ def _to_legacy_layout(directory):
 
 
 @pytest.mark.parametrize("stopped_after", [0, 1])  # with momentum buffers; with the frozen teacher
+@pytest.mark.slow
 def test_a_run_checkpointed_before_the_manifest_resumes_exactly(tmp_path, data, spec, reference, stopped_after):
     out = tmp_path / "legacy"
     epochs = []

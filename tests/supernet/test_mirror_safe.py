@@ -31,6 +31,7 @@ def _spy(monkeypatch, module) -> list[bool]:
 
 
 @pytest.mark.parametrize("mirror_safe", [True, False])
+@pytest.mark.slow
 def test_supernet_training_flips_only_mirror_safe_data(tmp_path, monkeypatch, mirror_safe):
     seen = _spy(monkeypatch, train_module)
     data = replace(make_synthetic(seed=0, n_train=32, n_val=16, n_test=16), mirror_safe=mirror_safe)

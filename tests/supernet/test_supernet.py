@@ -44,6 +44,7 @@ def randomized_supernet(name="mcu-mbv2", seed=0):
     return net.eval()
 
 
+@pytest.mark.slow
 def test_extracted_subnet_equals_supernet():
     net = randomized_supernet()
     rng = np.random.default_rng(0)
@@ -97,6 +98,7 @@ def _shared_kernel_state(net, transforms_noise=0.1):
     return state
 
 
+@pytest.mark.slow
 def test_shared_kernel_checkpoints_load_as_the_same_function(tmp_path):
     """A checkpoint of the earlier format converts to private kernels that compute what it did."""
     from safetensors.torch import save_file
@@ -171,6 +173,7 @@ def _tiny_run(tmp_path, name, seed=1):
     return tmp_path / name
 
 
+@pytest.mark.slow
 def test_same_seed_same_checkpoint_bytes(tmp_path):
     a = _tiny_run(tmp_path, "a")
     b = _tiny_run(tmp_path, "b")
@@ -181,6 +184,7 @@ def test_same_seed_same_checkpoint_bytes(tmp_path):
     assert not (a / "resume.json").exists()
 
 
+@pytest.mark.slow
 def test_resume_after_crash_gives_identical_weights(tmp_path):
     data = make_synthetic(seed=0)
     spec = get_space("tiny-test")
@@ -200,6 +204,7 @@ def test_resume_after_crash_gives_identical_weights(tmp_path):
     assert (tmp_path / "r" / "supernet.safetensors").read_bytes() == (reference / "supernet.safetensors").read_bytes()
 
 
+@pytest.mark.slow
 def test_resume_refuses_other_settings(tmp_path):
     data = make_synthetic(seed=0)
     spec = get_space("tiny-test")
@@ -216,6 +221,7 @@ def test_resume_refuses_other_settings(tmp_path):
         train_supernet(make_synthetic(seed=1), spec, tmp_path / "r", config)
 
 
+@pytest.mark.slow
 def test_training_learns_the_synthetic_task(tmp_path):
     data = make_synthetic(seed=0, n_train=512)
     spec = get_space("tiny-test")
@@ -247,6 +253,7 @@ def test_bn_recalibration_matches_data_statistics():
     assert sub.stem.bn.momentum == 0.1
 
 
+@pytest.mark.slow
 def test_subnet_save_load_and_onnx(tmp_path):
     net = randomized_supernet()
     arch = sample_arch(net.spec, np.random.default_rng(4))
@@ -278,6 +285,7 @@ def test_same_padding_matches_tflite_rule():
     assert same_padding(5, 5, 2) == (2, 2)
 
 
+@pytest.mark.slow
 def test_from_scratch_training_learns_and_is_seeded():
     from edgenas.supernet import accuracy, train_from_scratch
 
@@ -290,6 +298,7 @@ def test_from_scratch_training_learns_and_is_seeded():
     assert accuracy(a, data.test, arch.resolution) > 0.7
 
 
+@pytest.mark.slow
 def test_finetuning_an_extracted_subnet_distils_from_the_largest_and_is_seeded(tmp_path):
     """Fine-tuning trains the inherited weights further (not the supernet's), with the largest
     subnet as teacher: its loss exceeds plain cross-entropy on the same batches."""
@@ -383,6 +392,7 @@ def test_subnets_of_a_step_share_one_resolution_but_the_smallest():
 
 @pytest.mark.parametrize("stride", [1, 2])
 @pytest.mark.parametrize("kernel", [1, 3, 5, 7])
+@pytest.mark.slow
 def test_conv2d_same_equals_an_explicit_same_pad(kernel, stride):
     from edgenas.supernet.padding import conv2d_same, same_padding
 
@@ -412,6 +422,7 @@ def test_teacher_is_the_full_net_recalibrated_at_each_resolution():
         assert not torch.allclose(teacher.nets[r].stem.bn.running_mean, net.stem_bn.running_mean[: teacher.nets[r].stem.bn.num_features])
 
 
+@pytest.mark.slow
 def test_init_from_continues_a_finished_run(tmp_path):
     data = make_synthetic(seed=0)
     spec = get_space("tiny-test")
@@ -431,6 +442,7 @@ def test_init_from_continues_a_finished_run(tmp_path):
     assert (net.state_dict()[name] - before[name]).abs().mean() < (fresh - before[name]).abs().mean()
 
 
+@pytest.mark.slow
 def test_teacher_from_another_checkpoint_distils_the_elastic_phases(tmp_path):
     """``teacher_from`` replaces the run's own full net as the teacher: the checkpoint's teacher
     file is that net's weights, the loss differs from a run with its own teacher, and the
@@ -451,6 +463,7 @@ def test_teacher_from_another_checkpoint_distils_the_elastic_phases(tmp_path):
         train_supernet(data, get_space("mcu-mbv2"), tmp_path / "bad", TrainConfig(phases=TINY_PHASES), teacher_from=other)
 
 
+@pytest.mark.slow
 def test_init_from_another_space_is_refused(tmp_path):
     parent = _tiny_run(tmp_path, "parent")
     data = make_synthetic(seed=0)

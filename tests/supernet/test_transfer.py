@@ -29,6 +29,7 @@ def test_adapted_stem_answers_a_grey_image_copied_into_colour_channels_like_the_
     assert torch.allclose(adapt_stem(colour, 1), weight, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_transfer_copies_every_shared_tensor_and_leaves_the_classifier_fresh(source):
     old, _ = load_supernet(source)
     fresh = OFASupernet(get_space("tiny-test", in_channels=3, num_classes=7))
@@ -45,6 +46,7 @@ def test_transfer_copies_every_shared_tensor_and_leaves_the_classifier_fresh(sou
             assert torch.equal(value, ref[name]), name
 
 
+@pytest.mark.slow
 def test_transfer_run_records_its_source_and_refuses_another_space(source, tmp_path):
     data = make_synthetic(num_classes=3, channels=3, seed=2)
     out = tmp_path / "t"

@@ -126,6 +126,7 @@ def test_device_selection_errors(device, tmp_path, profiles, devices, serial, ma
     assert hint in e.value.hint
 
 
+@pytest.mark.slow
 def test_several_devices_with_serial_and_runner_missing(device, tmp_path, profiles):
     device(devices=[{"serial": "A1", "state": "device"}, {"serial": "B2", "state": "device"}])
     assert connect(profiles.get("android-arm64"), "B2", runner=_script(tmp_path, "bm", CRASHING)).serial == "B2"
@@ -136,6 +137,7 @@ def test_several_devices_with_serial_and_runner_missing(device, tmp_path, profil
         connect(profiles.get("pixel-cpu"), "B2", runner=tmp_path / "nope")
 
 
+@pytest.mark.slow
 def test_litert_benchmark_run_pinned_with_fingerprint(device, tmp_path, profiles, tflite):
     bm = _script(tmp_path, "benchmark_model", LITERT_BENCHMARK.format(python=sys.executable))
     session = connect(profiles.get("android-arm64"), runner=bm)
@@ -149,12 +151,14 @@ def test_litert_benchmark_run_pinned_with_fingerprint(device, tmp_path, profiles
     assert fp["runner"] == "litert-benchmark" and fp["threads"] == 1 and len(fp["runner_sha256"]) == 16
 
 
+@pytest.mark.slow
 def test_runner_crash_is_reported_with_its_output(device, tmp_path, profiles, tflite):
     session = connect(profiles.get("pixel-cpu"), runner=_script(tmp_path, "bm", CRASHING))
     with pytest.raises(DeviceError, match="exited with 139 .segmentation fault.: INFO: Loaded model"):
         run(tflite, session)
 
 
+@pytest.mark.slow
 def test_disconnect_midway_is_device_lost(device, tmp_path, profiles, tflite):
     bm = _script(tmp_path, "benchmark_model", LITERT_BENCHMARK.format(python=sys.executable))
     session = connect(profiles.get("pixel-cpu"), runner=bm)
@@ -219,6 +223,7 @@ echo "INFO: Inference timings in us: Init: 1, First inference: $n, Warmup (avg):
 """
 
 
+@pytest.mark.slow
 def test_profile_keeps_what_was_measured_when_the_phone_goes_and_resumes(device, tmp_path):
     from edgenas.cost.latency_table import LatencyTable
     from edgenas.profile import build_table, get_profiler
@@ -247,6 +252,7 @@ def test_profile_keeps_what_was_measured_when_the_phone_goes_and_resumes(device,
     assert all(table.entries[k] == v for k, v in kept.entries.items())  # measured once, kept
 
 
+@pytest.mark.slow
 def test_cli_profile_android_and_its_errors(device, tmp_path, monkeypatch):
     from typer.testing import CliRunner
 

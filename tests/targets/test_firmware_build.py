@@ -13,6 +13,7 @@ from tests.targets.board_names import EMULATED, REAL
 
 
 @pytest.mark.parametrize("name", EMULATED + REAL)
+@pytest.mark.slow
 def test_testmodel_builds_and_links_for_every_board(build_testmodel, boards, name):
     fw = build_testmodel(name)
     assert fw.elf.is_file() and fw.bin.is_file()
@@ -30,6 +31,7 @@ def test_testmodel_builds_and_links_for_every_board(build_testmodel, boards, nam
     assert mem["flash_bytes"] <= board.flash.size_bytes and mem["ram_bytes"] <= board.ram.size_bytes
 
 
+@pytest.mark.slow
 def test_vector_table_points_into_flash(build_testmodel, boards):
     fw = build_testmodel("nucleo-f746zg")
     board = boards.get("nucleo-f746zg")
@@ -48,12 +50,14 @@ def test_board_config_header_carries_uart_pins():
     assert "#define EN_COUNTER_HZ 16000000u" in h and "#define EN_HAS_FPU 1" in h
 
 
+@pytest.mark.slow
 def test_os_build_is_smaller_than_o2(build_testmodel):
     o2 = elf_memory(build_testmodel("mps2-an386").elf)["code_bytes"]
     os_ = elf_memory(build_testmodel("mps2-an386", opt="-Os").elf)["code_bytes"]
     assert os_ < o2
 
 
+@pytest.mark.slow
 def test_too_many_weights_names_flash_region_and_bytes(build_testmodel, boards):
     board = boards.get("mps3-an547")  # 512 KiB ITCM as flash
     with pytest.raises(MemoryOverflowError) as e:
@@ -66,12 +70,14 @@ def test_too_many_weights_names_flash_region_and_bytes(build_testmodel, boards):
     assert abs(over - (base + 600 * 1024 - board.flash.size_bytes)) <= 64
 
 
+@pytest.mark.slow
 def test_too_big_arena_names_ram_region(build_testmodel):
     with pytest.raises(MemoryOverflowError, match=r"overflows `ram` of 524288 bytes by \d+ bytes") as e:
         build_testmodel("mps3-an547", defines={"EN_TESTMODEL_ARENA_EXTRA": 520 * 1024})
     assert e.value.hint
 
 
+@pytest.mark.slow
 def test_compile_error_and_bad_opt_are_toolchain_errors(tmp_path, boards):
     bad = tmp_path / "model"
     bad.mkdir()
@@ -98,6 +104,7 @@ def test_runtime_sources_pick_arm_variants_on_dsp_cores(boards):
         assert p in chosen
 
 
+@pytest.mark.slow
 def test_firmware_with_runtime_kernels_builds(build_testmodel):
     fw = build_testmodel("mps2-an386", with_runtime=True)
     assert any("runtime_c" in str(p) for p in fw.sources) or not runtime_sources(fw.board)

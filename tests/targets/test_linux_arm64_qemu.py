@@ -70,6 +70,7 @@ def test_arm64_runner_reports_every_repeat_and_pins_a_cpu(model, inputs):
     assert len(out.inputs) == 1 and len(out.inputs[0].totals_ns) == 3
 
 
+@pytest.mark.slow
 def test_wrong_input_size_is_refused_before_running(model, inputs):
     src, root = model
     with pytest.raises(DeviceError, match="is not .* bytes"):

@@ -31,6 +31,7 @@ def _local_outputs(lib, x: np.ndarray) -> bytes:
 
 
 # one TVM build and an RPC server: about 4 s here, so not marked slow
+@pytest.mark.slow
 def test_run_returns_a_measurement_per_input_with_the_devices_outputs(entry, tmp_path):
     pytest.importorskip("tvm")
     from edgenas.targets.linux_rpc import RpcDevice, build, loopback_server, run
@@ -49,6 +50,7 @@ def test_run_returns_a_measurement_per_input_with_the_devices_outputs(entry, tmp
     assert got[0].output != got[1].output  # each input's own outputs, not one run repeated
 
 
+@pytest.mark.slow
 def test_run_without_inputs_or_server_is_a_device_error(entry, tmp_path):
     pytest.importorskip("tvm")
     import socket

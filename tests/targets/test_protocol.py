@@ -292,6 +292,7 @@ class SlowDevice(ScriptedDevice):
         return len(self.out)
 
 
+@pytest.mark.slow
 def test_a_long_inference_whose_started_was_damaged_is_not_given_up():
     """Until an inference has been timed, silence after INVOKE may be the device computing."""
     base = _device()
