@@ -473,7 +473,7 @@ def _deploy_keyword_firmware(request: ExtractRequest, root: Path, test_images: n
                 "latency_unit": run.unit, "latency_counts": list(run.net_counts),
                 "latency_median": float(np.median(run.net_counts)),
                 "layer_counts": list(run.layer_counts),
-                "frontend": {"clips": list(clips.files), "frontend_counts": list(run.frontend_counts),
+                "frontend": {"clips": list(clips.files[:count]), "frontend_counts": list(run.frontend_counts),
                              "frontend_median": float(np.median(run.frontend_counts)),
                              "resize_counts": list(run.resize_counts),
                              "resize_median": float(np.median(run.resize_counts)),

@@ -37,7 +37,8 @@ def test_keyword_extract_deploys_audio_firmware(tmp_path, monkeypatch):
     assert p["sram_bytes"] == p["net_sram_bytes"] + audio_ram_extra_bytes(p["arena_bytes"])
     assert m["ram_bytes"] <= p["sram_bytes"] + 64  # the audio path's RAM was counted, not discovered
     fe = m["frontend"]
-    assert len(fe["frontend_counts"]) == 2 and 1_000_000 < fe["frontend_median"] < 6_000_000
+    assert len(fe["frontend_counts"]) == len(fe["clips"]) == 2 and 1_000_000 < fe["frontend_median"] < 6_000_000
+    assert "all 9 scored test clips" in report["verification"]["detail"]
     assert fe["clip_median"] > fe["frontend_median"] + m["latency_median"]
     assert "#define EN_MODEL_INPUT_BYTES 32000" in (out / "audio_src" / "model.h").read_text()
     assert (out / "firmware.elf").read_bytes() == (out / "firmware" / "mps2-an500-audio" / "firmware.elf").read_bytes()
