@@ -39,10 +39,6 @@ class _Worker:
     def run(self, payload: Any) -> tuple[Any, str]:
         return self.run_fn(self.state, payload), f"{socket.gethostname()}:{os.getpid()}"
 
-    def ready(self) -> bool:
-        """Answers once set-up is done (calls queue behind ``__init__``)."""
-        return True
-
 
 @dataclass
 class _InFlight:
@@ -100,17 +96,7 @@ class RayPool:
         def start() -> Any:
             return actor_class.remote(job.run, job.setup, *refs)
 
-        def await_ready(new: list[Any]) -> None:
-            """Wait for set-up, so a task's timeout counts its own run, not a worker's start-up
-            (on a busy machine a replacement's imports alone outlasted a 3 s timeout)."""
-            try:
-                ray.get([actor.ready.remote() for actor in new])
-            except RayActorError as exc:
-                raise ClusterError(f"a worker could not start: {exc}",
-                                   hint="the job's setup failed; see the error above") from exc
-
         actors = {f"w{i}": start() for i in range(min(self.workers, total))}
-        await_ready(list(actors.values()))
         busy = {slot: "" for slot in actors}
         running: dict[Any, _InFlight] = {}
         attempts: dict[int, int] = {}
@@ -140,7 +126,6 @@ class RayPool:
         def replace(slot: str) -> None:
             ray.kill(actors[slot], no_restart=True)
             actors[slot] = start()
-            await_ready([actors[slot]])
 
         try:
             while queue or running:
@@ -165,7 +150,10 @@ class RayPool:
                 busy[flight.slot] = ""
                 try:
                     value, where = ray.get(ready[0])
-                except RayActorError:  # set-up succeeded (await_ready): the worker died running it
+                except RayActorError as exc:
+                    if getattr(exc, "actor_init_failed", False):
+                        raise ClusterError(f"a worker could not start: {exc}",
+                                           hint="the job's setup failed; see the error above") from exc
                     replace(flight.slot)
                     avoid[flight.task.id] = flight.slot
                     retry(flight.task, "its worker died")
