@@ -66,7 +66,7 @@ def test_ray_pool_retries_a_task_that_raises_or_kills_its_worker_and_reports_a_h
 
 @pytest.mark.slow
 def test_ray_pool_stops_a_hung_task_and_retries_it(ray_cluster, tmp_path):
-    done = list(RayPool(2, task_timeout_s=3).map(Job(jobs.hang_once), _tasks(2, lambda i: (i, str(tmp_path)))))
+    done = list(RayPool(2, task_timeout_s=15).map(Job(jobs.hang_once), _tasks(2, lambda i: (i, str(tmp_path)))))
     assert sorted((d.value, d.attempts) for d in done) == [(0, 2), (1, 2)]
 
 
