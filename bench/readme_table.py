@@ -171,7 +171,7 @@ def warm_start(d: dict) -> tuple[str, str]:
 
 def distributed(d: dict) -> tuple[str, str]:
     s = d["summary"]
-    return ("predictor collect / profile on 2 Ray workers vs serially (this shared 2-core machine, under load)",
+    return ("predictor collect / profile on 2 Ray workers vs serially (this 2-core machine; load in the JSON)",
             f"{s['collect_speedup_2w']:.2f}× / {s['profile_speedup_2boards']:.2f}×; identical results: "
             f"{str(s['identical_results']).lower()}")
 
