@@ -13,32 +13,16 @@ import pytest
 from typer.testing import CliRunner
 
 from edgenas.cli import app
+from tests.profile.instant_profiler import InstantProfiler
 
 runner = CliRunner()
-
-
-class _HostProfiler:
-    """Every entry 1 ms, at once: only the table's header and keys matter here."""
-
-    target, unit, backend, board, batch_size = "host", "ms", "fake", "this-cpu", 1000
-
-    def fingerprint(self) -> dict[str, object]:
-        return {"fake": 1}
-
-    def measure_entries(self, sigs, work_dir):
-        from edgenas.profile import EntrySamples
-
-        return EntrySamples({s.key: [1.0, 1.0, 1.0] for s in sigs})
-
-    def measure_overhead(self, spec, work_dir):
-        return [0.5, 0.5, 0.5]
 
 
 @pytest.fixture
 def host_table(tmp_path, monkeypatch):
     import edgenas.profile
 
-    monkeypatch.setattr(edgenas.profile, "get_profiler", lambda *a, **k: _HostProfiler())
+    monkeypatch.setattr(edgenas.profile, "get_profiler", lambda *a, **k: InstantProfiler())
     path = tmp_path / "host.json"
     result = runner.invoke(app, ["profile", "--target", "host", "--table", str(path), "--quiet"])
     assert result.exit_code == 0, result.output
@@ -62,7 +46,7 @@ def test_search_on_the_host_without_a_table_names_the_profile_command(tmp_path, 
     assert "edgenas profile --target host" in stderr
 
 
-class _PhoneProfiler(_HostProfiler):
+class _PhoneProfiler(InstantProfiler):
     target, backend, board = "android", "litert-benchmark", "android-arm64"
 
 

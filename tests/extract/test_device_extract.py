@@ -20,27 +20,20 @@ from edgenas.boards import get_board
 from edgenas.cli import app
 from edgenas.errors import DeviceError, ToolchainError
 from edgenas.extract.devices import open_device
-from edgenas.profile import EntrySamples, build_table
+from edgenas.profile import build_table
 from edgenas.space import get_space
+from tests.profile.instant_profiler import InstantProfiler
 from tests.targets.fake_adb import make_device
 
 runner = CliRunner()
 needs_sh = pytest.mark.skipif(sys.platform != "linux", reason="the scripted adb device needs sh")
 
 
-class _PhoneProfiler:
+class _PhoneProfiler(InstantProfiler):
     """Every entry 0.05 ms at once: an android table's header and keys are all that matter here."""
 
-    target, unit, backend, board, batch_size = "android", "ms", "litert-benchmark", "android-arm64", 1000
-
-    def fingerprint(self) -> dict[str, object]:
-        return {"fake": 1}
-
-    def measure_entries(self, sigs, work_dir):
-        return EntrySamples({s.key: [0.05, 0.05, 0.05] for s in sigs})
-
-    def measure_overhead(self, spec, work_dir):
-        return [0.01, 0.01, 0.01]
+    target, backend, board = "android", "litert-benchmark", "android-arm64"
+    entry_ms, overhead_ms = 0.05, 0.01
 
 
 @pytest.fixture

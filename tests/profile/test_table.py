@@ -14,6 +14,7 @@ from edgenas.cost.latency_table import EntryStats, LatencyTable, StaleTableError
 from edgenas.profile import arch_signatures, get_profiler, space_signatures
 from edgenas.space.signature import Signature
 from edgenas.space import get_space, sample_arch
+from tests.profile.instant_profiler import InstantProfiler
 
 FP = {"compiler": "gcc 12.2", "cflags": ["-O2"], "runtime_sources": "abc", "clock_hz": 25_000_000}
 
@@ -136,21 +137,10 @@ def test_repeated_predictions_do_not_recompute_percentiles(spec, monkeypatch):
     assert table.predict(arch) > first and calls == [1]
 
 
-class _InstantProfiler:
-    """Measures every entry at once: the profile command's own output is under test."""
+class _InstantProfiler(InstantProfiler):
+    """The profile command's own output is under test: batches of 4 entries."""
 
-    target, unit, backend, board, batch_size = "host", "ms", "fake", "this-cpu", 4
-
-    def fingerprint(self) -> dict[str, object]:
-        return {"fake": 1}
-
-    def measure_entries(self, sigs, work_dir):
-        from edgenas.profile import EntrySamples
-
-        return EntrySamples({s.key: [1.0, 1.0, 1.0] for s in sigs})
-
-    def measure_overhead(self, spec, work_dir):
-        return [0.5, 0.5, 0.5]
+    batch_size = 4
 
 
 def test_profile_says_how_big_a_full_table_is_and_how_long_the_rest_takes(tmp_path, monkeypatch):
