@@ -152,12 +152,13 @@ def _target_table(target: str | None, device: Board | None, spec: SpaceSpec,
     from ..cost.latency_table import LatencyTable
     from ..extract.devices import check_device_table, require_device_table
     from ..extract.pipeline import load_latency_table
+    from ..profile.targets import written_table_path
 
     if device is not None:
         path = require_device_table(device, given)  # type: ignore[arg-type]
         check_device_table(device, LatencyTable.load(path), path)  # type: ignore[arg-type]
         return load_latency_table(device, spec, path, error=UsageError)
-    path = given or Path("latency") / f"{target}.json"
+    path = given or written_table_path(target)  # type: ignore[arg-type]
     if not path.is_file():
         raise UsageError(f"no latency table for {target}: searching there needs one measured on it",
                          hint=f"measure one with `edgenas profile --target {target} --table T.json`, "

@@ -66,7 +66,9 @@ def profile_command(device: DeviceProfile) -> str:
 def device_table_path(device: DeviceProfile) -> Path | None:
     """``device``'s latency table: where `edgenas profile` writes it (``latency/<board>.json`` in
     this folder), else a shipped one; None when neither exists."""
-    return next((p for p in (Path("latency") / f"{device.name}.json", LATENCY_DIR / f"{device.name}.json")
+    from ..profile.targets import written_table_path
+
+    return next((p for p in (written_table_path(device.name), LATENCY_DIR / f"{device.name}.json")
                  if p.is_file()), None)
 
 

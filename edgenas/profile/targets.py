@@ -100,6 +100,12 @@ def device_target(device: DeviceProfile) -> str:
     return next(t for t, d in DEVICE_DRIVER.items() if d == device.driver)
 
 
+def written_table_path(name: str) -> Path:
+    """Where `edgenas profile` writes a table without --table (``latency/<board or target>.json``
+    in the working folder), and so where search and extract look for one."""
+    return Path("latency") / f"{name}.json"
+
+
 def default_table_path(target: str, board: str | None = None) -> Path:
     """Where the shipped table of a target lives (``assets/latency/<board or target>.json``)."""
     if target in DEFAULT_BOARD_FOR_CORE:
