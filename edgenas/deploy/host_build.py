@@ -120,19 +120,26 @@ class HostRun:
 
 @dataclass(frozen=True)
 class HostModel:
-    """A built host executable and its I/O sizes (from model.h)."""
+    """A built host executable and its I/O sizes (from model.h).
+
+    ``stream``: the model keeps state from one input to the next (the keyword firmware takes audio
+    hop by hop, :mod:`.audio_model`), so a run's rows are one stream: they all go, in order, to one
+    process, which starts from power-on; rows of separate runs never share state.
+    """
 
     exe: Path
     input_bytes: int
     output_bytes: int
     arena_bytes: int = 0
     guarded: bool = True
+    stream: bool = False
 
     def run(self, inputs: np.ndarray, timeout_s: float = 120.0, chunk: int = 1000) -> np.ndarray:
         """Run every row of ``inputs`` (int8, ``(B, input_bytes)`` or anything reshaping to it).
 
         Rows go to the executable ``chunk`` at a time and ``timeout_s`` bounds each chunk, so a
-        big model over a whole test split is not cut off by a limit meant for a hung process.
+        big model over a whole test split is not cut off by a limit meant for a hung process. A
+        ``stream`` model takes every row in one process, within ``timeout_s`` per ``chunk`` rows.
 
         Returns:
             int8 outputs, shape ``(B, output_bytes)``.
@@ -146,6 +153,9 @@ class HostModel:
     def run_measured(self, inputs: np.ndarray, timeout_s: float = 120.0, chunk: int = 1000) -> HostRun:
         """:meth:`run`, also returning the arena bytes touched (see :class:`HostRun`)."""
         batch = np.ascontiguousarray(np.asarray(inputs, dtype=np.int8).reshape(-1, self.input_bytes))
+        if self.stream:
+            timeout_s *= max(1, -(-len(batch) // chunk))
+            chunk = max(1, len(batch))
         outs, touched = [], 0
         for i in range(0, len(batch), chunk):
             y, t = self._run_rows(batch[i : i + chunk], timeout_s, first=i)

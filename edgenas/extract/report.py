@@ -59,29 +59,33 @@ def _board_rows(p: dict, m: dict) -> list[str]:
 
 
 def _keyword_rows(accuracy: dict, p: dict, m: dict) -> list[str]:
-    """Firmware that takes raw audio: accuracy per keyword, the counts per clip split into front
-    end, resize and net, and the RAM the audio path adds (all in the linked RAM above)."""
+    """Firmware that listens to raw audio hop by hop: accuracy per keyword, the counts per clip
+    split into front end, resize and net, a second of listening, and the RAM the audio path adds
+    (all in the linked RAM above)."""
     fe = m.get("frontend")
     if not fe:
         return []
     unit = fe.get("unit", m.get("latency_unit", ""))
     per_class = accuracy.get("int8_per_class", {})
+    stride = m.get("stride_hops", "n/a")
     lines = [
         "## Keyword spotting: raw audio in",
         "",
-        f"The firmware takes {m.get('input', 'raw int16 audio')} and runs the C front end (log-mel), the integer "
-        "resize to the net's input and the net. Per clip, median over the checked clips:",
+        f"The firmware takes {m.get('input', 'raw int16 audio')}: each call runs the C front end (log-mel) on the "
+        "frame that hop completes; the calls that end a window resize it to the net's input in integers and run the "
+        "net. Per clip streamed back to back, median over the checked clips:",
         "",
         "| stage | " + unit + " |",
         "|---|---|",
-        f"| front end (49 x 40 log-mel) | {fe['frontend_median']:,.0f} |",
+        f"| front end (a 40-bin frame per hop, summed over the clip) | {fe['frontend_median']:,.0f} |",
         f"| resize and int8 input | {fe['resize_median']:,.0f} |",
         f"| net | {m['latency_median']:,.0f} |",
-        f"| whole clip (harness total) | {fe['clip_median']:,.0f} |",
+        f"| whole clip (harness totals over its hops) | {fe['clip_median']:,.0f} |",
+        f"| one second of listening (front end + a net run every {stride} hops) | {fe.get('duty_median', 0):,.0f} |",
         "",
-        f"RAM for audio (in the linked RAM above): audio buffer {format_bytes(m.get('audio_input_bytes', 0))}, "
-        f"front-end scratch {format_bytes(m.get('frontend_scratch_bytes', 0))} and log-mel image "
-        f"{format_bytes(m.get('feature_bytes', 0))} "
+        f"RAM for audio (in the linked RAM above): hop buffer {format_bytes(m.get('audio_input_bytes', 0))}, stream "
+        f"state (previous hop and log-mel window) {format_bytes(m.get('stream_state_bytes', 0))}, per-call "
+        f"buffers {format_bytes(m.get('lent_bytes', 0))} "
         + ("(inside the net's arena, free before the net runs)" if m.get("frontend_in_arena") else "(own buffers)")
         + f", net input {format_bytes(m.get('net_input_bytes', 0))}; the "
         f"search counted {format_bytes(p.get('audio_ram_bytes', 0))} for it beside the net's predicted "

@@ -1,7 +1,7 @@
-"""`edgenas extract --data <keyword folder>` hands over firmware that takes raw audio (#23 item 4):
-the linked RAM (audio buffer and front-end buffers included) meets the budget, the board's outputs
-from raw test clips equal the host build, and the report gives accuracy per keyword and the front
-end's instructions per clip."""
+"""`edgenas extract --data <keyword folder>` hands over firmware that listens to raw audio hop by
+hop (#23 item 4): the linked RAM (hop buffer, stream state and front-end buffers included) meets
+the budget, the board's outputs at the end of raw test clips streamed back to back equal the host
+build, and the report gives accuracy per keyword and the front end's instructions per clip."""
 
 import json
 
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.board
 def test_keyword_extract_deploys_audio_firmware(tmp_path, monkeypatch):
     from edgenas.audio.glue import net_inputs
     from edgenas.deploy import build_host
-    from edgenas.deploy.audio_model import AUDIO_INPUT_BYTES, audio_ram_extra_bytes
+    from edgenas.deploy.audio_model import HOP_BYTES, audio_ram_extra_bytes
 
     monkeypatch.setenv("EDGENAS_CACHE_DIR", str(tmp_path / "cache"))
     root = write_keyword_folder(tmp_path / "words", per_split=3)
@@ -33,14 +33,15 @@ def test_keyword_extract_deploys_audio_firmware(tmp_path, monkeypatch):
     report = json.loads((out / "report.json").read_text())
     m, p = report["measured"], report["predicted"]
     assert report["verified_bit_exact"] is True and "raw audio" in report["verification"]["detail"]
-    assert m["ram_bytes"] <= 64 * 1024 and m["audio_input_bytes"] == AUDIO_INPUT_BYTES
+    assert m["ram_bytes"] <= 64 * 1024 and m["audio_input_bytes"] == HOP_BYTES
     assert p["sram_bytes"] == p["net_sram_bytes"] + audio_ram_extra_bytes(p["arena_bytes"])
     assert m["ram_bytes"] <= p["sram_bytes"] + 64  # the audio path's RAM was counted, not discovered
     fe = m["frontend"]
     assert len(fe["frontend_counts"]) == len(fe["clips"]) == 2 and 1_000_000 < fe["frontend_median"] < 6_000_000
     assert "all 9 scored test clips" in report["verification"]["detail"]
     assert fe["clip_median"] > fe["frontend_median"] + m["latency_median"]
-    assert "#define EN_MODEL_INPUT_BYTES 32000" in (out / "audio_src" / "model.h").read_text()
+    assert fe["duty_median"] > fe["frontend_median"] + fe["resize_median"] + m["latency_median"]
+    assert f"#define EN_MODEL_INPUT_BYTES {HOP_BYTES}\n" in (out / "audio_src" / "model.h").read_text()
     assert (out / "firmware.elf").read_bytes() == (out / "firmware" / "mps2-an500-audio" / "firmware.elf").read_bytes()
 
     # Accuracy per keyword, scored on the inputs the firmware computes (the integer resize).
@@ -53,4 +54,4 @@ def test_keyword_extract_deploys_audio_firmware(tmp_path, monkeypatch):
     for c, name in enumerate(data.classes):
         assert per_class[name] == pytest.approx(np.mean(predictions[data.test.y == c] == c))
     text = (out / "report.md").read_text()
-    assert "front end (49 x 40 log-mel)" in text and "| yes |" in text
+    assert "front end (a 40-bin frame per hop" in text and "one second of listening" in text and "| yes |" in text
