@@ -11,7 +11,8 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import UsageError
-from .common import DataOpt, JsonOpt, OtherDataOpt, QuietOpt, app, handle_errors, out_folder, stderr, stdout, table_file
+from .common import (DataOpt, JsonOpt, OtherDataOpt, QuietOpt, RayAddressOpt, WorkersOpt, app, handle_errors, out_folder,
+                     stderr, stdout, table_file)
 
 
 def _latency_limit(text: str, board, table: Optional[Path]) -> float:  # noqa: ANN001 (Board)
@@ -110,10 +111,16 @@ def extract(
     ssh: Annotated[Optional[str], typer.Option(help="USER@HOST of the board (linux-arm64 over ssh)")] = None,
     data: DataOpt = None,
     other_data: OtherDataOpt = False,
+    workers: WorkersOpt = None,
+    ray_address: RayAddressOpt = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Search the bundled supernet for the most accurate subnet that fits, and deploy it."""
+    """Search the bundled supernet for the most accurate subnet that fits, and deploy it.
+
+    With --fitness measured and --workers N, each generation's candidates are measured on N Ray
+    workers; the search and everything after it are the same as a serial run's."""
+    from ..distributed import open_pool
     from ..extract import ExtractRequest, extract as run_extract
     from ..extract.devices import is_device, require_device_table
     from ..search.warm_start import trials_file
@@ -121,6 +128,9 @@ def extract(
     chosen = _chosen_board(target, board)
     if fitness not in ("predictor", "measured"):
         raise UsageError(f"--fitness {fitness!r} is not predictor or measured")
+    if fitness != "measured" and ((workers or 1) > 1 or ray_address):
+        raise UsageError("--workers/--ray-address parallelise --fitness measured only",
+                         hint="the predictor scores a whole generation in milliseconds; drop --workers")
     if adapt_steps < 4 or adapt_samples < 12:
         raise UsageError(f"--adapt-steps must be at least 4 and --adapt-samples at least 12, got {adapt_steps}, {adapt_samples}")
     if baseline_epochs < -1:
@@ -140,14 +150,17 @@ def extract(
     if is_device(chosen):
         table = require_device_table(chosen, table)
     limits = _limits(chosen, ram, flash, latency, macs, params, table)
+    pool = open_pool(workers, ray_address)
+    if pool.note:
+        stderr.print(pool.note, highlight=False)
     request = ExtractRequest(
         board=chosen, limits=limits, out_dir=out, supernet_dir=supernet, predictor_dir=predictor, latency_table=table,
         fitness=fitness, seed=seed, generations=generations, verify_inputs=verify_inputs, eval_images=eval_images,
         finetune_epochs=finetune_epochs, opt=opt, data=data, other_data=other_data, baseline_epochs=baseline_epochs,
         work_dir=work, adapt_steps=adapt_steps, adapt_samples=adapt_samples, warm_start=warm_start,
-        serial=serial, runner=runner, ssh=ssh,
+        serial=serial, runner=runner, ssh=ssh, pool=pool,
     )
-    with stderr.status("extract") if not quiet else nullcontext() as status:
+    with pool, stderr.status("extract") if not quiet else nullcontext() as status:
 
         def step(message: str) -> None:
             if status is not None:

@@ -9,18 +9,14 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import UsageError
-from .common import (DataOpt, OtherDataOpt, QuietOpt, app, handle_errors, out_folder, progress_bar, stderr, stdout,
-                     worker_lines)
+from .common import (DataOpt, OtherDataOpt, QuietOpt, RayAddressOpt, WorkersOpt, app, handle_errors, out_folder,
+                     progress_bar, stderr, stdout, worker_lines)
 
 predictor_app = typer.Typer(help="Accuracy predictor: collect samples, fit, evaluate.", no_args_is_help=True)
 app.add_typer(predictor_app, name="predictor")
 
 SupernetOpt = Annotated[Optional[Path], typer.Option(help="supernet checkpoint (default: bundled)")]
 SamplesOpt = Annotated[Path, typer.Option(help="directory of samples-*.jsonl files")]
-WorkersOpt = Annotated[Optional[int], typer.Option(
-    help="parallel workers on Ray (default: 1, serial; with --ray-address: every CPU of the cluster)")]
-RayAddressOpt = Annotated[Optional[str], typer.Option(
-    help="join a running Ray cluster: auto (this machine's) or HOST:PORT (default: a local one for the run)")]
 
 
 def _shard(text: str) -> tuple[int, int]:

@@ -83,8 +83,9 @@ def profile(
 ) -> None:
     """Build or extend a latency table for a target (resumable), optionally validating it.
 
-    With --workers N (emulated Cortex-M boards only) the table's firmware batches are built and run
-    on N emulated boards at once; this process alone writes the table, after each batch."""
+    With --workers N (emulated Cortex-M boards only) the table's firmware batches, then the
+    --validate subnets, are built and run on N emulated boards at once; this process alone writes
+    the table, after each batch."""
     from ..distributed import open_pool
     from ..errors import UsageError
     from ..profile import build_table, get_profiler, validate
@@ -129,13 +130,13 @@ def profile(
             if note and not quiet:
                 stderr.print(note, highlight=False)
 
-        table = build_table(prof, spec, path, budget=budget, progress=progress, pool=pool,
-                            watch=None if pool.workers == 1 else worker_lines(bar))
+        watch = None if pool.workers == 1 else worker_lines(bar)
+        table = build_table(prof, spec, path, budget=budget, progress=progress, pool=pool, watch=watch)
         report = None
         if validate_n:
             vtask = bar.add_task("validate", total=validate_n, info="")
-            report = validate(prof, table, path, validate_n, seed=seed,
-                              progress=lambda d, n, i: bar.update(vtask, completed=d, total=n, info=i))
+            report = validate(prof, table, path, validate_n, seed=seed, pool=pool,
+                              progress=lambda d, n, i: bar.update(vtask, completed=d, total=n, info=i), watch=watch)
     result = {"table": str(path), "target": table.target, "board": table.board, "backend": table.backend,
               "unit": table.unit, "entries": len(table)}
     if report is not None:

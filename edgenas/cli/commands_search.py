@@ -13,11 +13,13 @@ import typer
 
 from ..errors import InfeasibleBudgetError, UsageError
 from ..units import parse_bytes, parse_count, parse_time_ms
-from .common import JsonOpt, QuietOpt, app, handle_errors, out_folder, progress_bar, stderr, stdout
+from .common import (JsonOpt, QuietOpt, RayAddressOpt, WorkersOpt, app, handle_errors, out_folder, progress_bar, stderr,
+                     stdout, worker_lines)
 
 if TYPE_CHECKING:  # the command imports these when it runs, so `edgenas --help` stays quick
     from ..boards import Board
     from ..cost.latency_table import LatencyTable
+    from ..estimate import EstimatorContext
     from ..search.loop import LoopProgress, LoopResult
     from ..space import Arch, SpaceSpec
 
@@ -199,10 +201,13 @@ def _shown_fitness(fitness: float, estimator: str) -> str:
 
 
 def _with_progress(quiet: bool, title: str, budget: int, estimator: str,
-                   run: Callable[[LoopProgress], LoopResult]) -> LoopResult:
-    """``run(progress)`` under a progress bar of ``budget`` evaluations that shows the best fitness so far."""
+                   run: Callable[[LoopProgress], LoopResult], context: EstimatorContext | None = None) -> LoopResult:
+    """``run(progress)`` under a progress bar of ``budget`` evaluations that shows the best fitness
+    so far, and one line per worker when ``context`` evaluates on several."""
     with progress_bar(quiet) as bar:
         task = bar.add_task(title, total=budget, info="")
+        if context is not None and context.pool.workers > 1:
+            context.watch = worker_lines(bar)
 
         def on_progress(done: int, total: int | None, best: float) -> None:
             info = f"best {_shown_fitness(best, estimator)}" if best > float("-inf") else "no feasible yet"
@@ -255,11 +260,17 @@ def search(
     predictor: Annotated[Optional[Path], typer.Option(help="accuracy predictor (default: bundled)")] = None,
     table: Annotated[Optional[Path], typer.Option(help="latency table (default: bundled for the board)")] = None,
     warm_start: Annotated[Optional[Path], typer.Option(help="an earlier search or extract --out folder: its best archs are evaluated first")] = None,
+    workers: WorkersOpt = None,
+    ray_address: RayAddressOpt = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Search the supernet's space; every evaluation goes to the store, so rerunning resumes."""
+    """Search the supernet's space; every evaluation goes to the store, so rerunning resumes.
+
+    With --workers N a slow estimator (inherited, scratch, halving) evaluates each batch of archs
+    on N Ray workers; this process alone writes the store, in the order the strategy asked."""
     from ..cost import CostModel
+    from ..distributed import open_pool
     from ..estimate import EstimatorContext, get_estimator
     from ..search import Constraints
     from ..search.loop import ACCURACY, search_loop
@@ -271,8 +282,6 @@ def search(
     constraints = Constraints.of(limits)
     # A phone's or Linux board's memory has no firmware overhead to add: the model is counted alone.
     cost = CostModel(inputs.spec, None if _is_device(inputs.board) else inputs.board, inputs.latency)
-    context = EstimatorContext(inputs.spec, seed=seed, supernet_dir=inputs.supernet_dir, predictor_dir=predictor)
-    score = get_estimator(estimator, context)
     objectives = tuple(objective or [ACCURACY])
     # nsga2 sizes its study by the objective count (its config default is 2)
     config = {"objectives": len(objectives)} if strategy == "nsga2" else None
@@ -280,11 +289,17 @@ def search(
     location = store or str(out / "results.db")
     settings = _settings(inputs, predictor)
 
-    result = _with_progress(quiet, f"{strategy} search", budget, estimator, lambda progress: search_loop(
-        cost, score, constraints, strategy=strategy, config=config, objectives=objectives, budget=budget,
-        batch_size=batch, seed=seed, store=location, run=run, estimator_name=estimator, settings=settings,
-        progress=progress, warm_start=inputs.warm_start,
-    ))
+    with open_pool(workers, ray_address) as pool:
+        if pool.note:
+            stderr.print(pool.note, highlight=False)
+        context = EstimatorContext(inputs.spec, seed=seed, supernet_dir=inputs.supernet_dir, predictor_dir=predictor,
+                                   pool=pool)
+        score = get_estimator(estimator, context)
+        result = _with_progress(quiet, f"{strategy} search", budget, estimator, lambda progress: search_loop(
+            cost, score, constraints, strategy=strategy, config=config, objectives=objectives, budget=budget,
+            batch_size=batch, seed=seed, store=location, run=run, estimator_name=estimator, settings=settings,
+            progress=progress, warm_start=inputs.warm_start,
+        ), context)
     summary = _write_results(out, result, {**settings, "board": inputs.board.name if inputs.board else None, "store": location,
                                            "latency_unit": inputs.latency_unit}, strategy, estimator)
     if not quiet and result.new < result.evaluated:

@@ -124,6 +124,12 @@ def progress_bar(quiet: bool = False) -> Iterator[Progress]:
         yield progress
 
 
+WorkersOpt = Annotated[Optional[int], typer.Option(
+    help="parallel workers on Ray (default: 1, serial; with --ray-address: every CPU of the cluster)")]
+RayAddressOpt = Annotated[Optional[str], typer.Option(
+    help="join a running Ray cluster: auto (this machine's) or HOST:PORT (default: a local one for the run)")]
+
+
 def worker_lines(progress: Progress) -> Callable[[dict[str, str]], None]:
     """A ``watch`` for a task pool: one progress line per worker, showing the task it runs."""
     rows: dict[str, Any] = {}

@@ -9,9 +9,9 @@ from .cluster import INSTALL_HINT, open_pool, parse_address, ray_available
 from .errors import ClusterError, TasksFailed
 from .ray_pool import RayPool
 from .serial import SerialPool
-from .task import Done, Failure, Job, Pool, Task, Watch, in_task_order
+from .task import Done, Failure, Job, Pool, Task, Watch, in_task_order, values_in_order
 
 __all__ = [
     "INSTALL_HINT", "ClusterError", "Done", "Failure", "Job", "Pool", "RayPool", "SerialPool", "Task", "TasksFailed", "Watch",
-    "in_task_order", "open_pool", "parse_address", "ray_available",
+    "in_task_order", "open_pool", "parse_address", "ray_available", "values_in_order",
 ]

@@ -69,12 +69,46 @@ class RayPool:
         self.task_timeout_s = task_timeout_s
         self.shutdown = shutdown
         self.note = note
+        self._job: Job | None = None  # the job whose workers are kept between map calls
+        self._actors: dict[str, Any] = {}
+        self._start: Any = None
+        self._slots = 0  # slot names handed out for the kept job
+        self._retired = 0  # its workers taken out of the pool for good
+
+    def _workers_for(self, job: Job, total: int) -> dict[str, Any]:
+        """The kept workers of ``job`` (set up on an earlier call), topped up to what ``total``
+        tasks can use: a search maps batch after batch with one job and must not unpack the
+        supernet and data again for each batch."""
+        import ray
+
+        if job is not self._job:
+            self._release()
+            refs = tuple(ray.put(c) for c in job.context)  # shipped once, shared by every worker
+            options: dict[str, Any] = {"num_cpus": 1, "max_restarts": 0}
+            if job.resources:
+                options["resources"] = dict(job.resources)
+            actor_class = ray.remote(_Worker).options(**options)
+            self._job, self._start = job, lambda: actor_class.remote(job.run, job.setup, *refs)
+        while len(self._actors) < min(self.workers - self._retired, total):
+            self._actors[f"w{self._slots}"] = self._start()
+            self._slots += 1
+        return self._actors
+
+    def _release(self) -> None:
+        """Stop the kept workers (they may hold boards or run a task no one waits for)."""
+        if self._actors:
+            import ray
+
+            for actor in self._actors.values():
+                ray.kill(actor, no_restart=True)
+        self._job, self._actors, self._start, self._slots, self._retired = None, {}, None, 0, 0
 
     def map(self, job: Job, tasks: Sequence[Task], *, watch: Watch | None = None) -> Iterator[Done]:
         """Run ``tasks`` on the workers and yield each result as it arrives (not in id order).
 
-        Tasks are handed out in id order. Closing the iterator early stops the workers; the
-        tasks then in flight are lost, the yielded ones are not.
+        Tasks are handed out in id order. The workers stay set up for the next call with the same
+        ``job`` object. Closing the iterator early stops the workers; the tasks then in flight
+        are lost, the yielded ones are not.
 
         Raises:
             TasksFailed: after all others, when some tasks failed ``max_attempts`` times.
@@ -87,16 +121,7 @@ class RayPool:
         if not queue:
             return
         total = len(queue)
-        refs = tuple(ray.put(c) for c in job.context)  # shipped once, shared by every worker
-        options: dict[str, Any] = {"num_cpus": 1, "max_restarts": 0}
-        if job.resources:
-            options["resources"] = dict(job.resources)
-        actor_class = ray.remote(_Worker).options(**options)
-
-        def start() -> Any:
-            return actor_class.remote(job.run, job.setup, *refs)
-
-        actors = {f"w{i}": start() for i in range(min(self.workers, total))}
+        actors = self._workers_for(job, total)
         busy = {slot: "" for slot in actors}
         running: dict[Any, _InFlight] = {}
         attempts: dict[int, int] = {}
@@ -125,8 +150,9 @@ class RayPool:
 
         def replace(slot: str) -> None:
             ray.kill(actors[slot], no_restart=True)
-            actors[slot] = start()
+            actors[slot] = self._start()
 
+        finished = False
         try:
             while queue or running:
                 for slot in sorted(actors):
@@ -162,6 +188,7 @@ class RayPool:
                     avoid[flight.task.id] = flight.slot
                     if job.retire_on and isinstance(cause, job.retire_on):
                         ray.kill(actors.pop(flight.slot), no_restart=True)
+                        self._retired += 1
                         del busy[flight.slot]
                         retry(flight.task, f"{type(cause).__name__}: {cause}", counts=False)
                     else:
@@ -170,9 +197,10 @@ class RayPool:
                     tell()
                     yield Done(flight.task.id, value, f"{flight.slot} ({where})", attempts[flight.task.id],
                                time.monotonic() - flight.start)
+            finished = True
         finally:
-            for actor in actors.values():
-                ray.kill(actor, no_restart=True)
+            if not finished:  # closed early or failed: tasks may still run on the workers
+                self._release()
             busy = {slot: "" for slot in busy}
             tell()
         if failures:
@@ -197,7 +225,8 @@ class RayPool:
                 retry(flight.task, f"no result within {self.task_timeout_s:g} s")
 
     def close(self) -> None:
-        """Disconnect from Ray, stopping the local cluster if this pool started it."""
+        """Stop the kept workers; disconnect from Ray, stopping the local cluster if this pool started it."""
+        self._release()
         if self.shutdown:
             import ray
 

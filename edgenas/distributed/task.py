@@ -75,6 +75,23 @@ def in_task_order(results: Iterable[Done]) -> list[Done]:
     return sorted(results, key=lambda d: d.task_id)
 
 
+def values_in_order(pool: Pool, job: Job, payloads: Sequence[Any], labels: Sequence[str] | None = None, *,
+                    watch: Watch | None = None) -> Iterator[Any]:
+    """Each payload's value, in payload order, as soon as it and every earlier one are done.
+
+    Why: a search loop stores scores in the order it asked for them, so a result that arrives
+    early waits for the ones before it; none waits for a later one.
+    """
+    tasks = [Task(i, p, labels[i] if labels else "") for i, p in enumerate(payloads)]
+    ready: dict[int, Any] = {}
+    nxt = 0
+    for done in pool.map(job, tasks, watch=watch):
+        ready[done.task_id] = done.value
+        while nxt in ready:
+            yield ready.pop(nxt)
+            nxt += 1
+
+
 def check_unique_ids(tasks: Iterable[Task]) -> list[Task]:
     """The tasks as a list, sorted by id.
 

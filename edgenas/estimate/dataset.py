@@ -117,6 +117,13 @@ def _measuring_state(net: OFASupernet, data: DataSplits, calib_images: int, val_
     return net, data, calib_images, val_images
 
 
+def measuring_job(net: OFASupernet, data: DataSplits, *, calib_images: int, val_images: int | None = None,
+                  threads: int | None = None) -> Job:
+    """The pool job measuring one arch's inherited accuracy (:func:`measure_accuracy`) per task;
+    each worker receives the supernet and data once."""
+    return Job(_measure, _measuring_state, (net, data, calib_images, val_images, threads))
+
+
 def _measure(state: tuple, arch: Arch) -> float:
     net, data, calib_images, val_images = state
     return measure_accuracy(net, arch, data, calib_images=calib_images, val_images=val_images)
@@ -179,7 +186,7 @@ def collect_samples(
         p.write_text("".join(s.to_json() + "\n" for s in done.values()))
     missing = [Task(i, arch, str(arch)) for i, arch in enumerate(todo) if arch not in done]
     finished = len(todo) - len(missing)
-    job = Job(_measure, _measuring_state, (net, data, calib_images, val_images, threads))
+    job = measuring_job(net, data, calib_images=calib_images, val_images=val_images, threads=threads)
     with p.open("a") as f:
         for result in (pool or SerialPool()).map(job, missing, watch=watch):
             sample = AccuracySample(todo[result.task_id], result.value, *settings)

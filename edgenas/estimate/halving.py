@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..data import DataSplits
+from ..distributed import Job, Pool, SerialPool, Watch, values_in_order
 from ..errors import UsageError
 from ..space import Arch, SpaceSpec
 from ..supernet import Subnet, accuracy, recalibrate_bn, train_from_scratch
@@ -107,20 +108,43 @@ def scratch_accuracy(spec: SpaceSpec, arch: Arch, data: DataSplits, config: Scra
     return ScratchResult(float(history[best]), epochs, best_epoch, epochs * len(subset.train))
 
 
+def _scratch_state(spec: SpaceSpec, data: DataSplits, config: ScratchConfig, device: str) -> tuple:
+    return spec, data, config, device
+
+
+def _scratch_task(state: tuple, payload: tuple[Arch, int]) -> ScratchResult:
+    spec, data, config, device = state
+    arch, budget = payload
+    return scratch_accuracy(spec, arch, data, config, train_images=budget, device=device)
+
+
+def scratch_job(spec: SpaceSpec, data: DataSplits, config: ScratchConfig, device: str = "cpu") -> Job:
+    """The pool job training one ``(arch, budget)`` from scratch per task; each worker receives
+    the data once."""
+    return Job(_scratch_task, _scratch_state, (spec, data, config, device))
+
+
 class ScratchEvaluator:
-    """``(arch, budget) → validation accuracy``: the evaluation halving calls.
+    """``(archs, budget) → validation accuracies``: one rung of halving, trained on ``pool``.
 
     ``budget`` is the training subset size; each of ``config.epochs`` epochs passes over it once.
     """
 
-    def __init__(self, spec: SpaceSpec, data: DataSplits, config: ScratchConfig | None = None, device: str = "cpu"):
-        self.spec, self.data, self.config, self.device = spec, data, config or ScratchConfig(), device
+    def __init__(self, spec: SpaceSpec, data: DataSplits, config: ScratchConfig | None = None, device: str = "cpu",
+                 *, pool: Pool | None = None, watch: Watch | None = None):
+        self.job = scratch_job(spec, data, config or ScratchConfig(), device)
+        self.pool, self.watch = pool or SerialPool(), watch
         self.images_trained = 0  # what the training actually consumed, for budget checks
 
-    def __call__(self, arch: Arch, budget: int) -> float:
-        result = scratch_accuracy(self.spec, arch, self.data, self.config, train_images=budget, device=self.device)
-        self.images_trained += result.images
-        return result.accuracy
+    def scores(self, archs: Sequence[Arch], budget: int) -> Iterator[float]:
+        """Each arch's accuracy at ``budget`` training images, in order, as soon as it is known."""
+        labels = [f"{a} @ {budget} images" for a in archs]
+        for result in values_in_order(self.pool, self.job, [(a, budget) for a in archs], labels, watch=self.watch):
+            self.images_trained += result.images
+            yield result.accuracy
+
+    def __call__(self, archs: Sequence[Arch], budget: int) -> list[float]:
+        return list(self.scores(archs, budget))
 
 
 @dataclass(frozen=True)
@@ -178,9 +202,10 @@ def halving_rungs(n: int, min_budget: int, eta: int, max_budget: int | None = No
     return plan
 
 
-def successive_halving(archs: Sequence[Arch], evaluate: Callable[[Arch, int], float], *, min_budget: int,
-                       eta: int = 3, max_budget: int | None = None) -> HalvingResult:
-    """Rank ``archs`` by successive halving; ``evaluate(arch, budget)`` returns a higher-is-better score.
+def successive_halving(archs: Sequence[Arch], evaluate: Callable[[Sequence[Arch], int], Sequence[float]], *,
+                       min_budget: int, eta: int = 3, max_budget: int | None = None) -> HalvingResult:
+    """Rank ``archs`` by successive halving; ``evaluate(archs, budget)`` returns one higher-is-better
+    score per arch (a whole rung at once, so its archs can train in parallel).
 
     Ties at a cut keep the arch listed first, so the result is deterministic.
     """
@@ -195,7 +220,9 @@ def successive_halving(archs: Sequence[Arch], evaluate: Callable[[Arch, int], fl
     plan = halving_rungs(len(unique), min_budget, eta, max_budget)
     for index, (count, budget) in enumerate(plan):
         alive = alive[:count]
-        values = tuple(float(evaluate(a, budget)) for a in alive)
+        values = tuple(float(v) for v in evaluate(alive, budget))
+        if len(values) != len(alive):
+            raise UsageError(f"the halving evaluation returned {len(values)} scores for {len(alive)} archs")
         rungs.append(Rung(budget, tuple(alive), values))
         for a, v in zip(alive, values):
             scores[a], fidelity[a], rung_of[a] = v, budget, index
@@ -217,9 +244,12 @@ class HalvingConfig:
 def _scratch(context: EstimatorContext) -> Estimator:
     cfg = ScratchConfig(epochs=3, patience=1, seed=context.seed)
 
+    made: list[ScratchEvaluator] = []  # once: a Ray pool keeps its workers set up for the same job
+
     def score(archs: list[Arch]) -> Iterator[float]:
-        for a in archs:
-            yield scratch_accuracy(context.spec, a, context.data(), cfg).accuracy
+        if not made:
+            made.append(ScratchEvaluator(context.spec, context.data(), cfg, pool=context.pool, watch=context.watch))
+        return made[0].scores(archs, cfg.train_images)
 
     return score
 
@@ -227,9 +257,12 @@ def _scratch(context: EstimatorContext) -> Estimator:
 @register_estimator("halving")
 def _halving(context: EstimatorContext) -> Estimator:
     cfg, halving = ScratchConfig(seed=context.seed), HalvingConfig()
+    made: list[ScratchEvaluator] = []  # once: a Ray pool keeps its workers set up for the same job
 
     def score(archs: list[Arch]) -> list[float]:
-        evaluate = ScratchEvaluator(context.spec, context.data(), cfg)
+        if not made:
+            made.append(ScratchEvaluator(context.spec, context.data(), cfg, pool=context.pool, watch=context.watch))
+        evaluate = made[0]
         result = successive_halving(archs, evaluate, min_budget=halving.min_budget, eta=halving.eta,
                                     max_budget=halving.max_budget)
         return result.rank_scores(archs)

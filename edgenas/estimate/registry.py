@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from ..data import load_dataset, load_recorded_dataset
+from ..distributed import Job, Pool, SerialPool, Watch, values_in_order
 from ..errors import UsageError
 from ..paths import PREDICTORS_DIR
 from ..space import Arch, SpaceSpec
 from ..supernet import load_supernet
 from ..supernet.bundled import bundled_supernet_dir
-from .dataset import measure_accuracy
+from .dataset import measuring_job
 from .predictor import AccuracyPredictor
 
 
@@ -39,6 +40,10 @@ class EstimatorContext:
     supernet_dir: Path | None = None
     predictor_dir: Path | None = None
     dataset: str | None = None  # None: the supernet's own dataset
+    pool: Pool = field(default_factory=SerialPool)
+    """Where slow estimators (measured accuracy, training from scratch) evaluate archs."""
+    watch: Watch | None = None
+    """Told what each worker of ``pool`` evaluates, whenever that changes."""
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def preload(self, *, supernet: tuple[Any, dict] | None = None, data: Any = None) -> EstimatorContext:
@@ -67,6 +72,10 @@ class EstimatorContext:
     def predictor_path(self) -> Path:
         """The given predictor, else the one bundled for the supernet's dataset."""
         return self.predictor_dir or PREDICTORS_DIR / self.supernet()[1].get("dataset", "fashion-mnist")
+
+    def evaluate(self, job: Job, archs: Sequence[Arch]) -> Iterator[Any]:
+        """``job`` run on each arch on :attr:`pool`, values in arch order as they complete."""
+        return values_in_order(self.pool, job, archs, [str(a) for a in archs], watch=self.watch)
 
     def predictor(self):
         if "predictor" not in self._cache:
@@ -110,9 +119,11 @@ def _predictor(context: EstimatorContext) -> Estimator:
 
 @register_estimator("inherited")
 def _inherited(context: EstimatorContext) -> Estimator:
+    job: list[Job] = []  # made once: a Ray pool keeps its workers set up for the same job
+
     def score(archs: list[Arch]) -> Iterator[float]:
-        net, _ = context.supernet()
-        for a in archs:
-            yield measure_accuracy(net, a, context.data(), calib_images=1000)
+        if not job:
+            job.append(measuring_job(context.supernet()[0], context.data(), calib_images=1000))
+        return context.evaluate(job[0], archs)
 
     return score

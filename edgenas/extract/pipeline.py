@@ -24,6 +24,7 @@ from ..boards import Board, DeviceProfile
 from ..cost import CostModel
 from ..cost.latency_table import LatencyTable, TableError
 from ..deploy.pipeline import compile_model, run_artifact
+from ..distributed import Pool, SerialPool
 from ..errors import DataError, DeviceError, EdgenasError, InfeasibleBudgetError, SpaceError
 from .devices import (
     Deployed,
@@ -102,6 +103,8 @@ class ExtractRequest:
             beside it; -1 skips both): the report warns when the subnet loses to either.
         serial, runner: an ``android`` board's adb serial and LiteRT ``benchmark_model`` on this
             PC; ``ssh``: a ``linux_arm64`` board's ``USER@HOST`` (see :mod:`.devices`).
+        pool: where ``measured`` fitness evaluates candidates (None: here, serially); the caller
+            opens and closes it.
     """
 
     board: Board | DeviceProfile
@@ -128,6 +131,7 @@ class ExtractRequest:
     serial: str | None = None
     runner: Path | None = None
     ssh: str | None = None
+    pool: Pool | None = None
 
 
 @dataclass
@@ -348,7 +352,8 @@ def _load_inputs(request: ExtractRequest, say: Step, lap: _Laps) -> _Inputs:
                                                                           allow_other=request.other_data)
     table, table_path = _load_table(request, spec)
     context = EstimatorContext(spec, seed=int(meta.get("seed", 0)), supernet_dir=supernet_dir,
-                               predictor_dir=predictor_dir).preload(supernet=(net, meta), data=data)
+                               predictor_dir=predictor_dir, pool=request.pool or SerialPool(),
+                               ).preload(supernet=(net, meta), data=data)
     lap("load")
     # A device's memory has no firmware overhead to add: its cost model counts the model alone.
     board = None if link is not None else request.board

@@ -15,8 +15,10 @@ import numpy as np
 from scipy.stats import kendalltau
 
 from ..cost.latency_table import LatencyTable
+from ..distributed import Job, Pool, SerialPool, Watch, values_in_order
+from ..errors import DeviceError
 from ..scratch import scratch_dir
-from ..space import Arch, sample_arch
+from ..space import Arch, SpaceSpec, sample_arch
 from .base import ArchMeasurement, Profiler
 from .run import Progress, measure_missing
 from ..space.signature import arch_signatures
@@ -76,28 +78,43 @@ def random_archs(table: LatencyTable, n: int, seed: int) -> list[Arch]:
     return list(seen.values())
 
 
+def _measure_arch(state: tuple, payload: tuple[int, Arch]) -> ArchMeasurement:
+    """One validation task: subnet ``i`` built and run end to end (its seed: the run's + i)."""
+    profiler, spec, work_dir, seed = state
+    i, arch = payload
+    with scratch_dir("validate") as tmp:
+        root = Path(work_dir) / f"arch{i}" if work_dir else Path(tmp)
+        return profiler.measure_arch(spec, arch, root, seed=seed + i)
+
+
+def _validation_state(profiler: Profiler, spec: SpaceSpec, work_dir: Path | None, seed: int) -> tuple:
+    return profiler, spec, work_dir, seed
+
+
 def validate(profiler: Profiler, table: LatencyTable, table_path: Path, n: int = 20, *, seed: int = 0,
              archs: Sequence[Arch] | None = None, work_dir: Path | None = None,
-             progress: Progress | None = None) -> ValidationReport:
+             progress: Progress | None = None, pool: Pool | None = None,
+             watch: Watch | None = None) -> ValidationReport:
     """Measure ``n`` random subnets (or ``archs``) and compare with ``table.predict``.
 
-    Entries the sampled subnets need but the table lacks are measured first (and saved).
+    Entries the sampled subnets need but the table lacks are measured first (and saved). Both
+    run on ``pool`` (default: here, serially); the rows are in subnet order whatever the arrival.
     """
     archs = list(archs) if archs is not None else random_archs(table, n, seed)
     keys = [s.key for a in archs for s in arch_signatures(table.spec, a)]
-    with scratch_dir("validate") as tmp:
-        root = Path(work_dir) if work_dir else Path(tmp)
-        measure_missing(profiler, table, table_path, keys, work_dir=root / "entries")
-        rows = []
-        for i, arch in enumerate(archs):
-            m: ArchMeasurement = profiler.measure_arch(table.spec, arch, root / f"arch{i}", seed=seed + i)
-            pred = table.predict(arch)
-            rows.append(ValidationRow(
-                arch=str(arch), predicted=pred, measured=m.latency, error=(pred - m.latency) / m.latency,
-                memory_exact=m.memory_exact, predicted_arena_bytes=m.predicted_arena_bytes,
-                arena_bytes=m.arena_bytes, predicted_weights_bytes=m.predicted_weights_bytes,
-                weights_bytes=m.weights_bytes, flash_bytes=m.flash_bytes,
-            ))
-            if progress:
-                progress(i + 1, len(archs), f"{rows[-1].error:+.2%}")
+    root = Path(work_dir) if work_dir else None
+    measure_missing(profiler, table, table_path, keys, work_dir=root and root / "entries", pool=pool, watch=watch)
+    job = Job(_measure_arch, _validation_state, (profiler, table.spec, root, seed), retire_on=(DeviceError,))
+    rows = []
+    labels = [f"subnet {i}" for i in range(len(archs))]
+    for arch, m in zip(archs, values_in_order(pool or SerialPool(), job, list(enumerate(archs)), labels, watch=watch)):
+        pred = table.predict(arch)
+        rows.append(ValidationRow(
+            arch=str(arch), predicted=pred, measured=m.latency, error=(pred - m.latency) / m.latency,
+            memory_exact=m.memory_exact, predicted_arena_bytes=m.predicted_arena_bytes,
+            arena_bytes=m.arena_bytes, predicted_weights_bytes=m.predicted_weights_bytes,
+            weights_bytes=m.weights_bytes, flash_bytes=m.flash_bytes,
+        ))
+        if progress:
+            progress(len(rows), len(archs), f"{rows[-1].error:+.2%}")
     return ValidationReport(profiler.target, profiler.unit, profiler.backend, tuple(rows))

@@ -4,11 +4,12 @@ retired boards, clear errors for bad settings."""
 from __future__ import annotations
 
 import sys
+import time
 
 import pytest
 
-from edgenas.distributed import (ClusterError, Job, RayPool, SerialPool, Task, TasksFailed, in_task_order, open_pool,
-                                 parse_address)
+from edgenas.distributed import (ClusterError, Done, Job, RayPool, SerialPool, Task, TasksFailed, in_task_order,
+                                 open_pool, parse_address, values_in_order)
 from edgenas.errors import DeviceError, UsageError
 
 from . import jobs
@@ -39,6 +40,52 @@ def test_serial_pool_retries_a_flaky_task_and_reports_one_that_always_fails(tmp_
             got.append(d)
     assert got == [] and [f.task.id for f in err.value.failures] == [0, 1, 2]
     assert "3 of 3 tasks failed" in str(err.value) and "bad input 0" in str(err.value) and err.value.hint
+
+
+class _ShuffledPool:
+    """Runs tasks here and yields them in the order 2, 0, 3, 1: a parallel pool's arrival order."""
+
+    workers, note = 2, ""
+
+    def __init__(self) -> None:
+        self.yielded: list[int] = []
+
+    def map(self, job, tasks, *, watch=None):  # noqa: ANN001
+        state = job.setup(*job.context)
+        done = {t.id: Done(t.id, job.run(state, t.payload), "w", 1, 0.0) for t in tasks}
+        for i in (2, 0, 3, 1):
+            self.yielded.append(i)
+            yield done[i]
+
+
+def test_values_in_order_yields_each_value_as_soon_as_every_earlier_one_is_done():
+    pool = _ShuffledPool()
+    got = []
+    for value in values_in_order(pool, Job(jobs.square), [10, 11, 12, 13]):
+        got.append((value, list(pool.yielded)))
+    # 0 waits for nothing once it arrives; 1 and 2 go together when 1 arrives; 3 arrived before 1
+    assert got == [(100, [2, 0]), (121, [2, 0, 3, 1]), (144, [2, 0, 3, 1]), (169, [2, 0, 3, 1])]
+    assert list(values_in_order(SerialPool(), Job(jobs.square), [])) == []
+
+
+@pytest.mark.slow
+def test_ray_pool_keeps_a_jobs_workers_between_calls_and_stops_them_on_close(ray_cluster, tmp_path):
+    def setups() -> int:
+        return len(list(tmp_path.glob("setup-*")))
+
+    job = Job(jobs.square, jobs.counting_setup, (str(tmp_path),))
+    with RayPool(2) as pool:
+        assert list(values_in_order(pool, job, range(4))) == [0, 1, 4, 9]
+        assert list(values_in_order(pool, job, range(4, 8))) == [16, 25, 36, 49]
+        assert setups() == 2  # one per worker, not one per call: a search maps batch after batch
+        other = Job(jobs.square, jobs.counting_setup, (str(tmp_path),))  # equal, but another job
+        assert list(values_in_order(pool, other, range(3))) == [0, 1, 4]
+        assert setups() == 4
+    for _ in range(100):  # the kept workers give their CPUs back once closed
+        if ray_cluster.available_resources().get("CPU", 0) == 2:
+            break
+        time.sleep(0.1)
+    assert ray_cluster.available_resources().get("CPU", 0) == 2
 
 
 @pytest.mark.slow

@@ -39,10 +39,12 @@ class Recorder:
     def __init__(self, quality, noise=0.0):
         self.quality, self.noise, self.calls = quality, noise, []
 
-    def __call__(self, arch, budget):
-        self.calls.append((arch, budget))
-        wobble = self.noise * np.sin(1000 * self.quality[arch]) / budget
-        return self.quality[arch] + wobble
+    def score(self, arch, budget):
+        return self.quality[arch] + self.noise * np.sin(1000 * self.quality[arch]) / budget
+
+    def __call__(self, archs, budget):
+        self.calls.extend((a, budget) for a in archs)
+        return [self.score(a, budget) for a in archs]
 
 
 def test_rung_plan_keeps_one_in_eta_and_multiplies_the_budget():
@@ -73,7 +75,7 @@ def test_halving_promotes_the_top_archs_and_accounts_budget_exactly():
     assert set(result.scores) == set(archs)
     for a in archs:  # each arch's score and fidelity come from the last rung it reached
         last = max((b for x, b in rec.calls if x == a))
-        assert result.fidelity[a] == last and result.scores[a] == rec(a, last)
+        assert result.fidelity[a] == last and result.scores[a] == rec.score(a, last)
     ranks = result.rank_scores(archs)
     promoted = set(result.rungs[1].archs)
     assert min(r for a, r in zip(archs, ranks) if a in promoted) > max(r for a, r in zip(archs, ranks) if a not in promoted)
@@ -86,6 +88,8 @@ def test_halving_is_deterministic_on_ties_and_duplicates():
     assert len(result.rungs[0].archs) == 9
     assert result.rungs[1].archs == tuple(archs[:3]) and result.best == archs[0]
     assert successive_halving([], flat, min_budget=1).rungs == ()
+    with pytest.raises(UsageError, match="2 scores for 9 archs"):
+        successive_halving(archs, lambda rung, budget: [0.5, 0.5], min_budget=1)
 
 
 def test_should_stop_ends_scratch_training_early():
