@@ -10,7 +10,10 @@ checked against the predictor's saved held-out tau). Two ground truths:
   them: by default validation accuracy after a short training on a fixed subset, trained here;
   with ``--truth-from-baselines EPOCHS``, test accuracy after EPOCHS full epochs, read from
   ``scratch_baselines*.json`` (``bench/scratch_baselines.py --heldout 0:30``, e.g. on a GPU with
-  ``bench/scratch_on_gpu.sh``).
+  ``bench/scratch_on_gpu.sh``). Those subnets are then also measured with inherited weights on the
+  same test images (``inherited_test``), so the two accuracies differ by the weights alone:
+  ``summary.ground_truths_agree_same_images`` beside ``ground_truths_agree`` (inherited_val, counted
+  on other images, against the test accuracy).
 
 Estimators: the zero-cost proxies (synflow, jacob_cov, snip, grad_norm, params), the predictor,
 a cheaper inherited-weights measurement, a shorter from-scratch training, and successive halving
@@ -42,7 +45,7 @@ from edgenas.estimate import AccuracyPredictor, kendall_tau, measure_accuracy, r
 from edgenas.estimate.dataset import measurement_settings  # noqa: E402
 from edgenas.estimate.halving import ScratchConfig, ScratchEvaluator, scratch_accuracy, successive_halving  # noqa: E402
 from edgenas.estimate.proxies import PROXIES, ProxyConfig, score_arch  # noqa: E402
-from edgenas.supernet import load_supernet  # noqa: E402
+from edgenas.supernet import accuracy, load_supernet, prepare_subnet  # noqa: E402
 from edgenas.supernet.bundled import bundled_supernet_dir  # noqa: E402
 
 def _split_matches(predictor: AccuracyPredictor, train, held) -> bool:
@@ -150,6 +153,10 @@ def main() -> None:
         if len(truth2) >= 3:
             keys = list(truth2)
             summary["ground_truths_agree"] = rank_stats([rows[k]["inherited_val"] for k in keys], [truth2[k] for k in keys])
+            same = [k for k in keys if "inherited_test" in rows[k]]
+            if len(same) >= 3:
+                summary["ground_truths_agree_same_images"] = rank_stats([rows[k]["inherited_test"] for k in same],
+                                                                        [truth2[k] for k in same])
         return write_result("estimators", {
             "complete": complete,
             "supernet": str(bundled_supernet_dir()),
@@ -162,6 +169,10 @@ def main() -> None:
                                  f"(re-measured for {sizes.get('inherited_val_reproduced', '?')} subnets); "
                                  f"{len(held)} held-out predictor samples",
                 "scratch_truth": truth_text.format(n=len(truth2)),
+                "inherited_test": f"test accuracy with inherited weights + BN recalibration on {gt_calib} training "
+                                  "images, for the subnets whose scratch truth is a test accuracy: "
+                                  "ground_truths_agree_same_images ranks both on the same 10,000 test images, "
+                                  "ground_truths_agree ranks inherited_val (other images) against the test accuracy",
             },
             "sizes": sizes,
             "estimators": {k: {kk: vv for kk, vv in v.items() if kk != "archs"} for k, v in estimators.items()},
@@ -219,6 +230,10 @@ def main() -> None:
     if baseline_truth is not None:
         for a in sub:
             rows[str(a)]["scratch_truth"] = baseline_truth[str(a)]
+            # The truth is a test accuracy: the supernet's on the same images, so the two differ by
+            # the weights alone, not by which images each was counted on.
+            subnet = prepare_subnet(net, a, data, calib_images=gt_calib)
+            rows[str(a)]["inherited_test"] = accuracy(subnet, data.test, a.resolution)
     else:
         for i, a in enumerate(sub):
             rows[str(a)]["scratch_truth"] = scratch_accuracy(spec, a, truth_data, truth_cfg).accuracy
