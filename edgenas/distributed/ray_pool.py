@@ -9,7 +9,8 @@ progress can say what each worker is doing.
 
 Failures, all bounded by ``max_attempts`` per task:
 - the task raises: it is retried, on another worker when one is free;
-- the worker process dies, or the task runs past ``task_timeout_s``: the worker is replaced by
+- the worker process dies, or the task runs past ``task_timeout_s`` (counted from when it was
+  handed out or its worker finished setting up, whichever is later): the worker is replaced by
   a fresh one and the task retried;
 - the task raises one of ``job.retire_on`` (a board stopped answering): the worker leaves the
   pool for good and the task goes to another worker, without using up an attempt.
@@ -38,6 +39,10 @@ class _Worker:
 
     def run(self, payload: Any) -> tuple[Any, str]:
         return self.run_fn(self.state, payload), f"{socket.gethostname()}:{os.getpid()}"
+
+    def ready(self) -> bool:
+        """Answers once set-up is done (an actor's calls queue behind its ``__init__``)."""
+        return True
 
 
 @dataclass
@@ -74,6 +79,8 @@ class RayPool:
         self._start: Any = None
         self._slots = 0  # slot names handed out for the kept job
         self._retired = 0  # its workers taken out of the pool for good
+        self._ready_at: dict[str, float] = {}  # slot -> when its worker was seen set up
+        self._setting_up: dict[Any, str] = {}  # a worker's pending ready() -> its slot
 
     def _workers_for(self, job: Job, total: int) -> dict[str, Any]:
         """The kept workers of ``job`` (set up on an earlier call), topped up to what ``total``
@@ -90,9 +97,27 @@ class RayPool:
             actor_class = ray.remote(_Worker).options(**options)
             self._job, self._start = job, lambda: actor_class.remote(job.run, job.setup, *refs)
         while len(self._actors) < min(self.workers - self._retired, total):
-            self._actors[f"w{self._slots}"] = self._start()
+            self._launch(f"w{self._slots}")
             self._slots += 1
         return self._actors
+
+    def _launch(self, slot: str) -> None:
+        """Start the worker of ``slot``; its timeout clock waits for its set-up (:meth:`_began`)."""
+        self._actors[slot] = actor = self._start()
+        self._ready_at.pop(slot, None)
+        self._setting_up = {ref: s for ref, s in self._setting_up.items() if s != slot}
+        self._setting_up[actor.ready.remote()] = slot
+
+    def _note_ready(self, ref: Any) -> None:
+        """A worker answered ready() (or failed to start: its task's own result says so)."""
+        slot = self._setting_up.pop(ref)
+        self._ready_at[slot] = time.monotonic()
+
+    def _began(self, flight: _InFlight) -> float | None:
+        """When ``flight`` started to run: handed out, and its worker set up (None: not yet).
+        Why: on a busy machine a fresh worker's start-up alone can outlast a task's timeout."""
+        ready = self._ready_at.get(flight.slot)
+        return None if ready is None else max(flight.start, ready)
 
     def _release(self) -> None:
         """Stop the kept workers (they may hold boards or run a task no one waits for)."""
@@ -102,6 +127,7 @@ class RayPool:
             for actor in self._actors.values():
                 ray.kill(actor, no_restart=True)
         self._job, self._actors, self._start, self._slots, self._retired = None, {}, None, 0, 0
+        self._ready_at, self._setting_up = {}, {}
 
     def map(self, job: Job, tasks: Sequence[Task], *, watch: Watch | None = None) -> Iterator[Done]:
         """Run ``tasks`` on the workers and yield each result as it arrives (not in id order).
@@ -150,7 +176,7 @@ class RayPool:
 
         def replace(slot: str) -> None:
             ray.kill(actors[slot], no_restart=True)
-            actors[slot] = self._start()
+            self._launch(slot)
 
         finished = False
         try:
@@ -168,9 +194,12 @@ class RayPool:
                 if not running:
                     raise ClusterError(f"no worker left for {len(queue)} tasks (all were taken out of the pool)",
                                        hint="check the boards or devices that stopped answering, then run again")
-                ready, _ = ray.wait(list(running), num_returns=1, timeout=self._wait_s(running))
+                ready, _ = ray.wait([*running, *self._setting_up], num_returns=1, timeout=self._wait_s(running))
                 if not ready:
                     self._stop_overdue(running, busy, avoid, replace, retry)
+                    continue
+                if ready[0] in self._setting_up:
+                    self._note_ready(ready[0])
                     continue
                 flight = running.pop(ready[0])
                 busy[flight.slot] = ""
@@ -188,6 +217,7 @@ class RayPool:
                     avoid[flight.task.id] = flight.slot
                     if job.retire_on and isinstance(cause, job.retire_on):
                         ray.kill(actors.pop(flight.slot), no_restart=True)
+                        self._ready_at.pop(flight.slot, None)
                         self._retired += 1
                         del busy[flight.slot]
                         retry(flight.task, f"{type(cause).__name__}: {cause}", counts=False)
@@ -208,16 +238,17 @@ class RayPool:
 
     def _wait_s(self, running: dict[Any, _InFlight]) -> float | None:
         """How long to wait for a result before the oldest running task is overdue."""
-        if self.task_timeout_s is None:
+        begun = [b for b in map(self._began, running.values()) if b is not None]
+        if self.task_timeout_s is None or not begun:
             return None
-        oldest = min(f.start for f in running.values())
-        return max(0.0, oldest + self.task_timeout_s - time.monotonic())
+        return max(0.0, min(begun) + self.task_timeout_s - time.monotonic())
 
     def _stop_overdue(self, running: dict[Any, _InFlight], busy: dict[str, str], avoid: dict[int, str],
                       replace: Any, retry: Any) -> None:
         now = time.monotonic()
         for ref, flight in list(running.items()):
-            if self.task_timeout_s is not None and now - flight.start >= self.task_timeout_s:
+            began = self._began(flight)
+            if self.task_timeout_s is not None and began is not None and now - began >= self.task_timeout_s:
                 del running[ref]
                 busy[flight.slot] = ""
                 replace(flight.slot)

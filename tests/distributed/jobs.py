@@ -78,3 +78,9 @@ def on_board(board: str, x: int) -> str:
 def counting_setup(marks: str) -> None:
     """Leaves one file per worker set up, so a test can count setups."""
     (Path(marks) / f"setup-{os.getpid()}-{time.monotonic_ns()}").touch()
+
+
+def slow_setup(seconds: float) -> float:
+    """A worker that takes ``seconds`` to set up (unpacking a big supernet, opening a board)."""
+    time.sleep(seconds)
+    return seconds

@@ -118,6 +118,14 @@ def test_ray_pool_stops_a_hung_task_and_retries_it(ray_cluster, tmp_path):
 
 
 @pytest.mark.slow
+def test_a_tasks_timeout_does_not_count_its_workers_set_up(ray_cluster):
+    # set-up takes longer than the timeout: counted from submission, every attempt would time out
+    done = list(RayPool(2, task_timeout_s=2, max_attempts=1).map(Job(jobs.add_offset, jobs.slow_setup, (4,)),
+                                                                  _tasks(3)))
+    assert sorted((d.value, d.attempts) for d in done) == [(4, 1), (5, 1), (6, 1)]
+
+
+@pytest.mark.slow
 def test_a_board_that_stops_answering_leaves_the_pool_and_its_task_goes_to_another(ray_cluster, tmp_path):
     job = Job(jobs.on_board, jobs.board_setup, (str(tmp_path),), retire_on=(DeviceError,))
     done = list(RayPool(2).map(job, _tasks(4)))
