@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 
 import numpy as np
 
@@ -108,10 +109,6 @@ def scratch_accuracy(spec: SpaceSpec, arch: Arch, data: DataSplits, config: Scra
     return ScratchResult(float(history[best]), epochs, best_epoch, epochs * len(subset.train))
 
 
-def _scratch_state(spec: SpaceSpec, data: DataSplits, config: ScratchConfig, device: str) -> tuple:
-    return spec, data, config, device
-
-
 def _scratch_task(state: tuple, payload: tuple[Arch, int]) -> ScratchResult:
     spec, data, config, device = state
     arch, budget = payload
@@ -121,7 +118,7 @@ def _scratch_task(state: tuple, payload: tuple[Arch, int]) -> ScratchResult:
 def scratch_job(spec: SpaceSpec, data: DataSplits, config: ScratchConfig, device: str = "cpu") -> Job:
     """The pool job training one ``(arch, budget)`` from scratch per task; each worker receives
     the data once."""
-    return Job(_scratch_task, _scratch_state, (spec, data, config, device))
+    return Job(_scratch_task, context=(spec, data, config, device))
 
 
 class ScratchEvaluator:
@@ -240,16 +237,19 @@ class HalvingConfig:
     max_budget: int | None = None
 
 
+def _evaluator(context: EstimatorContext, cfg: ScratchConfig) -> Callable[[], ScratchEvaluator]:
+    """The estimator's one evaluator, made on first use (when the pool's progress watch is set):
+    one job for the whole search, so a Ray pool keeps its workers set up between batches."""
+    return cache(lambda: ScratchEvaluator(context.spec, context.data(), cfg, pool=context.pool, watch=context.watch))
+
+
 @register_estimator("scratch")
 def _scratch(context: EstimatorContext) -> Estimator:
     cfg = ScratchConfig(epochs=3, patience=1, seed=context.seed)
-
-    made: list[ScratchEvaluator] = []  # once: a Ray pool keeps its workers set up for the same job
+    evaluator = _evaluator(context, cfg)
 
     def score(archs: list[Arch]) -> Iterator[float]:
-        if not made:
-            made.append(ScratchEvaluator(context.spec, context.data(), cfg, pool=context.pool, watch=context.watch))
-        return made[0].scores(archs, cfg.train_images)
+        return evaluator().scores(archs, cfg.train_images)
 
     return score
 
@@ -257,13 +257,10 @@ def _scratch(context: EstimatorContext) -> Estimator:
 @register_estimator("halving")
 def _halving(context: EstimatorContext) -> Estimator:
     cfg, halving = ScratchConfig(seed=context.seed), HalvingConfig()
-    made: list[ScratchEvaluator] = []  # once: a Ray pool keeps its workers set up for the same job
+    evaluator = _evaluator(context, cfg)
 
     def score(archs: list[Arch]) -> list[float]:
-        if not made:
-            made.append(ScratchEvaluator(context.spec, context.data(), cfg, pool=context.pool, watch=context.watch))
-        evaluate = made[0]
-        result = successive_halving(archs, evaluate, min_budget=halving.min_budget, eta=halving.eta,
+        result = successive_halving(archs, evaluator(), min_budget=halving.min_budget, eta=halving.eta,
                                     max_budget=halving.max_budget)
         return result.rank_scores(archs)
 

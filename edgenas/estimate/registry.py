@@ -11,6 +11,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -119,11 +120,10 @@ def _predictor(context: EstimatorContext) -> Estimator:
 
 @register_estimator("inherited")
 def _inherited(context: EstimatorContext) -> Estimator:
-    job: list[Job] = []  # made once: a Ray pool keeps its workers set up for the same job
+    # One job for the whole search, made on first use: a Ray pool keeps its workers set up for it.
+    job = cache(lambda: measuring_job(context.supernet()[0], context.data(), calib_images=1000))
 
     def score(archs: list[Arch]) -> Iterator[float]:
-        if not job:
-            job.append(measuring_job(context.supernet()[0], context.data(), calib_images=1000))
-        return context.evaluate(job[0], archs)
+        return context.evaluate(job(), archs)
 
     return score

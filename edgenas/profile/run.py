@@ -41,10 +41,6 @@ def open_table(profiler: Profiler, spec: SpaceSpec, path: Path) -> LatencyTable:
     return LatencyTable(profiler.target, profiler.unit, fp, spec, board=profiler.board, backend=profiler.backend)
 
 
-def _profiler_state(profiler: Profiler, spec: SpaceSpec, work_dir: Path | None) -> tuple:
-    return profiler, spec, work_dir
-
-
 def _measure_batch(state: tuple, payload: tuple[str, tuple[str, ...]]) -> list[float] | dict[str, list[float]]:
     """One task of the profile loop: the overhead (``keys`` empty) or one batch of entries."""
     profiler, spec, work_dir = state
@@ -77,7 +73,7 @@ def measure_missing(profiler: Profiler, table: LatencyTable, path: Path, keys: I
     for b, start in enumerate(range(0, len(todo), profiler.batch_size)):
         batch = tuple(todo[start: start + profiler.batch_size])
         tasks.append(Task(b + 1, (f"batch{b}", batch), f"batch {b} ({len(batch)} entries)"))
-    job = Job(_measure_batch, _profiler_state, (profiler, table.spec, work_dir), retire_on=(DeviceError,))
+    job = Job(_measure_batch, context=(profiler, table.spec, work_dir), retire_on=(DeviceError,))
     sizes = {t.id: len(t.payload[1]) for t in tasks}
     done = 0
     total = len(todo)

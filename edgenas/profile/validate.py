@@ -18,7 +18,7 @@ from ..cost.latency_table import LatencyTable
 from ..distributed import Job, Pool, SerialPool, Watch, values_in_order
 from ..errors import DeviceError
 from ..scratch import scratch_dir
-from ..space import Arch, SpaceSpec, sample_arch
+from ..space import Arch, sample_arch
 from .base import ArchMeasurement, Profiler
 from .run import Progress, measure_missing
 from ..space.signature import arch_signatures
@@ -87,10 +87,6 @@ def _measure_arch(state: tuple, payload: tuple[int, Arch]) -> ArchMeasurement:
         return profiler.measure_arch(spec, arch, root, seed=seed + i)
 
 
-def _validation_state(profiler: Profiler, spec: SpaceSpec, work_dir: Path | None, seed: int) -> tuple:
-    return profiler, spec, work_dir, seed
-
-
 def validate(profiler: Profiler, table: LatencyTable, table_path: Path, n: int = 20, *, seed: int = 0,
              archs: Sequence[Arch] | None = None, work_dir: Path | None = None,
              progress: Progress | None = None, pool: Pool | None = None,
@@ -104,7 +100,7 @@ def validate(profiler: Profiler, table: LatencyTable, table_path: Path, n: int =
     keys = [s.key for a in archs for s in arch_signatures(table.spec, a)]
     root = Path(work_dir) if work_dir else None
     measure_missing(profiler, table, table_path, keys, work_dir=root and root / "entries", pool=pool, watch=watch)
-    job = Job(_measure_arch, _validation_state, (profiler, table.spec, root, seed), retire_on=(DeviceError,))
+    job = Job(_measure_arch, context=(profiler, table.spec, root, seed), retire_on=(DeviceError,))
     rows = []
     labels = [f"subnet {i}" for i in range(len(archs))]
     for arch, m in zip(archs, values_in_order(pool or SerialPool(), job, list(enumerate(archs)), labels, watch=watch)):
