@@ -103,7 +103,7 @@ def profile(
         prof = get_profiler(target, board=board, backend=backend, rpc=rpc, aarch64=aarch64, spec=spec,
                             work_dir=Path(tmp), **kwargs)
     per_board = target.startswith("cortex") or target in ("linux-arm64", "android")
-    path = table_path or written_table_path(prof.board if per_board else target)
+    path = table_path or written_table_path(prof.board if per_board else target, spec.name)
     if getattr(prof, "emulated", False):
         stderr.print(f"[yellow]warning:[/] {prof.board} is emulated (qemu-user): the table {path} checks the ARM64 "
                      "path, but its times are the emulator's and say nothing about a Pi's or a phone's speed")

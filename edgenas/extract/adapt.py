@@ -25,8 +25,8 @@ from ..data import DataSplits
 from ..estimate.dataset import collect_samples
 from ..estimate.fit import fit_predictor
 from ..estimate.registry import PREDICTORS_DIR
-from ..space import get_space
-from ..supernet import TrainConfig, default_phases, load_supernet, train_supernet
+from ..space import DEFAULT_SPACE, get_space
+from ..supernet import TrainConfig, default_phases, load_meta, load_supernet, train_supernet
 from ..supernet.bundled import bundled_supernet_dir
 
 Say = Callable[[str], None]
@@ -80,9 +80,12 @@ class Adapted:
     record: dict
 
 
-def work_folder(root: Path, data: DataSplits) -> Path:
-    """``root/<dataset>-<content hash>``: another dataset (or an edited one) never reuses a cache."""
-    return Path(root).resolve() / f"{data.name}-{data.fingerprint[:10]}"
+def work_folder(root: Path, data: DataSplits, space: str = DEFAULT_SPACE) -> Path:
+    """``root/<dataset>-<content hash>`` (``-<space>`` after it for another space than the
+    default): another dataset (or an edited one), or a start from another space's supernet,
+    never reuses a cache."""
+    suffix = "" if space == DEFAULT_SPACE else f"-{space}"
+    return Path(root).resolve() / f"{data.name}-{data.fingerprint[:10]}{suffix}"
 
 
 def adapt(data: DataSplits, root: Path, plan: AdaptPlan = AdaptPlan(), say: Say | None = None,
@@ -90,22 +93,28 @@ def adapt(data: DataSplits, root: Path, plan: AdaptPlan = AdaptPlan(), say: Say 
     """Run (or resume) the stages for ``data`` under :func:`work_folder`; finished stages are reused.
 
     Args:
-        source: the supernet to transfer from (default: the bundled one).
+        source: the supernet to transfer from, whose space the adapted one keeps and whose
+            bundled predictor (if any) warm-starts the new one (default: the bundled image supernet).
         transfer: False trains from a random init instead (the baseline transfer is measured against).
     """
     tell = say or (lambda _msg: None)
-    work = work_folder(root, data)
+    source = source or bundled_supernet_dir()
+    source_meta = load_meta(source)
+    spec = get_space(source_meta["space"]["name"], in_channels=data.in_channels, num_classes=data.num_classes)
+    work = work_folder(root, data, spec.name)
     work.mkdir(parents=True, exist_ok=True)
     record_path = work / "adapt.json"
     record = json.loads(record_path.read_text()) if record_path.is_file() else {}
-    record.update({"data": data.source, "fingerprint": data.fingerprint, "plan": plan.to_dict(), "transfer": transfer})
+    record.update({"data": data.source, "fingerprint": data.fingerprint, "plan": plan.to_dict(), "transfer": transfer,
+                   "source": {"dataset": source_meta.get("dataset"), "space": spec.name}})
     supernet_dir, predictor_dir = work / "supernet", work / "predictor" / "model"
 
     epochs = plan.epochs(len(data.train))
-    spec = get_space("mcu-mbv2", in_channels=data.in_channels, num_classes=data.num_classes)
     config = TrainConfig(phases=default_phases(epochs, plan.subnets, True, 1.0), batch_size=plan.batch_size,
                          seed=plan.seed)
-    tell(f"{'adapting the bundled supernet' if transfer else 'training a supernet from scratch'} to {data.name} ({len(data.train)} training images): epochs per phase "
+    start_from = f"adapting the {source_meta.get('dataset')} supernet ({spec.name})" if transfer else \
+        f"training a {spec.name} supernet from scratch"
+    tell(f"{start_from} to {data.name} ({len(data.train)} training images): epochs per phase "
          f"{'/'.join(map(str, epochs))} (full/kernel/depth/expand) in {work}")
     start = time.perf_counter()
     last = {}
@@ -116,7 +125,7 @@ def adapt(data: DataSplits, root: Path, plan: AdaptPlan = AdaptPlan(), say: Say 
              f"smallest {r['val_acc_smallest']:.4f} ({r['seconds']} s)")
 
     train_supernet(data, spec, supernet_dir, config, on_epoch=on_epoch,
-                   transfer_from=(source or bundled_supernet_dir()) if transfer else None)
+                   transfer_from=source if transfer else None)
     minutes = record.setdefault("minutes", {})
     minutes["supernet"] = round(minutes.get("supernet", 0) + (time.perf_counter() - start) / 60, 2)
     record_path.write_text(json.dumps(record, indent=2) + "\n")
@@ -132,10 +141,11 @@ def adapt(data: DataSplits, root: Path, plan: AdaptPlan = AdaptPlan(), say: Say 
 
         collect_samples(net, data, work / "predictor" / "samples-0of1.jsonl", count=plan.samples, seed=plan.seed,
                         calib_images=plan.calib_images, progress=on_sample)
-        # Warm-started from the bundled predictor: with a hundred noisy samples its learned ranking of
-        # the space is worth keeping (bench/predictor_warm_start.py).
+        # Warm-started from the source's bundled predictor: with a hundred noisy samples its learned
+        # ranking of the space is worth keeping (bench/predictor_warm_start.py).
+        warm = PREDICTORS_DIR / str(source_meta.get("dataset"))
         quality = fit_predictor(work / "predictor", supernet_dir, predictor_dir, seed=plan.seed,
-                                warm_start=PREDICTORS_DIR / "fashion-mnist")
+                                warm_start=warm if (warm / "predictor.json").is_file() else None)
         record["minutes"]["predictor"] = round((time.perf_counter() - start) / 60, 2)
         record["predictor"] = quality
         record_path.write_text(json.dumps(record, indent=2) + "\n")

@@ -23,6 +23,7 @@ import numpy as np
 from ..boards import DeviceProfile
 from ..errors import DeviceError, ToolchainError, UsageError
 from ..paths import LATENCY_DIR
+from ..space import DEFAULT_SPACE
 
 if TYPE_CHECKING:
     from ..cost.latency_table import LatencyTable
@@ -63,12 +64,12 @@ def profile_command(device: DeviceProfile) -> str:
     return f"edgenas profile --target {target}{board}"
 
 
-def device_table_path(device: DeviceProfile) -> Path | None:
-    """``device``'s latency table: where `edgenas profile` writes it (``latency/<board>.json`` in
-    this folder), else a shipped one; None when neither exists."""
-    from ..profile.targets import written_table_path
+def device_table_path(device: DeviceProfile, space: str = DEFAULT_SPACE) -> Path | None:
+    """``device``'s latency table for ``space``: where `edgenas profile` writes it
+    (``latency/<board>.json`` in this folder), else a shipped one; None when neither exists."""
+    from ..profile.targets import table_file_name, written_table_path
 
-    return next((p for p in (written_table_path(device.name), LATENCY_DIR / f"{device.name}.json")
+    return next((p for p in (written_table_path(device.name, space), LATENCY_DIR / table_file_name(device.name, space))
                  if p.is_file()), None)
 
 

@@ -26,6 +26,7 @@ from ..cost.latency_table import LatencyTable, TableError
 from ..deploy.pipeline import compile_model, run_artifact
 from ..distributed import Pool, SerialPool
 from ..errors import DataError, DeviceError, EdgenasError, InfeasibleBudgetError, SpaceError
+from ..space import DEFAULT_SPACE
 from .devices import (
     Deployed,
     DeviceLink,
@@ -169,23 +170,24 @@ class ExtractReport:
         }
 
 
-def default_latency_table(board: Board | DeviceProfile) -> Path | None:
-    """The bundled table measured on ``board``; else one measured on another board of the same
-    core whose toolchain fingerprint is the same but for the board's name (an emulated clone of
-    a profiled board: same core, compiler, flags, runtime, clock and emulator, so the same counts).
-    A device profile's is the one `edgenas profile` wrote (:func:`.devices.device_table_path`)."""
+def default_latency_table(board: Board | DeviceProfile, space: str = DEFAULT_SPACE) -> Path | None:
+    """The bundled table of ``space`` measured on ``board``; else one measured on another board of
+    the same core whose toolchain fingerprint is the same but for the board's name (an emulated
+    clone of a profiled board: same core, compiler, flags, runtime, clock and emulator, so the same
+    counts). A device profile's is the one `edgenas profile` wrote (:func:`.devices.device_table_path`)."""
     from ..profile import default_table_path
 
     if is_device(board):
-        return device_table_path(board)
-    path = default_table_path(board.core, board.name)
+        return device_table_path(board, space)
+    path = default_table_path(board.core, board.name, space)
     if path.is_file():
         return path
-    return shared_latency_table(board, sorted(path.parent.glob("*.json")))
+    return shared_latency_table(board, sorted(path.parent.glob("*.json")), space)
 
 
-def shared_latency_table(board: Board, candidates: Sequence[Path]) -> Path | None:
-    """The first of ``candidates`` measured for ``board``'s core with its fingerprint up to the board name."""
+def shared_latency_table(board: Board, candidates: Sequence[Path], space: str = DEFAULT_SPACE) -> Path | None:
+    """The first of ``candidates`` of ``space`` measured for ``board``'s core with its fingerprint
+    up to the board name."""
     from ..profile import get_profiler
 
     def without_board(fp: dict) -> dict:
@@ -198,6 +200,8 @@ def shared_latency_table(board: Board, candidates: Sequence[Path]) -> Path | Non
         except (OSError, ValueError):
             continue
         if header.get("target") != board.core or header.get("unit") == "ms":
+            continue
+        if (header.get("space") or {}).get("name") != space:
             continue
         if wanted is None:
             try:
@@ -212,18 +216,25 @@ def shared_latency_table(board: Board, candidates: Sequence[Path]) -> Path | Non
 def load_latency_table(board: Board, spec: SpaceSpec, given: Path | None = None, *,
                        error: type[EdgenasError] = SpaceError) -> tuple[LatencyTable | None, Path | None]:
     """The latency table a search of ``spec`` on ``board`` reads, and its path: ``given``, else the
-    bundled one for the board. ``(None, None)`` when there is none, or when the bundled one was
-    measured for another space (the search then has no latency model); ``extract`` and ``search``
-    share this one check.
+    bundled one for the board and space. A table of the space measured for another number of
+    input channels or classes answers with its stem and head entries rescaled
+    (:mod:`edgenas.cost.table_reuse`). ``(None, None)`` when there is none, or when the bundled
+    one was measured for another space (the search then has no latency model); ``extract`` and
+    ``search`` share this one check.
 
     Raises:
         SpaceError (or ``error``): ``given`` was measured for another space than ``spec``.
         TableError: the table cannot be read.
     """
-    path = given or default_latency_table(board)
+    from ..cost.table_reuse import table_for_spec
+
+    path = given or default_latency_table(board, spec.name)
     table = LatencyTable.load(path) if path else None
-    if table is None or table.spec == spec:
-        return table, path
+    if table is None:
+        return None, None
+    reused = table_for_spec(table, spec)
+    if reused is not None:
+        return reused, path
     if given:
         raise error(f"latency table {path} was measured for space {table.spec.name!r}, the supernet is {spec.name!r}",
                     hint="build a table for this supernet with `edgenas profile`")
@@ -236,23 +247,29 @@ def _versions() -> dict[str, str]:
     return {"edgenas": __version__, "torch": torch.__version__, "numpy": np.__version__}
 
 
-def _adapt_if_needed(request: ExtractRequest, say: Step) -> Any:
-    """Adapt the bundled supernet when ``request.data`` is another dataset than the one it was
-    trained on (and no supernet was given); None when nothing needs adapting."""
+def _choose_supernet(request: ExtractRequest, say: Step) -> tuple[Path | None, Any]:
+    """The supernet to search, and the adaptation record when one had to be made: the given one;
+    else the bundled one trained on ``request.data`` (matched by name, then by content); else one
+    adapted to the data from the bundled supernet of its kind (images or keyword audio). ``None``
+    for the path means the default bundled supernet (no data named, or ``other_data``)."""
     from ..data import load_dataset
-    from ..supernet import load_meta
-    from ..supernet.bundled import bundled_supernet_dir
+    from ..supernet.bundled import bundle_for, bundle_trained_on
     from .adapt import AdaptPlan, adapt
 
-    if request.data is None or request.supernet_dir is not None or request.other_data:
-        return None
-    bundled = load_meta(bundled_supernet_dir())
-    if request.data == bundled.get("data_source"):  # its own bundled name: nothing to load or adapt
-        return None
+    if request.supernet_dir is not None:
+        return request.supernet_dir, None
+    if request.data is None or request.other_data:
+        return None, None
+    named = bundle_trained_on(request.data)  # a bundled dataset's own name: nothing to load or adapt
+    if named is not None:
+        return named, None
     data = load_dataset(request.data)
-    if data.fingerprint == bundled.get("data_fingerprint") or data.source == bundled.get("data_source"):
-        return None
-    return adapt(data, request.work_dir, AdaptPlan().scaled(request.adapt_steps, request.adapt_samples), say=say)
+    source, same = bundle_for(data)
+    if same:
+        return source, None
+    adapted = adapt(data, request.work_dir, AdaptPlan().scaled(request.adapt_steps, request.adapt_samples), say=say,
+                    source=source)
+    return adapted.supernet_dir, adapted
 
 
 def extract(request: ExtractRequest, step: Step | None = None) -> ExtractReport:
@@ -337,11 +354,11 @@ def _load_inputs(request: ExtractRequest, say: Step, lap: _Laps) -> _Inputs:
     from ..supernet import load_supernet
     from ..supernet.bundled import bundled_supernet_dir
 
-    supernet_dir, predictor_dir = request.supernet_dir, request.predictor_dir
+    predictor_dir = request.predictor_dir
     link = _open_link(request, say)
-    adapted = _adapt_if_needed(request, say)
+    supernet_dir, adapted = _choose_supernet(request, say)
     if adapted is not None:
-        supernet_dir, predictor_dir = adapted.supernet_dir, adapted.predictor_dir
+        predictor_dir = adapted.predictor_dir
         lap("adapt")
     say("loading supernet, predictor and latency table")
     supernet_dir = supernet_dir or bundled_supernet_dir()

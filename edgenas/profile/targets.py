@@ -15,6 +15,7 @@ from ..boards import DEFAULT_BOARD_FOR_CORE, DeviceProfile, board_for_target, ge
 from ..cost.latency_table import UnknownTargetError
 from ..errors import BoardError, UsageError
 from ..paths import LATENCY_DIR
+from ..space import DEFAULT_SPACE
 
 OTHER_TARGETS = ("host", "linux-rpc", "linux-arm64", "android")
 DEFAULT_DEVICE = {"linux-arm64": "qemu-arm64", "android": "android-arm64"}
@@ -100,16 +101,23 @@ def device_target(device: DeviceProfile) -> str:
     return next(t for t, d in DEVICE_DRIVER.items() if d == device.driver)
 
 
-def written_table_path(name: str) -> Path:
+def table_file_name(name: str, space: str = DEFAULT_SPACE) -> str:
+    """``<board or target>.json`` for the default space, ``<board or target>.<space>.json`` for
+    another: one board holds one table per space (the entries are the space's layer shapes)."""
+    return f"{name}.json" if space == DEFAULT_SPACE else f"{name}.{space}.json"
+
+
+def written_table_path(name: str, space: str = DEFAULT_SPACE) -> Path:
     """Where `edgenas profile` writes a table without --table (``latency/<board or target>.json``
     in the working folder), and so where search and extract look for one."""
-    return Path("latency") / f"{name}.json"
+    return Path("latency") / table_file_name(name, space)
 
 
-def default_table_path(target: str, board: str | None = None) -> Path:
-    """Where the shipped table of a target lives (``assets/latency/<board or target>.json``)."""
+def default_table_path(target: str, board: str | None = None, space: str = DEFAULT_SPACE) -> Path:
+    """Where the shipped table of a target for ``space`` lives (``assets/latency/``, named by
+    :func:`table_file_name`)."""
     if target in DEFAULT_BOARD_FOR_CORE:
-        return LATENCY_DIR / f"{board or DEFAULT_BOARD_FOR_CORE[target]}.json"
+        return LATENCY_DIR / table_file_name(board or DEFAULT_BOARD_FOR_CORE[target], space)
     if target in DEFAULT_DEVICE:
-        return LATENCY_DIR / f"{board or DEFAULT_DEVICE[target]}.json"
-    return LATENCY_DIR / f"{target}.json"
+        return LATENCY_DIR / table_file_name(board or DEFAULT_DEVICE[target], space)
+    return LATENCY_DIR / table_file_name(target, space)

@@ -4,12 +4,13 @@ from .arch import Arch, BlockChoice
 from .count import count_archs
 from .ops import crossover_arch, largest_arch, mutate_arch, sample_arch, smallest_arch
 from .plan import BlockPlan, NetPlan, plan_net
-from .registry import get_space, list_spaces, register_space
+from .registry import DEFAULT_SPACE, get_space, list_spaces, register_space
 from .spec import SpaceSpec, StageSpec, make_divisible, same_out
 
 __all__ = [
     "Arch",
     "BlockChoice",
+    "DEFAULT_SPACE",
     "BlockPlan",
     "NetPlan",
     "SpaceSpec",

@@ -10,6 +10,9 @@ from .spec import SpaceSpec, StageSpec
 
 _SPACES: dict[str, Callable[..., SpaceSpec]] = {}
 
+DEFAULT_SPACE = "mcu-mbv2"
+"""The space of the commands' ``--space`` default, whose latency tables are named after the board alone."""
+
 
 def register_space(name: str) -> Callable[[Callable[..., SpaceSpec]], Callable[..., SpaceSpec]]:
     def wrap(factory: Callable[..., SpaceSpec]) -> Callable[..., SpaceSpec]:
@@ -57,6 +60,36 @@ def mcu_mbv2(in_channels: int = 1, num_classes: int = 10) -> SpaceSpec:
             StageSpec(channels=48, stride=1, depths=depths),
         ),
         head_channels=160,
+    )
+
+
+@register_space("kws-mbv2")
+def kws_mbv2(in_channels: int = 1, num_classes: int = 12) -> SpaceSpec:
+    """Keyword spotting on log-mel images (49 frames x 40 bands, resized to r x r).
+
+    Speech needs the time axis more than a photo needs its pixels: DS-CNN keeps 25 frames to the
+    end, while ``mcu-mbv2`` halves four times (40 px -> 3). Here the stem and two stages halve
+    (48 px -> 6, 32 px -> 4), the two stride-1 stages add depth at 24 and 12 px, and expand
+    ratios stay small so the 24 px stage fits 64 KB beside the audio front end.
+    """
+    depths = (1, 2, 3)
+    return SpaceSpec(
+        name="kws-mbv2",
+        in_channels=in_channels,
+        num_classes=num_classes,
+        resolutions=(32, 40, 48),
+        widths=(0.5, 0.75, 1.0),
+        kernels=(3, 5, 7),
+        expands=(2, 3, 4),
+        stem_channels=16,
+        first_channels=16,
+        stages=(
+            StageSpec(channels=24, stride=1, depths=depths),
+            StageSpec(channels=32, stride=2, depths=depths),
+            StageSpec(channels=48, stride=1, depths=depths),
+            StageSpec(channels=64, stride=2, depths=depths),
+        ),
+        head_channels=128,
     )
 
 

@@ -100,12 +100,12 @@ def test_constraint_values_use_the_usual_units():
 
 
 def test_a_latency_table_of_another_space_is_a_usage_error(tmp_path):
-    other = LatencyTable("cortex-m7", "instructions", {}, get_space("mcu-mbv2", in_channels=3, num_classes=10))
+    other = LatencyTable("cortex-m7", "instructions", {}, get_space("kws-mbv2", in_channels=1, num_classes=10))
     table = other.save(tmp_path / "other.json")
     result = _search(tmp_path / "s", "--budget", "5", "--table", str(table))
     assert result.exit_code == 2, result.stderr
     stderr = " ".join(result.stderr.split())
-    assert "was measured for space 'mcu-mbv2'" in stderr and "edgenas profile" in stderr
+    assert "was measured for space 'kws-mbv2'" in stderr and "edgenas profile" in stderr
 
 
 def test_text_output_shows_the_predicted_accuracy_as_a_labelled_percentage(tmp_path):

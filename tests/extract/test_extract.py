@@ -158,11 +158,17 @@ def test_a_clone_of_a_profiled_board_shares_its_table_and_another_toolchain_does
 
     board = get_board("mps2-an386")
     fp = get_profiler(board.core, board=board.name).fingerprint()
+    space = {"name": "mcu-mbv2"}
     same = tmp_path / "twin.json"
-    same.write_text(json.dumps({"target": board.core, "unit": "instructions", "fingerprint": {**fp, "board": "twin"}}))
+    same.write_text(json.dumps({"target": board.core, "unit": "instructions", "fingerprint": {**fp, "board": "twin"},
+                                "space": space}))
     other = tmp_path / "a-other.json"
     other.write_text(json.dumps({"target": board.core, "unit": "instructions",
-                                 "fingerprint": {**fp, "board": "twin", "clock_hz": 1}}))
-    assert shared_latency_table(board, [other, same]) == same
+                                 "fingerprint": {**fp, "board": "twin", "clock_hz": 1}, "space": space}))
+    audio = tmp_path / "twin.kws-mbv2.json"
+    audio.write_text(json.dumps({"target": board.core, "unit": "instructions", "fingerprint": {**fp, "board": "twin"},
+                                 "space": {"name": "kws-mbv2"}}))
+    assert shared_latency_table(board, [other, audio, same]) == same
+    assert shared_latency_table(board, [other, audio, same], "kws-mbv2") == audio  # one table per space
     assert shared_latency_table(board, [other]) is None
     assert shared_latency_table(get_board("mps2-an500"), [same]) is None  # another core

@@ -106,6 +106,26 @@ def test_extremes_and_registry():
         get_space("nope")
 
 
+def test_keyword_space_keeps_time_steps_and_cuts_through_mcu_budgets():
+    """The audio space halves three times, not five: 48 px keeps 6 steps of time to the head."""
+    from edgenas.cost.memory import planned_arena_bytes
+    from edgenas.space import plan_net
+
+    spec = get_space("kws-mbv2", num_classes=12)
+    assert "kws-mbv2" in list_spaces("kws-*")
+    assert plan_net(spec, largest_arch(spec)).blocks[-1].out_size == 6
+    assert planned_arena_bytes(spec, smallest_arch(spec)) < 32 * 1024 < 64 * 1024 < planned_arena_bytes(
+        spec, largest_arch(spec))
+
+
+def test_tables_of_other_spaces_are_named_after_board_and_space():
+    from edgenas.profile.targets import default_table_path, written_table_path
+
+    assert default_table_path("cortex-m7").name == "mps2-an500.json"
+    assert default_table_path("cortex-m7", space="kws-mbv2").name == "mps2-an500.kws-mbv2.json"
+    assert str(written_table_path("host", "kws-mbv2")) == "latency/host.kws-mbv2.json"
+
+
 @pytest.mark.parametrize("value,expected", [(16, 16), (12, 12), (18, 20), (30, 32), (2, 4), (36, 36)])
 def test_make_divisible(value, expected):
     assert make_divisible(value, 4) == expected
