@@ -43,6 +43,18 @@ def test_bundled_latency_table_is_current():
     assert table.predict(largest_arch(net.spec)) > table.predict(smallest_arch(net.spec)) > 0
 
 
+def test_the_keyword_space_table_is_current_and_complete():
+    """The audio space's Cortex-M7 table (`edgenas profile --space kws-mbv2 --classes 12`) goes
+    stale with the same kernel changes as the image one, and must hold every entry of its space."""
+    from edgenas.space.signature import space_signatures
+
+    spec = get_space("kws-mbv2", in_channels=1, num_classes=12)
+    path = default_latency_table(get_board("mps2-an500"), spec.name)
+    assert path is not None and path.name == "mps2-an500.kws-mbv2.json"
+    table = LatencyTable.load(path, fingerprint=get_profiler("cortex-m7").fingerprint())
+    assert table.spec == spec and not table.missing(s.key for s in space_signatures(spec))
+
+
 def test_firmware_overhead_calibration_is_current():
     """Fails when the kernels or the target kit change without `python -m edgenas.cost.calibrate`
     re-measuring the firmware overhead (a stale one let a 128 KB search link 135 KB)."""
