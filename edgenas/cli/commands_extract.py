@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import UsageError
-from .common import (DataOpt, JsonOpt, OtherDataOpt, QuietOpt, RayAddressOpt, WorkersOpt, app, handle_errors, out_folder,
+from .common import (DataOpt, JsonOpt, OtherDataOpt, QuietOpt, RayAddressOpt, TaskTimeoutOpt, WorkersOpt, app, handle_errors, out_folder,
                      stderr, stdout, table_file)
 
 
@@ -113,6 +113,7 @@ def extract(
     other_data: OtherDataOpt = False,
     workers: WorkersOpt = None,
     ray_address: RayAddressOpt = None,
+    task_timeout: TaskTimeoutOpt = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -150,7 +151,7 @@ def extract(
     if is_device(chosen):
         table = require_device_table(chosen, table)
     limits = _limits(chosen, ram, flash, latency, macs, params, table)
-    pool = open_pool(workers, ray_address)
+    pool = open_pool(workers, ray_address, task_timeout_s=task_timeout)
     if pool.note:
         stderr.print(pool.note, highlight=False)
     request = ExtractRequest(

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import UsageError
-from .common import (DataOpt, OtherDataOpt, QuietOpt, RayAddressOpt, WorkersOpt, app, handle_errors, out_folder,
+from .common import (DataOpt, OtherDataOpt, QuietOpt, RayAddressOpt, TaskTimeoutOpt, WorkersOpt, app, handle_errors, out_folder,
                      progress_bar, stderr, stdout, worker_lines)
 
 predictor_app = typer.Typer(help="Accuracy predictor: collect samples, fit, evaluate.", no_args_is_help=True)
@@ -42,6 +42,7 @@ def collect(
     threads: Annotated[int, typer.Option(help="torch threads (of each worker)")] = 1,
     workers: WorkersOpt = None,
     ray_address: RayAddressOpt = None,
+    task_timeout: TaskTimeoutOpt = None,
     data: DataOpt = None,
     other_data: OtherDataOpt = False,
     quiet: QuietOpt = False,
@@ -65,7 +66,7 @@ def collect(
     out_folder(samples, "--samples")
     torch.set_num_threads(threads)
     index, n = _shard(shard)
-    with open_pool(workers, ray_address) as pool, progress_bar(quiet) as progress:
+    with open_pool(workers, ray_address, task_timeout_s=task_timeout) as pool, progress_bar(quiet) as progress:
         if pool.note:
             stderr.print(pool.note, highlight=False)
         net, meta = load_supernet(supernet or bundled_supernet_dir())

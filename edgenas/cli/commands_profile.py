@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from .common import JsonOpt, QuietOpt, SpaceOpt, app, handle_errors, progress_bar, stderr, stdout, table_file, worker_lines
+from .common import JsonOpt, QuietOpt, SpaceOpt, TaskTimeoutOpt, app, handle_errors, progress_bar, stderr, stdout, table_file, worker_lines
 
 
 def plan_text(full: int, have: int, todo: int, batch: int, workers: int) -> str:
@@ -78,6 +78,7 @@ def profile(
         help="emulated boards measuring at once, one QEMU per Ray worker (default: 1, serial)")] = None,
     ray_address: Annotated[Optional[str], typer.Option(
         help="join a running Ray cluster (auto or HOST:PORT) whose nodes have the toolchain and QEMU")] = None,
+    task_timeout: TaskTimeoutOpt = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -115,7 +116,7 @@ def profile(
     existing = open_table(prof, spec, path)
     todo = len(existing.missing(keys))
     todo = min(todo, max(0, budget)) if budget is not None else todo
-    with open_pool(workers, ray_address) as pool, progress_bar(quiet) as bar:
+    with open_pool(workers, ray_address, task_timeout_s=task_timeout) as pool, progress_bar(quiet) as bar:
         if pool.note:
             stderr.print(pool.note, highlight=False)
         if not quiet:

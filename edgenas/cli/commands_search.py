@@ -13,7 +13,7 @@ import typer
 
 from ..errors import InfeasibleBudgetError, UsageError
 from ..units import parse_bytes, parse_count, parse_time_ms
-from .common import (JsonOpt, QuietOpt, RayAddressOpt, WorkersOpt, app, handle_errors, out_folder, progress_bar, stderr,
+from .common import (JsonOpt, QuietOpt, RayAddressOpt, TaskTimeoutOpt, WorkersOpt, app, handle_errors, out_folder, progress_bar, stderr,
                      stdout, worker_lines)
 
 if TYPE_CHECKING:  # the command imports these when it runs, so `edgenas --help` stays quick
@@ -262,6 +262,7 @@ def search(
     warm_start: Annotated[Optional[Path], typer.Option(help="an earlier search or extract --out folder: its best archs are evaluated first")] = None,
     workers: WorkersOpt = None,
     ray_address: RayAddressOpt = None,
+    task_timeout: TaskTimeoutOpt = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -289,7 +290,7 @@ def search(
     location = store or str(out / "results.db")
     settings = _settings(inputs, predictor)
 
-    with open_pool(workers, ray_address) as pool:
+    with open_pool(workers, ray_address, task_timeout_s=task_timeout) as pool:
         if pool.note:
             stderr.print(pool.note, highlight=False)
         context = EstimatorContext(inputs.spec, seed=seed, supernet_dir=inputs.supernet_dir, predictor_dir=predictor,

@@ -128,6 +128,9 @@ WorkersOpt = Annotated[Optional[int], typer.Option(
     help="parallel workers on Ray (default: 1, serial; with --ray-address: every CPU of the cluster)")]
 RayAddressOpt = Annotated[Optional[str], typer.Option(
     help="join a running Ray cluster: auto (this machine's) or HOST:PORT (default: a local one for the run)")]
+TaskTimeoutOpt = Annotated[Optional[float], typer.Option(
+    "--task-timeout", help="seconds a Ray worker's task may run before it is stopped and retried on a fresh worker "
+                           "(default: no limit)")]
 
 
 def worker_lines(progress: Progress) -> Callable[[dict[str, str]], None]:

@@ -8,6 +8,8 @@ pool with a hint, while joining a cluster is an error: there is nothing to fall 
 
 from __future__ import annotations
 
+import math
+
 import importlib.util
 import socket
 
@@ -63,23 +65,31 @@ def open_pool(workers: int | None = None, ray_address: str | None = None, *, max
     Args:
         workers: parallel workers (None: 1 locally, every CPU of a joined cluster).
         ray_address: ``auto``, ``HOST:PORT`` or ``ray://HOST:PORT`` of a running cluster.
+        task_timeout_s: a Ray worker's task running longer is stopped, its worker replaced and
+            the task retried (``--task-timeout``); a serial run cannot stop its own task, so
+            there it only adds a note.
         resources: custom Ray resources each worker holds (declared ``workers`` times on a local
             cluster), e.g. ``{"board:mps2-an500": 1}``.
 
     Raises:
-        UsageError: ``workers`` below 1, a malformed address, or an address without Ray installed.
+        UsageError: ``workers`` below 1, a timeout that is not a positive number, a malformed
+            address, or an address without Ray installed.
         ClusterError: the cluster cannot be reached or started.
     """
     if workers is not None and workers < 1:
         raise UsageError(f"--workers {workers}: need at least 1", hint="--workers 1 runs serially, without Ray")
+    if task_timeout_s is not None and not (math.isfinite(task_timeout_s) and task_timeout_s > 0):
+        raise UsageError(f"--task-timeout {task_timeout_s}: must be a positive number of seconds")
     target = parse_address(ray_address) if ray_address else None
+    unstoppable = ("--task-timeout applies to Ray workers only: this serial run cannot stop a task"
+                   if task_timeout_s is not None else "")
     if not ray_available():
         if ray_address:
             raise UsageError(f"--ray-address {ray_address} needs Ray, which is not installed", hint=INSTALL_HINT)
         note = f"Ray is not installed: running serially ({INSTALL_HINT} to use {workers} workers)" if (workers or 1) > 1 else ""
-        return SerialPool(max_attempts=max_attempts, note=note)
+        return SerialPool(max_attempts=max_attempts, note="; ".join(n for n in (note, unstoppable) if n))
     if not ray_address and (workers or 1) == 1:
-        return SerialPool(max_attempts=max_attempts)
+        return SerialPool(max_attempts=max_attempts, note=unstoppable)
     if target is not None:
         check_reachable(*target)
     import ray

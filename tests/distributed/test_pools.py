@@ -153,6 +153,43 @@ def test_bad_settings_are_refused_with_hints(monkeypatch):
     assert err.value.exit_code == 3 and "ray start" in err.value.hint
 
 
+def test_a_task_timeout_must_be_positive_and_a_serial_run_says_it_cannot_apply_it(monkeypatch):
+    for bad in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(UsageError, match="--task-timeout"):
+            open_pool(2, task_timeout_s=bad)
+    pool = open_pool(1, task_timeout_s=30.0)
+    assert isinstance(pool, SerialPool) and "Ray workers only" in pool.note
+    assert open_pool(1).note == ""
+    monkeypatch.setitem(sys.modules, "ray", None)
+    note = open_pool(2, task_timeout_s=30.0).note
+    assert "edgenas[ray]" in note and "Ray workers only" in note
+
+
+def test_every_command_with_workers_hands_task_timeout_to_its_pool(monkeypatch, tmp_path):
+    """`--task-timeout` reaches the pool of search, predictor collect, profile and extract."""
+    from typer.testing import CliRunner
+
+    import edgenas.distributed as distributed
+    from edgenas.cli import app
+
+    seen = []
+
+    def fake_open_pool(workers=None, ray_address=None, **kwargs):
+        seen.append(kwargs.get("task_timeout_s"))
+        raise UsageError("stop here")
+
+    monkeypatch.setattr(distributed, "open_pool", fake_open_pool)
+    runs = (["search", "--target", "cortex-m7", "--out", str(tmp_path / "s"), "--budget", "2"],
+            ["predictor", "collect", "--samples", str(tmp_path / "p"), "--count", "2"],
+            ["profile", "--target", "cortex-m7", "--table", str(tmp_path / "t.json")],
+            ["extract", "--target", "cortex-m7", "--ram", "64KB", "--out", str(tmp_path / "x"), "--fitness",
+             "measured", "--workers", "2"])
+    for args in runs:
+        result = CliRunner().invoke(app, [*args, "--task-timeout", "45", "--quiet"])
+        assert "stop here" in result.output + (result.stderr or ""), (args, result.output)
+    assert seen == [45.0] * len(runs)
+
+
 def test_without_ray_a_local_run_is_serial_with_a_hint_and_joining_a_cluster_is_refused(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray now fails, as when it is not installed
     pool = open_pool(2)
