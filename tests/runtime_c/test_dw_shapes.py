@@ -41,6 +41,9 @@ def _case(rng: np.random.Generator, kind: str) -> dict:
     elif kind == "rect":
         kh, kw = (int(v) for v in rng.integers(1, 8, 2))
         h, w = (int(v) for v in rng.integers(1, 24, 2))
+    elif kind == "strided":  # the direct strategy: >= 16 taps, strides >= 2 on both axes
+        kh, kw = (int(v) for v in rng.choice([4, 5, 7, 8], 2))
+        h, w = int(rng.integers(1, 40)), int(rng.choice([int(rng.integers(1, 40)), int(rng.integers(130, 200))]))
     elif kind == "wide":  # rows past the 64-output band, and past the ring: tiles
         kh = kw = int(rng.choice([1, 3, 5, 7]))
         h, w = int(rng.integers(1, 8)), int(rng.integers(60, 300))
@@ -48,6 +51,9 @@ def _case(rng: np.random.Generator, kind: str) -> dict:
         raise AssertionError(kind)
     sh, sw = (int(v) for v in rng.choice([1, 1, 2, 2, 3], 2))
     dh, dw = (1, 1) if rng.random() < 0.9 else (int(rng.integers(1, 3)), int(rng.integers(1, 3)))
+    if kind == "strided":
+        sh, sw = (int(v) for v in rng.choice([2, 2, 3], 2))
+        dh, dw = 1, 1
     padding = str(rng.choice(["same", "valid"]))
     if padding == "valid" and ((kh - 1) * dh + 1 > h or (kw - 1) * dw + 1 > w):
         padding = "same"
@@ -56,6 +62,8 @@ def _case(rng: np.random.Generator, kind: str) -> dict:
     else:
         oh, pt, ow, pl = valid_out(h, kh, sh, dh), 0, valid_out(w, kw, sw, dw), 0
     x_zp, y_zp = (int(v) for v in rng.integers(-128, 128, 2))
+    if rng.random() < 0.2:  # extreme zero points
+        x_zp, y_zp = (int(v) for v in rng.choice([-128, 127], 2))
     x_s = float(rng.uniform(0.005, 0.1))
     w_scales = rng.uniform(0.001, 0.05, c).astype(np.float32)
     bias = rng.integers(-5000, 5000, c).astype(np.int32)
@@ -90,11 +98,11 @@ def _describe(c: dict) -> str:
             f"in_place {c['in_place']}")
 
 
-@pytest.mark.parametrize("kind", ["square", "kx1", "1xk", "rect", "wide"])
+@pytest.mark.parametrize("kind", ["square", "kx1", "1xk", "rect", "wide", "strided"])
 @pytest.mark.parametrize("block", range(4))
 @pytest.mark.slow
 def test_arm_dwconv_matches_ref_on_random_shapes(kind: str, block: int) -> None:
-    rng = np.random.default_rng([block, ["square", "kx1", "1xk", "rect", "wide"].index(kind)])
+    rng = np.random.default_rng([block, ["square", "kx1", "1xk", "rect", "wide", "strided"].index(kind)])
     for _ in range(25):
         c = _case(rng, kind)
         rt.use("ref")
@@ -108,11 +116,11 @@ def test_arm_dwconv_matches_ref_on_random_shapes(kind: str, block: int) -> None:
         assert diff.size == 0, f"{_describe(c)}: {diff.size} values differ, first at {diff[0]}"
 
 
-@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("seed", range(15))
 def test_arm_dwconv_matches_tflm(seed: int) -> None:
     """A few of the same shapes straight against TFLite Micro, the semantics the firmware owes."""
     rng = np.random.default_rng(9000 + seed)
-    c = _case(rng, ["square", "kx1", "1xk", "rect"][seed % 4])
+    c = _case(rng, ["square", "kx1", "1xk", "rect", "strided"][seed % 5])
     c["dilation"] = (1, 1)
     if c["padding"] == "same":
         (oh, pt), (ow, pl) = (same_pad(c["x"].shape[i + 1], c["w"].shape[i + 1], c["stride"][i], 1) for i in (0, 1))
