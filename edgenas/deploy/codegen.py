@@ -246,7 +246,10 @@ class _Emitter:
         p, q, wsym, bsym, wd, ind, _, y = self._conv_common(s, op, name)
         outd = self.dims(f"{name}_out", y.shape)
         scratch = self.scratch(s) if s.index in self.plan.scratch else "NULL"
-        self.call(f"en_dwconv2d_s8(&{p}, &{q}, &{ind}, {self.ptr(s.input)}, &{wd}, {wsym}, {bsym}, &{outd}, {self.ptr(s.output)}, {scratch})")
+        a, kh, kw = op.attrs, *self.graph.tensor(op.inputs[1]).shape[1:3]
+        strided = strided_window((kh, kw), (a["stride_h"], a["stride_w"]), (a.get("dilation_h", 1), a.get("dilation_w", 1)))
+        kernel = "en_dwconv2d_strided_s8" if strided else "en_dwconv2d_s8"
+        self.call(f"{kernel}(&{p}, &{q}, &{ind}, {self.ptr(s.input)}, &{wd}, {wsym}, {bsym}, &{outd}, {self.ptr(s.output)}, {scratch})")
 
     def _fully_connected(self, s: Step, op: Op, name: str) -> None:
         g = self.graph
@@ -351,6 +354,19 @@ def _nhwc(shape: Sequence[int]) -> tuple[int, int, int, int]:
     if len(shape) == 3:
         return 1, int(shape[0]), int(shape[1]), int(shape[2])
     raise UnsupportedOpError(f"tensor of rank {len(shape)}", hint="use NHWC (rank 4) or [N, C] tensors")
+
+
+STRIDED_TAPS = (16, 64)
+"""Window sizes (taps) the runtime's strided depthwise entry point takes (kernels.h)."""
+
+
+def strided_window(kernel: tuple[int, int], stride: tuple[int, int], dilation: tuple[int, int] = (1, 1)) -> bool:
+    """Whether a depthwise layer calls ``en_dwconv2d_strided_s8``: undilated, stride >= 2 on both
+    axes, 16 to 64 taps. Chosen here, per layer, so firmware without such layers does not link
+    that strategy; the kernel still checks the shape and falls back, so this only decides code
+    size and speed, never results."""
+    return (tuple(dilation) == (1, 1) and min(stride) >= 2
+            and STRIDED_TAPS[0] <= kernel[0] * kernel[1] <= STRIDED_TAPS[1])
 
 
 def _pad_before(in_size: int, out_size: int, k: int, stride: int, dilation: int, padding: str) -> int:

@@ -205,7 +205,11 @@ def conv2d_add(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, q: Requant
 def dwconv2d(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, q: Requant,
              stride: tuple[int, int], pad: tuple[int, int], out_hw: tuple[int, int],
              in_place: bool = False, dilation: tuple[int, int] = (1, 1)) -> np.ndarray:
-    """Depthwise conv; `w` is [1, KH, KW, C]. In place computes over a copy of `x`."""
+    """Depthwise conv; `w` is [1, KH, KW, C]. In place computes over a copy of `x`. Calls the
+    entry point the compiler would call for this layer (``codegen.strided_window``)."""
+    from edgenas.deploy.codegen import strided_window
+
+    kernel = "en_dwconv2d_strided_s8" if strided_window(w.shape[1:3], stride, dilation) else "en_dwconv2d_s8"
     n, _, _, c = x.shape
     out_shape = (n, *out_hw, c)
     p = ConvParams(stride[0], stride[1], dilation[0], dilation[1], pad[0], pad[1])
@@ -217,16 +221,16 @@ def dwconv2d(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, q: Requant,
         size = max(x.size, int(np.prod(out_shape)))
         buf = np.zeros(size, np.int8)
         buf[: x.size] = x.reshape(-1)
-        st = lib().en_dwconv2d_s8(C.byref(p), C.byref(q), C.byref(in_d), _i8(buf),
-                                  C.byref(_dims(w.shape)), _i8(w), _i32(bias),
-                                  C.byref(_dims(out_shape)), _i8(buf), _i8(scratch))
-        _check(st, "en_dwconv2d_s8")
+        st = getattr(lib(), kernel)(C.byref(p), C.byref(q), C.byref(in_d), _i8(buf),
+                                    C.byref(_dims(w.shape)), _i8(w), _i32(bias),
+                                    C.byref(_dims(out_shape)), _i8(buf), _i8(scratch))
+        _check(st, kernel)
         return buf[: int(np.prod(out_shape))].reshape(out_shape).copy()
     out = np.zeros(out_shape, np.int8)
-    st = lib().en_dwconv2d_s8(C.byref(p), C.byref(q), C.byref(in_d), _i8(x),
-                              C.byref(_dims(w.shape)), _i8(w), _i32(bias),
-                              C.byref(_dims(out_shape)), _i8(out), None)
-    _check(st, "en_dwconv2d_s8")
+    st = getattr(lib(), kernel)(C.byref(p), C.byref(q), C.byref(in_d), _i8(x),
+                                C.byref(_dims(w.shape)), _i8(w), _i32(bias),
+                                C.byref(_dims(out_shape)), _i8(out), None)
+    _check(st, kernel)
     return out
 
 

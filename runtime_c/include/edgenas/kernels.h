@@ -202,6 +202,17 @@ en_status en_dwconv2d_s8(const en_conv_params *p, const en_requant *q,
                          const en_dims *w_dims, const int8_t *w, const int32_t *bias,
                          const en_dims *out_dims, int8_t *out, void *scratch);
 
+/** en_dwconv2d_s8 for the layers the compiler found strided with a large window (undilated,
+ *  stride >= 2 on both axes, 16 to 64 taps: 5x5 to 8x8 at stride 2). Same contract and results.
+ *  The arm build runs them with its direct strategy (int8 taps straight from the input) when
+ *  its in-place check allows, else as en_dwconv2d_s8; other builds are en_dwconv2d_s8. A
+ *  separate entry point, chosen at compile time, so firmware without such layers does not
+ *  link the strategy's code (about 4.5 KB on the M7). */
+en_status en_dwconv2d_strided_s8(const en_conv_params *p, const en_requant *q,
+                                 const en_dims *in_dims, const int8_t *in,
+                                 const en_dims *w_dims, const int8_t *w, const int32_t *bias,
+                                 const en_dims *out_dims, int8_t *out, void *scratch);
+
 /** Fully connected: out[b, o] = requant(bias[o] + sum_i w[o, i] * (in[b, i] - input_zp)).
  *  Accumulator bound as en_conv2d_s8 with in_features taps.
  * @param[in]  q            requantisation; per-tensor (mult[0]) or per-channel (mult[out_features])

@@ -2,7 +2,9 @@
  *
  * Undilated windows of 16 to 64 taps strided by 2 or more on both axes (5x5, 7x7 at stride 2)
  * take the direct strategy (dw_direct: int8 taps straight from the input, four channels per
- * tap). Other undilated calls run through the row engine below: any stride, SAME or VALID, any channel
+ * tap) when the compiler calls en_dwconv2d_strided_s8 for them; it is a separate entry point so
+ * that firmware without such layers drops its code (--gc-sections). Other undilated calls run
+ * through the row engine below: any stride, SAME or VALID, any channel
  * count, in place or not, square, rectangular, Kx1 and 1xK kernels whose window fits 64
  * halfwords (KW x KH rounded up to even: up to 8x8, 1x64, 64x1), as long as a row of the
  * chosen orientation fits its 2 KB stack ring (out of place, wider rows go in tiles). Other
@@ -1208,10 +1210,6 @@ en_status en_dwconv2d_s8(const en_conv_params *p, const en_requant *q, const en_
         return EN_ERR_ARG;
     }
 #if EN_HAVE_DSP
-    if (direct_plan(p, in_dims, w_dims, out_dims, out == in)) {
-        dw_direct(p, q, in_dims, in, w_dims, w, bias, out_dims, out);
-        return EN_OK;
-    }
     row_plan v;
     if (row_plan_make(p, in_dims, w_dims, out_dims, out == in, &v)) {
         dw_rows(&v, q, in_dims, in, w, bias, out_dims, out);
@@ -1236,4 +1234,18 @@ en_status en_dwconv2d_s8(const en_conv_params *p, const en_requant *q, const en_
         }
     }
     return EN_OK;
+}
+
+en_status en_dwconv2d_strided_s8(const en_conv_params *p, const en_requant *q,
+                                 const en_dims *in_dims, const int8_t *in, const en_dims *w_dims,
+                                 const int8_t *w, const int32_t *bias, const en_dims *out_dims,
+                                 int8_t *out, void *scratch) {
+#if EN_HAVE_DSP
+    if (en_dw_check_args(p, q, in_dims, in, w_dims, w, out_dims, out, scratch) == EN_OK &&
+        direct_plan(p, in_dims, w_dims, out_dims, out == in)) {
+        dw_direct(p, q, in_dims, in, w_dims, w, bias, out_dims, out);
+        return EN_OK;
+    }
+#endif
+    return en_dwconv2d_s8(p, q, in_dims, in, w_dims, w, bias, out_dims, out, scratch);
 }
