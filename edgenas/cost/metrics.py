@@ -108,3 +108,10 @@ def kernel_calls(spec: SpaceSpec, arch: Arch) -> int:
     """Layers of the compiled model (``EN_MODEL_NUM_LAYERS``): stem, first block (2), three per
     block (the residual ADD is fused into the projection), head, pool, FC."""
     return 3 + 3 * sum(arch.depths) + 3
+
+
+def uses_strided_depthwise(spec: SpaceSpec, arch: Arch) -> bool:
+    """Whether the compiled model calls ``en_dwconv2d_strided_s8`` (a block whose depthwise
+    window the compiler sends there, :func:`edgenas.deploy.codegen.strided_window`), so its
+    firmware links that strategy's code."""
+    return any(codegen.strided_window((b.kernel, b.kernel), (b.stride, b.stride)) for b in plan_net(spec, arch).blocks)

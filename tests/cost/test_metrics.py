@@ -78,3 +78,19 @@ def test_latency_needs_a_table():
     assert m.latency is None
     with pytest.raises(Exception, match="latency"):
         m.get("latency")
+
+
+def test_strided_depthwise_use_matches_the_compiled_calls(tmp_path):
+    """The cost model adds the strided strategy's code exactly when the compiler calls it."""
+    from edgenas.cost.metrics import uses_strided_depthwise
+
+    spec = get_space("mcu-mbv2")
+    rng = np.random.default_rng(3)
+    archs = [smallest_arch(spec), largest_arch(spec)] + [sample_arch(spec, rng) for _ in range(4)]
+    seen = set()
+    for i, arch in enumerate(archs):
+        compile_graph(structure_graph(spec, arch), tmp_path / str(i))
+        calls = "".join(p.read_text() for p in (tmp_path / str(i)).glob("*.c"))
+        assert uses_strided_depthwise(spec, arch) == ("en_dwconv2d_strided_s8(" in calls), arch
+        seen.add(uses_strided_depthwise(spec, arch))
+    assert seen == {True, False}
