@@ -8,9 +8,8 @@ pool with a hint, while joining a cluster is an error: there is nothing to fall 
 
 from __future__ import annotations
 
-import math
-
 import importlib.util
+import math
 import socket
 
 from ..errors import UsageError

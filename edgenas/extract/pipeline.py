@@ -247,29 +247,38 @@ def _versions() -> dict[str, str]:
     return {"edgenas": __version__, "torch": torch.__version__, "numpy": np.__version__}
 
 
-def _choose_supernet(request: ExtractRequest, say: Step) -> tuple[Path | None, Any]:
-    """The supernet to search, and the adaptation record when one had to be made: the given one;
-    else the bundled one trained on ``request.data`` (matched by name, then by content); else one
-    adapted to the data from the bundled supernet of its kind (images or keyword audio). ``None``
-    for the path means the default bundled supernet (no data named, or ``other_data``)."""
+@dataclass(frozen=True)
+class _Chosen:
+    """The supernet to search (None: the default bundled one), its adaptation record when one had
+    to be made, and the splits already loaded while choosing (None when none were)."""
+
+    supernet_dir: Path | None
+    adapted: Any = None
+    data: Any = None
+
+
+def _choose_supernet(request: ExtractRequest, say: Step) -> _Chosen:
+    """The given supernet; else the bundled one trained on ``request.data`` (matched by name,
+    then by content); else one adapted to the data from the bundled supernet of its kind (images
+    or keyword audio). The default bundled one when no data is named, or with ``other_data``."""
     from ..data import load_dataset
     from ..supernet.bundled import bundle_for, bundle_trained_on
     from .adapt import AdaptPlan, adapt
 
     if request.supernet_dir is not None:
-        return request.supernet_dir, None
+        return _Chosen(request.supernet_dir)
     if request.data is None or request.other_data:
-        return None, None
+        return _Chosen(None)
     named = bundle_trained_on(request.data)  # a bundled dataset's own name: nothing to load or adapt
     if named is not None:
-        return named, None
+        return _Chosen(named)
     data = load_dataset(request.data)
     source, same = bundle_for(data)
     if same:
-        return source, None
+        return _Chosen(source, data=data)
     adapted = adapt(data, request.work_dir, AdaptPlan().scaled(request.adapt_steps, request.adapt_samples), say=say,
                     source=source)
-    return adapted.supernet_dir, adapted
+    return _Chosen(adapted.supernet_dir, adapted, adapted.data)
 
 
 def extract(request: ExtractRequest, step: Step | None = None) -> ExtractReport:
@@ -356,17 +365,20 @@ def _load_inputs(request: ExtractRequest, say: Step, lap: _Laps) -> _Inputs:
 
     predictor_dir = request.predictor_dir
     link = _open_link(request, say)
-    supernet_dir, adapted = _choose_supernet(request, say)
+    chosen = _choose_supernet(request, say)
+    adapted = chosen.adapted
     if adapted is not None:
         predictor_dir = adapted.predictor_dir
         lap("adapt")
     say("loading supernet, predictor and latency table")
-    supernet_dir = supernet_dir or bundled_supernet_dir()
+    supernet_dir = chosen.supernet_dir or bundled_supernet_dir()
     net, meta = load_supernet(supernet_dir)
     spec = net.spec
-    # The adapted supernet was trained on the very splits adapting loaded: no second load and hash.
-    data = adapted.data if adapted is not None else load_recorded_dataset(meta, request.data,
-                                                                          allow_other=request.other_data)
+    # Splits loaded while choosing are the supernet's own when their hash is the recorded one (an
+    # adapted supernet's, a bundle matched by content): no second load and hash (keyword audio's
+    # features take a minute).
+    data = chosen.data if chosen.data is not None and chosen.data.fingerprint == meta.get("data_fingerprint") \
+        else load_recorded_dataset(meta, request.data, allow_other=request.other_data)
     table, table_path = _load_table(request, spec)
     context = EstimatorContext(spec, seed=int(meta.get("seed", 0)), supernet_dir=supernet_dir,
                                predictor_dir=predictor_dir, pool=request.pool or SerialPool(),
