@@ -35,11 +35,20 @@ def installed_bundles() -> dict[str, Path]:
 
 
 def bundle_trained_on(source: str) -> Path | None:
-    """The bundled checkpoint whose recorded data source is ``source`` (a dataset name or path as
-    the user typed it), without loading any data; None when there is none."""
+    """The bundled checkpoint trained on the bundled dataset named ``source``, without loading any
+    data; None when there is none. A path never matches here: other data may sit at the path a
+    bundle was trained from, so paths are matched by content (:func:`bundle_for`)."""
     from .checkpoint import load_meta
 
-    return next((path for path in installed_bundles().values() if load_meta(path).get("data_source") == source), None)
+    return next((path for path in installed_bundles().values() if bundle_source(load_meta(path)) == source), None)
+
+
+def bundle_source(meta: dict) -> str | None:
+    """The bundled dataset name a checkpoint was trained on (None for a user's path)."""
+    from ..data.registry import BUNDLED
+
+    source = meta.get("data_source")
+    return source if source in BUNDLED else None
 
 
 def bundle_for(data: DataSplits) -> tuple[Path, bool]:
@@ -52,7 +61,7 @@ def bundle_for(data: DataSplits) -> tuple[Path, bool]:
 
     for path in installed_bundles().values():
         meta = load_meta(path)
-        if data.fingerprint == meta.get("data_fingerprint") or (data.source and data.source == meta.get("data_source")):
+        if data.fingerprint == meta.get("data_fingerprint") or (data.source and data.source == bundle_source(meta)):
             return path, True
     audio = bool(data.source) and is_keyword_folder(Path(data.source))
     kind = AUDIO_BUNDLE if audio and AUDIO_BUNDLE in installed_bundles() else IMAGE_BUNDLE

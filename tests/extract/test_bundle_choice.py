@@ -52,3 +52,14 @@ def test_adapting_keeps_the_source_supernets_space_and_caches_per_space(assets, 
     assert load_supernet(adapted.supernet_dir)[0].spec.name == "tiny-test"
     assert adapted.record["source"] == {"dataset": "synthetic", "space": "tiny-test"}
     assert adapted.record["predictor"]["warm_start"] is None  # no bundled predictor for that source
+
+
+def test_a_bundle_trained_from_a_path_matches_other_data_there_only_by_content(bundles, tmp_path, monkeypatch):
+    words = str(_keyword_folder(tmp_path / "words"))
+    meta = {"data_source": words, "data_fingerprint": "0" * 16}
+    monkeypatch.setattr("edgenas.supernet.checkpoint.load_meta", lambda path: meta if path == bundles["kws"] else {})
+    assert bundled.bundle_trained_on(words) is None  # a path is never taken on trust
+    keywords = replace(make_synthetic(seed=5), source=words)
+    assert bundled.bundle_for(keywords) == (bundles["kws"], False)  # the audio bundle, adapted
+    meta["data_fingerprint"] = keywords.fingerprint
+    assert bundled.bundle_for(keywords) == (bundles["kws"], True)
