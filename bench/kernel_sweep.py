@@ -19,6 +19,19 @@ Each firmware's output is checked against the int8 reference interpreter. Counts
     .venv/bin/python bench/kernel_sweep.py --runtime /tmp/before/runtime_c --json before.json --label before
     .venv/bin/python bench/kernel_sweep.py --baseline before.json   # summary: before vs after
 
+``--ops fc`` measures fully-connected layers instead (batch 1, int8, per-tensor requantisation,
+``bench/results/kernel_sweep_fc.json``): for each input length one model chains FC layers of every
+swept output count, each followed by an FC back to the input length (recorded too: narrow-input
+layers), on the M7 only unless ``--boards`` says otherwise. The default (``--ops dw``) is the
+depthwise sweep above, unchanged.
+
+    .venv/bin/python bench/kernel_sweep.py --ops fc --json fc.json
+    PYTHONPATH=/path/to/before .venv/bin/python bench/kernel_sweep.py --ops fc --runtime /path/to/before/runtime_c --json fc_before.json --label before
+    .venv/bin/python bench/kernel_sweep.py --ops fc --baseline fc_before.json
+
+(the FC "before" run imports the older tree's compiler through PYTHONPATH as well, since the FC
+entry point codegen calls changed along with the kernels.)
+
 ``--runtime`` links the kernels of another tree with the same generated model code and harness,
 which is how the "before" numbers are measured; ``--baseline`` reads such a run's JSON and adds
 its worst/median instructions per MAC (and the median and smallest per-shape speedup) to the
@@ -157,6 +170,93 @@ def measure(channels: int, in_place: bool, runtime: Path, workdir: Path) -> list
     return records
 
 
+FC_INPUTS = (8, 16, 64, 128, 256, 1024)
+FC_OUTPUTS = (10, 12, 64, 128, 256)
+
+
+def fc_graph(cin: int) -> tuple[Graph, dict[str, dict]]:
+    """x[1, cin] -> FC(cin -> cout) -> FC(cout -> cin) for each swept cout, in a chain."""
+    rng = np.random.default_rng(cin)
+    tensors: dict[str, Tensor] = {}
+    ops: list[Op] = []
+    layers: dict[str, dict] = {}
+
+    def act(name: str, n: int, scale: float, zp: int) -> str:
+        tensors[name] = Tensor(name, (1, n), "int8", QuantParams((float(np.float32(scale)),), (zp,)))
+        return name
+
+    cur = act("x", cin, 0.05, -3)
+
+    def fc(x: str, n_in: int, n_out: int, swept: bool) -> str:
+        i = len(ops)
+        ws = float(np.float32(rng.uniform(0.002, 0.02)))
+        tensors[f"w{i}"] = Tensor(f"w{i}", (n_out, n_in), "int8", QuantParams((ws,), (0,)),
+                                  data=rng.integers(-127, 128, size=(n_out, n_in), dtype=np.int8))
+        in_s = tensors[x].quant.scale[0]  # type: ignore[union-attr]
+        tensors[f"b{i}"] = Tensor(f"b{i}", (n_out,), "int32", QuantParams((in_s * ws,), (0,)),
+                                  data=rng.integers(-2000, 2000, size=(n_out,)).astype(np.int32))
+        out = act(f"t{i}", n_out, in_s * ws * 40.0 * np.sqrt(n_in), int(rng.integers(-20, 20)))
+        name = f"fc_{i}"
+        ops.append(Op("fully_connected", [x, f"w{i}", f"b{i}"], [out], {"activation": "relu"}, name=name))
+        layers[name] = {"in_features": n_in, "out_features": n_out, "swept": swept, "macs": n_in * n_out}
+        return out
+
+    for cout in FC_OUTPUTS:
+        cur = fc(cur, cin, cout, True)
+        cur = fc(cur, cout, cin, False)
+    return Graph(tensors, ops, ["x"], [cur], name=f"fc_sweep_i{cin}"), layers
+
+
+def measure_fc(cin: int, boards: tuple[str, ...], runtime: Path, workdir: Path) -> list[dict]:
+    """Compile one FC chain, run it on each board; one record per (board, FC layer)."""
+    graph, shapes = fc_graph(cin)
+    tag = f"fc-i{cin}"
+    res = compile_graph(graph, workdir / tag / "src")
+    x = np.random.default_rng(cin).integers(-128, 128, size=graph.tensor("x").shape, dtype=np.int8)
+    want = run_reference(graph, x).reshape(-1)
+    records = []
+    for board in boards:
+        fw = build_firmware(workdir / tag / "src", get_board(board), workdir / tag / board, runtime_dir=runtime)
+        (m,) = driver.run(fw, [x.tobytes()])
+        exact = bool(np.array_equal(np.frombuffer(m.output, np.int8), want))
+        for rec, count in zip(res.layers, m.per_layer):
+            if rec["op"] not in shapes:
+                continue
+            s = shapes[rec["op"]]
+            records.append({"board": board, **s, "instructions": int(count),
+                            "instructions_per_mac": round(count / s["macs"], 3), "bit_exact": exact,
+                            "flash_bytes": m.flash_bytes})
+        print(f"{tag} {board}: {'bit-exact' if exact else 'OUTPUT DIFFERS'}", file=sys.stderr)
+    return records
+
+
+def _fc_key(r: dict) -> tuple:
+    return (r["board"], r["in_features"], r["out_features"])
+
+
+def summarize_fc(records: list[dict], baseline: list[dict] | None, boards: tuple[str, ...]) -> dict:
+    """Per board: the swept grid (input x output) of instructions per MAC, worst over inputs >= 64."""
+    out: dict = {}
+    bmap = {_fc_key(r): r for r in baseline or []}
+    for board in boards:
+        mine = [r for r in records if r["board"] == board]
+        grid = {f"{r['in_features']}x{r['out_features']}": r["instructions_per_mac"] for r in mine if r["swept"]}
+        wide = [r for r in mine if r["swept"] and r["in_features"] >= 64]
+        entry: dict = {"grid": grid,
+                       "worst_in_ge_64": max(r["instructions_per_mac"] for r in wide) if wide else None,
+                       "narrow": {f"{r['in_features']}x{r['out_features']}": r["instructions_per_mac"]
+                                  for r in mine if not r["swept"]}}
+        if baseline:
+            entry["before_grid"] = {k: bmap[(board, *map(int, k.split("x")))]["instructions_per_mac"]
+                                    for k in grid if (board, *map(int, k.split("x"))) in bmap}
+            ratios = [bmap[_fc_key(r)]["instructions_per_mac"] / r["instructions_per_mac"] for r in mine if _fc_key(r) in bmap]
+            if ratios:
+                entry["speedup_median"] = round(statistics.median(ratios), 2)
+                entry["speedup_min"] = round(min(ratios), 2)
+        out[board] = entry
+    return out
+
+
 def _stats(records: list[dict]) -> dict:
     ipm = [r["instructions_per_mac"] for r in records]
     worst = max(records, key=lambda r: r["instructions_per_mac"])
@@ -207,8 +307,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--channels", type=int, action="append", help="subset of channel counts (default: all)")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--label", default="", help="what this run measures (kept in the JSON)")
+    ap.add_argument("--ops", choices=("dw", "fc"), default="dw",
+                    help="dw: the depthwise sweep (default); fc: fully-connected layers")
+    ap.add_argument("--inputs", type=int, action="append", help="--ops fc: subset of input lengths (default: all)")
+    ap.add_argument("--boards", action="append", help="--ops fc: boards (default: mps2-an500)")
     args = ap.parse_args(argv)
     t0 = time.monotonic()
+    if args.ops == "fc":
+        return _main_fc(args, t0)
     jobs = [(c, ip) for c in (args.channels or CHANNELS) for ip in (True, False)]
     with tempfile.TemporaryDirectory(prefix="kernel-sweep-") as tmp, ThreadPoolExecutor(args.jobs) as pool:
         parts = list(pool.map(lambda j: measure(j[0], j[1], args.runtime.resolve(), Path(tmp)), jobs))
@@ -236,6 +342,39 @@ def main(argv: list[str] | None = None) -> int:
         print(args.json)
     else:
         print(write_result("kernel_sweep", result))
+    print(json.dumps(result["summary"], indent=1))
+    return 0 if all(r["bit_exact"] for r in records) else 1
+
+
+def _main_fc(args: argparse.Namespace, t0: float) -> int:
+    boards = tuple(args.boards or ("mps2-an500",))
+    with tempfile.TemporaryDirectory(prefix="kernel-sweep-fc-") as tmp, ThreadPoolExecutor(args.jobs) as pool:
+        parts = list(pool.map(lambda c: measure_fc(c, boards, args.runtime.resolve(), Path(tmp)),
+                              args.inputs or FC_INPUTS))
+    records = [r for part in parts for r in part]
+    baseline, base_info = None, None
+    if args.baseline:
+        data = json.loads(args.baseline.read_text())
+        baseline = data["records"]
+        base_info = {"file": str(args.baseline),
+                     **{k: data.get(k) for k in ("label", "git", "dirty", "utc", "runtime")}}
+    result = {
+        "note": "QEMU -icount instructions per MAC of each fully-connected layer (layer instructions / (C_in * C_out)), "
+                "batch 1, relu, per-tensor int8; swept: input x output grid, else the FC back to the input length; "
+                "bit_exact: the firmware output equals the int8 reference interpreter's",
+        "runtime": str(args.runtime),
+        "label": args.label,
+        "seconds": round(time.monotonic() - t0, 1),
+        "summary": summarize_fc(records, baseline, boards),
+        "records": records,
+    }
+    if base_info:
+        result["baseline"] = base_info
+    if args.json:
+        args.json.write_text(json.dumps({**provenance(), **result}, indent=1) + "\n")
+        print(args.json)
+    else:
+        print(write_result("kernel_sweep_fc", result))
     print(json.dumps(result["summary"], indent=1))
     return 0 if all(r["bit_exact"] for r in records) else 1
 

@@ -42,6 +42,16 @@ def conv_filter_flash_bytes(cout: int, kh: int, kw: int, cin: int) -> int:
     return int(pack(np.zeros((cout, kh, kw, cin), np.int8)).nbytes)
 
 
+@lru_cache(maxsize=1024)
+def fc_weight_flash_bytes(cout: int, cin: int) -> int:
+    """Flash bytes of FC weights as codegen stores them (its packer on a zero matrix: rows
+    padded to a multiple of 4 inputs)."""
+    pack = getattr(codegen, "pack_fc_weights", None)
+    if pack is None:
+        return cout * cin
+    return int(pack(np.zeros((cout, cin), np.int8)).nbytes)
+
+
 def _conv(name: str, out_hw: int, cin: int, cout: int, kernel: int, depthwise: bool) -> LayerCost:
     weights = cout * kernel * kernel * (1 if depthwise else cin)
     filter_bytes = weights if depthwise else conv_filter_flash_bytes(cout, kernel, kernel, cin)
@@ -76,7 +86,8 @@ def tail_layers(spec: SpaceSpec, size: int, cin: int, width: float) -> list[Laye
     fc_weights = head * spec.num_classes
     return [
         _conv("head", size, cin, head, 1, False),
-        LayerCost("logits", fc_weights, fc_weights + spec.num_classes, fc_weights + 4 * spec.num_classes + 8),
+        LayerCost("logits", fc_weights, fc_weights + spec.num_classes,
+                  fc_weight_flash_bytes(spec.num_classes, head) + 4 * spec.num_classes + 8),
     ]
 
 

@@ -258,9 +258,12 @@ class _Emitter:
         cout, cin = w.shape
         batches = int(np.prod(x.shape)) // cin
         q = self.requant_struct(name, x, w, y, op.attrs.get("activation", "none"), fc=True)
-        wsym = self.array(f"{name}_weights", "int8_t", w.data)  # type: ignore[arg-type]
-        bsym = self.array(f"{name}_bias", "int32_t", g.tensor(bias).data) if bias else "NULL"  # type: ignore[arg-type]
-        self.call(f"en_fc_s8(&{q}, {batches}, {cin}, {self.ptr(s.input)}, {cout}, {wsym}, {bsym}, {self.ptr(s.output)})")
+        assert x.quant
+        wdata = np.asarray(w.data)
+        folded = fold_fc_bias(wdata, np.asarray(g.tensor(bias).data) if bias else None, x.quant.zero_point[0])
+        wsym = self.array(f"{name}_weights", "int8_t", pack_fc_weights(wdata))
+        bsym = self.array(f"{name}_bias", "int32_t", folded) if folded is not None else "NULL"
+        self.call(f"en_fc_packed_s8(&{q}, {batches}, {cin}, {self.ptr(s.input)}, {cout}, {wsym}, {bsym}, {self.ptr(s.output)})")
 
     def _add(self, s: Step, op: Op, name: str) -> None:
         g = self.graph
@@ -336,6 +339,46 @@ def pack_conv_weights(w: np.ndarray) -> np.ndarray:
     a = np.zeros((cout, taps4), np.int8)
     a[:, :taps] = w.reshape(cout, taps)
     return a.reshape(-1)
+
+
+def pack_fc_weights(w: np.ndarray) -> np.ndarray:
+    """int8 [C_out, C_in] FC weights -> the int8 layout of ``en_fc_packed_s8`` (kernels.h).
+
+    Rows are zero-padded to L4 = C_in rounded up to a multiple of 4 and grouped: groups of 4
+    rows, then the C_out % 4 rows left as a group of 2 and/or of 1 (3 = 2 + 1). Within a group
+    of g rows the 4-byte chunks are interleaved by row (chunk k of row j at (k * g + j) * 4 from
+    the group's start), so a kernel reads a group's weights for 4 inputs as 4 * g consecutive
+    bytes. Costs C_out * L4 bytes: exactly the int8 weights when C_in % 4 == 0.
+
+    Returns:
+        a flat int8 array of ``en_fc_packed_count(C_in, C_out)`` values.
+    """
+    w = np.asarray(w)
+    cout, cin = w.shape
+    cin4 = -(-cin // 4) * 4
+    rows = np.zeros((cout, cin4), np.int8)
+    rows[:, :cin] = w
+    sizes = [4] * (cout // 4) + [s for s in (2, 1) if cout % 4 & s]
+    parts, r0 = [], 0
+    for gsize in sizes:
+        chunks = rows[r0 : r0 + gsize].reshape(gsize, cin4 // 4, 4)  # (row, chunk, byte)
+        parts.append(chunks.transpose(1, 0, 2).reshape(-1))  # chunk-major: rows interleaved
+        r0 += gsize
+    return np.concatenate(parts)
+
+
+def fold_fc_bias(w: np.ndarray, bias: np.ndarray | None, input_zp: int) -> np.ndarray | None:
+    """The bias ``en_fc_packed_s8`` takes: bias[o] - input_zp * sum_i w[o, i], wrapped to int32.
+
+    With the zero point folded in at compile time the kernel sums raw int8 products. The value is
+    kept modulo 2^32 (the kernel adds modulo 2^32, and TFLite's own accumulator bound makes the
+    final sum exact). Returns None (no bias array) when there is no bias and input_zp == 0.
+    """
+    if bias is None and input_zp == 0:
+        return None
+    b = np.zeros(w.shape[0], np.int64) if bias is None else np.asarray(bias, np.int64)
+    folded = b - int(input_zp) * np.asarray(w, np.int64).sum(axis=1)
+    return ((folded + 2**31) % 2**32 - 2**31).astype(np.int32)
 
 
 def _c_float(v: float) -> str:

@@ -255,6 +255,7 @@ def test_fully_connected(seed: int) -> None:
     m, s = np.array(mults, np.int32), np.array(shifts, np.int32)
     q = rt.make_requant(x_q[1], y_q[1], m, s, rq.activation_range(act, *y_q))
     _assert_same(rt.fc(x, w, bias, q), ref)
+    _assert_same(rt.fc_packed(x, w, bias, q), ref)
 
 
 @pytest.mark.parametrize("seed", CASES)

@@ -108,6 +108,21 @@ def test_fc_matches_ref(server) -> None:  # noqa: ANN001
     _check(server, calls)
 
 
+def test_fc_packed_matches_ref(server) -> None:  # noqa: ANN001
+    """en_fc_packed_s8 (VLD4/VLD2 groups, gathered chunk tails, folded bias) against the ref
+    en_fc_s8 on the plain weights and bias."""
+    rng = np.random.default_rng(191)
+    calls = []
+    for i in range(40):
+        batches = 1 if i % 4 else int(rng.integers(2, 4))
+        cin = int(rng.choice([1, 3, 4, 8, 15, 16, 17, 31, 33, 64, 100, int(rng.integers(1, 300))]))
+        cout = int(rng.choice([1, 2, 3, 4, 5, 6, 7, 10, 12, 33, int(rng.integers(1, 64))]))
+        x = rng.integers(-128, 128, (batches, cin), dtype=np.int8)
+        w = rng.integers(-127, 128, (cout, cin), dtype=np.int8)
+        calls.append(ks.fc_packed(x, w, _bias(rng, cout), _quant(rng, cout, cin)))
+    _check(server, calls)
+
+
 def _same_or_valid(rng: np.random.Generator, size: int, k: int, stride: int, dil: int, padding: str) -> tuple[int, int]:
     """(output size, pad before) of one axis."""
     eff = (k - 1) * dil + 1
@@ -311,6 +326,7 @@ def test_kernels_match_ref_at_other_optimisation_levels(opt: str, tmp_path) -> N
                                d["out_hw"], in_place=d["in_place"], dilation=d["dil"]))
     x = rng.integers(-128, 128, (1, 70), dtype=np.int8)
     calls.append(ks.fc(x, rng.integers(-127, 128, (13, 70), dtype=np.int8), None, _quant(rng, 13, 70)))
+    calls.append(ks.fc_packed(x, rng.integers(-127, 128, (13, 70), dtype=np.int8), None, _quant(rng, 13, 70)))
     calls.append(ks.avgpool(rng.integers(-128, 128, (1, 4, 5, 20), dtype=np.int8), (4, 5), (1, 1), (0, 0),
                             (1, 1), (-128, 127)))
     _check(fw, calls)

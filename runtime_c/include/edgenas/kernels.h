@@ -225,6 +225,33 @@ en_status en_dwconv2d_strided_s8(const en_conv_params *p, const en_requant *q,
 en_status en_fc_s8(const en_requant *q, int32_t batches, int32_t in_features, const int8_t *in,
                    int32_t out_features, const int8_t *w, const int32_t *bias, int8_t *out);
 
+/** Packed fully-connected weights: the int8 [C_out, C_in] matrix with rows in groups that
+ *  share each input word. With L4 = C_in rounded up to a multiple of 4 (each row padded with
+ *  zeros), the rows form groups of 4 (rows 0-3, 4-7, ...); the C_out % 4 rows left over form a
+ *  group of 2 and/or a group of 1, in that order (3 = 2 + 1). A group of g rows starting at
+ *  row r0 occupies g * L4 bytes from offset r0 * L4, in 4-byte chunks interleaved by row:
+ *  w[r0 + j, 4k .. 4k + 3] lies at r0 * L4 + (k * g + j) * 4. So one pass reads a group's
+ *  weights in address order, 4 * g bytes per 4 inputs (one LDM on the arm build, a
+ *  de-interleaving or gather load on Helium). en_fc_packed_count() gives the number of int8
+ *  values; edgenas.deploy.codegen.pack_fc_weights() produces the layout. */
+size_t en_fc_packed_count(int32_t in_features, int32_t out_features);
+
+/** Fully connected with packed weights (see en_fc_packed_count) and the input zero point folded
+ *  into the bias at compile time (edgenas.deploy.codegen.fold_fc_bias):
+ *    bias[o] = b[o] - input_zp * sum_i w[o, i]   (wrapped to int32),
+ *  so out[b, o] = requant(bias[o] + sum_i w[o, i] * in[b, i]); q->input_zp is range-checked but
+ *  not otherwise used. Results equal en_fc_s8 on the unpacked weights and unfolded bias b: both
+ *  are the same integer modulo 2^32, and en_fc_s8's accumulator bound keeps it inside int32.
+ *  The arm build sign-extends the input once per call into an int16 buffer on its stack (2 KB;
+ *  longer inputs are expanded in 1024-value slices, per group of rows).
+ * @param[in] w     int8, en_fc_packed_count(in_features, out_features) values, 4-byte aligned
+ * @param[in] bias  int32 [C_out], folded; NULL only when there is no bias and input_zp == 0
+ * Other arguments as en_fc_s8.
+ * @return EN_OK or EN_ERR_ARG (also for bias == NULL with input_zp != 0) */
+en_status en_fc_packed_s8(const en_requant *q, int32_t batches, int32_t in_features,
+                          const int8_t *in, int32_t out_features, const int8_t *w,
+                          const int32_t *bias, int8_t *out);
+
 /** Element-wise ADD of two same-shape int8 tensors (no broadcasting), TFLite semantics.
  * @param[in]  a      quantisation, see en_add_quant
  * @param[in]  size   element count >= 1

@@ -25,7 +25,8 @@ enum {
     OP_CONV_ADD_PACKED = 6,
     OP_DWCONV = 7,
     OP_ADD = 8,
-    OP_AVGPOOL = 9
+    OP_AVGPOOL = 9,
+    OP_FC_PACKED = 10
 };
 
 /* header word indices */
@@ -78,6 +79,8 @@ static en_status run_call(const int32_t *h) {
     switch (h[H_OP]) {
     case OP_FC:
         return en_fc_s8(&q, h[H_FC], h[H_FC + 1], x, h[H_FC + 2], w, bias, y);
+    case OP_FC_PACKED:
+        return en_fc_packed_s8(&q, h[H_FC], h[H_FC + 1], x, h[H_FC + 2], w, bias, y);
     case OP_CONV:
         return en_conv2d_s8(&p, &q, &in_d, x, &w_d, w, bias, &out_d, y);
     case OP_CONV_PACKED:

@@ -1,0 +1,134 @@
+"""The packed fully-connected kernel (en_fc_packed_s8) is bit-exact with en_fc_s8's reference.
+
+en_fc_packed_s8 takes codegen's packed weights (rows in interleaved groups of 4, 2 and 1) and
+the input zero point folded into the bias at compile time. Both host builds (ref, and the arm
+sources with the DSP intrinsics emulated) run each call and must give the bytes of the ref
+en_fc_s8 on the plain weights and bias (which test_kernels_vs_tflm checks against TFLite
+Micro). Shapes reach every path: input lengths not a multiple of 4 (padded chunk tails), output
+counts leaving groups of 2 and 1, narrow 8-input layers, long 1024-input layers and longer
+ones that the arm build expands in 1024-value slices, batches; quantisation covers extreme zero
+points (-128, 127), per-tensor and per-channel, left shifts, multipliers of 0, biases near the
+int32 accumulator bound (so the folded bias wraps and the SMMULR requantisation falls back to
+the exact form) and narrow activation ranges.
+"""
+
+from __future__ import annotations
+
+import ctypes as C
+
+import numpy as np
+import pytest
+
+from edgenas.deploy import requant as rq
+from edgenas.deploy.codegen import fold_fc_bias, pack_fc_weights
+
+from . import rt
+
+SHAPES = [  # (in_features, out_features)
+    (1, 1), (3, 5), (7, 3), (8, 128), (8, 10), (13, 7), (16, 12), (64, 10), (65, 11),
+    (127, 6), (128, 64), (256, 13), (1024, 10), (1023, 9), (1025, 3), (2500, 6),
+]
+
+
+def _quant(rng: np.random.Generator, cin: int, cout: int) -> tuple:
+    per_channel = rng.random() < 0.5
+    n = cout if per_channel else 1
+    w_scales = rng.uniform(0.001, 0.05, n).astype(np.float32)
+    x_s = float(rng.uniform(0.005, 0.1))
+    y_s = x_s * float(w_scales.mean()) * np.sqrt(cin) * 73.0 * 73.0 * 6 / 255.0 * float(rng.uniform(0.3, 2.0))
+    r = rng.random()
+    if r < 0.15:  # real multiplier > 1: shift >= 0
+        y_s = x_s * float(w_scales.min()) / float(rng.uniform(1.0, 8.0))
+    mults, shifts = (np.array(v, np.int32) for v in rq.conv_quant(x_s, w_scales, float(np.float32(y_s))))
+    if r > 0.85:  # any legal multiplier and shift
+        mults = rng.integers(1 << 30, (1 << 31) - 1, n, dtype=np.int64).astype(np.int32)
+        shifts = rng.integers(-31, 31, n).astype(np.int32)
+        mults[rng.random(n) < 0.2] = 0
+    zp = [-128, 127, int(rng.integers(-128, 128))]
+    x_zp, y_zp = int(rng.choice(zp)), int(rng.choice(zp))
+    act = (-128, 127)
+    if rng.random() < 0.3:
+        lo = int(rng.integers(-128, 100))
+        act = (lo, int(rng.integers(lo, 128)))
+    return x_zp, y_zp, mults, shifts, act
+
+
+def _bias(rng: np.random.Generator, cout: int, cin: int) -> np.ndarray | None:
+    r = rng.random()
+    if r < 0.15:
+        return None
+    if r < 0.35:  # as large as the accumulator bound allows: |acc| < 2^31
+        lim = 2**31 - 1 - 255 * 127 * cin
+        return rng.integers(-lim, lim, cout).astype(np.int32)
+    return rng.integers(-20000, 20000, cout).astype(np.int32)
+
+
+def _call(seed: int, cin: int, cout: int, batches: int) -> None:
+    rng = np.random.default_rng(seed)
+    x_zp, y_zp, mults, shifts, act = _quant(rng, cin, cout)
+    w = rng.integers(-127, 128, size=(cout, cin), dtype=np.int8)
+    if rng.random() < 0.2:  # saturating weights: every product at its extreme
+        w[:] = np.int8(127 if rng.random() < 0.5 else -127)
+    x = rng.integers(-128, 128, size=(batches, cin), dtype=np.int8)
+    bias = _bias(rng, cout, cin)
+    q = rt.make_requant(x_zp, y_zp, mults, shifts, act)
+    rt.use("ref")
+    want = rt.fc(x, w, bias, q)
+    for variant in rt.VARIANTS:
+        rt.use(variant)
+        try:
+            got = rt.fc_packed(x, w, bias, q)
+        finally:
+            rt.use("ref")
+        assert np.array_equal(got, want), (variant, cin, cout, np.flatnonzero(got != want)[:5])
+
+
+@pytest.mark.parametrize(("cin", "cout"), SHAPES)
+def test_fc_packed_matches_ref(cin: int, cout: int) -> None:
+    for k in range(6):
+        _call(1000 * cin + 10 * cout + k, cin, cout, batches=1 + (k == 5))
+
+
+def test_fc_packed_random_shapes() -> None:
+    rng = np.random.default_rng(19)
+    for k in range(60):
+        cin, cout = int(rng.integers(1, 300)), int(rng.integers(1, 40))
+        _call(50_000 + k, cin, cout, batches=int(rng.choice([1, 1, 1, 3])))
+
+
+def test_pack_layout() -> None:
+    """Chunk k of row j of a group starting at row r0 lies at r0 * L4 + (k * g + j) * 4."""
+    cout, cin = 7, 6  # groups 4, 2, 1; L4 = 8
+    w = (np.arange(cout * cin).reshape(cout, cin) % 100).astype(np.int8)
+    p = pack_fc_weights(w)
+    assert p.size == cout * 8
+    assert list(p[:4]) == list(w[0, :4]) and list(p[4:8]) == list(w[1, :4])
+    assert list(p[16:18]) == list(w[0, 4:6]) and list(p[18:20]) == [0, 0]
+    assert list(p[32:36]) == list(w[4, :4]) and list(p[36:40]) == list(w[5, :4])
+    assert list(p[48:52]) == list(w[6, :4]) and list(p[52:56]) == [w[6, 4], w[6, 5], 0, 0]
+
+
+def test_fold_bias_wraps() -> None:
+    w = np.full((2, 3), 127, np.int8)
+    b = np.array([2**31 - 1, -(2**31)], np.int32)
+    f = fold_fc_bias(w, b, -128)  # + 128 * 381 each: the first wraps
+    assert f.dtype == np.int32
+    assert int(f[0]) == (2**31 - 1 + 128 * 381) - 2**32 and int(f[1]) == -(2**31) + 128 * 381
+    assert fold_fc_bias(w, None, 0) is None
+
+
+@pytest.mark.parametrize("variant", rt.VARIANTS)
+def test_fc_packed_rejects_missing_bias_with_zero_point(variant: str) -> None:
+    rt.use(variant)
+    try:
+        m, s = np.array([1 << 30], np.int32), np.array([-1], np.int32)
+        q = rt.make_requant(5, 0, m, s, (-128, 127))
+        x, w = np.zeros((1, 4), np.int8), np.zeros(4, np.int8)
+        out = np.full(1, 7, np.int8)
+        fn = rt.lib().en_fc_packed_s8
+        st = fn(C.byref(q), 1, 4, rt._i8(x), 1, rt._i8(w), None, rt._i8(out))
+        assert st == -1 and out[0] == 7
+        q.input_zp = 0
+        assert fn(C.byref(q), 1, 4, rt._i8(x), 1, rt._i8(w), None, rt._i8(out)) == 0
+    finally:
+        rt.use("ref")
