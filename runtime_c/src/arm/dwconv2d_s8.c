@@ -1112,223 +1112,316 @@ static void dw_direct(const en_conv_params *p, const en_requant *q, const en_dim
 }
 
 /* ---------------------------------------------------------------------------------------------
- * The Kx1 strategy (en_dwconv2d_kx1_s8): undilated K x 1 kernels, 2 <= K <= 4 (audio models'
- * short time kernels), any stride, SAME or VALID, in place or not. Longer kernels (10x1) stay
- * with the row engine, which amortises its setup over their taps and measured faster (4.0
- * against 6.6 instructions per MAC for 10x1 at stride 1 on the M7).
+ * The Kx1 strategy (en_dwconv2d_kx1_s8): undilated K x 1 kernels, 2 <= K <= KX1_MAX_K, channel
+ * counts that are multiples of 4, any stride (in place: stride_w 1), SAME or VALID.
  *
- * The row engine transposes such a kernel so that its taps lie along a ring row, but then every
- * image column is a separate view row with its own setup (ring clear, filter layouts, pass 2
- * per channel and row), and 3 taps leave little to amortise it over. Here the int8 input is
- * read straight (as the direct strategy does): for a group of four channels one LDR fetches a
- * pixel's four bytes and SXTAB16 gives the halves {c, c+2} and {c+1, c+3} (offset added), each
- * run down an image column on its own, so the window of the next output along the column is
- * the previous one shifted by stride_h rows: with K = 3 the unpacked rows stay in registers
- * and each output costs one load, one SXTAB16 and six SMLABB/SMLATT per half (the rows of the
- * window already held are not reloaded), instead of the row engine's expansion plus window
- * loads. K = 2 and 4 load their K rows per output.
- * Outputs whose window overlaps the padding (at most pad_top rows at the top of a column and
- * K - 1 at its bottom) clip their taps. Channels past the last group of four run one at a time.
+ * One pass, requantisation fused. Each image column is walked down for a group of four
+ * channels: one LDR fetches a pixel's four bytes, SXTAB16 gives the halves {c, c+2} and
+ * {c+1, c+3} (input offset added), SMLABB/SMLATT accumulate each channel's window sum (weights
+ * and bias stored doubled, so the sum is already the 2 * acc that SMMULR wants), and the four
+ * sums are requantised and stored as one word:
  *
- * Bands. Sums of up to KX1_BAND outputs per channel (whole output rows, raster order) go to a
- * channel-major stack buffer, and the row engine's pass 2 (row_rq, SMMULR requantisation with
- * its constants in registers) turns each channel's run into output bytes.
+ *   y = SMMULR(2 acc, m) = SRDHM(acc, m) (en_smmulr), y += y >> 31 only when the activation
+ *   range can hold a negative zero-point offset (act_min < output_zp: with act_min >= zp every
+ *   acc < 0 gives y <= 0, so both roundings end at act_min), t = y >> (-shift - 1); then for a
+ *   channel pair at once, lanes {t_c, t_c+2} (PKHBT), SHADD16 with 2 (zp + 128) + 1 gives
+ *   MBQM + zp + 128 (TFLite's rounding divide, ties away from zero: the row engine's rq_fast),
+ *   USAT16 to [0, 255] is the int8 clamp in excess-128, ORR of the odd pair shifted by 8 packs
+ *   the four bytes, and UQSUB8 (act_min + 128) then UADD8 act_min applies the lower activation
+ *   bound and returns to int8 (a byte's + 128 is its ^ 0x80); the general variant also takes
+ *   min(u, act_max + 128) (USUB8 of UQSUB8). Lanes are exact when |t| < 2^15 (kx1_group checks
+ *   it with the accumulator bound, as it checks en_rq_fits and shift < 0; otherwise the call
+ *   goes to the row engine).
  *
- * In place: output i (flat raster index, per batch) lands on input pixel i. When rows up to r1
- * are summed, the outputs still to compute read input pixels from e = max(r1 * stride_h -
- * pad_top, 0) * W on (the first of them reads the earliest pixel: rows and columns only grow
- * along the raster), so outputs [0, min(r1 * OW, e)) may be written and the rest wait in the
- * buffer for the next band (at most pad_top * W of them, as OW <= W and stride_h >= 1). The
- * plan needs a band to hold those plus one output row.
+ * K = 3 at stride 1 or 2 keeps the window's rows unpacked in registers (one or two new rows per
+ * output). Rows outside the image read a word of input_zp bytes (zero after the offset), so
+ * padded windows take the same loop: at stride 1 the column's last outputs run on with that
+ * word, at stride 2 they (and every output for other K and strides) take the tap loop over the
+ * rows inside the image.
  *
- * Exactness: every product and partial sum is an exact integer (|x - zp| <= 255, |w| <= 128,
- * at most 4 taps plus bias), so only the summation order differs from ref.
+ * In place (stride_w 1, so OW = W): output (oh, ow) lands on input pixel (oh, ow) of the same
+ * column, only this group's bytes. The rolling loops read each row once, before writing the
+ * output row at or above it (pt <= (K - 1) / 2, checked by kx1_plan), and hold the rest of the
+ * window in registers; the tap loop re-reads rows, so in place a column's tap-loop outputs wait
+ * in a buffer (KX1_COL words) until the column is done, unless (stride 2) they start at an
+ * output o >= pt, whose rows o * 2 - pt >= o no earlier output has written.
+ * 10x1 stays with the row engine (codegen.KX1_TAPS): through the tap loop it measured 4.9 / 5.1
+ * instructions per MAC (2-D s1 / s2) against the row engine's 4.0 / 5.3.
+ *
+ * Exactness: every product and partial sum is an exact integer (|x - zp| <= 255, |2w| <= 256,
+ * at most KX1_MAX_K taps plus bias: the final 2 * acc fits int32, which en_rq_fits checks), so
+ * only the summation order differs from ref.
  * ------------------------------------------------------------------------------------------- */
 
-enum { KX1_MAX_K = 4, KX1_BAND = 256 }; /* acc buffer: 4 channels x 256 outputs, 4 KB of stack */
+enum { KX1_MAX_K = 4, KX1_COL = 256 }; /* 10x1 measured slower here than in the row engine */
+
+/* One group of four channels: per half (0: channels c, c+2; 1: c+1, c+3) doubled biases,
+ * multipliers and rounding shifts; w[2k + h]: tap k's doubled weights of half h as int16 lanes. */
+static inline void en_write_u32(int8_t *p, uint32_t v) { __builtin_memcpy(p, &v, sizeof v); }
 
 typedef struct {
-    int32_t H, W, C, K, sh, sw, pt, OH, OW;
-    size_t rs; /* bytes per input row */
+    int32_t b[2][2], m[2][2], r[2][2];
+    int32_t w[2 * KX1_MAX_K];
+    uint32_t zp2, lo, add, hi; /* SHADD16 lanes; UQSUB8 / UADD8 bytes; act_max + 128 bytes */
+} kx1_grp;
+
+#if defined(__ARM_FEATURE_DSP) && !defined(EN_EMULATE_DSP)
+static inline int32_t kx1_pkhbt(int32_t a, int32_t b) {
+    int32_t r;
+    __asm("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+#define kx1_sat_pair(v, zp2) ((uint32_t)__usat16(__shadd16((v), (int16x2_t)(zp2)), 8))
+#define kx1_uqsub8(a, b) ((uint32_t)__uqsub8((a), (b)))
+#define kx1_uadd8(a, b) ((uint32_t)__uadd8((a), (b)))
+#define kx1_usub8(a, b) ((uint32_t)__usub8((a), (b)))
+#else
+static inline int32_t kx1_pkhbt(int32_t a, int32_t b) { return pack_lo16(a, b); }
+static inline uint32_t kx1_sat_pair(int32_t v, uint32_t zp2) { /* USAT16(SHADD16(v, zp2), 8) */
+    uint32_t r = 0;
+    for (int i = 0; i < 2; ++i) {
+        const int32_t s = ((int32_t)(int16_t)(uint16_t)((uint32_t)v >> (16 * i)) +
+                           (int32_t)(int16_t)(uint16_t)(zp2 >> (16 * i))) >> 1;
+        r |= (uint32_t)(s < 0 ? 0 : (s > 255 ? 255 : s)) << (16 * i);
+    }
+    return r;
+}
+static inline uint32_t kx1_bytes(uint32_t a, uint32_t b, int op) { /* 0: UQSUB8, 1: UADD8, 2: USUB8 */
+    uint32_t r = 0;
+    for (int i = 0; i < 32; i += 8) {
+        const int32_t x = (int32_t)((a >> i) & 0xFFu), y = (int32_t)((b >> i) & 0xFFu);
+        const int32_t s = op == 0 ? (x > y ? x - y : 0) : (op == 1 ? x + y : x - y);
+        r |= ((uint32_t)s & 0xFFu) << i;
+    }
+    return r;
+}
+#define kx1_uqsub8(a, b) kx1_bytes((a), (b), 0)
+#define kx1_uadd8(a, b) kx1_bytes((a), (b), 1)
+#define kx1_usub8(a, b) kx1_bytes((a), (b), 2)
+#endif
+
+/* The four channels' output bytes from their doubled sums (see the section comment). */
+EN_AI uint32_t kx1_out(const kx1_grp *g, int32_t a0, int32_t a1, int32_t a2, int32_t a3, int GEN) {
+    int32_t y0 = en_smmulr(a0, g->m[0][0]), y2 = en_smmulr(a2, g->m[0][1]);
+    int32_t y1 = en_smmulr(a1, g->m[1][0]), y3 = en_smmulr(a3, g->m[1][1]);
+    if (GEN) {
+        y0 += y0 >> 31;
+        y1 += y1 >> 31;
+        y2 += y2 >> 31;
+        y3 += y3 >> 31;
+    }
+    const uint32_t ue = kx1_sat_pair(kx1_pkhbt(y0 >> g->r[0][0], y2 >> g->r[0][1]), g->zp2);
+    const uint32_t uo = kx1_sat_pair(kx1_pkhbt(y1 >> g->r[1][0], y3 >> g->r[1][1]), g->zp2);
+    uint32_t u = ue | (uo << 8);
+    if (GEN) {
+        u = kx1_usub8(u, kx1_uqsub8(u, g->hi));
+    }
+    return kx1_uadd8(kx1_uqsub8(u, g->lo), g->add);
+}
+
+/* Tap loop: one output pixel from taps [k0, k1), x at row k0 of its window. */
+EN_AI uint32_t kx1_taps(const kx1_grp *g, const int8_t *x, size_t rs, int32_t k0, int32_t k1,
+                        int32_t off2, int GEN) {
+    int32_t a0 = g->b[0][0], a2 = g->b[0][1], a1 = g->b[1][0], a3 = g->b[1][1];
+    const int32_t *w = g->w + 2 * k0;
+#pragma GCC unroll 2
+    for (int32_t k = k0; k < k1; ++k, x += rs, w += 2) {
+        const uint32_t v = en_read_u32(x);
+        const int32_t e = __sxtab16(off2, (int8x4_t)v), o = en_sxtab16_ror8(off2, v);
+        a0 = __smlabb(e, w[0], a0);
+        a2 = __smlatt(e, w[0], a2);
+        a1 = __smlabb(o, w[1], a1);
+        a3 = __smlatt(o, w[1], a3);
+    }
+    return kx1_out(g, a0, a1, a2, a3, GEN);
+}
+
+typedef struct {
+    int32_t H, K, sh, pt, OH;
+    size_t rs, ys; /* bytes per input row, per output row */
+    int32_t off2;
+    int in_place;
 } kx1_geo;
 
-/* Whether the Kx1 strategy takes the call. */
+/* Outputs [o0, o1) of one column by the tap loop (x: the column at row 0, y: output row 0). */
+EN_AI void kx1_col_taps(const kx1_geo *gm, const kx1_grp *g, const int8_t *x, int8_t *y,
+                        int32_t o0, int32_t o1, uint32_t *buf, int GEN) {
+    for (int32_t o = o0; o < o1; ++o) {
+        const int32_t ih0 = o * gm->sh - gm->pt;
+        const int32_t k0 = ih0 < 0 ? -ih0 : 0, k1 = gm->H - ih0 < gm->K ? gm->H - ih0 : gm->K;
+        const uint32_t v = kx1_taps(g, x + (ptrdiff_t)(ih0 + k0) * (ptrdiff_t)gm->rs, gm->rs, k0,
+                                    k1, gm->off2, GEN);
+        if (buf != NULL) {
+            buf[o - o0] = v;
+        } else {
+            en_write_u32(y + (size_t)o * gm->ys, v);
+        }
+    }
+    if (buf != NULL) {
+        for (int32_t o = o0; o < o1; ++o) {
+            en_write_u32(y + (size_t)o * gm->ys, buf[o - o0]);
+        }
+    }
+}
+
+/* Row r of the column at x, or the padding word (input_zp bytes) outside the image. */
+static inline uint32_t kx1_row(const kx1_geo *gm, const int8_t *x, int32_t r, uint32_t pad) {
+    return r < 0 || r >= gm->H ? pad : en_read_u32(x + (size_t)r * gm->rs);
+}
+
+/* K = 3 at stride 1: the window's first two rows held, one new row per output; the last
+ * outputs read the padding word (step 0). */
+EN_AI void kx1_col3s1(const kx1_geo *gm, const kx1_grp *g, const int8_t *x, int8_t *y,
+                      uint32_t pad, int GEN) {
+    const int32_t off2 = gm->off2, pt = gm->pt;
+    const int32_t w0e = g->w[0], w0o = g->w[1], w1e = g->w[2], w1o = g->w[3], w2e = g->w[4],
+                  w2o = g->w[5];
+    uint32_t v = kx1_row(gm, x, -pt, pad);
+    int32_t e0 = __sxtab16(off2, (int8x4_t)v), o0 = en_sxtab16_ror8(off2, v);
+    v = kx1_row(gm, x, 1 - pt, pad);
+    int32_t e1 = __sxtab16(off2, (int8x4_t)v), o1 = en_sxtab16_ror8(off2, v);
+    int32_t n1 = gm->H + pt - 2;
+    n1 = n1 < 0 ? 0 : (n1 > gm->OH ? gm->OH : n1);
+    const int8_t *p = x + (ptrdiff_t)(2 - pt) * (ptrdiff_t)gm->rs;
+    size_t step = gm->rs;
+    const size_t ys = gm->ys;
+    for (int32_t n = n1, seg = 0; seg < 2; ++seg, n = gm->OH - n1, p = (const int8_t *)&pad, step = 0) {
+        for (; n > 0; --n, p += step, y += ys) {
+            v = en_read_u32(p);
+            const int32_t e2 = __sxtab16(off2, (int8x4_t)v), o2 = en_sxtab16_ror8(off2, v);
+            const int32_t a0 = __smlabb(e2, w2e, __smlabb(e1, w1e, __smlabb(e0, w0e, g->b[0][0])));
+            const int32_t a2 = __smlatt(e2, w2e, __smlatt(e1, w1e, __smlatt(e0, w0e, g->b[0][1])));
+            const int32_t a1 = __smlabb(o2, w2o, __smlabb(o1, w1o, __smlabb(o0, w0o, g->b[1][0])));
+            const int32_t a3 = __smlatt(o2, w2o, __smlatt(o1, w1o, __smlatt(o0, w0o, g->b[1][1])));
+            en_write_u32(y, kx1_out(g, a0, a1, a2, a3, GEN));
+            e0 = e1;
+            e1 = e2;
+            o0 = o1;
+            o1 = o2;
+        }
+    }
+}
+
+/* K = 3 at stride 2: the window's first row is the previous one's last; two new rows per
+ * output while both lie in the image, then the tap loop. */
+EN_AI void kx1_col3s2(const kx1_geo *gm, const kx1_grp *g, const int8_t *x, int8_t *y,
+                      uint32_t pad, uint32_t *buf, int GEN) {
+    const int32_t off2 = gm->off2, pt = gm->pt;
+    const int32_t w0e = g->w[0], w0o = g->w[1], w1e = g->w[2], w1o = g->w[3], w2e = g->w[4],
+                  w2o = g->w[5];
+    int32_t n1 = gm->H + pt - 3 >= 0 ? (gm->H + pt - 3) / 2 + 1 : 0;
+    n1 = n1 > gm->OH ? gm->OH : n1;
+    if (gm->in_place && n1 < pt) { /* the tap loop would re-read a written row */
+        n1 = 0;
+    }
+    uint32_t v = kx1_row(gm, x, -pt, pad);
+    int32_t e0 = __sxtab16(off2, (int8x4_t)v), o0 = en_sxtab16_ror8(off2, v);
+    const int8_t *p = x + (ptrdiff_t)(1 - pt) * (ptrdiff_t)gm->rs;
+    const size_t rs = gm->rs, ys = gm->ys;
+    int8_t *yo = y;
+    for (int32_t n = n1; n > 0; --n, p += 2 * rs, yo += ys) {
+        const uint32_t v1 = en_read_u32(p), v2 = en_read_u32(p + rs);
+        const int32_t e1 = __sxtab16(off2, (int8x4_t)v1), o1 = en_sxtab16_ror8(off2, v1);
+        const int32_t e2 = __sxtab16(off2, (int8x4_t)v2), o2 = en_sxtab16_ror8(off2, v2);
+        const int32_t a0 = __smlabb(e2, w2e, __smlabb(e1, w1e, __smlabb(e0, w0e, g->b[0][0])));
+        const int32_t a2 = __smlatt(e2, w2e, __smlatt(e1, w1e, __smlatt(e0, w0e, g->b[0][1])));
+        const int32_t a1 = __smlabb(o2, w2o, __smlabb(o1, w1o, __smlabb(o0, w0o, g->b[1][0])));
+        const int32_t a3 = __smlatt(o2, w2o, __smlatt(o1, w1o, __smlatt(o0, w0o, g->b[1][1])));
+        en_write_u32(yo, kx1_out(g, a0, a1, a2, a3, GEN));
+        e0 = e2;
+        o0 = o2;
+    }
+    kx1_col_taps(gm, g, x, y, n1, gm->OH, n1 == 0 ? buf : NULL, GEN);
+}
+
+/* Every column of one channel group. */
+EN_AI void kx1_cols(const kx1_geo *gm, const kx1_grp *g, const int8_t *x, size_t xcol,
+                    int8_t *y, size_t ycol, int32_t OW, uint32_t pad, uint32_t *buf, int GEN) {
+    for (int32_t ow = 0; ow < OW; ++ow, x += xcol, y += ycol) {
+        if (gm->K == 3 && gm->sh == 1) {
+            kx1_col3s1(gm, g, x, y, pad, GEN);
+        } else if (gm->K == 3 && gm->sh == 2) {
+            kx1_col3s2(gm, g, x, y, pad, buf, GEN);
+        } else {
+            kx1_col_taps(gm, g, x, y, 0, gm->OH, buf, GEN);
+        }
+    }
+}
+
+/* Group constants for channels c0..c0+3; 0 when a channel's requantisation is outside the
+ * fused form (shift >= 0, accumulator bound past en_rq_fits or the 16-bit lanes). */
+static int kx1_group(kx1_grp *g, const en_requant *q, const int8_t *w, const int32_t *bias,
+                     int32_t C, int32_t K, int32_t c0) {
+    for (int32_t j = 0; j < 4; ++j) {
+        const int32_t c = c0 + j, h = j & 1, l = j >> 1, qc = q->per_channel ? c : 0;
+        const int32_t b = bias != NULL ? bias[c] : 0, shift = q->shift[qc];
+        const int64_t bound = (int64_t)K * 255 * 128 + (b < 0 ? -(int64_t)b : b);
+        if (shift >= 0 || !en_rq_fits(bound, shift) || ((bound + 2) >> (-shift - 1)) > 32000) {
+            return 0;
+        }
+        g->b[h][l] = (int32_t)((uint32_t)b << 1);
+        g->m[h][l] = q->mult[qc];
+        g->r[h][l] = -shift - 1;
+    }
+    for (int32_t k = 0; k < K; ++k) {
+        const int8_t *wt = w + (size_t)k * C + c0;
+        g->w[2 * k] = pack_lo16(2 * wt[0], 2 * wt[2]);
+        g->w[2 * k + 1] = pack_lo16(2 * wt[1], 2 * wt[3]);
+    }
+    return 1;
+}
+
+/* Whether the Kx1 strategy takes the call (geometry; kx1_group checks the requantisation). */
 static int kx1_plan(const en_conv_params *p, const en_dims *in_dims, const en_dims *w_dims,
                     const en_dims *out_dims, int in_place) {
-    const int32_t OW = out_dims->w, W = in_dims->w;
     if (w_dims->w != 1 || w_dims->h < 2 || w_dims->h > KX1_MAX_K || p->dilation_h != 1 ||
-        p->dilation_w != 1 || p->pad_left != 0 || p->pad_top >= w_dims->h ||
-        (int64_t)(OW - 1) * p->stride_w >= W || OW > KX1_BAND) {
+        p->dilation_w != 1 || p->pad_left != 0 || 2 * p->pad_top >= w_dims->h ||
+        in_dims->c % 4 != 0 || out_dims->h > KX1_COL ||
+        (int64_t)(out_dims->w - 1) * p->stride_w >= in_dims->w) {
         return 0;
     }
-    if (!in_place) {
-        return 1;
-    }
-    return out_dims->h <= in_dims->h && OW <= W &&
-           (int64_t)p->pad_top * W + OW <= KX1_BAND; /* the carried outputs plus one row */
+    return !in_place || (p->stride_w == 1 && out_dims->w == in_dims->w && out_dims->h <= in_dims->h);
 }
 
-/* Sums of channel pair {c, c+2} (ODD 0: bytes 0 and 2 of the word at x) or {c+1, c+3} (ODD 1)
- * for n outputs down a column: output j's window starts at x + j * sh * rs and has K rows;
- * wk[k] = {w c, w c+2} of tap k (its lanes' weights); sums to lo[j * step], hi[j * step]. */
-EN_AI void kx1_col_half(const int8_t *x, size_t rs, int32_t sh, int32_t K, const int32_t *wk,
-                        int32_t off2, int32_t *lo, int32_t *hi, size_t step, int32_t n,
-                        int ODD) {
-#define KX1_UNPACK(P) (ODD ? en_sxtab16_ror8(off2, en_read_u32(P)) : __sxtab16(off2, (int8x4_t)en_read_u32(P)))
-    if (K == 3 && sh <= 2) {
-        const int32_t w0 = wk[0], w1 = wk[1], w2 = wk[2];
-        int32_t v0 = KX1_UNPACK(x);
-        if (sh == 1) { /* the next window is rows 1, 2 of this one and one new row */
-            int32_t v1 = KX1_UNPACK(x + rs);
-            for (const int8_t *xn = x + 2 * rs; n > 0; --n, lo += step, hi += step, xn += rs) {
-                const int32_t v2 = KX1_UNPACK(xn);
-                *lo = __smlabb(v2, w2, __smlabb(v1, w1, __smlabb(v0, w0, 0)));
-                *hi = __smlatt(v2, w2, __smlatt(v1, w1, __smlatt(v0, w0, 0)));
-                v0 = v1;
-                v1 = v2;
-            }
-        } else { /* stride 2: the next window starts at this one's last row */
-            for (const int8_t *x1 = x + rs; n > 0; --n, lo += step, hi += step, x1 += 2 * rs) {
-                const int32_t v1 = KX1_UNPACK(x1), v2 = KX1_UNPACK(x1 + rs);
-                *lo = __smlabb(v2, w2, __smlabb(v1, w1, __smlabb(v0, w0, 0)));
-                *hi = __smlatt(v2, w2, __smlatt(v1, w1, __smlatt(v0, w0, 0)));
-                v0 = v2;
-            }
-        }
-        return;
-    }
-    const size_t ostep = (size_t)sh * rs;
-    for (; n > 0; --n, lo += step, hi += step, x += ostep) {
-        const int8_t *xr = x;
-        int32_t a = 0, b = 0;
-        for (int32_t k = 0; k < K; ++k, xr += rs) {
-            const int32_t v = KX1_UNPACK(xr);
-            a = __smlabb(v, wk[k], a);
-            b = __smlatt(v, wk[k], b);
-        }
-        *lo = a;
-        *hi = b;
-    }
-#undef KX1_UNPACK
-}
-
-static void kx1_col4(const int8_t *x, size_t rs, int32_t sh, int32_t K, const int32_t *we,
-                     const int32_t *wo, int32_t off2, int32_t *acc, size_t step, int32_t n) {
-    if (K == 3) {
-        kx1_col_half(x, rs, sh, 3, we, off2, acc, acc + 2 * KX1_BAND, step, n, 0);
-        kx1_col_half(x, rs, sh, 3, wo, off2, acc + KX1_BAND, acc + 3 * KX1_BAND, step, n, 1);
-    } else {
-        kx1_col_half(x, rs, sh, K, we, off2, acc, acc + 2 * KX1_BAND, step, n, 0);
-        kx1_col_half(x, rs, sh, K, wo, off2, acc + KX1_BAND, acc + 3 * KX1_BAND, step, n, 1);
-    }
-}
-
-/* Pass 1 of one group (g = 4 or 1 channels at x = input batch + c0) over output rows [r0, r1):
- * output (oh, ow)'s sums at acc[k * KX1_BAND + j0 + (oh - r0) * OW + ow]. */
-static void kx1_pass1(const kx1_geo *gm, const int8_t *x, int32_t g, const int32_t *we,
-                      const int32_t *wo, const int8_t *w1, int32_t off2, int32_t r0, int32_t r1,
-                      int32_t *acc) {
-    const int32_t K = gm->K, sh = gm->sh, pt = gm->pt, H = gm->H, OW = gm->OW;
-    const int32_t offset = (int16_t)off2;
-    /* rows whose window lies inside the image: oh * sh >= pt and oh * sh - pt + K <= H */
-    int32_t in0 = (pt + sh - 1) / sh, in1 = H - K + pt >= 0 ? (H - K + pt) / sh + 1 : 0;
-    in0 = in0 < r0 ? r0 : (in0 > r1 ? r1 : in0);
-    in1 = in1 > r1 ? r1 : in1;
-    in1 = in1 < in0 ? in0 : in1;
-    for (int32_t ow = 0; ow < OW; ++ow) {
-        const int8_t *xc = x + (size_t)ow * gm->sw * gm->C;
-        int32_t *ac = acc + ow;
-        if (g == 4 && in1 > in0) {
-            kx1_col4(xc + (size_t)(in0 * sh - pt) * gm->rs, gm->rs, sh, K, we, wo, off2,
-                     ac + (size_t)(in0 - r0) * OW, (size_t)OW, in1 - in0);
-        }
-        for (int32_t oh = r0; oh < r1; ++oh) {
-            if (g == 4 && oh >= in0 && oh < in1) {
-                oh = in1 - 1;
-                continue;
-            }
-            const int32_t ih0 = oh * sh - pt;
-            const int32_t k0 = ih0 < 0 ? -ih0 : 0, k1 = H - ih0 < K ? H - ih0 : K;
-            int32_t *a = ac + (size_t)(oh - r0) * OW;
-            if (g == 4) {
-                int32_t s[4] = {0, 0, 0, 0};
-                for (int32_t k = k0; k < k1; ++k) {
-                    const uint32_t v = en_read_u32(xc + (size_t)(ih0 + k) * gm->rs);
-                    const int32_t e = __sxtab16(off2, (int8x4_t)v), o = en_sxtab16_ror8(off2, v);
-                    s[0] = __smlabb(e, we[k], s[0]);
-                    s[2] = __smlatt(e, we[k], s[2]);
-                    s[1] = __smlabb(o, wo[k], s[1]);
-                    s[3] = __smlatt(o, wo[k], s[3]);
-                }
-                for (int32_t j = 0; j < 4; ++j) {
-                    a[j * KX1_BAND] = s[j];
-                }
-            } else {
-                int32_t s = 0;
-                for (int32_t k = k0; k < k1; ++k) {
-                    s += (int32_t)w1[(size_t)k * gm->C] * ((int32_t)xc[(size_t)(ih0 + k) * gm->rs] + offset);
-                }
-                a[0] = s;
-            }
+static int dw_kx1(const en_conv_params *p, const en_requant *q, const en_dims *in_dims,
+                  const int8_t *in, const en_dims *w_dims, const int8_t *w, const int32_t *bias,
+                  const en_dims *out_dims, int8_t *out) {
+    const int32_t C = in_dims->c, K = w_dims->h;
+    kx1_grp grp[1];
+    for (int32_t c0 = 0; c0 < C; c0 += 4) { /* check every channel before writing anything */
+        if (!kx1_group(grp, q, w, bias, C, K, c0)) {
+            return 0;
         }
     }
-}
-
-static void dw_kx1(const en_conv_params *p, const en_requant *q, const en_dims *in_dims,
-                   const int8_t *in, const en_dims *w_dims, const int8_t *w, const int32_t *bias,
-                   const en_dims *out_dims, int8_t *out) {
-    int32_t acc[4 * KX1_BAND];
-    int32_t we[KX1_MAX_K], wo[KX1_MAX_K];
-    row_chan chan[4];
-    const kx1_geo gm = {in_dims->h, in_dims->w, in_dims->c, w_dims->h, p->stride_h, p->stride_w,
-                        p->pad_top, out_dims->h, out_dims->w, (size_t)in_dims->w * in_dims->c};
-    const int32_t C = gm.C, OW = gm.OW, OH = gm.OH;
-    const int in_place = out == in;
-    const size_t in_batch = (size_t)gm.H * gm.W * C, out_batch = (size_t)OH * OW * C;
+    uint32_t buf[KX1_COL];
     const int32_t offset = -q->input_zp;
-    const int32_t off2 = (int32_t)(((uint32_t)offset & 0xFFFFu) * 0x00010001u);
-    for (int32_t c0 = 0, g; c0 < C; c0 += g) {
-        g = C - c0 >= 4 ? 4 : 1;
-        for (int32_t k = 0; k < g; ++k) {
-            row_chan_make(&chan[k], q, bias, c0 + k, gm.K);
-        }
-        if (g == 4) {
-            for (int32_t k = 0; k < gm.K; ++k) {
-                const int8_t *wt = w + (size_t)k * C + c0;
-                we[k] = pack_lo16(wt[0], wt[2]);
-                wo[k] = pack_lo16(wt[1], wt[3]);
-            }
-        }
+    const int in_place = out == in;
+    const kx1_geo gm = {in_dims->h, K, p->stride_h, p->pad_top, out_dims->h,
+                        (size_t)in_dims->w * C, (size_t)out_dims->w * C,
+                        (int32_t)(((uint32_t)offset & 0xFFFFu) * 0x00010001u), in_place};
+    const uint32_t pad = ((uint32_t)q->input_zp & 0xFFu) * 0x01010101u;
+    const uint32_t bytes = 0x01010101u;
+    const int gen = q->act_min < q->output_zp || q->act_max < EN_INT8_MAX;
+    const size_t in_batch = (size_t)in_dims->h * gm.rs, out_batch = (size_t)out_dims->h * gm.ys;
+    grp->zp2 = (uint32_t)(2 * (q->output_zp + 128) + 1) * 0x00010001u;
+    grp->lo = (uint32_t)(q->act_min + 128) * bytes;
+    grp->add = ((uint32_t)q->act_min & 0xFFu) * bytes;
+    grp->hi = (uint32_t)(q->act_max + 128) * bytes;
+    for (int32_t c0 = 0; c0 < C; c0 += 4) {
+        kx1_group(grp, q, w, bias, C, K, c0);
         for (int32_t b = 0; b < in_dims->n; ++b) {
-            const int8_t *ib = in + (size_t)b * in_batch + c0;
-            int8_t *ob = out + (size_t)b * out_batch + c0;
-            int32_t carry = 0, done = 0; /* acc[0, carry) hold outputs [done, done + carry) */
-            for (int32_t r0 = 0, r1; r0 < OH; r0 = r1) {
-                r1 = r0 + (KX1_BAND - carry) / OW;
-                r1 = r1 > OH ? OH : r1;
-                kx1_pass1(&gm, ib, g, we, wo, w + c0, off2, r0, r1, acc + carry);
-                const int32_t total = carry + (r1 - r0) * OW;
-                int32_t end = r1 * OW; /* outputs [done, end) can be written */
-                if (in_place && r1 < OH) {
-                    const int32_t first = r1 * gm.sh - gm.pt;
-                    const int32_t e = (first > 0 ? first : 0) * gm.W;
-                    end = e < end ? e : end;
-                }
-                const int32_t nw = end - done;
-                for (int32_t k = 0; k < g; ++k) {
-                    int32_t *ak = acc + k * KX1_BAND;
-                    if (nw > 0) {
-                        row_rq(&chan[k], q, ak, 1, nw, ob + (size_t)done * C + k, 0, (size_t)C);
-                    }
-                    for (int32_t j = nw; j < total; ++j) { /* the waiting outputs to the front */
-                        ak[j - nw] = ak[j];
-                    }
-                }
-                carry = total - nw;
-                done = end;
+            const int8_t *x = in + (size_t)b * in_batch + c0;
+            int8_t *y = out + (size_t)b * out_batch + c0;
+            uint32_t *bf = in_place ? buf : NULL;
+            const size_t xcol = (size_t)p->stride_w * C;
+            if (gen) {
+                kx1_cols(&gm, grp, x, xcol, y, (size_t)C, out_dims->w, pad, bf, 1);
+            } else {
+                kx1_cols(&gm, grp, x, xcol, y, (size_t)C, out_dims->w, pad, bf, 0);
             }
         }
     }
+    return 1;
 }
 
 /* In place: per channel, save its plane to scratch, then compute it over `io` (see
@@ -1476,8 +1569,8 @@ en_status en_dwconv2d_kx1_s8(const en_conv_params *p, const en_requant *q, const
                              void *scratch) {
 #if EN_HAVE_DSP
     if (en_dw_check_args(p, q, in_dims, in, w_dims, w, out_dims, out, scratch) == EN_OK &&
-        kx1_plan(p, in_dims, w_dims, out_dims, out == in)) {
-        dw_kx1(p, q, in_dims, in, w_dims, w, bias, out_dims, out);
+        kx1_plan(p, in_dims, w_dims, out_dims, out == in) &&
+        dw_kx1(p, q, in_dims, in, w_dims, w, bias, out_dims, out)) {
         return EN_OK;
     }
 #endif
