@@ -32,7 +32,8 @@ depthwise sweep above, unchanged.
 (the FC "before" run imports the older tree's compiler through PYTHONPATH as well, since the FC
 entry point codegen calls changed along with the kernels.)
 
-``--runtime`` links the kernels of another tree with the same generated model code and harness,
+``--shapes`` (repeatable, e.g. ``--shapes 3x1 --shapes "3x1 1-D"``), ``--boards`` and ``--channels``
+measure a subset. ``--runtime`` links the kernels of another tree with the same generated model code and harness,
 which is how the "before" numbers are measured; ``--baseline`` reads such a run's JSON and adds
 its worst/median instructions per MAC (and the median and smallest per-shape speedup) to the
 summary. About 2 minutes on 2 cores (24 firmware builds and QEMU runs, 2 at a time).
@@ -134,11 +135,11 @@ class _Chain:
         return Graph(self.tensors, self.ops, ["x"], [self.cur], name=f"dw_sweep_c{self.c}")
 
 
-def sweep_graph(channels: int) -> tuple[Graph, dict[str, dict]]:
-    """The chain of every swept shape for one channel count."""
+def sweep_graph(channels: int, shapes: list[tuple] | None = None) -> tuple[Graph, dict[str, dict]]:
+    """The chain of every swept shape (or of ``shapes``, a subset of SHAPES) for one channel count."""
     ch = _Chain(channels, seed=channels)
     one_d = False
-    for label, kh, kw, stride_w, padding, is_1d in SHAPES:
+    for label, kh, kw, stride_w, padding, is_1d in shapes or SHAPES:
         if is_1d and not one_d:
             ch.reshape((1, BASE_HW[0] * BASE_HW[1], 1, channels))
             one_d = True
@@ -147,15 +148,16 @@ def sweep_graph(channels: int) -> tuple[Graph, dict[str, dict]]:
     return ch.graph(), ch.layers
 
 
-def measure(channels: int, in_place: bool, runtime: Path, workdir: Path) -> list[dict]:
-    """Compile one chain, run it on both boards; one record per (board, depthwise layer)."""
-    graph, shapes = sweep_graph(channels)
+def measure(channels: int, in_place: bool, runtime: Path, workdir: Path,
+            boards: tuple[str, ...] = BOARDS, kernels: list[tuple] | None = None) -> list[dict]:
+    """Compile one chain, run it on each board; one record per (board, depthwise layer)."""
+    graph, shapes = sweep_graph(channels, kernels)
     tag = f"c{channels}-{'ip' if in_place else 'oop'}"
     res = compile_graph(graph, workdir / tag / "src", in_place=in_place)
     x = np.random.default_rng(channels).integers(-128, 128, size=graph.tensor("x").shape, dtype=np.int8)
     want = run_reference(graph, x).reshape(-1)
     records = []
-    for board in BOARDS:
+    for board in boards:
         fw = build_firmware(workdir / tag / "src", get_board(board), workdir / tag / board, runtime_dir=runtime)
         (m,) = driver.run(fw, [x.tobytes()])
         exact = bool(np.array_equal(np.frombuffer(m.output, np.int8), want))
@@ -272,13 +274,14 @@ def _key_text(r: dict) -> str:
     return f"{r['kernel']} s{r['stride']} C={r['channels']} {'in place' if r['in_place'] else 'out of place'}"
 
 
-def summarize(records: list[dict], baseline: list[dict] | None) -> dict:
+def summarize(records: list[dict], baseline: list[dict] | None, boards: tuple[str, ...] = BOARDS,
+              shapes: list[tuple] | None = None) -> dict:
     out: dict = {}
-    for board in BOARDS:
+    for board in boards:
         mine = [r for r in records if r["board"] == board]
         entry: dict = {"after" if baseline else "now": _stats(mine)}
         per_kernel = {}
-        for label, *_ in SHAPES:
+        for label, *_ in shapes or SHAPES:
             for s in STRIDES:
                 rs = [r for r in mine if r["kernel"] == label and r["stride"] == s]
                 per_kernel[f"{label} s{s}"] = {"median": round(statistics.median(r["instructions_per_mac"] for r in rs), 3),
@@ -305,19 +308,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--baseline", type=Path, help="JSON of an earlier run (--json or a results file) to compare with")
     ap.add_argument("--json", type=Path, help="write the records here instead of bench/results/kernel_sweep.json")
     ap.add_argument("--channels", type=int, action="append", help="subset of channel counts (default: all)")
+    ap.add_argument("--shapes", action="append", help="subset of kernel labels, e.g. '3x1' or '3x1 1-D' (default: all)")
+    ap.add_argument("--boards", action="append", help="boards (default: both for dw, mps2-an500 for fc)")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--label", default="", help="what this run measures (kept in the JSON)")
     ap.add_argument("--ops", choices=("dw", "fc"), default="dw",
                     help="dw: the depthwise sweep (default); fc: fully-connected layers")
     ap.add_argument("--inputs", type=int, action="append", help="--ops fc: subset of input lengths (default: all)")
-    ap.add_argument("--boards", action="append", help="--ops fc: boards (default: mps2-an500)")
     args = ap.parse_args(argv)
     t0 = time.monotonic()
     if args.ops == "fc":
         return _main_fc(args, t0)
     jobs = [(c, ip) for c in (args.channels or CHANNELS) for ip in (True, False)]
+    boards = tuple(args.boards or BOARDS)
+    shapes = [s for s in SHAPES if s[0] in args.shapes] if args.shapes else None
+    if args.shapes and len(shapes or []) != len(set(args.shapes)):
+        ap.error(f"--shapes: known labels are {', '.join(s[0] for s in SHAPES)}")
     with tempfile.TemporaryDirectory(prefix="kernel-sweep-") as tmp, ThreadPoolExecutor(args.jobs) as pool:
-        parts = list(pool.map(lambda j: measure(j[0], j[1], args.runtime.resolve(), Path(tmp)), jobs))
+        parts = list(pool.map(lambda j: measure(j[0], j[1], args.runtime.resolve(), Path(tmp), boards, shapes), jobs))
     records = [r for part in parts for r in part]
     baseline, base_info = None, None
     if args.baseline:
@@ -332,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
         "runtime": str(args.runtime),
         "label": args.label,
         "seconds": round(time.monotonic() - t0, 1),
-        "summary": summarize(records, baseline),
+        "summary": summarize(records, baseline, boards, shapes),
         "records": records,
     }
     if base_info:

@@ -2,11 +2,13 @@
 DS-CNN-S baseline trained on the same split, and the front end's cost on the emulated board.
 
 1. builds the dataset (`edgenas data kws --seed 0`) under out/bench-data/kws when it is missing;
-2. runs `edgenas extract --data out/bench-data/kws --target cortex-m7 --ram 64KB` (adapting the
-   bundled supernet to the 49 x 40 log-mel features; work folder and output under out/bench-kws/,
-   started from nothing cached but the features) as a subprocess, while this process
+2. runs `edgenas extract --data out/bench-data/kws --target cortex-m7 --ram 64KB` (the bundled
+   audio supernet, trained on this very data, used as it is; without one, the bundled supernet
+   adapted to the 49 x 40 log-mel features; work folder and output under out/bench-kws/, started
+   from nothing cached but the features) as a subprocess, while this process
 3. trains DS-CNN-S (edgenas.estimate.dscnn) on the same split for as many epochs as the subnet's
-   training saw (the adaptation's epochs plus --finetune-epochs) and measures its int8 build, and
+   training saw (the supernet's epochs, or the adaptation's, plus --finetune-epochs) and measures
+   its int8 build, and
 4. runs the C front end on two test clips in QEMU (mps2-an500) with the harness of
    tests/audio/test_frontend_qemu.py, demanding the Python reference's bytes.
 
@@ -40,6 +42,8 @@ from common import paired_comparison, write_result  # noqa: E402
 from edgenas.data import load_dataset  # noqa: E402
 from edgenas.data.kws import build_keyword_dataset  # noqa: E402
 from edgenas.extract.adapt import AdaptPlan  # noqa: E402
+from edgenas.supernet.bundled import bundle_for  # noqa: E402
+from edgenas.supernet.checkpoint import load_meta, trained_epochs  # noqa: E402
 
 RAM = "64KB"
 
@@ -102,7 +106,8 @@ def main() -> None:
     parser.add_argument("--adapt-steps", type=int, default=600)
     parser.add_argument("--adapt-samples", type=int, default=60)
     parser.add_argument("--finetune-epochs", type=int, default=2)
-    parser.add_argument("--dscnn-epochs", type=int, default=0, help="0: the subnet's epochs (adapt + fine-tune)")
+    parser.add_argument("--dscnn-epochs", type=int, default=0,
+                        help="0: the subnet's epochs (the bundled supernet's or the adaptation's, plus fine-tune)")
     args = parser.parse_args()
     import torch
 
@@ -114,7 +119,9 @@ def main() -> None:
     t = time.perf_counter()
     splits = load_dataset(str(args.data))
     features_s = round(time.perf_counter() - t, 1)
-    epochs = AdaptPlan().scaled(args.adapt_steps, args.adapt_samples).epochs(len(splits.train))
+    bundle, same = bundle_for(splits)
+    epochs = ([trained_epochs(load_meta(bundle))] if same
+              else list(AdaptPlan().scaled(args.adapt_steps, args.adapt_samples).epochs(len(splits.train))))
     dscnn_epochs = args.dscnn_epochs or sum(epochs) + args.finetune_epochs
     shutil.rmtree(args.out, ignore_errors=True)  # minutes are measured from nothing cached (but the features)
     args.out.mkdir(parents=True)
@@ -154,7 +161,10 @@ def main() -> None:
             "macs": report["predicted"]["macs"], "params": report["predicted"]["params"],
             "ram_bytes": measured["ram_bytes"], "flash_bytes": measured["flash_bytes"],
             "latency_unit": measured["latency_unit"], "verified_bit_exact": report["verified_bit_exact"],
-            "adapt_steps": args.adapt_steps, "adapt_samples": args.adapt_samples, "adapt_epochs": list(epochs),
+            "supernet": str(bundle.relative_to(ROOT)) if bundle.is_relative_to(ROOT) else str(bundle),
+            "supernet_trained_on_this_data": same,
+            "supernet_epochs" if same else "adapt_epochs": epochs,
+            **({} if same else {"adapt_steps": args.adapt_steps, "adapt_samples": args.adapt_samples}),
             "finetune_epochs": args.finetune_epochs, "adapted": report["request"]["adapted"],
             "timings_s": report["timings_s"],
         },

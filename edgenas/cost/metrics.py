@@ -126,3 +126,15 @@ def uses_strided_depthwise(spec: SpaceSpec, arch: Arch) -> bool:
     window the compiler sends there, :func:`edgenas.deploy.codegen.strided_window`), so its
     firmware links that strategy's code."""
     return any(codegen.strided_window((b.kernel, b.kernel), (b.stride, b.stride)) for b in plan_net(spec, arch).blocks)
+
+
+def uses_kx1_depthwise(spec: SpaceSpec, arch: Arch) -> bool:
+    """Whether the compiled model calls ``en_dwconv2d_kx1_s8`` (a block whose depthwise kernel
+    the compiler sends there, :func:`edgenas.deploy.codegen.kx1_window`), so its firmware links
+    that strategy's code. Blocks of the registered spaces have square kernels, so this is False
+    for them today; it is here so that a space with K x 1 kernels is costed right."""
+    return any(codegen.kx1_window(_kernel_hw(b.kernel)) for b in plan_net(spec, arch).blocks)
+
+
+def _kernel_hw(kernel: int | tuple[int, int]) -> tuple[int, int]:
+    return (kernel, kernel) if isinstance(kernel, int) else (int(kernel[0]), int(kernel[1]))

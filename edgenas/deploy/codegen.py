@@ -247,8 +247,7 @@ class _Emitter:
         outd = self.dims(f"{name}_out", y.shape)
         scratch = self.scratch(s) if s.index in self.plan.scratch else "NULL"
         a, kh, kw = op.attrs, *self.graph.tensor(op.inputs[1]).shape[1:3]
-        strided = strided_window((kh, kw), (a["stride_h"], a["stride_w"]), (a.get("dilation_h", 1), a.get("dilation_w", 1)))
-        kernel = "en_dwconv2d_strided_s8" if strided else "en_dwconv2d_s8"
+        kernel = depthwise_entry((kh, kw), (a["stride_h"], a["stride_w"]), (a.get("dilation_h", 1), a.get("dilation_w", 1)))
         self.call(f"{kernel}(&{p}, &{q}, &{ind}, {self.ptr(s.input)}, &{wd}, {wsym}, {bsym}, &{outd}, {self.ptr(s.output)}, {scratch})")
 
     def _fully_connected(self, s: Step, op: Op, name: str) -> None:
@@ -410,6 +409,28 @@ def strided_window(kernel: tuple[int, int], stride: tuple[int, int], dilation: t
     size and speed, never results."""
     return (tuple(dilation) == (1, 1) and min(stride) >= 2
             and STRIDED_TAPS[0] <= kernel[0] * kernel[1] <= STRIDED_TAPS[1])
+
+
+KX1_TAPS = (2, 4)
+"""Kernel heights the runtime's Kx1 depthwise entry point takes (kernels.h)."""
+
+
+def kx1_window(kernel: tuple[int, int], dilation: tuple[int, int] = (1, 1)) -> bool:
+    """Whether a depthwise layer calls ``en_dwconv2d_kx1_s8``: an undilated K x 1 kernel with
+    2 <= K <= 4 (audio models' short time kernels; longer ones run faster in the general
+    entry point). Chosen here, per layer, so firmware without such
+    layers does not link that strategy; the kernel still checks the call and falls back, so this
+    only decides code size and speed, never results."""
+    return tuple(dilation) == (1, 1) and kernel[1] == 1 and KX1_TAPS[0] <= kernel[0] <= KX1_TAPS[1]
+
+
+def depthwise_entry(kernel: tuple[int, int], stride: tuple[int, int], dilation: tuple[int, int] = (1, 1)) -> str:
+    """The runtime function a depthwise layer calls (one of three with the same contract)."""
+    if kx1_window(kernel, dilation):
+        return "en_dwconv2d_kx1_s8"
+    if strided_window(kernel, stride, dilation):
+        return "en_dwconv2d_strided_s8"
+    return "en_dwconv2d_s8"
 
 
 def _pad_before(in_size: int, out_size: int, k: int, stride: int, dilation: int, padding: str) -> int:

@@ -94,3 +94,16 @@ def test_strided_depthwise_use_matches_the_compiled_calls(tmp_path):
         assert uses_strided_depthwise(spec, arch) == ("en_dwconv2d_strided_s8(" in calls), arch
         seen.add(uses_strided_depthwise(spec, arch))
     assert seen == {True, False}
+
+
+def test_kx1_depthwise_code_is_costed_only_when_called():
+    """Square-kernel spaces never link the Kx1 strategy; the overhead adds its measured bytes
+    only for a model that calls it."""
+    from edgenas.cost.metrics import uses_kx1_depthwise
+    from edgenas.cost.overhead import overhead_for_core
+
+    spec = get_space("mcu-mbv2")
+    assert not uses_kx1_depthwise(spec, largest_arch(spec))
+    o = overhead_for_core("cortex-m7")
+    assert o.flash_kx1_dw_bytes > 1000
+    assert o.flash_bytes(10, kx1_dw=True) - o.flash_bytes(10) == round(o.flash_kx1_dw_bytes)

@@ -347,3 +347,21 @@ def test_host_run_in_chunks_equals_one_call(tmp_path: Path) -> None:
     whole = host.run(x, chunk=len(x))
     np.testing.assert_array_equal(host.run(x, chunk=3), whole)
     assert host.run(x[:0]).shape == (0, host.output_bytes)
+
+
+@pytest.mark.parametrize("kernel, stride, dilation, entry", [
+    ((3, 1), (1, 1), (1, 1), "en_dwconv2d_kx1_s8"),
+    ((3, 1), (2, 1), (1, 1), "en_dwconv2d_kx1_s8"),
+    ((2, 1), (2, 2), (1, 1), "en_dwconv2d_kx1_s8"),
+    ((4, 1), (1, 1), (1, 1), "en_dwconv2d_kx1_s8"),
+    ((10, 1), (1, 1), (1, 1), "en_dwconv2d_s8"),      # long time kernels: the row engine is faster
+    ((3, 1), (1, 1), (2, 1), "en_dwconv2d_s8"),       # dilated
+    ((1, 3), (1, 1), (1, 1), "en_dwconv2d_s8"),
+    ((3, 3), (1, 1), (1, 1), "en_dwconv2d_s8"),
+    ((5, 5), (2, 2), (1, 1), "en_dwconv2d_strided_s8"),
+])
+def test_depthwise_entry_point_per_layer(kernel, stride, dilation, entry):
+    """Each depthwise layer calls the entry point of its strategy, so firmware links only those."""
+    from edgenas.deploy.codegen import depthwise_entry
+
+    assert depthwise_entry(kernel, stride, dilation) == entry

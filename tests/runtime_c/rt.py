@@ -206,10 +206,10 @@ def dwconv2d(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, q: Requant,
              stride: tuple[int, int], pad: tuple[int, int], out_hw: tuple[int, int],
              in_place: bool = False, dilation: tuple[int, int] = (1, 1)) -> np.ndarray:
     """Depthwise conv; `w` is [1, KH, KW, C]. In place computes over a copy of `x`. Calls the
-    entry point the compiler would call for this layer (``codegen.strided_window``)."""
-    from edgenas.deploy.codegen import strided_window
+    entry point the compiler would call for this layer (``codegen.depthwise_entry``)."""
+    from edgenas.deploy.codegen import depthwise_entry
 
-    kernel = "en_dwconv2d_strided_s8" if strided_window(w.shape[1:3], stride, dilation) else "en_dwconv2d_s8"
+    kernel = depthwise_entry(w.shape[1:3], stride, dilation)
     n, _, _, c = x.shape
     out_shape = (n, *out_hw, c)
     p = ConvParams(stride[0], stride[1], dilation[0], dilation[1], pad[0], pad[1])

@@ -35,6 +35,10 @@ def _case(rng: np.random.Generator, kind: str) -> dict:
     elif kind == "kx1":
         kh, kw = int(rng.choice([2, 3, 5, 7, 10, 15, 16, 31, 64])), 1
         h, w = int(rng.integers(1, 120)), int(rng.choice([1, 1, 2, 5, 10]))
+    elif kind == "kx1_band":  # en_dwconv2d_kx1_s8: columns of many rows, bands, in place carries
+        kh, kw = int(rng.choice([2, 3, 3, 3, 4, 5, 10])), 1
+        h, w = int(rng.integers(1, 90)), int(rng.choice([1, 1, 3, 16, 33, 64]))
+        c = int(rng.choice([4, 5, 8, 12, 16, 17, 19, 24]))
     elif kind == "1xk":
         kh, kw = 1, int(rng.choice([2, 3, 5, 9, 10, 15, 33]))
         h, w = int(rng.choice([1, 1, 3])), int(rng.integers(1, 150))
@@ -53,6 +57,9 @@ def _case(rng: np.random.Generator, kind: str) -> dict:
     dh, dw = (1, 1) if rng.random() < 0.9 else (int(rng.integers(1, 3)), int(rng.integers(1, 3)))
     if kind == "strided":
         sh, sw = (int(v) for v in rng.choice([2, 2, 3], 2))
+        dh, dw = 1, 1
+    if kind == "kx1_band":
+        sh, sw = int(rng.choice([1, 1, 2, 2, 3])), int(rng.choice([1, 1, 1, 2]))
         dh, dw = 1, 1
     padding = str(rng.choice(["same", "valid"]))
     if padding == "valid" and ((kh - 1) * dh + 1 > h or (kw - 1) * dw + 1 > w):
@@ -98,11 +105,14 @@ def _describe(c: dict) -> str:
             f"in_place {c['in_place']}")
 
 
-@pytest.mark.parametrize("kind", ["square", "kx1", "1xk", "rect", "wide", "strided"])
+KINDS = ["square", "kx1", "1xk", "rect", "wide", "strided", "kx1_band"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("block", range(4))
 @pytest.mark.slow
 def test_arm_dwconv_matches_ref_on_random_shapes(kind: str, block: int) -> None:
-    rng = np.random.default_rng([block, ["square", "kx1", "1xk", "rect", "wide", "strided"].index(kind)])
+    rng = np.random.default_rng([block, KINDS.index(kind)])
     for _ in range(25):
         c = _case(rng, kind)
         rt.use("ref")

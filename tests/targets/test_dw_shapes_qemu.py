@@ -4,7 +4,7 @@ the LDRD loop of larger windows, compiled only for DSP cores at -O1 and up) is b
 The host tests (tests/runtime_c/test_dw_shapes.py) run the same engine with C in place of the
 assembly, so this chain of depthwise layers covers what only the firmware runs: 3x3 at stride 1
 and 2 with odd output widths (the pair loop's discarded extra window), 5x5 and 7x7 (LDRD loop),
-Kx1 and 1xK (transposed and not), a 1-D series, SAME and VALID, 7 channels (groups of 4, 2 and
+Kx1 and 1xK (transposed and not; 2x1 to 4x1 through en_dwconv2d_kx1_s8), a 1-D series, SAME and VALID, 7 channels (groups of 4, 2 and
 1), activations with clamping, in place and not, on every emulated board.
 """
 
@@ -25,8 +25,10 @@ LAYERS = [
     (3, 3, 1, 1, "same", "relu"), (3, 3, 2, 2, "same", "none"), (3, 3, 1, 1, "valid", "relu6"),
     (5, 5, 1, 1, "same", "none"), (5, 5, 2, 2, "valid", "relu"), (7, 7, 1, 2, "same", "none"),
     (3, 1, 1, 1, "same", "relu"), (10, 1, 2, 1, "same", "none"), (1, 5, 1, 1, "same", "relu6"),
+    (3, 1, 2, 1, "valid", "relu6"), (4, 1, 1, 2, "same", "none"), (2, 1, 2, 1, "same", "relu"),
 ]
-ONE_D = [(3, 1, 1, 1, "same", "relu"), (10, 1, 1, 1, "same", "none"), (15, 1, 2, 1, "valid", "relu")]
+ONE_D = [(3, 1, 1, 1, "same", "relu"), (10, 1, 1, 1, "same", "none"), (15, 1, 2, 1, "valid", "relu"),
+         (3, 1, 2, 1, "same", "none")]
 
 
 def _chain(seed: int = 3) -> Graph:

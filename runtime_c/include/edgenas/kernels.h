@@ -213,6 +213,17 @@ en_status en_dwconv2d_strided_s8(const en_conv_params *p, const en_requant *q,
                                  const en_dims *w_dims, const int8_t *w, const int32_t *bias,
                                  const en_dims *out_dims, int8_t *out, void *scratch);
 
+/** en_dwconv2d_s8 for the layers the compiler found to have a K x 1 kernel (undilated, 2 <= K <=
+ *  4: audio models' short time kernels). Same contract and results. The arm build runs them with its
+ *  Kx1 strategy (int8 rows read straight down image columns, four channels per load) when its
+ *  plan allows, else as en_dwconv2d_s8; other builds are en_dwconv2d_s8. A separate entry point,
+ *  chosen at compile time (edgenas.deploy.codegen.kx1_window), so firmware without such layers
+ *  does not link the strategy's code. */
+en_status en_dwconv2d_kx1_s8(const en_conv_params *p, const en_requant *q,
+                             const en_dims *in_dims, const int8_t *in,
+                             const en_dims *w_dims, const int8_t *w, const int32_t *bias,
+                             const en_dims *out_dims, int8_t *out, void *scratch);
+
 /** Fully connected: out[b, o] = requant(bias[o] + sum_i w[o, i] * (in[b, i] - input_zp)).
  *  Accumulator bound as en_conv2d_s8 with in_features taps.
  * @param[in]  q            requantisation; per-tensor (mult[0]) or per-channel (mult[out_features])
