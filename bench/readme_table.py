@@ -89,6 +89,10 @@ def extract(d: dict) -> tuple[str, str]:
         text += f"; no from-scratch run yet for the baseline at {', '.join(missing)})" if missing else ")"
     if tuned:
         text += f"; after fine-tuning {_pct(min(tuned))}–{_pct(max(tuned))}"
+        gaps = [100 * (r["finetuned_int8_test_acc"] - r["baseline_acc"]) for r in rows
+                if r.get("baseline_acc") is not None and r.get("finetuned_int8_test_acc") is not None]
+        if gaps:
+            text += f" (minus hand-designed: {min(gaps):+.2f} to {max(gaps):+.2f} points)"
     return ("extract: int8 test accuracy at 32 KB…256 KB RAM (Fashion-MNIST, 10,000 images)", text)
 
 
