@@ -3,6 +3,8 @@ toolchain."""
 
 from pathlib import Path
 
+import pytest
+
 from edgenas.boards import get_board
 from edgenas.cost.latency_table import LatencyTable
 from edgenas.estimate import AccuracyPredictor
@@ -15,22 +17,29 @@ from edgenas.supernet.bundled import bundled_supernet_dir
 from edgenas.supernet.checkpoint import weights_sha256
 
 
-def test_bundled_supernet_is_complete_and_small():
-    directory = bundled_supernet_dir()
+BUNDLES = {"fashion-mnist": ("mcu-mbv2", 10), "kws": ("kws-mbv2", 12)}
+"""Each bundled supernet's dataset, and the space and class count it was trained in."""
+
+
+@pytest.mark.parametrize("dataset", BUNDLES)
+def test_bundled_supernet_is_complete_and_small(dataset):
+    directory = bundled_supernet_dir(dataset)
     net, meta = load_supernet(directory)
-    assert meta["complete"] and meta["dataset"] == "fashion-mnist"
-    assert net.spec == get_space("mcu-mbv2", in_channels=1, num_classes=10)
+    assert meta["complete"] and meta["dataset"] == dataset
+    space, classes = BUNDLES[dataset]
+    assert net.spec == get_space(space, in_channels=1, num_classes=classes)
     assert sum(p.stat().st_size for p in directory.iterdir()) < 10 * 1024 * 1024
 
 
-def test_bundled_predictor_matches_the_supernet():
-    net, _ = load_supernet(bundled_supernet_dir())
-    predictor = AccuracyPredictor.load(PREDICTORS_DIR / "fashion-mnist")
+@pytest.mark.parametrize("dataset", BUNDLES)
+def test_bundled_predictor_matches_the_supernet(dataset):
+    net, _ = load_supernet(bundled_supernet_dir(dataset))
+    predictor = AccuracyPredictor.load(PREDICTORS_DIR / dataset)
     assert predictor.spec == net.spec
     big, small = predictor([largest_arch(net.spec), smallest_arch(net.spec)])
     assert 0.0 < small < big < 1.0
     # Fitted on accuracies measured with exactly these weights (refit after retraining the supernet).
-    assert predictor.supernet_sha256 == weights_sha256(bundled_supernet_dir())
+    assert predictor.supernet_sha256 == weights_sha256(bundled_supernet_dir(dataset))
 
 
 def test_bundled_latency_table_is_current():
