@@ -15,7 +15,7 @@ DS-CNN-S baseline trained on the same split, and the front end's cost on the emu
 Both models are scored on every test clip (voices never trained on); a paired McNemar test says
 whether the difference is more than noise.
 
-    python bench/kws.py [--adapt-steps 600] [--adapt-samples 60] [--finetune-epochs 2]
+    python bench/kws.py [--adapt-steps 600] [--adapt-samples 60] [--finetune-epochs 6]
 
 Writes bench/results/kws.json; summary: test_acc (extracted int8), dscnn_baseline_acc (DS-CNN-S
 int8), arena (bytes), instructions (the net, per inference), frontend_instructions (per clip).
@@ -105,7 +105,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "bench-kws")
     parser.add_argument("--adapt-steps", type=int, default=600)
     parser.add_argument("--adapt-samples", type=int, default=60)
-    parser.add_argument("--finetune-epochs", type=int, default=2)
+    parser.add_argument("--finetune-epochs", type=int, default=6)
     parser.add_argument("--dscnn-epochs", type=int, default=0,
                         help="0: the subnet's epochs (the bundled supernet's or the adaptation's, plus fine-tune)")
     args = parser.parse_args()
