@@ -327,30 +327,36 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="kernel-sweep-") as tmp, ThreadPoolExecutor(args.jobs) as pool:
         parts = list(pool.map(lambda j: measure(j[0], j[1], args.runtime.resolve(), Path(tmp), boards, shapes), jobs))
     records = [r for part in parts for r in part]
-    baseline, base_info = None, None
-    if args.baseline:
-        data = json.loads(args.baseline.read_text())
-        baseline = data["records"]
-        base_info = {"file": str(args.baseline),
-                     **{k: data.get(k) for k in ("label", "git", "dirty", "utc", "runtime")}}
-    result = {
-        "note": "QEMU -icount instructions per MAC of each depthwise layer (layer instructions / (OH*OW*C*KH*KW)); "
-                "input 16x16xC (1-D: 256x1xC), relu, per-channel int8; bit_exact: the firmware output equals the "
-                "int8 reference interpreter's",
-        "runtime": str(args.runtime),
-        "label": args.label,
-        "seconds": round(time.monotonic() - t0, 1),
-        "summary": summarize(records, baseline, boards, shapes),
-        "records": records,
-    }
-    if base_info:
-        result["baseline"] = base_info
+    baseline = _baseline(args)
+    note = ("QEMU -icount instructions per MAC of each depthwise layer (layer instructions / (OH*OW*C*KH*KW)); "
+            "input 16x16xC (1-D: 256x1xC), relu, per-channel int8; bit_exact: the firmware output equals the "
+            "int8 reference interpreter's")
+    summary = summarize(records, baseline and baseline["records"], boards, shapes)
+    return _finish(args, t0, "kernel_sweep", note, summary, records, baseline)
+
+
+def _baseline(args: argparse.Namespace) -> dict | None:
+    """The ``--baseline`` run's records and where they came from, or None."""
+    if not args.baseline:
+        return None
+    data = json.loads(args.baseline.read_text())
+    return {"records": data["records"], "info": {"file": str(args.baseline),
+                                                 **{k: data.get(k) for k in ("label", "git", "dirty", "utc", "runtime")}}}
+
+
+def _finish(args: argparse.Namespace, t0: float, name: str, note: str, summary: dict, records: list[dict],
+            baseline: dict | None) -> int:
+    """Write the result (``--json`` or bench/results/<name>.json), print its summary; 1 unless all bit-exact."""
+    result = {"note": note, "runtime": str(args.runtime), "label": args.label,
+              "seconds": round(time.monotonic() - t0, 1), "summary": summary, "records": records}
+    if baseline:
+        result["baseline"] = baseline["info"]
     if args.json:
         args.json.write_text(json.dumps({**provenance(), **result}, indent=1) + "\n")
         print(args.json)
     else:
-        print(write_result("kernel_sweep", result))
-    print(json.dumps(result["summary"], indent=1))
+        print(write_result(name, result))
+    print(json.dumps(summary, indent=1))
     return 0 if all(r["bit_exact"] for r in records) else 1
 
 
@@ -360,31 +366,12 @@ def _main_fc(args: argparse.Namespace, t0: float) -> int:
         parts = list(pool.map(lambda c: measure_fc(c, boards, args.runtime.resolve(), Path(tmp)),
                               args.inputs or FC_INPUTS))
     records = [r for part in parts for r in part]
-    baseline, base_info = None, None
-    if args.baseline:
-        data = json.loads(args.baseline.read_text())
-        baseline = data["records"]
-        base_info = {"file": str(args.baseline),
-                     **{k: data.get(k) for k in ("label", "git", "dirty", "utc", "runtime")}}
-    result = {
-        "note": "QEMU -icount instructions per MAC of each fully-connected layer (layer instructions / (C_in * C_out)), "
-                "batch 1, relu, per-tensor int8; swept: input x output grid, else the FC back to the input length; "
-                "bit_exact: the firmware output equals the int8 reference interpreter's",
-        "runtime": str(args.runtime),
-        "label": args.label,
-        "seconds": round(time.monotonic() - t0, 1),
-        "summary": summarize_fc(records, baseline, boards),
-        "records": records,
-    }
-    if base_info:
-        result["baseline"] = base_info
-    if args.json:
-        args.json.write_text(json.dumps({**provenance(), **result}, indent=1) + "\n")
-        print(args.json)
-    else:
-        print(write_result("kernel_sweep_fc", result))
-    print(json.dumps(result["summary"], indent=1))
-    return 0 if all(r["bit_exact"] for r in records) else 1
+    baseline = _baseline(args)
+    note = ("QEMU -icount instructions per MAC of each fully-connected layer (layer instructions / (C_in * C_out)), "
+            "batch 1, relu, per-tensor int8; swept: input x output grid, else the FC back to the input length; "
+            "bit_exact: the firmware output equals the int8 reference interpreter's")
+    summary = summarize_fc(records, baseline and baseline["records"], boards)
+    return _finish(args, t0, "kernel_sweep_fc", note, summary, records, baseline)
 
 
 if __name__ == "__main__":
