@@ -149,8 +149,13 @@ def test_kill_9_of_edgenas_profile_leaves_no_qemu_and_the_next_command_removes_i
     """The issue's case itself: `edgenas profile` killed outright while QEMU measures a batch."""
     parent = _cli(["profile", "--target", "cortex-m7", "--table", str(root / "t.json"), "--budget", "2",
                    "--quiet"], root)
-    qemu = _wait_for_qemu(parent)
-    left = list(root.glob(f"edgenas-{parent.pid}-profile-*"))
+    for _ in range(20):  # a short batch may end (and its scratch go) between seeing QEMU and stopping edgenas
+        qemu = _wait_for_qemu(parent)
+        parent.send_signal(signal.SIGSTOP)  # frozen: it can neither clean up nor start the next batch
+        left = list(root.glob(f"edgenas-{parent.pid}-profile-*"))
+        if left:
+            break
+        parent.send_signal(signal.SIGCONT)
     parent.send_signal(signal.SIGKILL)
     parent.wait(timeout=5)
     assert _wait_gone(qemu), "QEMU outlived the killed `edgenas profile`"
