@@ -148,27 +148,35 @@ def sweep_graph(channels: int, shapes: list[tuple] | None = None) -> tuple[Graph
     return ch.graph(), ch.layers
 
 
-def measure(channels: int, in_place: bool, runtime: Path, workdir: Path,
-            boards: tuple[str, ...] = BOARDS, kernels: list[tuple] | None = None) -> list[dict]:
-    """Compile one chain, run it on each board; one record per (board, depthwise layer)."""
-    graph, shapes = sweep_graph(channels, kernels)
-    tag = f"c{channels}-{'ip' if in_place else 'oop'}"
+def run_chain(graph, shapes: dict, tag: str, seed: int, boards: tuple[str, ...], runtime: Path, workdir: Path,
+              in_place: bool = True):
+    """Compile ``graph``, run it on each board on one random input (``seed``); yield (board, layer
+    record, its swept shape, instructions, whether the whole output is bit-exact, the measurement)
+    for each layer named in ``shapes``."""
     res = compile_graph(graph, workdir / tag / "src", in_place=in_place)
-    x = np.random.default_rng(channels).integers(-128, 128, size=graph.tensor("x").shape, dtype=np.int8)
+    x = np.random.default_rng(seed).integers(-128, 128, size=graph.tensor("x").shape, dtype=np.int8)
     want = run_reference(graph, x).reshape(-1)
-    records = []
     for board in boards:
         fw = build_firmware(workdir / tag / "src", get_board(board), workdir / tag / board, runtime_dir=runtime)
         (m,) = driver.run(fw, [x.tobytes()])
         exact = bool(np.array_equal(np.frombuffer(m.output, np.int8), want))
         for rec, count in zip(res.layers, m.per_layer):
-            if rec["op"] not in shapes:
-                continue
-            s = shapes[rec["op"]]
-            records.append({"board": board, "channels": channels, "in_place": bool(rec["in_place"]), **s,
-                            "instructions": int(count), "instructions_per_mac": round(count / s["macs"], 3),
-                            "bit_exact": exact})
+            if rec["op"] in shapes:
+                yield board, rec, shapes[rec["op"]], count, exact, m
         print(f"{tag} {board}: {'bit-exact' if exact else 'OUTPUT DIFFERS'}", file=sys.stderr)
+
+
+def measure(channels: int, in_place: bool, runtime: Path, workdir: Path,
+            boards: tuple[str, ...] = BOARDS, kernels: list[tuple] | None = None) -> list[dict]:
+    """Compile one chain, run it on each board; one record per (board, depthwise layer)."""
+    graph, shapes = sweep_graph(channels, kernels)
+    tag = f"c{channels}-{'ip' if in_place else 'oop'}"
+    records = []
+    for board, rec, s, count, exact, _ in run_chain(graph, shapes, tag, channels, boards, runtime, workdir,
+                                                    in_place=in_place):
+        records.append({"board": board, "channels": channels, "in_place": bool(rec["in_place"]), **s,
+                        "instructions": int(count), "instructions_per_mac": round(count / s["macs"], 3),
+                        "bit_exact": exact})
     return records
 
 
@@ -212,23 +220,11 @@ def fc_graph(cin: int) -> tuple[Graph, dict[str, dict]]:
 def measure_fc(cin: int, boards: tuple[str, ...], runtime: Path, workdir: Path) -> list[dict]:
     """Compile one FC chain, run it on each board; one record per (board, FC layer)."""
     graph, shapes = fc_graph(cin)
-    tag = f"fc-i{cin}"
-    res = compile_graph(graph, workdir / tag / "src")
-    x = np.random.default_rng(cin).integers(-128, 128, size=graph.tensor("x").shape, dtype=np.int8)
-    want = run_reference(graph, x).reshape(-1)
     records = []
-    for board in boards:
-        fw = build_firmware(workdir / tag / "src", get_board(board), workdir / tag / board, runtime_dir=runtime)
-        (m,) = driver.run(fw, [x.tobytes()])
-        exact = bool(np.array_equal(np.frombuffer(m.output, np.int8), want))
-        for rec, count in zip(res.layers, m.per_layer):
-            if rec["op"] not in shapes:
-                continue
-            s = shapes[rec["op"]]
-            records.append({"board": board, **s, "instructions": int(count),
-                            "instructions_per_mac": round(count / s["macs"], 3), "bit_exact": exact,
-                            "flash_bytes": m.flash_bytes})
-        print(f"{tag} {board}: {'bit-exact' if exact else 'OUTPUT DIFFERS'}", file=sys.stderr)
+    for board, _, s, count, exact, m in run_chain(graph, shapes, f"fc-i{cin}", cin, boards, runtime, workdir):
+        records.append({"board": board, **s, "instructions": int(count),
+                        "instructions_per_mac": round(count / s["macs"], 3), "bit_exact": exact,
+                        "flash_bytes": m.flash_bytes})
     return records
 
 
