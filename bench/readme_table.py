@@ -45,7 +45,19 @@ def mcu_vs_tflm(d: dict) -> tuple[str, str]:
     return ("ResNet-8 / DS-CNN on the emulated Cortex-M7, instructions",
             f"{_mi(s['resnet8']['instructions'])} / {_mi(s['kws']['instructions'])}; TFLite Micro + CMSIS-NN "
             f"{_mi(q['resnet8']['instructions'])} / {_mi(q['kws']['instructions'])} (quoted, not measured here: "
-            f"{q['source'].split(';')[0]})")
+            f"{q['source'].split(';')[0]})" + _m55_and_sweep(s))
+
+
+def _m55_and_sweep(s: dict) -> str:
+    """The Cortex-M55 counts and the sweep models' worst layers, where the result has them."""
+    text = ""
+    if "m55" in s:
+        text += f"; Cortex-M55 with Helium {_mi(s['m55']['resnet8'])} / {_mi(s['m55']['kws'])}"
+    if "sweep" in s:
+        w = s["sweep"]
+        text += (f"; sweep models' worst M7 instructions/MAC: depthwise s1 {w['dw_s1']}, s2 {w['dw_s2']}, "
+                 f"K×1 {w['dw_kx1']}, FC (>= 64 inputs) {w['fc']}")
+    return text
 
 
 def lut_fidelity(d: dict) -> tuple[str, str]:

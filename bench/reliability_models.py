@@ -21,7 +21,7 @@ MLPERF = ("kws_dscnn_int8", "ic_resnet8_int8")
 SOFTMAX_Q = QuantParams((1.0 / 256,), (-128,))
 
 
-class _Builder:
+class SeededBuilder:
     """Collects tensors for one small graph; weights and biases drawn from one seeded generator."""
 
     def __init__(self, seed: int) -> None:
@@ -57,7 +57,7 @@ class _Builder:
 
 def dense_stack() -> Graph:
     """FC (per-tensor weights) -> FC (per-channel) -> softmax on a (1, 128) input."""
-    b = _Builder(11)
+    b = SeededBuilder(11)
     x, h = b.act("x", (1, 128), 0.04, -5), b.act("h", (1, 32), 0.1, -128)
     w1, w2 = b.weights("w1", (32, 128), 0, False), b.weights("w2", (10, 32), 0, True)
     y, p = b.act("y", (1, 10), 0.2, 3), b.act("p", (1, 10))
@@ -70,7 +70,7 @@ def dense_stack() -> Graph:
 
 def conv_pool() -> Graph:
     """Strided VALID conv -> dilated SAME depthwise -> avg pool -> reshape -> FC."""
-    b = _Builder(12)
+    b = SeededBuilder(12)
     x = b.act("x", (1, 11, 9, 3), 0.03, 4)
     w1 = b.weights("w1", (8, 3, 3, 3), 0, True)
     c1 = b.act("c1", (1, 5, 4, 8), 0.08, -20)
@@ -94,7 +94,7 @@ def conv_pool() -> Graph:
 def residual_pad() -> Graph:
     """PAD -> VALID conv (per-tensor weights) back to the input size -> ADD with the input -> SAME
     avg pool -> MEAN."""
-    b = _Builder(13)
+    b = SeededBuilder(13)
     x = b.act("x", (1, 6, 6, 4), 0.05, -3)
     pads = b.const("pads", np.array([[0, 0], [1, 1], [1, 1], [0, 0]]), "int32")
     xp = b.act("xp", (1, 8, 8, 4), 0.05, -3)
@@ -115,7 +115,7 @@ def residual_pad() -> Graph:
 
 def conv_mean() -> Graph:
     """SAME conv without bias -> MEAN keeping dims -> reshape: the shortest conv model."""
-    b = _Builder(14)
+    b = SeededBuilder(14)
     x = b.act("x", (1, 5, 7, 2), 0.05, -3)
     w = b.weights("w", (4, 3, 3, 2), 0, True)
     h = b.act("h", (1, 5, 7, 4), 0.2, 5)
