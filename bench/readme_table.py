@@ -60,6 +60,34 @@ def _m55_and_sweep(s: dict) -> str:
     return text
 
 
+def kernel_sweep(d: dict) -> tuple[str, str]:
+    """Worst M7 instructions per MAC per swept depthwise shape (square ones: >= 16 channels, as issue 19)."""
+    worst: dict[str, float] = {}
+    for r in d["records"]:
+        square = "x" in r["kernel"] and r["kernel"].split("x")[0] == r["kernel"].split("x")[1].split()[0]
+        if r["board"] != "mps2-an500" or square and r["channels"] < 16:
+            continue
+        label = f"{r['kernel']} s{r['stride']}"
+        worst[label] = max(worst.get(label, 0.0), r["instructions_per_mac"])
+    exact = all(r["bit_exact"] for r in d["records"])
+    return ("depthwise kernels on the emulated Cortex-M7, worst instructions/MAC per shape (6 channel counts, in place "
+            "and not; square kernels >= 16 channels)",
+            ", ".join(f"{k} {v:.2f}" for k, v in worst.items()) + f"; all outputs bit-exact: {str(exact).lower()}")
+
+
+def kernel_sweep_fc(d: dict) -> tuple[str, str]:
+    """Worst M7 instructions per MAC of fully connected layers by input length."""
+    recs = [r for r in d["records"] if r["board"] == "mps2-an500"]
+    parts = []
+    for n in sorted({r["in_features"] for r in recs}):
+        rows = [r for r in recs if r["in_features"] == n]
+        w = max(rows, key=lambda r: r["instructions_per_mac"])
+        parts.append(f"{n} in: {w['instructions_per_mac']:.2f} ({n}x{w['out_features']})")
+    exact = all(r["bit_exact"] for r in d["records"])
+    return ("fully connected on the emulated Cortex-M7, worst instructions/MAC by input length (batch 1)",
+            "; ".join(parts) + f"; all outputs bit-exact: {str(exact).lower()}")
+
+
 def lut_fidelity(d: dict) -> tuple[str, str]:
     m, h = d["summary"]["cortex-m7"], d["summary"]["host"]
 
@@ -220,6 +248,8 @@ def kws(d: dict) -> tuple[str, str]:
 ROWS: tuple[tuple[str, Callable[[dict], tuple[str, str]]], ...] = (
     ("compiler_memory", compiler_memory),
     ("mcu_vs_tflm", mcu_vs_tflm),
+    ("kernel_sweep", kernel_sweep),
+    ("kernel_sweep_fc", kernel_sweep_fc),
     ("lut_fidelity", lut_fidelity),
     ("search_speed", search_speed),
     ("extract", extract),
