@@ -257,13 +257,24 @@ EN_AI void kx1_cols(const kx1_geo *gm, const kx1_grp *g, const int8_t *x, size_t
 
 /* Group constants for channels c0..c0+3; 0 when a channel's requantisation is outside the
  * fused form (shift >= 0, accumulator bound past en_rq_fits or the 16-bit lanes). */
+static int kx1_fits(const en_requant *q, const int32_t *bias, int32_t K, int32_t c) {
+    const int32_t b = bias != NULL ? bias[c] : 0, shift = q->shift[q->per_channel ? c : 0];
+    const uint32_t ab = b < 0 ? 0u - (uint32_t)b : (uint32_t)b;
+    if (shift >= 0 || ab >= (1u << 30)) {
+        return 0;
+    }
+    /* en_rq_fits (shift < 0: bound < 2^30) and the 16-bit lanes, in 32 bits: bound < 2^31 */
+    const uint32_t bound = (uint32_t)K * 255u * 128u + ab;
+    const int32_t r = -shift - 1;
+    return bound < (1u << 30) && (r > 31 ? 0u : (bound + 2u) >> r) <= 32000u;
+}
+
 static int kx1_group(kx1_grp *g, const en_requant *q, const int8_t *w, const int32_t *bias,
                      int32_t C, int32_t K, int32_t c0) {
     for (int32_t j = 0; j < 4; ++j) {
         const int32_t c = c0 + j, h = j & 1, l = j >> 1, qc = q->per_channel ? c : 0;
         const int32_t b = bias != NULL ? bias[c] : 0, shift = q->shift[qc];
-        const int64_t bound = (int64_t)K * 255 * 128 + (b < 0 ? -(int64_t)b : b);
-        if (shift >= 0 || !en_rq_fits(bound, shift) || ((bound + 2) >> (-shift - 1)) > 32000) {
+        if (!kx1_fits(q, bias, K, c)) {
             return 0;
         }
         g->b[h][l] = (int32_t)((uint32_t)b << 1);
@@ -290,13 +301,323 @@ static int kx1_plan(const en_conv_params *p, const en_dims *in_dims, const en_di
     return !in_place || (p->stride_w == 1 && out_dims->w == in_dims->w && out_dims->h <= in_dims->h);
 }
 
+#if defined(__ARM_FEATURE_DSP) && !defined(EN_EMULATE_DSP)
+/* ---------------------------------------------------------------------------------------------
+ * K = 3 at stride 1 and 2, hand-scheduled (kx1_s1_run, kx1_s2_run): the same column walk and the
+ * same arithmetic as kx1_col3s1 / kx1_col3s2 above, but with every register chosen by hand, as
+ * the compiled loops spend about half their instructions moving the group's 22 constants between
+ * the stack and the registers. Here the constants sit at the bottom of the stack frame and come
+ * back two to five at a time (LDRD, LDM sp), in the order the loop uses them, so one output of
+ * four channels (12 MACs) costs 45 instructions at stride 1 and 47 at stride 2.
+ *
+ * Three changes to the arithmetic, each exact:
+ * - no SXTAB16 offset register: the input offset is folded into the (doubled) bias,
+ *   2 (bias - input_zp * sum_k w_k), and the taps take SXTB16 of the raw bytes; a padding row is
+ *   a row of input_zp, whose taps cancel their share of the folded bias, as ref skips them;
+ *   partial sums may wrap but the final sum is the exact 2 * acc (checked by en_rq_fits).
+ * - SMMLAR instead of SMMULR, SHADD16: y + Z 2^r in one instruction (Ra is added exactly), with
+ *   Z = 2 (output_zp + 128) + 1 the SHADD16 lanes, so y' >> (r + 1) = (t + Z) >> 1 with
+ *   t = y >> r: the halving of SHADD16 moves into the per-channel shift (r + 1 <= 22 keeps
+ *   Z 2^r + |y| inside int32; kx1_job_make checks it).
+ * - only the non-negative rounding form (act_min >= output_zp, act_max = 127: ReLU); the others
+ *   keep the C loops.
+ * The loops need the output rows to have the input rows' stride (stride_w 1, OW = W): the output
+ * goes to [Yend + I] and the input comes from [Bend + I] (stride 2: [Bend + 2 I]), I counting up
+ * by the row stride to 0 (ADDS sets the loop's flag). Outputs whose window leaves the image at the
+ * top (the first, pad_top 1) or the bottom (the last, one row) read the padding word instead.
+ * Stride 1 is unrolled three times so that the window's rows rotate through registers without
+ * moves; stride 2 twice. Rows are read before the output row at or above them is written, so
+ * both run in place (out == in) as well.
+ * ------------------------------------------------------------------------------------------- */
+
+/* Constants (frame offsets), then the walk. Word 0..4 differ: stride 1 takes {W0e, W1e, b0, b2}
+ * with one LDM and W2e alone, stride 2 {W0e, W1e, W2e, b0, b2} with one LDM (see the loops). */
+enum {
+    KJ_M0 = 5, KJ_C0, KJ_M2, KJ_C2, KJ_R0, KJ_R2, /* even half: channels c, c + 2 */
+    KJ_W0O, KJ_W1O, KJ_B1, KJ_B3, KJ_W2O, KJ_M1, KJ_C1, KJ_M3, KJ_C3, KJ_R1, KJ_R3,
+    KJ_LO, KJ_ADD, KJ_PAD, KJ_PAD2,
+    KJ_BEND, KJ_YEND, KJ_XCOL, KJ_YCOL, KJ_BSTOP, KJ_I0, KJ_RS, KJ_FLAGS, /* flags: 1 pad top, 2 pad bottom */
+    KJ_WORDS = 40 /* copied to the frame 8 words at a time */
+};
+typedef struct {
+    int32_t v[KJ_WORDS];
+} kx1_job;
+
+/* One stride-1 output: window rows E0, E1 (even lanes) and O0, O1 (odd), new row in E2 / O2.
+ * Ends with the four output bytes in E0; r10, r11, r12, lr are scratch. */
+#define KX1_S1_CORE(E0, E1, E2, O0, O1, O2)                                                        \
+    "ldm sp, {r10, r11, r12, lr}\n\t" /* W0e W1e b0 b2 */                                         \
+    "smlabb r12, " E0 ", r10, r12\n\t"                                                            \
+    "smlatt lr, " E0 ", r10, lr\n\t"                                                              \
+    "smlabb r12, " E1 ", r11, r12\n\t"                                                            \
+    "smlatt lr, " E1 ", r11, lr\n\t"                                                              \
+    "ldr r10, [sp, #16]\n\t"                                                                      \
+    "smlabb r12, " E2 ", r10, r12\n\t"                                                            \
+    "smlatt lr, " E2 ", r10, lr\n\t"                                                              \
+    KX1_RQ(E0, "20", "28", "36")                                                                  \
+    "ldrd r10, r11, [sp, #44]\n\t"                                                                \
+    "ldrd r12, lr, [sp, #52]\n\t"                                                                 \
+    "smlabb r12, " O0 ", r10, r12\n\t"                                                            \
+    "smlatt lr, " O0 ", r10, lr\n\t"                                                              \
+    "smlabb r12, " O1 ", r11, r12\n\t"                                                            \
+    "smlatt lr, " O1 ", r11, lr\n\t"                                                              \
+    "ldr r10, [sp, #60]\n\t"                                                                      \
+    "smlabb r12, " O2 ", r10, r12\n\t"                                                            \
+    "smlatt lr, " O2 ", r10, lr\n\t"                                                              \
+    KX1_RQ(O0, "64", "72", "80")                                                                  \
+    KX1_PACK(E0, O0)
+
+/* Sums r12 (lane 0) and lr (lane 1) of a half to its USAT16 pair in D (scratch r10, r11):
+ * SMMLAR y + Z 2^r, ASR r + 1, PKHBT, USAT16. MC0 / MC1: offsets of {m, c} per lane, R: {r, r}. */
+#define KX1_RQ_S(D, MC0, MC1, R, T0, T1)                                                           \
+    "ldrd " T0 ", " T1 ", [sp, #" MC0 "]\n\t"                                                     \
+    "smmlar r12, r12, " T0 ", " T1 "\n\t"                                                         \
+    "ldrd " T0 ", " T1 ", [sp, #" MC1 "]\n\t"                                                     \
+    "smmlar lr, lr, " T0 ", " T1 "\n\t"                                                           \
+    "ldrd " T0 ", " T1 ", [sp, #" R "]\n\t"                                                       \
+    "asr r12, r12, " T0 "\n\t"                                                                    \
+    "asr lr, lr, " T1 "\n\t"                                                                      \
+    "pkhbt " D ", r12, lr, lsl #16\n\t"                                                           \
+    "usat16 " D ", #8, " D "\n\t"
+#define KX1_RQ(D, MC0, MC1, R) KX1_RQ_S(D, MC0, MC1, R, "r10", "r11")
+
+/* Even pair bytes in E, odd in O: E = the four int8 outputs (ORR, then act_min as UQSUB8 /
+ * UADD8, see the section above). */
+#define KX1_PACK_S(E, O, T0, T1)                                                                   \
+    "orr " E ", " E ", " O ", lsl #8\n\t"                                                         \
+    "ldrd " T0 ", " T1 ", [sp, #88]\n\t"                                                          \
+    "uqsub8 " E ", " E ", " T0 "\n\t"                                                             \
+    "uadd8 " E ", " E ", " T1 "\n\t"
+#define KX1_PACK(E, O) KX1_PACK_S(E, O, "r10", "r11")
+
+#define KX1_S1_STEP(E0, E1, E2, O0, O1, O2)                                                        \
+    "ldr " E2 ", [r0, r2]\n\t"                                                                    \
+    "sxtb16 " O2 ", " E2 ", ror #8\n\t"                                                           \
+    "sxtb16 " E2 ", " E2 "\n\t"                                                                   \
+    KX1_S1_CORE(E0, E1, E2, O0, O1, O2)                                                           \
+    "str " E0 ", [r1, r2]\n\t"                                                                    \
+    "adds r2, r2, r3\n\t"
+
+/* Column loop shared by both strides: frame set-up (the job copied to the bottom of the frame). */
+#define KX1_FRAME_IN                                                                               \
+    "push {r4-r11, lr}\n\t"                                                                       \
+    "sub sp, sp, #160\n\t"                                                                        \
+    "mov r1, sp\n\t"                                                                              \
+    "ldm r0!, {r4-r11}\n\t" "stm r1!, {r4-r11}\n\t"                                               \
+    "ldm r0!, {r4-r11}\n\t" "stm r1!, {r4-r11}\n\t"                                               \
+    "ldm r0!, {r4-r11}\n\t" "stm r1!, {r4-r11}\n\t"                                               \
+    "ldm r0!, {r4-r11}\n\t" "stm r1!, {r4-r11}\n\t"                                               \
+    "ldm r0!, {r4-r11}\n\t" "stm r1!, {r4-r11}\n\t"                                               \
+    "ldr r3, [sp, #128]\n\t" /* row stride */                                                 \
+    "ldrd r0, r1, [sp, #104]\n\t" /* Bend, Yend of the first column (kept across columns) */
+
+/* Next column (Bend += xcol, Yend += ycol), back to label 0 until Bend reaches its stop. */
+#define KX1_FRAME_NEXT                                                                             \
+    "ldrd r10, r11, [sp, #112]\n\t" /* xcol, ycol */                                              \
+    "add r0, r0, r10\n\t"                                                                        \
+    "add r1, r1, r11\n\t"                                                                        \
+    "ldr r12, [sp, #120]\n\t"                                                                    \
+    "cmp r0, r12\n\t"                                                                            \
+    "bne 0b\n\t"                                                                                 \
+    "add sp, sp, #160\n\t"                                                                       \
+    "pop {r4-r11, pc}\n\t"
+
+__attribute__((naked, noinline)) static void kx1_s1_run(const kx1_job *j __attribute__((unused))) {
+    __asm volatile(
+        KX1_FRAME_IN
+        "0:\n\t"
+        "ldr r2, [sp, #124]\n\t"      /* I = -n * rs */
+        "add r10, r0, r2\n\t"
+        "sub r10, r10, r3\n\t"        /* row 1 - pad_top */
+        "ldr r5, [r10]\n\t"
+        "sxtb16 r8, r5, ror #8\n\t"
+        "sxtb16 r5, r5\n\t"
+        "ldr r11, [sp, #132]\n\t"
+        "tst r11, #1\n\t"
+        "beq 1f\n\t"
+        "ldrd r4, r7, [sp, #96]\n\t"  /* row -1: padding */
+        "b 2f\n\t"
+        "1:\n\t"
+        "sub r10, r10, r3\n\t"        /* row 0 */
+        "ldr r4, [r10]\n\t"
+        "sxtb16 r7, r4, ror #8\n\t"
+        "sxtb16 r4, r4\n\t"
+        "2:\n\t"
+        KX1_S1_STEP("r4", "r5", "r6", "r7", "r8", "r9")
+        "beq 5f\n\t"
+        KX1_S1_STEP("r5", "r6", "r4", "r8", "r9", "r7")
+        "beq 6f\n\t"
+        KX1_S1_STEP("r6", "r4", "r5", "r9", "r7", "r8")
+        "bne 2b\n\t"
+        "b 3f\n\t"
+        "5:\n\t"
+        "mov r4, r5\n\t" "mov r5, r6\n\t" "mov r7, r8\n\t" "mov r8, r9\n\t"
+        "b 3f\n\t"
+        "6:\n\t"
+        "mov r5, r4\n\t" "mov r4, r6\n\t" "mov r8, r7\n\t" "mov r7, r9\n\t"
+        "3:\n\t"
+        "ldr r11, [sp, #132]\n\t"
+        "tst r11, #2\n\t"
+        "beq 4f\n\t"
+        "ldrd r6, r9, [sp, #96]\n\t"  /* last output: row H is padding */
+        KX1_S1_CORE("r4", "r5", "r6", "r7", "r8", "r9")
+        "str r4, [r1, r2]\n\t"
+        "4:\n\t"
+        KX1_FRAME_NEXT
+        );
+}
+
+/* One stride-2 output: E0 / O0 the window's first row (the previous window's last); rows a and
+ * b come from [r0 + 2 I] and [r4 + 2 I] (LOADB: how row b arrives, into WA / WB). WA, WB: the
+ * pair that holds W0e, W1e for the first two taps, then row b (the next E0, O0). Output in E0. */
+#define KX1_S2_CORE(E0, O0, WA, WB, LOADB)                                                         \
+    "ldr r7, [r0, r2, lsl #1]\n\t"                                                                \
+    "sxtb16 r8, r7, ror #8\n\t"                                                                   \
+    "sxtb16 r7, r7\n\t"                                                                           \
+    "ldm sp, {" WA ", " WB ", r11, r12, lr}\n\t" /* W0e W1e W2e b0 b2 */                          \
+    "smlabb r12, " E0 ", " WA ", r12\n\t"                                                         \
+    "smlatt lr, " E0 ", " WA ", lr\n\t"                                                           \
+    "smlabb r12, r7, " WB ", r12\n\t"                                                             \
+    "smlatt lr, r7, " WB ", lr\n\t"                                                               \
+    LOADB                                                                                         \
+    "smlabb r12, " WA ", r11, r12\n\t"                                                            \
+    "smlatt lr, " WA ", r11, lr\n\t"                                                              \
+    KX1_RQ_S(E0, "20", "28", "36", "r7", "r11")                                                   \
+    "ldrd r12, lr, [sp, #52]\n\t"                                                                 \
+    "ldrd r7, r11, [sp, #44]\n\t"                                                                 \
+    "smlabb r12, " O0 ", r7, r12\n\t"                                                             \
+    "smlatt lr, " O0 ", r7, lr\n\t"                                                               \
+    "smlabb r12, r8, r11, r12\n\t"                                                                \
+    "smlatt lr, r8, r11, lr\n\t"                                                                  \
+    "ldr r7, [sp, #60]\n\t"                                                                       \
+    "smlabb r12, " WB ", r7, r12\n\t"                                                             \
+    "smlatt lr, " WB ", r7, lr\n\t"                                                               \
+    KX1_RQ_S("r8", "64", "72", "80", "r7", "r11")                                                 \
+    KX1_PACK_S(E0, "r8", "r7", "r11")                                                             \
+    "str " E0 ", [r1, r2]\n\t"
+
+#define KX1_S2_LOADB(WA, WB)                                                                       \
+    "ldr " WA ", [r4, r2, lsl #1]\n\t"                                                            \
+    "sxtb16 " WB ", " WA ", ror #8\n\t"                                                           \
+    "sxtb16 " WA ", " WA "\n\t"
+
+__attribute__((naked, noinline)) static void kx1_s2_run(const kx1_job *j __attribute__((unused))) {
+    __asm volatile(
+        KX1_FRAME_IN
+        "0:\n\t"
+        "ldr r2, [sp, #124]\n\t"      /* I = -n * rs */
+        "add r4, r0, r3\n\t"          /* row b base */
+        "ldr r11, [sp, #132]\n\t"
+        "tst r11, #1\n\t"
+        "beq 1f\n\t"
+        "ldrd r5, r6, [sp, #96]\n\t"  /* row -1: padding */
+        "b 2f\n\t"
+        "1:\n\t"
+        "add r10, r0, r2, lsl #1\n\t"
+        "sub r10, r10, r3\n\t"        /* row 0 */
+        "ldr r5, [r10]\n\t"
+        "sxtb16 r6, r5, ror #8\n\t"
+        "sxtb16 r5, r5\n\t"
+        "2:\n\t"
+        KX1_S2_CORE("r5", "r6", "r9", "r10", KX1_S2_LOADB("r9", "r10"))
+        "adds r2, r2, r3\n\t"
+        "beq 5f\n\t"
+        KX1_S2_CORE("r9", "r10", "r5", "r6", KX1_S2_LOADB("r5", "r6"))
+        "adds r2, r2, r3\n\t"
+        "bne 2b\n\t"
+        "b 3f\n\t"
+        "5:\n\t"
+        "mov r5, r9\n\t" "mov r6, r10\n\t"
+        "3:\n\t"
+        "ldr r11, [sp, #132]\n\t"
+        "tst r11, #2\n\t"
+        "beq 4f\n\t"
+        KX1_S2_CORE("r5", "r6", "r9", "r10", "ldrd r9, r10, [sp, #96]\n\t") /* row b: padding */
+        "4:\n\t"
+        KX1_FRAME_NEXT
+        );
+}
+
+/* The group's constants for kx1_s1_run / kx1_s2_run (sh: the stride); 0 when a shift is past
+ * the SMMLAR form's range (the C loops take the group). Straight-line: it runs once per group. */
+static int kx1_job_make(kx1_job *jb, const en_requant *q, const int8_t *w, const int32_t *bias,
+                        int32_t C, int32_t c0, int32_t sh) {
+    int32_t *v = jb->v;
+    const int32_t z = 2 * (q->output_zp + 128) + 1, zpi = q->input_zp;
+    int32_t b[4], m[4], cz[4], r1[4];
+#pragma GCC unroll 4
+    for (int32_t j = 0; j < 4; ++j) {
+        const int32_t c = c0 + j, qc = q->per_channel ? c : 0;
+        r1[j] = -q->shift[qc];
+        if (r1[j] < 1 || r1[j] > 22) {
+            return 0;
+        }
+        const int32_t sum = (int32_t)w[c] + w[(size_t)C + c] + w[2 * (size_t)C + c];
+        const uint32_t bb = (uint32_t)(bias != NULL ? bias[c] : 0) - (uint32_t)zpi * (uint32_t)sum;
+        b[j] = (int32_t)(bb << 1); /* 2 (bias - input_zp sum w), modulo 2^32 */
+        m[j] = q->mult[qc];
+        cz[j] = (int32_t)((uint32_t)z << (r1[j] - 1));
+    }
+    const int8_t *w0 = w + c0, *w1 = w0 + C, *w2 = w1 + C;
+    const int32_t w2e = pack_lo16(2 * w2[0], 2 * w2[2]);
+    v[0] = pack_lo16(2 * w0[0], 2 * w0[2]);
+    v[1] = pack_lo16(2 * w1[0], 2 * w1[2]);
+    if (sh == 1) { /* {W0e, W1e, b0, b2}, W2e */
+        v[2] = b[0];
+        v[3] = b[2];
+        v[4] = w2e;
+    } else { /* {W0e, W1e, W2e, b0, b2} */
+        v[2] = w2e;
+        v[3] = b[0];
+        v[4] = b[2];
+    }
+    v[KJ_M0] = m[0];
+    v[KJ_C0] = cz[0];
+    v[KJ_M2] = m[2];
+    v[KJ_C2] = cz[2];
+    v[KJ_R0] = r1[0];
+    v[KJ_R2] = r1[2];
+    v[KJ_W0O] = pack_lo16(2 * w0[1], 2 * w0[3]);
+    v[KJ_W1O] = pack_lo16(2 * w1[1], 2 * w1[3]);
+    v[KJ_B1] = b[1];
+    v[KJ_B3] = b[3];
+    v[KJ_W2O] = pack_lo16(2 * w2[1], 2 * w2[3]);
+    v[KJ_M1] = m[1];
+    v[KJ_C1] = cz[1];
+    v[KJ_M3] = m[3];
+    v[KJ_C3] = cz[3];
+    v[KJ_R1] = r1[1];
+    v[KJ_R3] = r1[3];
+    return 1;
+}
+
+/* Whether kx1_s1_run / kx1_s2_run take the call's geometry: outputs [0, n) read rows inside the
+ * image but for row -1 (pad_top 1), and at most one last output reads row H (tail). */
+static int kx1_fast_geo(const en_conv_params *p, const en_dims *in_dims, const en_dims *w_dims,
+                        const en_dims *out_dims, int32_t *n, int32_t *flags) {
+    const int32_t H = in_dims->h, OH = out_dims->h, pt = p->pad_top, sh = p->stride_h;
+    if (w_dims->h != 3 || (sh != 1 && sh != 2) || out_dims->w != in_dims->w || pt > 1) {
+        return 0;
+    }
+    /* the last output whose rows all lie above row H: o * sh + 2 - pt <= H - 1 */
+    const int32_t last = H - 3 + pt >= 0 ? (H - 3 + pt) / sh : -1;
+    *n = last + 1 < OH ? last + 1 : OH;
+    const int32_t tail = OH - *n;
+    if (*n < 1 || tail > 1 || (tail == 1 && (OH - 1) * sh + 1 - pt > H - 1)) {
+        return 0;
+    }
+    *flags = pt | (tail << 1);
+    return 1;
+}
+#endif
+
 static int dw_kx1(const en_conv_params *p, const en_requant *q, const en_dims *in_dims,
                   const int8_t *in, const en_dims *w_dims, const int8_t *w, const int32_t *bias,
                   const en_dims *out_dims, int8_t *out) {
     const int32_t C = in_dims->c, K = w_dims->h;
     kx1_grp grp[1];
-    for (int32_t c0 = 0; c0 < C; c0 += 4) { /* check every channel before writing anything */
-        if (!kx1_group(grp, q, w, bias, C, K, c0)) {
+    for (int32_t c = 0; c < C; ++c) { /* check every channel before writing anything */
+        if (!kx1_fits(q, bias, K, c)) {
             return 0;
         }
     }
@@ -314,7 +635,41 @@ static int dw_kx1(const en_conv_params *p, const en_requant *q, const en_dims *i
     grp->lo = (uint32_t)(q->act_min + 128) * bytes;
     grp->add = ((uint32_t)q->act_min & 0xFFu) * bytes;
     grp->hi = (uint32_t)(q->act_max + 128) * bytes;
+#if defined(__ARM_FEATURE_DSP) && !defined(EN_EMULATE_DSP)
+    int32_t fast_n = 0, fast_flags = 0;
+    const int fast = !gen && kx1_fast_geo(p, in_dims, w_dims, out_dims, &fast_n, &fast_flags);
+    kx1_job job;
+    if (fast) {
+        const uint32_t bytes = 0x01010101u;
+        job.v[KJ_LO] = (int32_t)((uint32_t)(q->act_min + 128) * bytes);
+        job.v[KJ_ADD] = (int32_t)(((uint32_t)q->act_min & 0xFFu) * bytes);
+        job.v[KJ_PAD] = job.v[KJ_PAD2] = (int32_t)(((uint32_t)q->input_zp & 0xFFFFu) * 0x00010001u);
+    }
+#endif
     for (int32_t c0 = 0; c0 < C; c0 += 4) {
+#if defined(__ARM_FEATURE_DSP) && !defined(EN_EMULATE_DSP)
+        if (fast && kx1_job_make(&job, q, w, bias, C, c0, p->stride_h)) {
+            const int32_t pt = p->pad_top, n = fast_n;
+            const size_t first = p->stride_h == 1 ? (size_t)(2 - pt + n) * gm.rs
+                                                  : (size_t)(1 - pt + 2 * n) * gm.rs;
+            job.v[KJ_XCOL] = (int32_t)((size_t)p->stride_w * C);
+            job.v[KJ_YCOL] = C;
+            job.v[KJ_I0] = -(int32_t)((size_t)n * gm.rs);
+            job.v[KJ_RS] = (int32_t)gm.rs;
+            job.v[KJ_FLAGS] = fast_flags;
+            for (int32_t b = 0; b < in_dims->n; ++b) {
+                job.v[KJ_BEND] = (int32_t)(intptr_t)(in + (size_t)b * in_batch + c0 + first);
+                job.v[KJ_BSTOP] = job.v[KJ_BEND] + out_dims->w * job.v[KJ_XCOL];
+                job.v[KJ_YEND] = (int32_t)(intptr_t)(out + (size_t)b * out_batch + c0 + (size_t)n * gm.ys);
+                if (p->stride_h == 1) {
+                    kx1_s1_run(&job);
+                } else {
+                    kx1_s2_run(&job);
+                }
+            }
+            continue;
+        }
+#endif
         kx1_group(grp, q, w, bias, C, K, c0);
         for (int32_t b = 0; b < in_dims->n; ++b) {
             const int8_t *x = in + (size_t)b * in_batch + c0;
