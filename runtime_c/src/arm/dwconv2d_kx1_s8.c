@@ -255,19 +255,34 @@ EN_AI void kx1_cols(const kx1_geo *gm, const kx1_grp *g, const int8_t *x, size_t
     }
 }
 
-/* Group constants for channels c0..c0+3; 0 when a channel's requantisation is outside the
- * fused form (shift >= 0, accumulator bound past en_rq_fits or the 16-bit lanes). */
-static int kx1_fits(const en_requant *q, const int32_t *bias, int32_t K, int32_t c) {
-    const int32_t b = bias != NULL ? bias[c] : 0, shift = q->shift[q->per_channel ? c : 0];
+/* Whether channel c's requantisation fits the fused form: shift < 0, the accumulator bound
+ * K * 255 * 128 + |bias| inside en_rq_fits (< 2^30 for shift < 0) and its 16-bit lanes
+ * ((bound + 2) >> (-shift - 1) <= 32000); in 32 bits, as every term stays below 2^31. */
+static inline int kx1_fits1(int32_t b, int32_t shift, int32_t K) {
     const uint32_t ab = b < 0 ? 0u - (uint32_t)b : (uint32_t)b;
-    if (shift >= 0 || ab >= (1u << 30)) {
-        return 0;
-    }
-    /* en_rq_fits (shift < 0: bound < 2^30) and the 16-bit lanes, in 32 bits: bound < 2^31 */
-    const uint32_t bound = (uint32_t)K * 255u * 128u + ab;
+    const uint32_t bound = (uint32_t)K * 255u * 128u + ab; /* K <= KX1_MAX_K */
     const int32_t r = -shift - 1;
-    return bound < (1u << 30) && (r > 31 ? 0u : (bound + 2u) >> r) <= 32000u;
+    return shift < 0 && ab < (1u << 30) && bound < (1u << 30) &&
+           (r > 31 ? 0u : (bound + 2u) >> r) <= 32000u;
 }
+static inline int kx1_fits(const en_requant *q, const int32_t *bias, int32_t K, int32_t c) {
+    return kx1_fits1(bias != NULL ? bias[c] : 0, q->shift[q->per_channel ? c : 0], K);
+}
+
+/* Every channel's kx1_fits, checked before anything is written. */
+static int kx1_all_fit(const en_requant *q, const int32_t *bias, int32_t K, int32_t C) {
+    const int32_t *sh = q->shift;
+    const int32_t step = q->per_channel ? 1 : 0;
+    for (int32_t c = 0; c < C; ++c, sh += step) {
+        if (!kx1_fits1(bias != NULL ? bias[c] : 0, *sh, K)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Group constants for channels c0..c0+3; 0 when a channel's requantisation is outside the
+ * fused form (kx1_fits). */
 
 static int kx1_group(kx1_grp *g, const en_requant *q, const int8_t *w, const int32_t *bias,
                      int32_t C, int32_t K, int32_t c0) {
@@ -544,21 +559,24 @@ static int kx1_job_make(kx1_job *jb, const en_requant *q, const int8_t *w, const
                         int32_t C, int32_t c0, int32_t sh) {
     int32_t *v = jb->v;
     const int32_t z = 2 * (q->output_zp + 128) + 1, zpi = q->input_zp;
+    static const int32_t no_bias[4] = {0, 0, 0, 0};
+    const int32_t *bp = bias != NULL ? bias + c0 : no_bias;
+    const int32_t qs = q->per_channel ? 1 : 0, q0 = qs * c0;
+    const int32_t *shp = q->shift + q0, *mp = q->mult + q0;
+    const int8_t *w0 = w + c0, *w1 = w0 + C, *w2 = w1 + C;
     int32_t b[4], m[4], cz[4], r1[4];
 #pragma GCC unroll 4
     for (int32_t j = 0; j < 4; ++j) {
-        const int32_t c = c0 + j, qc = q->per_channel ? c : 0;
-        r1[j] = -q->shift[qc];
-        if (r1[j] < 1 || r1[j] > 22) {
+        r1[j] = -shp[qs * j];
+        if ((uint32_t)(r1[j] - 1) > 21u) { /* r1 in [1, 22] */
             return 0;
         }
-        const int32_t sum = (int32_t)w[c] + w[(size_t)C + c] + w[2 * (size_t)C + c];
-        const uint32_t bb = (uint32_t)(bias != NULL ? bias[c] : 0) - (uint32_t)zpi * (uint32_t)sum;
+        const int32_t sum = (int32_t)w0[j] + w1[j] + w2[j];
+        const uint32_t bb = (uint32_t)bp[j] - (uint32_t)zpi * (uint32_t)sum;
         b[j] = (int32_t)(bb << 1); /* 2 (bias - input_zp sum w), modulo 2^32 */
-        m[j] = q->mult[qc];
+        m[j] = mp[qs * j];
         cz[j] = (int32_t)((uint32_t)z << (r1[j] - 1));
     }
-    const int8_t *w0 = w + c0, *w1 = w0 + C, *w2 = w1 + C;
     const int32_t w2e = pack_lo16(2 * w2[0], 2 * w2[2]);
     v[0] = pack_lo16(2 * w0[0], 2 * w0[2]);
     v[1] = pack_lo16(2 * w1[0], 2 * w1[2]);
@@ -616,10 +634,8 @@ static int dw_kx1(const en_conv_params *p, const en_requant *q, const en_dims *i
                   const en_dims *out_dims, int8_t *out) {
     const int32_t C = in_dims->c, K = w_dims->h;
     kx1_grp grp[1];
-    for (int32_t c = 0; c < C; ++c) { /* check every channel before writing anything */
-        if (!kx1_fits(q, bias, K, c)) {
-            return 0;
-        }
+    if (!kx1_all_fit(q, bias, K, C)) { /* check every channel before writing anything */
+        return 0;
     }
     uint32_t buf[KX1_COL];
     const int32_t offset = -q->input_zp;
@@ -639,33 +655,32 @@ static int dw_kx1(const en_conv_params *p, const en_requant *q, const en_dims *i
     int32_t fast_n = 0, fast_flags = 0;
     const int fast = !gen && kx1_fast_geo(p, in_dims, w_dims, out_dims, &fast_n, &fast_flags);
     kx1_job job;
-    if (fast) {
+    void (*run)(const kx1_job *) = p->stride_h == 1 ? kx1_s1_run : kx1_s2_run;
+    size_t first = 0, last_out = 0;
+    if (fast) { /* the per-call words of the job */
         const uint32_t bytes = 0x01010101u;
+        const int32_t pt = p->pad_top, n = fast_n;
         job.v[KJ_LO] = (int32_t)((uint32_t)(q->act_min + 128) * bytes);
         job.v[KJ_ADD] = (int32_t)(((uint32_t)q->act_min & 0xFFu) * bytes);
         job.v[KJ_PAD] = job.v[KJ_PAD2] = (int32_t)(((uint32_t)q->input_zp & 0xFFFFu) * 0x00010001u);
+        job.v[KJ_XCOL] = (int32_t)((size_t)p->stride_w * C);
+        job.v[KJ_YCOL] = C;
+        job.v[KJ_I0] = -(int32_t)((size_t)n * gm.rs);
+        job.v[KJ_RS] = (int32_t)gm.rs;
+        job.v[KJ_FLAGS] = fast_flags;
+        /* Bend: the first loop row (stride 1: 2 - pt, stride 2: 1 - pt) plus n loop steps */
+        first = p->stride_h == 1 ? (size_t)(2 - pt + n) * gm.rs : (size_t)(1 - pt + 2 * n) * gm.rs;
+        last_out = (size_t)n * gm.ys;
     }
 #endif
     for (int32_t c0 = 0; c0 < C; c0 += 4) {
 #if defined(__ARM_FEATURE_DSP) && !defined(EN_EMULATE_DSP)
         if (fast && kx1_job_make(&job, q, w, bias, C, c0, p->stride_h)) {
-            const int32_t pt = p->pad_top, n = fast_n;
-            const size_t first = p->stride_h == 1 ? (size_t)(2 - pt + n) * gm.rs
-                                                  : (size_t)(1 - pt + 2 * n) * gm.rs;
-            job.v[KJ_XCOL] = (int32_t)((size_t)p->stride_w * C);
-            job.v[KJ_YCOL] = C;
-            job.v[KJ_I0] = -(int32_t)((size_t)n * gm.rs);
-            job.v[KJ_RS] = (int32_t)gm.rs;
-            job.v[KJ_FLAGS] = fast_flags;
             for (int32_t b = 0; b < in_dims->n; ++b) {
                 job.v[KJ_BEND] = (int32_t)(intptr_t)(in + (size_t)b * in_batch + c0 + first);
                 job.v[KJ_BSTOP] = job.v[KJ_BEND] + out_dims->w * job.v[KJ_XCOL];
-                job.v[KJ_YEND] = (int32_t)(intptr_t)(out + (size_t)b * out_batch + c0 + (size_t)n * gm.ys);
-                if (p->stride_h == 1) {
-                    kx1_s1_run(&job);
-                } else {
-                    kx1_s2_run(&job);
-                }
+                job.v[KJ_YEND] = (int32_t)(intptr_t)(out + (size_t)b * out_batch + c0 + last_out);
+                run(&job);
             }
             continue;
         }
