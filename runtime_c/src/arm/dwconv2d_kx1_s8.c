@@ -424,14 +424,15 @@ typedef struct {
     "ldm r0!, {r4-r11}\n\t" "stm r1!, {r4-r11}\n\t"                                               \
     "ldm r0!, {r4-r11}\n\t" "stm r1!, {r4-r11}\n\t"                                               \
     "ldr r3, [sp, #128]\n\t" /* row stride */                                                 \
-    "ldrd r0, r1, [sp, #104]\n\t" /* Bend, Yend of the first column (kept across columns) */
+    "ldrd r0, r1, [sp, #104]\n\t" /* Bend, Yend of the first column (kept across columns) */  \
+    "ldr r2, [sp, #124]\n\t"      /* I = -n * rs */
 
 /* Next column (Bend += xcol, Yend += ycol), back to label 0 until Bend reaches its stop. */
 #define KX1_FRAME_NEXT                                                                             \
     "ldrd r10, r11, [sp, #112]\n\t" /* xcol, ycol */                                              \
     "add r0, r0, r10\n\t"                                                                        \
     "add r1, r1, r11\n\t"                                                                        \
-    "ldr r12, [sp, #120]\n\t"                                                                    \
+    "ldrd r12, r2, [sp, #120]\n\t" /* Bstop, I0 (for the next column) */                        \
     "cmp r0, r12\n\t"                                                                            \
     "bne 0b\n\t"                                                                                 \
     "add sp, sp, #160\n\t"                                                                       \
@@ -441,7 +442,6 @@ __attribute__((naked, noinline)) static void kx1_s1_run(const kx1_job *j __attri
     __asm volatile(
         KX1_FRAME_IN
         "0:\n\t"
-        "ldr r2, [sp, #124]\n\t"      /* I = -n * rs */
         "add r10, r0, r2\n\t"
         "sub r10, r10, r3\n\t"        /* row 1 - pad_top */
         "ldr r5, [r10]\n\t"
@@ -520,7 +520,6 @@ __attribute__((naked, noinline)) static void kx1_s2_run(const kx1_job *j __attri
     __asm volatile(
         KX1_FRAME_IN
         "0:\n\t"
-        "ldr r2, [sp, #124]\n\t"      /* I = -n * rs */
         "add r4, r0, r3\n\t"          /* row b base */
         "ldr r11, [sp, #132]\n\t"
         "tst r11, #1\n\t"
@@ -563,7 +562,17 @@ static int kx1_job_make(kx1_job *jb, const en_requant *q, const int8_t *w, const
     const int32_t *bp = bias != NULL ? bias + c0 : no_bias;
     const int32_t qs = q->per_channel ? 1 : 0, q0 = qs * c0;
     const int32_t *shp = q->shift + q0, *mp = q->mult + q0;
-    const int8_t *w0 = w + c0, *w1 = w0 + C, *w2 = w1 + C;
+    /* doubled weights as int16 lanes ({c, c + 2}: e, {c + 1, c + 3}: o) and their sums */
+    const uint32_t x0 = en_read_u32(w + c0), x1 = en_read_u32(w + c0 + C),
+                   x2 = en_read_u32(w + c0 + 2 * (size_t)C);
+    const int32_t e0 = __sxtb16((int8x4_t)x0), e1 = __sxtb16((int8x4_t)x1),
+                  e2 = __sxtb16((int8x4_t)x2);
+    const int32_t o0 = en_sxtab16_ror8(0, x0), o1 = en_sxtab16_ror8(0, x1),
+                  o2 = en_sxtab16_ror8(0, x2);
+    const int32_t we0 = __sadd16(e0, e0), we1 = __sadd16(e1, e1), we2 = __sadd16(e2, e2);
+    const int32_t wo0 = __sadd16(o0, o0), wo1 = __sadd16(o1, o1), wo2 = __sadd16(o2, o2);
+    const int32_t se = __sadd16(__sadd16(we0, we1), we2), so = __sadd16(__sadd16(wo0, wo1), wo2);
+    const int32_t sum2[4] = {(int16_t)se, (int16_t)so, se >> 16, so >> 16}; /* 2 sum_k w_k */
     int32_t b[4], m[4], cz[4], r1[4];
 #pragma GCC unroll 4
     for (int32_t j = 0; j < 4; ++j) {
@@ -571,21 +580,19 @@ static int kx1_job_make(kx1_job *jb, const en_requant *q, const int8_t *w, const
         if ((uint32_t)(r1[j] - 1) > 21u) { /* r1 in [1, 22] */
             return 0;
         }
-        const int32_t sum = (int32_t)w0[j] + w1[j] + w2[j];
-        const uint32_t bb = (uint32_t)bp[j] - (uint32_t)zpi * (uint32_t)sum;
-        b[j] = (int32_t)(bb << 1); /* 2 (bias - input_zp sum w), modulo 2^32 */
+        /* 2 (bias - input_zp sum w), modulo 2^32 */
+        b[j] = (int32_t)(((uint32_t)bp[j] << 1) - (uint32_t)zpi * (uint32_t)sum2[j]);
         m[j] = mp[qs * j];
         cz[j] = (int32_t)((uint32_t)z << (r1[j] - 1));
     }
-    const int32_t w2e = pack_lo16(2 * w2[0], 2 * w2[2]);
-    v[0] = pack_lo16(2 * w0[0], 2 * w0[2]);
-    v[1] = pack_lo16(2 * w1[0], 2 * w1[2]);
+    v[0] = we0;
+    v[1] = we1;
     if (sh == 1) { /* {W0e, W1e, b0, b2}, W2e */
         v[2] = b[0];
         v[3] = b[2];
-        v[4] = w2e;
+        v[4] = we2;
     } else { /* {W0e, W1e, W2e, b0, b2} */
-        v[2] = w2e;
+        v[2] = we2;
         v[3] = b[0];
         v[4] = b[2];
     }
@@ -595,11 +602,11 @@ static int kx1_job_make(kx1_job *jb, const en_requant *q, const int8_t *w, const
     v[KJ_C2] = cz[2];
     v[KJ_R0] = r1[0];
     v[KJ_R2] = r1[2];
-    v[KJ_W0O] = pack_lo16(2 * w0[1], 2 * w0[3]);
-    v[KJ_W1O] = pack_lo16(2 * w1[1], 2 * w1[3]);
+    v[KJ_W0O] = wo0;
+    v[KJ_W1O] = wo1;
     v[KJ_B1] = b[1];
     v[KJ_B3] = b[3];
-    v[KJ_W2O] = pack_lo16(2 * w2[1], 2 * w2[3]);
+    v[KJ_W2O] = wo2;
     v[KJ_M1] = m[1];
     v[KJ_C1] = cz[1];
     v[KJ_M3] = m[3];
