@@ -323,7 +323,11 @@ static int kx1_plan(const en_conv_params *p, const en_dims *in_dims, const en_di
  * the compiled loops spend about half their instructions moving the group's 22 constants between
  * the stack and the registers. Here the constants sit at the bottom of the stack frame and come
  * back two to five at a time (LDRD, LDM sp), in the order the loop uses them, so one output of
- * four channels (12 MACs) costs 45 instructions at stride 1 and 47 at stride 2.
+ * four channels (12 MACs) costs 45 instructions at stride 1 and 47 at stride 2. Registers: r0-r3
+ * walk the column (input end, output end, index I, row stride), six hold the window's three rows
+ * (even and odd lanes; stride 2: the first row and the two new ones), four are scratch for
+ * weights, sums and constants. (A reload is one LDM / LDRD for several words, which is why the
+ * frame beats keeping half the constants in registers and spilling the window.)
  *
  * Three changes to the arithmetic, each exact:
  * - no SXTAB16 offset register: the input offset is folded into the (doubled) bias,
@@ -351,7 +355,8 @@ enum {
     KJ_M0 = 5, KJ_C0, KJ_M2, KJ_C2, KJ_R0, KJ_R2, /* even half: channels c, c + 2 */
     KJ_W0O, KJ_W1O, KJ_B1, KJ_B3, KJ_W2O, KJ_M1, KJ_C1, KJ_M3, KJ_C3, KJ_R1, KJ_R3,
     KJ_LO, KJ_ADD, KJ_PAD, KJ_PAD2,
-    KJ_BEND, KJ_YEND, KJ_XCOL, KJ_YCOL, KJ_BSTOP, KJ_I0, KJ_RS, KJ_FLAGS, /* flags: 1 pad top, 2 pad bottom */
+    KJ_BEND, KJ_YEND, KJ_XCOL, KJ_YCOL, KJ_BSTOP, KJ_I0, KJ_RS,
+    KJ_FLAGS, /* 1: pad top (row -1 of the first output), 2: pad bottom (the last output) */
     KJ_WORDS = 40 /* copied to the frame 8 words at a time */
 };
 typedef struct {
@@ -685,7 +690,8 @@ static int dw_kx1(const en_conv_params *p, const en_requant *q, const en_dims *i
         if (fast && kx1_job_make(&job, q, w, bias, C, c0, p->stride_h)) {
             for (int32_t b = 0; b < in_dims->n; ++b) {
                 job.v[KJ_BEND] = (int32_t)(intptr_t)(in + (size_t)b * in_batch + c0 + first);
-                job.v[KJ_BSTOP] = job.v[KJ_BEND] + out_dims->w * job.v[KJ_XCOL];
+                job.v[KJ_BSTOP] = (int32_t)((uint32_t)job.v[KJ_BEND] +
+                                            (uint32_t)out_dims->w * (uint32_t)job.v[KJ_XCOL]);
                 job.v[KJ_YEND] = (int32_t)(intptr_t)(out + (size_t)b * out_batch + c0 + last_out);
                 run(&job);
             }
