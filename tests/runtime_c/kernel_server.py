@@ -29,7 +29,7 @@ OUTPUT_BYTES = 4096
 MAX_CALLS = 16
 HDR_WORDS = 64
 (OP_FC, OP_CONV, OP_CONV_PACKED, OP_CONV_PACKED_IN_PLACE, OP_CONV_ADD, OP_CONV_ADD_PACKED, OP_DWCONV, OP_ADD,
- OP_AVGPOOL, OP_FC_PACKED) = range(1, 11)
+ OP_AVGPOOL, OP_FC_PACKED, OP_DWCONV_KX1) = range(1, 12)
 H_OP, H_IN_DIMS, H_W_DIMS, H_OUT_DIMS, H_CONV, H_RQ, H_ADD, H_FC = 0, 1, 5, 9, 13, 19, 24, 36
 H_X, H_W, H_BIAS, H_MULT, H_SHIFT, H_SKIP, H_OUT, H_SCRATCH, H_OUT_BYTES, H_SIZE, H_NEXT, H_POOL = range(39, 51)
 _OFFSET_FIELDS = [H_X, H_W, H_BIAS, H_MULT, H_SHIFT, H_SKIP, H_OUT, H_SCRATCH]
@@ -231,9 +231,10 @@ def conv_add(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, q: Quant, a:
 
 def dwconv(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, q: Quant, stride: tuple[int, int],
            pad: tuple[int, int], out_hw: tuple[int, int], in_place: bool = False,
-           dilation: tuple[int, int] = (1, 1)) -> Call:
-    """en_dwconv2d_s8: w [1, KH, KW, C]; in place with a scratch of one channel plane."""
-    b = _Blob(OP_DWCONV)
+           dilation: tuple[int, int] = (1, 1), kx1: bool = False) -> Call:
+    """en_dwconv2d_s8 (kx1: en_dwconv2d_kx1_s8): w [1, KH, KW, C]; in place with a scratch of one
+    channel plane."""
+    b = _Blob(OP_DWCONV_KX1 if kx1 else OP_DWCONV)
     b.quant(q)
     b.conv(stride, dilation, pad)
     out_shape = (x.shape[0], *out_hw, x.shape[3])

@@ -448,11 +448,3 @@ en_status en_dwconv2d_strided_s8(const en_conv_params *p, const en_requant *q,
                                  int8_t *out, void *scratch) {
     return en_dwconv2d_s8(p, q, in_dims, in, w_dims, w, bias, out_dims, out, scratch);
 }
-
-/* No strategy of its own for Kx1 kernels in this build (see kernels.h). */
-en_status en_dwconv2d_kx1_s8(const en_conv_params *p, const en_requant *q, const en_dims *in_dims,
-                             const int8_t *in, const en_dims *w_dims, const int8_t *w,
-                             const int32_t *bias, const en_dims *out_dims, int8_t *out,
-                             void *scratch) {
-    return en_dwconv2d_s8(p, q, in_dims, in, w_dims, w, bias, out_dims, out, scratch);
-}

@@ -26,7 +26,8 @@ enum {
     OP_DWCONV = 7,
     OP_ADD = 8,
     OP_AVGPOOL = 9,
-    OP_FC_PACKED = 10
+    OP_FC_PACKED = 10,
+    OP_DWCONV_KX1 = 11
 };
 
 /* header word indices */
@@ -93,6 +94,8 @@ static en_status run_call(const int32_t *h) {
         return en_conv2d_add_packed_s8(&p, &q, &a, &in_d, x, &w_d, w, bias, skip, &out_d, y);
     case OP_DWCONV:
         return en_dwconv2d_s8(&p, &q, &in_d, x, &w_d, w, bias, &out_d, y, at(h[H_SCRATCH]));
+    case OP_DWCONV_KX1:
+        return en_dwconv2d_kx1_s8(&p, &q, &in_d, x, &w_d, w, bias, &out_d, y, at(h[H_SCRATCH]));
     case OP_ADD:
         return en_add_s8(&a, h[H_SIZE], x, skip, y);
     case OP_AVGPOOL: {
