@@ -176,6 +176,7 @@ static void d3_chan_make(d3_chan *ch, const en_requant *q, const int8_t *w, cons
 }
 
 #if defined(__ARM_FEATURE_DSP) && !defined(EN_EMULATE_DSP) && defined(__OPTIMIZE__)
+#define D3_ASM 1
 /* The pair loops scheduled by hand (13 registers live; GCC splits the LDRDs and spills). x:
  * slot 0's row of the channel (slots D3_RS bytes apart); acc advances by two to `end`. */
 #define D3_S1_SLOT(OFF, WA, WB)                                                                    \
@@ -205,20 +206,27 @@ _Static_assert(D3_S1_OFF1 == D3_RS - 4 && D3_S1_OFF2 == 2 * D3_RS - 4 && D3_S2_O
 #define D3_STR(v) #v
 #define D3_XSTR(v) D3_STR(v)
 
-static void d3_acc_s1(const int16_t *x, const int32_t *wl, int32_t *acc, int32_t *end) {
-    const int32_t wa0 = wl[0], wb0 = wl[1], wa1 = wl[2], wb1 = wl[3], wa2 = wl[4], wb2 = wl[5];
+/* One pair: slot 0 with post-increment (x then points 4 bytes on: slot offsets minus 4). */
+#define D3_S1_PAIR                                                                                 \
+    "ldrd %[A], %[B], [%[x]], #4\n\t"                                                              \
+    "smuad %[a0], %[A], %[wa0]\n\t"                                                                \
+    "smultb %[a1], %[A], %[wa0]\n\t"                                                               \
+    "smlabt %[a0], %[B], %[wb0], %[a0]\n\t"                                                        \
+    "smlad %[a1], %[B], %[wb0], %[a1]\n\t"                                                         \
+    D3_S1_SLOT(D3_XSTR(D3_S1_OFF1), "wa1", "wb1")                                                  \
+    D3_S1_SLOT(D3_XSTR(D3_S1_OFF2), "wa2", "wb2")                                                  \
+    "strd %[a0], %[a1], [%[acc]], #8\n\t"
+
+static inline __attribute__((always_inline)) void
+d3_acc_s1(const int16_t *x, int32_t wa0, int32_t wb0, int32_t wa1, int32_t wb1, int32_t wa2,
+          int32_t wb2, int32_t *acc, int32_t *end) {
     int32_t a0, a1, A, B;
     __asm volatile(
-        "1:\n\t"
-        /* slot 0 with post-increment (x then points 4 bytes on: slot offsets minus 4) */
-        "ldrd %[A], %[B], [%[x]], #4\n\t"
-        "smuad %[a0], %[A], %[wa0]\n\t"
-        "smultb %[a1], %[A], %[wa0]\n\t"
-        "smlabt %[a0], %[B], %[wb0], %[a0]\n\t"
-        "smlad %[a1], %[B], %[wb0], %[a1]\n\t"
-        D3_S1_SLOT(D3_XSTR(D3_S1_OFF1), "wa1", "wb1")
-        D3_S1_SLOT(D3_XSTR(D3_S1_OFF2), "wa2", "wb2")
-        "strd %[a0], %[a1], [%[acc]], #8\n\t"
+        /* two pairs per step; an odd count enters at the second */
+        "sub %[A], %[end], %[acc]\n\t"
+        "tst %[A], #8\n\t"
+        "bne 2f\n\t"
+        "1:\n\t" D3_S1_PAIR "2:\n\t" D3_S1_PAIR
         "cmp %[acc], %[end]\n\t"
         "bne 1b\n\t"
         : [x] "+r"(x), [acc] "+r"(acc), [a0] "=&r"(a0), [a1] "=&r"(a1), [A] "=&r"(A),
@@ -228,26 +236,32 @@ static void d3_acc_s1(const int16_t *x, const int32_t *wl, int32_t *acc, int32_t
         : "cc", "memory");
 }
 
-static void d3_acc_s2(const int16_t *x, const int32_t *wl, int32_t *acc, int32_t *end) {
-    const int32_t wa0 = wl[0], wa1 = wl[1], wa2 = wl[2], w2 = wl[3], w2c = wl[4];
+/* One pair: slot 0 with post-increment (x then points 8 bytes on: {h4, h5} at offset 0). */
+#define D3_S2_PAIR \
+    "ldrd %[A], %[B], [%[x]], #8\n\t" \
+    "ldr %[C], [%[x]]\n\t" \
+    "smuad %[a0], %[A], %[wa0]\n\t" \
+    "smuad %[a1], %[B], %[wa0]\n\t" \
+    "smlabb %[a0], %[B], %[w2], %[a0]\n\t" \
+    "smlabb %[a1], %[C], %[w2], %[a1]\n\t" \
+    D3_S2_SLOT(D3_XSTR(D3_S2_OFF1), D3_XSTR(D3_RS_1), "wa1", "smlabt") \
+    "ldrd %[A], %[B], [%[x], #" D3_XSTR(D3_S2_OFF2) "]\n\t" \
+    "ldr %[C], [%[x], #" D3_XSTR(D3_RS_2) "]\n\t" \
+    "smlad %[a0], %[A], %[wa2], %[a0]\n\t" \
+    "smlad %[a1], %[B], %[wa2], %[a1]\n\t" \
+    "smlabb %[a0], %[B], %[w2c], %[a0]\n\t" \
+    "smlabb %[a1], %[C], %[w2c], %[a1]\n\t" \
+    "strd %[a0], %[a1], [%[acc]], #8\n\t"
+
+static inline __attribute__((always_inline)) void
+d3_acc_s2(const int16_t *x, int32_t wa0, int32_t wa1, int32_t wa2, int32_t w2, int32_t w2c,
+          int32_t *acc, int32_t *end) {
     int32_t a0, a1, A, B, C;
     __asm volatile(
-        "1:\n\t"
-        /* slot 0 with post-increment (x then points 8 bytes on: {h4, h5} at offset 0) */
-        "ldrd %[A], %[B], [%[x]], #8\n\t"
-        "ldr %[C], [%[x]]\n\t"
-        "smuad %[a0], %[A], %[wa0]\n\t"
-        "smuad %[a1], %[B], %[wa0]\n\t"
-        "smlabb %[a0], %[B], %[w2], %[a0]\n\t"
-        "smlabb %[a1], %[C], %[w2], %[a1]\n\t"
-        D3_S2_SLOT(D3_XSTR(D3_S2_OFF1), D3_XSTR(D3_RS_1), "wa1", "smlabt")
-        "ldrd %[A], %[B], [%[x], #" D3_XSTR(D3_S2_OFF2) "]\n\t"
-        "ldr %[C], [%[x], #" D3_XSTR(D3_RS_2) "]\n\t"
-        "smlad %[a0], %[A], %[wa2], %[a0]\n\t"
-        "smlad %[a1], %[B], %[wa2], %[a1]\n\t"
-        "smlabb %[a0], %[B], %[w2c], %[a0]\n\t"
-        "smlabb %[a1], %[C], %[w2c], %[a1]\n\t"
-        "strd %[a0], %[a1], [%[acc]], #8\n\t"
+        "sub %[A], %[end], %[acc]\n\t" /* as d3_acc_s1 */
+        "tst %[A], #8\n\t"
+        "bne 2f\n\t"
+        "1:\n\t" D3_S2_PAIR "2:\n\t" D3_S2_PAIR
         "cmp %[acc], %[end]\n\t"
         "bne 1b\n\t"
         : [x] "+r"(x), [acc] "+r"(acc), [a0] "=&r"(a0), [a1] "=&r"(a1), [A] "=&r"(A),
@@ -261,7 +275,9 @@ static void d3_acc_s2(const int16_t *x, const int32_t *wl, int32_t *acc, int32_t
 static inline int32_t d3_lo(int32_t v) { return (int16_t)(uint16_t)((uint32_t)v & 0xFFFFu); }
 static inline int32_t d3_hi(int32_t v) { return (int16_t)(uint16_t)((uint32_t)v >> 16); }
 
-static void d3_acc_s1(const int16_t *x, const int32_t *wl, int32_t *acc, int32_t *end) {
+static void d3_acc_s1(const int16_t *x, int32_t wa0, int32_t wb0, int32_t wa1, int32_t wb1,
+                      int32_t wa2, int32_t wb2, int32_t *acc, int32_t *end) {
+    const int32_t wl[6] = {wa0, wb0, wa1, wb1, wa2, wb2};
     for (int32_t i = 0; acc + i < end; ++i) {
         int32_t a = 0;
         for (int32_t s = 0; s < 3; ++s) {
@@ -273,7 +289,9 @@ static void d3_acc_s1(const int16_t *x, const int32_t *wl, int32_t *acc, int32_t
     }
 }
 
-static void d3_acc_s2(const int16_t *x, const int32_t *wl, int32_t *acc, int32_t *end) {
+static void d3_acc_s2(const int16_t *x, int32_t wa0, int32_t wa1, int32_t wa2, int32_t w2p,
+                      int32_t w2c, int32_t *acc, int32_t *end) {
+    const int32_t wl[5] = {wa0, wa1, wa2, w2p, w2c};
     const int32_t w2[3] = {d3_lo(wl[3]), d3_hi(wl[3]), d3_lo(wl[4])};
     for (int32_t i = 0; acc + i < end; ++i) {
         int32_t a = 0;
@@ -335,6 +353,10 @@ static inline int32_t d3_smmlar(int32_t a, int32_t b, int32_t z) {
 #endif
 }
 
+#ifndef D3_ASM
+#define D3_ASM 0
+#endif
+
 /* d3_rq1 when the activation clamps below at act_min >= output_zp (ReLU, ReLU6), two
  * instructions shorter. With t = SMMULR(2 * acc + 2 * bias, m), d3_rq1 computes
  * (((t + (t >> 31)) >> rs) + zp2) >> 1. For t >= 0 the correction t >> 31 is 0, and adding
@@ -360,6 +382,35 @@ d3_rq_relu(const d3_chan *k, const int32_t *acc, int32_t n, int8_t *y, size_t ys
     const int32_t m = k->rq.mult, rs = k->rq.rshift, zr = k->zr, b2 = k->b2;
     const int32_t lo = k->rq.act_min, hi = k->rq.act_max;
     const int32_t *end = acc + (n & ~1);
+#if D3_ASM
+    if (!clamp_hi && acc < end) { /* d3_rq1_relu by hand: one LDRD, no pointer spills */
+        int32_t a0, a1, t;
+        __asm volatile(
+            "1:\n\t"
+            "ldrd %[a0], %[a1], [%[acc]], #8\n\t"
+            "add %[a0], %[b2], %[a0], lsl #1\n\t"
+            "add %[a1], %[b2], %[a1], lsl #1\n\t"
+            "smmlar %[a0], %[a0], %[m], %[zr]\n\t"
+            "smmlar %[a1], %[a1], %[m], %[zr]\n\t"
+            "asr %[a0], %[a0], %[rs]\n\t"
+            "asr %[a1], %[a1], %[rs]\n\t"
+            "ssat %[a0], #8, %[a0], asr #1\n\t"
+            "ssat %[a1], #8, %[a1], asr #1\n\t"
+            "ssub16 %[t], %[a0], %[lo]\n\t"
+            "sel %[a0], %[a0], %[lo]\n\t"
+            "ssub16 %[t], %[a1], %[lo]\n\t"
+            "sel %[a1], %[a1], %[lo]\n\t"
+            "strb %[a0], [%[y]]\n\t"
+            "strb %[a1], [%[y], %[ys]]\n\t"
+            "add %[y], %[y], %[ys], lsl #1\n\t"
+            "cmp %[acc], %[end]\n\t"
+            "bne 1b\n\t"
+            : [acc] "+r"(acc), [y] "+r"(y), [a0] "=&r"(a0), [a1] "=&r"(a1), [t] "=&r"(t)
+            : [end] "r"(end), [b2] "r"(b2), [m] "r"(m), [zr] "r"(zr), [rs] "r"(rs),
+              [lo] "r"(lo), [ys] "r"(ystep)
+            : "cc", "memory");
+    }
+#endif
     for (; acc < end; acc += 2, y += 2 * ystep) {
         const uint64_t a2 = *(const d3_w64 *)(const void *)acc;
         const int32_t v0 = d3_rq1_relu((int32_t)(uint32_t)a2, m, rs, zr, b2, lo, hi, clamp_hi);
@@ -440,12 +491,10 @@ d3_group_row_body(const d3_ctx *cx, const d3_chan *ch, const int16_t *x, int32_t
     for (const d3_chan *ch_end = ch + 4; ch < ch_end; ++ch, ++y, x += D3_CHH) {
         const int32_t(*wk)[2] = ch->wk + k0;
         if (stride == 1) {
-            const int32_t wl[6] = {wk[0][0], wk[0][1], wk[1][0], wk[1][1], wk[2][0], wk[2][1]};
-            d3_acc_s1(x, wl, acc, end);
+            d3_acc_s1(x, wk[0][0], wk[0][1], wk[1][0], wk[1][1], wk[2][0], wk[2][1], acc, end);
         } else {
-            const int32_t wl[5] = {wk[0][0], wk[1][0], wk[2][0], d3_pkhbt(wk[0][1], wk[1][1]),
-                                   wk[2][1]};
-            d3_acc_s2(x, wl, acc, end);
+            d3_acc_s2(x, wk[0][0], wk[1][0], wk[2][0], d3_pkhbt(wk[0][1], wk[1][1]), wk[2][1], acc,
+                      end);
         }
         if (kind == 4) {
             d3_rq_relu(ch, acc, n, y, ystep, 0);
@@ -479,7 +528,7 @@ static void d3_run(const en_conv_params *p, const en_requant *q, const en_dims *
     const int32_t pt = p->pad_top, pl = p->pad_left;
     const int32_t offset = -q->input_zp;
     const int32_t off2 = (int32_t)(((uint32_t)offset & 0xFFFFu) * 0x00010001u);
-    const int32_t pairs = (OW + 1) / 2;
+    const int32_t pairs = (OW + 1) / 2; /* output pairs per row (an odd OW computes one more) */
     /* halfwords of a slot row the pair loops read: up to 2 * pairs + 1 (stride 1) or
      * 4 * pairs + 1 (stride 2); d3_plan keeps them inside D3_ROWH. Those outside the image
      * (padding) are zeroed once: expansion only writes [pl, pl + W). */
