@@ -158,3 +158,29 @@ def test_arm_dwconv_matches_tflm(seed: int) -> None:
     finally:
         rt.use("ref")
     assert np.array_equal(got, ref.reshape(got.shape)), _describe(c)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_arm_dw3x3_any_activation_range(seed: int) -> None:
+    """en_dwconv2d_3x3_s8's requantisation forms (its ReLU loop, which needs act_min >=
+    output_zp, and the exact per-output fallback for other ranges) on arbitrary clamp ranges,
+    not only the ones TFLite's activations produce."""
+    rng = np.random.default_rng(7000 + seed)
+    for _ in range(10):
+        c = _case(rng, "dw3x3")
+        mults, shifts = rq.conv_quant(c["x_q"][0], c["w_scales"], c["y_q"][0])
+        lo, hi = sorted(int(v) for v in rng.integers(-128, 128, 2))
+        if rng.random() < 0.3:
+            lo, hi = c["y_q"][1], 127  # exactly ReLU's range
+        m, s = np.array(mults, np.int32), np.array(shifts, np.int32)  # kept alive: q points at them
+        q = rt.Requant(c["x_q"][1], c["y_q"][1], rt._i32(m), rt._i32(s), 1, lo, hi)
+        out = []
+        for variant in ("ref", "armemu"):
+            rt.use(variant)
+            try:
+                out.append(rt.dwconv2d(c["x"], c["w"], c["bias"], q, c["stride"], c["pad"], c["out_hw"],
+                                       in_place=c["in_place"]))
+            finally:
+                rt.use("ref")
+        diff = np.flatnonzero(out[0] != out[1])
+        assert diff.size == 0, f"{_describe(c)} act [{lo}, {hi}]: {diff.size} values differ"

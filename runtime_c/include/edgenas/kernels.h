@@ -227,8 +227,9 @@ en_status en_dwconv2d_kx1_s8(const en_conv_params *p, const en_requant *q,
 /** en_dwconv2d_s8 for the layers the compiler found to be 3x3 at stride 1 or 2 on both axes
  *  (undilated, SAME or VALID) with a channel count that is a multiple of 4 and rows of 8 to 128
  *  pixels (edgenas.deploy.codegen.dw3x3_window). Same contract and results. The arm build runs
- *  them with its 3x3 strategy (arm/dwconv3x3_s8.c: three expanded rows per channel on the
- *  stack, two outputs per step) when its plan allows, else as en_dwconv2d_s8; other builds are
+ *  them with its 3x3 strategy (arm/dwconv3x3_s8.c: three expanded rows per channel of a group
+ *  of four on the stack, about 4.6 KB in all, two outputs per step) when its plan allows
+ *  (scratch unused), else as en_dwconv2d_s8; other builds are
  *  en_dwconv2d_s8. A separate entry point, chosen at compile time, so firmware without such
  *  layers does not link the strategy's code. */
 en_status en_dwconv2d_3x3_s8(const en_conv_params *p, const en_requant *q,

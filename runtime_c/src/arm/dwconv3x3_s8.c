@@ -25,10 +25,20 @@
  *    out1 += SMLATB(A, Wa) + SMLAD(B, Wb): 3 LDRD + 12 multiplies for 18 MACs;
  *  - stride 2, LDRD {h0, h1}, {h2, h3} and LDR {h4, h5} per slot: out0 += SMLAD(A, Wa) + h2 w2,
  *    out1 += SMLAD(B, Wa) + h4 w2: 6 loads + 12 multiplies for 18 MACs.
- * Since slots rotate with the image row, the kernel row of slot s is (s - ih0) mod 3 for an
- * output row whose window starts at image row ih0; the filter words are laid out once per
- * group for each of the three rotations. The accumulators of one output row and channel go to
- * a small buffer and are requantised right after (SMMULR form, as the row engine's pass 2).
+ * Two pairs run per loop step. Since slots rotate with the image row, the kernel row of slot s
+ * is (s - ih0) mod 3 for an output row whose window starts at image row ih0; the filter words
+ * are laid out once per group with rows 0 and 1 repeated after row 2, so the rows of slots 0..2
+ * are consecutive whatever the rotation. The accumulators of one output row and channel go to
+ * a small buffer and are requantised right after: SMMULR form as the row engine's pass 2, or,
+ * when the activation clamps at act_min >= output_zp (ReLU, ReLU6), a form two instructions
+ * shorter (d3_rq1_relu), hand-scheduled without act_max.
+ *
+ * Cost (QEMU instruction counts, kernel_sweep's 16x16 maps, 16 to 144 channels, ReLU): about
+ * 2.83 instructions per MAC at stride 1 (SAME; 2.96 VALID) and 4.7 at stride 2 (5.2 VALID) on
+ * the M7, against 3.75 / 4.02 / 6.36 / 7.09 for the row engine. Per output at stride 1: 8.5 in
+ * the MAC loop, 9 requantising, 2 expanding, the rest per row and channel. At stride 2 each
+ * output needs four new input pixels (8 to expand) and 10.5 in the MAC loop, and rows are half
+ * as long, so the fixed costs per row and channel weigh twice as much.
  *
  * In place (out == in) is safe: a group's outputs land only on the group's channels, and output
  * row oh (pixels < (oh + 1) * OW <= (oh + 1) * W of its batch) is written when every input row
@@ -487,20 +497,17 @@ d3_rq_fast(const d3_chan *k, const int32_t *acc, int32_t n, int8_t *y, size_t ys
     }
 }
 
-/* Requantise one output row of one channel: `kind` 0..2 the fast loop with that clamp, 3 any
- * requantisation (per output), 4 and 5 d3_rq_relu without and with act_max. */
+/* Requantise one output row of one channel: `kind` 0 the fast loop without clamping, 4 and 5
+ * d3_rq_relu without and with act_max, 3 any requantisation (per output; also clamps below
+ * output_zp, which TFLite's activations never produce). */
 static void d3_rq(const d3_chan *k, const en_requant *q, const int32_t *acc, int32_t n, int8_t *y,
                   size_t ystep, int kind) {
     if (kind == 4) {
         d3_rq_relu(k, acc, n, y, ystep, 0);
     } else if (kind == 5) {
         d3_rq_relu(k, acc, n, y, ystep, 1);
-    } else if (kind == 1) {
-        d3_rq_fast(k, acc, n, y, ystep, 1);
     } else if (kind == 0) {
         d3_rq_fast(k, acc, n, y, ystep, 0);
-    } else if (kind == 2) {
-        d3_rq_fast(k, acc, n, y, ystep, 2);
     } else {
         for (int32_t i = 0; i < n; ++i, y += ystep) {
             const int32_t a = acc[i] + k->bias;
@@ -561,9 +568,11 @@ __attribute__((noinline)) static void d3_group_row(const d3_ctx *cx, const d3_ch
     }
 }
 
-static void d3_run(const en_conv_params *p, const en_requant *q, const en_dims *in_dims,
-                   const int8_t *in, const int8_t *w, const int32_t *bias,
-                   const en_dims *out_dims, int8_t *out) {
+/* noinline: its ~4.4 KB of stack (slots, accumulators, channel state) must not stay on the
+ * frame that falls back to en_dwconv2d_s8 (whose row engine takes ~5.3 KB). */
+__attribute__((noinline)) static void
+d3_run(const en_conv_params *p, const en_requant *q, const en_dims *in_dims, const int8_t *in,
+       const int8_t *w, const int32_t *bias, const en_dims *out_dims, int8_t *out) {
     int16_t ring[4 * D3_CHH] __attribute__((aligned(8)));
     int32_t acc[D3_ROWH] __attribute__((aligned(8)));
     d3_chan chan[4];
@@ -591,7 +600,7 @@ static void d3_run(const en_conv_params *p, const en_requant *q, const en_dims *
             fast = fast && chan[k].fast;
             relu = relu && chan[k].fast_relu;
         }
-        cx.kind = !fast ? 3 : (relu ? 3 + clamp : clamp);
+        cx.kind = !fast ? 3 : (clamp == 0 ? 0 : (relu ? 3 + clamp : 3));
         for (int32_t b = 0; b < in_dims->n; ++b) {
             const int8_t *ib = in + (size_t)b * H * in_row + c0;
             int8_t *ob = out + (size_t)b * OH * out_row + c0;
