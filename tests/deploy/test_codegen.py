@@ -365,3 +365,27 @@ def test_depthwise_entry_point_per_layer(kernel, stride, dilation, entry):
     from edgenas.deploy.codegen import depthwise_entry
 
     assert depthwise_entry(kernel, stride, dilation) == entry
+
+
+@pytest.mark.parametrize("kernel, stride, in_shape, entry", [
+    ((3, 3), (1, 1), (1, 16, 16, 16), "en_dwconv2d_3x3_s8"),
+    ((3, 3), (2, 2), (1, 17, 9, 8), "en_dwconv2d_3x3_s8"),
+    ((3, 3), (1, 1), (1, 4, 128, 4), "en_dwconv2d_3x3_s8"),
+    ((3, 3), (1, 1), (1, 25, 5, 64), "en_dwconv2d_s8"),     # DS-CNN's 25x5 maps: the row engine
+    ((3, 3), (1, 1), (1, 16, 129, 16), "en_dwconv2d_s8"),   # rows wider than the stack slots
+    ((3, 3), (1, 1), (1, 16, 16, 6), "en_dwconv2d_s8"),     # channels not a multiple of 4
+    ((3, 3), (1, 2), (1, 16, 16, 16), "en_dwconv2d_s8"),    # mixed strides
+    ((3, 3), (3, 3), (1, 16, 16, 16), "en_dwconv2d_s8"),
+    ((5, 5), (1, 1), (1, 16, 16, 16), "en_dwconv2d_s8"),
+    ((5, 5), (2, 2), (1, 16, 16, 16), "en_dwconv2d_strided_s8"),
+    ((3, 1), (1, 1), (1, 16, 16, 16), "en_dwconv2d_kx1_s8"),
+])
+def test_depthwise_3x3_entry_point(kernel, stride, in_shape, entry):
+    """3x3 layers at stride 1x1 / 2x2 with C % 4 == 0 and 8 <= W <= 128 call the 3x3 entry point;
+    without the input shape (a shape-free query) they keep en_dwconv2d_s8."""
+    from edgenas.deploy.codegen import depthwise_entry
+
+    assert depthwise_entry(kernel, stride, (1, 1), in_shape) == entry
+    assert depthwise_entry((3, 3), (1, 1), (2, 2), (1, 16, 16, 16)) == "en_dwconv2d_s8"  # dilated
+    if entry == "en_dwconv2d_3x3_s8":
+        assert depthwise_entry(kernel, stride) == "en_dwconv2d_s8"

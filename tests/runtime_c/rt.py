@@ -209,7 +209,7 @@ def dwconv2d(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, q: Requant,
     entry point the compiler would call for this layer (``codegen.depthwise_entry``)."""
     from edgenas.deploy.codegen import depthwise_entry
 
-    kernel = depthwise_entry(w.shape[1:3], stride, dilation)
+    kernel = depthwise_entry(w.shape[1:3], stride, dilation, x.shape)
     n, _, _, c = x.shape
     out_shape = (n, *out_hw, c)
     p = ConvParams(stride[0], stride[1], dilation[0], dilation[1], pad[0], pad[1])

@@ -48,6 +48,10 @@ def _case(rng: np.random.Generator, kind: str) -> dict:
     elif kind == "strided":  # the direct strategy: >= 16 taps, strides >= 2 on both axes
         kh, kw = (int(v) for v in rng.choice([4, 5, 7, 8], 2))
         h, w = int(rng.integers(1, 40)), int(rng.choice([int(rng.integers(1, 40)), int(rng.integers(130, 200))]))
+    elif kind == "dw3x3":  # en_dwconv2d_3x3_s8: 3x3 at stride 1x1 / 2x2, C % 4 == 0, 8 <= W <= 128
+        kh = kw = 3
+        h, w = int(rng.integers(1, 30)), int(rng.choice([8, 9, int(rng.integers(8, 40)), int(rng.integers(100, 129))]))
+        c = int(rng.choice([4, 8, 12, 16, 20, 32]))
     elif kind == "wide":  # rows past the 64-output band, and past the ring: tiles
         kh = kw = int(rng.choice([1, 3, 5, 7]))
         h, w = int(rng.integers(1, 8)), int(rng.integers(60, 300))
@@ -57,6 +61,9 @@ def _case(rng: np.random.Generator, kind: str) -> dict:
     dh, dw = (1, 1) if rng.random() < 0.9 else (int(rng.integers(1, 3)), int(rng.integers(1, 3)))
     if kind == "strided":
         sh, sw = (int(v) for v in rng.choice([2, 2, 3], 2))
+        dh, dw = 1, 1
+    if kind == "dw3x3":
+        sh = sw = int(rng.choice([1, 2]))
         dh, dw = 1, 1
     if kind == "kx1_band":
         sh, sw = int(rng.choice([1, 1, 2, 2, 3])), int(rng.choice([1, 1, 1, 2]))
@@ -105,7 +112,7 @@ def _describe(c: dict) -> str:
             f"in_place {c['in_place']}")
 
 
-KINDS = ["square", "kx1", "1xk", "rect", "wide", "strided", "kx1_band"]
+KINDS = ["square", "kx1", "1xk", "rect", "wide", "strided", "kx1_band", "dw3x3"]
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -130,7 +137,7 @@ def test_arm_dwconv_matches_ref_on_random_shapes(kind: str, block: int) -> None:
 def test_arm_dwconv_matches_tflm(seed: int) -> None:
     """A few of the same shapes straight against TFLite Micro, the semantics the firmware owes."""
     rng = np.random.default_rng(9000 + seed)
-    c = _case(rng, ["square", "kx1", "1xk", "rect", "strided"][seed % 5])
+    c = _case(rng, ["square", "kx1", "1xk", "rect", "strided", "dw3x3"][seed % 6])
     c["dilation"] = (1, 1)
     if c["padding"] == "same":
         (oh, pt), (ow, pl) = (same_pad(c["x"].shape[i + 1], c["w"].shape[i + 1], c["stride"][i], 1) for i in (0, 1))
@@ -151,3 +158,29 @@ def test_arm_dwconv_matches_tflm(seed: int) -> None:
     finally:
         rt.use("ref")
     assert np.array_equal(got, ref.reshape(got.shape)), _describe(c)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_arm_dw3x3_any_activation_range(seed: int) -> None:
+    """en_dwconv2d_3x3_s8's requantisation forms (its ReLU loop, which needs act_min >=
+    output_zp, and the exact per-output fallback for other ranges) on arbitrary clamp ranges,
+    not only the ones TFLite's activations produce."""
+    rng = np.random.default_rng(7000 + seed)
+    for _ in range(10):
+        c = _case(rng, "dw3x3")
+        mults, shifts = rq.conv_quant(c["x_q"][0], c["w_scales"], c["y_q"][0])
+        lo, hi = sorted(int(v) for v in rng.integers(-128, 128, 2))
+        if rng.random() < 0.3:
+            lo, hi = c["y_q"][1], 127  # exactly ReLU's range
+        m, s = np.array(mults, np.int32), np.array(shifts, np.int32)  # kept alive: q points at them
+        q = rt.Requant(c["x_q"][1], c["y_q"][1], rt._i32(m), rt._i32(s), 1, lo, hi)
+        out = []
+        for variant in ("ref", "armemu"):
+            rt.use(variant)
+            try:
+                out.append(rt.dwconv2d(c["x"], c["w"], c["bias"], q, c["stride"], c["pad"], c["out_hw"],
+                                       in_place=c["in_place"]))
+            finally:
+                rt.use("ref")
+        diff = np.flatnonzero(out[0] != out[1])
+        assert diff.size == 0, f"{_describe(c)} act [{lo}, {hi}]: {diff.size} values differ"

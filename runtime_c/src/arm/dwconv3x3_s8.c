@@ -1,0 +1,644 @@
+/* ARMv7E-M 3x3 depthwise convolution at stride 1 or 2: en_dwconv2d_3x3_s8 (kernels.h), same
+ * contract and results as ref/dwconv2d_s8.c.
+ *
+ * The compiler calls this entry point for 3x3 layers at stride 1x1 or 2x2 with rows of 8 to 128
+ * pixels and a multiple of 4 channels (edgenas.deploy.codegen.dw3x3_window); calls the plan
+ * below does not take (dilation, other padding, wider rows, other channel counts) go to
+ * en_dwconv2d_s8. A separate file and entry point, so firmware without such layers does not
+ * link it (--gc-sections).
+ *
+ * Why a strategy of its own: on 3x3 windows the general row engine (arm/dwconv2d_s8.c) spends
+ * more per output on its fixed costs (ring columns of four slots, per-rotation layouts, two
+ * passes over bands, function calls per row and channel) than on the nine multiply-adds.
+ *
+ * Layout. Channels go in groups of four. Each channel of the group keeps three expanded input
+ * rows on the stack (int16, x - input_zp), stored pixel by pixel: row slot s holds image row r
+ * with r = s (mod 3), halfword pl + j holding pixel j (pl = pad_left, 0 or 1); halfwords
+ * outside the image stay zero, which is the padding (a padding tap contributes w * 0 in ref).
+ * A 4-channel pixel word gives two channels per SXTAB16 ({c, c+2} and {c+1, c+3}), and PKHBT /
+ * PKHTB of two neighbouring pixels give each channel's pixel pair, one word store each:
+ * 2 LDR + 4 SXTAB16 + 4 PKH + 4 STR per two pixels of four channels.
+ *
+ * Windows. Output ow reads halfwords ow * s .. ow * s + 2 of the three slots. With each kernel
+ * row (w0, w1, w2) laid out as Wa = {w0, w1} and Wb = {w1, w2}, two outputs per step cost:
+ *  - stride 1, one LDRD {h0, h1}, {h2, h3} per slot: out0 += SMLAD(A, Wa) + SMLABT(B, Wb),
+ *    out1 += SMLATB(A, Wa) + SMLAD(B, Wb): 3 LDRD + 12 multiplies for 18 MACs;
+ *  - stride 2, LDRD {h0, h1}, {h2, h3} and LDR {h4, h5} per slot: out0 += SMLAD(A, Wa) + h2 w2,
+ *    out1 += SMLAD(B, Wa) + h4 w2: 6 loads + 12 multiplies for 18 MACs.
+ * Two pairs run per loop step. Since slots rotate with the image row, the kernel row of slot s
+ * is (s - ih0) mod 3 for an output row whose window starts at image row ih0; the filter words
+ * are laid out once per group with rows 0 and 1 repeated after row 2, so the rows of slots 0..2
+ * are consecutive whatever the rotation. The accumulators of one output row and channel go to
+ * a small buffer and are requantised right after: SMMULR form as the row engine's pass 2, or,
+ * when the activation clamps at act_min >= output_zp (ReLU, ReLU6), a form two instructions
+ * shorter (d3_rq1_relu), hand-scheduled without act_max.
+ *
+ * Cost (QEMU instruction counts, kernel_sweep's 16x16 maps, 16 to 144 channels, ReLU): about
+ * 2.83 instructions per MAC at stride 1 (SAME; 2.96 VALID) and 4.7 at stride 2 (5.2 VALID) on
+ * the M7, against 3.75 / 4.02 / 6.36 / 7.09 for the row engine. Per output at stride 1: 8.5 in
+ * the MAC loop, 9 requantising, 2 expanding, the rest per row and channel. At stride 2 each
+ * output needs four new input pixels (8 to expand) and 10.5 in the MAC loop, and rows are half
+ * as long, so the fixed costs per row and channel weigh twice as much.
+ *
+ * In place (out == in) is safe: a group's outputs land only on the group's channels, and output
+ * row oh (pixels < (oh + 1) * OW <= (oh + 1) * W of its batch) is written when every input row
+ * up to oh * stride - pad_top + 2 >= oh + 1 is in the slots; rows still to be read start at
+ * (oh + 2) * W or later.
+ *
+ * Exactness: every product and partial sum is an exact integer (|x - zp| <= 255, |w| <= 128,
+ * 9 taps plus bias), so only the summation order differs from ref.
+ */
+#include <stddef.h>
+
+#include "edgenas/kernels.h"
+#include "internal/checks.h"
+#include "internal/dot_arm.h"
+#include "internal/fixedpoint.h"
+#include "internal/requant_fast.h"
+
+#if EN_HAVE_DSP
+
+enum {
+    D3_MAX_W = 128,          /* widest input row */
+    D3_ROWH = 136,           /* halfwords per row slot: pad_left + W + the pair loops' overrun */
+    D3_CHH = 3 * D3_ROWH,    /* halfwords per channel (three slots) */
+    D3_RS = 2 * D3_ROWH      /* bytes between slots (LDRD offsets below) */
+};
+
+
+/* A 3x3 undilated call at stride 1x1 or 2x2 with pad_top, pad_left <= 1 (SAME or VALID), C a
+ * multiple of 4, rows of at most D3_MAX_W pixels, whose pair loops stay inside a slot; in place
+ * also needs OH <= H and OW <= W (see the file comment). */
+static int d3_plan(const en_conv_params *p, const en_dims *in_dims, const en_dims *w_dims,
+                   const en_dims *out_dims, int in_place) {
+    const int32_t s = p->stride_w, W = in_dims->w, OW = out_dims->w;
+    if (w_dims->h != 3 || w_dims->w != 3 || p->dilation_h != 1 || p->dilation_w != 1 ||
+        p->stride_h != s || (s != 1 && s != 2) || p->pad_top > 1 || p->pad_left > 1 ||
+        in_dims->c % 4 != 0 || W > D3_MAX_W) {
+        return 0;
+    }
+    const int32_t pairs = (OW + 1) / 2;
+    const int32_t last = s == 1 ? 2 * pairs + 1 : 4 * pairs + 1; /* last halfword read */
+    return last < D3_ROWH && (!in_place || (out_dims->h <= in_dims->h && OW <= W));
+}
+
+#if defined(__ARM_FEATURE_DSP) && !defined(EN_EMULATE_DSP) && defined(__OPTIMIZE__)
+#define D3_EXPAND_ASM 1
+_Static_assert(D3_CHH * 2 == 816, "d3_expand's asm: channel rows 816 bytes apart");
+#else
+#define D3_EXPAND_ASM 0
+#endif
+
+static inline void d3_store(int16_t *d, int32_t v) { __builtin_memcpy(d, &v, sizeof v); }
+
+/* {a.lo, b.lo} and {a.hi, b.hi}: one PKHBT / PKHTB each (GCC would use two instructions). */
+static inline int32_t d3_pkhbt(int32_t a, int32_t b) {
+#if defined(__ARM_FEATURE_DSP) && !defined(EN_EMULATE_DSP)
+    int32_t r;
+    __asm("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+#else
+    return (int32_t)(((uint32_t)a & 0xFFFFu) | ((uint32_t)b << 16));
+#endif
+}
+static inline int32_t d3_pkhtb(int32_t a, int32_t b) {
+#if defined(__ARM_FEATURE_DSP) && !defined(EN_EMULATE_DSP)
+    int32_t r;
+    __asm("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(b), "r"(a));
+    return r;
+#else
+    return (int32_t)(((uint32_t)a >> 16) | ((uint32_t)b & 0xFFFF0000u));
+#endif
+}
+
+/* Two pixels (x, x + C) of four channels to each channel's {pixel j, pixel j + 1} at d + j. */
+static inline __attribute__((always_inline)) void d3_expand2(int16_t *d, const int8_t *x,
+                                                             size_t C, int32_t off2) {
+    const uint32_t v0 = en_read_u32(x), v1 = en_read_u32(x + C);
+    const int32_t e0 = __sxtab16(off2, (int8x4_t)v0), o0 = en_sxtab16_ror8(off2, v0);
+    const int32_t e1 = __sxtab16(off2, (int8x4_t)v1), o1 = en_sxtab16_ror8(off2, v1);
+    d3_store(d, d3_pkhbt(e0, e1));              /* channel c: lanes 0 of {c, c+2} */
+    d3_store(d + D3_CHH, d3_pkhbt(o0, o1));     /* c + 1 */
+    d3_store(d + 2 * D3_CHH, d3_pkhtb(e0, e1)); /* c + 2 */
+    d3_store(d + 3 * D3_CHH, d3_pkhtb(o0, o1)); /* c + 3 */
+}
+
+/* Pixels 0..W-1 of image row x (channels c0..c0+3 at x, C bytes apart) into the group's four
+ * slot rows at d + k * D3_CHH (d = slot row of channel 0, plus pad_left), as x - input_zp. */
+static void d3_expand(int16_t *d, const int8_t *x, size_t C, int32_t W, int32_t off2) {
+    int16_t *end = d + (W & ~3);
+#if D3_EXPAND_ASM
+    /* four pixels per step, scheduled by hand (GCC spills the pointers): 4 LDR, 8 SXTAB16,
+     * 8 PKH, 8 STR and 4 loop instructions for 16 halfwords */
+    if (d < end) {
+        const size_t c2 = 2 * C, c3 = 3 * C;
+        int32_t v0, v1, e0, e1, t;
+#define D3_EX_PAIR(X0, X1, OFF)                                                                    \
+    "ldr %[v0], [%[x], " X0 "]\n\t"                                                                \
+    "ldr %[v1], [%[x], " X1 "]\n\t"                                                                \
+    "sxtab16 %[e0], %[off2], %[v0]\n\t"                                                           \
+    "sxtab16 %[e1], %[off2], %[v1]\n\t"                                                           \
+    "sxtab16 %[v0], %[off2], %[v0], ror #8\n\t"                                                   \
+    "sxtab16 %[v1], %[off2], %[v1], ror #8\n\t"                                                   \
+    "pkhbt %[t], %[e0], %[e1], lsl #16\n\t"                                                       \
+    "str %[t], [%[d], #" OFF "]\n\t"                                                              \
+    "pkhbt %[t], %[v0], %[v1], lsl #16\n\t"                                                       \
+    "str %[t], [%[d], #" OFF " + 816]\n\t"                                                        \
+    "pkhtb %[t], %[e1], %[e0], asr #16\n\t"                                                       \
+    "str %[t], [%[d], #" OFF " + 1632]\n\t"                                                       \
+    "pkhtb %[t], %[v1], %[v0], asr #16\n\t"                                                       \
+    "str %[t], [%[d], #" OFF " + 2448]\n\t"
+        __asm volatile(
+            "1:\n\t"
+            D3_EX_PAIR("#0", "%[c1]", "0")
+            D3_EX_PAIR("%[c2]", "%[c3]", "4")
+            "add %[x], %[x], %[c1], lsl #2\n\t"
+            "adds %[d], #8\n\t"
+            "cmp %[d], %[end]\n\t"
+            "bne 1b\n\t"
+            : [x] "+r"(x), [d] "+r"(d), [v0] "=&r"(v0), [v1] "=&r"(v1), [e0] "=&r"(e0),
+              [e1] "=&r"(e1), [t] "=&r"(t)
+            : [end] "r"(end), [c1] "r"(C), [c2] "r"(c2), [c3] "r"(c3), [off2] "r"(off2)
+            : "memory");
+#undef D3_EX_PAIR
+    }
+#else
+    for (; d < end; d += 4, x += 4 * C) {
+        d3_expand2(d, x, C, off2);
+        d3_expand2(d + 2, x + 2 * C, C, off2);
+    }
+#endif
+    if (W & 2) {
+        d3_expand2(d, x, C, off2);
+        d += 2, x += 2 * C;
+    }
+    if (W & 1) {
+        const uint32_t v = en_read_u32(x);
+        const int32_t e = __sxtab16(off2, (int8x4_t)v), o = en_sxtab16_ror8(off2, v);
+        d[0] = (int16_t)e;
+        d[D3_CHH] = (int16_t)o;
+        d[2 * D3_CHH] = (int16_t)(e >> 16);
+        d[3 * D3_CHH] = (int16_t)(o >> 16);
+    }
+}
+
+/* Zero halfwords [from, to) of the group's four rows of one slot (d: channel 0's row). */
+static void d3_zero(int16_t *d, int32_t from, int32_t to) {
+    for (int32_t k = 0; k < 4; ++k, d += D3_CHH) {
+        for (int32_t i = from; i < to; ++i) {
+            d[i] = 0;
+        }
+    }
+}
+
+/* Per channel: its filter rows as words, and the requantisation. */
+typedef struct {
+    /* wk[kr]: stride 1 {Wa, Wb} = {{w0, w1}, {w1, w2}}; stride 2 {Wa, w2} (kernel row kr mod
+     * 3: rows 0, 1 repeat at 3, 4, so the rows of slots 0..2, k0..k0+2, are consecutive) */
+    int32_t wk[5][2];
+    int32_t b2, bias, mult, shift;
+    int32_t zr;      /* (2 * output_zp + 1) << rshift: d3_rq1_relu's zero point */
+    en_rq rq;
+    int fast;  /* en_rq_fits and shift < 0: the SMMULR loop below */
+    int fits;  /* en_rq_apply exact for every accumulator */
+    int fast_relu; /* fast, and zr fits: d3_rq1_relu applies when act_min >= output_zp */
+} d3_chan;
+
+static void d3_chan_make(d3_chan *ch, const en_requant *q, const int8_t *w, const int32_t *bias,
+                         int32_t C, int32_t c, int32_t stride) {
+    for (int32_t kr = 0; kr < 3; ++kr) {
+        const int8_t *r = w + (size_t)kr * 3 * C + c;
+        const int32_t w0 = r[0], w1 = r[C], w2 = r[2 * C];
+        ch->wk[kr][0] = d3_pkhbt(w0, w1);
+        ch->wk[kr][1] = stride == 1 ? d3_pkhbt(w1, w2) : w2;
+    }
+    ch->wk[3][0] = ch->wk[0][0], ch->wk[3][1] = ch->wk[0][1];
+    ch->wk[4][0] = ch->wk[1][0], ch->wk[4][1] = ch->wk[1][1];
+    const int32_t qc = q->per_channel ? c : 0;
+    ch->bias = bias != NULL ? bias[c] : 0;
+    ch->b2 = (int32_t)((uint32_t)ch->bias << 1);
+    ch->mult = q->mult[qc];
+    ch->shift = q->shift[qc];
+    ch->rq = en_rq_make(ch->mult, ch->shift, q->output_zp, q->act_min, q->act_max);
+    const int64_t bound = (int64_t)9 * 255 * 128 + (ch->bias < 0 ? -(int64_t)ch->bias : ch->bias);
+    ch->fits = en_rq_fits(bound, ch->shift);
+    ch->fast = ch->fits && ch->shift < 0;
+    /* d3_rq1_relu adds zr to t (|t| < 2^30 when fits): it must stay below 2^30 too */
+    const int64_t zr = ch->fast ? (int64_t)ch->rq.zp2 * ((int64_t)1 << ch->rq.rshift) : 0;
+    ch->zr = (int32_t)zr;
+    ch->fast_relu = ch->fast && zr > -((int64_t)1 << 30) && zr < ((int64_t)1 << 30);
+}
+
+#if defined(__ARM_FEATURE_DSP) && !defined(EN_EMULATE_DSP) && defined(__OPTIMIZE__)
+#define D3_ASM 1
+/* The pair loops scheduled by hand (13 registers live; GCC splits the LDRDs and spills). x:
+ * slot 0's row of the channel (slots D3_RS bytes apart); acc advances by two to `end`. */
+#define D3_S1_SLOT(OFF, WA, WB)                                                                    \
+    "ldrd %[A], %[B], [%[x], #" OFF "]\n\t"                                                        \
+    "smlad %[a0], %[A], %[" WA "], %[a0]\n\t"                                                      \
+    "smlatb %[a1], %[A], %[" WA "], %[a1]\n\t"                                                     \
+    "smlabt %[a0], %[B], %[" WB "], %[a0]\n\t"                                                     \
+    "smlad %[a1], %[B], %[" WB "], %[a1]\n\t"
+#define D3_S2_SLOT(OFF, OFFC, WA, W2)                                                              \
+    "ldrd %[A], %[B], [%[x], #" OFF "]\n\t"                                                        \
+    "ldr %[C], [%[x], #" OFFC "]\n\t"                                                              \
+    "smlad %[a0], %[A], %[" WA "], %[a0]\n\t"                                                      \
+    "smlad %[a1], %[B], %[" WA "], %[a1]\n\t"                                                      \
+    W2 " %[a0], %[B], %[w2], %[a0]\n\t"                                                            \
+    W2 " %[a1], %[C], %[w2], %[a1]\n\t"
+/* Slot offsets in bytes after slot 0's post-increment (4 at stride 1, 8 at stride 2), as
+ * literals for the asm; checked against D3_RS below. */
+#define D3_S1_OFF1 268 /* D3_RS - 4 */
+#define D3_S1_OFF2 540 /* 2 * D3_RS - 4 */
+#define D3_S2_OFF1 264 /* D3_RS - 8 */
+#define D3_S2_OFF2 536 /* 2 * D3_RS - 8 */
+#define D3_RS_1 272    /* D3_RS */
+#define D3_RS_2 544    /* 2 * D3_RS */
+_Static_assert(D3_S1_OFF1 == D3_RS - 4 && D3_S1_OFF2 == 2 * D3_RS - 4 && D3_S2_OFF1 == D3_RS - 8 &&
+                   D3_S2_OFF2 == 2 * D3_RS - 8 && D3_RS_1 == D3_RS && D3_RS_2 == 2 * D3_RS,
+               "asm slot offsets");
+#define D3_STR(v) #v
+#define D3_XSTR(v) D3_STR(v)
+
+/* One pair: slot 0 with post-increment (x then points 4 bytes on: slot offsets minus 4). */
+#define D3_S1_PAIR                                                                                 \
+    "ldrd %[A], %[B], [%[x]], #4\n\t"                                                              \
+    "smuad %[a0], %[A], %[wa0]\n\t"                                                                \
+    "smultb %[a1], %[A], %[wa0]\n\t"                                                               \
+    "smlabt %[a0], %[B], %[wb0], %[a0]\n\t"                                                        \
+    "smlad %[a1], %[B], %[wb0], %[a1]\n\t"                                                         \
+    D3_S1_SLOT(D3_XSTR(D3_S1_OFF1), "wa1", "wb1")                                                  \
+    D3_S1_SLOT(D3_XSTR(D3_S1_OFF2), "wa2", "wb2")                                                  \
+    "strd %[a0], %[a1], [%[acc]], #8\n\t"
+
+static inline __attribute__((always_inline)) void
+d3_acc_s1(const int16_t *x, int32_t wa0, int32_t wb0, int32_t wa1, int32_t wb1, int32_t wa2,
+          int32_t wb2, int32_t *acc, int32_t *end) {
+    int32_t a0, a1, A, B;
+    __asm volatile(
+        /* two pairs per step; an odd count enters at the second */
+        "sub %[A], %[end], %[acc]\n\t"
+        "tst %[A], #8\n\t"
+        "bne 2f\n\t"
+        "1:\n\t" D3_S1_PAIR "2:\n\t" D3_S1_PAIR
+        "cmp %[acc], %[end]\n\t"
+        "bne 1b\n\t"
+        : [x] "+r"(x), [acc] "+r"(acc), [a0] "=&r"(a0), [a1] "=&r"(a1), [A] "=&r"(A),
+          [B] "=&r"(B)
+        : [wa0] "r"(wa0), [wb0] "r"(wb0), [wa1] "r"(wa1), [wb1] "r"(wb1), [wa2] "r"(wa2),
+          [wb2] "r"(wb2), [end] "r"(end)
+        : "cc", "memory");
+}
+
+/* One pair: slot 0 with post-increment (x then points 8 bytes on: {h4, h5} at offset 0). */
+#define D3_S2_PAIR \
+    "ldrd %[A], %[B], [%[x]], #8\n\t" \
+    "ldr %[C], [%[x]]\n\t" \
+    "smuad %[a0], %[A], %[wa0]\n\t" \
+    "smuad %[a1], %[B], %[wa0]\n\t" \
+    "smlabb %[a0], %[B], %[w2], %[a0]\n\t" \
+    "smlabb %[a1], %[C], %[w2], %[a1]\n\t" \
+    D3_S2_SLOT(D3_XSTR(D3_S2_OFF1), D3_XSTR(D3_RS_1), "wa1", "smlabt") \
+    "ldrd %[A], %[B], [%[x], #" D3_XSTR(D3_S2_OFF2) "]\n\t" \
+    "ldr %[C], [%[x], #" D3_XSTR(D3_RS_2) "]\n\t" \
+    "smlad %[a0], %[A], %[wa2], %[a0]\n\t" \
+    "smlad %[a1], %[B], %[wa2], %[a1]\n\t" \
+    "smlabb %[a0], %[B], %[w2c], %[a0]\n\t" \
+    "smlabb %[a1], %[C], %[w2c], %[a1]\n\t" \
+    "strd %[a0], %[a1], [%[acc]], #8\n\t"
+
+static inline __attribute__((always_inline)) void
+d3_acc_s2(const int16_t *x, int32_t wa0, int32_t wa1, int32_t wa2, int32_t w2, int32_t w2c,
+          int32_t *acc, int32_t *end) {
+    int32_t a0, a1, A, B, C;
+    __asm volatile(
+        "sub %[A], %[end], %[acc]\n\t" /* as d3_acc_s1 */
+        "tst %[A], #8\n\t"
+        "bne 2f\n\t"
+        "1:\n\t" D3_S2_PAIR "2:\n\t" D3_S2_PAIR
+        "cmp %[acc], %[end]\n\t"
+        "bne 1b\n\t"
+        : [x] "+r"(x), [acc] "+r"(acc), [a0] "=&r"(a0), [a1] "=&r"(a1), [A] "=&r"(A),
+          [B] "=&r"(B), [C] "=&r"(C)
+        : [wa0] "r"(wa0), [wa1] "r"(wa1), [wa2] "r"(wa2), [w2] "r"(w2), [w2c] "r"(w2c),
+          [end] "r"(end)
+        : "cc", "memory");
+}
+#else
+/* Portable form of the same sums (host emulation, -O0): halves of the filter words. */
+static inline int32_t d3_lo(int32_t v) { return (int16_t)(uint16_t)((uint32_t)v & 0xFFFFu); }
+static inline int32_t d3_hi(int32_t v) { return (int16_t)(uint16_t)((uint32_t)v >> 16); }
+
+static void d3_acc_s1(const int16_t *x, int32_t wa0, int32_t wb0, int32_t wa1, int32_t wb1,
+                      int32_t wa2, int32_t wb2, int32_t *acc, int32_t *end) {
+    const int32_t wl[6] = {wa0, wb0, wa1, wb1, wa2, wb2};
+    for (int32_t i = 0; acc + i < end; ++i) {
+        int32_t a = 0;
+        for (int32_t s = 0; s < 3; ++s) {
+            const int16_t *h = x + s * D3_ROWH + i;
+            const int32_t wa = wl[2 * s], wb = wl[2 * s + 1];
+            a += h[0] * d3_lo(wa) + h[1] * d3_hi(wa) + h[2] * d3_hi(wb);
+        }
+        acc[i] = a;
+    }
+}
+
+static void d3_acc_s2(const int16_t *x, int32_t wa0, int32_t wa1, int32_t wa2, int32_t w2p,
+                      int32_t w2c, int32_t *acc, int32_t *end) {
+    const int32_t wl[5] = {wa0, wa1, wa2, w2p, w2c};
+    const int32_t w2[3] = {d3_lo(wl[3]), d3_hi(wl[3]), d3_lo(wl[4])};
+    for (int32_t i = 0; acc + i < end; ++i) {
+        int32_t a = 0;
+        for (int32_t s = 0; s < 3; ++s) {
+            const int16_t *h = x + s * D3_ROWH + 2 * i;
+            a += h[0] * d3_lo(wl[s]) + h[1] * d3_hi(wl[s]) + h[2] * w2[s];
+        }
+        acc[i] = a;
+    }
+}
+#endif
+
+/* max(v, lo) and min(v, hi) for v, lo, hi in int8: on the target one SSUB16 (GE flags of the
+ * low halfword) and one SEL, instead of CMP, IT and MOV; the high halfword is don't-care, as
+ * only the low byte is stored. */
+static inline int32_t d3_max(int32_t v, int32_t lo) {
+#if defined(__ARM_FEATURE_DSP) && !defined(EN_EMULATE_DSP)
+    (void)__ssub16((int16x2_t)v, (int16x2_t)lo);
+    return (int32_t)__sel((uint8x4_t)v, (uint8x4_t)lo);
+#else
+    return v < lo ? lo : v;
+#endif
+}
+static inline int32_t d3_min(int32_t v, int32_t hi) {
+#if defined(__ARM_FEATURE_DSP) && !defined(EN_EMULATE_DSP)
+    (void)__ssub16((int16x2_t)hi, (int16x2_t)v);
+    return (int32_t)__sel((uint8x4_t)v, (uint8x4_t)hi);
+#else
+    return v > hi ? hi : v;
+#endif
+}
+
+/* One output in the SMMULR form (as the row engine's pass 2): (acc << 1) + 2 * bias is one ADD,
+ * the output zero point folds into the final halving, SSAT clamps to int8; `clamp` 1 applies
+ * act_min, 2 both bounds. */
+static inline __attribute__((always_inline)) int32_t
+d3_rq1(int32_t a, int32_t m, int32_t rs, int32_t zp2, int32_t b2, int32_t lo, int32_t hi, int clamp) {
+    const int32_t t = en_smmulr((int32_t)(((uint32_t)a << 1) + (uint32_t)b2), m);
+    int32_t v = en_ssat8((((t + (t >> 31)) >> rs) + zp2) >> 1);
+    if (clamp) {
+        v = d3_max(v, lo);
+    }
+    if (clamp == 2) {
+        v = d3_min(v, hi);
+    }
+    return v;
+}
+
+typedef uint64_t d3_w64 __attribute__((may_alias, aligned(8)));
+
+/* (a * b + (z << 32) + 2^31) >> 32 = z + SMMULR(a, b): one SMMLAR. */
+static inline int32_t d3_smmlar(int32_t a, int32_t b, int32_t z) {
+#if defined(__ARM_FEATURE_DSP) && !defined(EN_EMULATE_DSP)
+    int32_t r;
+    __asm("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(z));
+    return r;
+#else
+    return (int32_t)((uint32_t)z + (uint32_t)en_smmulr(a, b));
+#endif
+}
+
+#ifndef D3_ASM
+#define D3_ASM 0
+#endif
+
+/* d3_rq1 when the activation clamps below at act_min >= output_zp (ReLU, ReLU6), two
+ * instructions shorter. With t = SMMULR(2 * acc + 2 * bias, m), d3_rq1 computes
+ * (((t + (t >> 31)) >> rs) + zp2) >> 1. For t >= 0 the correction t >> 31 is 0, and adding
+ * zp2 << rs before the shift (SMMLAR, zr = zp2 << rs) is the same as adding zp2 after it
+ * (exact: floor((t + k 2^rs) / 2^rs) = floor(t / 2^rs) + k). For t < 0 both forms give at
+ * most output_zp (the exact one rounds a negative value to <= 0; this one floors t >> rs
+ * <= -1, then (zp2 - 1) >> 1 = zp), so act_min >= output_zp clamps both to act_min. No
+ * overflow: |t| < 2^30 (en_rq_fits) and |zr| < 2^30 (d3_chan_make). */
+static inline __attribute__((always_inline)) int32_t
+d3_rq1_relu(int32_t a, int32_t m, int32_t rs, int32_t zr, int32_t b2, int32_t lo, int32_t hi,
+            int clamp_hi) {
+    const int32_t u = d3_smmlar((int32_t)(((uint32_t)a << 1) + (uint32_t)b2), m, zr);
+    int32_t v = d3_max(en_ssat8((u >> rs) >> 1), lo);
+    if (clamp_hi) {
+        v = d3_min(v, hi);
+    }
+    return v;
+}
+
+static inline __attribute__((always_inline)) void
+d3_rq_relu(const d3_chan *k, const int32_t *acc, int32_t n, int8_t *y, size_t ystep,
+           int clamp_hi) {
+    const int32_t m = k->rq.mult, rs = k->rq.rshift, zr = k->zr, b2 = k->b2;
+    const int32_t lo = k->rq.act_min, hi = k->rq.act_max;
+    const int32_t *end = acc + (n & ~1);
+#if D3_ASM
+    if (!clamp_hi && acc < end) { /* d3_rq1_relu by hand: one LDRD, no pointer spills */
+        int32_t a0, a1, t;
+        __asm volatile(
+            "1:\n\t"
+            "ldrd %[a0], %[a1], [%[acc]], #8\n\t"
+            "add %[a0], %[b2], %[a0], lsl #1\n\t"
+            "add %[a1], %[b2], %[a1], lsl #1\n\t"
+            "smmlar %[a0], %[a0], %[m], %[zr]\n\t"
+            "smmlar %[a1], %[a1], %[m], %[zr]\n\t"
+            "asr %[a0], %[a0], %[rs]\n\t"
+            "asr %[a1], %[a1], %[rs]\n\t"
+            "ssat %[a0], #8, %[a0], asr #1\n\t"
+            "ssat %[a1], #8, %[a1], asr #1\n\t"
+            "ssub16 %[t], %[a0], %[lo]\n\t"
+            "sel %[a0], %[a0], %[lo]\n\t"
+            "ssub16 %[t], %[a1], %[lo]\n\t"
+            "sel %[a1], %[a1], %[lo]\n\t"
+            "strb %[a0], [%[y]]\n\t"
+            "strb %[a1], [%[y], %[ys]]\n\t"
+            "add %[y], %[y], %[ys], lsl #1\n\t"
+            "cmp %[acc], %[end]\n\t"
+            "bne 1b\n\t"
+            : [acc] "+r"(acc), [y] "+r"(y), [a0] "=&r"(a0), [a1] "=&r"(a1), [t] "=&r"(t)
+            : [end] "r"(end), [b2] "r"(b2), [m] "r"(m), [zr] "r"(zr), [rs] "r"(rs),
+              [lo] "r"(lo), [ys] "r"(ystep)
+            : "cc", "memory");
+    }
+#endif
+    for (; acc < end; acc += 2, y += 2 * ystep) {
+        const uint64_t a2 = *(const d3_w64 *)(const void *)acc;
+        const int32_t v0 = d3_rq1_relu((int32_t)(uint32_t)a2, m, rs, zr, b2, lo, hi, clamp_hi);
+        const int32_t v1 = d3_rq1_relu((int32_t)(uint32_t)(a2 >> 32), m, rs, zr, b2, lo, hi,
+                                       clamp_hi);
+        y[0] = (int8_t)v0;
+        y[ystep] = (int8_t)v1;
+    }
+    if (n & 1) {
+        *y = (int8_t)d3_rq1_relu(*acc, m, rs, zr, b2, lo, hi, clamp_hi);
+    }
+}
+
+/* Requantise n accumulators of one channel (acc: 8-byte aligned) to y[i * ystep], two per step
+ * (one LDRD). */
+static inline __attribute__((always_inline)) void
+d3_rq_fast(const d3_chan *k, const int32_t *acc, int32_t n, int8_t *y, size_t ystep, int clamp) {
+    const int32_t m = k->rq.mult, rs = k->rq.rshift, zp2 = k->rq.zp2, b2 = k->b2;
+    const int32_t lo = k->rq.act_min, hi = k->rq.act_max;
+    const int32_t *end = acc + (n & ~1);
+    for (; acc < end; acc += 2, y += 2 * ystep) {
+        const uint64_t a2 = *(const d3_w64 *)(const void *)acc;
+        const int32_t v0 = d3_rq1((int32_t)(uint32_t)a2, m, rs, zp2, b2, lo, hi, clamp);
+        const int32_t v1 = d3_rq1((int32_t)(uint32_t)(a2 >> 32), m, rs, zp2, b2, lo, hi, clamp);
+        y[0] = (int8_t)v0;
+        y[ystep] = (int8_t)v1;
+    }
+    if (n & 1) {
+        *y = (int8_t)d3_rq1(*acc, m, rs, zp2, b2, lo, hi, clamp);
+    }
+}
+
+/* Requantise one output row of one channel: `kind` 0 the fast loop without clamping, 4 and 5
+ * d3_rq_relu without and with act_max, 3 any requantisation (per output; also clamps below
+ * output_zp, which TFLite's activations never produce). */
+static void d3_rq(const d3_chan *k, const en_requant *q, const int32_t *acc, int32_t n, int8_t *y,
+                  size_t ystep, int kind) {
+    if (kind == 4) {
+        d3_rq_relu(k, acc, n, y, ystep, 0);
+    } else if (kind == 5) {
+        d3_rq_relu(k, acc, n, y, ystep, 1);
+    } else if (kind == 0) {
+        d3_rq_fast(k, acc, n, y, ystep, 0);
+    } else {
+        for (int32_t i = 0; i < n; ++i, y += ystep) {
+            const int32_t a = acc[i] + k->bias;
+            *y = k->fits ? en_rq_apply(&k->rq, a)
+                         : en_requant_fast(a, k->mult, k->shift, q->output_zp, q->act_min,
+                                           q->act_max);
+        }
+    }
+}
+
+/* What every output row of the call shares. */
+typedef struct {
+    const en_requant *q;
+    int32_t *acc;    /* 8-byte aligned, 2 * pairs entries */
+    int32_t pairs;   /* output pairs per row: (OW + 1) / 2 */
+    int32_t ow;
+    int32_t stride;
+    int kind;        /* d3_rq's loop */
+    size_t c;        /* output pixel stride (bytes) */
+} d3_ctx;
+
+/* One output row of the group's four channels: channel k's slot rows at x + k * D3_CHH
+ * (D3_ROWH apart) holding kernel rows k0, k0 + 1, k0 + 2 (mod 3), its outputs at y[k + i * C].
+ * `stride` and `kind` are constants in the instances below (the common ReLU case gets its own
+ * loops without per-channel dispatch). */
+static inline __attribute__((always_inline)) void
+d3_group_row_body(const d3_ctx *cx, const d3_chan *ch, const int16_t *x, int32_t k0, int8_t *y,
+                  int32_t stride, int kind) {
+    int32_t *acc = cx->acc, *end = acc + 2 * cx->pairs;
+    const int32_t n = cx->ow;
+    const size_t ystep = cx->c;
+    for (const d3_chan *ch_end = ch + 4; ch < ch_end; ++ch, ++y, x += D3_CHH) {
+        const int32_t(*wk)[2] = ch->wk + k0;
+        if (stride == 1) {
+            d3_acc_s1(x, wk[0][0], wk[0][1], wk[1][0], wk[1][1], wk[2][0], wk[2][1], acc, end);
+        } else {
+            d3_acc_s2(x, wk[0][0], wk[1][0], wk[2][0], d3_pkhbt(wk[0][1], wk[1][1]), wk[2][1], acc,
+                      end);
+        }
+        if (kind == 4) {
+            d3_rq_relu(ch, acc, n, y, ystep, 0);
+        } else {
+            d3_rq(ch, cx->q, acc, n, y, ystep, kind);
+        }
+    }
+}
+
+/* Not inlined: the caller's loops keep their registers and this gets its own (the asm needs
+ * 13). */
+__attribute__((noinline)) static void d3_group_row(const d3_ctx *cx, const d3_chan *ch,
+                                                   const int16_t *x, int32_t k0, int8_t *y) {
+    if (cx->kind == 4 && cx->stride == 1) {
+        d3_group_row_body(cx, ch, x, k0, y, 1, 4);
+    } else if (cx->kind == 4) {
+        d3_group_row_body(cx, ch, x, k0, y, 2, 4);
+    } else {
+        d3_group_row_body(cx, ch, x, k0, y, cx->stride, cx->kind);
+    }
+}
+
+/* noinline: its ~4.4 KB of stack (slots, accumulators, channel state) must not stay on the
+ * frame that falls back to en_dwconv2d_s8 (whose row engine takes ~5.3 KB). */
+__attribute__((noinline)) static void
+d3_run(const en_conv_params *p, const en_requant *q, const en_dims *in_dims, const int8_t *in,
+       const int8_t *w, const int32_t *bias, const en_dims *out_dims, int8_t *out) {
+    int16_t ring[4 * D3_CHH] __attribute__((aligned(8)));
+    int32_t acc[D3_ROWH] __attribute__((aligned(8)));
+    d3_chan chan[4];
+    const int32_t C = in_dims->c, H = in_dims->h, W = in_dims->w;
+    const int32_t OH = out_dims->h, OW = out_dims->w, s = p->stride_h;
+    const int32_t pt = p->pad_top, pl = p->pad_left;
+    const int32_t offset = -q->input_zp;
+    const int32_t off2 = (int32_t)(((uint32_t)offset & 0xFFFFu) * 0x00010001u);
+    const int32_t pairs = (OW + 1) / 2; /* output pairs per row (an odd OW computes one more) */
+    /* halfwords of a slot row the pair loops read: up to 2 * pairs + 1 (stride 1) or
+     * 4 * pairs + 1 (stride 2); d3_plan keeps them inside D3_ROWH. Those outside the image
+     * (padding) are zeroed once: expansion only writes [pl, pl + W). */
+    const int32_t row_end = s == 1 ? 2 * pairs + 2 : 4 * pairs + 2;
+    const int clamp = q->act_max < EN_INT8_MAX ? 2 : (q->act_min > EN_INT8_MIN ? 1 : 0);
+    const size_t in_row = (size_t)W * C, out_row = (size_t)OW * C;
+    d3_ctx cx = {q, acc, pairs, OW, s, clamp, (size_t)C};
+    for (int32_t slot = 0; slot < 3; ++slot) {
+        d3_zero(ring + slot * D3_ROWH, 0, pl);
+        d3_zero(ring + slot * D3_ROWH, pl + W, row_end);
+    }
+    for (int32_t c0 = 0; c0 < C; c0 += 4) {
+        int relu = clamp != 0 && q->act_min >= q->output_zp, fast = 1;
+        for (int32_t k = 0; k < 4; ++k) {
+            d3_chan_make(&chan[k], q, w, bias, C, c0 + k, s);
+            fast = fast && chan[k].fast;
+            relu = relu && chan[k].fast_relu;
+        }
+        cx.kind = !fast ? 3 : (clamp == 0 ? 0 : (relu ? 3 + clamp : 3));
+        for (int32_t b = 0; b < in_dims->n; ++b) {
+            const int8_t *ib = in + (size_t)b * H * in_row + c0;
+            int8_t *ob = out + (size_t)b * OH * out_row + c0;
+            /* image row r lives in slot (r + 3) mod 3; `next` is the first row not yet there,
+             * `slot` its slot, k0 the kernel row of slot 0 for the current output row */
+            int32_t next = -pt, slot = (3 - pt) % 3, k0 = pt;
+            for (int32_t oh = 0; oh < OH; ++oh, ob += out_row) {
+                const int32_t ih0 = oh * s - pt;
+                for (; next < ih0 + 3; ++next) {
+                    int16_t *d = ring + slot * D3_ROWH;
+                    if (next >= 0 && next < H) {
+                        d3_expand(d + pl, ib + (size_t)next * in_row, (size_t)C, W, off2);
+                    } else {
+                        d3_zero(d, pl, pl + W);
+                    }
+                    slot = slot == 2 ? 0 : slot + 1;
+                }
+                d3_group_row(&cx, chan, ring, k0, ob);
+                /* next output row: its window starts s rows lower, so slot 0 holds the kernel
+                 * row s less (mod 3) */
+                k0 -= s;
+                k0 = k0 < 0 ? k0 + 3 : k0;
+            }
+        }
+    }
+}
+#endif
+
+en_status en_dwconv2d_3x3_s8(const en_conv_params *p, const en_requant *q, const en_dims *in_dims,
+                             const int8_t *in, const en_dims *w_dims, const int8_t *w,
+                             const int32_t *bias, const en_dims *out_dims, int8_t *out,
+                             void *scratch) {
+#if EN_HAVE_DSP
+    if (en_dw_check_args(p, q, in_dims, in, w_dims, w, out_dims, out, scratch) == EN_OK &&
+        d3_plan(p, in_dims, w_dims, out_dims, out == in)) {
+        d3_run(p, q, in_dims, in, w, bias, out_dims, out);
+        return EN_OK;
+    }
+#endif
+    return en_dwconv2d_s8(p, q, in_dims, in, w_dims, w, bias, out_dims, out, scratch);
+}
