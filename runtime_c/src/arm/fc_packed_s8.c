@@ -4,13 +4,25 @@
  * The input is sign-extended once per call into int16 pairs, (x0, x2) and (x1, x3) per four
  * values, the lanes SXTB16 gives a weight word and its rotation by 8, so each SMLAD pairs them
  * directly. A group of four rows then costs per four inputs one LDM of its four weight words
- * (the packed layout puts them side by side), one LDRD of the input pairs, two SXTB16 and two
- * SMLAD per row, and the loop branch every second chunk: 39 instructions per 32 MACs. A group of
- * two rows (the C_out % 4 rows left over) loads both rows' words with one LDRD; a single row
- * runs from C. Requantisation runs after each group, outside the sums, in the SMMULR form when
- * the accumulators allow it (requant_fast.h), else the exact 64-bit form, and a group's four
- * bytes are clamped together (SSUB8/SEL) and stored as one word. Inputs longer than FC_SLICE
- * are expanded slice by slice, per group (slower, and rare on a microcontroller).
+ * (the packed layout puts them side by side), one LDRD of the input pairs, and two SXTB16 and
+ * two SMLAD per row: 18 instructions per 16 MACs, plus the loop branch every second chunk. A
+ * group of two rows (the C_out % 4 rows left over) loads two chunks of both rows with one LDM
+ * and their input pairs with another: 20 instructions per 16 MACs. A single row runs from C.
+ * Each group's dot product is one call of a small assembly routine (dot4 / dot2) that keeps
+ * its accumulators in registers and reads and writes them through a 4-word array, so the C
+ * around it has its registers back for the requantisation (inlining the loop, which needs 14
+ * registers, spilled the whole group loop to the stack).
+ *
+ * Requantisation, per-tensor with -22 <= shift <= -1 (the usual FC case), takes five
+ * instructions per output (fc_rq_fast): QADD (2 * acc, saturating and setting the sticky Q
+ * flag when |acc| >= 2^30, the one case where the SMMULR form is not exact), SMMLAR (TFLite's
+ * SRDHM plus a constant that holds the output zero point and the rounding of the final
+ * shift), ADD of the sign, ASR and SSAT. A group whose QADDs set Q, a per-channel
+ * quantisation and other shifts use the exact 64-bit form (requant_fast.h, en_requant_fast).
+ * Four outputs are packed into one word (BFI), clamped to the activation range as four lanes
+ * (SSUB8/SEL) and stored with one STR.
+ * Inputs longer than FC_SLICE are expanded slice by slice, per group (slower, and rare on a
+ * microcontroller).
  * Exactness: every product and partial sum is an integer evaluated modulo 2^32 (SMLAD wraps, the
  * C sums are unsigned); the final sum is en_fc_s8's accumulator, which its bound keeps in int32.
  */
@@ -25,6 +37,12 @@
 /* Inputs expanded per slice: 4 bytes of int16 pairs per 4 inputs, 2 KB of stack. */
 #define FC_SLICE 1024
 
+#if defined(__ARM_FEATURE_DSP) && !defined(EN_EMULATE_DSP)
+#define FC_ASM 1 /* the ARMv7E-M instructions themselves, not the host emulation */
+#else
+#define FC_ASM 0
+#endif
+
 /* Lanes (lo, hi) of two int16 values as one word. */
 static inline uint32_t pair16(int32_t lo, int32_t hi) {
     return ((uint32_t)lo & 0xFFFFu) | ((uint32_t)hi << 16);
@@ -33,7 +51,7 @@ static inline uint32_t pair16(int32_t lo, int32_t hi) {
 #if EN_HAVE_DSP
 /* SXTB16 of bytes 1 and 3: one instruction with the rotation folded in. */
 static inline int32_t sxtb16_ror8(uint32_t v) {
-#if defined(__ARM_FEATURE_DSP) && !defined(EN_EMULATE_DSP)
+#if FC_ASM
     int32_t r;
     __asm("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
     return r;
@@ -41,14 +59,14 @@ static inline int32_t sxtb16_ror8(uint32_t v) {
     return __sxtb16((int8x4_t)en_ror8(v));
 #endif
 }
+#endif
 
-/* acc += w * x for one weight word and its input pairs (two SXTB16, two SMLAD). */
+/* acc + w * x for one weight word (4 int8) and its input pairs xa = (x0, x2), xb = (x1, x3). */
 static inline int32_t mac4(int32_t acc, uint32_t w, uint32_t xa, uint32_t xb) {
+#if EN_HAVE_DSP
     acc = __smlad(__sxtb16((int8x4_t)w), (int16x2_t)xa, acc);
     return __smlad(sxtb16_ror8(w), (int16x2_t)xb, acc);
-}
 #else
-static inline int32_t mac4(int32_t acc, uint32_t w, uint32_t xa, uint32_t xb) {
     /* byte k of the (little-endian) weight word is weight k of the chunk */
     uint32_t a = (uint32_t)acc;
     a += (uint32_t)((int8_t)(w & 0xFFu) * (int32_t)(int16_t)(xa & 0xFFFFu)) +
@@ -56,11 +74,47 @@ static inline int32_t mac4(int32_t acc, uint32_t w, uint32_t xa, uint32_t xb) {
     a += (uint32_t)((int8_t)((w >> 8) & 0xFFu) * (int32_t)(int16_t)(xb & 0xFFFFu)) +
          (uint32_t)((int8_t)(w >> 24) * (int32_t)(int16_t)(xb >> 16));
     return (int32_t)a;
+#endif
+}
+
+#if FC_ASM
+/* xs[0 .. 8 * blocks) from x[0 .. 16 * blocks): 16 inputs per pass in 16 instructions (four
+ * unaligned LDR, eight SXTB16, two STM and the loop), half the cost of the C loop below. */
+__attribute__((naked, noinline)) static void expand16(const int8_t *x, int32_t blocks,
+                                                      uint32_t *xs) {
+    (void)x, (void)blocks, (void)xs;
+    __asm volatile("push {r4, r5, r6, r7, r8, r9, r10, lr}\n"
+                   "1:\n\t"
+                   "ldr r3, [r0], #4\n\t"
+                   "ldr r4, [r0], #4\n\t"
+                   "ldr r5, [r0], #4\n\t"
+                   "ldr r6, [r0], #4\n\t"
+                   "sxtb16 r7, r3\n\t"
+                   "sxtb16 r8, r3, ror #8\n\t"
+                   "sxtb16 r9, r4\n\t"
+                   "sxtb16 r10, r4, ror #8\n\t"
+                   "stm r2!, {r7, r8, r9, r10}\n\t"
+                   "sxtb16 r7, r5\n\t"
+                   "sxtb16 r8, r5, ror #8\n\t"
+                   "sxtb16 r9, r6\n\t"
+                   "sxtb16 r10, r6, ror #8\n\t"
+                   "stm r2!, {r7, r8, r9, r10}\n\t"
+                   "subs r1, r1, #1\n\t"
+                   "bne 1b\n\t"
+                   "pop {r4, r5, r6, r7, r8, r9, r10, pc}\n");
 }
 #endif
 
 /* xs[2k] = (x[4k], x[4k+2]), xs[2k+1] = (x[4k+1], x[4k+3]) for the n inputs, zeros past them. */
 static void expand_input(const int8_t *x, int32_t n, uint32_t *xs) {
+#if FC_ASM
+    if (n >= 16) {
+        expand16(x, n / 16, xs);
+        x += n & ~15;
+        xs += (n & ~15) / 2;
+        n &= 15;
+    }
+#endif
     for (; n >= 4; n -= 4, x += 4, xs += 2) {
 #if EN_HAVE_DSP
         const uint32_t v = en_read_u32(x);
@@ -78,191 +132,212 @@ static void expand_input(const int8_t *x, int32_t n, uint32_t *xs) {
     }
 }
 
-/* Four rows over n >= 1 chunks of four inputs: wp holds 16 bytes per chunk (rows 0-3). */
-static inline __attribute__((always_inline)) void dot_rows4(const int8_t *wp, const uint32_t *xs,
-                                                            int32_t n, int32_t *p0, int32_t *p1,
-                                                            int32_t *p2, int32_t *p3) {
-    int32_t a0 = *p0, a1 = *p1, a2 = *p2, a3 = *p3;
-#if defined(__ARM_FEATURE_DSP) && !defined(EN_EMULATE_DSP) && defined(__OPTIMIZE__)
-    /* LDM needs its registers in ascending order: the weight words are pinned to r8-r11. */
-    register uint32_t w0 __asm("r8");
-    register uint32_t w1 __asm("r9");
-    register uint32_t w2 __asm("r10");
-    register uint32_t w3 __asm("r11");
-    uint32_t xa, xb, t;
-    /* Two chunks per pass (an odd count starts with one): 39 instructions per 32 MACs. */
-    __asm volatile(
-        "tst %[n], #1\n\t"
-        "beq 2f\n\t"
-        "ldm %[wp]!, {%[w0], %[w1], %[w2], %[w3]}\n\t"
-        "ldrd %[xa], %[xb], [%[xs]], #8\n\t"
-        "sxtb16 %[t], %[w0]\n\t"
-        "smlad %[a0], %[t], %[xa], %[a0]\n\t"
-        "sxtb16 %[w0], %[w0], ror #8\n\t"
-        "smlad %[a0], %[w0], %[xb], %[a0]\n\t"
-        "sxtb16 %[t], %[w1]\n\t"
-        "smlad %[a1], %[t], %[xa], %[a1]\n\t"
-        "sxtb16 %[w1], %[w1], ror #8\n\t"
-        "smlad %[a1], %[w1], %[xb], %[a1]\n\t"
-        "sxtb16 %[t], %[w2]\n\t"
-        "smlad %[a2], %[t], %[xa], %[a2]\n\t"
-        "sxtb16 %[w2], %[w2], ror #8\n\t"
-        "smlad %[a2], %[w2], %[xb], %[a2]\n\t"
-        "sxtb16 %[t], %[w3]\n\t"
-        "smlad %[a3], %[t], %[xa], %[a3]\n\t"
-        "sxtb16 %[w3], %[w3], ror #8\n\t"
-        "smlad %[a3], %[w3], %[xb], %[a3]\n\t"
-        "subs %[n], %[n], #1\n\t"
-        "beq 3f\n"
-        "2:\n\t"
-        "ldm %[wp]!, {%[w0], %[w1], %[w2], %[w3]}\n\t"
-        "ldrd %[xa], %[xb], [%[xs]], #8\n\t"
-        "sxtb16 %[t], %[w0]\n\t"
-        "smlad %[a0], %[t], %[xa], %[a0]\n\t"
-        "sxtb16 %[w0], %[w0], ror #8\n\t"
-        "smlad %[a0], %[w0], %[xb], %[a0]\n\t"
-        "sxtb16 %[t], %[w1]\n\t"
-        "smlad %[a1], %[t], %[xa], %[a1]\n\t"
-        "sxtb16 %[w1], %[w1], ror #8\n\t"
-        "smlad %[a1], %[w1], %[xb], %[a1]\n\t"
-        "sxtb16 %[t], %[w2]\n\t"
-        "smlad %[a2], %[t], %[xa], %[a2]\n\t"
-        "sxtb16 %[w2], %[w2], ror #8\n\t"
-        "smlad %[a2], %[w2], %[xb], %[a2]\n\t"
-        "sxtb16 %[t], %[w3]\n\t"
-        "smlad %[a3], %[t], %[xa], %[a3]\n\t"
-        "sxtb16 %[w3], %[w3], ror #8\n\t"
-        "smlad %[a3], %[w3], %[xb], %[a3]\n\t"
-        "ldm %[wp]!, {%[w0], %[w1], %[w2], %[w3]}\n\t"
-        "ldrd %[xa], %[xb], [%[xs]], #8\n\t"
-        "sxtb16 %[t], %[w0]\n\t"
-        "smlad %[a0], %[t], %[xa], %[a0]\n\t"
-        "sxtb16 %[w0], %[w0], ror #8\n\t"
-        "smlad %[a0], %[w0], %[xb], %[a0]\n\t"
-        "sxtb16 %[t], %[w1]\n\t"
-        "smlad %[a1], %[t], %[xa], %[a1]\n\t"
-        "sxtb16 %[w1], %[w1], ror #8\n\t"
-        "smlad %[a1], %[w1], %[xb], %[a1]\n\t"
-        "sxtb16 %[t], %[w2]\n\t"
-        "smlad %[a2], %[t], %[xa], %[a2]\n\t"
-        "sxtb16 %[w2], %[w2], ror #8\n\t"
-        "smlad %[a2], %[w2], %[xb], %[a2]\n\t"
-        "sxtb16 %[t], %[w3]\n\t"
-        "smlad %[a3], %[t], %[xa], %[a3]\n\t"
-        "sxtb16 %[w3], %[w3], ror #8\n\t"
-        "smlad %[a3], %[w3], %[xb], %[a3]\n\t"
-        "subs %[n], %[n], #2\n\t"
-        "bne 2b\n"
-        "3:\n"
-        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [wp] "+r"(wp),
-          [xs] "+r"(xs), [n] "+r"(n), [w0] "=&r"(w0), [w1] "=&r"(w1), [w2] "=&r"(w2),
-          [w3] "=&r"(w3), [xa] "=&r"(xa), [xb] "=&r"(xb), [t] "=&r"(t)
-        :
-        : "cc", "memory");
-#else
-    for (; n > 0; --n, wp += 16, xs += 2) {
-        const uint32_t xa = xs[0], xb = xs[1];
-        a0 = mac4(a0, en_read_u32(wp), xa, xb);
-        a1 = mac4(a1, en_read_u32(wp + 4), xa, xb);
-        a2 = mac4(a2, en_read_u32(wp + 8), xa, xb);
-        a3 = mac4(a3, en_read_u32(wp + 12), xa, xb);
-    }
-#endif
-    *p0 = a0;
-    *p1 = a1;
-    *p2 = a2;
-    *p3 = a3;
+#if FC_ASM
+/* One chunk (four inputs) of one row: weight word W, accumulator A, input pairs XA / XB, T a
+ * scratch register; W is consumed. Operands are register names. */
+#define FC_ROW(A, W, XA, XB, T)                                                                    \
+    "sxtb16 " T ", " W "\n\t"                                                                      \
+    "smlad " A ", " T ", " XA ", " A "\n\t"                                                        \
+    "sxtb16 " W ", " W ", ror #8\n\t"                                                              \
+    "smlad " A ", " W ", " XB ", " A "\n\t"
+
+/* dot4: one chunk of four rows. Registers: r0 weights, r1 input pairs, r3 scratch, r4-r7 the
+ * accumulators, r8-r11 the weight words, r12 / lr the input pairs. */
+#define FC_CHUNK4                                                                                  \
+    "ldm.w r0!, {r8, r9, r10, r11}\n\t"                                                            \
+    "ldrd r12, lr, [r1], #8\n\t"                                                                   \
+    FC_ROW("r4", "r8", "r12", "lr", "r3") FC_ROW("r5", "r9", "r12", "lr", "r3")                    \
+    FC_ROW("r6", "r10", "r12", "lr", "r3") FC_ROW("r7", "r11", "r12", "lr", "r3")
+
+/* acc[0..3] = init[0..3] + rows 0-3 of the group at wp times the n >= 1 chunks of input
+ * pairs at xs; returns wp advanced past the n chunks. Whole-function assembly: the loop needs
+ * 14 registers, and the accumulators move in and out with one LDM and one STM (acc is the
+ * fifth argument, on the stack: [sp, #40] after the push). */
+__attribute__((naked, noinline)) static const int8_t *dot4(const int8_t *wp, const uint32_t *xs,
+                                                           int32_t n, const int32_t *init,
+                                                           int32_t *acc) {
+    (void)wp, (void)xs, (void)n, (void)init, (void)acc; /* in r0-r3 and on the stack */
+    __asm volatile("push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
+                   "sub sp, sp, #4\n\t" /* keep sp 8-byte aligned: acc at [sp, #40] */
+                   "ldm r3, {r4, r5, r6, r7}\n\t"
+                   /* Four chunks per pass; the first pass does the n % 4 left over (all four
+                    * when none), entering the unrolled body at copy (4 - n % 4) % 4 through
+                    * TBB: each copy is 18 32-bit instructions, 72 bytes, so the table holds
+                    * 2 + 36 * copy halfwords from the table's own address (= PC at the TBB). */
+                   "and r3, r2, #3\n\t"
+                   "adds r2, r2, #3\n\t"
+                   "lsrs r2, r2, #2\n\t" /* passes */
+                   "tbb [pc, r3]\n\t"
+                   ".byte 2, 110, 74, 38\n" /* n % 4 = 0, 1, 2, 3: copies 0, 3, 2, 1 */
+                   "1:\n\t"
+                   FC_CHUNK4 FC_CHUNK4 FC_CHUNK4 FC_CHUNK4
+                   "subs r2, r2, #1\n\t"
+                   "bne 1b\n\t"
+                   "ldr r3, [sp, #40]\n\t"
+                   "stm r3, {r4, r5, r6, r7}\n\t"
+                   "add sp, sp, #4\n\t"
+                   "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n");
 }
 
-/* Two rows (g == 2) or one (g == 1) over n chunks: wp holds 4 * g bytes per chunk. */
-static void dot_rows_small(const int8_t *wp, const uint32_t *xs, int32_t n, int32_t g,
-                           int32_t acc[2]) {
-    int32_t a0 = acc[0], a1 = acc[1];
-#if defined(__ARM_FEATURE_DSP) && !defined(EN_EMULATE_DSP) && defined(__OPTIMIZE__)
-    if (g == 2) { /* per chunk: LDRD of both rows' words, LDRD of the input pairs, 4 + 4 */
-        uint32_t w0, w1, xa, xb, t;
-        __asm volatile(
-            "1:\n\t"
-            "ldrd %[w0], %[w1], [%[wp]], #8\n\t"
-            "ldrd %[xa], %[xb], [%[xs]], #8\n\t"
-            "sxtb16 %[t], %[w0]\n\t"
-            "smlad %[a0], %[t], %[xa], %[a0]\n\t"
-            "sxtb16 %[w0], %[w0], ror #8\n\t"
-            "smlad %[a0], %[w0], %[xb], %[a0]\n\t"
-            "sxtb16 %[t], %[w1]\n\t"
-            "smlad %[a1], %[t], %[xa], %[a1]\n\t"
-            "sxtb16 %[w1], %[w1], ror #8\n\t"
-            "smlad %[a1], %[w1], %[xb], %[a1]\n\t"
-            "subs %[n], %[n], #1\n\t"
-            "bne 1b\n"
-            : [a0] "+r"(a0), [a1] "+r"(a1), [wp] "+r"(wp), [xs] "+r"(xs), [n] "+r"(n),
-              [w0] "=&r"(w0), [w1] "=&r"(w1), [xa] "=&r"(xa), [xb] "=&r"(xb), [t] "=&r"(t)
-            :
-            : "cc", "memory");
-    } else
+/* dot2: acc[0..1] = init[0..1] + the two rows of the group at wp times n >= 1 chunks; returns
+ * wp advanced. Two chunks per pass: one LDM of both rows' two words (row 0, row 1, row 0,
+ * row 1: r6-r9), one LDM of the four input pairs (r10-r12, lr); accumulators r4, r5. */
+__attribute__((naked, noinline)) static const int8_t *dot2(const int8_t *wp, const uint32_t *xs,
+                                                           int32_t n, const int32_t *init,
+                                                           int32_t *acc) {
+    (void)wp, (void)xs, (void)n, (void)init, (void)acc; /* in r0-r3 and on the stack */
+    __asm volatile("push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
+                   "sub sp, sp, #4\n\t"
+                   "ldrd r4, r5, [r3]\n\t"
+                   "tst r2, #1\n\t"
+                   "beq 1f\n\t"
+                   "ldrd r6, r7, [r0], #8\n\t"
+                   "ldrd r10, r11, [r1], #8\n\t"
+                   FC_ROW("r4", "r6", "r10", "r11", "r3") FC_ROW("r5", "r7", "r10", "r11", "r3")
+                   "subs r2, r2, #1\n\t"
+                   "beq 2f\n"
+                   "1:\n\t"
+                   "ldm r0!, {r6, r7, r8, r9}\n\t"
+                   "ldm r1!, {r10, r11, r12, lr}\n\t"
+                   FC_ROW("r4", "r6", "r10", "r11", "r3") FC_ROW("r5", "r7", "r10", "r11", "r3")
+                   FC_ROW("r4", "r8", "r12", "lr", "r3") FC_ROW("r5", "r9", "r12", "lr", "r3")
+                   "subs r2, r2, #2\n\t"
+                   "bne 1b\n"
+                   "2:\n\t"
+                   "ldr r3, [sp, #40]\n\t"
+                   "strd r4, r5, [r3]\n\t"
+                   "add sp, sp, #4\n\t"
+                   "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n");
+}
 #else
-    if (g == 2) {
-        for (; n > 0; --n, wp += 8, xs += 2) {
-            const uint32_t xa = xs[0], xb = xs[1];
-            a0 = mac4(a0, en_read_u32(wp), xa, xb);
-            a1 = mac4(a1, en_read_u32(wp + 4), xa, xb);
-        }
-    } else
-#endif
-    {
-        for (; n > 0; --n, wp += 4, xs += 2) {
-            a0 = mac4(a0, en_read_u32(wp), xs[0], xs[1]);
-        }
+/* The same sums in C (host emulation and builds without the DSP extension). */
+static const int8_t *dot4(const int8_t *wp, const uint32_t *xs, int32_t n, const int32_t *init,
+                          int32_t *acc) {
+    int32_t a0 = init[0], a1 = init[1], a2 = init[2], a3 = init[3];
+    for (; n > 0; --n, wp += 16, xs += 2) {
+        a0 = mac4(a0, en_read_u32(wp), xs[0], xs[1]);
+        a1 = mac4(a1, en_read_u32(wp + 4), xs[0], xs[1]);
+        a2 = mac4(a2, en_read_u32(wp + 8), xs[0], xs[1]);
+        a3 = mac4(a3, en_read_u32(wp + 12), xs[0], xs[1]);
     }
     acc[0] = a0;
     acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+    return wp;
 }
 
-/* Requantisation constants of one channel (or of a per-tensor quantisation), SMMULR form. */
+static const int8_t *dot2(const int8_t *wp, const uint32_t *xs, int32_t n, const int32_t *init,
+                          int32_t *acc) {
+    int32_t a0 = init[0], a1 = init[1];
+    for (; n > 0; --n, wp += 8, xs += 2) {
+        a0 = mac4(a0, en_read_u32(wp), xs[0], xs[1]);
+        a1 = mac4(a1, en_read_u32(wp + 4), xs[0], xs[1]);
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+    return wp;
+}
+#endif
+
+/* acc[0..g) = init[0..g) + the g rows (4, 2 or 1) of the group at wp times n >= 1 chunks;
+ * returns wp advanced past them. */
+static const int8_t *dot_group(const int8_t *wp, const uint32_t *xs, int32_t n, int32_t g,
+                               const int32_t *init, int32_t *acc) {
+    if (g == 4) {
+        return dot4(wp, xs, n, init, acc);
+    }
+    if (g == 2) {
+        return dot2(wp, xs, n, init, acc);
+    }
+    int32_t a = init[0];
+    for (; n > 0; --n, wp += 4, xs += 2) {
+        a = mac4(a, en_read_u32(wp), xs[0], xs[1]);
+    }
+    acc[0] = a;
+    return wp;
+}
+
+/* The per-tensor requantisation of the fast form: out = (SRDHM(acc, mult) - (acc < 0) + k) >> r
+ * saturated to int8, with r = -shift in [1, 22] and k = (2 * output_zp + 1) << (r - 1). This is
+ * requant_fast.h's en_rq_scale with its two steps merged: floor((floor(a / 2^(r-1)) + c) / 2)
+ * = floor((a + c * 2^(r-1)) / 2^r) for an integer c = 2 * zp + 1, and y + (y >> 31) there may
+ * use acc's sign instead of y's (y < 0 implies acc < 0, as mult >= 0; for acc < 0 with y == 0
+ * both give zp). Exact when 2 * acc fits int32 (|acc| <= 2^30, SMMULR = SRDHM; the QADD
+ * saturates otherwise, see fc_double4); then |y| <= 2^30 and |k| < 2^29, so nothing wraps. */
 typedef struct {
     int32_t mult;
-    int32_t lshift; /* max(shift, 0) + 1 */
-    int32_t rshift; /* -shift - 1 when shift < 0, else -1 (no right shift) */
-    uint32_t lim;   /* 2^(30 - max(shift, 0)): the SMMULR form is exact for |acc| <= lim */
-} fc_rq;
+    int32_t k;
+    int32_t r;
+    uint32_t lo4, hi4; /* act_min, act_max in each of four int8 lanes */
+} fc_fast;
 
-static inline fc_rq fc_rq_make(int32_t mult, int32_t shift) {
-    fc_rq r;
-    r.mult = mult;
-    r.lshift = (shift > 0 ? shift : 0) + 1;
-    r.rshift = shift < 0 ? -shift - 1 : -1;
-    r.lim = 1u << (30 - (shift > 0 ? shift : 0));
+/* (acc * 2^32 + a * b + 2^31) >> 32: k + SMMULR(a, b), one SMMLAR. */
+static inline int32_t fc_smmlar(int32_t a, int32_t b, int32_t acc) {
+#if FC_ASM
+    int32_t r;
+    __asm("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
     return r;
-}
-
-/* |acc| <= lim, lim a power of two: acc ^ (acc >> 31) is |acc| for acc >= 0 and |acc| - 1
- * below, so an OR of such terms is < lim exactly when each is; then acc << lshift lies in
- * [-2^31, 2^31 - 1] and SMMULR is exact (requant_fast.h, en_rq_fits; -2^31 is also fine, as
- * SMMULR multiplies exactly). */
-static inline uint32_t fc_mag(int32_t acc) {
-    return (uint32_t)(acc ^ (acc >> 31));
-}
-
-/* MBQM(acc) + output_zp in the SMMULR form (requant_fast.h, en_rq_scale), clamped to int8 by
- * SSAT, which also takes the final halving of the rounding shift. */
-static inline int32_t fc_scale(const fc_rq *r, int32_t zp, int32_t zp2, int32_t acc) {
-    const int32_t y = en_smmulr((int32_t)((uint32_t)acc << r->lshift), r->mult);
-#if EN_HAVE_DSP
-    if (r->rshift < 0) {
-        return en_ssat8(y + zp);
-    }
-    return en_ssat8((((y + (y >> 31)) >> r->rshift) + zp2) >> 1);
 #else
-    const int32_t v = r->rshift < 0 ? y + zp : (((y + (y >> 31)) >> r->rshift) + zp2) >> 1;
+    return (int32_t)(uint32_t)((((int64_t)acc * 4294967296LL) + (int64_t)a * b + 2147483648LL) >> 32);
+#endif
+}
+
+/* Output of the fast form for s = 2 * acc (exact). */
+static inline int32_t fc_rq_fast(const fc_fast *f, int32_t acc, int32_t s) {
+    const int32_t y = fc_smmlar(s, f->mult, f->k);
+    const int32_t v = (y + (acc >> 31)) >> f->r;
+#if EN_HAVE_DSP
+    return en_ssat8(v);
+#else
     return en_clamp_i32(v, EN_INT8_MIN, EN_INT8_MAX);
 #endif
 }
 
-/* Each of the four int8 lanes of v clamped to [lo, hi]: SSUB8 sets a lane's GE flag when the
- * lane's exact difference is >= 0, and SEL then keeps that lane or takes the bound's. */
-static inline uint32_t clamp4_s8(uint32_t v, int32_t lo, int32_t hi) {
-    const uint32_t lo4 = ((uint32_t)lo & 0xFFu) * 0x01010101u, hi4 = ((uint32_t)hi & 0xFFu) * 0x01010101u;
-#if defined(__ARM_FEATURE_DSP) && !defined(EN_EMULATE_DSP)
+/* s[j] = 2 * a[j] for four accumulators; nonzero when one of them does not fit int32 (then the
+ * fast form is not exact for that group). On the chip: QADD and the sticky Q flag, cleared
+ * first (SMLAD and SSAT set it too); kept in order by volatile asm. */
+static inline int fc_double4(const int32_t a[4], int32_t s[4]) {
+#if FC_ASM
+    uint32_t apsr;
+    __asm volatile("msr APSR_nzcvq, %[z]\n\t"
+                   "qadd %[s0], %[a0], %[a0]\n\t"
+                   "qadd %[s1], %[a1], %[a1]\n\t"
+                   "qadd %[s2], %[a2], %[a2]\n\t"
+                   "qadd %[s3], %[a3], %[a3]\n\t"
+                   "mrs %[q], APSR"
+                   : [s0] "=&r"(s[0]), [s1] "=&r"(s[1]), [s2] "=&r"(s[2]), [s3] "=&r"(s[3]),
+                     [q] "=r"(apsr)
+                   : [a0] "r"(a[0]), [a1] "r"(a[1]), [a2] "r"(a[2]), [a3] "r"(a[3]), [z] "r"(0)
+                   : "cc");
+    return (int)(apsr & (1u << 27)); /* Q */
+#else
+    uint32_t over = 0;
+    for (int j = 0; j < 4; ++j) {
+        s[j] = (int32_t)((uint32_t)a[j] << 1);
+        over |= (uint32_t)(s[j] ^ a[j]); /* sign changed: 2 * a[j] overflowed */
+    }
+    return (int)(over >> 31);
+#endif
+}
+
+/* w with its bits [lsb, lsb + 8) replaced by the low byte of v: one BFI on the chip. */
+#if FC_ASM
+#define fc_bfi(w, v, lsb)                                                                          \
+    __extension__({                                                                                \
+        uint32_t w_ = (w);                                                                         \
+        __asm("bfi %0, %1, #" #lsb ", #8" : "+r"(w_) : "r"(v));                                    \
+        w_;                                                                                        \
+    })
+#else
+#define fc_bfi(w, v, lsb) (((w) & ~(0xFFu << (lsb))) | (((uint32_t)(v) & 0xFFu) << (lsb)))
+#endif
+
+/* Each of the four int8 lanes of v clamped to [lo4, hi4] (each bound repeated in all four
+ * lanes): SSUB8 sets a lane's GE flag when its exact difference is >= 0, SEL then keeps the
+ * lane or takes the bound's. */
+static inline uint32_t clamp4_s8(uint32_t v, uint32_t lo4, uint32_t hi4) {
+#if FC_ASM
     uint32_t t;
     __asm("ssub8 %[t], %[v], %[lo]\n\t"
           "sel %[v], %[v], %[lo]\n\t"
@@ -273,98 +348,101 @@ static inline uint32_t clamp4_s8(uint32_t v, int32_t lo, int32_t hi) {
           : "cc");
     return v;
 #else
-    (void)lo4;
-    (void)hi4;
     uint32_t r = 0;
     for (int k = 0; k < 4; ++k) {
         const int32_t b = (int8_t)((v >> (8 * k)) & 0xFFu);
+        const int32_t lo = (int8_t)(lo4 & 0xFFu), hi = (int8_t)(hi4 & 0xFFu);
         r |= ((uint32_t)en_clamp_i32(b, lo, hi) & 0xFFu) << (8 * k);
     }
     return r;
 #endif
 }
 
-/* y[j] = requant(acc[j]) for the n outputs of rows o..o+n-1: the general case (per channel,
- * or an accumulator too large for the SMMULR form). */
-static void __attribute__((noinline)) fc_store(const en_requant *q, int32_t o,
-                                               const int32_t *acc, int32_t n, int8_t *y) {
-    const int32_t zp = q->output_zp, zp2 = 2 * zp + 1, lo = q->act_min, hi = q->act_max;
-    for (int32_t j = 0; j < n; ++j) {
+/* y[o + j] for the g accumulators of rows o.. in the exact 64-bit form (any quantisation). */
+static void __attribute__((noinline)) fc_store(const en_requant *q, int32_t o, int32_t g,
+                                               const int32_t *acc, int8_t *y) {
+    for (int32_t j = 0; j < g; ++j) {
         const int32_t qc = q->per_channel ? o + j : 0;
-        const fc_rq r = fc_rq_make(q->mult[qc], q->shift[qc]);
-        int32_t v;
-        if (fc_mag(acc[j]) < r.lim) {
-            v = en_clamp_i32(fc_scale(&r, zp, zp2, acc[j]), lo, hi);
-        } else {
-            v = en_requant_fast(acc[j], q->mult[qc], q->shift[qc], zp, lo, hi);
+        y[o + j] = en_requant_fast(acc[j], q->mult[qc], q->shift[qc], q->output_zp, q->act_min,
+                                   q->act_max);
+    }
+}
+
+/* The g outputs (4, 2 or 1) of a group in the fast form: packed into one word, clamped as four
+ * lanes and stored with one STR (STRH, STRB); 0 (nothing stored) when an accumulator is out of
+ * its range (fc_double4). acc[g..3] must be in range (0 will do). */
+static inline int fc_store_fast(const fc_fast *f, const int32_t acc[4], int32_t g, int8_t *y) {
+    int32_t s[4];
+    if (fc_double4(acc, s)) {
+        return 0;
+    }
+    uint32_t v = (uint32_t)fc_rq_fast(f, acc[0], s[0]); /* bits 8-31 are replaced next */
+    v = fc_bfi(v, fc_rq_fast(f, acc[1], s[1]), 8);
+    v = fc_bfi(v, fc_rq_fast(f, acc[2], s[2]), 16);
+    v = fc_bfi(v, fc_rq_fast(f, acc[3], s[3]), 24);
+    v = clamp4_s8(v, f->lo4, f->hi4);
+    if (g == 4) {
+        __builtin_memcpy(y, &v, 4); /* one (unaligned) word store */
+    } else if (g == 2) {
+        __builtin_memcpy(y, &v, 2);
+    } else {
+        *y = (int8_t)v;
+    }
+    return 1;
+}
+
+/* Every group of an input expanded once (xs, chunks each), in the fast form. The groups of four
+ * run in a tight loop, as each group's requantisation is a fixed cost next to its dot product;
+ * then the group of 2 and / or 1 left over. */
+static void __attribute__((noinline))
+groups_fast(const en_requant *q, const fc_fast *f, const int8_t *wp, const uint32_t *xs,
+            int32_t chunks, const int32_t *bias, int32_t out_features, int8_t *y) {
+    static const int32_t zero4[4] = {0, 0, 0, 0};
+    const int32_t *bp = bias != NULL ? bias : zero4;
+    const int32_t bstep = bias != NULL ? 4 : 0;
+    int32_t o = 0;
+    for (; o <= out_features - 4; o += 4, bp += bstep) {
+        int32_t acc[4];
+        wp = dot4(wp, xs, chunks, bp, acc);
+        if (!fc_store_fast(f, acc, 4, y + o)) {
+            fc_store(q, o, 4, acc, y);
         }
-        y[o + j] = (int8_t)v;
+    }
+    for (int32_t g; o < out_features; o += g) {
+        g = en_fc_group_rows(out_features, o);
+        int32_t acc[4] = {0, 0, 0, 0};
+        wp = dot_group(wp, xs, chunks, g, bias != NULL ? bias + o : zero4, acc);
+        if (!fc_store_fast(f, acc, g, y + o)) {
+            fc_store(q, o, g, acc, y);
+        }
     }
 }
 
-/* Four outputs of a per-tensor requantisation r: one range check for the group. */
-static inline void fc_store4(const en_requant *q, const fc_rq *r, int32_t o, int32_t a0,
-                             int32_t a1, int32_t a2, int32_t a3, int8_t *y) {
-    if (q->per_channel || (fc_mag(a0) | fc_mag(a1) | fc_mag(a2) | fc_mag(a3)) >= r->lim) {
-        const int32_t acc[4] = {a0, a1, a2, a3};
-        fc_store(q, o, acc, 4, y);
-        return;
-    }
-    const int32_t zp = q->output_zp, zp2 = 2 * zp + 1, lo = q->act_min, hi = q->act_max;
-    const int32_t v0 = fc_scale(r, zp, zp2, a0), v1 = fc_scale(r, zp, zp2, a1);
-    const int32_t v2 = fc_scale(r, zp, zp2, a2), v3 = fc_scale(r, zp, zp2, a3);
-    uint32_t v = ((uint32_t)v0 & 0xFFu) | (((uint32_t)v1 & 0xFFu) << 8) |
-                 (((uint32_t)v2 & 0xFFu) << 16) | ((uint32_t)v3 << 24);
-    if (lo > EN_INT8_MIN || hi < EN_INT8_MAX) {
-        v = clamp4_s8(v, lo, hi);
-    }
-    __builtin_memcpy(y + o, &v, sizeof v); /* one (unaligned) word store */
-}
-
-/* The groups of four rows, rows 0 .. 4 * ngroups - 1, on an input expanded once into xs. */
-static void __attribute__((noinline)) groups4(const en_requant *q, const int8_t *w, size_t row,
-                                              const uint32_t *xs, int32_t chunks,
-                                              int32_t ngroups, const int32_t *bias, int8_t *y) {
-    const fc_rq r = fc_rq_make(q->mult[0], q->shift[0]);
-    for (int32_t k = 0; k < ngroups; ++k, w += 4 * row) {
-        const int32_t o = 4 * k;
-        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+/* Every group from row o on, one at a time, in the exact form (any quantisation) and any input
+ * length: an input longer than FC_SLICE is expanded slice by slice, again for each group. With
+ * a shorter one, xs already holds it. */
+static void __attribute__((noinline))
+groups_any(const en_requant *q, const int8_t *x, int32_t in_features,
+           const int8_t *wg, int32_t o, int32_t out_features, const int32_t *bias, uint32_t *xs,
+           int8_t *y) {
+    for (int32_t g; o < out_features; o += g) {
+        g = en_fc_group_rows(out_features, o);
+        int32_t acc[4] = {0, 0, 0, 0};
         if (bias != NULL) {
-            a0 = bias[o];
-            a1 = bias[o + 1];
-            a2 = bias[o + 2];
-            a3 = bias[o + 3];
+            for (int32_t j = 0; j < g; ++j) {
+                acc[j] = bias[o + j];
+            }
         }
-        dot_rows4(w, xs, chunks, &a0, &a1, &a2, &a3);
-        fc_store4(q, &r, o, a0, a1, a2, a3, y);
+        for (int32_t s = 0; s < in_features; s += FC_SLICE) {
+            const int32_t len = in_features - s < FC_SLICE ? in_features - s : FC_SLICE;
+            if (in_features > FC_SLICE) {
+                expand_input(x + s, len, xs);
+            }
+            dot_group(wg + (size_t)s * (size_t)g, xs, (len + 3) / 4, g, acc, acc);
+        }
+        wg += (size_t)g * en_fc_row_values(in_features);
+        fc_store(q, o, g, acc, y);
     }
-}
-
-/* One group of g rows starting at row o: the leftover groups of 2 and 1, and every group of an
- * input longer than a slice, whose input is expanded again slice by slice for each group. */
-static void __attribute__((noinline)) group_any(const en_requant *q, const int8_t *x,
-                                                int32_t in_features, const int8_t *wg,
-                                                int32_t o, int32_t g, uint32_t *xs,
-                                                int expanded, const int32_t *bias, int8_t *y) {
-    int32_t acc[4] = {0, 0, 0, 0};
-    if (bias != NULL) {
-        for (int32_t j = 0; j < g; ++j) {
-            acc[j] = bias[o + j];
-        }
-    }
-    for (int32_t s = 0; s < in_features; s += FC_SLICE) {
-        const int32_t len = in_features - s < FC_SLICE ? in_features - s : FC_SLICE;
-        if (!expanded) {
-            expand_input(x + s, len, xs);
-        }
-        const int8_t *wp = wg + (size_t)s * (size_t)g; /* s / 4 chunks of 4 * g bytes */
-        if (g == 4) {
-            dot_rows4(wp, xs, (len + 3) / 4, &acc[0], &acc[1], &acc[2], &acc[3]);
-        } else {
-            dot_rows_small(wp, xs, (len + 3) / 4, g, acc);
-        }
-    }
-    fc_store(q, o, acc, g, y);
 }
 
 en_status en_fc_packed_s8(const en_requant *q, int32_t batches, int32_t in_features,
@@ -374,22 +452,28 @@ en_status en_fc_packed_s8(const en_requant *q, int32_t batches, int32_t in_featu
         return EN_ERR_ARG;
     }
     uint32_t xs[FC_SLICE / 2];
-    const size_t row = en_fc_row_values(in_features);
-    const int expanded = in_features <= FC_SLICE;
-    const int32_t full = out_features & ~3;
+    /* The fast form: per-tensor, -22 <= shift <= -1 (see fc_fast). */
+    fc_fast fb;
+    const fc_fast *f = NULL;
+    const int32_t shift = q->shift[0];
+    if (!q->per_channel && shift <= -1 && shift >= -22 && q->mult[0] >= 0) {
+        fb.mult = q->mult[0];
+        fb.r = -shift;
+        fb.k = (int32_t)((uint32_t)(2 * q->output_zp + 1) << (fb.r - 1));
+        fb.lo4 = ((uint32_t)q->act_min & 0xFFu) * 0x01010101u;
+        fb.hi4 = ((uint32_t)q->act_max & 0xFFu) * 0x01010101u;
+        f = &fb;
+    }
     for (int32_t b = 0; b < batches; ++b) {
         const int8_t *x = in + (size_t)b * in_features;
         int8_t *y = out + (size_t)b * out_features;
-        int32_t o = 0;
-        if (expanded) {
+        if (in_features <= FC_SLICE) {
             expand_input(x, in_features, xs);
-            groups4(q, w, row, xs, (in_features + 3) / 4, full / 4, bias, y);
-            o = full;
         }
-        while (o < out_features) {
-            const int32_t g = en_fc_group_rows(out_features, o);
-            group_any(q, x, in_features, w + (size_t)o * row, o, g, xs, expanded, bias, y);
-            o += g;
+        if (in_features <= FC_SLICE && f != NULL) { /* the usual case */
+            groups_fast(q, f, w, xs, (in_features + 3) / 4, bias, out_features, y);
+        } else {
+            groups_any(q, x, in_features, w, 0, out_features, bias, xs, y);
         }
     }
     return EN_OK;
