@@ -77,12 +77,13 @@ static inline int32_t mac4(int32_t acc, uint32_t w, uint32_t xa, uint32_t xb) {
 #endif
 }
 
+/* xs[2k] = (x[4k], x[4k+2]), xs[2k+1] = (x[4k+1], x[4k+3]) for the 16 * blocks inputs at x. */
 #if FC_ASM
-/* xs[0 .. 8 * blocks) from x[0 .. 16 * blocks): 16 inputs per pass in 16 instructions (four
- * unaligned LDR, eight SXTB16, two STM and the loop), half the cost of the C loop below. */
+/* 16 inputs per pass in 16 instructions: four (unaligned) LDR, eight SXTB16, two STM and the
+ * loop, half the cost of C. */
 __attribute__((naked, noinline)) static void expand16(const int8_t *x, int32_t blocks,
                                                       uint32_t *xs) {
-    (void)x, (void)blocks, (void)xs;
+    (void)x, (void)blocks, (void)xs; /* in r0-r2 */
     __asm volatile("push {r4, r5, r6, r7, r8, r9, r10, lr}\n"
                    "1:\n\t"
                    "ldr r3, [r0], #4\n\t"
@@ -103,159 +104,29 @@ __attribute__((naked, noinline)) static void expand16(const int8_t *x, int32_t b
                    "bne 1b\n\t"
                    "pop {r4, r5, r6, r7, r8, r9, r10, pc}\n");
 }
-#endif
-
-/* xs[2k] = (x[4k], x[4k+2]), xs[2k+1] = (x[4k+1], x[4k+3]) for the n inputs, zeros past them. */
-static void expand_input(const int8_t *x, int32_t n, uint32_t *xs) {
-#if FC_ASM
-    if (n >= 16) {
-        expand16(x, n / 16, xs);
-        x += n & ~15;
-        xs += (n & ~15) / 2;
-        n &= 15;
-    }
-#endif
-    for (; n >= 4; n -= 4, x += 4, xs += 2) {
-#if EN_HAVE_DSP
-        const uint32_t v = en_read_u32(x);
-        xs[0] = (uint32_t)__sxtb16((int8x4_t)v);
-        xs[1] = (uint32_t)sxtb16_ror8(v);
 #else
+static void expand16(const int8_t *x, int32_t blocks, uint32_t *xs) {
+    for (int32_t n = 4 * blocks; n > 0; --n, x += 4, xs += 2) {
         xs[0] = pair16(x[0], x[2]);
         xs[1] = pair16(x[1], x[3]);
-#endif
     }
-    if (n > 0) {
-        const int32_t x1 = n > 1 ? x[1] : 0, x2 = n > 2 ? x[2] : 0;
-        xs[0] = pair16(x[0], x2);
-        xs[1] = pair16(x1, 0);
-    }
-}
-
-#if FC_ASM
-/* One chunk (four inputs) of one row: weight word W, accumulator A, input pairs XA / XB, T a
- * scratch register; W is consumed. Operands are register names. */
-#define FC_ROW(A, W, XA, XB, T)                                                                    \
-    "sxtb16 " T ", " W "\n\t"                                                                      \
-    "smlad " A ", " T ", " XA ", " A "\n\t"                                                        \
-    "sxtb16 " W ", " W ", ror #8\n\t"                                                              \
-    "smlad " A ", " W ", " XB ", " A "\n\t"
-
-/* dot4: one chunk of four rows. Registers: r0 weights, r1 input pairs, r3 scratch, r4-r7 the
- * accumulators, r8-r11 the weight words, r12 / lr the input pairs. */
-#define FC_CHUNK4                                                                                  \
-    "ldm.w r0!, {r8, r9, r10, r11}\n\t"                                                            \
-    "ldrd r12, lr, [r1], #8\n\t"                                                                   \
-    FC_ROW("r4", "r8", "r12", "lr", "r3") FC_ROW("r5", "r9", "r12", "lr", "r3")                    \
-    FC_ROW("r6", "r10", "r12", "lr", "r3") FC_ROW("r7", "r11", "r12", "lr", "r3")
-
-/* acc[0..3] = init[0..3] + rows 0-3 of the group at wp times the n >= 1 chunks of input
- * pairs at xs; returns wp advanced past the n chunks. Whole-function assembly: the loop needs
- * 14 registers, and the accumulators move in and out with one LDM and one STM (acc is the
- * fifth argument, on the stack: [sp, #40] after the push). */
-__attribute__((naked, noinline)) static const int8_t *dot4(const int8_t *wp, const uint32_t *xs,
-                                                           int32_t n, const int32_t *init,
-                                                           int32_t *acc) {
-    (void)wp, (void)xs, (void)n, (void)init, (void)acc; /* in r0-r3 and on the stack */
-    __asm volatile("push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
-                   "sub sp, sp, #4\n\t" /* keep sp 8-byte aligned: acc at [sp, #40] */
-                   "ldm r3, {r4, r5, r6, r7}\n\t"
-                   /* Four chunks per pass; the first pass does the n % 4 left over (all four
-                    * when none), entering the unrolled body at copy (4 - n % 4) % 4 through
-                    * TBB: each copy is 18 32-bit instructions, 72 bytes, so the table holds
-                    * 2 + 36 * copy halfwords from the table's own address (= PC at the TBB). */
-                   "and r3, r2, #3\n\t"
-                   "adds r2, r2, #3\n\t"
-                   "lsrs r2, r2, #2\n\t" /* passes */
-                   "tbb [pc, r3]\n\t"
-                   ".byte 2, 110, 74, 38\n" /* n % 4 = 0, 1, 2, 3: copies 0, 3, 2, 1 */
-                   "1:\n\t"
-                   FC_CHUNK4 FC_CHUNK4 FC_CHUNK4 FC_CHUNK4
-                   "subs r2, r2, #1\n\t"
-                   "bne 1b\n\t"
-                   "ldr r3, [sp, #40]\n\t"
-                   "stm r3, {r4, r5, r6, r7}\n\t"
-                   "add sp, sp, #4\n\t"
-                   "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n");
-}
-
-/* dot2: acc[0..1] = init[0..1] + the two rows of the group at wp times n >= 1 chunks; returns
- * wp advanced. Two chunks per pass: one LDM of both rows' two words (row 0, row 1, row 0,
- * row 1: r6-r9), one LDM of the four input pairs (r10-r12, lr); accumulators r4, r5. */
-__attribute__((naked, noinline)) static const int8_t *dot2(const int8_t *wp, const uint32_t *xs,
-                                                           int32_t n, const int32_t *init,
-                                                           int32_t *acc) {
-    (void)wp, (void)xs, (void)n, (void)init, (void)acc; /* in r0-r3 and on the stack */
-    __asm volatile("push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
-                   "sub sp, sp, #4\n\t"
-                   "ldrd r4, r5, [r3]\n\t"
-                   "tst r2, #1\n\t"
-                   "beq 1f\n\t"
-                   "ldrd r6, r7, [r0], #8\n\t"
-                   "ldrd r10, r11, [r1], #8\n\t"
-                   FC_ROW("r4", "r6", "r10", "r11", "r3") FC_ROW("r5", "r7", "r10", "r11", "r3")
-                   "subs r2, r2, #1\n\t"
-                   "beq 2f\n"
-                   "1:\n\t"
-                   "ldm r0!, {r6, r7, r8, r9}\n\t"
-                   "ldm r1!, {r10, r11, r12, lr}\n\t"
-                   FC_ROW("r4", "r6", "r10", "r11", "r3") FC_ROW("r5", "r7", "r10", "r11", "r3")
-                   FC_ROW("r4", "r8", "r12", "lr", "r3") FC_ROW("r5", "r9", "r12", "lr", "r3")
-                   "subs r2, r2, #2\n\t"
-                   "bne 1b\n"
-                   "2:\n\t"
-                   "ldr r3, [sp, #40]\n\t"
-                   "strd r4, r5, [r3]\n\t"
-                   "add sp, sp, #4\n\t"
-                   "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n");
-}
-#else
-/* The same sums in C (host emulation and builds without the DSP extension). */
-static const int8_t *dot4(const int8_t *wp, const uint32_t *xs, int32_t n, const int32_t *init,
-                          int32_t *acc) {
-    int32_t a0 = init[0], a1 = init[1], a2 = init[2], a3 = init[3];
-    for (; n > 0; --n, wp += 16, xs += 2) {
-        a0 = mac4(a0, en_read_u32(wp), xs[0], xs[1]);
-        a1 = mac4(a1, en_read_u32(wp + 4), xs[0], xs[1]);
-        a2 = mac4(a2, en_read_u32(wp + 8), xs[0], xs[1]);
-        a3 = mac4(a3, en_read_u32(wp + 12), xs[0], xs[1]);
-    }
-    acc[0] = a0;
-    acc[1] = a1;
-    acc[2] = a2;
-    acc[3] = a3;
-    return wp;
-}
-
-static const int8_t *dot2(const int8_t *wp, const uint32_t *xs, int32_t n, const int32_t *init,
-                          int32_t *acc) {
-    int32_t a0 = init[0], a1 = init[1];
-    for (; n > 0; --n, wp += 8, xs += 2) {
-        a0 = mac4(a0, en_read_u32(wp), xs[0], xs[1]);
-        a1 = mac4(a1, en_read_u32(wp + 4), xs[0], xs[1]);
-    }
-    acc[0] = a0;
-    acc[1] = a1;
-    return wp;
 }
 #endif
 
-/* acc[0..g) = init[0..g) + the g rows (4, 2 or 1) of the group at wp times n >= 1 chunks;
- * returns wp advanced past them. */
-static const int8_t *dot_group(const int8_t *wp, const uint32_t *xs, int32_t n, int32_t g,
-                               const int32_t *init, int32_t *acc) {
-    if (g == 4) {
-        return dot4(wp, xs, n, init, acc);
+/* The same for n inputs, zeros past them up to a multiple of 16 (the packed rows' zero weights
+ * meet them). */
+static void expand_input(const int8_t *x, int32_t n, uint32_t *xs) {
+    const int32_t full = n & ~15;
+    if (full > 0) {
+        expand16(x, full / 16, xs);
     }
-    if (g == 2) {
-        return dot2(wp, xs, n, init, acc);
+    if (n > full) {
+        int8_t tail[16] = {0};
+        for (int32_t i = full; i < n; ++i) {
+            tail[i - full] = x[i];
+        }
+        expand16(tail, 1, xs + full / 2);
     }
-    int32_t a = init[0];
-    for (; n > 0; --n, wp += 4, xs += 2) {
-        a = mac4(a, en_read_u32(wp), xs[0], xs[1]);
-    }
-    acc[0] = a;
-    return wp;
 }
 
 /* The per-tensor requantisation of the fast form: out = (SRDHM(acc, mult) - (acc < 0) + k) >> r
@@ -391,57 +262,264 @@ static inline int fc_store_fast(const fc_fast *f, const int32_t acc[4], int32_t 
     return 1;
 }
 
-/* Every group of an input expanded once (xs, chunks each), in the fast form. The groups of four
- * run in a tight loop, as each group's requantisation is a fixed cost next to its dot product;
- * then the group of 2 and / or 1 left over. */
-static void __attribute__((noinline))
-groups_fast(const en_requant *q, const fc_fast *f, const int8_t *wp, const uint32_t *xs,
-            int32_t chunks, const int32_t *bias, int32_t out_features, int8_t *y) {
-    static const int32_t zero4[4] = {0, 0, 0, 0};
-    const int32_t *bp = bias != NULL ? bias : zero4;
-    const int32_t bstep = bias != NULL ? 4 : 0;
-    int32_t o = 0;
-    for (; o <= out_features - 4; o += 4, bp += bstep) {
-        int32_t acc[4];
-        wp = dot4(wp, xs, chunks, bp, acc);
-        if (!fc_store_fast(f, acc, 4, y + o)) {
-            fc_store(q, o, 4, acc, y);
+/* The state of a run of groups of four rows (fc_rows4); the assembly reads it at these byte
+ * offsets: w 0, xs 4, chunks 8, bias 12, bstep 16, y 20, groups 24, f 28 (mult, k, r, lo4,
+ * hi4), acc 48. */
+typedef struct {
+    const int8_t *w;     /* the next group's weights */
+    const uint32_t *xs;  /* the expanded input */
+    int32_t chunks;      /* its chunks of four inputs, >= 1 */
+    const int32_t *bias; /* the next group's four initial sums */
+    int32_t bstep;       /* bytes from one group's bias to the next: 16, or 0 (zeros) */
+    int8_t *y;           /* the next group's outputs */
+    int32_t groups;      /* groups left, >= 1 */
+    fc_fast f;           /* f.r == 0: no requantisation, stop after each group */
+    int32_t acc[4];      /* the sums of the group a run stopped at */
+} fc_run;
+
+#if FC_ASM
+typedef char fc_run_layout_check[(offsetof(fc_run, f) == 28 && offsetof(fc_run, acc) == 48) ? 1 : -1];
+
+/* One chunk (four inputs) of one row: weight word W, accumulator A, input pairs XA / XB, T a
+ * scratch register; W is consumed. Operands are register names. */
+#define FC_ROW(A, W, XA, XB, T)                                                                    \
+    "sxtb16 " T ", " W "\n\t"                                                                      \
+    "smlad " A ", " T ", " XA ", " A "\n\t"                                                        \
+    "sxtb16 " W ", " W ", ror #8\n\t"                                                              \
+    "smlad " A ", " W ", " XB ", " A "\n\t"
+
+/* One chunk of four rows: r0 weights, r1 input pairs, r3 scratch, r4-r7 the accumulators,
+ * r8-r11 the weight words, r12 / lr the input pairs. 18 32-bit instructions, 72 bytes. */
+#define FC_CHUNK4                                                                                  \
+    "ldm.w r0!, {r8, r9, r10, r11}\n\t"                                                            \
+    "ldrd r12, lr, [r1], #8\n\t"                                                                   \
+    FC_ROW("r4", "r8", "r12", "lr", "r3") FC_ROW("r5", "r9", "r12", "lr", "r3")                    \
+    FC_ROW("r6", "r10", "r12", "lr", "r3") FC_ROW("r7", "r11", "r12", "lr", "r3")
+
+/* One output of the fast form (fc_rq_fast): S = 2 * acc from QADD, A = acc; r0 mult, r1 k,
+ * r2 r. */
+#define FC_RQ(S, A)                                                                                \
+    "smmlar " S ", " S ", r0, r1\n\t"                                                              \
+    "add " S ", " S ", " A ", asr #31\n\t"                                                         \
+    "asr " S ", " S ", r2\n\t"                                                                     \
+    "ssat " S ", #8, " S "\n\t"
+
+/* Runs r->groups groups of four rows: each group's sums start from r->bias and take one pass
+ * over the input; then (f.r != 0) its four outputs in the fast form, clamped and stored as one
+ * word. Returns 0 when all ran; 1 when it stopped at a group, whose sums are then in r->acc
+ * (f.r == 0, or a sum out of the fast form's range: the caller requantises it exactly), with
+ * r->w past that group and bias, y, groups still at it.
+ * Whole-function assembly: the dot-product loop needs 14 registers, so the run's state lives
+ * in *r, and a group costs about 50 instructions besides its 18 per chunk (about 60 as C around
+ * an assembly dot product). Four chunks per pass; the first pass does the n % 4 left over (all
+ * four when none), entering the unrolled body at copy (4 - n % 4) % 4 through TBB: the table
+ * holds 2 + 36 * copy, in halfwords from its own address (= PC at the TBB). The Q flag is
+ * cleared before the QADDs (SMLAD and SSAT set it too). */
+__attribute__((naked, noinline)) static int fc_rows4(fc_run *r) {
+    (void)r; /* in r0 */
+    __asm volatile("push {r0, r4, r5, r6, r7, r8, r9, r10, r11, lr}\n" /* r at [sp] */
+                   "1:\n\t"
+                   "ldm r0, {r0, r1, r2, r3}\n\t" /* w, xs, chunks, bias */
+                   "ldm r3, {r4, r5, r6, r7}\n\t"
+                   "and r3, r2, #3\n\t"
+                   "adds r2, r2, #3\n\t"
+                   "lsrs r2, r2, #2\n\t" /* passes */
+                   "tbb [pc, r3]\n\t"
+                   ".byte 2, 110, 74, 38\n" /* n % 4 = 0, 1, 2, 3: copies 0, 3, 2, 1 */
+                   "2:\n\t"
+                   FC_CHUNK4 FC_CHUNK4 FC_CHUNK4 FC_CHUNK4
+                   "subs r2, r2, #1\n\t"
+                   "bne 2b\n\t"
+                   "ldr r3, [sp]\n\t"
+                   "str r0, [r3]\n\t" /* w */
+                   "ldr r2, [r3, #36]\n\t" /* f.r */
+                   "cmp r2, #0\n\t"
+                   "beq 3f\n\t"
+                   "movs r0, #0\n\t"
+                   "msr APSR_nzcvq, r0\n\t"
+                   "qadd r8, r4, r4\n\t"
+                   "qadd r9, r5, r5\n\t"
+                   "qadd r10, r6, r6\n\t"
+                   "qadd r11, r7, r7\n\t"
+                   "mrs r0, APSR\n\t"
+                   "lsls r0, r0, #5\n\t" /* Q (bit 27) to N */
+                   "bmi 3f\n\t"
+                   "ldrd r0, r1, [r3, #28]\n\t" /* f.mult, f.k */
+                   FC_RQ("r8", "r4") FC_RQ("r9", "r5") FC_RQ("r10", "r6") FC_RQ("r11", "r7")
+                   "bfi r8, r9, #8, #8\n\t"
+                   "bfi r8, r10, #16, #8\n\t"
+                   "bfi r8, r11, #24, #8\n\t"
+                   "ldrd r0, r1, [r3, #40]\n\t" /* f.lo4, f.hi4: clamp4_s8 */
+                   "ssub8 r2, r8, r0\n\t"
+                   "sel r8, r8, r0\n\t"
+                   "ssub8 r2, r1, r8\n\t"
+                   "sel r8, r8, r1\n\t"
+                   "ldrd r0, r1, [r3, #12]\n\t" /* bias, bstep */
+                   "add r0, r0, r1\n\t"
+                   "str r0, [r3, #12]\n\t"
+                   "ldrd r1, r2, [r3, #20]\n\t" /* y, groups */
+                   "str r8, [r1], #4\n\t" /* (unaligned) */
+                   "subs r2, r2, #1\n\t"
+                   "strd r1, r2, [r3, #20]\n\t"
+                   "mov r0, r3\n\t"
+                   "bne 1b\n\t"
+                   "movs r0, #0\n\t"
+                   "pop {r1, r4, r5, r6, r7, r8, r9, r10, r11, pc}\n"
+                   "3:\n\t"
+                   "add r0, r3, #48\n\t"
+                   "stm r0, {r4, r5, r6, r7}\n\t" /* acc */
+                   "movs r0, #1\n\t"
+                   "pop {r1, r4, r5, r6, r7, r8, r9, r10, r11, pc}\n");
+}
+
+/* dot2: acc[0..1] = init[0..1] + the two rows of the group at wp times n >= 1 chunks; returns
+ * wp advanced. Two chunks per pass: one LDM of both rows' two words (row 0, row 1, row 0,
+ * row 1: r6-r9), one LDM of the four input pairs (r10-r12, lr); accumulators r4, r5. */
+__attribute__((naked, noinline)) static const int8_t *dot2(const int8_t *wp, const uint32_t *xs,
+                                                           int32_t n, const int32_t *init,
+                                                           int32_t *acc) {
+    (void)wp, (void)xs, (void)n, (void)init, (void)acc; /* in r0-r3 and on the stack */
+    __asm volatile("push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
+                   "sub sp, sp, #4\n\t" /* keep sp 8-byte aligned: acc at [sp, #40] */
+                   "ldrd r4, r5, [r3]\n\t"
+                   "tst r2, #1\n\t"
+                   "beq 1f\n\t"
+                   "ldrd r6, r7, [r0], #8\n\t"
+                   "ldrd r10, r11, [r1], #8\n\t"
+                   FC_ROW("r4", "r6", "r10", "r11", "r3") FC_ROW("r5", "r7", "r10", "r11", "r3")
+                   "subs r2, r2, #1\n\t"
+                   "beq 2f\n"
+                   "1:\n\t"
+                   "ldm r0!, {r6, r7, r8, r9}\n\t"
+                   "ldm r1!, {r10, r11, r12, lr}\n\t"
+                   FC_ROW("r4", "r6", "r10", "r11", "r3") FC_ROW("r5", "r7", "r10", "r11", "r3")
+                   FC_ROW("r4", "r8", "r12", "lr", "r3") FC_ROW("r5", "r9", "r12", "lr", "r3")
+                   "subs r2, r2, #2\n\t"
+                   "bne 1b\n"
+                   "2:\n\t"
+                   "ldr r3, [sp, #40]\n\t"
+                   "strd r4, r5, [r3]\n\t"
+                   "add sp, sp, #4\n\t"
+                   "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n");
+}
+#else
+/* The same in C (host emulation and builds without the DSP extension). */
+static int fc_rows4(fc_run *r) {
+    for (;;) {
+        int32_t a[4] = {r->bias[0], r->bias[1], r->bias[2], r->bias[3]};
+        const uint32_t *xs = r->xs;
+        for (int32_t n = r->chunks; n > 0; --n, r->w += 16, xs += 2) {
+            for (int j = 0; j < 4; ++j) {
+                a[j] = mac4(a[j], en_read_u32(r->w + 4 * j), xs[0], xs[1]);
+            }
         }
-    }
-    for (int32_t g; o < out_features; o += g) {
-        g = en_fc_group_rows(out_features, o);
-        int32_t acc[4] = {0, 0, 0, 0};
-        wp = dot_group(wp, xs, chunks, g, bias != NULL ? bias + o : zero4, acc);
-        if (!fc_store_fast(f, acc, g, y + o)) {
-            fc_store(q, o, g, acc, y);
+        if (r->f.r == 0 || !fc_store_fast(&r->f, a, 4, r->y)) {
+            for (int j = 0; j < 4; ++j) {
+                r->acc[j] = a[j];
+            }
+            return 1;
+        }
+        r->bias = (const int32_t *)(const void *)((const char *)r->bias + r->bstep);
+        r->y += 4;
+        if (--r->groups == 0) {
+            return 0;
         }
     }
 }
 
-/* Every group from row o on, one at a time, in the exact form (any quantisation) and any input
- * length: an input longer than FC_SLICE is expanded slice by slice, again for each group. With
- * a shorter one, xs already holds it. */
+static const int8_t *dot2(const int8_t *wp, const uint32_t *xs, int32_t n, const int32_t *init,
+                          int32_t *acc) {
+    int32_t a0 = init[0], a1 = init[1];
+    for (; n > 0; --n, wp += 8, xs += 2) {
+        a0 = mac4(a0, en_read_u32(wp), xs[0], xs[1]);
+        a1 = mac4(a1, en_read_u32(wp + 4), xs[0], xs[1]);
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+    return wp;
+}
+#endif
+
+/* acc[0..g) = init[0..g) + the g rows (2 or 1) of the group at wp times n >= 1 chunks; returns
+ * wp advanced past them. */
+static const int8_t *__attribute__((noinline)) dot_small(const int8_t *wp, const uint32_t *xs, int32_t n, int32_t g,
+                               const int32_t *init, int32_t *acc) {
+    if (g == 2) {
+        return dot2(wp, xs, n, init, acc);
+    }
+    int32_t a = init[0];
+    for (; n > 0; --n, wp += 4, xs += 2) {
+        a = mac4(a, en_read_u32(wp), xs[0], xs[1]);
+    }
+    acc[0] = a;
+    return wp;
+}
+
+/* Every group of an input expanded once (xs, chunks each): the groups of four in fc_rows4 runs
+ * (f->r != 0: in the fast form, one group requantised exactly wherever a run stops; f->r == 0:
+ * every group stops, and is requantised exactly), then the group of 2 and / or 1 left over, in
+ * the exact form (at most three outputs: not worth the fast form's code). */
 static void __attribute__((noinline))
-groups_any(const en_requant *q, const int8_t *x, int32_t in_features,
-           const int8_t *wg, int32_t o, int32_t out_features, const int32_t *bias, uint32_t *xs,
-           int8_t *y) {
-    for (int32_t g; o < out_features; o += g) {
+groups_x(const en_requant *q, const fc_fast *f, const int8_t *w, const uint32_t *xs,
+         int32_t chunks, const int32_t *bias, int32_t out_features, int8_t *y) {
+    static const int32_t zero4[4] = {0, 0, 0, 0};
+    const int32_t full = out_features & ~3;
+    fc_run r;
+    r.w = w;
+    r.xs = xs;
+    r.chunks = chunks;
+    r.bias = bias != NULL ? bias : zero4;
+    r.bstep = bias != NULL ? 16 : 0;
+    r.y = y;
+    r.f = *f;
+    for (int32_t o = 0; o < full; o += 4) {
+        r.groups = (full - o) / 4;
+        if (!fc_rows4(&r)) {
+            break;
+        }
+        o = (int32_t)(r.y - y);
+        fc_store(q, o, 4, r.acc, y);
+        r.bias = (const int32_t *)(const void *)((const char *)r.bias + r.bstep);
+        r.y += 4;
+    }
+    for (int32_t o = full, g; o < out_features; o += g) {
         g = en_fc_group_rows(out_features, o);
-        int32_t acc[4] = {0, 0, 0, 0};
-        if (bias != NULL) {
-            for (int32_t j = 0; j < g; ++j) {
-                acc[j] = bias[o + j];
-            }
+        r.w = dot_small(r.w, xs, chunks, g, bias != NULL ? bias + o : zero4, r.acc);
+        fc_store(q, o, g, r.acc, y);
+    }
+}
+
+/* Every group of an input longer than FC_SLICE, in the exact form (any quantisation): each
+ * group expands the input again, slice by slice. */
+static void __attribute__((noinline))
+groups_sliced(const en_requant *q, const int8_t *x, int32_t in_features, const int8_t *wg,
+              int32_t out_features, const int32_t *bias, uint32_t *xs, int8_t *y) {
+    fc_run r; /* for groups of four: one group per run, f.r = 0 (sums only), in place in r.acc */
+    r.xs = xs;
+    r.bstep = 0;
+    r.y = y;
+    r.f.r = 0;
+    for (int32_t o = 0, g; o < out_features; o += g) {
+        g = en_fc_group_rows(out_features, o);
+        for (int32_t j = 0; j < 4; ++j) {
+            r.acc[j] = bias != NULL && j < g ? bias[o + j] : 0;
         }
         for (int32_t s = 0; s < in_features; s += FC_SLICE) {
             const int32_t len = in_features - s < FC_SLICE ? in_features - s : FC_SLICE;
-            if (in_features > FC_SLICE) {
-                expand_input(x + s, len, xs);
+            expand_input(x + s, len, xs);
+            const int8_t *wp = wg + (size_t)s * (size_t)g; /* s / 4 chunks of 4 * g bytes */
+            if (g == 4) {
+                r.w = wp;
+                r.chunks = (len + 3) / 4;
+                r.bias = r.acc;
+                r.groups = 1;
+                (void)fc_rows4(&r);
+            } else {
+                dot_small(wp, xs, (len + 3) / 4, g, r.acc, r.acc);
             }
-            dot_group(wg + (size_t)s * (size_t)g, xs, (len + 3) / 4, g, acc, acc);
         }
         wg += (size_t)g * en_fc_row_values(in_features);
-        fc_store(q, o, g, acc, y);
+        fc_store(q, o, g, r.acc, y);
     }
 }
 
@@ -452,28 +530,24 @@ en_status en_fc_packed_s8(const en_requant *q, int32_t batches, int32_t in_featu
         return EN_ERR_ARG;
     }
     uint32_t xs[FC_SLICE / 2];
-    /* The fast form: per-tensor, -22 <= shift <= -1 (see fc_fast). */
-    fc_fast fb;
-    const fc_fast *f = NULL;
+    /* The fast form: per-tensor, -22 <= shift <= -1 (see fc_fast); else f.r = 0. */
+    fc_fast f = {0, 0, 0, 0, 0};
     const int32_t shift = q->shift[0];
     if (!q->per_channel && shift <= -1 && shift >= -22 && q->mult[0] >= 0) {
-        fb.mult = q->mult[0];
-        fb.r = -shift;
-        fb.k = (int32_t)((uint32_t)(2 * q->output_zp + 1) << (fb.r - 1));
-        fb.lo4 = ((uint32_t)q->act_min & 0xFFu) * 0x01010101u;
-        fb.hi4 = ((uint32_t)q->act_max & 0xFFu) * 0x01010101u;
-        f = &fb;
+        f.mult = q->mult[0];
+        f.r = -shift;
+        f.k = (int32_t)((uint32_t)(2 * q->output_zp + 1) << (f.r - 1));
+        f.lo4 = ((uint32_t)q->act_min & 0xFFu) * 0x01010101u;
+        f.hi4 = ((uint32_t)q->act_max & 0xFFu) * 0x01010101u;
     }
     for (int32_t b = 0; b < batches; ++b) {
         const int8_t *x = in + (size_t)b * in_features;
         int8_t *y = out + (size_t)b * out_features;
         if (in_features <= FC_SLICE) {
             expand_input(x, in_features, xs);
-        }
-        if (in_features <= FC_SLICE && f != NULL) { /* the usual case */
-            groups_fast(q, f, w, xs, (in_features + 3) / 4, bias, out_features, y);
+            groups_x(q, &f, w, xs, (in_features + 3) / 4, bias, out_features, y);
         } else {
-            groups_any(q, x, in_features, w, 0, out_features, bias, xs, y);
+            groups_sliced(q, x, in_features, w, out_features, bias, xs, y);
         }
     }
     return EN_OK;
