@@ -132,3 +132,57 @@ def test_fc_packed_rejects_missing_bias_with_zero_point(variant: str) -> None:
         assert fn(C.byref(q), 1, 4, rt._i8(x), 1, rt._i8(w), None, rt._i8(out)) == 0
     finally:
         rt.use("ref")
+
+
+# The arm build's fast requantisation (per-tensor, -22 <= shift <= -1: QADD, SMMLAR with the
+# zero point and the final rounding folded in) and the exact form it falls back to: shifts on
+# both sides of that range, multipliers 0 and 2^31 - 1, extreme zero points and activation
+# ranges, and accumulators placed exactly at the fast form's limit (|acc| = 2^30 needs the
+# doubling to saturate for +2^30 only) and at the int32 edges, per output, so one run of groups
+# stops and resumes. Input lengths give every chunk count modulo 4 (the four-row loop's entry)
+# and every expansion tail modulo 16; output counts leave groups of 2 and 1.
+FAST_EDGE_SHAPES = [(4, 4), (8, 10), (12, 12), (16, 8), (20, 7), (60, 12), (64, 10), (68, 5),
+                    (72, 12), (76, 9), (17, 6), (33, 11), (49, 16), (100, 13)]
+ACC_TARGETS = [2**30, 2**30 - 1, 2**30 + 1, -(2**30), -(2**30) - 1, -(2**30) + 1, 2**31 - 1,
+               -(2**31), 0, -1, 1]
+
+
+def fast_edge_case(seed: int, cin: int, cout: int) -> tuple:
+    """(x, w, bias, x_zp, y_zp, mults, shifts, act) of one per-tensor layer at the edges above."""
+    rng = np.random.default_rng(seed)
+    batches = 1 + seed % 2
+    x_zp = int(rng.choice([-128, 127, 0, int(rng.integers(-128, 128))]))
+    y_zp = int(rng.choice([-128, 127, 0, int(rng.integers(-128, 128))]))
+    shift = int(rng.choice([-1, -2, -7, -13, -21, -22, -23, -31, 0, 1]))
+    mult = int(rng.choice([0, 1 << 30, 2**31 - 1, int(rng.integers(1 << 30, 2**31 - 1))]))
+    act = [(-128, 127), (y_zp, 127), (-100, 50), (3, 3)][int(rng.integers(4))]
+    act = (min(act), max(act))
+    w = rng.integers(-128, 128, size=(cout, cin), dtype=np.int8)
+    x = rng.integers(-128, 128, size=(batches, cin), dtype=np.int8)
+    # acc[b, o] = bias[o] + sum_i w[o, i] * (x[b, i] - x_zp): place batch 0's at a target
+    dot = (x[0].astype(np.int64) - x_zp) @ w.astype(np.int64).T
+    bias = np.zeros(cout, np.int64)
+    for o in range(cout):
+        t = ACC_TARGETS[int(rng.integers(len(ACC_TARGETS)))] if rng.random() < 0.7 else int(rng.integers(-5000, 5000))
+        b = t - int(dot[o])
+        # the other batches' sums must stay in int32 too
+        others = b + (x[1:].astype(np.int64) - x_zp) @ w[o].astype(np.int64)
+        ok = -(2**31) <= b < 2**31 and all(-(2**31) <= v < 2**31 for v in others)
+        bias[o] = b if ok else -int(dot[o])
+    return x, w, bias.astype(np.int32), x_zp, y_zp, np.array([mult], np.int32), np.array([shift], np.int32), act
+
+
+@pytest.mark.parametrize(("cin", "cout"), FAST_EDGE_SHAPES)
+def test_fc_packed_fast_requant_edges(cin: int, cout: int) -> None:
+    for k in range(12):
+        x, w, bias, x_zp, y_zp, mults, shifts, act = fast_edge_case(100 * cin + cout + 7919 * k, cin, cout)
+        q = rt.make_requant(x_zp, y_zp, mults, shifts, act)
+        rt.use("ref")
+        want = rt.fc(x, w, bias, q)
+        for variant in rt.VARIANTS:
+            rt.use(variant)
+            try:
+                got = rt.fc_packed(x, w, bias, q)
+            finally:
+                rt.use("ref")
+            assert np.array_equal(got, want), (variant, cin, cout, k, np.flatnonzero(got != want)[:5])

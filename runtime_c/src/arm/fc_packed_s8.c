@@ -3,26 +3,24 @@
  *
  * The input is sign-extended once per call into int16 pairs, (x0, x2) and (x1, x3) per four
  * values, the lanes SXTB16 gives a weight word and its rotation by 8, so each SMLAD pairs them
- * directly. A group of four rows then costs per four inputs one LDM of its four weight words
- * (the packed layout puts them side by side), one LDRD of the input pairs, and two SXTB16 and
- * two SMLAD per row: 18 instructions per 16 MACs, plus the loop branch every second chunk. A
- * group of two rows (the C_out % 4 rows left over) loads two chunks of both rows with one LDM
- * and their input pairs with another: 20 instructions per 16 MACs. A single row runs from C.
- * Each group's dot product is one call of a small assembly routine (dot4 / dot2) that keeps
- * its accumulators in registers and reads and writes them through a 4-word array, so the C
- * around it has its registers back for the requantisation (inlining the loop, which needs 14
- * registers, spilled the whole group loop to the stack).
+ * directly (expand16: 16 instructions per 16 inputs). A group of four rows then costs per four
+ * inputs one LDM of its four weight words (the packed layout puts them side by side), one LDRD
+ * of the input pairs, and two SXTB16 and two SMLAD per row: 18 instructions per 16 MACs, plus
+ * the loop branch every fourth chunk. A group of two rows (the C_out % 4 rows left over) loads
+ * two chunks of both rows with one LDM and their input pairs with another: 20 instructions per
+ * 16 MACs. A single row runs from C.
  *
- * Requantisation, per-tensor with -22 <= shift <= -1 (the usual FC case), takes five
- * instructions per output (fc_rq_fast): QADD (2 * acc, saturating and setting the sticky Q
- * flag when |acc| >= 2^30, the one case where the SMMULR form is not exact), SMMLAR (TFLite's
- * SRDHM plus a constant that holds the output zero point and the rounding of the final
- * shift), ADD of the sign, ASR and SSAT. A group whose QADDs set Q, a per-channel
- * quantisation and other shifts use the exact 64-bit form (requant_fast.h, en_requant_fast).
- * Four outputs are packed into one word (BFI), clamped to the activation range as four lanes
- * (SSUB8/SEL) and stored with one STR.
- * Inputs longer than FC_SLICE are expanded slice by slice, per group (slower, and rare on a
- * microcontroller).
+ * The groups of four run in one assembly routine, fc_rows4, which also requantises: with the
+ * 14 registers the dot-product loop needs, C around an assembly dot product spilled its loop
+ * state around every group. Per-tensor with -22 <= shift <= -1 (the usual FC case) an output
+ * takes five instructions (fc_fast, FC_RQ): QADD (2 * acc, saturating and setting the sticky Q
+ * flag when acc is outside [-2^30, 2^30), the one case where the SMMULR form is not exact),
+ * SMMLAR (TFLite's SRDHM plus a constant that holds the output zero point and the rounding of
+ * the final shift), ADD of the sign, ASR and SSAT; four outputs are packed into one word (BFI),
+ * clamped to the activation range as four lanes (SSUB8/SEL) and stored with one STR. A group
+ * whose QADDs set Q, the 2 / 1 rows left over, per-channel quantisations and other shifts use
+ * the exact 64-bit form (requant_fast.h, en_requant_fast). Inputs longer than FC_SLICE are
+ * expanded slice by slice, per group (slower, and rare on a microcontroller).
  * Exactness: every product and partial sum is an integer evaluated modulo 2^32 (SMLAD wraps, the
  * C sums are unsigned); the final sum is en_fc_s8's accumulator, which its bound keeps in int32.
  */
@@ -134,100 +132,14 @@ static void expand_input(const int8_t *x, int32_t n, uint32_t *xs) {
  * requant_fast.h's en_rq_scale with its two steps merged: floor((floor(a / 2^(r-1)) + c) / 2)
  * = floor((a + c * 2^(r-1)) / 2^r) for an integer c = 2 * zp + 1, and y + (y >> 31) there may
  * use acc's sign instead of y's (y < 0 implies acc < 0, as mult >= 0; for acc < 0 with y == 0
- * both give zp). Exact when 2 * acc fits int32 (|acc| <= 2^30, SMMULR = SRDHM; the QADD
- * saturates otherwise, see fc_double4); then |y| <= 2^30 and |k| < 2^29, so nothing wraps. */
+ * both give zp). Exact when 2 * acc fits int32 (-2^30 <= acc < 2^30, SMMULR = SRDHM; the QADD
+ * saturates otherwise, setting Q); then |y| <= 2^30 and |k| < 2^29, so nothing wraps. */
 typedef struct {
     int32_t mult;
     int32_t k;
     int32_t r;
     uint32_t lo4, hi4; /* act_min, act_max in each of four int8 lanes */
 } fc_fast;
-
-/* (acc * 2^32 + a * b + 2^31) >> 32: k + SMMULR(a, b), one SMMLAR. */
-static inline int32_t fc_smmlar(int32_t a, int32_t b, int32_t acc) {
-#if FC_ASM
-    int32_t r;
-    __asm("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
-    return r;
-#else
-    return (int32_t)(uint32_t)((((int64_t)acc * 4294967296LL) + (int64_t)a * b + 2147483648LL) >> 32);
-#endif
-}
-
-/* Output of the fast form for s = 2 * acc (exact). */
-static inline int32_t fc_rq_fast(const fc_fast *f, int32_t acc, int32_t s) {
-    const int32_t y = fc_smmlar(s, f->mult, f->k);
-    const int32_t v = (y + (acc >> 31)) >> f->r;
-#if EN_HAVE_DSP
-    return en_ssat8(v);
-#else
-    return en_clamp_i32(v, EN_INT8_MIN, EN_INT8_MAX);
-#endif
-}
-
-/* s[j] = 2 * a[j] for four accumulators; nonzero when one of them does not fit int32 (then the
- * fast form is not exact for that group). On the chip: QADD and the sticky Q flag, cleared
- * first (SMLAD and SSAT set it too); kept in order by volatile asm. */
-static inline int fc_double4(const int32_t a[4], int32_t s[4]) {
-#if FC_ASM
-    uint32_t apsr;
-    __asm volatile("msr APSR_nzcvq, %[z]\n\t"
-                   "qadd %[s0], %[a0], %[a0]\n\t"
-                   "qadd %[s1], %[a1], %[a1]\n\t"
-                   "qadd %[s2], %[a2], %[a2]\n\t"
-                   "qadd %[s3], %[a3], %[a3]\n\t"
-                   "mrs %[q], APSR"
-                   : [s0] "=&r"(s[0]), [s1] "=&r"(s[1]), [s2] "=&r"(s[2]), [s3] "=&r"(s[3]),
-                     [q] "=r"(apsr)
-                   : [a0] "r"(a[0]), [a1] "r"(a[1]), [a2] "r"(a[2]), [a3] "r"(a[3]), [z] "r"(0)
-                   : "cc");
-    return (int)(apsr & (1u << 27)); /* Q */
-#else
-    uint32_t over = 0;
-    for (int j = 0; j < 4; ++j) {
-        s[j] = (int32_t)((uint32_t)a[j] << 1);
-        over |= (uint32_t)(s[j] ^ a[j]); /* sign changed: 2 * a[j] overflowed */
-    }
-    return (int)(over >> 31);
-#endif
-}
-
-/* w with its bits [lsb, lsb + 8) replaced by the low byte of v: one BFI on the chip. */
-#if FC_ASM
-#define fc_bfi(w, v, lsb)                                                                          \
-    __extension__({                                                                                \
-        uint32_t w_ = (w);                                                                         \
-        __asm("bfi %0, %1, #" #lsb ", #8" : "+r"(w_) : "r"(v));                                    \
-        w_;                                                                                        \
-    })
-#else
-#define fc_bfi(w, v, lsb) (((w) & ~(0xFFu << (lsb))) | (((uint32_t)(v) & 0xFFu) << (lsb)))
-#endif
-
-/* Each of the four int8 lanes of v clamped to [lo4, hi4] (each bound repeated in all four
- * lanes): SSUB8 sets a lane's GE flag when its exact difference is >= 0, SEL then keeps the
- * lane or takes the bound's. */
-static inline uint32_t clamp4_s8(uint32_t v, uint32_t lo4, uint32_t hi4) {
-#if FC_ASM
-    uint32_t t;
-    __asm("ssub8 %[t], %[v], %[lo]\n\t"
-          "sel %[v], %[v], %[lo]\n\t"
-          "ssub8 %[t], %[hi], %[v]\n\t"
-          "sel %[v], %[v], %[hi]"
-          : [v] "+r"(v), [t] "=&r"(t)
-          : [lo] "r"(lo4), [hi] "r"(hi4)
-          : "cc");
-    return v;
-#else
-    uint32_t r = 0;
-    for (int k = 0; k < 4; ++k) {
-        const int32_t b = (int8_t)((v >> (8 * k)) & 0xFFu);
-        const int32_t lo = (int8_t)(lo4 & 0xFFu), hi = (int8_t)(hi4 & 0xFFu);
-        r |= ((uint32_t)en_clamp_i32(b, lo, hi) & 0xFFu) << (8 * k);
-    }
-    return r;
-#endif
-}
 
 /* y[o + j] for the g accumulators of rows o.. in the exact 64-bit form (any quantisation). */
 static void __attribute__((noinline)) fc_store(const en_requant *q, int32_t o, int32_t g,
@@ -237,29 +149,6 @@ static void __attribute__((noinline)) fc_store(const en_requant *q, int32_t o, i
         y[o + j] = en_requant_fast(acc[j], q->mult[qc], q->shift[qc], q->output_zp, q->act_min,
                                    q->act_max);
     }
-}
-
-/* The g outputs (4, 2 or 1) of a group in the fast form: packed into one word, clamped as four
- * lanes and stored with one STR (STRH, STRB); 0 (nothing stored) when an accumulator is out of
- * its range (fc_double4). acc[g..3] must be in range (0 will do). */
-static inline int fc_store_fast(const fc_fast *f, const int32_t acc[4], int32_t g, int8_t *y) {
-    int32_t s[4];
-    if (fc_double4(acc, s)) {
-        return 0;
-    }
-    uint32_t v = (uint32_t)fc_rq_fast(f, acc[0], s[0]); /* bits 8-31 are replaced next */
-    v = fc_bfi(v, fc_rq_fast(f, acc[1], s[1]), 8);
-    v = fc_bfi(v, fc_rq_fast(f, acc[2], s[2]), 16);
-    v = fc_bfi(v, fc_rq_fast(f, acc[3], s[3]), 24);
-    v = clamp4_s8(v, f->lo4, f->hi4);
-    if (g == 4) {
-        __builtin_memcpy(y, &v, 4); /* one (unaligned) word store */
-    } else if (g == 2) {
-        __builtin_memcpy(y, &v, 2);
-    } else {
-        *y = (int8_t)v;
-    }
-    return 1;
 }
 
 /* The state of a run of groups of four rows (fc_rows4); the assembly reads it at these byte
@@ -278,7 +167,8 @@ typedef struct {
 } fc_run;
 
 #if FC_ASM
-typedef char fc_run_layout_check[(offsetof(fc_run, f) == 28 && offsetof(fc_run, acc) == 48) ? 1 : -1];
+typedef char fc_run_layout_check[offsetof(fc_run, f) == 28 && offsetof(fc_run, acc) == 48 ? 1
+                                                                                          : -1];
 
 /* One chunk (four inputs) of one row: weight word W, accumulator A, input pairs XA / XB, T a
  * scratch register; W is consumed. Operands are register names. */
@@ -296,7 +186,7 @@ typedef char fc_run_layout_check[(offsetof(fc_run, f) == 28 && offsetof(fc_run, 
     FC_ROW("r4", "r8", "r12", "lr", "r3") FC_ROW("r5", "r9", "r12", "lr", "r3")                    \
     FC_ROW("r6", "r10", "r12", "lr", "r3") FC_ROW("r7", "r11", "r12", "lr", "r3")
 
-/* One output of the fast form (fc_rq_fast): S = 2 * acc from QADD, A = acc; r0 mult, r1 k,
+/* One output of the fast form (fc_fast): S = 2 * acc from QADD, A = acc; r0 mult, r1 k,
  * r2 r. */
 #define FC_RQ(S, A)                                                                                \
     "smmlar " S ", " S ", r0, r1\n\t"                                                              \
@@ -403,7 +293,33 @@ __attribute__((naked, noinline)) static const int8_t *dot2(const int8_t *wp, con
                    "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n");
 }
 #else
-/* The same in C (host emulation and builds without the DSP extension). */
+/* The same in C (host emulation and builds without the DSP extension), step by step as the
+ * assembly: the host tests run this model of fc_rows4's arithmetic. */
+
+/* k + SMMULR(s, mult): SMMLAR, (k * 2^32 + s * mult + 2^31) >> 32. */
+static inline int32_t fc_smmlar(int32_t s, int32_t mult, int32_t k) {
+    const int64_t p = (int64_t)k * 4294967296LL + (int64_t)s * mult + 2147483648LL;
+    return (int32_t)(uint32_t)(p >> 32);
+}
+
+/* One output of the fast form (FC_RQ) for s = 2 * acc, saturated to int8 (SSAT). */
+static inline uint32_t fc_rq_fast(const fc_fast *f, int32_t acc, int32_t s) {
+    const int32_t v = (fc_smmlar(s, f->mult, f->k) + (acc >> 31)) >> f->r;
+    return (uint32_t)en_clamp_i32(v, EN_INT8_MIN, EN_INT8_MAX) & 0xFFu;
+}
+
+/* Lane k of v clamped to lane k of [lo4, hi4] (SSUB8 / SEL). */
+static inline uint32_t clamp4_s8(uint32_t v, uint32_t lo4, uint32_t hi4) {
+    uint32_t r = 0;
+    for (int k = 0; k < 4; ++k) {
+        const int32_t b = (int8_t)((v >> (8 * k)) & 0xFFu);
+        const int32_t lo = (int8_t)((lo4 >> (8 * k)) & 0xFFu);
+        const int32_t hi = (int8_t)((hi4 >> (8 * k)) & 0xFFu);
+        r |= ((uint32_t)en_clamp_i32(b, lo, hi) & 0xFFu) << (8 * k);
+    }
+    return r;
+}
+
 static int fc_rows4(fc_run *r) {
     for (;;) {
         int32_t a[4] = {r->bias[0], r->bias[1], r->bias[2], r->bias[3]};
@@ -413,12 +329,24 @@ static int fc_rows4(fc_run *r) {
                 a[j] = mac4(a[j], en_read_u32(r->w + 4 * j), xs[0], xs[1]);
             }
         }
-        if (r->f.r == 0 || !fc_store_fast(&r->f, a, 4, r->y)) {
+        int32_t s[4];
+        uint32_t over = 0; /* QADD's saturation: 2 * a[j] changed sign */
+        for (int j = 0; j < 4; ++j) {
+            s[j] = (int32_t)((uint32_t)a[j] << 1);
+            over |= (uint32_t)(s[j] ^ a[j]);
+        }
+        if (r->f.r == 0 || (over >> 31) != 0) {
             for (int j = 0; j < 4; ++j) {
                 r->acc[j] = a[j];
             }
             return 1;
         }
+        uint32_t v = 0;
+        for (int j = 0; j < 4; ++j) {
+            v |= fc_rq_fast(&r->f, a[j], s[j]) << (8 * j); /* BFI */
+        }
+        v = clamp4_s8(v, r->f.lo4, r->f.hi4);
+        __builtin_memcpy(r->y, &v, 4);
         r->bias = (const int32_t *)(const void *)((const char *)r->bias + r->bstep);
         r->y += 4;
         if (--r->groups == 0) {
@@ -442,8 +370,9 @@ static const int8_t *dot2(const int8_t *wp, const uint32_t *xs, int32_t n, const
 
 /* acc[0..g) = init[0..g) + the g rows (2 or 1) of the group at wp times n >= 1 chunks; returns
  * wp advanced past them. */
-static const int8_t *__attribute__((noinline)) dot_small(const int8_t *wp, const uint32_t *xs, int32_t n, int32_t g,
-                               const int32_t *init, int32_t *acc) {
+static const int8_t *__attribute__((noinline))
+dot_small(const int8_t *wp, const uint32_t *xs, int32_t n, int32_t g, const int32_t *init,
+          int32_t *acc) {
     if (g == 2) {
         return dot2(wp, xs, n, init, acc);
     }
