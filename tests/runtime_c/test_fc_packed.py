@@ -145,37 +145,42 @@ FAST_EDGE_SHAPES = [(4, 4), (8, 10), (12, 12), (16, 8), (20, 7), (60, 12), (64, 
                     (72, 12), (76, 9), (17, 6), (33, 11), (49, 16), (100, 13)]
 ACC_TARGETS = [2**30, 2**30 - 1, 2**30 + 1, -(2**30), -(2**30) - 1, -(2**30) + 1, 2**31 - 1,
                -(2**31), 0, -1, 1]
+# (shift, mult), one per case index: the fast range's ends and beyond it, and small multipliers
+# (legal, if not what a converter emits), with which an accumulator past the fast form's range
+# still gives an unsaturated output, so a missed fallback shows
+FAST_EDGE_QUANTS = [(-7, 1000), (-21, 1 << 20), (-1, 2**31 - 1), (-22, 1 << 30), (-13, 1 << 17),
+                    (-2, 1), (-23, 1 << 30), (0, 1 << 30), (1, 1 << 30), (-31, 2**31 - 1), (-7, 0),
+                    (-9, 1 << 12)]
 
 
 def fast_edge_case(seed: int, cin: int, cout: int) -> tuple:
-    """(x, w, bias, x_zp, y_zp, mults, shifts, act) of one per-tensor layer at the edges above."""
+    """(x, w, bias, x_zp, y_zp, mults, shifts, act) of one per-tensor layer at the edges above:
+    quantisation FAST_EDGE_QUANTS[seed % 12], batch 0's accumulators at ACC_TARGETS in turn."""
     rng = np.random.default_rng(seed)
     batches = 1 + seed % 2
     x_zp = int(rng.choice([-128, 127, 0, int(rng.integers(-128, 128))]))
     y_zp = int(rng.choice([-128, 127, 0, int(rng.integers(-128, 128))]))
-    shift = int(rng.choice([-1, -2, -7, -13, -21, -22, -23, -31, 0, 1]))
-    mult = int(rng.choice([0, 1 << 30, 2**31 - 1, int(rng.integers(1 << 30, 2**31 - 1))]))
+    shift, mult = FAST_EDGE_QUANTS[seed % len(FAST_EDGE_QUANTS)]
     act = [(-128, 127), (y_zp, 127), (-100, 50), (3, 3)][int(rng.integers(4))]
     act = (min(act), max(act))
     w = rng.integers(-128, 128, size=(cout, cin), dtype=np.int8)
     x = rng.integers(-128, 128, size=(batches, cin), dtype=np.int8)
     # acc[b, o] = bias[o] + sum_i w[o, i] * (x[b, i] - x_zp): place batch 0's at a target
-    dot = (x[0].astype(np.int64) - x_zp) @ w.astype(np.int64).T
+    dot = (x.astype(np.int64) - x_zp) @ w.astype(np.int64).T
     bias = np.zeros(cout, np.int64)
     for o in range(cout):
-        t = ACC_TARGETS[int(rng.integers(len(ACC_TARGETS)))] if rng.random() < 0.7 else int(rng.integers(-5000, 5000))
-        b = t - int(dot[o])
-        # the other batches' sums must stay in int32 too
-        others = b + (x[1:].astype(np.int64) - x_zp) @ w[o].astype(np.int64)
-        ok = -(2**31) <= b < 2**31 and all(-(2**31) <= v < 2**31 for v in others)
-        bias[o] = b if ok else -int(dot[o])
+        t = ACC_TARGETS[(o + seed) % len(ACC_TARGETS)] if o % 4 != 3 else int(rng.integers(-5000, 5000))
+        b = t - int(dot[0, o])
+        # the bias and every batch's sum must stay in int32; else batch 0's sum is 0
+        ok = all(-(2**31) <= v < 2**31 for v in (b, *(b + dot[:, o])))
+        bias[o] = b if ok else -int(dot[0, o])
     return x, w, bias.astype(np.int32), x_zp, y_zp, np.array([mult], np.int32), np.array([shift], np.int32), act
 
 
 @pytest.mark.parametrize(("cin", "cout"), FAST_EDGE_SHAPES)
 def test_fc_packed_fast_requant_edges(cin: int, cout: int) -> None:
-    for k in range(12):
-        x, w, bias, x_zp, y_zp, mults, shifts, act = fast_edge_case(100 * cin + cout + 7919 * k, cin, cout)
+    for k in range(len(FAST_EDGE_QUANTS)):
+        x, w, bias, x_zp, y_zp, mults, shifts, act = fast_edge_case(100 * cin + cout + 13 * k, cin, cout)
         q = rt.make_requant(x_zp, y_zp, mults, shifts, act)
         rt.use("ref")
         want = rt.fc(x, w, bias, q)

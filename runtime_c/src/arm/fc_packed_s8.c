@@ -232,7 +232,7 @@ __attribute__((naked, noinline)) static int fc_rows4(fc_run *r) {
                    "qadd r10, r6, r6\n\t"
                    "qadd r11, r7, r7\n\t"
                    "mrs r0, APSR\n\t"
-                   "lsls r0, r0, #5\n\t" /* Q (bit 27) to N */
+                   "lsls r0, r0, #4\n\t" /* Q (bit 27) to N (bit 31) */
                    "bmi 3f\n\t"
                    "ldrd r0, r1, [r3, #28]\n\t" /* f.mult, f.k */
                    FC_RQ("r8", "r4") FC_RQ("r9", "r5") FC_RQ("r10", "r6") FC_RQ("r11", "r7")
