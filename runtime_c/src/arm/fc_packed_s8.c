@@ -384,40 +384,6 @@ dot_small(const int8_t *wp, const uint32_t *xs, int32_t n, int32_t g, const int3
     return wp;
 }
 
-/* Every group of an input expanded once (xs, chunks each): the groups of four in fc_rows4 runs
- * (f->r != 0: in the fast form, one group requantised exactly wherever a run stops; f->r == 0:
- * every group stops, and is requantised exactly), then the group of 2 and / or 1 left over, in
- * the exact form (at most three outputs: not worth the fast form's code). */
-static void __attribute__((noinline))
-groups_x(const en_requant *q, const fc_fast *f, const int8_t *w, const uint32_t *xs,
-         int32_t chunks, const int32_t *bias, int32_t out_features, int8_t *y) {
-    static const int32_t zero4[4] = {0, 0, 0, 0};
-    const int32_t full = out_features & ~3;
-    fc_run r;
-    r.w = w;
-    r.xs = xs;
-    r.chunks = chunks;
-    r.bias = bias != NULL ? bias : zero4;
-    r.bstep = bias != NULL ? 16 : 0;
-    r.y = y;
-    r.f = *f;
-    for (int32_t o = 0; o < full; o += 4) {
-        r.groups = (full - o) / 4;
-        if (!fc_rows4(&r)) {
-            break;
-        }
-        o = (int32_t)(r.y - y);
-        fc_store(q, o, 4, r.acc, y);
-        r.bias = (const int32_t *)(const void *)((const char *)r.bias + r.bstep);
-        r.y += 4;
-    }
-    for (int32_t o = full, g; o < out_features; o += g) {
-        g = en_fc_group_rows(out_features, o);
-        r.w = dot_small(r.w, xs, chunks, g, bias != NULL ? bias + o : zero4, r.acc);
-        fc_store(q, o, g, r.acc, y);
-    }
-}
-
 /* Every group of an input longer than FC_SLICE, in the exact form (any quantisation): each
  * group expands the input again, slice by slice. */
 static void __attribute__((noinline))
@@ -455,28 +421,55 @@ groups_sliced(const en_requant *q, const int8_t *x, int32_t in_features, const i
 en_status en_fc_packed_s8(const en_requant *q, int32_t batches, int32_t in_features,
                           const int8_t *in, int32_t out_features, const int8_t *w,
                           const int32_t *bias, int8_t *out) {
+    static const int32_t zero4[4] = {0, 0, 0, 0};
     if (en_fc_packed_check_args(q, batches, in_features, in, out_features, w, bias, out) != EN_OK) {
         return EN_ERR_ARG;
     }
     uint32_t xs[FC_SLICE / 2];
-    /* The fast form: per-tensor, -22 <= shift <= -1 (see fc_fast); else f.r = 0. */
-    fc_fast f = {0, 0, 0, 0, 0};
+    fc_run r;
+    /* The fast form: per-tensor, -22 <= shift <= -1 (see fc_fast); else f.r = 0, and every
+     * group of four stops its run to be requantised exactly. */
+    r.f.r = 0;
     const int32_t shift = q->shift[0];
     if (!q->per_channel && shift <= -1 && shift >= -22 && q->mult[0] >= 0) {
-        f.mult = q->mult[0];
-        f.r = -shift;
-        f.k = (int32_t)((uint32_t)(2 * q->output_zp + 1) << (f.r - 1));
-        f.lo4 = ((uint32_t)q->act_min & 0xFFu) * 0x01010101u;
-        f.hi4 = ((uint32_t)q->act_max & 0xFFu) * 0x01010101u;
+        r.f.mult = q->mult[0];
+        r.f.r = -shift;
+        r.f.k = (int32_t)((uint32_t)(2 * q->output_zp + 1) << (r.f.r - 1));
+        r.f.lo4 = ((uint32_t)q->act_min & 0xFFu) * 0x01010101u;
+        r.f.hi4 = ((uint32_t)q->act_max & 0xFFu) * 0x01010101u;
     }
+    r.xs = xs;
+    r.chunks = (in_features + 3) / 4;
+    r.bstep = bias != NULL ? 16 : 0;
+    const int32_t full = out_features & ~3;
     for (int32_t b = 0; b < batches; ++b) {
         const int8_t *x = in + (size_t)b * in_features;
         int8_t *y = out + (size_t)b * out_features;
-        if (in_features <= FC_SLICE) {
-            expand_input(x, in_features, xs);
-            groups_x(q, &f, w, xs, (in_features + 3) / 4, bias, out_features, y);
-        } else {
+        if (in_features > FC_SLICE) {
             groups_sliced(q, x, in_features, w, out_features, bias, xs, y);
+            continue;
+        }
+        expand_input(x, in_features, xs);
+        /* The groups of four in fc_rows4 runs, one requantised exactly wherever a run stops. */
+        r.w = w;
+        r.bias = bias != NULL ? bias : zero4;
+        r.y = y;
+        for (int32_t o = 0; o < full; o += 4) {
+            r.groups = (full - o) / 4;
+            if (!fc_rows4(&r)) {
+                break;
+            }
+            o = (int32_t)(r.y - y);
+            fc_store(q, o, 4, r.acc, y);
+            r.bias = (const int32_t *)(const void *)((const char *)r.bias + r.bstep);
+            r.y += 4;
+        }
+        /* The group of 2 and / or 1 left over, in the exact form (at most three outputs: not
+         * worth the fast form's code). */
+        for (int32_t o = full, g; o < out_features; o += g) {
+            g = en_fc_group_rows(out_features, o);
+            r.w = dot_small(r.w, xs, r.chunks, g, bias != NULL ? bias + o : zero4, r.acc);
+            fc_store(q, o, g, r.acc, y);
         }
     }
     return EN_OK;
