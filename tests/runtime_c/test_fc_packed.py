@@ -132,3 +132,62 @@ def test_fc_packed_rejects_missing_bias_with_zero_point(variant: str) -> None:
         assert fn(C.byref(q), 1, 4, rt._i8(x), 1, rt._i8(w), None, rt._i8(out)) == 0
     finally:
         rt.use("ref")
+
+
+# The arm build's fast requantisation (per-tensor, -22 <= shift <= -1: QADD, SMMLAR with the
+# zero point and the final rounding folded in) and the exact form it falls back to: shifts on
+# both sides of that range, multipliers 0 and 2^31 - 1, extreme zero points and activation
+# ranges, and accumulators placed exactly at the fast form's limit (|acc| = 2^30 needs the
+# doubling to saturate for +2^30 only) and at the int32 edges, per output, so one run of groups
+# stops and resumes. Input lengths give every chunk count modulo 4 (the four-row loop's entry)
+# and every expansion tail modulo 16; output counts leave groups of 2 and 1.
+FAST_EDGE_SHAPES = [(4, 4), (8, 10), (12, 12), (16, 8), (20, 7), (60, 12), (64, 10), (68, 5),
+                    (72, 12), (76, 9), (17, 6), (33, 11), (49, 16), (100, 13)]
+ACC_TARGETS = [2**30, 2**30 - 1, 2**30 + 1, -(2**30), -(2**30) - 1, -(2**30) + 1, 2**31 - 1,
+               -(2**31), 0, -1, 1]
+# (shift, mult), one per case index: the fast range's ends and beyond it, and small multipliers
+# (legal, if not what a converter emits), with which an accumulator past the fast form's range
+# still gives an unsaturated output, so a missed fallback shows
+FAST_EDGE_QUANTS = [(-7, 1000), (-21, 1 << 20), (-1, 2**31 - 1), (-22, 1 << 30), (-13, 1 << 17),
+                    (-2, 1), (-23, 1 << 30), (0, 1 << 30), (1, 1 << 30), (-31, 2**31 - 1), (-7, 0),
+                    (-9, 1 << 12)]
+
+
+def fast_edge_case(seed: int, cin: int, cout: int) -> tuple:
+    """(x, w, bias, x_zp, y_zp, mults, shifts, act) of one per-tensor layer at the edges above:
+    quantisation FAST_EDGE_QUANTS[seed % 12], batch 0's accumulators at ACC_TARGETS in turn."""
+    rng = np.random.default_rng(seed)
+    batches = 1 + seed % 2
+    x_zp = int(rng.choice([-128, 127, 0, int(rng.integers(-128, 128))]))
+    y_zp = int(rng.choice([-128, 127, 0, int(rng.integers(-128, 128))]))
+    shift, mult = FAST_EDGE_QUANTS[seed % len(FAST_EDGE_QUANTS)]
+    act = [(-128, 127), (y_zp, 127), (-100, 50), (3, 3)][int(rng.integers(4))]
+    act = (min(act), max(act))
+    w = rng.integers(-128, 128, size=(cout, cin), dtype=np.int8)
+    x = rng.integers(-128, 128, size=(batches, cin), dtype=np.int8)
+    # acc[b, o] = bias[o] + sum_i w[o, i] * (x[b, i] - x_zp): place batch 0's at a target
+    dot = (x.astype(np.int64) - x_zp) @ w.astype(np.int64).T
+    bias = np.zeros(cout, np.int64)
+    for o in range(cout):
+        t = ACC_TARGETS[(o + seed) % len(ACC_TARGETS)] if o % 4 != 3 else int(rng.integers(-5000, 5000))
+        b = t - int(dot[0, o])
+        # the bias and every batch's sum must stay in int32; else batch 0's sum is 0
+        ok = all(-(2**31) <= v < 2**31 for v in (b, *(b + dot[:, o])))
+        bias[o] = b if ok else -int(dot[0, o])
+    return x, w, bias.astype(np.int32), x_zp, y_zp, np.array([mult], np.int32), np.array([shift], np.int32), act
+
+
+@pytest.mark.parametrize(("cin", "cout"), FAST_EDGE_SHAPES)
+def test_fc_packed_fast_requant_edges(cin: int, cout: int) -> None:
+    for k in range(len(FAST_EDGE_QUANTS)):
+        x, w, bias, x_zp, y_zp, mults, shifts, act = fast_edge_case(100 * cin + cout + 13 * k, cin, cout)
+        q = rt.make_requant(x_zp, y_zp, mults, shifts, act)
+        rt.use("ref")
+        want = rt.fc(x, w, bias, q)
+        for variant in rt.VARIANTS:
+            rt.use(variant)
+            try:
+                got = rt.fc_packed(x, w, bias, q)
+            finally:
+                rt.use("ref")
+            assert np.array_equal(got, want), (variant, cin, cout, k, np.flatnonzero(got != want)[:5])

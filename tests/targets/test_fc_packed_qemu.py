@@ -47,3 +47,23 @@ def test_fc_packed_matches_ref_in_qemu(board_name: str, opt: str, tmp_path) -> N
         assert r.status == 0, f"call {i} returned {r.status}"
         diff = np.flatnonzero(r.output != want)
         assert diff.size == 0, f"call {i} ({c.out_shape}): {diff.size} values differ"
+
+
+@pytest.mark.parametrize("board_name", BOARDS)
+def test_fc_packed_fast_requant_edges_in_qemu(board_name: str, tmp_path) -> None:  # noqa: ANN001
+    """The assembly of the four-row runs (fc_rows4: its TBB entry for every chunk count modulo
+    4, its QADD / Q-flag range check stopping and resuming a run, its SMMLAR requantisation and
+    lane clamp) against the host reference, on the edge cases of the host test."""
+    from tests.runtime_c.test_fc_packed import FAST_EDGE_QUANTS, FAST_EDGE_SHAPES, fast_edge_case
+
+    board = BoardRegistry(entry_points=False, user_dir=None).get(board_name)
+    fw = ks.build(board, tmp_path, opt="-O2")
+    calls = []
+    for cin, cout in FAST_EDGE_SHAPES:
+        for k in range(len(FAST_EDGE_QUANTS)):
+            x, w, bias, x_zp, y_zp, mults, shifts, act = fast_edge_case(100 * cin + cout + 13 * k, cin, cout)
+            calls.append(ks.fc_packed(x, w, bias, ks.Quant(x_zp, y_zp, mults, shifts, act)))
+    for i, (c, r) in enumerate(zip(calls, ks.run(fw, calls))):
+        assert r.status == 0, f"call {i} returned {r.status}"
+        diff = np.flatnonzero(r.output != c.expected())
+        assert diff.size == 0, f"call {i} ({c.out_shape}): {diff.size} values differ"

@@ -3,14 +3,24 @@
  *
  * The input is sign-extended once per call into int16 pairs, (x0, x2) and (x1, x3) per four
  * values, the lanes SXTB16 gives a weight word and its rotation by 8, so each SMLAD pairs them
- * directly. A group of four rows then costs per four inputs one LDM of its four weight words
- * (the packed layout puts them side by side), one LDRD of the input pairs, two SXTB16 and two
- * SMLAD per row, and the loop branch every second chunk: 39 instructions per 32 MACs. A group of
- * two rows (the C_out % 4 rows left over) loads both rows' words with one LDRD; a single row
- * runs from C. Requantisation runs after each group, outside the sums, in the SMMULR form when
- * the accumulators allow it (requant_fast.h), else the exact 64-bit form, and a group's four
- * bytes are clamped together (SSUB8/SEL) and stored as one word. Inputs longer than FC_SLICE
- * are expanded slice by slice, per group (slower, and rare on a microcontroller).
+ * directly (expand16: 16 instructions per 16 inputs). A group of four rows then costs per four
+ * inputs one LDM of its four weight words (the packed layout puts them side by side), one LDRD
+ * of the input pairs, and two SXTB16 and two SMLAD per row: 18 instructions per 16 MACs, plus
+ * the loop branch every fourth chunk. A group of two rows (the C_out % 4 rows left over) loads
+ * two chunks of both rows with one LDM and their input pairs with another: 20 instructions per
+ * 16 MACs. A single row runs from C.
+ *
+ * The groups of four run in one assembly routine, fc_rows4, which also requantises: with the
+ * 14 registers the dot-product loop needs, C around an assembly dot product spilled its loop
+ * state around every group. Per-tensor with -22 <= shift <= -1 (the usual FC case) an output
+ * takes five instructions (fc_fast, FC_RQ): QADD (2 * acc, saturating and setting the sticky Q
+ * flag when acc is outside [-2^30, 2^30), the one case where the SMMULR form is not exact),
+ * SMMLAR (TFLite's SRDHM plus a constant that holds the output zero point and the rounding of
+ * the final shift), ADD of the sign, ASR and SSAT; four outputs are packed into one word (BFI),
+ * clamped to the activation range as four lanes (SSUB8/SEL) and stored with one STR. A group
+ * whose QADDs set Q, the 2 / 1 rows left over, per-channel quantisations and other shifts use
+ * the exact 64-bit form (requant_fast.h, en_requant_fast). Inputs longer than FC_SLICE are
+ * expanded slice by slice, per group (slower, and rare on a microcontroller).
  * Exactness: every product and partial sum is an integer evaluated modulo 2^32 (SMLAD wraps, the
  * C sums are unsigned); the final sum is en_fc_s8's accumulator, which its bound keeps in int32.
  */
@@ -25,6 +35,12 @@
 /* Inputs expanded per slice: 4 bytes of int16 pairs per 4 inputs, 2 KB of stack. */
 #define FC_SLICE 1024
 
+#if defined(__ARM_FEATURE_DSP) && !defined(EN_EMULATE_DSP)
+#define FC_ASM 1 /* the ARMv7E-M instructions themselves, not the host emulation */
+#else
+#define FC_ASM 0
+#endif
+
 /* Lanes (lo, hi) of two int16 values as one word. */
 static inline uint32_t pair16(int32_t lo, int32_t hi) {
     return ((uint32_t)lo & 0xFFFFu) | ((uint32_t)hi << 16);
@@ -33,7 +49,7 @@ static inline uint32_t pair16(int32_t lo, int32_t hi) {
 #if EN_HAVE_DSP
 /* SXTB16 of bytes 1 and 3: one instruction with the rotation folded in. */
 static inline int32_t sxtb16_ror8(uint32_t v) {
-#if defined(__ARM_FEATURE_DSP) && !defined(EN_EMULATE_DSP)
+#if FC_ASM
     int32_t r;
     __asm("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
     return r;
@@ -41,14 +57,14 @@ static inline int32_t sxtb16_ror8(uint32_t v) {
     return __sxtb16((int8x4_t)en_ror8(v));
 #endif
 }
+#endif
 
-/* acc += w * x for one weight word and its input pairs (two SXTB16, two SMLAD). */
+/* acc + w * x for one weight word (4 int8) and its input pairs xa = (x0, x2), xb = (x1, x3). */
 static inline int32_t mac4(int32_t acc, uint32_t w, uint32_t xa, uint32_t xb) {
+#if EN_HAVE_DSP
     acc = __smlad(__sxtb16((int8x4_t)w), (int16x2_t)xa, acc);
     return __smlad(sxtb16_ror8(w), (int16x2_t)xb, acc);
-}
 #else
-static inline int32_t mac4(int32_t acc, uint32_t w, uint32_t xa, uint32_t xb) {
     /* byte k of the (little-endian) weight word is weight k of the chunk */
     uint32_t a = (uint32_t)acc;
     a += (uint32_t)((int8_t)(w & 0xFFu) * (int32_t)(int16_t)(xa & 0xFFFFu)) +
@@ -56,340 +72,404 @@ static inline int32_t mac4(int32_t acc, uint32_t w, uint32_t xa, uint32_t xb) {
     a += (uint32_t)((int8_t)((w >> 8) & 0xFFu) * (int32_t)(int16_t)(xb & 0xFFFFu)) +
          (uint32_t)((int8_t)(w >> 24) * (int32_t)(int16_t)(xb >> 16));
     return (int32_t)a;
-}
 #endif
+}
 
-/* xs[2k] = (x[4k], x[4k+2]), xs[2k+1] = (x[4k+1], x[4k+3]) for the n inputs, zeros past them. */
-static void expand_input(const int8_t *x, int32_t n, uint32_t *xs) {
-    for (; n >= 4; n -= 4, x += 4, xs += 2) {
-#if EN_HAVE_DSP
-        const uint32_t v = en_read_u32(x);
-        xs[0] = (uint32_t)__sxtb16((int8x4_t)v);
-        xs[1] = (uint32_t)sxtb16_ror8(v);
+/* xs[2k] = (x[4k], x[4k+2]), xs[2k+1] = (x[4k+1], x[4k+3]) for the 16 * blocks inputs at x. */
+#if FC_ASM
+/* 16 inputs per pass in 16 instructions: four (unaligned) LDR, eight SXTB16, two STM and the
+ * loop, half the cost of C. */
+__attribute__((naked, noinline)) static void expand16(const int8_t *x, int32_t blocks,
+                                                      uint32_t *xs) {
+    (void)x, (void)blocks, (void)xs; /* in r0-r2 */
+    __asm volatile("push {r4, r5, r6, r7, r8, r9, r10, lr}\n"
+                   "1:\n\t"
+                   "ldr r3, [r0], #4\n\t"
+                   "ldr r4, [r0], #4\n\t"
+                   "ldr r5, [r0], #4\n\t"
+                   "ldr r6, [r0], #4\n\t"
+                   "sxtb16 r7, r3\n\t"
+                   "sxtb16 r8, r3, ror #8\n\t"
+                   "sxtb16 r9, r4\n\t"
+                   "sxtb16 r10, r4, ror #8\n\t"
+                   "stm r2!, {r7, r8, r9, r10}\n\t"
+                   "sxtb16 r7, r5\n\t"
+                   "sxtb16 r8, r5, ror #8\n\t"
+                   "sxtb16 r9, r6\n\t"
+                   "sxtb16 r10, r6, ror #8\n\t"
+                   "stm r2!, {r7, r8, r9, r10}\n\t"
+                   "subs r1, r1, #1\n\t"
+                   "bne 1b\n\t"
+                   "pop {r4, r5, r6, r7, r8, r9, r10, pc}\n");
+}
 #else
+static void expand16(const int8_t *x, int32_t blocks, uint32_t *xs) {
+    for (int32_t n = 4 * blocks; n > 0; --n, x += 4, xs += 2) {
         xs[0] = pair16(x[0], x[2]);
         xs[1] = pair16(x[1], x[3]);
-#endif
-    }
-    if (n > 0) {
-        const int32_t x1 = n > 1 ? x[1] : 0, x2 = n > 2 ? x[2] : 0;
-        xs[0] = pair16(x[0], x2);
-        xs[1] = pair16(x1, 0);
     }
 }
-
-/* Four rows over n >= 1 chunks of four inputs: wp holds 16 bytes per chunk (rows 0-3). */
-static inline __attribute__((always_inline)) void dot_rows4(const int8_t *wp, const uint32_t *xs,
-                                                            int32_t n, int32_t *p0, int32_t *p1,
-                                                            int32_t *p2, int32_t *p3) {
-    int32_t a0 = *p0, a1 = *p1, a2 = *p2, a3 = *p3;
-#if defined(__ARM_FEATURE_DSP) && !defined(EN_EMULATE_DSP) && defined(__OPTIMIZE__)
-    /* LDM needs its registers in ascending order: the weight words are pinned to r8-r11. */
-    register uint32_t w0 __asm("r8");
-    register uint32_t w1 __asm("r9");
-    register uint32_t w2 __asm("r10");
-    register uint32_t w3 __asm("r11");
-    uint32_t xa, xb, t;
-    /* Two chunks per pass (an odd count starts with one): 39 instructions per 32 MACs. */
-    __asm volatile(
-        "tst %[n], #1\n\t"
-        "beq 2f\n\t"
-        "ldm %[wp]!, {%[w0], %[w1], %[w2], %[w3]}\n\t"
-        "ldrd %[xa], %[xb], [%[xs]], #8\n\t"
-        "sxtb16 %[t], %[w0]\n\t"
-        "smlad %[a0], %[t], %[xa], %[a0]\n\t"
-        "sxtb16 %[w0], %[w0], ror #8\n\t"
-        "smlad %[a0], %[w0], %[xb], %[a0]\n\t"
-        "sxtb16 %[t], %[w1]\n\t"
-        "smlad %[a1], %[t], %[xa], %[a1]\n\t"
-        "sxtb16 %[w1], %[w1], ror #8\n\t"
-        "smlad %[a1], %[w1], %[xb], %[a1]\n\t"
-        "sxtb16 %[t], %[w2]\n\t"
-        "smlad %[a2], %[t], %[xa], %[a2]\n\t"
-        "sxtb16 %[w2], %[w2], ror #8\n\t"
-        "smlad %[a2], %[w2], %[xb], %[a2]\n\t"
-        "sxtb16 %[t], %[w3]\n\t"
-        "smlad %[a3], %[t], %[xa], %[a3]\n\t"
-        "sxtb16 %[w3], %[w3], ror #8\n\t"
-        "smlad %[a3], %[w3], %[xb], %[a3]\n\t"
-        "subs %[n], %[n], #1\n\t"
-        "beq 3f\n"
-        "2:\n\t"
-        "ldm %[wp]!, {%[w0], %[w1], %[w2], %[w3]}\n\t"
-        "ldrd %[xa], %[xb], [%[xs]], #8\n\t"
-        "sxtb16 %[t], %[w0]\n\t"
-        "smlad %[a0], %[t], %[xa], %[a0]\n\t"
-        "sxtb16 %[w0], %[w0], ror #8\n\t"
-        "smlad %[a0], %[w0], %[xb], %[a0]\n\t"
-        "sxtb16 %[t], %[w1]\n\t"
-        "smlad %[a1], %[t], %[xa], %[a1]\n\t"
-        "sxtb16 %[w1], %[w1], ror #8\n\t"
-        "smlad %[a1], %[w1], %[xb], %[a1]\n\t"
-        "sxtb16 %[t], %[w2]\n\t"
-        "smlad %[a2], %[t], %[xa], %[a2]\n\t"
-        "sxtb16 %[w2], %[w2], ror #8\n\t"
-        "smlad %[a2], %[w2], %[xb], %[a2]\n\t"
-        "sxtb16 %[t], %[w3]\n\t"
-        "smlad %[a3], %[t], %[xa], %[a3]\n\t"
-        "sxtb16 %[w3], %[w3], ror #8\n\t"
-        "smlad %[a3], %[w3], %[xb], %[a3]\n\t"
-        "ldm %[wp]!, {%[w0], %[w1], %[w2], %[w3]}\n\t"
-        "ldrd %[xa], %[xb], [%[xs]], #8\n\t"
-        "sxtb16 %[t], %[w0]\n\t"
-        "smlad %[a0], %[t], %[xa], %[a0]\n\t"
-        "sxtb16 %[w0], %[w0], ror #8\n\t"
-        "smlad %[a0], %[w0], %[xb], %[a0]\n\t"
-        "sxtb16 %[t], %[w1]\n\t"
-        "smlad %[a1], %[t], %[xa], %[a1]\n\t"
-        "sxtb16 %[w1], %[w1], ror #8\n\t"
-        "smlad %[a1], %[w1], %[xb], %[a1]\n\t"
-        "sxtb16 %[t], %[w2]\n\t"
-        "smlad %[a2], %[t], %[xa], %[a2]\n\t"
-        "sxtb16 %[w2], %[w2], ror #8\n\t"
-        "smlad %[a2], %[w2], %[xb], %[a2]\n\t"
-        "sxtb16 %[t], %[w3]\n\t"
-        "smlad %[a3], %[t], %[xa], %[a3]\n\t"
-        "sxtb16 %[w3], %[w3], ror #8\n\t"
-        "smlad %[a3], %[w3], %[xb], %[a3]\n\t"
-        "subs %[n], %[n], #2\n\t"
-        "bne 2b\n"
-        "3:\n"
-        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [wp] "+r"(wp),
-          [xs] "+r"(xs), [n] "+r"(n), [w0] "=&r"(w0), [w1] "=&r"(w1), [w2] "=&r"(w2),
-          [w3] "=&r"(w3), [xa] "=&r"(xa), [xb] "=&r"(xb), [t] "=&r"(t)
-        :
-        : "cc", "memory");
-#else
-    for (; n > 0; --n, wp += 16, xs += 2) {
-        const uint32_t xa = xs[0], xb = xs[1];
-        a0 = mac4(a0, en_read_u32(wp), xa, xb);
-        a1 = mac4(a1, en_read_u32(wp + 4), xa, xb);
-        a2 = mac4(a2, en_read_u32(wp + 8), xa, xb);
-        a3 = mac4(a3, en_read_u32(wp + 12), xa, xb);
-    }
 #endif
-    *p0 = a0;
-    *p1 = a1;
-    *p2 = a2;
-    *p3 = a3;
-}
 
-/* Two rows (g == 2) or one (g == 1) over n chunks: wp holds 4 * g bytes per chunk. */
-static void dot_rows_small(const int8_t *wp, const uint32_t *xs, int32_t n, int32_t g,
-                           int32_t acc[2]) {
-    int32_t a0 = acc[0], a1 = acc[1];
-#if defined(__ARM_FEATURE_DSP) && !defined(EN_EMULATE_DSP) && defined(__OPTIMIZE__)
-    if (g == 2) { /* per chunk: LDRD of both rows' words, LDRD of the input pairs, 4 + 4 */
-        uint32_t w0, w1, xa, xb, t;
-        __asm volatile(
-            "1:\n\t"
-            "ldrd %[w0], %[w1], [%[wp]], #8\n\t"
-            "ldrd %[xa], %[xb], [%[xs]], #8\n\t"
-            "sxtb16 %[t], %[w0]\n\t"
-            "smlad %[a0], %[t], %[xa], %[a0]\n\t"
-            "sxtb16 %[w0], %[w0], ror #8\n\t"
-            "smlad %[a0], %[w0], %[xb], %[a0]\n\t"
-            "sxtb16 %[t], %[w1]\n\t"
-            "smlad %[a1], %[t], %[xa], %[a1]\n\t"
-            "sxtb16 %[w1], %[w1], ror #8\n\t"
-            "smlad %[a1], %[w1], %[xb], %[a1]\n\t"
-            "subs %[n], %[n], #1\n\t"
-            "bne 1b\n"
-            : [a0] "+r"(a0), [a1] "+r"(a1), [wp] "+r"(wp), [xs] "+r"(xs), [n] "+r"(n),
-              [w0] "=&r"(w0), [w1] "=&r"(w1), [xa] "=&r"(xa), [xb] "=&r"(xb), [t] "=&r"(t)
-            :
-            : "cc", "memory");
-    } else
-#else
-    if (g == 2) {
-        for (; n > 0; --n, wp += 8, xs += 2) {
-            const uint32_t xa = xs[0], xb = xs[1];
-            a0 = mac4(a0, en_read_u32(wp), xa, xb);
-            a1 = mac4(a1, en_read_u32(wp + 4), xa, xb);
+/* The same for n inputs, zeros past them up to a multiple of 16 (the packed rows' zero weights
+ * meet them). */
+static void expand_input(const int8_t *x, int32_t n, uint32_t *xs) {
+    const int32_t full = n & ~15;
+    if (full > 0) {
+        expand16(x, full / 16, xs);
+    }
+    if (n > full) {
+        int8_t tail[16] = {0};
+        for (int32_t i = full; i < n; ++i) {
+            tail[i - full] = x[i];
         }
-    } else
-#endif
-    {
-        for (; n > 0; --n, wp += 4, xs += 2) {
-            a0 = mac4(a0, en_read_u32(wp), xs[0], xs[1]);
-        }
+        expand16(tail, 1, xs + full / 2);
     }
-    acc[0] = a0;
-    acc[1] = a1;
 }
 
-/* Requantisation constants of one channel (or of a per-tensor quantisation), SMMULR form. */
+/* The per-tensor requantisation of the fast form: out = (SRDHM(acc, mult) - (acc < 0) + k) >> r
+ * saturated to int8, with r = -shift in [1, 22] and k = (2 * output_zp + 1) << (r - 1). This is
+ * requant_fast.h's en_rq_scale with its two steps merged: floor((floor(a / 2^(r-1)) + c) / 2)
+ * = floor((a + c * 2^(r-1)) / 2^r) for an integer c = 2 * zp + 1, and y + (y >> 31) there may
+ * use acc's sign instead of y's (y < 0 implies acc < 0, as mult >= 0; for acc < 0 with y == 0
+ * both give zp). Exact when 2 * acc fits int32 (-2^30 <= acc < 2^30, SMMULR = SRDHM; the QADD
+ * saturates otherwise, setting Q); then |y| <= 2^30 and |k| < 2^29, so nothing wraps. */
 typedef struct {
     int32_t mult;
-    int32_t lshift; /* max(shift, 0) + 1 */
-    int32_t rshift; /* -shift - 1 when shift < 0, else -1 (no right shift) */
-    uint32_t lim;   /* 2^(30 - max(shift, 0)): the SMMULR form is exact for |acc| <= lim */
-} fc_rq;
+    int32_t k;
+    int32_t r;
+    uint32_t lo4, hi4; /* act_min, act_max in each of four int8 lanes */
+} fc_fast;
 
-static inline fc_rq fc_rq_make(int32_t mult, int32_t shift) {
-    fc_rq r;
-    r.mult = mult;
-    r.lshift = (shift > 0 ? shift : 0) + 1;
-    r.rshift = shift < 0 ? -shift - 1 : -1;
-    r.lim = 1u << (30 - (shift > 0 ? shift : 0));
-    return r;
-}
-
-/* |acc| <= lim, lim a power of two: acc ^ (acc >> 31) is |acc| for acc >= 0 and |acc| - 1
- * below, so an OR of such terms is < lim exactly when each is; then acc << lshift lies in
- * [-2^31, 2^31 - 1] and SMMULR is exact (requant_fast.h, en_rq_fits; -2^31 is also fine, as
- * SMMULR multiplies exactly). */
-static inline uint32_t fc_mag(int32_t acc) {
-    return (uint32_t)(acc ^ (acc >> 31));
-}
-
-/* MBQM(acc) + output_zp in the SMMULR form (requant_fast.h, en_rq_scale), clamped to int8 by
- * SSAT, which also takes the final halving of the rounding shift. */
-static inline int32_t fc_scale(const fc_rq *r, int32_t zp, int32_t zp2, int32_t acc) {
-    const int32_t y = en_smmulr((int32_t)((uint32_t)acc << r->lshift), r->mult);
-#if EN_HAVE_DSP
-    if (r->rshift < 0) {
-        return en_ssat8(y + zp);
+/* y[o + j] for the g accumulators of rows o.. in the exact 64-bit form (any quantisation). */
+static void __attribute__((noinline)) fc_store(const en_requant *q, int32_t o, int32_t g,
+                                               const int32_t *acc, int8_t *y) {
+    for (int32_t j = 0; j < g; ++j) {
+        const int32_t qc = q->per_channel ? o + j : 0;
+        y[o + j] = en_requant_fast(acc[j], q->mult[qc], q->shift[qc], q->output_zp, q->act_min,
+                                   q->act_max);
     }
-    return en_ssat8((((y + (y >> 31)) >> r->rshift) + zp2) >> 1);
-#else
-    const int32_t v = r->rshift < 0 ? y + zp : (((y + (y >> 31)) >> r->rshift) + zp2) >> 1;
-    return en_clamp_i32(v, EN_INT8_MIN, EN_INT8_MAX);
-#endif
 }
 
-/* Each of the four int8 lanes of v clamped to [lo, hi]: SSUB8 sets a lane's GE flag when the
- * lane's exact difference is >= 0, and SEL then keeps that lane or takes the bound's. */
-static inline uint32_t clamp4_s8(uint32_t v, int32_t lo, int32_t hi) {
-    const uint32_t lo4 = ((uint32_t)lo & 0xFFu) * 0x01010101u, hi4 = ((uint32_t)hi & 0xFFu) * 0x01010101u;
-#if defined(__ARM_FEATURE_DSP) && !defined(EN_EMULATE_DSP)
-    uint32_t t;
-    __asm("ssub8 %[t], %[v], %[lo]\n\t"
-          "sel %[v], %[v], %[lo]\n\t"
-          "ssub8 %[t], %[hi], %[v]\n\t"
-          "sel %[v], %[v], %[hi]"
-          : [v] "+r"(v), [t] "=&r"(t)
-          : [lo] "r"(lo4), [hi] "r"(hi4)
-          : "cc");
-    return v;
+/* The state of a run of groups of four rows (fc_rows4); the assembly reads it at these byte
+ * offsets: w 0, xs 4, chunks 8, bias 12, bstep 16, y 20, groups 24, f 28 (mult, k, r, lo4,
+ * hi4), acc 48. */
+typedef struct {
+    const int8_t *w;     /* the next group's weights */
+    const uint32_t *xs;  /* the expanded input */
+    int32_t chunks;      /* its chunks of four inputs, >= 1 */
+    const int32_t *bias; /* the next group's four initial sums */
+    int32_t bstep;       /* bytes from one group's bias to the next: 16, or 0 (zeros) */
+    int8_t *y;           /* the next group's outputs */
+    int32_t groups;      /* groups left, >= 1 */
+    fc_fast f;           /* f.r == 0: no requantisation, stop after each group */
+    int32_t acc[4];      /* the sums of the group a run stopped at */
+} fc_run;
+
+#if FC_ASM
+typedef char fc_run_layout_check[offsetof(fc_run, f) == 28 && offsetof(fc_run, acc) == 48 ? 1
+                                                                                          : -1];
+
+/* One chunk (four inputs) of one row: weight word W, accumulator A, input pairs XA / XB, T a
+ * scratch register; W is consumed. Operands are register names. */
+#define FC_ROW(A, W, XA, XB, T)                                                                    \
+    "sxtb16 " T ", " W "\n\t"                                                                      \
+    "smlad " A ", " T ", " XA ", " A "\n\t"                                                        \
+    "sxtb16 " W ", " W ", ror #8\n\t"                                                              \
+    "smlad " A ", " W ", " XB ", " A "\n\t"
+
+/* One chunk of four rows: r0 weights, r1 input pairs, r3 scratch, r4-r7 the accumulators,
+ * r8-r11 the weight words, r12 / lr the input pairs. 18 32-bit instructions, 72 bytes. */
+#define FC_CHUNK4                                                                                  \
+    "ldm.w r0!, {r8, r9, r10, r11}\n\t"                                                            \
+    "ldrd r12, lr, [r1], #8\n\t"                                                                   \
+    FC_ROW("r4", "r8", "r12", "lr", "r3") FC_ROW("r5", "r9", "r12", "lr", "r3")                    \
+    FC_ROW("r6", "r10", "r12", "lr", "r3") FC_ROW("r7", "r11", "r12", "lr", "r3")
+
+/* One output of the fast form (fc_fast): S = 2 * acc from QADD, A = acc; r0 mult, r1 k,
+ * r2 r. */
+#define FC_RQ(S, A)                                                                                \
+    "smmlar " S ", " S ", r0, r1\n\t"                                                              \
+    "add " S ", " S ", " A ", asr #31\n\t"                                                         \
+    "asr " S ", " S ", r2\n\t"                                                                     \
+    "ssat " S ", #8, " S "\n\t"
+
+/* Runs r->groups groups of four rows: each group's sums start from r->bias and take one pass
+ * over the input; then (f.r != 0) its four outputs in the fast form, clamped and stored as one
+ * word. Returns 0 when all ran; 1 when it stopped at a group, whose sums are then in r->acc
+ * (f.r == 0, or a sum out of the fast form's range: the caller requantises it exactly), with
+ * r->w past that group and bias, y, groups still at it.
+ * Whole-function assembly: the dot-product loop needs 14 registers, so the run's state lives
+ * in *r, and a group costs about 50 instructions besides its 18 per chunk (about 60 as C around
+ * an assembly dot product). Four chunks per pass; the first pass does the n % 4 left over (all
+ * four when none), entering the unrolled body at copy (4 - n % 4) % 4 through TBB: the table
+ * holds 2 + 36 * copy, in halfwords from its own address (= PC at the TBB). The Q flag is
+ * cleared before the QADDs (SMLAD and SSAT set it too). */
+__attribute__((naked, noinline)) static int fc_rows4(fc_run *r) {
+    (void)r; /* in r0 */
+    __asm volatile("push {r0, r4, r5, r6, r7, r8, r9, r10, r11, lr}\n" /* r at [sp] */
+                   "1:\n\t"
+                   "ldm r0, {r0, r1, r2, r3}\n\t" /* w, xs, chunks, bias */
+                   "ldm r3, {r4, r5, r6, r7}\n\t"
+                   "and r3, r2, #3\n\t"
+                   "adds r2, r2, #3\n\t"
+                   "lsrs r2, r2, #2\n\t" /* passes */
+                   "tbb [pc, r3]\n\t"
+                   ".byte 2, 110, 74, 38\n" /* n % 4 = 0, 1, 2, 3: copies 0, 3, 2, 1 */
+                   "2:\n\t"
+                   FC_CHUNK4 FC_CHUNK4 FC_CHUNK4 FC_CHUNK4
+                   "subs r2, r2, #1\n\t"
+                   "bne 2b\n\t"
+                   "ldr r3, [sp]\n\t"
+                   "str r0, [r3]\n\t" /* w */
+                   "ldr r2, [r3, #36]\n\t" /* f.r */
+                   "cmp r2, #0\n\t"
+                   "beq 3f\n\t"
+                   "movs r0, #0\n\t"
+                   "msr APSR_nzcvq, r0\n\t"
+                   "qadd r8, r4, r4\n\t"
+                   "qadd r9, r5, r5\n\t"
+                   "qadd r10, r6, r6\n\t"
+                   "qadd r11, r7, r7\n\t"
+                   "mrs r0, APSR\n\t"
+                   "lsls r0, r0, #4\n\t" /* Q (bit 27) to N (bit 31) */
+                   "bmi 3f\n\t"
+                   "ldrd r0, r1, [r3, #28]\n\t" /* f.mult, f.k */
+                   FC_RQ("r8", "r4") FC_RQ("r9", "r5") FC_RQ("r10", "r6") FC_RQ("r11", "r7")
+                   "bfi r8, r9, #8, #8\n\t"
+                   "bfi r8, r10, #16, #8\n\t"
+                   "bfi r8, r11, #24, #8\n\t"
+                   "ldrd r0, r1, [r3, #40]\n\t" /* f.lo4, f.hi4: clamp4_s8 */
+                   "ssub8 r2, r8, r0\n\t"
+                   "sel r8, r8, r0\n\t"
+                   "ssub8 r2, r1, r8\n\t"
+                   "sel r8, r8, r1\n\t"
+                   "ldrd r0, r1, [r3, #12]\n\t" /* bias, bstep */
+                   "add r0, r0, r1\n\t"
+                   "str r0, [r3, #12]\n\t"
+                   "ldrd r1, r2, [r3, #20]\n\t" /* y, groups */
+                   "str r8, [r1], #4\n\t" /* (unaligned) */
+                   "subs r2, r2, #1\n\t"
+                   "strd r1, r2, [r3, #20]\n\t"
+                   "mov r0, r3\n\t"
+                   "bne 1b\n\t"
+                   "movs r0, #0\n\t"
+                   "pop {r1, r4, r5, r6, r7, r8, r9, r10, r11, pc}\n"
+                   "3:\n\t"
+                   "add r0, r3, #48\n\t"
+                   "stm r0, {r4, r5, r6, r7}\n\t" /* acc */
+                   "movs r0, #1\n\t"
+                   "pop {r1, r4, r5, r6, r7, r8, r9, r10, r11, pc}\n");
+}
+
+/* dot2: acc[0..1] = init[0..1] + the two rows of the group at wp times n >= 1 chunks; returns
+ * wp advanced. Two chunks per pass: one LDM of both rows' two words (row 0, row 1, row 0,
+ * row 1: r6-r9), one LDM of the four input pairs (r10-r12, lr); accumulators r4, r5. */
+__attribute__((naked, noinline)) static const int8_t *dot2(const int8_t *wp, const uint32_t *xs,
+                                                           int32_t n, const int32_t *init,
+                                                           int32_t *acc) {
+    (void)wp, (void)xs, (void)n, (void)init, (void)acc; /* in r0-r3 and on the stack */
+    __asm volatile("push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
+                   "sub sp, sp, #4\n\t" /* keep sp 8-byte aligned: acc at [sp, #40] */
+                   "ldrd r4, r5, [r3]\n\t"
+                   "tst r2, #1\n\t"
+                   "beq 1f\n\t"
+                   "ldrd r6, r7, [r0], #8\n\t"
+                   "ldrd r10, r11, [r1], #8\n\t"
+                   FC_ROW("r4", "r6", "r10", "r11", "r3") FC_ROW("r5", "r7", "r10", "r11", "r3")
+                   "subs r2, r2, #1\n\t"
+                   "beq 2f\n"
+                   "1:\n\t"
+                   "ldm r0!, {r6, r7, r8, r9}\n\t"
+                   "ldm r1!, {r10, r11, r12, lr}\n\t"
+                   FC_ROW("r4", "r6", "r10", "r11", "r3") FC_ROW("r5", "r7", "r10", "r11", "r3")
+                   FC_ROW("r4", "r8", "r12", "lr", "r3") FC_ROW("r5", "r9", "r12", "lr", "r3")
+                   "subs r2, r2, #2\n\t"
+                   "bne 1b\n"
+                   "2:\n\t"
+                   "ldr r3, [sp, #40]\n\t"
+                   "strd r4, r5, [r3]\n\t"
+                   "add sp, sp, #4\n\t"
+                   "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n");
+}
 #else
-    (void)lo4;
-    (void)hi4;
+/* The same in C (host emulation and builds without the DSP extension), step by step as the
+ * assembly: the host tests run this model of fc_rows4's arithmetic. */
+
+/* k + SMMULR(s, mult): SMMLAR, (k * 2^32 + s * mult + 2^31) >> 32. */
+static inline int32_t fc_smmlar(int32_t s, int32_t mult, int32_t k) {
+    const int64_t p = (int64_t)k * 4294967296LL + (int64_t)s * mult + 2147483648LL;
+    return (int32_t)(uint32_t)(p >> 32);
+}
+
+/* One output of the fast form (FC_RQ) for s = 2 * acc, saturated to int8 (SSAT). */
+static inline uint32_t fc_rq_fast(const fc_fast *f, int32_t acc, int32_t s) {
+    const int32_t v = (fc_smmlar(s, f->mult, f->k) + (acc >> 31)) >> f->r;
+    return (uint32_t)en_clamp_i32(v, EN_INT8_MIN, EN_INT8_MAX) & 0xFFu;
+}
+
+/* Lane k of v clamped to lane k of [lo4, hi4] (SSUB8 / SEL). */
+static inline uint32_t clamp4_s8(uint32_t v, uint32_t lo4, uint32_t hi4) {
     uint32_t r = 0;
     for (int k = 0; k < 4; ++k) {
         const int32_t b = (int8_t)((v >> (8 * k)) & 0xFFu);
+        const int32_t lo = (int8_t)((lo4 >> (8 * k)) & 0xFFu);
+        const int32_t hi = (int8_t)((hi4 >> (8 * k)) & 0xFFu);
         r |= ((uint32_t)en_clamp_i32(b, lo, hi) & 0xFFu) << (8 * k);
     }
     return r;
+}
+
+static int fc_rows4(fc_run *r) {
+    for (;;) {
+        int32_t a[4] = {r->bias[0], r->bias[1], r->bias[2], r->bias[3]};
+        const uint32_t *xs = r->xs;
+        for (int32_t n = r->chunks; n > 0; --n, r->w += 16, xs += 2) {
+            for (int j = 0; j < 4; ++j) {
+                a[j] = mac4(a[j], en_read_u32(r->w + 4 * j), xs[0], xs[1]);
+            }
+        }
+        int32_t s[4];
+        uint32_t over = 0; /* QADD's saturation: 2 * a[j] changed sign */
+        for (int j = 0; j < 4; ++j) {
+            s[j] = (int32_t)((uint32_t)a[j] << 1);
+            over |= (uint32_t)(s[j] ^ a[j]);
+        }
+        if (r->f.r == 0 || (over >> 31) != 0) {
+            for (int j = 0; j < 4; ++j) {
+                r->acc[j] = a[j];
+            }
+            return 1;
+        }
+        uint32_t v = 0;
+        for (int j = 0; j < 4; ++j) {
+            v |= fc_rq_fast(&r->f, a[j], s[j]) << (8 * j); /* BFI */
+        }
+        v = clamp4_s8(v, r->f.lo4, r->f.hi4);
+        __builtin_memcpy(r->y, &v, 4);
+        r->bias = (const int32_t *)(const void *)((const char *)r->bias + r->bstep);
+        r->y += 4;
+        if (--r->groups == 0) {
+            return 0;
+        }
+    }
+}
+
+static const int8_t *dot2(const int8_t *wp, const uint32_t *xs, int32_t n, const int32_t *init,
+                          int32_t *acc) {
+    int32_t a0 = init[0], a1 = init[1];
+    for (; n > 0; --n, wp += 8, xs += 2) {
+        a0 = mac4(a0, en_read_u32(wp), xs[0], xs[1]);
+        a1 = mac4(a1, en_read_u32(wp + 4), xs[0], xs[1]);
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+    return wp;
+}
 #endif
+
+/* acc[0..g) = init[0..g) + the g rows (2 or 1) of the group at wp times n >= 1 chunks; returns
+ * wp advanced past them. */
+static const int8_t *__attribute__((noinline))
+dot_small(const int8_t *wp, const uint32_t *xs, int32_t n, int32_t g, const int32_t *init,
+          int32_t *acc) {
+    if (g == 2) {
+        return dot2(wp, xs, n, init, acc);
+    }
+    int32_t a = init[0];
+    for (; n > 0; --n, wp += 4, xs += 2) {
+        a = mac4(a, en_read_u32(wp), xs[0], xs[1]);
+    }
+    acc[0] = a;
+    return wp;
 }
 
-/* y[j] = requant(acc[j]) for the n outputs of rows o..o+n-1: the general case (per channel,
- * or an accumulator too large for the SMMULR form). */
-static void __attribute__((noinline)) fc_store(const en_requant *q, int32_t o,
-                                               const int32_t *acc, int32_t n, int8_t *y) {
-    const int32_t zp = q->output_zp, zp2 = 2 * zp + 1, lo = q->act_min, hi = q->act_max;
-    for (int32_t j = 0; j < n; ++j) {
-        const int32_t qc = q->per_channel ? o + j : 0;
-        const fc_rq r = fc_rq_make(q->mult[qc], q->shift[qc]);
-        int32_t v;
-        if (fc_mag(acc[j]) < r.lim) {
-            v = en_clamp_i32(fc_scale(&r, zp, zp2, acc[j]), lo, hi);
-        } else {
-            v = en_requant_fast(acc[j], q->mult[qc], q->shift[qc], zp, lo, hi);
+/* Every group of an input longer than FC_SLICE, in the exact form (any quantisation): each
+ * group expands the input again, slice by slice. */
+static void __attribute__((noinline))
+groups_sliced(const en_requant *q, const int8_t *x, int32_t in_features, const int8_t *wg,
+              int32_t out_features, const int32_t *bias, uint32_t *xs, int8_t *y) {
+    fc_run r; /* for groups of four: one group per run, f.r = 0 (sums only), in place in r.acc */
+    r.xs = xs;
+    r.bstep = 0;
+    r.y = y;
+    r.f.r = 0;
+    for (int32_t o = 0, g; o < out_features; o += g) {
+        g = en_fc_group_rows(out_features, o);
+        for (int32_t j = 0; j < 4; ++j) {
+            r.acc[j] = bias != NULL && j < g ? bias[o + j] : 0;
         }
-        y[o + j] = (int8_t)v;
-    }
-}
-
-/* Four outputs of a per-tensor requantisation r: one range check for the group. */
-static inline void fc_store4(const en_requant *q, const fc_rq *r, int32_t o, int32_t a0,
-                             int32_t a1, int32_t a2, int32_t a3, int8_t *y) {
-    if (q->per_channel || (fc_mag(a0) | fc_mag(a1) | fc_mag(a2) | fc_mag(a3)) >= r->lim) {
-        const int32_t acc[4] = {a0, a1, a2, a3};
-        fc_store(q, o, acc, 4, y);
-        return;
-    }
-    const int32_t zp = q->output_zp, zp2 = 2 * zp + 1, lo = q->act_min, hi = q->act_max;
-    const int32_t v0 = fc_scale(r, zp, zp2, a0), v1 = fc_scale(r, zp, zp2, a1);
-    const int32_t v2 = fc_scale(r, zp, zp2, a2), v3 = fc_scale(r, zp, zp2, a3);
-    uint32_t v = ((uint32_t)v0 & 0xFFu) | (((uint32_t)v1 & 0xFFu) << 8) |
-                 (((uint32_t)v2 & 0xFFu) << 16) | ((uint32_t)v3 << 24);
-    if (lo > EN_INT8_MIN || hi < EN_INT8_MAX) {
-        v = clamp4_s8(v, lo, hi);
-    }
-    __builtin_memcpy(y + o, &v, sizeof v); /* one (unaligned) word store */
-}
-
-/* The groups of four rows, rows 0 .. 4 * ngroups - 1, on an input expanded once into xs. */
-static void __attribute__((noinline)) groups4(const en_requant *q, const int8_t *w, size_t row,
-                                              const uint32_t *xs, int32_t chunks,
-                                              int32_t ngroups, const int32_t *bias, int8_t *y) {
-    const fc_rq r = fc_rq_make(q->mult[0], q->shift[0]);
-    for (int32_t k = 0; k < ngroups; ++k, w += 4 * row) {
-        const int32_t o = 4 * k;
-        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-        if (bias != NULL) {
-            a0 = bias[o];
-            a1 = bias[o + 1];
-            a2 = bias[o + 2];
-            a3 = bias[o + 3];
-        }
-        dot_rows4(w, xs, chunks, &a0, &a1, &a2, &a3);
-        fc_store4(q, &r, o, a0, a1, a2, a3, y);
-    }
-}
-
-/* One group of g rows starting at row o: the leftover groups of 2 and 1, and every group of an
- * input longer than a slice, whose input is expanded again slice by slice for each group. */
-static void __attribute__((noinline)) group_any(const en_requant *q, const int8_t *x,
-                                                int32_t in_features, const int8_t *wg,
-                                                int32_t o, int32_t g, uint32_t *xs,
-                                                int expanded, const int32_t *bias, int8_t *y) {
-    int32_t acc[4] = {0, 0, 0, 0};
-    if (bias != NULL) {
-        for (int32_t j = 0; j < g; ++j) {
-            acc[j] = bias[o + j];
-        }
-    }
-    for (int32_t s = 0; s < in_features; s += FC_SLICE) {
-        const int32_t len = in_features - s < FC_SLICE ? in_features - s : FC_SLICE;
-        if (!expanded) {
+        for (int32_t s = 0; s < in_features; s += FC_SLICE) {
+            const int32_t len = in_features - s < FC_SLICE ? in_features - s : FC_SLICE;
             expand_input(x + s, len, xs);
+            const int8_t *wp = wg + (size_t)s * (size_t)g; /* s / 4 chunks of 4 * g bytes */
+            if (g == 4) {
+                r.w = wp;
+                r.chunks = (len + 3) / 4;
+                r.bias = r.acc;
+                r.groups = 1;
+                (void)fc_rows4(&r);
+            } else {
+                dot_small(wp, xs, (len + 3) / 4, g, r.acc, r.acc);
+            }
         }
-        const int8_t *wp = wg + (size_t)s * (size_t)g; /* s / 4 chunks of 4 * g bytes */
-        if (g == 4) {
-            dot_rows4(wp, xs, (len + 3) / 4, &acc[0], &acc[1], &acc[2], &acc[3]);
-        } else {
-            dot_rows_small(wp, xs, (len + 3) / 4, g, acc);
-        }
+        wg += (size_t)g * en_fc_row_values(in_features);
+        fc_store(q, o, g, r.acc, y);
     }
-    fc_store(q, o, acc, g, y);
 }
 
 en_status en_fc_packed_s8(const en_requant *q, int32_t batches, int32_t in_features,
                           const int8_t *in, int32_t out_features, const int8_t *w,
                           const int32_t *bias, int8_t *out) {
+    static const int32_t zero4[4] = {0, 0, 0, 0};
     if (en_fc_packed_check_args(q, batches, in_features, in, out_features, w, bias, out) != EN_OK) {
         return EN_ERR_ARG;
     }
     uint32_t xs[FC_SLICE / 2];
-    const size_t row = en_fc_row_values(in_features);
-    const int expanded = in_features <= FC_SLICE;
+    fc_run r;
+    /* The fast form: per-tensor, -22 <= shift <= -1 (see fc_fast); else f.r = 0, and every
+     * group of four stops its run to be requantised exactly. */
+    r.f.r = 0;
+    const int32_t shift = q->shift[0];
+    if (!q->per_channel && shift <= -1 && shift >= -22 && q->mult[0] >= 0) {
+        r.f.mult = q->mult[0];
+        r.f.r = -shift;
+        r.f.k = (int32_t)((uint32_t)(2 * q->output_zp + 1) << (r.f.r - 1));
+        r.f.lo4 = ((uint32_t)q->act_min & 0xFFu) * 0x01010101u;
+        r.f.hi4 = ((uint32_t)q->act_max & 0xFFu) * 0x01010101u;
+    }
+    r.xs = xs;
+    r.chunks = (in_features + 3) / 4;
+    r.bstep = bias != NULL ? 16 : 0;
     const int32_t full = out_features & ~3;
     for (int32_t b = 0; b < batches; ++b) {
         const int8_t *x = in + (size_t)b * in_features;
         int8_t *y = out + (size_t)b * out_features;
-        int32_t o = 0;
-        if (expanded) {
-            expand_input(x, in_features, xs);
-            groups4(q, w, row, xs, (in_features + 3) / 4, full / 4, bias, y);
-            o = full;
+        if (in_features > FC_SLICE) {
+            groups_sliced(q, x, in_features, w, out_features, bias, xs, y);
+            continue;
         }
-        while (o < out_features) {
-            const int32_t g = en_fc_group_rows(out_features, o);
-            group_any(q, x, in_features, w + (size_t)o * row, o, g, xs, expanded, bias, y);
-            o += g;
+        expand_input(x, in_features, xs);
+        /* The groups of four in fc_rows4 runs, one requantised exactly wherever a run stops. */
+        r.w = w;
+        r.bias = bias != NULL ? bias : zero4;
+        r.y = y;
+        for (int32_t o = 0; o < full; o += 4) {
+            r.groups = (full - o) / 4;
+            if (!fc_rows4(&r)) {
+                break;
+            }
+            o = (int32_t)(r.y - y);
+            fc_store(q, o, 4, r.acc, y);
+            r.bias = (const int32_t *)(const void *)((const char *)r.bias + r.bstep);
+            r.y += 4;
+        }
+        /* The group of 2 and / or 1 left over, in the exact form (at most three outputs: not
+         * worth the fast form's code). */
+        for (int32_t o = full, g; o < out_features; o += g) {
+            g = en_fc_group_rows(out_features, o);
+            r.w = dot_small(r.w, xs, r.chunks, g, bias != NULL ? bias + o : zero4, r.acc);
+            fc_store(q, o, g, r.acc, y);
         }
     }
     return EN_OK;
