@@ -13,6 +13,11 @@
  * SSAT), away from the dot-product loop's register pressure. en_conv2d_packed_in_place_s8 is
  * the same loop with out == in (a pointwise group's input is all in the buffer before any of
  * its outputs is written).
+ * A fused residual ADD (en_conv2d_add_packed_s8) requantises the batch the same way into a small
+ * buffer, then runs the ADD over each pixel's contiguous channels with the two scaled input
+ * terms looked up in the table en_add_quant.lut (codegen.add_lut: exact TFLite values, 2 KB of
+ * flash per layer) instead of computed: out = requant(t1[conv] + t2[skip]), 15 instructions
+ * per element.
  * Windows wider than COL_MAX_TAPS use a one-pixel loop straight from the input (slower, any
  * size). Requantisation uses the SMMULR form (requant_fast.h) when the accumulator bound allows
  * it, else the exact 64-bit one. Accumulator bound as en_conv2d_s8: exact integer sums, so the
