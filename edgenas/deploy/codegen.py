@@ -133,14 +133,18 @@ class _Emitter:
         return self.struct("en_requant", f"{name}_rq",
                            [x.quant.zero_point[0], y.quant.zero_point[0], msym, ssym, per_channel, lo, hi])
 
-    def add_struct(self, name: str, in1: Tensor, in2: Tensor, out: Tensor, activation: str) -> str:
+    def add_struct(self, name: str, in1: Tensor, in2: Tensor, out: Tensor, activation: str,
+                   lut: bool = False) -> str:
+        """en_add_quant; with ``lut`` also its 2 KB table of scaled input terms (``add_lut``),
+        for the kernels that use one (the fused conv + ADD), else a NULL table."""
         assert in1.quant and in2.quant and out.quant
         a = requant.add_quant((in1.quant.scale[0], in1.quant.zero_point[0]),
                               (in2.quant.scale[0], in2.quant.zero_point[0]),
                               (out.quant.scale[0], out.quant.zero_point[0]), activation)
+        table = self.array(f"{name}_add_lut", "int32_t", add_lut(a)) if lut else "NULL"
         return self.struct("en_add_quant", f"{name}_add",
                            [a.in1_zp, a.in2_zp, a.out_zp, a.in1_mult, a.in1_shift, a.in2_mult, a.in2_shift,
-                            a.out_mult, a.out_shift, a.left_shift, a.act_min, a.act_max])
+                            a.out_mult, a.out_shift, a.left_shift, a.act_min, a.act_max, table])
 
     # -------------------------------------------------------------- steps
 
@@ -214,7 +218,8 @@ class _Emitter:
             return
         g = self.graph
         add_op = g.ops[s.add_op_index]  # type: ignore[index]
-        a = self.add_struct(name, y, g.tensor(s.residual), g.tensor(s.output), add_op.attrs.get("activation", "none"))
+        a = self.add_struct(name, y, g.tensor(s.residual), g.tensor(s.output), add_op.attrs.get("activation", "none"),
+                            lut=not s.banded)
         if not s.banded:
             self.call(f"en_conv2d_add_packed_s8(&{p}, &{q}, &{a}, &{ind}, {self.ptr(s.input)}, &{wd}, {wsym}, {bsym}, "
                       f"{self.ptr(s.residual)}, &{outd}, {self.ptr(s.output)})")
@@ -365,6 +370,21 @@ def pack_fc_weights(w: np.ndarray) -> np.ndarray:
         parts.append(chunks.transpose(1, 0, 2).reshape(-1))  # chunk-major: rows interleaved
         r0 += gsize
     return np.concatenate(parts)
+
+
+def add_lut(a: requant.AddQuant) -> np.ndarray:
+    """The table ``en_add_quant.lut`` points at (runtime_c kernels.h): each ADD input's scaled
+    term for every int8 value, exactly as TFLite computes it per element,
+    a_k(x) = MultiplyByQuantizedMultiplier((x - in_k_zp) << left_shift, in_k_mult, in_k_shift),
+    a_1 at [x + 128] and a_2 at [256 + x + 128] for x in [-128, 127]: 512 int32 (2 KB of
+    flash). With it a kernel's ADD is two table loads, a sum and the output requantisation.
+    """
+    from .reference import _mbqm_pos
+
+    x = np.arange(-128, 128, dtype=np.int64)
+    t1 = _mbqm_pos((x - a.in1_zp) << a.left_shift, a.in1_mult, a.in1_shift)
+    t2 = _mbqm_pos((x - a.in2_zp) << a.left_shift, a.in2_mult, a.in2_shift)
+    return np.concatenate([t1, t2]).astype(np.int32)
 
 
 def fold_fc_bias(w: np.ndarray, bias: np.ndarray | None, input_zp: int) -> np.ndarray | None:

@@ -197,7 +197,7 @@ static void test_conv_general_matches_pointwise(void) {
 
 /* ADD with equal scales everywhere and zero points 0: in multipliers 0.5 (2^30, 0), output
  * multiplier 2s / (2^20 s) = 2^-19 = 0.5 * 2^-18 -> (2^30, -18). Result: x1 + x2, saturated. */
-static const en_add_quant ADD_PLAIN = {0, 0, 0, HALF_M, 0, HALF_M, 0, HALF_M, -18, 20, -128, 127};
+static const en_add_quant ADD_PLAIN = {0, 0, 0, HALF_M, 0, HALF_M, 0, HALF_M, -18, 20, -128, 127, NULL};
 
 static void test_conv_add_hand(void) {
     /* conv: x = [4], w = [[1], [2]], multiplier 1.0 -> [4, 8]; skip = [3, 120]:
@@ -224,7 +224,7 @@ static void test_conv_add_in_place_matches_copy(void) {
     const int32_t mult[CO] = {1300000000, 1400000000, 1500000000, 1600000000, 1700000000};
     const int32_t shift[CO] = {-9, -9, -10, -10, -11};
     const en_requant q = {-2, 4, mult, shift, 1, -128, 127};
-    const en_add_quant a = {4, -9, 1, 1200000000, -1, HALF_M, 0, 1800000000, -18, 20, -100, 100};
+    const en_add_quant a = {4, -9, 1, 1200000000, -1, HALF_M, 0, 1800000000, -18, 20, -100, 100, NULL};
     const en_dims in_d = {1, H, W, CI}, w_d = {CO, 1, 1, CI}, out_d = {1, H, W, CO};
     CHECK(en_conv2d_add_s8(&P1, &q, &a, &in_d, x, &w_d, w, NULL, skip, &out_d, out) == EN_OK);
     CHECK(en_conv2d_add_s8(&P1, &q, &a, &in_d, x, &w_d, w, NULL, skip2, &out_d, skip2) == EN_OK);
@@ -245,7 +245,7 @@ static void test_conv_add_3x3_matches_conv_then_add(void) {
     const int32_t mult[CO] = {1300000000, 1400000000, 1500000000, 1600000000, 1700000000, 1 << 30};
     const int32_t shift[CO] = {-9, -8, -10, -10, -11, -7};
     const en_requant q = {-2, 4, mult, shift, 1, -128, 127};
-    const en_add_quant a = {4, -9, 1, 1200000000, -1, HALF_M, 0, 1800000000, -18, 20, -100, 100};
+    const en_add_quant a = {4, -9, 1, 1200000000, -1, HALF_M, 0, 1800000000, -18, 20, -100, 100, NULL};
     const en_conv_params p = {2, 2, 1, 1, 1, 1};
     const en_dims in_d = {1, H, W, CI}, w_d = {CO, 3, 3, CI}, out_d = {1, OH, OW, CO};
     CHECK(en_conv2d_s8(&p, &q, &in_d, x, &w_d, w, bias, &out_d, conv) == EN_OK);
@@ -318,7 +318,7 @@ static void test_conv_packed_matches_unpacked(void) {
         CHECK(en_conv2d_packed_s8(&p, &q, &in_d, x, &w_d, packed, b, &out_d, o2) == EN_OK);
         CHECK_BYTES(o1, o2, ny);
         const en_add_quant a = {q.output_zp, -9, 1, 1200000000, -1, HALF_M, 0, 1800000000,
-                                last ? 1 : -18, 20, -100, 100};
+                                last ? 1 : -18, 20, -100, 100, NULL};
         memcpy(s1, skip, ny);
         memcpy(s2, skip, ny);
         CHECK(en_conv2d_add_s8(&p, &q, &a, &in_d, x, &w_d, w, b, s1, &out_d, s1) == EN_OK);
@@ -581,7 +581,7 @@ static void test_failures(void) {
           EN_ERR_ARG);
     CHECK(en_conv2d_add_s8(&same, &q, &ADD_PLAIN, &in_d, x, &w3, w, NULL, skip, &out_d, x) ==
           EN_ERR_ARG);
-    const en_add_quant a_zp = {5, 0, 0, HALF_M, 0, HALF_M, 0, HALF_M, -18, 20, -128, 127};
+    const en_add_quant a_zp = {5, 0, 0, HALF_M, 0, HALF_M, 0, HALF_M, -18, 20, -128, 127, NULL};
     CHECK(en_conv2d_add_s8(&P1, &q, &a_zp, &in_d, x, &w_d, w, NULL, skip, &out_d, skip) ==
           EN_ERR_ARG);
     CHECK(en_conv2d_add_s8(&P1, &q, &ADD_PLAIN, &in_d, x, &w_d, w, NULL, skip, &out_d, skip + 1) ==
@@ -597,7 +597,7 @@ static void test_failures(void) {
     CHECK(en_fc_s8(&q, 1, 0, x, 2, w, NULL, out) == EN_ERR_ARG);
     CHECK(en_fc_s8(NULL, 1, 4, x, 2, w, NULL, out) == EN_ERR_ARG);
     CHECK(en_add_s8(&ADD_PLAIN, 4, x, skip, x + 1) == EN_ERR_ARG);
-    const en_add_quant a_ls = {0, 0, 0, HALF_M, 0, HALF_M, 0, HALF_M, -18, 23, -128, 127};
+    const en_add_quant a_ls = {0, 0, 0, HALF_M, 0, HALF_M, 0, HALF_M, -18, 23, -128, 127, NULL};
     CHECK(en_add_s8(&a_ls, 4, x, skip, out) == EN_ERR_ARG);
 
     const en_pool_params pool = {2, 2, 1, 1, 0, 0, -128, 127};

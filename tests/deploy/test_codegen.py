@@ -389,3 +389,36 @@ def test_depthwise_3x3_entry_point(kernel, stride, in_shape, entry):
     assert depthwise_entry((3, 3), (1, 1), (2, 2), (1, 16, 16, 16)) == "en_dwconv2d_s8"  # dilated
     if entry == "en_dwconv2d_3x3_s8":
         assert depthwise_entry(kernel, stride) == "en_dwconv2d_s8"
+
+
+def _tflite_mbqm(x: int, mult: int, shift: int) -> int:
+    """TFLite MultiplyByQuantizedMultiplier on Python ints (shift <= 0 here), spelled out from
+    gemmlowp: SaturatingRoundingDoublingHighMul, then RoundingDivideByPOT."""
+    ab = x * mult
+    nudge = (1 << 30) if ab >= 0 else 1 - (1 << 30)
+    v = ab + nudge
+    high = v >> 31 if v >= 0 else -((-v) >> 31)  # C division truncates toward zero
+    e = -shift
+    mask = (1 << e) - 1
+    threshold = (mask >> 1) + (1 if high < 0 else 0)
+    return (high >> e) + (1 if (high & mask) > threshold else 0)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_add_lut_holds_tflites_scaled_terms(seed: int) -> None:
+    """codegen.add_lut (the table en_add_quant.lut points at) is TFLite's per-element scaled
+    term of each ADD input for all 256 int8 values: extreme zero points and scale ratios."""
+    from edgenas.deploy import requant
+    from edgenas.deploy.codegen import add_lut
+
+    rng = np.random.default_rng(seed)
+    zps = [-128, 127, int(rng.integers(-128, 128))]
+    s1 = float(rng.uniform(0.001, 0.2))
+    s2 = s1 * float(rng.choice([0.01, 0.5, 1.0, 2.0, 100.0]))
+    a = requant.add_quant((s1, int(rng.choice(zps))), (s2, int(rng.choice(zps))),
+                          (max(s1, s2) * float(rng.uniform(0.3, 2.5)), int(rng.choice(zps))), "relu")
+    table = add_lut(a)
+    assert table.dtype == np.int32 and table.shape == (512,)
+    for x in range(-128, 128):
+        assert table[x + 128] == _tflite_mbqm((x - a.in1_zp) << a.left_shift, a.in1_mult, a.in1_shift)
+        assert table[256 + x + 128] == _tflite_mbqm((x - a.in2_zp) << a.left_shift, a.in2_mult, a.in2_shift)

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from edgenas.boards import Board
-from edgenas.deploy.codegen import fold_fc_bias, pack_conv_weights, pack_fc_weights
+from edgenas.deploy.codegen import add_lut, fold_fc_bias, pack_conv_weights, pack_fc_weights
 from edgenas.deploy.requant import AddQuant
 
 from . import rt
@@ -32,7 +32,8 @@ HDR_WORDS = 64
  OP_AVGPOOL, OP_FC_PACKED, OP_DWCONV_KX1) = range(1, 12)
 H_OP, H_IN_DIMS, H_W_DIMS, H_OUT_DIMS, H_CONV, H_RQ, H_ADD, H_FC = 0, 1, 5, 9, 13, 19, 24, 36
 H_X, H_W, H_BIAS, H_MULT, H_SHIFT, H_SKIP, H_OUT, H_SCRATCH, H_OUT_BYTES, H_SIZE, H_NEXT, H_POOL = range(39, 51)
-_OFFSET_FIELDS = [H_X, H_W, H_BIAS, H_MULT, H_SHIFT, H_SKIP, H_OUT, H_SCRATCH]
+H_LUT = 58  # offset of en_add_quant.lut (-1 = NULL)
+_OFFSET_FIELDS = [H_X, H_W, H_BIAS, H_MULT, H_SHIFT, H_SKIP, H_OUT, H_SCRATCH, H_LUT]
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ class _Blob:
     def __init__(self, op: int) -> None:
         self.hdr = np.zeros(HDR_WORDS, np.int32)
         self.hdr[H_OP] = op
-        self.hdr[[H_BIAS, H_MULT, H_SHIFT, H_SKIP, H_SCRATCH]] = -1
+        self.hdr[[H_BIAS, H_MULT, H_SHIFT, H_SKIP, H_SCRATCH, H_LUT]] = -1
         self.data = bytearray(HDR_WORDS * 4)
 
     def put(self, a: np.ndarray | None, nbytes: int | None = None) -> int:
@@ -209,12 +210,15 @@ def conv_in_place(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, q: Quan
 
 def conv_add(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, q: Quant, a: AddQuant,
              skip: np.ndarray, in_place: bool, stride: tuple[int, int], pad: tuple[int, int],
-             dilation: tuple[int, int] = (1, 1), packed: bool = True) -> Call:
-    """en_conv2d_add_packed_s8 (or en_conv2d_add_s8); in place writes over the skip tensor."""
+             dilation: tuple[int, int] = (1, 1), packed: bool = True, lut: bool = True) -> Call:
+    """en_conv2d_add_packed_s8 (or en_conv2d_add_s8); in place writes over the skip tensor.
+    With `lut` the ADD's table (codegen.add_lut) is passed, as generated code does."""
     b = _Blob(OP_CONV_ADD_PACKED if packed else OP_CONV_ADD)
     b.quant(q)
     b.conv(stride, dilation, pad)
     b.set(H_ADD, list(a.__dict__.values()))
+    if lut:
+        b.hdr[H_LUT] = b.put(add_lut(a))
     b.set(H_IN_DIMS, x.shape)
     b.set(H_W_DIMS, w.shape)
     b.set(H_OUT_DIMS, skip.shape)
@@ -225,7 +229,7 @@ def conv_add(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, q: Quant, a:
     n = skip.size
     out = b.hdr[H_SKIP] if in_place else b.put(None, n)
     return Call("conv_add" + ("_packed" if packed else ""), b.finish(int(out), n), skip.shape,
-                lambda: rt.conv2d_add(x, w, bias, q.host(), a, skip, in_place, stride, pad, dilation, packed),
+                lambda: rt.conv2d_add(x, w, bias, q.host(), a, skip, in_place, stride, pad, dilation, packed, lut),
                 macs=n * int(np.prod(w.shape[1:])))
 
 

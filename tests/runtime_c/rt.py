@@ -41,7 +41,9 @@ class Requant(C.Structure):
 
 
 class AddQuantC(C.Structure):
-    _fields_ = [(f, C.c_int32) for f in AddQuant.__dataclass_fields__]
+    """en_add_quant: the AddQuant fields, then the optional table (NULL unless set)."""
+
+    _fields_ = [(f, C.c_int32) for f in AddQuant.__dataclass_fields__] + [("lut", I32P)]
 
 
 class PoolParams(C.Structure):
@@ -187,15 +189,22 @@ def conv2d_packed_in_place(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None
 def conv2d_add(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, q: Requant, a: AddQuant,
                skip: np.ndarray, in_place: bool, stride: tuple[int, int] = (1, 1),
                pad: tuple[int, int] = (0, 0), dilation: tuple[int, int] = (1, 1),
-               packed: bool = False) -> np.ndarray:
+               packed: bool = False, lut: bool = True) -> np.ndarray:
     """Conv (any geometry; 1x1 by default) + residual add; with in_place the result overwrites
-    (a copy of) `skip`, whose shape is the conv output's."""
+    (a copy of) `skip`, whose shape is the conv output's. With `lut` the ADD's table
+    (codegen.add_lut, as generated code passes it) is set, else it is NULL."""
+    from edgenas.deploy.codegen import add_lut
+
     skip = skip.copy()
     out = skip if in_place else np.zeros_like(skip)
     p = ConvParams(stride[0], stride[1], dilation[0], dilation[1], pad[0], pad[1])
     wp, _keep = _weights(w, packed)
+    table = np.ascontiguousarray(add_lut(a), dtype=np.int32)
+    ac = AddQuantC(*a.__dict__.values())
+    if lut:
+        ac.lut = _i32(table)
     fn = lib().en_conv2d_add_packed_s8 if packed else lib().en_conv2d_add_s8
-    st = fn(C.byref(p), C.byref(q), C.byref(AddQuantC(*a.__dict__.values())),
+    st = fn(C.byref(p), C.byref(q), C.byref(ac),
             C.byref(_dims(x.shape)), _i8(x), C.byref(_dims(w.shape)), wp,
             _i32(bias), _i8(skip), C.byref(_dims(out.shape)), _i8(out))
     _check(st, "en_conv2d_add_packed_s8" if packed else "en_conv2d_add_s8")

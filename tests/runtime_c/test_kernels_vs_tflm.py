@@ -218,6 +218,38 @@ def test_conv2d_fused_add_any_geometry(seed: int, packed: bool) -> None:
     _assert_same(ours, ref)
 
 
+@pytest.mark.parametrize("seed", range(16))
+@pytest.mark.parametrize("in_place", [False, True])
+def test_conv2d_fused_add_table_extreme_quant(seed: int, in_place: bool) -> None:
+    """The fused ADD with its table (codegen.add_lut, as generated code passes it) and without:
+    the arm build looks the scaled terms up in groups of four pixels and channel batches of 32
+    (C_out up to 40 leaves a remainder batch; odd pixel counts the one-pixel tail). Extreme ADD
+    quantisations: zero points at the int8 ends, input scales up to 100x apart, every
+    activation, output scales that saturate."""
+    c = _conv_case(600 + seed, depthwise=False)
+    rng = c["rng"]
+    cin, cout = int(rng.choice([3, 4, 8, 16])), int(rng.choice([1, 5, 16, 32, 33, 40]))
+    k = c["w"].shape[1]
+    c["x"] = random_input(rng, (*c["x"].shape[:3], cin))
+    c["w"] = rng.integers(-127, 128, size=(cout, k, k, cin), dtype=np.int8)
+    c["w_scales"] = rng.uniform(0.001, 0.05, cout).astype(np.float32)
+    c["bias"] = rng.integers(-4000, 4000, cout).astype(np.int32)
+    y_scale = c["y_q"][0]
+    zps = [-128, 127, int(rng.integers(-128, 128))]
+    skip_q = (float(np.float32(y_scale * rng.choice([0.01, 0.3, 1.0, 3.0, 100.0]))), int(rng.choice(zps)))
+    sum_q = (float(np.float32(max(skip_q[0], y_scale) * rng.uniform(0.3, 2.5))), int(rng.choice(zps)))
+    add_act = ACTS[seed % 3]
+    skip = random_input(rng, (1, *c["out_hw"], cout))
+    g = add_residual(_conv_graph(c, False), skip_q, sum_q, add_act)
+    ref = run_tflm(g, [c["x"], skip])
+    q, _keep = _conv_requant(c)
+    a = rq.add_quant(c["y_q"], skip_q, sum_q, add_act)
+    for lut in (True, False):
+        ours = rt.conv2d_add(c["x"], c["w"], c["bias"], q, a, skip, in_place, stride=(c["stride"],) * 2,
+                             pad=c["pad"], dilation=(c["dil"],) * 2, packed=True, lut=lut)
+        _assert_same(ours, ref)
+
+
 @pytest.mark.parametrize("seed", CASES)
 @pytest.mark.slow
 def test_fully_connected(seed: int) -> None:

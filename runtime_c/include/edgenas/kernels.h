@@ -89,6 +89,12 @@ typedef struct {
     int32_t left_shift; /**< 20 for int8 (TFLite); range [0, 22] so (x - zp) << left_shift fits int32 */
     int32_t act_min;    /**< int8 domain */
     int32_t act_max;    /**< int8 domain */
+    /** NULL, or 512 int32 (4-byte aligned, e.g. flash): each input's scaled term a_k(x) for
+     *  every int8 x, lut[x + 128] = a_1(x) and lut[256 + x + 128] = a_2(x), exactly the values
+     *  above (edgenas.deploy.codegen.add_lut() computes them). Kernels that have a use for it
+     *  (the arm build's fused conv + ADD) look the two terms up instead of computing them;
+     *  others ignore it. It must match the fields above: the kernel does not check. */
+    const int32_t *lut;
 } en_add_quant;
 
 /** 2-D conv, int8 in/out, per-channel (or per-tensor) requantisation.

@@ -13,6 +13,11 @@
  * SSAT), away from the dot-product loop's register pressure. en_conv2d_packed_in_place_s8 is
  * the same loop with out == in (a pointwise group's input is all in the buffer before any of
  * its outputs is written).
+ * A fused residual ADD (en_conv2d_add_packed_s8) requantises the batch the same way into a small
+ * buffer, then runs the ADD over each pixel's contiguous channels with the two scaled input
+ * terms looked up in the table en_add_quant.lut (codegen.add_lut: exact TFLite values, 2 KB of
+ * flash per layer) instead of computed: out = requant(t1[conv] + t2[skip]), 15 instructions
+ * per element.
  * Windows wider than COL_MAX_TAPS use a one-pixel loop straight from the input (slower, any
  * size). Requantisation uses the SMMULR form (requant_fast.h) when the accumulator bound allows
  * it, else the exact 64-bit one. Accumulator bound as en_conv2d_s8: exact integer sums, so the
@@ -114,6 +119,24 @@ static void dot4(const int32_t *col, const int8_t *w, int32_t blocks, int32_t ac
     acc[3] = a3;
 }
 #endif
+
+/* acc[j][p] = bias[j] + dot product of channel j's filter row (w + j * taps4) with pixel p's
+ * window, for nb channels. A function of its own so that its loop keeps every value in a
+ * register (inlined into conv_packed it reloads one from the stack per channel). */
+static void __attribute__((noinline)) dot_batch(const int32_t *col, const int8_t *w,
+                                                int32_t blocks, int32_t taps4,
+                                                const int32_t *bias, int32_t nb,
+                                                int32_t (*acc)[PIXELS]) {
+    static const int32_t zeros[RQ_BATCH];
+    const int32_t *b = bias != NULL ? bias : zeros;
+    /* 8-byte aligned (the caller's array is): the bias goes in with two STRDs */
+    int32_t (*a)[PIXELS] = __builtin_assume_aligned(acc, 8);
+    for (int32_t j = 0; j < nb; ++j, w += taps4) {
+        const int32_t b0 = b[j];
+        a[j][0] = a[j][1] = a[j][2] = a[j][3] = b0;
+        dot4(col, w, blocks, a[j]);
+    }
+}
 
 /* One pixel (lane 0 of the column buffer): for a last group of one pixel, e.g. the odd pixel of
  * a 5-wide row in the banded in-place pointwise calls codegen makes. */
@@ -223,34 +246,31 @@ static void fill_lane(const geom_t *g, size_t pix, int32_t *col, int8_t *win) {
     expand_blocks(win, g->taps4 / 4, g->off2, g->offset, col);
 }
 
-static inline int8_t add_elem_rq(const en_rq *r1, const en_rq *r2, const en_rq *ro,
-                                 const en_add_quant *a, int32_t x1, int32_t x2) {
-    const int32_t s1 = (int32_t)((uint32_t)(x1 - a->in1_zp) << a->left_shift);
-    const int32_t s2 = (int32_t)((uint32_t)(x2 - a->in2_zp) << a->left_shift);
-    return en_rq_apply(ro, en_rq_scale(r1, s1) + en_rq_scale(r2, s2));
-}
-
-static inline int8_t add_elem_exact(const en_add_quant *a, int32_t x1, int32_t x2) {
-    const int32_t s1 = (int32_t)((uint32_t)(x1 - a->in1_zp) << a->left_shift);
-    const int32_t s2 = (int32_t)((uint32_t)(x2 - a->in2_zp) << a->left_shift);
-    const int32_t r = en_mbqm_fast(s1, a->in1_mult, a->in1_shift) +
-                      en_mbqm_fast(s2, a->in2_mult, a->in2_shift);
-    return en_requant_fast(r, a->out_mult, a->out_shift, a->out_zp, a->act_min, a->act_max);
-}
-
-/* Output side of a pass: requantise n <= 4 accumulators of channel co (pixel stride `cout`),
- * optionally ADD the skip value at the same place (read before the write: out may be skip). */
-typedef struct {
+/* The output side of a call. A full group of four pixels is requantised a batch of channels
+ * at a time: by rq4_batch when there is no ADD and `fast`, by `add_batch` with a fused ADD
+ * (NULL when the call does not allow it); anything else goes through the per-channel `store`.
+ * The ADD's functions are reached only through pointers that en_conv2d_add_packed_s8 sets,
+ * so firmware without residual ADDs (gc-sections) does not link them. */
+typedef struct outq outq_t;
+typedef void (*batch_fn)(const outq_t *o, int32_t co, int32_t nb, const int32_t (*acc)[PIXELS],
+                         const int8_t *skip, int8_t *y, int32_t cout);
+typedef void (*store_fn)(const outq_t *o, int32_t co, const int32_t *acc, int32_t n,
+                         const int8_t *skip, int8_t *y, int32_t cout);
+struct outq {
     const en_requant *q;
     const en_add_quant *a;
-    int fast;        /* every channel's accumulator bound allows the SMMULR requantisation */
-    int add_fast;    /* the ADD's bounds allow it too */
-    en_rq add1, add2, addo;
-} outq_t;
+    int fast;          /* every channel's accumulator bound allows the SMMULR requantisation */
+    batch_fn add_batch;
+    store_fn store;
+    /* fused ADD with a->lut: a_1(x) = t1[x], a_2(x) = t2[x] (x in [-128, 127]) */
+    const int32_t *t1, *t2;
+    /* the ADD's output stage in the SMMULR form, for a_1 + a_2 (see outq_init_add) */
+    int32_t add_m, add_rs, add_zp2;
+};
 
 /* en_rq_scale for a right shift (rs = -shift - 1 >= 0, zp2 = 2 * output_zp + 1), saturated to
  * int8: SSAT takes the final halving as its shift operand. */
-static inline int32_t rq_down(int32_t acc, int32_t m, int32_t rs, int32_t zp2) {
+static inline __attribute__((always_inline)) int32_t rq_down(int32_t acc, int32_t m, int32_t rs, int32_t zp2) {
     const int32_t t = en_smmulr((int32_t)((uint32_t)acc << 1), m);
     return en_ssat8((((t + (t >> 31)) >> rs) + zp2) >> 1);
 }
@@ -297,37 +317,116 @@ static void __attribute__((noinline)) rq4_batch(const en_requant *q, int32_t co,
     }
 }
 
-static void store_pixels(const outq_t *o, int32_t co, const int32_t *acc, int32_t n,
-                         const int8_t *skip, int8_t *y, int32_t cout) {
+/* The general output path: channel co of n <= 4 pixels, exact 64-bit or SMMULR form. */
+static void store_plain(const outq_t *o, int32_t co, const int32_t *acc, int32_t n,
+                        const int8_t *skip, int8_t *y, int32_t cout) {
+    (void)skip;
     const en_requant *q = o->q;
     const int32_t qc = q->per_channel ? co : 0;
     if (o->fast) {
         const en_rq r = en_rq_make(q->mult[qc], q->shift[qc], q->output_zp, q->act_min, q->act_max);
-        if (o->a == NULL) {
-            for (int32_t i = 0; i < n; ++i) {
-                y[(size_t)i * cout] = en_rq_apply(&r, acc[i]);
-            }
-            return;
-        }
         for (int32_t i = 0; i < n; ++i) {
-            const int8_t v = en_rq_apply(&r, acc[i]);
-            const int8_t s = skip[(size_t)i * cout];
-            y[(size_t)i * cout] = o->add_fast ? add_elem_rq(&o->add1, &o->add2, &o->addo, o->a, v, s)
-                                              : add_elem_exact(o->a, v, s);
+            y[(size_t)i * cout] = en_rq_apply(&r, acc[i]);
         }
         return;
     }
     for (int32_t i = 0; i < n; ++i) {
-        const int8_t v = en_requant_fast(acc[i], q->mult[qc], q->shift[qc], q->output_zp,
-                                         q->act_min, q->act_max);
-        y[(size_t)i * cout] = o->a == NULL ? v : add_elem_exact(o->a, v, skip[(size_t)i * cout]);
+        y[(size_t)i * cout] = en_requant_fast(acc[i], q->mult[qc], q->shift[qc], q->output_zp,
+                                              q->act_min, q->act_max);
     }
 }
 
-static void outq_init(outq_t *o, const en_requant *q, const en_add_quant *a, const int32_t *bias,
-                      int32_t cout, int32_t taps) {
-    o->q = q;
+/* ---- fused ADD (reached only from en_conv2d_add_packed_s8) ---- */
+
+/* ADD of the conv output v and the skip value s, exact in every case: the two scaled terms
+ * from the table when there is one, else computed; then the output requantisation. */
+static int8_t add_elem(const outq_t *o, int32_t v, int32_t s) {
+    const en_add_quant *a = o->a;
+    int32_t r;
+    if (o->t1 != NULL) {
+        r = o->t1[v] + o->t2[s];
+    } else {
+        const int32_t s1 = (int32_t)((uint32_t)(v - a->in1_zp) << a->left_shift);
+        const int32_t s2 = (int32_t)((uint32_t)(s - a->in2_zp) << a->left_shift);
+        r = en_mbqm_fast(s1, a->in1_mult, a->in1_shift) + en_mbqm_fast(s2, a->in2_mult, a->in2_shift);
+    }
+    return en_requant_fast(r, a->out_mult, a->out_shift, a->out_zp, a->act_min, a->act_max);
+}
+
+/* store_plain, then the ADD per element; skip[i * cout] is read before y[i * cout] is written
+ * (y may be skip). */
+static void store_add(const outq_t *o, int32_t co, const int32_t *acc, int32_t n,
+                      const int8_t *skip, int8_t *y, int32_t cout) {
+    int8_t v[PIXELS];
+    store_plain(o, co, acc, n, NULL, v, 1);
+    for (int32_t i = 0; i < n; ++i) {
+        y[(size_t)i * cout] = add_elem(o, v[i], skip[(size_t)i * cout]);
+    }
+}
+
+/* out[j] = ADD(v[j], skip[j]) for j < n through the tables, the output stage in the SMMULR
+ * form (am, ars, azp2: multiplier, right shift - 1, 2 * zp + 1; outq_init_add checked the
+ * bound). skip[j] is read before out[j] is written (out may be skip). `clamp` is a constant
+ * at each call site, so the common loop (activation range int8 wide) has no test in it: 14
+ * instructions per element at -O2 (unrolling it made GCC's code no shorter). */
+static inline __attribute__((always_inline)) void add_run(const outq_t *o, const int8_t *v,
+                                                          const int8_t *skip, int8_t *out,
+                                                          int32_t n, int clamp) {
+    const int32_t *t1 = o->t1, *t2 = o->t2;
+    const int32_t am = o->add_m, ars = o->add_rs, azp2 = o->add_zp2;
+    const int32_t lo = o->a->act_min, hi = o->a->act_max;
+    for (int32_t j = 0; j < n; ++j) {
+        int32_t r = rq_down(t1[v[j]] + t2[skip[j]], am, ars, azp2);
+        if (clamp) {
+            r = en_clamp_i32(r, lo, hi);
+        }
+        out[j] = (int8_t)r;
+    }
+}
+
+/* The fused batch: rq4_batch's conv requantisation into a small buffer (pixel i's nb values
+ * at v + i * nb), then the ADD over each pixel's contiguous channels, through the tables, so
+ * the two scaled terms cost a table load each instead of a multiply-round-shift chain each.
+ * Two tight loops keep every constant in a register (one loop doing both spills them). When
+ * the batch holds every channel, the four pixels are one contiguous run. */
+static void __attribute__((noinline)) rq4_add_batch(const outq_t *o, int32_t co, int32_t nb,
+                                                    const int32_t (*acc)[PIXELS],
+                                                    const int8_t *skip, int8_t *y, int32_t cout) {
+    int8_t v[PIXELS * RQ_BATCH];
+    rq4_batch(o->q, co, nb, acc, v, nb);
+    const int clamp = o->a->act_min > EN_INT8_MIN || o->a->act_max < EN_INT8_MAX;
+    const int32_t runs = nb == cout ? 1 : PIXELS, len = nb == cout ? PIXELS * nb : nb;
+    for (int32_t i = 0; i < runs; ++i, skip += cout, y += cout) {
+        if (clamp) {
+            add_run(o, v + i * nb, skip, y, len, 1);
+        } else {
+            add_run(o, v + i * nb, skip, y, len, 0);
+        }
+    }
+}
+
+/* Sets the ADD side of o: the tables, and the fused batch when the whole call allows the
+ * SMMULR forms. |a_k| <= 255 << left_shift (|x - zp| <= 255, multiplier < 1), so
+ * |a_1 + a_2| <= 2 * (255 << left_shift) + 2 (rounding). */
+static void outq_init_add(outq_t *o, const en_add_quant *a) {
     o->a = a;
+    o->store = store_add;
+    o->t1 = a->lut != NULL ? a->lut + 128 : NULL;
+    o->t2 = a->lut != NULL ? a->lut + 256 + 128 : NULL;
+    o->add_m = a->out_mult;
+    o->add_rs = -a->out_shift - 1;
+    o->add_zp2 = 2 * a->out_zp + 1;
+    const int64_t r_bound = 2 * (((int64_t)255 << a->left_shift) + 1);
+    const int add_fast = a->lut != NULL && a->out_shift < 0 && en_rq_fits(r_bound, a->out_shift);
+    o->add_batch = o->fast && add_fast ? rq4_add_batch : NULL;
+}
+
+static void outq_init(outq_t *o, const en_requant *q, const int32_t *bias, int32_t cout,
+                      int32_t taps) {
+    o->q = q;
+    o->a = NULL;
+    o->t1 = o->t2 = NULL;
+    o->add_m = o->add_rs = o->add_zp2 = 0;
     /* |acc| <= |bias| + L * 255 * 128 (|x - zp| <= 255, |w| <= 128) */
     const int64_t tap_bound = (int64_t)taps * 255 * 128;
     o->fast = 1;
@@ -335,17 +434,8 @@ static void outq_init(outq_t *o, const en_requant *q, const en_add_quant *a, con
         const int64_t b = bias == NULL ? 0 : (bias[c] < 0 ? -(int64_t)bias[c] : bias[c]);
         o->fast = en_rq_fits(b + tap_bound, q->shift[q->per_channel ? c : 0]);
     }
-    o->add_fast = 0;
-    if (a != NULL) {
-        /* |(x - zp) << left_shift| <= 255 << ls; each scaled term is no larger (multiplier
-         * < 1), plus 1 for rounding. */
-        const int64_t s_bound = (int64_t)255 << a->left_shift;
-        o->add_fast = a->in1_shift <= 0 && a->in2_shift <= 0 && en_rq_fits(s_bound, 0) &&
-                      en_rq_fits(2 * (s_bound + 1), a->out_shift);
-        o->add1 = en_rq_make(a->in1_mult, a->in1_shift, 0, INT32_MIN, INT32_MAX);
-        o->add2 = en_rq_make(a->in2_mult, a->in2_shift, 0, INT32_MIN, INT32_MAX);
-        o->addo = en_rq_make(a->out_mult, a->out_shift, a->out_zp, a->act_min, a->act_max);
-    }
+    o->add_batch = NULL;
+    o->store = store_plain;
 }
 
 /* One output pixel straight from the input (windows too large for the column buffer). */
@@ -376,38 +466,37 @@ static void pixel_direct(const geom_t *g, const outq_t *o, const int8_t *w, cons
                                 wc + ((size_t)kh * kw_n + kw) * cin, cin, g->offset, acc);
             }
         }
-        store_pixels(o, co, &acc, 1, skip == NULL ? NULL : skip + co, y + co, cout);
+        o->store(o, co, &acc, 1, skip == NULL ? NULL : skip + co, y + co, cout);
     }
 }
 
-static void conv_packed(const en_conv_params *p, const en_requant *q, const en_add_quant *a,
-                        const en_dims *in_dims, const int8_t *in, const en_dims *w_dims,
-                        const int8_t *w, const int32_t *bias, const int8_t *skip,
-                        const en_dims *out_dims, int8_t *out) {
+/* The conv with the output side `o` (outq_init, and outq_init_add for a fused ADD). */
+static void conv_packed(const en_conv_params *p, const outq_t *o, const en_dims *in_dims,
+                        const int8_t *in, const en_dims *w_dims, const int8_t *w,
+                        const int32_t *bias, const int8_t *skip, const en_dims *out_dims,
+                        int8_t *out) {
     geom_t g;
     g.p = p;
     g.in_dims = in_dims;
     g.w_dims = w_dims;
     g.out_dims = out_dims;
     g.in = in;
-    g.zp = q->input_zp;
-    g.offset = -q->input_zp;
+    g.zp = o->q->input_zp;
+    g.offset = -o->q->input_zp;
     g.off2 = (int32_t)(((uint32_t)g.offset & 0xFFFFu) * 0x00010001u);
     g.taps = w_dims->h * w_dims->w * w_dims->c;
     g.taps4 = (int32_t)en_packed_row_values(w_dims);
     const int32_t cout = out_dims->c;
     const size_t pixels = (size_t)out_dims->n * out_dims->h * out_dims->w;
-    outq_t o;
-    outq_init(&o, q, a, bias, cout, g.taps);
     if (g.taps4 > COL_MAX_TAPS) {
         for (size_t pix = 0; pix < pixels; ++pix) {
             const size_t at = pix * (size_t)cout;
-            pixel_direct(&g, &o, w, bias, pix, skip == NULL ? NULL : skip + at, out + at);
+            pixel_direct(&g, o, w, bias, pix, skip == NULL ? NULL : skip + at, out + at);
         }
         return;
     }
     int32_t col[PIXELS * COL_MAX_TAPS / 2]; /* int16 pairs, word-aligned for LDM */
-    int32_t acc[RQ_BATCH][PIXELS];
+    int32_t acc[RQ_BATCH][PIXELS] __attribute__((aligned(8)));
     int8_t win[COL_MAX_TAPS];
     const int32_t blocks = g.taps4 / 4;
     for (size_t pix = 0; pix < pixels; pix += PIXELS) {
@@ -421,39 +510,18 @@ static void conv_packed(const en_conv_params *p, const en_requant *q, const en_a
         }
         const size_t at = pix * (size_t)cout;
         const int8_t *wc = w;
-        if (o.fast && a == NULL && n == PIXELS) {
+        if (n == PIXELS && (o->a == NULL ? o->fast : o->add_batch != NULL)) {
             /* the common case: dot products of a batch of channels, then their SMMULR
-             * requantisation in a separate tight loop (fewer live values, no spills) */
+             * requantisation (and ADD) in a separate tight loop (fewer live values, no spills) */
             for (int32_t co = 0; co < cout; co += RQ_BATCH) {
                 const int32_t nb = cout - co < RQ_BATCH ? cout - co : RQ_BATCH;
-                for (int32_t j = 0; j < nb; ++j, wc += g.taps4) {
-                    const int32_t b0 = bias != NULL ? bias[co + j] : 0;
-                    acc[j][0] = acc[j][1] = acc[j][2] = acc[j][3] = b0;
-                    dot4(col, wc, blocks, acc[j]);
-                }
-                rq4_batch(q, co, nb, (const int32_t(*)[PIXELS])acc, out + at + co, cout);
-            }
-            continue;
-        }
-        if (o.fast && o.add_fast && n == PIXELS) {
-            /* conv + fused ADD, all in the SMMULR form; skip is read before out is written */
-            int8_t *y = out + at;
-            const int8_t *sk = skip + at;
-            const int32_t zp = q->output_zp, lo = q->act_min, hi = q->act_max;
-            const int32_t *mp = q->mult, *sp = q->shift;
-            const int32_t step = q->per_channel ? 1 : 0;
-            const int32_t z1 = a->in1_zp, z2 = a->in2_zp, ls = a->left_shift;
-            for (int32_t co = 0; co < cout; ++co, wc += g.taps4, ++y, ++sk, mp += step, sp += step) {
-                const int32_t b0 = bias != NULL ? bias[co] : 0;
-                int32_t acc[PIXELS] = {b0, b0, b0, b0};
-                dot4(col, wc, blocks, acc);
-                const en_rq r = en_rq_make(*mp, *sp, zp, lo, hi);
-                for (int32_t i = 0; i < PIXELS; ++i) {
-                    const size_t k = (size_t)i * cout;
-                    const int32_t v = en_rq_apply(&r, acc[i]);
-                    const int32_t s1 = (int32_t)((uint32_t)(v - z1) << ls);
-                    const int32_t s2 = (int32_t)((uint32_t)(sk[k] - z2) << ls);
-                    y[k] = en_rq_apply(&o.addo, en_rq_scale(&o.add1, s1) + en_rq_scale(&o.add2, s2));
+                dot_batch(col, wc, blocks, g.taps4, bias == NULL ? NULL : bias + co, nb, acc);
+                wc += (size_t)nb * g.taps4;
+                if (o->a == NULL) {
+                    rq4_batch(o->q, co, nb, (const int32_t(*)[PIXELS])acc, out + at + co, cout);
+                } else {
+                    o->add_batch(o, co, nb, (const int32_t(*)[PIXELS])acc, skip + at + co,
+                                 out + at + co, cout);
                 }
             }
             continue;
@@ -466,7 +534,7 @@ static void conv_packed(const en_conv_params *p, const en_requant *q, const en_a
             } else {
                 dot4(col, wc, blocks, acc);
             }
-            store_pixels(&o, co, acc, n, skip == NULL ? NULL : skip + at + co, out + at + co, cout);
+            o->store(o, co, acc, n, skip == NULL ? NULL : skip + at + co, out + at + co, cout);
         }
     }
 }
@@ -478,7 +546,9 @@ en_status en_conv2d_packed_s8(const en_conv_params *p, const en_requant *q,
     if (en_conv_check_args(p, q, NULL, in_dims, in, w_dims, w, NULL, out_dims, out) != EN_OK) {
         return EN_ERR_ARG;
     }
-    conv_packed(p, q, NULL, in_dims, in, w_dims, w, bias, NULL, out_dims, out);
+    outq_t o;
+    outq_init(&o, q, bias, out_dims->c, w_dims->h * w_dims->w * w_dims->c);
+    conv_packed(p, &o, in_dims, in, w_dims, w, bias, NULL, out_dims, out);
     return EN_OK;
 }
 
@@ -490,7 +560,10 @@ en_status en_conv2d_add_packed_s8(const en_conv_params *p, const en_requant *q,
     if (en_conv_check_args(p, q, a, in_dims, in, w_dims, w, skip, out_dims, out) != EN_OK) {
         return EN_ERR_ARG;
     }
-    conv_packed(p, q, a, in_dims, in, w_dims, w, bias, skip, out_dims, out);
+    outq_t o;
+    outq_init(&o, q, bias, out_dims->c, w_dims->h * w_dims->w * w_dims->c);
+    outq_init_add(&o, a);
+    conv_packed(p, &o, in_dims, in, w_dims, w, bias, skip, out_dims, out);
     return EN_OK;
 }
 
@@ -504,6 +577,8 @@ en_status en_conv2d_packed_in_place_s8(const en_requant *q, const en_dims *in_di
      * pixels is expanded into the buffer before any of its outputs is written, and those land
      * at or before the group's input (C_out <= C_in); later groups are still intact. */
     static const en_conv_params pointwise = {1, 1, 1, 1, 0, 0};
-    conv_packed(&pointwise, q, NULL, in_dims, io, w_dims, w, bias, NULL, out_dims, io);
+    outq_t o;
+    outq_init(&o, q, bias, out_dims->c, w_dims->h * w_dims->w * w_dims->c);
+    conv_packed(&pointwise, &o, in_dims, io, w_dims, w, bias, NULL, out_dims, io);
     return EN_OK;
 }

@@ -281,6 +281,7 @@ typedef struct {
     int32_t z1, z2, zo;
     en_mve_rq r1, r2, ro;
     int32x4_t alo, ahi;
+    const int32_t *t1, *t2;  /* en_add_quant.lut: a_1(x) at t1[x + 128], a_2(x) at t2[x + 128] */
 } outq_t;
 
 static void outq_init(outq_t *o, const en_requant *q, const en_add_quant *a) {
@@ -292,6 +293,7 @@ static void outq_init(outq_t *o, const en_requant *q, const en_add_quant *a) {
     o->ls = o->alo = o->ahi = vdupq_n_s32(0);
     o->z1 = o->z2 = o->zo = 0;
     o->r1 = o->r2 = o->ro = en_mve_rq_dup(0, 0);
+    o->t1 = o->t2 = NULL;
     if (a != NULL) {
         o->ls = vdupq_n_s32(a->left_shift);
         o->z1 = a->in1_zp;
@@ -302,6 +304,10 @@ static void outq_init(outq_t *o, const en_requant *q, const en_add_quant *a) {
         o->ro = en_mve_rq_dup(a->out_mult, a->out_shift);
         o->alo = vdupq_n_s32(a->act_min);
         o->ahi = vdupq_n_s32(a->act_max);
+        if (a->lut != NULL) {
+            o->t1 = a->lut;
+            o->t2 = a->lut + 256;
+        }
     }
 }
 
@@ -311,9 +317,19 @@ static inline int32x4_t clamp_lanes(int32x4_t v, int32x4_t lo, int32x4_t hi) {
 
 /* Fused ADD on four lanes (en_add_elem): v = the requantised conv outputs, s = skip values. */
 static inline int32x4_t add_lanes(const outq_t *o, int32x4_t v, int32x4_t s) {
-    const int32x4_t s1 = vshlq_s32(vsubq_n_s32(v, o->z1), o->ls);
-    const int32x4_t s2 = vshlq_s32(vsubq_n_s32(s, o->z2), o->ls);
-    const int32x4_t sum = vaddq_s32(en_mve_mbqm(s1, &o->r1), en_mve_mbqm(s2, &o->r2));
+    int32x4_t sum;
+    if (o->t1 != NULL) {
+        /* the two scaled terms from the table: one gather each, offsets x + 128 (every lane,
+         * predicated-off ones included, holds an int8 value, so all offsets are in [0, 255]) */
+        const uint32x4_t i1 = vreinterpretq_u32_s32(vaddq_n_s32(v, 128));
+        const uint32x4_t i2 = vreinterpretq_u32_s32(vaddq_n_s32(s, 128));
+        sum = vaddq_s32(vldrwq_gather_shifted_offset_s32(o->t1, i1),
+                        vldrwq_gather_shifted_offset_s32(o->t2, i2));
+    } else {
+        const int32x4_t s1 = vshlq_s32(vsubq_n_s32(v, o->z1), o->ls);
+        const int32x4_t s2 = vshlq_s32(vsubq_n_s32(s, o->z2), o->ls);
+        sum = vaddq_s32(en_mve_mbqm(s1, &o->r1), en_mve_mbqm(s2, &o->r2));
+    }
     return clamp_lanes(vaddq_n_s32(en_mve_mbqm(sum, &o->ro), o->zo), o->alo, o->ahi);
 }
 

@@ -52,6 +52,7 @@ enum {
     H_SIZE = 48,     /* element count of OP_ADD */
     H_NEXT = 49,     /* offset of the next call's header, -1 after the last */
     H_POOL = 50,     /* the 8 en_pool_params fields in order */
+    H_LUT = 58,      /* offset of the en_add_quant table (512 int32), -1 = NULL */
     HDR_WORDS = 64
 };
 
@@ -71,7 +72,8 @@ static en_status run_call(const int32_t *h) {
     const en_requant q = {h[H_RQ], h[H_RQ + 1], (const int32_t *)at(h[H_MULT]),
                           (const int32_t *)at(h[H_SHIFT]), h[H_RQ + 2], h[H_RQ + 3], h[H_RQ + 4]};
     const int32_t *g = h + H_ADD;
-    const en_add_quant a = {g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9], g[10], g[11]};
+    const en_add_quant a = {g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9], g[10], g[11],
+                            (const int32_t *)at(h[H_LUT])};
     const int8_t *x = (const int8_t *)at(h[H_X]);
     const int8_t *w = (const int8_t *)at(h[H_W]);
     const int32_t *bias = (const int32_t *)at(h[H_BIAS]);
