@@ -5,13 +5,14 @@ into conv weights and biases, residual ADDs fuse into the projection, and the po
 through one fully connected layer. ``model_flash_bytes`` is exactly what codegen emits as ``en_w_*``
 arrays (``EN_MODEL_FLASH_BYTES``): weights in codegen's layout (int8 for depthwise and FC, codegen's packed
 layout for convs, see :func:`conv_filter_flash_bytes`) plus, per output channel, an int32 bias, an int32
-requantisation multiplier and an int32 shift (the FC layer is per-tensor: one multiplier and shift).
+requantisation multiplier and an int32 shift (the FC layer is per-tensor: one multiplier and shift),
+and a fused ADD's 2 KB table where codegen emits one (:func:`edgenas.deploy.codegen.add_lut_wanted`).
 A test checks every number against the compiler on random subnets.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
@@ -96,7 +97,11 @@ def layer_costs(spec: SpaceSpec, arch: Arch) -> list[LayerCost]:
     plan = plan_net(spec, arch)
     layers = prefix_layers(spec, arch.resolution, arch.width)
     for i, b in enumerate(plan.blocks):
-        layers += block_layers(f"b{i}", b.in_size, b.in_channels, b.mid_channels, b.out_channels, b.kernel, b.stride)
+        block = block_layers(f"b{i}", b.in_size, b.in_channels, b.mid_channels, b.out_channels, b.kernel, b.stride)
+        out = same_out(b.in_size, b.stride)
+        if b.residual and codegen.add_lut_wanted(out * out * b.out_channels):  # the ADD fused into project
+            block[-1] = replace(block[-1], flash_bytes=block[-1].flash_bytes + codegen.ADD_LUT_BYTES)
+        layers += block
     return layers + tail_layers(spec, plan.head_size, plan.blocks[-1].out_channels, arch.width)
 
 

@@ -219,7 +219,7 @@ class _Emitter:
         g = self.graph
         add_op = g.ops[s.add_op_index]  # type: ignore[index]
         a = self.add_struct(name, y, g.tensor(s.residual), g.tensor(s.output), add_op.attrs.get("activation", "none"),
-                            lut=not s.banded)
+                            lut=not s.banded and add_lut_wanted(int(np.prod(y.shape))))
         if not s.banded:
             self.call(f"en_conv2d_add_packed_s8(&{p}, &{q}, &{a}, &{ind}, {self.ptr(s.input)}, &{wd}, {wsym}, {bsym}, "
                       f"{self.ptr(s.residual)}, &{outd}, {self.ptr(s.output)})")
@@ -370,6 +370,21 @@ def pack_fc_weights(w: np.ndarray) -> np.ndarray:
         parts.append(chunks.transpose(1, 0, 2).reshape(-1))  # chunk-major: rows interleaved
         r0 += gsize
     return np.concatenate(parts)
+
+
+ADD_LUT_BYTES = 512 * 4
+"""Flash of one fused ADD's table (:func:`add_lut`)."""
+ADD_LUT_MIN_ELEMENTS = 4096
+"""Fewest elements a fused ADD needs to get its table: the 2 KB then cost at most half a byte of
+flash per element, each about 40 instructions faster (ResNet-8's three ADDs, 4,096-16,384
+elements: 17.07M -> 15.45M instructions on the M7). Smaller ADDs keep the flash and take the
+exact per-element path: a flash-bound subnet gains more from 2 KB of weights."""
+
+
+def add_lut_wanted(elements: int) -> bool:
+    """Whether a fused ADD of ``elements`` outputs gets its table (codegen and the cost model
+    both ask here, so estimated flash stays exact)."""
+    return elements >= ADD_LUT_MIN_ELEMENTS
 
 
 def add_lut(a: requant.AddQuant) -> np.ndarray:
