@@ -266,6 +266,10 @@ struct outq {
     const int32_t *t1, *t2;
     /* the ADD's output stage in the SMMULR form, for a_1 + a_2 (see outq_init_add) */
     int32_t add_m, add_rs, add_zp2;
+    /* without a table, when the bounds allow: the two scaled terms and the output in the
+     * SMMULR form (add_rq set; rq4_add_batch_rq), else the exact 64-bit form */
+    int add_rq;
+    en_rq add1, add2, addo;
 };
 
 /* en_rq_scale for a right shift (rs = -shift - 1 >= 0, zp2 = 2 * output_zp + 1), saturated to
@@ -340,11 +344,15 @@ static void store_plain(const outq_t *o, int32_t co, const int32_t *acc, int32_t
 
 /* ADD of the conv output v and the skip value s, exact in every case: the two scaled terms
  * from the table when there is one, else computed; then the output requantisation. */
-static int8_t add_elem(const outq_t *o, int32_t v, int32_t s) {
+static inline __attribute__((always_inline)) int8_t add_elem(const outq_t *o, int32_t v, int32_t s) {
     const en_add_quant *a = o->a;
     int32_t r;
     if (o->t1 != NULL) {
         r = o->t1[v] + o->t2[s];
+    } else if (o->add_rq) {
+        const int32_t s1 = (int32_t)((uint32_t)(v - a->in1_zp) << a->left_shift);
+        const int32_t s2 = (int32_t)((uint32_t)(s - a->in2_zp) << a->left_shift);
+        return en_rq_apply(&o->addo, en_rq_scale(&o->add1, s1) + en_rq_scale(&o->add2, s2));
     } else {
         const int32_t s1 = (int32_t)((uint32_t)(v - a->in1_zp) << a->left_shift);
         const int32_t s2 = (int32_t)((uint32_t)(s - a->in2_zp) << a->left_shift);
@@ -405,6 +413,26 @@ static void __attribute__((noinline)) rq4_add_batch(const outq_t *o, int32_t co,
     }
 }
 
+/* rq4_add_batch without a table (codegen leaves it out of small ADDs): the two scaled terms
+ * and the output in the SMMULR form (outq_init_add checked their bounds), same runs. */
+static void __attribute__((noinline)) rq4_add_batch_rq(const outq_t *o, int32_t co, int32_t nb,
+                                                       const int32_t (*acc)[PIXELS],
+                                                       const int8_t *skip, int8_t *y, int32_t cout) {
+    int8_t v[PIXELS * RQ_BATCH];
+    rq4_batch(o->q, co, nb, acc, v, nb);
+    const en_add_quant *a = o->a;
+    const int32_t z1 = a->in1_zp, z2 = a->in2_zp, ls = a->left_shift;
+    const int32_t runs = nb == cout ? 1 : PIXELS, len = nb == cout ? PIXELS * nb : nb;
+    for (int32_t i = 0; i < runs; ++i, skip += cout, y += cout) {
+        const int8_t *vi = v + i * nb;
+        for (int32_t j = 0; j < len; ++j) {
+            const int32_t s1 = (int32_t)((uint32_t)(vi[j] - z1) << ls);
+            const int32_t s2 = (int32_t)((uint32_t)(skip[j] - z2) << ls);
+            y[j] = en_rq_apply(&o->addo, en_rq_scale(&o->add1, s1) + en_rq_scale(&o->add2, s2));
+        }
+    }
+}
+
 /* Sets the ADD side of o: the tables, and the fused batch when the whole call allows the
  * SMMULR forms. |a_k| <= 255 << left_shift (|x - zp| <= 255, multiplier < 1), so
  * |a_1 + a_2| <= 2 * (255 << left_shift) + 2 (rounding). */
@@ -418,7 +446,15 @@ static void outq_init_add(outq_t *o, const en_add_quant *a) {
     o->add_zp2 = 2 * a->out_zp + 1;
     const int64_t r_bound = 2 * (((int64_t)255 << a->left_shift) + 1);
     const int add_fast = a->lut != NULL && a->out_shift < 0 && en_rq_fits(r_bound, a->out_shift);
-    o->add_batch = o->fast && add_fast ? rq4_add_batch : NULL;
+    /* No table (codegen leaves it out of small ADDs to save flash): each scaled term in the
+     * SMMULR form when |(x - zp) << left_shift| <= 255 << left_shift fits it, the sum too. */
+    const int64_t s_bound = (int64_t)255 << a->left_shift;
+    o->add_rq = a->in1_shift <= 0 && a->in2_shift <= 0 && en_rq_fits(s_bound, 0) &&
+                en_rq_fits(2 * (s_bound + 1), a->out_shift);
+    o->add1 = en_rq_make(a->in1_mult, a->in1_shift, 0, INT32_MIN, INT32_MAX);
+    o->add2 = en_rq_make(a->in2_mult, a->in2_shift, 0, INT32_MIN, INT32_MAX);
+    o->addo = en_rq_make(a->out_mult, a->out_shift, a->out_zp, a->act_min, a->act_max);
+    o->add_batch = !o->fast ? NULL : add_fast ? rq4_add_batch : o->add_rq ? rq4_add_batch_rq : NULL;
 }
 
 static void outq_init(outq_t *o, const en_requant *q, const int32_t *bias, int32_t cout,
@@ -427,6 +463,7 @@ static void outq_init(outq_t *o, const en_requant *q, const int32_t *bias, int32
     o->a = NULL;
     o->t1 = o->t2 = NULL;
     o->add_m = o->add_rs = o->add_zp2 = 0;
+    o->add_rq = 0;
     /* |acc| <= |bias| + L * 255 * 128 (|x - zp| <= 255, |w| <= 128) */
     const int64_t tap_bound = (int64_t)taps * 255 * 128;
     o->fast = 1;
