@@ -13,9 +13,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edgenas.deploy.ir import Graph, Op, QuantParams, Tensor
+from edgenas.deploy.ir import Graph
 from edgenas.targets.cortex_m import build_firmware, driver
 from tests.targets.board_names import EMULATED
+from tests.targets.dw_chain import DwChain
 
 pytestmark = pytest.mark.board
 
@@ -29,49 +30,13 @@ LAYERS = [
 
 
 def _chain(seed: int = 5) -> Graph:
-    rng = np.random.default_rng(seed)
-    tensors: dict[str, Tensor] = {}
-    ops: list[Op] = []
-
-    def act(name: str, shape: tuple[int, ...], scale: float, zp: int) -> str:
-        tensors[name] = Tensor(name, shape, "int8", QuantParams((float(np.float32(scale)),), (zp,)))
-        return name
-
-    def dw(x: str, s: int, padding: str, activation: str, zp: int | None) -> str:
-        n, h, w, c = tensors[x].shape
-        oh, ow = ((-(-h // s), -(-w // s)) if padding == "same" else ((h - 3) // s + 1, (w - 3) // s + 1))
-        i = len(ops)
-        ws = tuple(float(np.float32(v)) for v in rng.uniform(0.002, 0.02, c))
-        tensors[f"w{i}"] = Tensor(f"w{i}", (1, 3, 3, c), "int8", QuantParams(ws, (0,) * c, 3),
-                                  rng.integers(-127, 128, (1, 3, 3, c), dtype=np.int8))
-        s_in = tensors[x].quant.scale[0]  # type: ignore[union-attr]
-        tensors[f"b{i}"] = Tensor(f"b{i}", (c,), "int32", QuantParams(tuple(s_in * v for v in ws), (0,) * c),
-                                  rng.integers(-3000, 3000, c).astype(np.int32))
-        y = act(f"t{i}", (n, oh, ow, c), s_in * float(np.mean(ws)) * 40 * 3,
-                int(rng.integers(-30, 30)) if zp is None else zp)
-        ops.append(Op("depthwise_conv2d", [x, f"w{i}", f"b{i}"], [y],
-                      dict(stride_h=s, stride_w=s, dilation_h=1, dilation_w=1, padding=padding,
-                           activation=activation), name=f"dw_{i}"))
-        if (oh, ow) == (h, w):
-            return y
-        j = len(ops)
-        tensors[f"p{j}"] = Tensor(f"p{j}", (4, 2), "int32", None,
-                                  np.array([[0, 0], [0, h - oh], [0, w - ow], [0, 0]], np.int32))
-        z = act(f"t{j}", (n, h, w, c), tensors[y].quant.scale[0], tensors[y].quant.zero_point[0])  # type: ignore[union-attr]
-        ops.append(Op("pad", [y, f"p{j}"], [z], {}, name=f"pad_{j}"))
-        return z
-
-    x = act("x", (1, 13, 17, C), 0.05, -3)
-    for layer in LAYERS:
-        x = dw(x, *layer)
-    i = len(ops)
-    q = tensors[x].quant
-    y = act(f"t{i}", (1, 17, 13, C), q.scale[0], q.zero_point[0])  # type: ignore[union-attr]
-    ops.append(Op("reshape", [x], [y], {"new_shape": (1, 17, 13, C)}, name=f"reshape_{i}"))
-    x = y
-    for layer in LAYERS[:4]:
-        x = dw(x, *layer)
-    return Graph(tensors, ops, ["x"], [x], name="dw3x3_shapes")
+    ch = DwChain((1, 13, 17, C), seed)
+    for s, padding, activation, zp in LAYERS:
+        ch.dw(3, 3, s, s, padding, activation, zp)
+    ch.reshape((1, 17, 13, C))
+    for s, padding, activation, zp in LAYERS[:4]:
+        ch.dw(3, 3, s, s, padding, activation, zp)
+    return ch.graph("dw3x3_shapes")
 
 
 @pytest.mark.parametrize("in_place", [True, False], ids=["in_place", "out_of_place"])

@@ -13,9 +13,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edgenas.deploy.ir import Graph, Op, QuantParams, Tensor
+from edgenas.deploy.ir import Graph
 from edgenas.targets.cortex_m import build_firmware, driver
 from tests.targets.board_names import EMULATED
+from tests.targets.dw_chain import DwChain
 
 pytestmark = pytest.mark.board
 
@@ -32,49 +33,13 @@ ONE_D = [(3, 1, 1, 1, "same", "relu"), (10, 1, 1, 1, "same", "none"), (15, 1, 2,
 
 
 def _chain(seed: int = 3) -> Graph:
-    rng = np.random.default_rng(seed)
-    tensors: dict[str, Tensor] = {}
-    ops: list[Op] = []
-
-    def act(name: str, shape: tuple[int, ...], scale: float, zp: int) -> str:
-        tensors[name] = Tensor(name, shape, "int8", QuantParams((float(np.float32(scale)),), (zp,)))
-        return name
-
-    def dw(x: str, kh: int, kw: int, sh: int, sw: int, padding: str, activation: str) -> str:
-        n, h, w, c = tensors[x].shape
-        oh, ow = ((-(-h // sh), -(-w // sw)) if padding == "same"
-                  else ((h - kh) // sh + 1, (w - kw) // sw + 1))
-        i = len(ops)
-        ws = tuple(float(np.float32(v)) for v in rng.uniform(0.002, 0.02, c))
-        tensors[f"w{i}"] = Tensor(f"w{i}", (1, kh, kw, c), "int8", QuantParams(ws, (0,) * c, 3),
-                                  rng.integers(-127, 128, (1, kh, kw, c), dtype=np.int8))
-        s_in = tensors[x].quant.scale[0]  # type: ignore[union-attr]
-        tensors[f"b{i}"] = Tensor(f"b{i}", (c,), "int32", QuantParams(tuple(s_in * v for v in ws), (0,) * c),
-                                  rng.integers(-3000, 3000, c).astype(np.int32))
-        y = act(f"t{i}", (n, oh, ow, c), s_in * float(np.mean(ws)) * 40 * np.sqrt(kh * kw), int(rng.integers(-30, 30)))
-        ops.append(Op("depthwise_conv2d", [x, f"w{i}", f"b{i}"], [y],
-                      dict(stride_h=sh, stride_w=sw, dilation_h=1, dilation_w=1, padding=padding,
-                           activation=activation), name=f"dw_{i}"))
-        if (oh, ow) == (h, w):
-            return y
-        j = len(ops)
-        tensors[f"p{j}"] = Tensor(f"p{j}", (4, 2), "int32", None,
-                                  np.array([[0, 0], [0, h - oh], [0, w - ow], [0, 0]], np.int32))
-        z = act(f"t{j}", (n, h, w, c), tensors[y].quant.scale[0], tensors[y].quant.zero_point[0])  # type: ignore[union-attr]
-        ops.append(Op("pad", [y, f"p{j}"], [z], {}, name=f"pad_{j}"))
-        return z
-
-    x = act("x", (1, 13, 11, C), 0.05, -3)
+    ch = DwChain((1, 13, 11, C), seed)
     for layer in LAYERS:
-        x = dw(x, *layer)
-    i = len(ops)
-    q = tensors[x].quant
-    series = act(f"t{i}", (1, 143, 1, C), q.scale[0], q.zero_point[0])  # type: ignore[union-attr]
-    ops.append(Op("reshape", [x], [series], {"new_shape": (1, 143, 1, C)}, name=f"reshape_{i}"))
-    x = series
+        ch.dw(*layer)
+    ch.reshape((1, 143, 1, C))
     for layer in ONE_D:
-        x = dw(x, *layer)
-    return Graph(tensors, ops, ["x"], [x], name="dw_shapes")
+        ch.dw(*layer)
+    return ch.graph("dw_shapes")
 
 
 @pytest.mark.parametrize("in_place", [True, False], ids=["in_place", "out_of_place"])

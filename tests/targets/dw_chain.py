@@ -1,0 +1,61 @@
+"""A chain of depthwise layers with random int8 weights for the QEMU kernel tests: after a layer
+that shrinks the tensor a PAD restores its size, so every layer of a chain sees the same shape."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edgenas.deploy.ir import Graph, Op, QuantParams, Tensor
+
+
+class DwChain:
+    """Appends depthwise layers (and PAD / RESHAPE) to one chain; weights from one generator."""
+
+    def __init__(self, shape: tuple[int, ...], seed: int) -> None:
+        self.rng = np.random.default_rng(seed)
+        self.tensors: dict[str, Tensor] = {}
+        self.ops: list[Op] = []
+        self.x = self._act("x", shape, 0.05, -3)
+
+    def _act(self, name: str, shape: tuple[int, ...], scale: float, zp: int) -> str:
+        self.tensors[name] = Tensor(name, tuple(shape), "int8", QuantParams((float(np.float32(scale)),), (zp,)))
+        return name
+
+    def _quant(self, t: str) -> tuple[float, int]:
+        q = self.tensors[t].quant
+        return q.scale[0], q.zero_point[0]  # type: ignore[union-attr]
+
+    def dw(self, kh: int, kw: int, sh: int, sw: int, padding: str, activation: str, zp: int | None = None) -> None:
+        """One depthwise layer; its output zero point is ``zp`` or a random one."""
+        x, rng = self.x, self.rng
+        n, h, w, c = self.tensors[x].shape
+        oh, ow = ((-(-h // sh), -(-w // sw)) if padding == "same"
+                  else ((h - kh) // sh + 1, (w - kw) // sw + 1))
+        i = len(self.ops)
+        ws = tuple(float(np.float32(v)) for v in rng.uniform(0.002, 0.02, c))
+        self.tensors[f"w{i}"] = Tensor(f"w{i}", (1, kh, kw, c), "int8", QuantParams(ws, (0,) * c, 3),
+                                       rng.integers(-127, 128, (1, kh, kw, c), dtype=np.int8))
+        s_in = self._quant(x)[0]
+        self.tensors[f"b{i}"] = Tensor(f"b{i}", (c,), "int32", QuantParams(tuple(s_in * v for v in ws), (0,) * c),
+                                       rng.integers(-3000, 3000, c).astype(np.int32))
+        y = self._act(f"t{i}", (n, oh, ow, c), s_in * float(np.mean(ws)) * 40 * np.sqrt(kh * kw),
+                      int(rng.integers(-30, 30)) if zp is None else zp)
+        self.ops.append(Op("depthwise_conv2d", [x, f"w{i}", f"b{i}"], [y],
+                           dict(stride_h=sh, stride_w=sw, dilation_h=1, dilation_w=1, padding=padding,
+                                activation=activation), name=f"dw_{i}"))
+        self.x = y
+        if (oh, ow) != (h, w):
+            j = len(self.ops)
+            self.tensors[f"p{j}"] = Tensor(f"p{j}", (4, 2), "int32", None,
+                                           np.array([[0, 0], [0, h - oh], [0, w - ow], [0, 0]], np.int32))
+            self.x = self._act(f"t{j}", (n, h, w, c), *self._quant(y))
+            self.ops.append(Op("pad", [y, f"p{j}"], [self.x], {}, name=f"pad_{j}"))
+
+    def reshape(self, shape: tuple[int, ...]) -> None:
+        i = len(self.ops)
+        y = self._act(f"t{i}", shape, *self._quant(self.x))
+        self.ops.append(Op("reshape", [self.x], [y], {"new_shape": tuple(shape)}, name=f"reshape_{i}"))
+        self.x = y
+
+    def graph(self, name: str) -> Graph:
+        return Graph(self.tensors, self.ops, ["x"], [self.x], name=name)
