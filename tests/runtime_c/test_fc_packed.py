@@ -71,7 +71,11 @@ def _call(seed: int, cin: int, cout: int, batches: int) -> None:
         w[:] = np.int8(127 if rng.random() < 0.5 else -127)
     x = rng.integers(-128, 128, size=(batches, cin), dtype=np.int8)
     bias = _bias(rng, cout, cin)
-    q = rt.make_requant(x_zp, y_zp, mults, shifts, act)
+    _check_packed(x, w, bias, rt.make_requant(x_zp, y_zp, mults, shifts, act), (cin, cout))
+
+
+def _check_packed(x, w, bias, q, label: tuple) -> None:  # noqa: ANN001 (arrays, requant)
+    """en_fc_packed_s8 of every build variant equals the reference en_fc_s8."""
     rt.use("ref")
     want = rt.fc(x, w, bias, q)
     for variant in rt.VARIANTS:
@@ -80,7 +84,7 @@ def _call(seed: int, cin: int, cout: int, batches: int) -> None:
             got = rt.fc_packed(x, w, bias, q)
         finally:
             rt.use("ref")
-        assert np.array_equal(got, want), (variant, cin, cout, np.flatnonzero(got != want)[:5])
+        assert np.array_equal(got, want), (variant, *label, np.flatnonzero(got != want)[:5])
 
 
 @pytest.mark.parametrize(("cin", "cout"), SHAPES)
@@ -181,13 +185,4 @@ def fast_edge_case(seed: int, cin: int, cout: int) -> tuple:
 def test_fc_packed_fast_requant_edges(cin: int, cout: int) -> None:
     for k in range(len(FAST_EDGE_QUANTS)):
         x, w, bias, x_zp, y_zp, mults, shifts, act = fast_edge_case(100 * cin + cout + 13 * k, cin, cout)
-        q = rt.make_requant(x_zp, y_zp, mults, shifts, act)
-        rt.use("ref")
-        want = rt.fc(x, w, bias, q)
-        for variant in rt.VARIANTS:
-            rt.use(variant)
-            try:
-                got = rt.fc_packed(x, w, bias, q)
-            finally:
-                rt.use("ref")
-            assert np.array_equal(got, want), (variant, cin, cout, k, np.flatnonzero(got != want)[:5])
+        _check_packed(x, w, bias, rt.make_requant(x_zp, y_zp, mults, shifts, act), (cin, cout, k))
