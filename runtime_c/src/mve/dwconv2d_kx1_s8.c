@@ -1,6 +1,7 @@
 /* Helium (MVE) build of en_dwconv2d_kx1_s8 (see kernels.h): its own file, as in the arm build.
  * No strategy of its own for Kx1 kernels here. */
 #include "edgenas/kernels.h"
+#include "mve/mve.h" /* refuses a core without Helium */
 
 en_status en_dwconv2d_kx1_s8(const en_conv_params *p, const en_requant *q, const en_dims *in_dims,
                              const int8_t *in, const en_dims *w_dims, const int8_t *w,

@@ -2,6 +2,7 @@
  * takes 3x3 windows too, so the entry point is en_dwconv2d_s8 (this file replaces
  * arm/dwconv3x3_s8.c, whose ARMv7E-M strategy would otherwise be linked in its place). */
 #include "edgenas/kernels.h"
+#include "mve/mve.h" /* refuses a core without Helium */
 
 en_status en_dwconv2d_3x3_s8(const en_conv_params *p, const en_requant *q, const en_dims *in_dims,
                              const int8_t *in, const en_dims *w_dims, const int8_t *w,
