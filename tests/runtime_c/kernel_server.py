@@ -317,3 +317,16 @@ def run(firmware, calls: Sequence[Call], input_bytes: int = INPUT_BYTES,  # noqa
             results.append(Result(status, out, int(m.per_layer[2 * k + 1])))
             pos += 4 + n
     return results
+
+
+def check(server, calls: list[Call]) -> list[Result]:  # noqa: ANN001 (a built kernel-server firmware)
+    """Run ``calls`` on ``server``; assert each returned 0 and equals the host reference build."""
+    results = run(server, calls)
+    rt.use("ref")
+    for i, (c, r) in enumerate(zip(calls, results)):
+        want = c.expected()
+        assert r.status == 0, f"call {i} ({c.name}) returned {r.status}"
+        diff = np.flatnonzero(r.output != want)
+        assert diff.size == 0, (f"call {i} ({c.name}, out {c.out_shape}): {diff.size} values differ, first at "
+                                f"{diff[0]}: {r.output.reshape(-1)[diff[0]]} vs ref {want.reshape(-1)[diff[0]]}")
+    return results

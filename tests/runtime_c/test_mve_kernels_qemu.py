@@ -13,6 +13,7 @@ activation ranges, so the vector requantisation meets its rounding and saturatio
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -78,18 +79,6 @@ def _bias(rng: np.random.Generator, channels: int) -> np.ndarray | None:
     return rng.integers(-20000, 20000, channels).astype(np.int32)
 
 
-def _check(server, calls: list[ks.Call]) -> list[ks.Result]:  # noqa: ANN001
-    results = ks.run(server, calls)
-    rt.use("ref")
-    for i, (c, r) in enumerate(zip(calls, results)):
-        want = c.expected()
-        assert r.status == 0, f"call {i} ({c.name}) returned {r.status}"
-        diff = np.flatnonzero(r.output != want)
-        assert diff.size == 0, (f"call {i} ({c.name}, out {c.out_shape}): {diff.size} values differ, first at "
-                                f"{diff[0]}: {r.output.reshape(-1)[diff[0]]} vs ref {want.reshape(-1)[diff[0]]}")
-    return results
-
-
 def test_server_links_the_mve_kernels(server) -> None:  # noqa: ANN001
     names = {p.parent.name + "/" + p.name for p in server.sources}
     assert "mve/fc_s8.c" in names and "arm/fc_s8.c" not in names and "ref/fc_s8.c" not in names
@@ -105,7 +94,7 @@ def test_fc_matches_ref(server) -> None:  # noqa: ANN001
         x = rng.integers(-128, 128, (batches, cin), dtype=np.int8)
         w = rng.integers(-127, 128, (cout, cin), dtype=np.int8)
         calls.append(ks.fc(x, w, _bias(rng, cout), _quant(rng, cout, cin)))
-    _check(server, calls)
+    ks.check(server, calls)
 
 
 def test_fc_packed_matches_ref(server) -> None:  # noqa: ANN001
@@ -120,7 +109,7 @@ def test_fc_packed_matches_ref(server) -> None:  # noqa: ANN001
         x = rng.integers(-128, 128, (batches, cin), dtype=np.int8)
         w = rng.integers(-127, 128, (cout, cin), dtype=np.int8)
         calls.append(ks.fc_packed(x, w, _bias(rng, cout), _quant(rng, cout, cin)))
-    _check(server, calls)
+    ks.check(server, calls)
 
 
 def _same_or_valid(rng: np.random.Generator, size: int, k: int, stride: int, dil: int, padding: str) -> tuple[int, int]:
@@ -173,7 +162,7 @@ def test_conv_matches_ref(server, packed: bool) -> None:  # noqa: ANN001
         cout, taps = g["w"].shape[0], int(np.prod(g["w"].shape[1:]))
         calls.append(ks.conv(g["x"], g["w"], _bias(rng, cout), _quant(rng, cout, taps), g["stride"],
                              g["pad"], g["out_hw"], g["dil"], packed=packed))
-    _check(server, calls)
+    ks.check(server, calls)
 
 
 def test_conv_long_windows_match_ref(server) -> None:  # noqa: ANN001
@@ -191,7 +180,7 @@ def test_conv_long_windows_match_ref(server) -> None:  # noqa: ANN001
         wt = rng.integers(-127, 128, (cout, kh, kw, cin), dtype=np.int8)
         calls.append(ks.conv(x, wt, _bias(rng, cout), _quant(rng, cout, kh * kw * cin), stride, (pt, pl),
                              (oh, ow), dil))
-    _check(server, calls)
+    ks.check(server, calls)
 
 
 def test_pointwise_in_place_matches_ref(server) -> None:  # noqa: ANN001
@@ -206,22 +195,28 @@ def test_pointwise_in_place_matches_ref(server) -> None:  # noqa: ANN001
         x = rng.integers(-128, 128, (n, h, w, cin), dtype=np.int8)
         wt = rng.integers(-127, 128, (cout, 1, 1, cin), dtype=np.int8)
         calls.append(ks.conv_in_place(x, wt, _bias(rng, cout), _quant(rng, cout, cin)))
-    _check(server, calls)
+    ks.check(server, calls)
 
 
 @pytest.mark.parametrize("packed", [True, False], ids=["packed", "plain"])
 def test_conv_add_matches_ref(server, packed: bool) -> None:  # noqa: ANN001
-    rng = np.random.default_rng(195 + packed)
+    ks.check(server, conv_add_calls(np.random.default_rng(195 + packed), 4000, packed=packed))
+
+
+def conv_add_calls(rng: np.random.Generator, max_taps: int, *, packed: bool = True,
+                   lut: Callable[[int], bool] = lambda i: True) -> list[ks.Call]:
+    """24 random conv + fused ADD calls (odd geometries, in place every other one); call i passes
+    the ADD's table when ``lut(i)``."""
     calls = []
     for i in range(24):
-        g = _conv_geometry(rng, 4000)
+        g = _conv_geometry(rng, max_taps)
         cout, taps = g["w"].shape[0], int(np.prod(g["w"].shape[1:]))
         q = _quant(rng, cout, taps)
         skip = rng.integers(-128, 128, (g["x"].shape[0], *g["out_hw"], cout), dtype=np.int8)
         calls.append(ks.conv_add(g["x"], g["w"], _bias(rng, cout), q, _add_quant(rng, q.output_zp), skip,
                                  in_place=bool(i % 2), stride=g["stride"], pad=g["pad"], dilation=g["dil"],
-                                 packed=packed))
-    _check(server, calls)
+                                 packed=packed, lut=lut(i)))
+    return calls
 
 
 def _dw_case(rng: np.random.Generator, kind: str, max_bytes: int = 5000) -> dict:
@@ -271,7 +266,7 @@ def test_dwconv_matches_ref(server, kind: str) -> None:  # noqa: ANN001
         c, taps = g["x"].shape[3], g["w"].shape[1] * g["w"].shape[2]
         calls.append(ks.dwconv(g["x"], g["w"], _bias(rng, c), _quant(rng, c, taps), g["stride"], g["pad"],
                                g["out_hw"], in_place=g["in_place"], dilation=g["dil"]))
-    _check(server, calls)
+    ks.check(server, calls)
 
 
 def test_avgpool_matches_ref(server) -> None:  # noqa: ANN001
@@ -293,7 +288,7 @@ def test_avgpool_matches_ref(server) -> None:  # noqa: ANN001
         act = (lo, int(rng.integers(lo, 128)) if rng.random() < 0.3 else 127)
         x = rng.integers(-128, 128, (1, h, w, c), dtype=np.int8)
         calls.append(ks.avgpool(x, (fh, fw), stride, (pt, pl), (oh, ow), act))
-    _check(server, calls)
+    ks.check(server, calls)
 
 
 @pytest.mark.parametrize("opt", ["-O0", "-Os"])
@@ -329,4 +324,4 @@ def test_kernels_match_ref_at_other_optimisation_levels(opt: str, tmp_path) -> N
     calls.append(ks.fc_packed(x, rng.integers(-127, 128, (13, 70), dtype=np.int8), None, _quant(rng, 13, 70)))
     calls.append(ks.avgpool(rng.integers(-128, 128, (1, 4, 5, 20), dtype=np.int8), (4, 5), (1, 1), (0, 0),
                             (1, 1), (-128, 127)))
-    _check(fw, calls)
+    ks.check(fw, calls)

@@ -3,9 +3,15 @@ that shrinks the tensor a PAD restores its size, so every layer of a chain sees 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
+from edgenas.boards import Board
+from edgenas.deploy.compile import compile_graph
 from edgenas.deploy.ir import Graph, Op, QuantParams, Tensor
+from edgenas.deploy.reference import run_reference
+from edgenas.targets.cortex_m import build_firmware, driver
 
 
 class DwChain:
@@ -59,3 +65,17 @@ class DwChain:
 
     def graph(self, name: str) -> Graph:
         return Graph(self.tensors, self.ops, ["x"], [self.x], name=name)
+
+
+def check_in_qemu(graph: Graph, board: Board, work: Path, in_place: bool) -> tuple[list[dict], str]:
+    """Compile ``graph`` (in-place reuse on or off), run two random inputs on ``board`` and assert
+    the outputs equal the int8 reference; returns the depthwise layers and the generated C."""
+    res = compile_graph(graph, work / "src", in_place=in_place)
+    fw = build_firmware(work / "src", board, work / "fw")
+    x = np.random.default_rng(1).integers(-128, 128, size=(2, *graph.tensor(graph.inputs[0]).shape[1:]),
+                                          dtype=np.int8)
+    want = run_reference(graph, x).reshape(2, -1)
+    for m, w in zip(driver.run(fw, [xi.tobytes() for xi in x]), want):
+        assert np.frombuffer(m.output, np.int8).tolist() == w.tolist()
+    source = "".join(p.read_text() for p in (work / "src").glob("*.c"))
+    return [lay for lay in res.layers if lay["kind"] == "depthwise_conv2d"], source

@@ -16,29 +16,16 @@ import pytest
 
 from edgenas.boards import BoardRegistry
 from tests.runtime_c import kernel_server as ks
-from tests.runtime_c.test_mve_kernels_qemu import _add_quant, _bias, _check, _conv_geometry, _quant
+from tests.runtime_c.test_mve_kernels_qemu import conv_add_calls
 
 pytestmark = pytest.mark.board
 
 BOARDS = ("mps2-an386", "mps2-an500")
 
 
-def _calls(seed: int) -> list[ks.Call]:
-    rng = np.random.default_rng(seed)
-    calls = []
-    for i in range(24):
-        g = _conv_geometry(rng, 3000)
-        cout, taps = g["w"].shape[0], int(np.prod(g["w"].shape[1:]))
-        q = _quant(rng, cout, taps)
-        skip = rng.integers(-128, 128, (g["x"].shape[0], *g["out_hw"], cout), dtype=np.int8)
-        calls.append(ks.conv_add(g["x"], g["w"], _bias(rng, cout), q, _add_quant(rng, q.output_zp), skip,
-                                 in_place=bool(i % 2), stride=g["stride"], pad=g["pad"], dilation=g["dil"],
-                                 packed=True, lut=i % 4 != 3))
-    return calls
-
-
 @pytest.mark.parametrize("opt", ["-O2", "-Os"])
 @pytest.mark.parametrize("board_name", BOARDS)
 def test_conv_add_with_table_matches_ref_in_qemu(board_name: str, opt: str, tmp_path) -> None:  # noqa: ANN001
     board = BoardRegistry(entry_points=False, user_dir=None).get(board_name)
-    _check(ks.build(board, tmp_path, opt=opt), _calls(11))
+    calls = conv_add_calls(np.random.default_rng(11), 3000, lut=lambda i: i % 4 != 3)  # some without a table
+    ks.check(ks.build(board, tmp_path, opt=opt), calls)

@@ -10,13 +10,11 @@ place and not, on every emulated board (the M55 build calls its own depthwise ke
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from edgenas.deploy.ir import Graph
-from edgenas.targets.cortex_m import build_firmware, driver
 from tests.targets.board_names import EMULATED
-from tests.targets.dw_chain import DwChain
+from tests.targets.dw_chain import DwChain, check_in_qemu
 
 pytestmark = pytest.mark.board
 
@@ -42,18 +40,7 @@ def _chain(seed: int = 5) -> Graph:
 @pytest.mark.parametrize("in_place", [True, False], ids=["in_place", "out_of_place"])
 @pytest.mark.parametrize("board_name", EMULATED)
 def test_dw3x3_chain_bit_exact_in_qemu(board_name, in_place, tmp_path, boards):
-    from edgenas.deploy.compile import compile_graph
-    from edgenas.deploy.reference import run_reference
-
-    graph = _chain()
-    res = compile_graph(graph, tmp_path / "src", in_place=in_place)
-    dws = [lay for lay in res.layers if lay["kind"] == "depthwise_conv2d"]
+    dws, source = check_in_qemu(_chain(), boards.get(board_name), tmp_path, in_place)
     assert len(dws) == len(LAYERS) + 4
     assert all(lay["in_place"] == in_place for lay in dws)
-    calls = "".join(p.read_text() for p in (tmp_path / "src").glob("*.c"))
-    assert calls.count("en_dwconv2d_3x3_s8(") == len(dws)  # every layer takes the new entry point
-    fw = build_firmware(tmp_path / "src", boards.get(board_name), tmp_path / "fw")
-    x = np.random.default_rng(1).integers(-128, 128, size=(2, 13, 17, C), dtype=np.int8)
-    want = run_reference(graph, x).reshape(2, -1)
-    for m, w in zip(driver.run(fw, [xi.tobytes() for xi in x]), want):
-        assert np.frombuffer(m.output, np.int8).tolist() == w.tolist()
+    assert source.count("en_dwconv2d_3x3_s8(") == len(dws)  # every layer takes the new entry point

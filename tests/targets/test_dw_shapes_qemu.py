@@ -10,13 +10,11 @@ Kx1 and 1xK (transposed and not; 2x1 to 4x1 through en_dwconv2d_kx1_s8), a 1-D s
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from edgenas.deploy.ir import Graph
-from edgenas.targets.cortex_m import build_firmware, driver
 from tests.targets.board_names import EMULATED
-from tests.targets.dw_chain import DwChain
+from tests.targets.dw_chain import DwChain, check_in_qemu
 
 pytestmark = pytest.mark.board
 
@@ -45,16 +43,6 @@ def _chain(seed: int = 3) -> Graph:
 @pytest.mark.parametrize("in_place", [True, False], ids=["in_place", "out_of_place"])
 @pytest.mark.parametrize("board_name", EMULATED)
 def test_depthwise_chain_bit_exact_in_qemu(board_name, in_place, tmp_path, boards):
-    from edgenas.deploy.compile import compile_graph
-    from edgenas.deploy.reference import run_reference
-
-    graph = _chain()
-    res = compile_graph(graph, tmp_path / "src", in_place=in_place)
-    dws = [lay for lay in res.layers if lay["kind"] == "depthwise_conv2d"]
+    dws, _ = check_in_qemu(_chain(), boards.get(board_name), tmp_path, in_place)
     assert len(dws) == len(LAYERS) + len(ONE_D)
     assert all(lay["in_place"] == in_place for lay in dws)
-    fw = build_firmware(tmp_path / "src", boards.get(board_name), tmp_path / "fw")
-    x = np.random.default_rng(1).integers(-128, 128, size=(2, 13, 11, C), dtype=np.int8)
-    want = run_reference(graph, x).reshape(2, -1)
-    for m, w in zip(driver.run(fw, [xi.tobytes() for xi in x]), want):
-        assert np.frombuffer(m.output, np.int8).tolist() == w.tolist()

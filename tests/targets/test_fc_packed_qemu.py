@@ -42,11 +42,7 @@ def test_fc_packed_matches_ref_in_qemu(board_name: str, opt: str, tmp_path) -> N
     board = BoardRegistry(entry_points=False, user_dir=None).get(board_name)
     fw = ks.build(board, tmp_path, opt=opt)
     calls = _calls(7)
-    for i, (c, r) in enumerate(zip(calls, ks.run(fw, calls))):
-        want = c.expected()
-        assert r.status == 0, f"call {i} returned {r.status}"
-        diff = np.flatnonzero(r.output != want)
-        assert diff.size == 0, f"call {i} ({c.out_shape}): {diff.size} values differ"
+    ks.check(fw, calls)
 
 
 @pytest.mark.parametrize("board_name", BOARDS)
@@ -63,7 +59,4 @@ def test_fc_packed_fast_requant_edges_in_qemu(board_name: str, tmp_path) -> None
         for k in range(len(FAST_EDGE_QUANTS)):
             x, w, bias, x_zp, y_zp, mults, shifts, act = fast_edge_case(100 * cin + cout + 13 * k, cin, cout)
             calls.append(ks.fc_packed(x, w, bias, ks.Quant(x_zp, y_zp, mults, shifts, act)))
-    for i, (c, r) in enumerate(zip(calls, ks.run(fw, calls))):
-        assert r.status == 0, f"call {i} returned {r.status}"
-        diff = np.flatnonzero(r.output != c.expected())
-        assert diff.size == 0, f"call {i} ({c.out_shape}): {diff.size} values differ"
+    ks.check(fw, calls)
