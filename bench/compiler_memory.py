@@ -10,10 +10,15 @@ Writes ``bench/results/compiler_memory.json`` and prints its path. Byte counts o
   Cortex-M7 uses 54,996 B (ResNet-8) and 22,820 B (DS-CNN).
 
 ``modes`` repeats the plan with the rewrites switched off one by one, to show what each buys.
+
+    .venv/bin/python bench/compiler_memory.py                  # writes bench/results/compiler_memory.json
+    .venv/bin/python bench/compiler_memory.py --json /tmp/m.json  # anywhere else, no history entry
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -60,15 +65,23 @@ def measure(name: str, path: Path) -> dict:
     }
 
 
-def main() -> Path:
+def main(argv: list[str] | None = None) -> Path:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--json", type=Path, help="write here instead of bench/results/compiler_memory.json")
+    args = parser.parse_args(argv)
     details = {name: measure(name, path) for name, path in MODELS.items()}
-    out = write_result("compiler_memory", {
+    record = {
         "note": "bytes; tflm_arena is TFLite Micro's host (64-bit) arena total, measured here; "
                 "tflm_cortex_m7_cmsis_nn is quoted (issue 4: TFLite Micro + CMSIS-NN on the emulated Cortex-M7), "
                 "not measured by this script",
         "summary": {n: {k: d[k] for k in ("arena", "lower_bound", "tflm_arena")} for n, d in details.items()},
         "details": details,
-    })
+    }
+    if args.json is not None:
+        args.json.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+        out = args.json
+    else:
+        out = write_result("compiler_memory", record)
     print(out)
     return out
 
