@@ -1,4 +1,5 @@
-"""Per-instruction profile of one model on the emulated Cortex-M7 (QEMU mps2-an500).
+"""Per-instruction profile of one model on an emulated Cortex-M (QEMU; mps2-an500, the M7, unless
+``--board`` names another, e.g. mps3-an547 for the M55).
 
 A development tool for the kernels in ``runtime_c/``, finer than ``kernel_profile.py``'s
 per-layer counts: it builds the firmware as the benchmarks do, runs one inference with QEMU's
@@ -7,7 +8,7 @@ none is skipped), and counts executed instructions per guest address. It prints 
 instructions per function and the N most executed instructions with their disassembly, which
 shows where a kernel's loop spends its cycles (spills, reloads, call overhead).
 
-    .venv/bin/python bench/pc_profile.py --model kws [--opt -O2] [--top 40] [--json PATH]
+    .venv/bin/python bench/pc_profile.py --model kws [--opt -O2] [--board mps3-an547] [--top 40] [--json PATH]
     .venv/bin/python bench/pc_profile.py path/to/model.tflite
 
 Counts cover the whole run (start-up and the serial protocol too); the log lives in a temporary
@@ -37,7 +38,7 @@ MODELS = {
     "kws": Path("/work/shared/models/mlperf-tiny/kws_dscnn_int8.tflite"),
     "resnet8": Path("/work/shared/models/mlperf-tiny/ic_resnet8_int8.tflite"),
 }
-BOARD = "mps2-an500"
+DEFAULT_BOARD = "mps2-an500"
 _ASM = re.compile(r"\s*(?:[0-9a-f]{4} )+\s*(.*)")  # "  e9f1 3c02  ldrd r3, ..." -> the mnemonic
 _TRACE = re.compile(r"Trace \d+: (0x[0-9a-f]+) \[[0-9a-f]+/([0-9a-f]+)/")
 
@@ -77,13 +78,13 @@ def parse_log(lines) -> tuple[Counter, dict[int, str], dict[int, str]]:
     return counts, func, asm
 
 
-def profile(path: Path, opt: str = "-O2") -> dict:
+def profile(path: Path, opt: str = "-O2", board: str = DEFAULT_BOARD) -> dict:
     """Build and run ``path`` once under the exec log; per-function and per-address counts."""
     graph = read_tflite(path)
     with tempfile.TemporaryDirectory(prefix="pcprof-") as tmp:
         log = Path(tmp) / "qemu.log"
         compile_graph(graph, Path(tmp) / "src")
-        fw = build_firmware(Path(tmp) / "src", get_board(BOARD), Path(tmp) / "fw", opt=opt)
+        fw = build_firmware(Path(tmp) / "src", get_board(board), Path(tmp) / "fw", opt=opt)
         x = ((np.arange(graph.tensor(graph.inputs[0]).nbytes) * 37) % 256).astype(np.uint8).tobytes()
         plain = qemu.qemu_command
 
@@ -100,6 +101,7 @@ def profile(path: Path, opt: str = "-O2") -> dict:
         per_func[func[addr]] += n
     return {
         "model": path.stem,
+        "board": board,
         "opt": opt,
         "inference_instructions": int(m.total_count),
         "logged_instructions": int(sum(counts.values())),
@@ -111,7 +113,7 @@ def profile(path: Path, opt: str = "-O2") -> dict:
 
 def render(r: dict, top_functions: int, top: int) -> str:
     total = r["logged_instructions"]
-    lines = [f"{r['model']} ({r['opt']}): {r['inference_instructions']:,} instructions in the inference "
+    lines = [f"{r['model']} on {r['board']} ({r['opt']}): {r['inference_instructions']:,} instructions in the inference "
              f"(-icount), {total:,} logged over the whole run", "", "per function:"]
     for f in r["functions"][:top_functions]:
         lines.append(f"  {f['instructions']:>12,} {100 * f['instructions'] / total:5.1f}%  {f['function']}")
@@ -126,13 +128,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("tflite", type=Path, nargs="?", help="int8 .tflite model (or use --model)")
     ap.add_argument("--model", choices=sorted(MODELS))
     ap.add_argument("--opt", default="-O2")
+    ap.add_argument("--board", default=DEFAULT_BOARD, help="emulated board (default: the M7)")
     ap.add_argument("--functions", type=int, default=20, help="functions to list")
     ap.add_argument("--top", type=int, default=40, help="most executed instructions to list")
     ap.add_argument("--json", type=Path, help="write every function's and address's count here")
     args = ap.parse_args(argv)
     if (args.tflite is None) == (args.model is None):
         ap.error("give a .tflite path or --model, not both")
-    r = profile(args.tflite or MODELS[args.model], args.opt)
+    r = profile(args.tflite or MODELS[args.model], args.opt, args.board)
     print(render(r, args.functions, args.top))
     if args.json:
         args.json.write_text(json.dumps(r, indent=1) + "\n")

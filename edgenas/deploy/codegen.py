@@ -253,7 +253,7 @@ class _Emitter:
         scratch = self.scratch(s) if s.index in self.plan.scratch else "NULL"
         a, kh, kw = op.attrs, *self.graph.tensor(op.inputs[1]).shape[1:3]
         kernel = depthwise_entry((kh, kw), (a["stride_h"], a["stride_w"]), (a.get("dilation_h", 1), a.get("dilation_w", 1)),
-                                 self.graph.tensor(s.input).shape)
+                                 self.graph.tensor(s.input).shape, y.shape, s.in_place)
         self.call(f"{kernel}(&{p}, &{q}, &{ind}, {self.ptr(s.input)}, &{wd}, {wsym}, {bsym}, &{outd}, {self.ptr(s.output)}, {scratch})")
 
     def _fully_connected(self, s: Step, op: Op, name: str) -> None:
@@ -463,34 +463,44 @@ def kx1_window(kernel: tuple[int, int], dilation: tuple[int, int] = (1, 1)) -> b
 DW3X3_CHANNELS = 4
 """The runtime's 3x3 depthwise entry point takes channel counts that are multiples of this."""
 DW3X3_WIDTH = (8, 128)
-"""Input row widths (pixels) the compiler sends to the 3x3 entry point: narrower rows (DS-CNN's
-25x5 maps) run faster in the row engine, which streams them transposed; the runtime's stack
-rows hold at most 128 pixels (kernels.h)."""
+"""Row lengths (pixels) the 3x3 entry point runs: image rows of this width, or else image
+columns (a transposed view, e.g. DS-CNN's 25x5 maps as 5 rows of 25); the runtime's stack rows
+hold at most 128 pixels (kernels.h)."""
 
 
 def dw3x3_window(kernel: tuple[int, int], stride: tuple[int, int], dilation: tuple[int, int] = (1, 1),
-                 in_shape: tuple[int, ...] | None = None) -> bool:
+                 in_shape: tuple[int, ...] | None = None, out_shape: tuple[int, ...] | None = None,
+                 in_place: bool = False) -> bool:
     """Whether a depthwise layer calls ``en_dwconv2d_3x3_s8``: undilated 3x3 at stride 1x1 or
-    2x2, input [N, H, W, C] with C a multiple of 4 and 8 <= W <= 128. Chosen here, per layer,
-    so firmware without such layers does not link that strategy; the kernel still checks the
-    call and falls back, so this only decides code size and speed, never results. Without
-    ``in_shape`` (a shape-free query) no layer qualifies."""
-    if in_shape is None or len(in_shape) != 4:
+    2x2, input [N, H, W, C] with C a multiple of 4, and rows of 8 to 128 pixels (else columns of
+    8 to 128 with rows narrower than 8). In place, rows need an output no larger than the input
+    and columns one of the same size. Mirrors the arm kernel's d3_plan, so the layers sent here
+    are the ones it runs. Chosen here, per layer, so firmware without such layers does not link
+    that strategy. Without shapes (a shape-free query) no layer qualifies."""
+    if in_shape is None or out_shape is None or len(in_shape) != 4 or len(out_shape) != 4:
         return False
-    w, c = int(in_shape[2]), int(in_shape[3])
-    return (tuple(dilation) == (1, 1) and tuple(kernel) == (3, 3) and tuple(stride) in ((1, 1), (2, 2))
-            and c % DW3X3_CHANNELS == 0 and DW3X3_WIDTH[0] <= w <= DW3X3_WIDTH[1])
+    h, w, c = (int(v) for v in in_shape[1:])
+    oh, ow = int(out_shape[1]), int(out_shape[2])
+    s = tuple(stride)
+    if tuple(dilation) != (1, 1) or tuple(kernel) != (3, 3) or s not in ((1, 1), (2, 2)) or c % DW3X3_CHANNELS:
+        return False
+    lo, hi = DW3X3_WIDTH
+    if lo <= w <= hi:
+        return not in_place or (oh <= h and ow <= w)
+    return w < lo and lo <= h <= hi and (not in_place or (oh == h and ow == w))
 
 
 def depthwise_entry(kernel: tuple[int, int], stride: tuple[int, int], dilation: tuple[int, int] = (1, 1),
-                    in_shape: tuple[int, ...] | None = None) -> str:
+                    in_shape: tuple[int, ...] | None = None, out_shape: tuple[int, ...] | None = None,
+                    in_place: bool = False) -> str:
     """The runtime function a depthwise layer calls (one of four with the same contract);
-    ``in_shape`` (NHWC) lets 3x3 layers take their own entry point (:func:`dw3x3_window`)."""
+    the shapes (NHWC) and whether it runs in place let 3x3 layers take their own entry point
+    (:func:`dw3x3_window`)."""
     if kx1_window(kernel, dilation):
         return "en_dwconv2d_kx1_s8"
     if strided_window(kernel, stride, dilation):
         return "en_dwconv2d_strided_s8"
-    if dw3x3_window(kernel, stride, dilation, in_shape):
+    if dw3x3_window(kernel, stride, dilation, in_shape, out_shape, in_place):
         return "en_dwconv2d_3x3_s8"
     return "en_dwconv2d_s8"
 

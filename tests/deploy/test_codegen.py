@@ -367,28 +367,53 @@ def test_depthwise_entry_point_per_layer(kernel, stride, dilation, entry):
     assert depthwise_entry(kernel, stride, dilation) == entry
 
 
+def _same_out(shape: tuple[int, ...], stride: tuple[int, int]) -> tuple[int, ...]:
+    n, h, w, c = shape
+    return (n, -(-h // stride[0]), -(-w // stride[1]), c)
+
+
 @pytest.mark.parametrize("kernel, stride, in_shape, entry", [
     ((3, 3), (1, 1), (1, 16, 16, 16), "en_dwconv2d_3x3_s8"),
     ((3, 3), (2, 2), (1, 17, 9, 8), "en_dwconv2d_3x3_s8"),
     ((3, 3), (1, 1), (1, 4, 128, 4), "en_dwconv2d_3x3_s8"),
-    ((3, 3), (1, 1), (1, 25, 5, 64), "en_dwconv2d_s8"),     # DS-CNN's 25x5 maps: the row engine
-    ((3, 3), (1, 1), (1, 16, 129, 16), "en_dwconv2d_s8"),   # rows wider than the stack slots
-    ((3, 3), (1, 1), (1, 16, 16, 6), "en_dwconv2d_s8"),     # channels not a multiple of 4
-    ((3, 3), (1, 2), (1, 16, 16, 16), "en_dwconv2d_s8"),    # mixed strides
+    ((3, 3), (1, 1), (1, 25, 5, 64), "en_dwconv2d_3x3_s8"),  # DS-CNN's 25x5 maps: transposed
+    ((3, 3), (2, 2), (1, 128, 3, 8), "en_dwconv2d_3x3_s8"),  # transposed, out of place
+    ((3, 3), (1, 1), (1, 5, 5, 16), "en_dwconv2d_s8"),       # short rows and columns
+    ((3, 3), (1, 1), (1, 129, 5, 16), "en_dwconv2d_s8"),     # columns longer than the stack slots
+    ((3, 3), (1, 1), (1, 16, 129, 16), "en_dwconv2d_s8"),    # rows wider than the stack slots
+    ((3, 3), (1, 1), (1, 16, 16, 6), "en_dwconv2d_s8"),      # channels not a multiple of 4
+    ((3, 3), (1, 2), (1, 16, 16, 16), "en_dwconv2d_s8"),     # mixed strides
     ((3, 3), (3, 3), (1, 16, 16, 16), "en_dwconv2d_s8"),
     ((5, 5), (1, 1), (1, 16, 16, 16), "en_dwconv2d_s8"),
     ((5, 5), (2, 2), (1, 16, 16, 16), "en_dwconv2d_strided_s8"),
     ((3, 1), (1, 1), (1, 16, 16, 16), "en_dwconv2d_kx1_s8"),
 ])
 def test_depthwise_3x3_entry_point(kernel, stride, in_shape, entry):
-    """3x3 layers at stride 1x1 / 2x2 with C % 4 == 0 and 8 <= W <= 128 call the 3x3 entry point;
-    without the input shape (a shape-free query) they keep en_dwconv2d_s8."""
+    """3x3 layers at stride 1x1 / 2x2 with C % 4 == 0 and 8 <= W <= 128 (or narrower rows with
+    8 <= H <= 128, transposed) call the 3x3 entry point; without the shapes (a shape-free query)
+    they keep en_dwconv2d_s8."""
     from edgenas.deploy.codegen import depthwise_entry
 
-    assert depthwise_entry(kernel, stride, (1, 1), in_shape) == entry
-    assert depthwise_entry((3, 3), (1, 1), (2, 2), (1, 16, 16, 16)) == "en_dwconv2d_s8"  # dilated
+    out_shape = _same_out(in_shape, stride)
+    assert depthwise_entry(kernel, stride, (1, 1), in_shape, out_shape) == entry
+    assert depthwise_entry((3, 3), (1, 1), (2, 2), (1, 16, 16, 16), (1, 16, 16, 16)) == "en_dwconv2d_s8"  # dilated
     if entry == "en_dwconv2d_3x3_s8":
         assert depthwise_entry(kernel, stride) == "en_dwconv2d_s8"
+
+
+@pytest.mark.parametrize("in_shape, out_shape, entry", [
+    ((1, 16, 16, 8), (1, 14, 14, 8), "en_dwconv2d_3x3_s8"),  # rows: a smaller output is safe
+    ((1, 25, 5, 8), (1, 25, 5, 8), "en_dwconv2d_3x3_s8"),    # transposed, same size
+    ((1, 25, 5, 8), (1, 23, 3, 8), "en_dwconv2d_s8"),        # transposed VALID would overwrite unread columns
+    ((1, 25, 5, 8), (1, 13, 3, 8), "en_dwconv2d_s8"),        # transposed stride 2
+])
+def test_depthwise_3x3_in_place_entry_point(in_shape, out_shape, entry):
+    """In place, the transposed view needs an output of the input's size (d3_plan)."""
+    from edgenas.deploy.codegen import depthwise_entry
+
+    stride = (2, 2) if out_shape[1] * 2 < in_shape[1] else (1, 1)
+    assert depthwise_entry((3, 3), stride, (1, 1), in_shape, out_shape, in_place=True) == entry
+    assert depthwise_entry((3, 3), stride, (1, 1), in_shape, out_shape) == "en_dwconv2d_3x3_s8"
 
 
 def _tflite_mbqm(x: int, mult: int, shift: int) -> int:

@@ -213,14 +213,15 @@ def conv2d_add(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, q: Requant
 
 def dwconv2d(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, q: Requant,
              stride: tuple[int, int], pad: tuple[int, int], out_hw: tuple[int, int],
-             in_place: bool = False, dilation: tuple[int, int] = (1, 1)) -> np.ndarray:
-    """Depthwise conv; `w` is [1, KH, KW, C]. In place computes over a copy of `x`. Calls the
-    entry point the compiler would call for this layer (``codegen.depthwise_entry``)."""
+             in_place: bool = False, dilation: tuple[int, int] = (1, 1), entry: str | None = None) -> np.ndarray:
+    """Depthwise conv; `w` is [1, KH, KW, C]. In place computes over a copy of `x`. Calls
+    ``entry``, by default the entry point the compiler would call for this layer
+    (``codegen.depthwise_entry``)."""
     from edgenas.deploy.codegen import depthwise_entry
 
-    kernel = depthwise_entry(w.shape[1:3], stride, dilation, x.shape)
     n, _, _, c = x.shape
     out_shape = (n, *out_hw, c)
+    kernel = entry or depthwise_entry(w.shape[1:3], stride, dilation, x.shape, out_shape, in_place)
     p = ConvParams(stride[0], stride[1], dilation[0], dilation[1], pad[0], pad[1])
     in_d = _dims(x.shape)
     scratch_bytes = lib().en_dwconv2d_s8_scratch_bytes(C.byref(in_d), int(in_place))

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from edgenas.deploy.codegen import depthwise_entry
 from edgenas.deploy import requant as rq
 
 from . import rt
@@ -51,6 +52,8 @@ def _case(rng: np.random.Generator, kind: str) -> dict:
     elif kind == "dw3x3":  # en_dwconv2d_3x3_s8: 3x3 at stride 1x1 / 2x2, C % 4 == 0, 8 <= W <= 128
         kh = kw = 3
         h, w = int(rng.integers(1, 30)), int(rng.choice([8, 9, int(rng.integers(8, 40)), int(rng.integers(100, 129))]))
+        if rng.random() < 0.4:  # narrower rows with 8 to 128 long columns: the transposed view
+            h, w = int(rng.choice([8, 9, int(rng.integers(8, 40)), int(rng.integers(100, 129))])), int(rng.integers(1, 8))
         c = int(rng.choice([4, 8, 12, 16, 20, 32]))
     elif kind == "wide":  # rows past the 64-output band, and past the ring: tiles
         kh = kw = int(rng.choice([1, 3, 5, 7]))
@@ -120,8 +123,12 @@ KINDS = ["square", "kx1", "1xk", "rect", "wide", "strided", "kx1_band", "dw3x3"]
 @pytest.mark.slow
 def test_arm_dwconv_matches_ref_on_random_shapes(kind: str, block: int) -> None:
     rng = np.random.default_rng([block, KINDS.index(kind)])
+    entries = []
     for _ in range(25):
         c = _case(rng, kind)
+        n, _, _, ch = c["x"].shape
+        entries.append(depthwise_entry(c["w"].shape[1:3], c["stride"], c["dilation"], c["x"].shape,
+                                       (n, *c["out_hw"], ch), c["in_place"]))
         rt.use("ref")
         want = _run(c)
         rt.use("armemu")
@@ -131,6 +138,8 @@ def test_arm_dwconv_matches_ref_on_random_shapes(kind: str, block: int) -> None:
             rt.use("ref")
         diff = np.flatnonzero(got != want)
         assert diff.size == 0, f"{_describe(c)}: {diff.size} values differ, first at {diff[0]}"
+    if kind == "dw3x3":  # the shapes reach the entry point they are drawn for
+        assert entries.count("en_dwconv2d_3x3_s8") >= 15
 
 
 @pytest.mark.parametrize("seed", range(15))
@@ -184,3 +193,28 @@ def test_arm_dw3x3_any_activation_range(seed: int) -> None:
                 rt.use("ref")
         diff = np.flatnonzero(out[0] != out[1])
         assert diff.size == 0, f"{_describe(c)} act [{lo}, {hi}]: {diff.size} values differ"
+
+
+@pytest.mark.parametrize("variant", ["ref", "armemu"])
+@pytest.mark.parametrize("shape, kernel, stride, out_hw, in_place", [
+    ((1, 5, 5, 8), (3, 3), (1, 1), (5, 5), False),      # rows and columns both shorter than 8
+    ((1, 16, 16, 6), (3, 3), (1, 1), (16, 16), False),   # channels not a multiple of 4
+    ((1, 16, 16, 8), (5, 5), (1, 1), (16, 16), False),   # not 3x3
+    ((1, 25, 5, 8), (3, 3), (1, 1), (23, 3), True),      # transposed in place, output smaller
+])
+def test_dw3x3_entry_refuses_calls_outside_its_plan(variant: str, shape, kernel, stride, out_hw, in_place) -> None:
+    """Every build answers the same calls (internal/dw3x3_plan.h): the compiler never sends
+    others, and none falls back to the general engine, which would then be linked."""
+    c = shape[3]
+    q = rt.make_requant(0, 0, np.full(c, 1 << 30, np.int32), np.full(c, -8, np.int32), (-128, 127))
+    x = np.zeros(shape, np.int8)
+    w = np.ones((1, *kernel, c), np.int8)
+    pad = (0, 0) if out_hw[0] < shape[1] else ((kernel[0] - 1) // 2, (kernel[1] - 1) // 2)
+    rt.use(variant)
+    try:
+        with pytest.raises(RuntimeError, match="en_dwconv2d_3x3_s8 returned -1"):
+            rt.dwconv2d(x, w, None, q, stride, pad, out_hw, in_place=in_place, entry="en_dwconv2d_3x3_s8")
+        if in_place:  # out of place, the transposed view takes it
+            rt.dwconv2d(x, w, None, q, stride, pad, out_hw, entry="en_dwconv2d_3x3_s8")
+    finally:
+        rt.use("ref")

@@ -153,16 +153,20 @@ def _add_quant(rng: np.random.Generator, conv_zp: int) -> rq.AddQuant:
     return rq.add_quant((s1, conv_zp), (s2, _zp(rng)), (so, _zp(rng)), act)
 
 
-@pytest.mark.parametrize("packed", [True, False], ids=["packed", "plain"])
-def test_conv_matches_ref(server, packed: bool) -> None:  # noqa: ANN001
-    rng = np.random.default_rng(191 + packed)
+def conv_calls(rng: np.random.Generator, n: int, *, packed: bool = True) -> list[ks.Call]:
+    """``n`` random conv calls (odd geometries, dilations, paddings; every requantisation edge)."""
     calls = []
-    for _ in range(36):
+    for _ in range(n):
         g = _conv_geometry(rng)
         cout, taps = g["w"].shape[0], int(np.prod(g["w"].shape[1:]))
         calls.append(ks.conv(g["x"], g["w"], _bias(rng, cout), _quant(rng, cout, taps), g["stride"],
                              g["pad"], g["out_hw"], g["dil"], packed=packed))
-    ks.check(server, calls)
+    return calls
+
+
+@pytest.mark.parametrize("packed", [True, False], ids=["packed", "plain"])
+def test_conv_matches_ref(server, packed: bool) -> None:  # noqa: ANN001
+    ks.check(server, conv_calls(np.random.default_rng(191 + packed), 36, packed=packed))
 
 
 def test_conv_long_windows_match_ref(server) -> None:  # noqa: ANN001

@@ -27,20 +27,42 @@ LAYERS = [
 ]
 
 
-def _chain(seed: int = 5) -> Graph:
-    ch = DwChain((1, 13, 17, C), seed)
-    for s, padding, activation, zp in LAYERS:
-        ch.dw(3, 3, s, s, padding, activation, zp)
-    ch.reshape((1, 17, 13, C))
-    for s, padding, activation, zp in LAYERS[:4]:
-        ch.dw(3, 3, s, s, padding, activation, zp)
-    return ch.graph("dw3x3_shapes")
+def _chain(shape: tuple[int, ...], first: list, reshaped: tuple[int, ...], then: list, seed: int, name: str) -> Graph:
+    """3x3 layers ``first`` on ``shape``, a reshape, then layers ``then``."""
+    ch = DwChain(shape, seed)
+    for part in (first, then):
+        for s, padding, activation, zp in part:
+            ch.dw(3, 3, s, s, padding, activation, zp)
+        if part is first:
+            ch.reshape(reshaped)
+    return ch.graph(name)
 
 
 @pytest.mark.parametrize("in_place", [True, False], ids=["in_place", "out_of_place"])
 @pytest.mark.parametrize("board_name", EMULATED)
 def test_dw3x3_chain_bit_exact_in_qemu(board_name, in_place, tmp_path, boards):
-    dws, source = check_in_qemu(_chain(), boards.get(board_name), tmp_path, in_place)
+    graph = _chain((1, 13, 17, C), LAYERS, (1, 17, 13, C), LAYERS[:4], 5, "dw3x3_shapes")
+    dws, source = check_in_qemu(graph, boards.get(board_name), tmp_path, in_place)
     assert len(dws) == len(LAYERS) + 4
     assert all(lay["in_place"] == in_place for lay in dws)
     assert source.count("en_dwconv2d_3x3_s8(") == len(dws)  # every layer takes the new entry point
+
+
+# random output zero points: a layer that clamps every output would hide the layers before it
+NARROW = [(1, "same", "relu", None), (2, "same", "none", None), (1, "valid", "relu6", None),
+          (2, "valid", "relu", None), (1, "same", "none", None)]
+ONE_COLUMN = [(1, "same", "relu", None), (2, "same", "none", None), (1, "same", "none", None)]
+
+
+@pytest.mark.parametrize("in_place", [True, False], ids=["in_place", "out_of_place"])
+@pytest.mark.parametrize("board_name", EMULATED)
+def test_dw3x3_transposed_chain_bit_exact_in_qemu(board_name, in_place, tmp_path, boards):
+    """Maps narrower than 8 pixels run transposed (columns as rows): 25x5 as DS-CNN's, then
+    125x1 (one-pixel rows, padding on both sides of every view row)."""
+    graph = _chain((1, 25, 5, C), NARROW, (1, 125, 1, C), ONE_COLUMN, 6, "dw3x3_transposed")
+    dws, source = check_in_qemu(graph, boards.get(board_name), tmp_path, in_place)
+    assert len(dws) == len(NARROW) + len(ONE_COLUMN)
+    # in place, the transposed view takes only outputs of the input's size (stride 1, SAME)
+    same_size = sum(s == 1 and padding == "same" for s, padding, *_ in NARROW + ONE_COLUMN)
+    want = same_size if in_place else len(dws)
+    assert source.count("en_dwconv2d_3x3_s8(") == want and want >= 4

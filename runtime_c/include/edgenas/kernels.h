@@ -231,13 +231,15 @@ en_status en_dwconv2d_kx1_s8(const en_conv_params *p, const en_requant *q,
                              const en_dims *out_dims, int8_t *out, void *scratch);
 
 /** en_dwconv2d_s8 for the layers the compiler found to be 3x3 at stride 1 or 2 on both axes
- *  (undilated, SAME or VALID) with a channel count that is a multiple of 4 and rows of 8 to 128
- *  pixels (edgenas.deploy.codegen.dw3x3_window). Same contract and results. The arm build runs
- *  them with its 3x3 strategy (arm/dwconv3x3_s8.c: three expanded rows per channel of a group
- *  of four on the stack, about 4.6 KB in all, two outputs per step) when its plan allows
- *  (scratch unused), else as en_dwconv2d_s8; other builds are
- *  en_dwconv2d_s8. A separate entry point, chosen at compile time, so firmware without such
- *  layers does not link the strategy's code. */
+ *  (undilated, SAME or VALID) with a channel count that is a multiple of 4, and rows of 8 to 128
+ *  pixels, or narrower rows with columns of 8 to 128 (edgenas.deploy.codegen.dw3x3_window;
+ *  in place, rows need an output no larger than the input, columns one of the same size). Same
+ *  results; other calls return EN_ERR_ARG in every build (internal/dw3x3_plan.h), so that
+ *  firmware calling only this entry point does not link the general depthwise engine. The arm
+ *  build runs them with its 3x3 strategy (arm/dwconv3x3_s8.c: three expanded rows, or columns
+ *  of narrow maps, per channel of a group of four on the stack, about 4.6 KB in all, two
+ *  outputs per step; scratch unused); other builds as en_dwconv2d_s8. A separate entry point,
+ *  chosen at compile time, so firmware without such layers does not link the strategy's code. */
 en_status en_dwconv2d_3x3_s8(const en_conv_params *p, const en_requant *q,
                              const en_dims *in_dims, const int8_t *in,
                              const en_dims *w_dims, const int8_t *w, const int32_t *bias,

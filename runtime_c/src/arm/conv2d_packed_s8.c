@@ -7,10 +7,13 @@
  * col[(4j + p) * 2]. Then every output channel is a pure dot product over the buffer: per block
  * one word of 4 int8 weights is loaded and sign-extended once (SXTB16 gives {w0, w2}, with
  * ROR #8 {w1, w3}) and used by all four pixels: 27 instructions per 32 MACs in the unrolled
- * loop, and the filters stay int8 in flash. The expansion costs about one instruction per tap
- * per pixel, shared by all C_out channels.
+ * loop, and the filters stay int8 in flash. The expansion (expand_blocks: 12 instructions per
+ * 8 taps) takes a window row at once where it lies inside the input (C_in % 4 == 0: one
+ * contiguous run of KW * C_in bytes), and a stride-1 pointwise lane straight from its pixel; it
+ * is shared by all C_out channels.
  * The accumulators of a batch of channels are then requantised together (rq4_batch: SMMULR,
- * SSAT), away from the dot-product loop's register pressure. en_conv2d_packed_in_place_s8 is
+ * SSAT; per-channel layers with shifts in [-22, -1] in the assembly rq4_fold, 35 instructions
+ * per channel of four pixels), away from the dot-product loop's register pressure. en_conv2d_packed_in_place_s8 is
  * the same loop with out == in (a pointwise group's input is all in the buffer before any of
  * its outputs is written).
  * A fused residual ADD (en_conv2d_add_packed_s8) requantises the batch the same way into a small
@@ -155,21 +158,33 @@ static int32_t dot1(const int32_t *col, const int8_t *w, int32_t blocks, int32_t
     return acc;
 }
 
-/* Expand `blocks` 4-byte blocks of x (offset added) into pixel lane `col` (stride 8 words). */
+/* Expand `blocks` 4-byte blocks of x (offset added) into pixel lane `col` (stride 8 words): two
+ * blocks per pass, 12 instructions (one LDRD, four SXTAB16 with the rotation folded in, four
+ * STR, the pointers and the loop) instead of 9 per block. */
 static inline void expand_blocks(const int8_t *x, int32_t blocks, int32_t off2, int32_t offset,
                                  int32_t *col) {
-    for (; blocks > 0; --blocks, x += 4, col += 8) {
 #if EN_HAVE_DSP
-        (void)offset;
+    (void)offset;
+    if (blocks & 1) {
         const uint32_t v = en_read_u32(x);
         col[0] = __sxtab16(off2, (int8x4_t)v);
-        col[1] = __sxtab16(off2, (int8x4_t)en_ror8(v));
+        col[1] = en_sxtab16_ror8(off2, v);
+        x += 4, col += 8;
+    }
+    for (blocks >>= 1; blocks > 0; --blocks, x += 8, col += 16) {
+        const uint32_t v0 = en_read_u32(x), v1 = en_read_u32(x + 4);
+        col[0] = __sxtab16(off2, (int8x4_t)v0);
+        col[1] = en_sxtab16_ror8(off2, v0);
+        col[8] = __sxtab16(off2, (int8x4_t)v1);
+        col[9] = en_sxtab16_ror8(off2, v1);
+    }
 #else
-        (void)off2;
+    (void)off2;
+    for (; blocks > 0; --blocks, x += 4, col += 8) {
         col[0] = (int32_t)(((uint32_t)(x[0] + offset) & 0xFFFFu) | ((uint32_t)(x[2] + offset) << 16));
         col[1] = (int32_t)(((uint32_t)(x[1] + offset) & 0xFFFFu) | ((uint32_t)(x[3] + offset) << 16));
-#endif
     }
+#endif
 }
 
 static inline void zero_blocks(int32_t blocks, int32_t *col) {
@@ -190,6 +205,8 @@ typedef struct {
     int32_t off2;    /* offset in both halfwords */
     int32_t taps;    /* L = KH * KW * C_in */
     int32_t taps4;   /* L4 */
+    int pointwise;   /* 1x1, stride 1, no padding, C_in % 4 == 0: pixel p's window is the
+                        C_in bytes at in + p * C_in (no index arithmetic per lane) */
 } geom_t;
 
 /* Column lane of output pixel `pix` (flat raster index over N * OH * OW). `win` is an L4-byte
@@ -205,8 +222,16 @@ static void fill_lane(const geom_t *g, size_t pix, int32_t *col, int8_t *win) {
     const int8_t *in_b = g->in + (size_t)b * id->h * id->w * cin;
     if (cin % 4 == 0) {
         const int32_t cb = cin / 4;
+        /* a window row wholly inside the input is one contiguous run of kw_n * C_in bytes */
+        const int row_inside = g->p->dilation_w == 1 && iw0 >= 0 && iw0 + kw_n <= id->w;
         for (int32_t kh = 0; kh < kh_n; ++kh) {
             const int32_t ih = ih0 + kh * g->p->dilation_h;
+            if (row_inside && ih >= 0 && ih < id->h) {
+                expand_blocks(in_b + ((size_t)ih * id->w + iw0) * cin, kw_n * cb, g->off2, g->offset,
+                              col);
+                col += 8 * cb * kw_n;
+                continue;
+            }
             for (int32_t kw = 0; kw < kw_n; ++kw, col += 8 * cb) {
                 const int32_t iw = iw0 + kw * g->p->dilation_w;
                 if (ih < 0 || ih >= id->h || iw < 0 || iw >= id->w) {
@@ -270,6 +295,9 @@ struct outq {
      * SMMULR form (add_rq set; rq4_add_batch_rq), else the exact 64-bit form */
     int add_rq;
     en_rq add1, add2, addo;
+    /* fast, per channel, every shift in [-22, -1] and the activation range int8's: rq4_batch
+     * runs the folded form in assembly (rq4_fold) */
+    int fold;
 };
 
 /* en_rq_scale for a right shift (rs = -shift - 1 >= 0, zp2 = 2 * output_zp + 1), saturated to
@@ -279,23 +307,113 @@ static inline __attribute__((always_inline)) int32_t rq_down(int32_t acc, int32_
     return en_ssat8((((t + (t >> 31)) >> rs) + zp2) >> 1);
 }
 
+/* y[0], y[c1], y[c2], y[c3] = v0..v3 (low bytes): four STRB with register offsets from one
+ * pointer (GCC otherwise keeps four pointers and spills them in rq4_batch's loop). */
+static inline __attribute__((always_inline)) void store4_strided(int8_t *y, int32_t c1, int32_t c2,
+                                                                 int32_t c3, int32_t v0, int32_t v1,
+                                                                 int32_t v2, int32_t v3) {
+#if defined(__ARM_FEATURE_DSP) && !defined(EN_EMULATE_DSP) && defined(__OPTIMIZE__)
+    /* eight register operands: not at -O0, which keeps a frame pointer */
+    __asm volatile("strb %1, [%0]\n\t"
+                   "strb %2, [%0, %5]\n\t"
+                   "strb %3, [%0, %6]\n\t"
+                   "strb %4, [%0, %7]"
+                   :
+                   : "r"(y), "r"(v0), "r"(v1), "r"(v2), "r"(v3), "r"(c1), "r"(c2), "r"(c3)
+                   : "memory");
+#else
+    y[0] = (int8_t)v0;
+    y[c1] = (int8_t)v1;
+    y[c2] = (int8_t)v2;
+    y[c3] = (int8_t)v3;
+#endif
+}
+
+#if defined(__ARM_FEATURE_DSP) && !defined(EN_EMULATE_DSP)
+#define RQ4_FOLD_ASM 1
+/* rq4_fold's arguments; the assembly reads them at these byte offsets: mult 0, shift 4, zp2 8,
+ * cout 12. */
+typedef struct {
+    const int32_t *mult, *shift; /* channel co's */
+    int32_t zp2;                 /* 2 * output_zp + 1 */
+    int32_t cout;                /* bytes from one pixel's output to the next */
+} rq4_fold_args;
+
+/* One value V of rq4_fold (en_rq_fold, then SSAT into V): r11 mult, r12 k, lr r, r2 scratch. */
+#define RQ4_FOLD(V)                                                                                \
+    "lsl r2, " V ", #1\n\t"                                                                        \
+    "smmlar r2, r2, r11, r12\n\t"                                                                 \
+    "add r2, r2, " V ", asr #31\n\t"                                                               \
+    "asr r2, r2, lr\n\t"                                                                            \
+    "ssat " V ", #8, r2\n\t"
+
+/* rq4_batch for an outq with fold set: per channel (y < y_end, one byte of y per channel) its
+ * multiplier and shift, k = zp2 << (r - 1) with r = -shift, then each of the four accumulators
+ * (one LDM) in five instructions and four STRB: 35 instructions per channel (about 48 from C,
+ * which keeps four output pointers and spills them). */
+__attribute__((naked, noinline)) static void rq4_fold(const int32_t (*acc)[PIXELS], int8_t *y,
+                                                      int8_t *y_end, const rq4_fold_args *f) {
+    (void)acc, (void)y, (void)y_end, (void)f; /* in r0-r3 */
+    __asm volatile("push {r2, r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t" /* y_end at [sp] */
+                   "ldm r3, {r8, r9, r10}\n\t" /* mult, shift, zp2 */
+                   "ldr r3, [r3, #12]\n" /* cout */
+                   "1:\n\t"
+                   "ldr r11, [r8], #4\n\t"
+                   "ldr lr, [r9], #4\n\t"
+                   "ldm r0!, {r4, r5, r6, r7}\n\t"
+                   "rsb lr, lr, #0\n\t"
+                   "sub r12, lr, #1\n\t"
+                   "lsl r12, r10, r12\n\t"
+                   RQ4_FOLD("r4") RQ4_FOLD("r5") RQ4_FOLD("r6") RQ4_FOLD("r7")
+                   "strb r4, [r1]\n\t"
+                   "strb r5, [r1, r3]\n\t"
+                   "add r2, r1, r3, lsl #1\n\t"
+                   "strb r6, [r2]\n\t"
+                   "strb r7, [r2, r3]\n\t"
+                   "add r1, r1, #1\n\t"
+                   "ldr r2, [sp]\n\t"
+                   "cmp r1, r2\n\t"
+                   "bne 1b\n\t"
+                   "pop {r2, r4, r5, r6, r7, r8, r9, r10, r11, pc}\n");
+}
+#undef RQ4_FOLD
+#else
+#define RQ4_FOLD_ASM 0
+#endif
+
 /* Requantise the four pixels' accumulators acc[j] of channels co..co + nb - 1 in the SMMULR
  * form (callers checked en_rq_fits for every channel) and store them at y[j + i * cout]. As
- * en_rq_apply, with SSAT doing the final halving and the int8 clamp in one instruction;
- * act_min/act_max inside [-128, 127] are applied after it only when narrower (clamping to a
- * range after a wider one is the same clamp). */
-static void __attribute__((noinline)) rq4_batch(const en_requant *q, int32_t co, int32_t nb,
+ * en_rq_apply; for the usual right shifts of 1..22 in the folded form (en_rq_fold: SMMLAR, ADD,
+ * ASR, SSAT per value), else with SSAT doing the final halving and the int8 clamp in one
+ * instruction; act_min/act_max inside [-128, 127] are applied after it only when narrower
+ * (clamping to a range after a wider one is the same clamp). */
+static void __attribute__((noinline)) rq4_batch(const outq_t *o, int32_t co, int32_t nb,
                                                 const int32_t (*acc)[PIXELS], int8_t *y,
                                                 int32_t cout) {
+    const en_requant *q = o->q;
+#if RQ4_FOLD_ASM
+    if (o->fold) {
+        const rq4_fold_args f = {q->mult + co, q->shift + co, 2 * q->output_zp + 1, cout};
+        rq4_fold(acc, y, y + nb, &f);
+        return;
+    }
+#endif
     const int32_t step = q->per_channel ? 1 : 0;
     const int32_t *mp = q->mult + step * co, *sp = q->shift + step * co;
     const int32_t zp = q->output_zp, zp2 = 2 * zp + 1, lo = q->act_min, hi = q->act_max;
     const int clamp = lo > EN_INT8_MIN || hi < EN_INT8_MAX;
+    const int32_t c2 = 2 * cout, c3 = 3 * cout;
     for (int32_t j = 0; j < nb; ++j, mp += step, sp += step, ++y) {
         const int32_t m = *mp, sh = *sp;
         const int32_t *a = acc[j];
         int32_t v0, v1, v2, v3;
-        if (sh < 0) {
+        if (sh <= -1 && sh >= -22) {
+            const int32_t r = -sh, k = (int32_t)((uint32_t)zp2 << (r - 1));
+            v0 = en_ssat8(en_rq_fold(a[0], m, k, r));
+            v1 = en_ssat8(en_rq_fold(a[1], m, k, r));
+            v2 = en_ssat8(en_rq_fold(a[2], m, k, r));
+            v3 = en_ssat8(en_rq_fold(a[3], m, k, r));
+        } else if (sh < 0) {
             const int32_t rs = -sh - 1;
             v0 = rq_down(a[0], m, rs, zp2);
             v1 = rq_down(a[1], m, rs, zp2);
@@ -314,10 +432,7 @@ static void __attribute__((noinline)) rq4_batch(const en_requant *q, int32_t co,
             v2 = en_clamp_i32(v2, lo, hi);
             v3 = en_clamp_i32(v3, lo, hi);
         }
-        y[0] = (int8_t)v0;
-        y[cout] = (int8_t)v1;
-        y[2 * cout] = (int8_t)v2;
-        y[3 * cout] = (int8_t)v3;
+        store4_strided(y, cout, c2, c3, v0, v1, v2, v3);
     }
 }
 
@@ -401,7 +516,7 @@ static void __attribute__((noinline)) rq4_add_batch(const outq_t *o, int32_t co,
                                                     const int32_t (*acc)[PIXELS],
                                                     const int8_t *skip, int8_t *y, int32_t cout) {
     int8_t v[PIXELS * RQ_BATCH];
-    rq4_batch(o->q, co, nb, acc, v, nb);
+    rq4_batch(o, co, nb, acc, v, nb);
     const int clamp = o->a->act_min > EN_INT8_MIN || o->a->act_max < EN_INT8_MAX;
     const int32_t runs = nb == cout ? 1 : PIXELS, len = nb == cout ? PIXELS * nb : nb;
     for (int32_t i = 0; i < runs; ++i, skip += cout, y += cout) {
@@ -419,7 +534,7 @@ static void __attribute__((noinline)) rq4_add_batch_rq(const outq_t *o, int32_t 
                                                        const int32_t (*acc)[PIXELS],
                                                        const int8_t *skip, int8_t *y, int32_t cout) {
     int8_t v[PIXELS * RQ_BATCH];
-    rq4_batch(o->q, co, nb, acc, v, nb);
+    rq4_batch(o, co, nb, acc, v, nb);
     const en_add_quant *a = o->a;
     const int32_t z1 = a->in1_zp, z2 = a->in2_zp, ls = a->left_shift;
     const int32_t runs = nb == cout ? 1 : PIXELS, len = nb == cout ? PIXELS * nb : nb;
@@ -470,6 +585,10 @@ static void outq_init(outq_t *o, const en_requant *q, const int32_t *bias, int32
     for (int32_t c = 0; c < cout && o->fast; ++c) {
         const int64_t b = bias == NULL ? 0 : (bias[c] < 0 ? -(int64_t)bias[c] : bias[c]);
         o->fast = en_rq_fits(b + tap_bound, q->shift[q->per_channel ? c : 0]);
+    }
+    o->fold = o->fast && q->per_channel && q->act_min == EN_INT8_MIN && q->act_max == EN_INT8_MAX;
+    for (int32_t c = 0; c < cout && o->fold; ++c) {
+        o->fold = q->shift[c] <= -1 && q->shift[c] >= -22;
     }
     o->add_batch = NULL;
     o->store = store_plain;
@@ -523,6 +642,9 @@ static void conv_packed(const en_conv_params *p, const outq_t *o, const en_dims 
     g.off2 = (int32_t)(((uint32_t)g.offset & 0xFFFFu) * 0x00010001u);
     g.taps = w_dims->h * w_dims->w * w_dims->c;
     g.taps4 = (int32_t)en_packed_row_values(w_dims);
+    g.pointwise = w_dims->h == 1 && w_dims->w == 1 && p->stride_h == 1 && p->stride_w == 1 &&
+                  p->pad_top == 0 && p->pad_left == 0 && in_dims->c % 4 == 0 &&
+                  out_dims->h == in_dims->h && out_dims->w == in_dims->w;
     const int32_t cout = out_dims->c;
     const size_t pixels = (size_t)out_dims->n * out_dims->h * out_dims->w;
     if (g.taps4 > COL_MAX_TAPS) {
@@ -538,11 +660,18 @@ static void conv_packed(const en_conv_params *p, const outq_t *o, const en_dims 
     const int32_t blocks = g.taps4 / 4;
     for (size_t pix = 0; pix < pixels; pix += PIXELS) {
         const int32_t n = pixels - pix < PIXELS ? (int32_t)(pixels - pix) : PIXELS;
-        for (int32_t i = 0; i < PIXELS; ++i) {
-            if (i < n) {
-                fill_lane(&g, pix + (size_t)i, col + 2 * i, win);
-            } else if (n > 1) {
-                zero_blocks(blocks, col + 2 * i);
+        if (g.pointwise && n == PIXELS) {
+            const int8_t *x = in + pix * (size_t)g.taps;
+            for (int32_t i = 0; i < PIXELS; ++i, x += g.taps) {
+                expand_blocks(x, blocks, g.off2, g.offset, col + 2 * i);
+            }
+        } else {
+            for (int32_t i = 0; i < PIXELS; ++i) {
+                if (i < n) {
+                    fill_lane(&g, pix + (size_t)i, col + 2 * i, win);
+                } else if (n > 1) {
+                    zero_blocks(blocks, col + 2 * i);
+                }
             }
         }
         const size_t at = pix * (size_t)cout;
@@ -555,7 +684,7 @@ static void conv_packed(const en_conv_params *p, const outq_t *o, const en_dims 
                 dot_batch(col, wc, blocks, g.taps4, bias == NULL ? NULL : bias + co, nb, acc);
                 wc += (size_t)nb * g.taps4;
                 if (o->a == NULL) {
-                    rq4_batch(o->q, co, nb, (const int32_t(*)[PIXELS])acc, out + at + co, cout);
+                    rq4_batch(o, co, nb, (const int32_t(*)[PIXELS])acc, out + at + co, cout);
                 } else {
                     o->add_batch(o, co, nb, (const int32_t(*)[PIXELS])acc, skip + at + co,
                                  out + at + co, cout);

@@ -311,7 +311,8 @@ typedef struct {
     int32_t bias, bias2, mult, shift;
     en_rq rq;
     int fits;  /* en_rq_apply is exact for every accumulator (en_rq_fits) */
-    int fast;  /* fits and shift < 0: row_rq's SMMULR form with a rounding shift */
+    int fast;  /* fits and -22 <= shift <= -1: row_rq's folded SMMLAR form (en_rq_fold) */
+    int32_t r, k; /* fast: -shift and (2 * output_zp + 1) << (r - 1) */
     int clamp; /* 0: act range is int8's; 1: act_min only (act_max 127); 2: both */
 } row_chan;
 
@@ -326,7 +327,9 @@ static void row_chan_make(row_chan *ch, const en_requant *q, const int32_t *bias
     ch->rq = en_rq_make(ch->mult, ch->shift, q->output_zp, q->act_min, q->act_max);
     const int64_t bound = (int64_t)taps * 255 * 128 + (ch->bias < 0 ? -(int64_t)ch->bias : ch->bias);
     ch->fits = en_rq_fits(bound, ch->shift);
-    ch->fast = ch->fits && ch->shift < 0;
+    ch->fast = ch->fits && ch->shift < 0 && ch->shift >= -22;
+    ch->r = -ch->shift;
+    ch->k = ch->fast ? (int32_t)((uint32_t)(2 * q->output_zp + 1) << (ch->r - 1)) : 0;
     ch->clamp = q->act_max < EN_INT8_MAX ? 2 : (q->act_min > EN_INT8_MIN ? 1 : 0);
 }
 
@@ -738,13 +741,13 @@ static void row_acc(const row_plan *v, int32_t g, const int32_t *wr, const int16
 }
 
 /* Pass 2 of one channel over `rows` rows of `cols` accumulators (row r at acc + r * cols):
- * y[r * yrow + i * ycol] = requant(bias + acc), in en_rq's SMMULR form for shift < 0 (lshift 1:
- * (acc << 1) + 2 * bias is one ADD with a shifted operand; rounding shift rs >= 0), the output
- * zero point folded into the final halving and SSAT doing the int8 clamp; `clamp` 1 adds
- * act_min (relu with a zero point above -128), 2 both bounds. Two outputs per step. */
+ * y[r * yrow + i * ycol] = requant(bias + acc) in en_rq_fold's form: s = (acc << 1) + 2 * bias
+ * is one ADD with a shifted operand, then SMMLAR (the output zero point and rounding folded into
+ * k), ADD of s's sign (the sign of bias + acc), ASR, and SSAT doing the int8 clamp; `clamp` 1
+ * adds act_min (relu with a zero point above -128), 2 both bounds. Two outputs per step. */
 EN_AI void rq_fast(const row_chan *k, const int32_t *acc, int32_t rows, int32_t cols, int8_t *y,
                    size_t yrow, size_t ycol, int clamp) {
-    const int32_t m = k->rq.mult, rs = k->rq.rshift, zp2 = k->rq.zp2, b2 = k->bias2;
+    const int32_t m = k->rq.mult, r = k->r, kk = k->k, b2 = k->bias2;
     const int32_t lo = k->rq.act_min, hi = k->rq.act_max;
     for (; rows > 0; --rows, y += yrow) {
         int8_t *yc = y;
@@ -752,8 +755,8 @@ EN_AI void rq_fast(const row_chan *k, const int32_t *acc, int32_t rows, int32_t 
         for (; acc + 1 < end; acc += 2, yc += 2 * ycol) {
 #pragma GCC unroll 2
             for (int32_t j = 0; j < 2; ++j) {
-                const int32_t t = en_smmulr((int32_t)(((uint32_t)acc[j] << 1) + (uint32_t)b2), m);
-                int32_t v = en_ssat8((((t + (t >> 31)) >> rs) + zp2) >> 1);
+                const int32_t s = (int32_t)(((uint32_t)acc[j] << 1) + (uint32_t)b2);
+                int32_t v = en_ssat8((en_smmlar(s, m, kk) + (s >> 31)) >> r);
                 if (clamp) {
                     v = v < lo ? lo : v;
                 }
@@ -764,8 +767,8 @@ EN_AI void rq_fast(const row_chan *k, const int32_t *acc, int32_t rows, int32_t 
             }
         }
         if (acc < end) {
-            const int32_t t = en_smmulr((int32_t)(((uint32_t)*acc++ << 1) + (uint32_t)b2), m);
-            int32_t v = en_ssat8((((t + (t >> 31)) >> rs) + zp2) >> 1);
+            const int32_t s = (int32_t)(((uint32_t)*acc++ << 1) + (uint32_t)b2);
+            int32_t v = en_ssat8((en_smmlar(s, m, kk) + (s >> 31)) >> r);
             if (clamp) {
                 v = v < lo ? lo : v;
             }

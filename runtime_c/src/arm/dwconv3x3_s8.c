@@ -1,11 +1,17 @@
 /* ARMv7E-M 3x3 depthwise convolution at stride 1 or 2: en_dwconv2d_3x3_s8 (kernels.h), same
  * contract and results as ref/dwconv2d_s8.c.
  *
- * The compiler calls this entry point for 3x3 layers at stride 1x1 or 2x2 with rows of 8 to 128
- * pixels and a multiple of 4 channels (edgenas.deploy.codegen.dw3x3_window); calls the plan
- * below does not take (dilation, other padding, wider rows, other channel counts) go to
- * en_dwconv2d_s8. A separate file and entry point, so firmware without such layers does not
- * link it (--gc-sections).
+ * The compiler calls this entry point for 3x3 layers at stride 1x1 or 2x2 with a multiple of 4
+ * channels and rows of 8 to 128 pixels, or narrower rows whose columns are that long, run
+ * transposed (edgenas.deploy.codegen.dw3x3_window; internal/dw3x3_plan.h, d3_plan). Other
+ * calls return EN_ERR_ARG instead of falling back, so a model whose depthwise layers all come
+ * here (DS-CNN) does not link the general engine. A separate file and entry point, so firmware
+ * without such layers does not link it (--gc-sections).
+ *
+ * Transposed view (d3_view): image columns become the rows below (pixel step W * C, row step C,
+ * the filter read column by column), the same loops otherwise; DS-CNN's 25x5 maps run as 5
+ * rows of 25 outputs instead of 25 rows of 5, where the fixed costs per row and channel would
+ * outweigh the multiply-adds.
  *
  * Why a strategy of its own: on 3x3 windows the general row engine (arm/dwconv2d_s8.c) spends
  * more per output on its fixed costs (ring columns of four slots, per-rotation layouts, two
@@ -43,7 +49,9 @@
  * In place (out == in) is safe: a group's outputs land only on the group's channels, and output
  * row oh (pixels < (oh + 1) * OW <= (oh + 1) * W of its batch) is written when every input row
  * up to oh * stride - pad_top + 2 >= oh + 1 is in the slots; rows still to be read start at
- * (oh + 2) * W or later.
+ * (oh + 2) * W or later. Transposed, in place needs OH == H and OW == W: output column j then
+ * lands exactly on input column j, which is in the slots (expanded) before column j's outputs
+ * are computed and never read from memory again.
  *
  * Exactness: every product and partial sum is an exact integer (|x - zp| <= 255, |w| <= 128,
  * 9 taps plus bias), so only the summation order differs from ref.
@@ -53,34 +61,16 @@
 #include "edgenas/kernels.h"
 #include "internal/checks.h"
 #include "internal/dot_arm.h"
+#include "internal/dw3x3_plan.h"
 #include "internal/fixedpoint.h"
 #include "internal/requant_fast.h"
 
 #if EN_HAVE_DSP
 
 enum {
-    D3_MAX_W = 128,          /* widest input row */
-    D3_ROWH = 136,           /* halfwords per row slot: pad_left + W + the pair loops' overrun */
     D3_CHH = 3 * D3_ROWH,    /* halfwords per channel (three slots) */
     D3_RS = 2 * D3_ROWH      /* bytes between slots (LDRD offsets below) */
 };
-
-
-/* A 3x3 undilated call at stride 1x1 or 2x2 with pad_top, pad_left <= 1 (SAME or VALID), C a
- * multiple of 4, rows of at most D3_MAX_W pixels, whose pair loops stay inside a slot; in place
- * also needs OH <= H and OW <= W (see the file comment). */
-static int d3_plan(const en_conv_params *p, const en_dims *in_dims, const en_dims *w_dims,
-                   const en_dims *out_dims, int in_place) {
-    const int32_t s = p->stride_w, W = in_dims->w, OW = out_dims->w;
-    if (w_dims->h != 3 || w_dims->w != 3 || p->dilation_h != 1 || p->dilation_w != 1 ||
-        p->stride_h != s || (s != 1 && s != 2) || p->pad_top > 1 || p->pad_left > 1 ||
-        in_dims->c % 4 != 0 || W > D3_MAX_W) {
-        return 0;
-    }
-    const int32_t pairs = (OW + 1) / 2;
-    const int32_t last = s == 1 ? 2 * pairs + 1 : 4 * pairs + 1; /* last halfword read */
-    return last < D3_ROWH && (!in_place || (out_dims->h <= in_dims->h && OW <= W));
-}
 
 #if defined(__ARM_FEATURE_DSP) && !defined(EN_EMULATE_DSP) && defined(__OPTIMIZE__)
 #define D3_EXPAND_ASM 1
@@ -182,11 +172,20 @@ static void d3_expand(int16_t *d, const int8_t *x, size_t C, int32_t W, int32_t 
     }
 }
 
-/* Zero halfwords [from, to) of the group's four rows of one slot (d: channel 0's row). */
+/* Zero halfwords [from, to) of the group's four rows of one slot (d: channel 0's row), two
+ * words per step between the odd ends (the padding rows above and below the image). */
 static void d3_zero(int16_t *d, int32_t from, int32_t to) {
     for (int32_t k = 0; k < 4; ++k, d += D3_CHH) {
-        for (int32_t i = from; i < to; ++i) {
-            d[i] = 0;
+        int16_t *h = d + from, *end = d + to;
+        if (h < end && (from & 1)) {
+            *h++ = 0; /* slot rows start word-aligned (ring is), so h is now */
+        }
+        for (; h + 4 <= end; h += 4) {
+            d3_store(h, 0);
+            d3_store(h + 2, 0);
+        }
+        for (; h < end; ++h) {
+            *h = 0;
         }
     }
 }
@@ -198,17 +197,18 @@ typedef struct {
     int32_t wk[5][2];
     int32_t b2, bias, mult, shift;
     int32_t zr;      /* (2 * output_zp + 1) << rshift: d3_rq1_relu's zero point */
+    int32_t r, k;    /* fast: -shift and (2 * output_zp + 1) << (r - 1) (en_rq_fold) */
     en_rq rq;
-    int fast;  /* en_rq_fits and shift < 0: the SMMULR loop below */
+    int fast;  /* en_rq_fits and -22 <= shift <= -1: the folded SMMLAR loop below */
     int fits;  /* en_rq_apply exact for every accumulator */
     int fast_relu; /* fast, and zr fits: d3_rq1_relu applies when act_min >= output_zp */
 } d3_chan;
 
 static void d3_chan_make(d3_chan *ch, const en_requant *q, const int8_t *w, const int32_t *bias,
-                         int32_t C, int32_t c, int32_t stride) {
+                         const d3_view *v, int32_t c, int32_t stride) {
     for (int32_t kr = 0; kr < 3; ++kr) {
-        const int8_t *r = w + (size_t)kr * 3 * C + c;
-        const int32_t w0 = r[0], w1 = r[C], w2 = r[2 * C];
+        const int8_t *r = w + kr * v->w_row + c;
+        const int32_t w0 = r[0], w1 = r[v->w_col], w2 = r[2 * v->w_col];
         ch->wk[kr][0] = d3_pkhbt(w0, w1);
         ch->wk[kr][1] = stride == 1 ? d3_pkhbt(w1, w2) : w2;
     }
@@ -222,7 +222,9 @@ static void d3_chan_make(d3_chan *ch, const en_requant *q, const int8_t *w, cons
     ch->rq = en_rq_make(ch->mult, ch->shift, q->output_zp, q->act_min, q->act_max);
     const int64_t bound = (int64_t)9 * 255 * 128 + (ch->bias < 0 ? -(int64_t)ch->bias : ch->bias);
     ch->fits = en_rq_fits(bound, ch->shift);
-    ch->fast = ch->fits && ch->shift < 0;
+    ch->fast = ch->fits && ch->shift < 0 && ch->shift >= -22;
+    ch->r = -ch->shift;
+    ch->k = ch->fast ? (int32_t)((uint32_t)ch->rq.zp2 << (ch->r - 1)) : 0;
     /* d3_rq1_relu adds zr to t (|t| < 2^30 when fits): it must stay below 2^30 too */
     const int64_t zr = ch->fast ? (int64_t)ch->rq.zp2 * ((int64_t)1 << ch->rq.rshift) : 0;
     ch->zr = (int32_t)zr;
@@ -378,13 +380,13 @@ static inline int32_t d3_min(int32_t v, int32_t hi) {
 #endif
 }
 
-/* One output in the SMMULR form (as the row engine's pass 2): (acc << 1) + 2 * bias is one ADD,
- * the output zero point folds into the final halving, SSAT clamps to int8; `clamp` 1 applies
- * act_min, 2 both bounds. */
+/* One output in en_rq_fold's form: s = (acc << 1) + 2 * bias is one ADD, SMMLAR adds k (the
+ * output zero point and the rounding folded), then s's sign, ASR by r, SSAT to int8; `clamp` 1
+ * applies act_min, 2 both bounds. */
 static inline __attribute__((always_inline)) int32_t
-d3_rq1(int32_t a, int32_t m, int32_t rs, int32_t zp2, int32_t b2, int32_t lo, int32_t hi, int clamp) {
-    const int32_t t = en_smmulr((int32_t)(((uint32_t)a << 1) + (uint32_t)b2), m);
-    int32_t v = en_ssat8((((t + (t >> 31)) >> rs) + zp2) >> 1);
+d3_rq1(int32_t a, int32_t m, int32_t r, int32_t k, int32_t b2, int32_t lo, int32_t hi, int clamp) {
+    const int32_t s = (int32_t)(((uint32_t)a << 1) + (uint32_t)b2);
+    int32_t v = en_ssat8((en_smmlar(s, m, k) + (s >> 31)) >> r);
     if (clamp) {
         v = d3_max(v, lo);
     }
@@ -395,17 +397,6 @@ d3_rq1(int32_t a, int32_t m, int32_t rs, int32_t zp2, int32_t b2, int32_t lo, in
 }
 
 typedef uint64_t d3_w64 __attribute__((may_alias, aligned(8)));
-
-/* (a * b + (z << 32) + 2^31) >> 32 = z + SMMULR(a, b): one SMMLAR. */
-static inline int32_t d3_smmlar(int32_t a, int32_t b, int32_t z) {
-#if defined(__ARM_FEATURE_DSP) && !defined(EN_EMULATE_DSP)
-    int32_t r;
-    __asm("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(z));
-    return r;
-#else
-    return (int32_t)((uint32_t)z + (uint32_t)en_smmulr(a, b));
-#endif
-}
 
 #ifndef D3_ASM
 #define D3_ASM 0
@@ -422,7 +413,7 @@ static inline int32_t d3_smmlar(int32_t a, int32_t b, int32_t z) {
 static inline __attribute__((always_inline)) int32_t
 d3_rq1_relu(int32_t a, int32_t m, int32_t rs, int32_t zr, int32_t b2, int32_t lo, int32_t hi,
             int clamp_hi) {
-    const int32_t u = d3_smmlar((int32_t)(((uint32_t)a << 1) + (uint32_t)b2), m, zr);
+    const int32_t u = en_smmlar((int32_t)(((uint32_t)a << 1) + (uint32_t)b2), m, zr);
     int32_t v = d3_max(en_ssat8((u >> rs) >> 1), lo);
     if (clamp_hi) {
         v = d3_min(v, hi);
@@ -482,18 +473,18 @@ d3_rq_relu(const d3_chan *k, const int32_t *acc, int32_t n, int8_t *y, size_t ys
  * (one LDRD). */
 static inline __attribute__((always_inline)) void
 d3_rq_fast(const d3_chan *k, const int32_t *acc, int32_t n, int8_t *y, size_t ystep, int clamp) {
-    const int32_t m = k->rq.mult, rs = k->rq.rshift, zp2 = k->rq.zp2, b2 = k->b2;
+    const int32_t m = k->rq.mult, r = k->r, kk = k->k, b2 = k->b2;
     const int32_t lo = k->rq.act_min, hi = k->rq.act_max;
     const int32_t *end = acc + (n & ~1);
     for (; acc < end; acc += 2, y += 2 * ystep) {
         const uint64_t a2 = *(const d3_w64 *)(const void *)acc;
-        const int32_t v0 = d3_rq1((int32_t)(uint32_t)a2, m, rs, zp2, b2, lo, hi, clamp);
-        const int32_t v1 = d3_rq1((int32_t)(uint32_t)(a2 >> 32), m, rs, zp2, b2, lo, hi, clamp);
+        const int32_t v0 = d3_rq1((int32_t)(uint32_t)a2, m, r, kk, b2, lo, hi, clamp);
+        const int32_t v1 = d3_rq1((int32_t)(uint32_t)(a2 >> 32), m, r, kk, b2, lo, hi, clamp);
         y[0] = (int8_t)v0;
         y[ystep] = (int8_t)v1;
     }
     if (n & 1) {
-        *y = (int8_t)d3_rq1(*acc, m, rs, zp2, b2, lo, hi, clamp);
+        *y = (int8_t)d3_rq1(*acc, m, r, kk, b2, lo, hi, clamp);
     }
 }
 
@@ -571,14 +562,13 @@ __attribute__((noinline)) static void d3_group_row(const d3_ctx *cx, const d3_ch
 /* noinline: its ~4.4 KB of stack (slots, accumulators, channel state) must not stay on the
  * frame that falls back to en_dwconv2d_s8 (whose row engine takes ~5.3 KB). */
 __attribute__((noinline)) static void
-d3_run(const en_conv_params *p, const en_requant *q, const en_dims *in_dims, const int8_t *in,
+d3_run(const d3_view *v, int32_t s, const en_requant *q, const en_dims *in_dims, const int8_t *in,
        const int8_t *w, const int32_t *bias, const en_dims *out_dims, int8_t *out) {
     int16_t ring[4 * D3_CHH] __attribute__((aligned(8)));
     int32_t acc[D3_ROWH] __attribute__((aligned(8)));
     d3_chan chan[4];
-    const int32_t C = in_dims->c, H = in_dims->h, W = in_dims->w;
-    const int32_t OH = out_dims->h, OW = out_dims->w, s = p->stride_h;
-    const int32_t pt = p->pad_top, pl = p->pad_left;
+    const int32_t C = in_dims->c, H = v->h, W = v->w, OH = v->oh, OW = v->ow;
+    const int32_t pt = v->pt, pl = v->pl;
     const int32_t offset = -q->input_zp;
     const int32_t off2 = (int32_t)(((uint32_t)offset & 0xFFFFu) * 0x00010001u);
     const int32_t pairs = (OW + 1) / 2; /* output pairs per row (an odd OW computes one more) */
@@ -587,8 +577,9 @@ d3_run(const en_conv_params *p, const en_requant *q, const en_dims *in_dims, con
      * (padding) are zeroed once: expansion only writes [pl, pl + W). */
     const int32_t row_end = s == 1 ? 2 * pairs + 2 : 4 * pairs + 2;
     const int clamp = q->act_max < EN_INT8_MAX ? 2 : (q->act_min > EN_INT8_MIN ? 1 : 0);
-    const size_t in_row = (size_t)W * C, out_row = (size_t)OW * C;
-    d3_ctx cx = {q, acc, pairs, OW, s, clamp, (size_t)C};
+    const size_t in_image = (size_t)in_dims->h * in_dims->w * C;
+    const size_t out_image = (size_t)out_dims->h * out_dims->w * C;
+    d3_ctx cx = {q, acc, pairs, OW, s, clamp, v->out_px};
     for (int32_t slot = 0; slot < 3; ++slot) {
         d3_zero(ring + slot * D3_ROWH, 0, pl);
         d3_zero(ring + slot * D3_ROWH, pl + W, row_end);
@@ -596,23 +587,23 @@ d3_run(const en_conv_params *p, const en_requant *q, const en_dims *in_dims, con
     for (int32_t c0 = 0; c0 < C; c0 += 4) {
         int relu = clamp != 0 && q->act_min >= q->output_zp, fast = 1;
         for (int32_t k = 0; k < 4; ++k) {
-            d3_chan_make(&chan[k], q, w, bias, C, c0 + k, s);
+            d3_chan_make(&chan[k], q, w, bias, v, c0 + k, s);
             fast = fast && chan[k].fast;
             relu = relu && chan[k].fast_relu;
         }
         cx.kind = !fast ? 3 : (clamp == 0 ? 0 : (relu ? 3 + clamp : 3));
         for (int32_t b = 0; b < in_dims->n; ++b) {
-            const int8_t *ib = in + (size_t)b * H * in_row + c0;
-            int8_t *ob = out + (size_t)b * OH * out_row + c0;
+            const int8_t *ib = in + (size_t)b * in_image + c0;
+            int8_t *ob = out + (size_t)b * out_image + c0;
             /* image row r lives in slot (r + 3) mod 3; `next` is the first row not yet there,
              * `slot` its slot, k0 the kernel row of slot 0 for the current output row */
             int32_t next = -pt, slot = (3 - pt) % 3, k0 = pt;
-            for (int32_t oh = 0; oh < OH; ++oh, ob += out_row) {
+            for (int32_t oh = 0; oh < OH; ++oh, ob += v->out_row) {
                 const int32_t ih0 = oh * s - pt;
                 for (; next < ih0 + 3; ++next) {
                     int16_t *d = ring + slot * D3_ROWH;
                     if (next >= 0 && next < H) {
-                        d3_expand(d + pl, ib + (size_t)next * in_row, (size_t)C, W, off2);
+                        d3_expand(d + pl, ib + (size_t)next * v->in_row, v->in_px, W, off2);
                     } else {
                         d3_zero(d, pl, pl + W);
                     }
@@ -634,11 +625,15 @@ en_status en_dwconv2d_3x3_s8(const en_conv_params *p, const en_requant *q, const
                              const int32_t *bias, const en_dims *out_dims, int8_t *out,
                              void *scratch) {
 #if EN_HAVE_DSP
+    d3_view v;
     if (en_dw_check_args(p, q, in_dims, in, w_dims, w, out_dims, out, scratch) == EN_OK &&
-        d3_plan(p, in_dims, w_dims, out_dims, out == in)) {
-        d3_run(p, q, in_dims, in, w, bias, out_dims, out);
+        d3_plan(p, in_dims, w_dims, out_dims, out == in, &v)) {
+        d3_run(&v, p->stride_h, q, in_dims, in, w, bias, out_dims, out);
         return EN_OK;
     }
+    (void)scratch;
+    return EN_ERR_ARG;
+#else
+    return en_dwconv2d_3x3_other(p, q, in_dims, in, w_dims, w, bias, out_dims, out, scratch);
 #endif
-    return en_dwconv2d_s8(p, q, in_dims, in, w_dims, w, bias, out_dims, out, scratch);
 }

@@ -60,6 +60,29 @@ static inline int32_t en_smmulr(int32_t a, int32_t b) {
 #endif
 }
 
+/** SMMLAR: k + ((a * b + 2^31) >> 32), one instruction on ARMv7E-M (exact: k * 2^32 adds
+ *  nothing to the low word). */
+static inline int32_t en_smmlar(int32_t a, int32_t b, int32_t k) {
+#if defined(__ARM_FEATURE_DSP) && !defined(EN_EMULATE_DSP)
+    int32_t r;
+    __asm("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(k));
+    return r;
+#else
+    return (int32_t)(uint32_t)(((int64_t)k * 4294967296LL + (int64_t)a * b + 2147483648LL) >> 32);
+#endif
+}
+
+/** en_rq_scale for a right shift r = -shift in [1, 22], zero point folded into k =
+ *  (2 * output_zp + 1) << (r - 1), saturated to int8: SMMLAR, ADD, ASR, SSAT. The two halvings
+ *  of en_rq_scale merge, floor((floor(a / 2^(r-1)) + c) / 2) = floor((a + c * 2^(r-1)) / 2^r)
+ *  for an integer c, and y + (y >> 31) may take acc's sign instead of y's (mult >= 0: y < 0
+ *  implies acc < 0, and for acc < 0 with y == 0 both round to the zero point). Same bound as
+ *  en_rq_fits: 2 * acc fits int32, so |y| <= 2^30 and |k| < 2^29 never wrap. */
+static inline int32_t en_rq_fold(int32_t acc, int32_t mult, int32_t k, int32_t r) {
+    const int32_t y = en_smmlar((int32_t)((uint32_t)acc << 1), mult, k);
+    return (y + (acc >> 31)) >> r;
+}
+
 /** One channel's requantisation in the SMMULR form: out = clamp(MBQM(acc) + zp), valid when
  *  |acc| * 2^max(shift, 0) < 2^30 (see en_rq_fits). Fields are derived by en_rq_make. */
 typedef struct {
