@@ -6,7 +6,10 @@ compared byte for byte (samples file) or entry for entry (latency table). The fi
 how busy the machine is: the load average before and after each run is kept beside them, and a
 control measures how much faster two plain processes do a fixed CPU-bound job than one, right
 before the runs (on a machine shared with other jobs the answer can be close to 1: then no pool
-can be faster either).
+can be faster either). A second control does the collect workload itself in two plain forked
+processes, no Ray: measuring subnets streams activations through memory, and two such processes
+slow each other down where two spinning ones do not, so this is the ceiling a pool can reach for
+collect on this machine (``collect_workload``; ``summary.collect_ceiling_2proc``).
 Writes bench/results/distributed.json.
 
     python bench/distributed.py [--archs 24] [--entries 24]
@@ -30,7 +33,7 @@ from common import write_result  # noqa: E402
 from edgenas.boards import get_board  # noqa: E402
 from edgenas.data import load_recorded_dataset  # noqa: E402
 from edgenas.distributed import open_pool  # noqa: E402
-from edgenas.estimate import arch_list, collect_samples  # noqa: E402
+from edgenas.estimate import arch_list, collect_samples, measure_accuracy  # noqa: E402
 from edgenas.profile import build_table  # noqa: E402
 from edgenas.profile.cortex_m import CortexMProfiler  # noqa: E402
 from edgenas.space import get_space  # noqa: E402
@@ -62,6 +65,36 @@ def machine_parallelism(n: int = 15_000_000) -> dict:
         pool.map(_spin, [n, n], chunksize=1)
         two = time.perf_counter() - started
     return {"one_process_s": one, "two_processes_s": two, "speedup_2proc": one / two}
+
+
+_WORK: tuple = ()  # (net, data) for the forked processes of collect_workload_parallelism
+
+
+def _measure_all(archs: list) -> None:
+    net, data = _WORK
+    for arch in archs:
+        measure_accuracy(net, arch, data, calib_images=CALIB_IMAGES, val_images=VAL_IMAGES)
+
+
+def collect_workload_parallelism(n_archs: int = 40) -> dict:
+    """Wall time of measuring ``n_archs`` subnets in 1 forked process vs split over 2 (no Ray,
+    both warmed up first): the speed-up this machine gives the collect workload itself."""
+    global _WORK
+    net, meta = load_supernet(bundled_supernet_dir())
+    _WORK = (net, load_recorded_dataset(meta))
+    archs = arch_list(net.spec, n_archs + 2, seed=12)
+    warm, archs = archs[:2], archs[2:]
+    ctx = multiprocessing.get_context("fork")  # the children share the parent's net and data
+    with ctx.Pool(2) as pool:
+        pool.map(_measure_all, [warm[:1], warm[1:]], chunksize=1)
+        started = time.perf_counter()
+        pool.map(_measure_all, [archs], chunksize=1)
+        one = time.perf_counter() - started
+        started = time.perf_counter()
+        pool.map(_measure_all, [archs[0::2], archs[1::2]], chunksize=1)
+        two = time.perf_counter() - started
+    _WORK = ()
+    return {"archs": n_archs, "one_process_s": one, "two_processes_s": two, "speedup_2proc": one / two}
 
 
 class _Recording:
@@ -134,13 +167,14 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory(prefix="edgenas-bench-distributed-") as tmp:
-        control = {"before_collect": machine_parallelism()}
+        control = {"before_collect": machine_parallelism(), "collect_workload": collect_workload_parallelism()}
         print(control, flush=True)
         collect = bench_collect(args.archs, Path(tmp))
         control["before_profile"] = machine_parallelism()
         print(control, flush=True)
         profile = bench_profile(args.entries, args.batch_size, Path(tmp))
     summary = {"collect_speedup_2w": round(collect["speedup_2w"], 3),
+               "collect_ceiling_2proc": round(control["collect_workload"]["speedup_2proc"], 3),
                "profile_speedup_2boards": round(profile["speedup_2boards"], 3),
                "identical_results": collect["identical"] and profile["identical"]}
     print(write_result("distributed", {"collect": collect, "profile": profile, "summary": summary,

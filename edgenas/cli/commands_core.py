@@ -34,6 +34,19 @@ def _parse_epochs(text: str, *, continuing: bool = False) -> tuple[int, int, int
     return tuple(parts)  # type: ignore[return-value]
 
 
+def _parse_resolution_weights(text: str) -> tuple[float, ...]:
+    """``--resolution-weights``: comma-separated non-negative numbers, or '' (uniform)."""
+    if not text.strip():
+        return ()
+    try:
+        weights = tuple(float(p) for p in text.split(","))
+    except ValueError:
+        raise UsageError(f"--resolution-weights {text!r} is not a list of numbers", hint="e.g. --resolution-weights 4,3,2,1,1") from None
+    if not all(math.isfinite(w) and w >= 0 for w in weights) or sum(weights) <= 0:
+        raise UsageError(f"--resolution-weights {text!r}: need non-negative numbers, not all 0")
+    return weights
+
+
 @app.command()
 @handle_errors
 def space(
@@ -89,6 +102,9 @@ def train(
     subnets: Annotated[int, typer.Option(help="subnets trained per step in the kernel/depth/expand phases")] = 1,
     sandwich: Annotated[bool, typer.Option(help="with 3+ subnets per step, always train the phase's largest and smallest (4+: also an all-smallest-kernel draw)")] = False,
     lr_scale: Annotated[float, typer.Option(help="multiply every phase's peak learning rate (e.g. 4 for a batch 8x larger)")] = 1.0,
+    resolution_weights: Annotated[
+        str, typer.Option(help="relative odds of the space's resolutions when a step draws one, e.g. '4,3,2,1,1' (default: uniform)")
+    ] = "",
     seed: Annotated[int, typer.Option(help="seed for everything random but the data split")] = 0,
     data_seed: Annotated[
         Optional[int], typer.Option(help="seed of the validation split (default: 0, or the --init-from run's)")
@@ -115,7 +131,7 @@ def train(
     from ..supernet.data_parallel import SINGLE, launched_by_torchrun, process_group, rank_device, ranks_from_env
     from ..supernet.device import resolve_device
     from ..supernet.sharding import check_divisible
-    from ..supernet.train import finished_run
+    from ..supernet.train import check_resolution_weights, finished_run
 
     for name, value, least in (("--batch-size", batch_size, 1), ("--subnets", subnets, 1), ("--threads", threads, 0),
                                ("--seed", seed, 0), ("--data-seed", 0 if data_seed is None else data_seed, 0)):
@@ -131,7 +147,9 @@ def train(
         data_seed = split_seed_of(load_meta(init_from)) if init_from is not None else 0
     splits = load_dataset(data, seed=data_seed)
     spec = get_space(space_name, in_channels=splits.in_channels, num_classes=splits.num_classes)
-    phases = default_phases(_parse_epochs(epochs, continuing=init_from is not None), subnets, sandwich, lr_scale)
+    weights = _parse_resolution_weights(resolution_weights)
+    check_resolution_weights(spec, weights)
+    phases = default_phases(_parse_epochs(epochs, continuing=init_from is not None), subnets, sandwich, lr_scale, weights)
     config = TrainConfig(phases=phases, batch_size=batch_size, seed=seed, threads=threads)
     if not ranks.distributed and finished_run(out, config, splits):  # ranks: rank 0 checks inside train_supernet
         stdout.print(f"{out} already holds this finished run: nothing to do")

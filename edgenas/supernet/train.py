@@ -11,6 +11,7 @@ and the same seed gives the same checkpoint bytes.
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -60,6 +61,10 @@ class Phase:
         kernel_end: in the depth and expand phases with 4+ subnets per step, the third draw uses
             the smallest kernel in every block: inheritance lost most on uniformly small kernels
             (``bench/kernel_sharing.py``), and random draws rarely make every kernel small.
+        resolution_weights: relative odds of each of the space's resolutions (in its order) when
+            a step draws its resolution; empty draws them uniformly. Shared weights serve small
+            inputs worst (``bench/supernet_quality.py``: the largest gaps to from-scratch
+            training are at 24 px), so a run may spend more steps there.
     """
 
     kind: str
@@ -68,6 +73,13 @@ class Phase:
     subnets_per_step: int = 1
     sandwich: bool = False
     kernel_end: bool = False
+    resolution_weights: tuple[float, ...] = ()
+
+    def __post_init__(self) -> None:
+        weights = tuple(float(w) for w in self.resolution_weights)  # JSON gives a list
+        if weights and (not all(math.isfinite(w) and w >= 0 for w in weights) or sum(weights) <= 0):
+            raise UsageError(f"resolution weights must be non-negative numbers, not all 0, got {list(weights)}")
+        object.__setattr__(self, "resolution_weights", weights)
 
 
 PHASE_LR = {"full": 0.1, "kernel": 0.03, "depth": 0.02, "expand": 0.02}
@@ -75,19 +87,27 @@ PHASE_LR = {"full": 0.1, "kernel": 0.03, "depth": 0.02, "expand": 0.02}
 
 
 def default_phases(epochs: tuple[int, int, int, int], subnets: int = 1, sandwich: bool = False,
-                   lr_scale: float = 1.0) -> tuple[Phase, ...]:
+                   lr_scale: float = 1.0, resolution_weights: tuple[float, ...] = ()) -> tuple[Phase, ...]:
     """The four progressive-shrinking phases with ``(full, kernel, depth, expand)`` epochs (0 skips one).
 
-    ``lr_scale`` multiplies every peak learning rate: a larger batch takes a larger step."""
+    ``lr_scale`` multiplies every peak learning rate: a larger batch takes a larger step.
+    ``resolution_weights`` applies to every phase (the resolution is elastic in all)."""
     if lr_scale <= 0:
         raise UsageError(f"learning-rate scale must be positive, got {lr_scale}")
     elastic = ("kernel", "depth", "expand")
     return tuple(
         Phase(kind, n, PHASE_LR[kind] * lr_scale, subnets if kind in elastic else 1, sandwich and kind in elastic,
-              sandwich and kind in ("depth", "expand"))
+              sandwich and kind in ("depth", "expand"), tuple(resolution_weights))
         for kind, n in zip(PHASE_KINDS, epochs)
         if n > 0
     )
+
+
+def check_resolution_weights(spec: SpaceSpec, weights: tuple[float, ...]) -> None:
+    """A phase's weights must give one number per resolution of ``spec`` (or none)."""
+    if weights and len(weights) != len(spec.resolutions):
+        raise UsageError(f"{len(weights)} resolution weights for the {len(spec.resolutions)} resolutions "
+                         f"{list(spec.resolutions)} of space {spec.name!r}")
 
 
 @dataclass(frozen=True)
@@ -131,10 +151,12 @@ StepCallback = Callable[[str, int, int, float], None]
 """``(phase_kind, step, steps_in_epoch, loss)`` after every optimisation step."""
 
 
-def sample_for_phase(spec: SpaceSpec, kind: str, rng: np.random.Generator) -> Arch:
+def sample_for_phase(spec: SpaceSpec, kind: str, rng: np.random.Generator,
+                     resolution_weights: tuple[float, ...] = ()) -> Arch:
     """Sample a subnet whose choices elastic in phase ``kind`` are random and the rest maximal.
 
-    The resolution is elastic in every phase, as in Once-for-All.
+    The resolution is elastic in every phase, as in Once-for-All; ``resolution_weights`` (one per
+    resolution of ``spec``) skews its draw, empty draws it uniformly.
     """
     if kind not in PHASE_KINDS:
         raise ValueError(f"unknown phase {kind!r}")
@@ -142,7 +164,12 @@ def sample_for_phase(spec: SpaceSpec, kind: str, rng: np.random.Generator) -> Ar
     def pick(values):
         return values[int(rng.integers(len(values)))]
 
-    resolution = pick(spec.resolutions)
+    if resolution_weights:
+        check_resolution_weights(spec, resolution_weights)
+        odds = np.asarray(resolution_weights, dtype=np.float64)
+        resolution = spec.resolutions[int(rng.choice(len(odds), p=odds / odds.sum()))]
+    else:
+        resolution = pick(spec.resolutions)
     if kind == "full":
         top = largest_arch(spec)
         return Arch(resolution, top.width, top.stages)
@@ -166,7 +193,7 @@ def subnets_for_step(spec: SpaceSpec, phase: Phase, rng: np.random.Generator) ->
     augmented and the teacher run once for all of them; only the sandwich's smallest subnet
     keeps the smallest resolution.
     """
-    archs = [sample_for_phase(spec, phase.kind, rng) for _ in range(phase.subnets_per_step)]
+    archs = [sample_for_phase(spec, phase.kind, rng, phase.resolution_weights) for _ in range(phase.subnets_per_step)]
     archs = [replace(a, resolution=archs[0].resolution) for a in archs]
     resolution = archs[0].resolution
     if phase.sandwich and phase.kind != "full" and phase.subnets_per_step >= 3:
@@ -445,6 +472,8 @@ def train_supernet(
             ranks started with different settings.
     """
     out_dir = Path(out_dir)
+    for phase in config.phases:
+        check_resolution_weights(spec, phase.resolution_weights)
     ranks.check_group()
     check_divisible(config.batch_size, ranks.world_size, micro_batches)
     ranks.agree("settings", _run_settings(config, data, spec, micro_batches, out=out_dir, init_from=init_from,

@@ -342,6 +342,36 @@ def test_sandwich_trains_both_ends_every_step():
     assert smallest_arch(spec) not in plain
 
 
+def test_resolution_weights_skew_the_step_resolution():
+    spec = get_space("mcu-mbv2")  # resolutions 24, 28, 32, 40, 48
+    only_24 = Phase("expand", 1, 0.02, 4, sandwich=True, resolution_weights=(1, 0, 0, 0, 0))
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        assert {a.resolution for a in subnets_for_step(spec, only_24, rng)} == {24}
+    skewed = Phase("expand", 1, 0.02, 4, resolution_weights=(4, 3, 2, 1, 1))
+    rng = np.random.default_rng(1)
+    drawn = [subnets_for_step(spec, skewed, rng)[0].resolution for _ in range(2000)]
+    share = {r: drawn.count(r) / len(drawn) for r in spec.resolutions}
+    assert share[24] == pytest.approx(4 / 11, abs=0.04) and share[48] == pytest.approx(1 / 11, abs=0.03)
+    # no weights: the uniform draws of before, step for step (a resumed run draws what it drew)
+    a, b = np.random.default_rng(5), np.random.default_rng(5)
+    assert [sample_for_phase(spec, "expand", a) for _ in range(5)] == \
+        [sample_for_phase(spec, "expand", b, ()) for _ in range(5)]
+
+
+def test_resolution_weights_are_checked():
+    spec = get_space("mcu-mbv2")
+    with pytest.raises(UsageError, match="not all 0"):
+        Phase("expand", 1, 0.02, resolution_weights=(0, 0, 0, 0, 0))
+    with pytest.raises(UsageError, match="non-negative"):
+        Phase("expand", 1, 0.02, resolution_weights=(1, -1, 1, 1, 1))
+    with pytest.raises(UsageError, match="3 resolution weights for the 5 resolutions"):
+        sample_for_phase(spec, "expand", np.random.default_rng(0), (1, 2, 3))
+    phase = Phase("expand", 1, 0.02, resolution_weights=[4, 3, 2, 1, 1])  # as read back from JSON
+    assert phase.resolution_weights == (4.0, 3.0, 2.0, 1.0, 1.0)
+    assert TrainConfig.from_dict(TrainConfig(phases=(phase,)).to_dict()).phases == (phase,)
+
+
 def test_kernel_sandwich_trains_both_uniform_kernel_ends():
     spec = get_space("mcu-mbv2")
     rng = np.random.default_rng(0)
