@@ -138,6 +138,17 @@ class TrainConfig:
         return cls(**data)
 
 
+def same_config(stored: dict | None, config: TrainConfig) -> bool:
+    """Whether a checkpoint's recorded config is ``config``. The record is read back through
+    :class:`TrainConfig` first, so a field added since it was written (e.g. ``resolution_weights``)
+    takes its default instead of making an old run look like one with other settings."""
+    try:
+        stored_config = TrainConfig.from_dict(stored) if isinstance(stored, dict) else None
+    except (KeyError, TypeError, ValueError, UsageError):
+        return False
+    return stored_config is not None and stored_config.to_dict() == config.to_dict()
+
+
 @dataclass
 class Position:
     """Where training stands: the next phase and epoch to run."""
@@ -243,7 +254,7 @@ class _Resume:
         if raw is None:
             return Position(), {}
         state = json.loads(raw)
-        if state["config"] != json.loads(json.dumps(config.to_dict())):
+        if not same_config(state["config"], config):
             raise CheckpointError(
                 f"{self.directory} holds a run with different settings",
                 hint="use a new --out directory, or the same settings to resume",
@@ -362,7 +373,7 @@ def finished_run(out_dir: Path, config: TrainConfig, data: DataSplits) -> bool:
                               f"than {data.source or data.name!r}", hint="use the same --data, or a new --out directory")
     if not finished:
         return False
-    if meta.get("config") != json.loads(json.dumps(config.to_dict())):
+    if not same_config(meta.get("config"), config):
         raise CheckpointError(f"{out_dir} holds a finished run with other settings",
                               hint="use a new --out directory (or --init-from it to train on)")
     publish(out_dir)

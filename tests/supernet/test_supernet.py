@@ -372,6 +372,21 @@ def test_resolution_weights_are_checked():
     assert TrainConfig.from_dict(TrainConfig(phases=(phase,)).to_dict()).phases == (phase,)
 
 
+def test_runs_recorded_before_resolution_weights_keep_their_settings():
+    """A checkpoint written before the field existed has no resolution_weights in its phases: it
+    is the same run (resumable, finished) as the same command now, not one with other settings."""
+    from edgenas.supernet.train import same_config
+
+    config = TrainConfig(phases=(Phase("expand", 2, 0.02, 4, True, True),))
+    old = config.to_dict()
+    for phase in old["phases"]:
+        del phase["resolution_weights"]
+    assert same_config(old, config)
+    assert not same_config(old, TrainConfig(phases=(Phase("expand", 2, 0.02, 4, True, True, (1, 1)),)))
+    assert not same_config({**old, "batch_size": 64}, config)
+    assert not same_config({"phases": [{"kind": "expand"}]}, config) and not same_config(None, config)
+
+
 def test_kernel_sandwich_trains_both_uniform_kernel_ends():
     spec = get_space("mcu-mbv2")
     rng = np.random.default_rng(0)
