@@ -76,12 +76,11 @@ def _measure_all(archs: list) -> None:
         measure_accuracy(net, arch, data, calib_images=CALIB_IMAGES, val_images=VAL_IMAGES)
 
 
-def collect_workload_parallelism(n_archs: int = 40) -> dict:
+def collect_workload_parallelism(net, data, n_archs: int = 40) -> dict:
     """Wall time of measuring ``n_archs`` subnets in 1 forked process vs split over 2 (no Ray,
     both warmed up first): the speed-up this machine gives the collect workload itself."""
     global _WORK
-    net, meta = load_supernet(bundled_supernet_dir())
-    _WORK = (net, load_recorded_dataset(meta))
+    _WORK = (net, data)
     archs = arch_list(net.spec, n_archs + 2, seed=12)
     warm, archs = archs[:2], archs[2:]
     ctx = multiprocessing.get_context("fork")  # the children share the parent's net and data
@@ -123,9 +122,7 @@ def _timed(run, workers: int) -> dict:
             "load_avg_before": load_before, "load_avg_after": os.getloadavg()[0]}
 
 
-def bench_collect(n_archs: int, work: Path) -> dict:
-    net, meta = load_supernet(bundled_supernet_dir())
-    data = load_recorded_dataset(meta)
+def bench_collect(net, data, n_archs: int, work: Path) -> dict:
     archs = arch_list(net.spec, n_archs, seed=11)
     runs, files = [], []
     for workers in (1, 2):
@@ -167,9 +164,11 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory(prefix="edgenas-bench-distributed-") as tmp:
-        control = {"before_collect": machine_parallelism(), "collect_workload": collect_workload_parallelism()}
+        net, meta = load_supernet(bundled_supernet_dir())  # one load for the control and the runs
+        data = load_recorded_dataset(meta)
+        control = {"before_collect": machine_parallelism(), "collect_workload": collect_workload_parallelism(net, data)}
         print(control, flush=True)
-        collect = bench_collect(args.archs, Path(tmp))
+        collect = bench_collect(net, data, args.archs, Path(tmp))
         control["before_profile"] = machine_parallelism()
         print(control, flush=True)
         profile = bench_profile(args.entries, args.batch_size, Path(tmp))
