@@ -9,6 +9,9 @@ epoch budget match. Writes ``bench/results/scratch_baselines.json`` after every 
 
 ``--arch`` adds architectures by their string, e.g. the hand-designed baselines of
 ``bench/extract.py`` (its JSON lists them), which reads its results from here too.
+``--resume-root DIR`` keeps every run's state there after each epoch, so a CPU run of 178 epochs
+can stop at the end of a working session and go on in the next (the same command resumes it;
+the recorded ``seconds`` and ``epochs_this_process`` then cover the last process only).
 ``--heldout A:B`` adds the predictor's held-out subnets A..B-1, the from-scratch ground truth of
 ``bench/estimators.py --truth-epochs-from-baselines`` (processes side by side take slices).
 """
@@ -16,6 +19,7 @@ epoch budget match. Writes ``bench/results/scratch_baselines.json`` after every 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import time
@@ -59,6 +63,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--part", default="", help="write scratch_baselines-PART.json (for processes side by side)")
+    parser.add_argument("--resume-root", type=Path,
+                        help="keep each run's state under this directory after every epoch; the same command "
+                             "goes on from there (runs of hundreds of CPU epochs span working sessions)")
     args = parser.parse_args()
     name = f"{NAME}-{args.part}" if args.part else NAME
     device = resolve_device(args.device)
@@ -76,17 +83,24 @@ def main() -> None:
     runs = json.loads(path.read_text())["runs"] if path.exists() else {}
     for label, arch in todo:
         started = time.time()
-        def progress(epoch: int, loss: float, label=label, started=started) -> None:
+        ran: list[int] = []
+        def progress(epoch: int, loss: float, label=label, started=started, ran=ran) -> None:
+            ran.append(epoch)
             print(f"{label} epoch {epoch + 1}/{args.epochs} loss {loss:.4f} {time.time() - started:.0f} s", flush=True)
 
+        resume = None
+        if args.resume_root is not None:
+            key = hashlib.sha256(f"{arch}|{args.epochs}|{args.batch_size}|{args.seed}".encode()).hexdigest()[:16]
+            resume = args.resume_root / key
         model = train_from_scratch(spec, arch, data, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
-                                   device=device, on_epoch=progress)
+                                   device=device, on_epoch=progress, resume_dir=resume)
         runs[str(arch)] = {
             "label": label,
             "test_acc": accuracy(model, data.test, arch.resolution),
             "epochs": args.epochs,
             "batch_size": args.batch_size,
             "seconds": round(time.time() - started, 1),
+            "epochs_this_process": len(ran),
             "device": device,
             "hardware": torch.cuda.get_device_name(device) if device.startswith("cuda") else "cpu",
         }

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,7 @@ from ..data import DataSplits, augmented_epoch, to_device
 from ..space import Arch, SpaceSpec, largest_arch
 from .ofa import OFASupernet
 from .device import memory_format_for
+from .fit_state import load_fit_state, save_fit_state
 from .prepare import prepare_subnet
 from .subnet import Subnet
 
@@ -78,13 +80,16 @@ def fit_subnet(
     on_step: Callable[[int, int, int], None] | None = None,
     device: str = "cpu",
     should_stop: Callable[[int, Subnet], bool] | None = None,
+    resume_dir: Path | None = None,
 ) -> Subnet:
     """Train ``model`` (``arch``) for ``epochs`` on ``data.train``; return it in eval mode.
 
     ``on_step(epoch, step, steps)`` is called after every update (``step`` counts from 1), for
     progress within epochs that take minutes on a CPU. ``should_stop(epoch, model)`` is asked after
     every epoch (early stopping: it may evaluate the model); returning True ends training there.
-    The cosine schedule still spans ``epochs``.
+    The cosine schedule still spans ``epochs``. With ``resume_dir`` the state is committed there
+    after every epoch (:mod:`.fit_state`) and a run started again with the same settings goes on
+    from its last whole epoch, ending with the same weights as one that never stopped.
     """
     fmt = memory_format_for(device)
     model.to(device, memory_format=fmt)
@@ -101,7 +106,11 @@ def fit_subnet(
         steps = min(steps, max_steps_per_epoch)
     total = steps * epochs
     images, labels = to_device(data.train, device)
-    for epoch in range(epochs):
+    settings = {"arch": str(arch), "epochs": epochs, "lr": lr, "batch_size": batch_size, "weight_decay": weight_decay,
+                "label_smoothing": label_smoothing, "seed": seed, "max_steps_per_epoch": max_steps_per_epoch,
+                "teacher": teacher is not None, "train_images": len(data.train)}
+    start = load_fit_state(resume_dir, model, optimizer, settings) if resume_dir is not None else 0
+    for epoch in range(start, epochs):
         rng = np.random.default_rng([seed, epoch])
         shuffle = torch.Generator().manual_seed(int(rng.integers(2**62)))
         aug = torch.Generator().manual_seed(int(rng.integers(2**62)))
@@ -125,6 +134,8 @@ def fit_subnet(
             losses.append(loss.detach())
             if on_step:
                 on_step(epoch, step + 1, steps)
+        if resume_dir is not None:
+            save_fit_state(resume_dir, model, optimizer, epoch + 1, settings)
         if on_epoch:
             on_epoch(epoch, float(torch.stack(losses).mean()))
         if should_stop is not None and should_stop(epoch, model):

@@ -543,3 +543,34 @@ def test_plan_sizes_are_the_feature_maps_the_subnet_computes():
         plan = plan_net(spec, arch)
         assert seen == [b.in_size for b in plan.blocks] + [plan.head_size]
         assert plan.blocks[0].in_size == plan.stem_size == -(-arch.resolution // spec.stem_stride)
+
+
+@pytest.mark.slow
+def test_from_scratch_run_resumes_to_the_same_weights(tmp_path):
+    """A run stopped after one epoch and started again ends where an uninterrupted run ends; a
+    resume directory of another run is refused."""
+    from edgenas.errors import CheckpointError
+    from edgenas.supernet import train_from_scratch
+
+    data = make_synthetic(seed=0, n_train=256)
+    spec = get_space("tiny-test")
+    arch = smallest_arch(spec)
+    kw = dict(batch_size=32, seed=3, label_smoothing=0.0, max_steps_per_epoch=4)
+    whole = train_from_scratch(spec, arch, data, epochs=3, **kw)
+
+    class Stop(Exception):
+        pass
+
+    def crash(epoch: int, loss: float) -> None:
+        if epoch == 1:
+            raise Stop
+
+    with pytest.raises(Stop):
+        train_from_scratch(spec, arch, data, epochs=3, resume_dir=tmp_path, on_epoch=crash, **kw)
+    seen: list[int] = []
+    resumed = train_from_scratch(spec, arch, data, epochs=3, resume_dir=tmp_path,
+                                 on_epoch=lambda e, loss: seen.append(e), **kw)
+    assert seen == [2]
+    assert all(torch.equal(p, q) for p, q in zip(whole.state_dict().values(), resumed.state_dict().values()))
+    with pytest.raises(CheckpointError, match="epochs"):
+        train_from_scratch(spec, arch, data, epochs=4, resume_dir=tmp_path, **kw)
