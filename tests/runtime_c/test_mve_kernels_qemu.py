@@ -224,7 +224,8 @@ def conv_add_calls(rng: np.random.Generator, max_taps: int, *, packed: bool = Tr
 
 
 def _dw_case(rng: np.random.Generator, kind: str, max_bytes: int = 5000) -> dict:
-    """A random depthwise call of one family (square, Kx1, 1xK, rectangular, wide rows, dilated)."""
+    """A random depthwise call of one family (square, Kx1, 1xK, rectangular, wide rows, dilated,
+    narrow rows with longer columns)."""
     while True:
         c = int(rng.choice([1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 24, 31, 33, 64]))
         n = 1 if rng.random() < 0.85 else 2
@@ -241,6 +242,9 @@ def _dw_case(rng: np.random.Generator, kind: str, max_bytes: int = 5000) -> dict
         elif kind == "rect":
             kh, kw = (int(v) for v in rng.integers(1, 7, 2))
             h, w = (int(v) for v in rng.integers(1, 16, 2))
+        elif kind == "narrow":  # rows under 8 pixels, longer columns: the transposed view
+            kh, kw = (int(v) for v in rng.choice([1, 2, 3, 5], 2))
+            h, w = int(rng.integers(8, 40)), int(rng.integers(1, 8))
         elif kind == "wide":  # rows too wide for a 16-channel ring: smaller groups, or the fallback
             kh = kw = int(rng.choice([3, 5, 7]))
             h, w = int(rng.integers(1, 5)), int(rng.integers(60, 200))
@@ -261,9 +265,12 @@ def _dw_case(rng: np.random.Generator, kind: str, max_bytes: int = 5000) -> dict
                         stride=stride, dil=dil, pad=(pt, pl), out_hw=(oh, ow), in_place=in_place)
 
 
-@pytest.mark.parametrize("kind", ["square", "kx1", "1xk", "rect", "wide", "dilated"])
+DW_KINDS = ["square", "kx1", "1xk", "rect", "wide", "dilated", "narrow"]
+
+
+@pytest.mark.parametrize("kind", DW_KINDS)
 def test_dwconv_matches_ref(server, kind: str) -> None:  # noqa: ANN001
-    rng = np.random.default_rng([196, ["square", "kx1", "1xk", "rect", "wide", "dilated"].index(kind)])
+    rng = np.random.default_rng([196, DW_KINDS.index(kind)])
     calls = []
     for _ in range(20):
         g = _dw_case(rng, kind)

@@ -88,11 +88,18 @@ def _tool_version(tool: str) -> str:
     return out.splitlines()[0].strip() if out else "unknown"
 
 
-def sources_hash(extra: Sequence[Path] = ()) -> str:
-    """SHA-256 (16 hex) over the runtime kernels, the target kit and ``extra`` files."""
+def sources_hash(extra: Sequence[Path] = (), board: Board | None = None) -> str:
+    """SHA-256 (16 hex) over the runtime kernels, the target kit and ``extra`` files.
+
+    With ``board``, only the kernel variants its build compiles (``src/arm`` on cores with the DSP
+    extension, ``src/mve`` on cores with Helium): a table measured on the M7 stays current when
+    only the Helium kernels change.
+    """
+    skipped = set() if board is None else {d for d, used in (("arm", board.dsp), ("mve", board.mve)) if not used}
     h = hashlib.sha256()
     files = sorted(p for d in (RUNTIME_C_DIR / "src", RUNTIME_C_DIR / "include", KIT_DIR)
-                   for p in Path(d).rglob("*") if p.is_file() and p.suffix in (".c", ".h", ".in"))
+                   for p in Path(d).rglob("*") if p.is_file() and p.suffix in (".c", ".h", ".in")
+                   and not (p.parent.parent == RUNTIME_C_DIR / "src" and p.parent.name in skipped))
     for p in [*files, *extra]:
         h.update(p.name.encode())
         h.update(p.read_bytes())
@@ -108,7 +115,7 @@ def toolchain_fingerprint(board: Board, opt: str = "-O2") -> dict[str, object]:
         "compiler": _tool_version(GCC),
         "cflags": [*board.cflags, opt, *BASE_CFLAGS],
         "ldflags": list(LDFLAGS),
-        "runtime_sources": sources_hash(),
+        "runtime_sources": sources_hash(board=board),
         "dsp_kernels": bool(board.dsp),
     }
     if board.emulated:

@@ -756,7 +756,7 @@ EN_AI void rq_fast(const row_chan *k, const int32_t *acc, int32_t rows, int32_t 
 #pragma GCC unroll 2
             for (int32_t j = 0; j < 2; ++j) {
                 const int32_t s = (int32_t)(((uint32_t)acc[j] << 1) + (uint32_t)b2);
-                int32_t v = en_ssat8((en_smmlar(s, m, kk) + (s >> 31)) >> r);
+                int32_t v = en_ssat8(en_rq_fold_doubled(s, m, kk, r));
                 if (clamp) {
                     v = v < lo ? lo : v;
                 }
@@ -768,7 +768,7 @@ EN_AI void rq_fast(const row_chan *k, const int32_t *acc, int32_t rows, int32_t 
         }
         if (acc < end) {
             const int32_t s = (int32_t)(((uint32_t)*acc++ << 1) + (uint32_t)b2);
-            int32_t v = en_ssat8((en_smmlar(s, m, kk) + (s >> 31)) >> r);
+            int32_t v = en_ssat8(en_rq_fold_doubled(s, m, kk, r));
             if (clamp) {
                 v = v < lo ? lo : v;
             }

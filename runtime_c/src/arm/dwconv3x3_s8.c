@@ -386,7 +386,7 @@ static inline int32_t d3_min(int32_t v, int32_t hi) {
 static inline __attribute__((always_inline)) int32_t
 d3_rq1(int32_t a, int32_t m, int32_t r, int32_t k, int32_t b2, int32_t lo, int32_t hi, int clamp) {
     const int32_t s = (int32_t)(((uint32_t)a << 1) + (uint32_t)b2);
-    int32_t v = en_ssat8((en_smmlar(s, m, k) + (s >> 31)) >> r);
+    int32_t v = en_ssat8(en_rq_fold_doubled(s, m, k, r));
     if (clamp) {
         v = d3_max(v, lo);
     }

@@ -72,6 +72,12 @@ static inline int32_t en_smmlar(int32_t a, int32_t b, int32_t k) {
 #endif
 }
 
+/** en_rq_fold of a doubled accumulator s = 2 * acc (kernels that add a bias fold it in here:
+ *  s = (acc << 1) + 2 * bias is one ADD with a shifted operand). s's sign is acc's. */
+static inline int32_t en_rq_fold_doubled(int32_t s, int32_t mult, int32_t k, int32_t r) {
+    return (en_smmlar(s, mult, k) + (s >> 31)) >> r;
+}
+
 /** en_rq_scale for a right shift r = -shift in [1, 22], zero point folded into k =
  *  (2 * output_zp + 1) << (r - 1), saturated to int8: SMMLAR, ADD, ASR, SSAT. The two halvings
  *  of en_rq_scale merge, floor((floor(a / 2^(r-1)) + c) / 2) = floor((a + c * 2^(r-1)) / 2^r)
@@ -79,8 +85,7 @@ static inline int32_t en_smmlar(int32_t a, int32_t b, int32_t k) {
  *  implies acc < 0, and for acc < 0 with y == 0 both round to the zero point). Same bound as
  *  en_rq_fits: 2 * acc fits int32, so |y| <= 2^30 and |k| < 2^29 never wrap. */
 static inline int32_t en_rq_fold(int32_t acc, int32_t mult, int32_t k, int32_t r) {
-    const int32_t y = en_smmlar((int32_t)((uint32_t)acc << 1), mult, k);
-    return (y + (acc >> 31)) >> r;
+    return en_rq_fold_doubled((int32_t)((uint32_t)acc << 1), mult, k, r);
 }
 
 /** One channel's requantisation in the SMMULR form: out = clamp(MBQM(acc) + zp), valid when

@@ -7,7 +7,8 @@
  * out-of-bounds taps skipped. The correction (bias - zp * sum w) is computed once per channel
  * and call (VADDVA), for up to CH_CHUNK channels at a time.
  *
- * Four output pixels at a time (raster order, so a group may span rows and images): each
+ * Output pixels in passes of eight, or four for long windows (raster order, so a pass may span
+ * rows and images): each
  * pixel's window (L = KH * KW * C_in int8 values in OHWI order) is gathered once into a row of
  * the column buffer, a kernel row of KW taps being one contiguous copy when it lies inside the
  * input (undilated); a pointwise conv (1x1, stride 1, no padding) out of place reads the input
@@ -15,9 +16,9 @@
  * while the filter rows stream by (dot_regs: K = ceil(L / 16) loads and VMLADAVAs per output
  * channel plus 4 instructions, no per-channel set-up); longer windows take four pixels per
  * pass, one 16-byte filter load shared by four VMLADAVAs in a tail-predicated loop (dot_batch:
- * 10 instructions per 64 MACs). The accumulators of a batch of channels are requantised four
- * channels per vector with the constants in registers (mve/mve.h), optionally followed by the
- * fused ADD, also as vectors.
+ * 10 instructions per 64 MACs). The accumulators of a batch of up to 64 channels are
+ * requantised four channels per vector with the constants in registers for the whole pass
+ * (mve/mve.h), optionally followed by the fused ADD, also as vectors.
  * Windows longer than COL_MAX (when the input is not read in place) take a one-pixel path that
  * dots each in-bounds kernel row straight from the input, with the filter sums of just those
  * taps (slower, any size).
@@ -35,10 +36,12 @@
 #include "mve/mve.h"
 
 enum {
-    PIXELS = 4,     /* output pixels per pass */
+    PIXELS = 4,     /* output pixels per pass of dot_batch */
+    REG_PIXELS = 8, /* output pixels per pass of dot_regs */
     COL_MAX = 576,  /* window values a column-buffer row holds (3x3x64); 2.3 KB of stack */
     CH_CHUNK = 512, /* channels whose correction terms are kept at once; 2 KB of stack */
-    RQ_BATCH = 32,  /* channels whose accumulators are requantised together */
+    REG_BATCH = 64, /* channels requantised together after dot_regs (after dot_batch: 32) */
+    BATCH = 32,
     REG_TAPS = 64   /* windows up to this long stay in Q registers (dot_regs) */
 };
 
@@ -57,7 +60,7 @@ static inline int32_t add_u32(int32_t a, int32_t b) {
  * the accumulators in the even registers VMLADAVA needs without spilling; the operands are
  * pinned to registers so the compiler schedules the rest. */
 static void dot_batch(const int8_t *const rows[PIXELS], const int8_t *w, int32_t w_row,
-                      int32_t n, const int32_t *corr, int32_t nb, int32_t (*acc)[RQ_BATCH]) {
+                      int32_t n, const int32_t *corr, int32_t nb, int32_t (*acc)[BATCH]) {
     for (int32_t j = 0; j < nb; ++j, w += w_row) {
         register const int8_t *pw __asm("r0") = w;
         register const int8_t *p0 __asm("r1") = rows[0];
@@ -333,10 +336,11 @@ static inline int32x4_t add_lanes(const outq_t *o, int32x4_t v, int32x4_t s) {
     return clamp_lanes(vaddq_n_s32(en_mve_mbqm(sum, &o->ro), o->zo), o->alo, o->ahi);
 }
 
-/* Requantise acc[i][0..nb) (pixel i of n, channels co..co + nb - 1), ADD skip if fused, and
+/* Requantise acc[i * stride + j], j < nb (pixel i of n, channels co..co + nb - 1), ADD skip if
+ * fused, and
  * store at out[(pix + i) * C_out + co + j]. */
 static void store_batch(const en_mve_conv_args *c, const outq_t *o,
-                        const int32_t (*acc)[RQ_BATCH], int32_t n, size_t pix, int32_t co,
+                        const int32_t *acc, int32_t stride, int32_t n, size_t pix, int32_t co,
                         int32_t nb) {
     const en_requant *q = c->q;
     const int32_t cout = c->out_dims->c;
@@ -350,45 +354,46 @@ static void store_batch(const en_mve_conv_args *c, const outq_t *o,
         int8_t *y = c->out + at + (size_t)j;
         if (!o->add) {
             if (left >= 4) {
-                en_mve_requant_store(&acc[0][j], RQ_BATCH * 4, n, &r, zp, lo, hi, y, cout);
+                en_mve_requant_store(acc + j, stride * 4, n, &r, zp, lo, hi, y, cout);
                 continue;
             }
             for (int32_t i = 0; i < n; ++i, y += cout) {
-                const int32x4_t v = vaddq_n_s32(en_mve_mbqm(vldrwq_z_s32(&acc[i][j], pr), &r), zp);
+                const int32x4_t v = vaddq_n_s32(en_mve_mbqm(vldrwq_z_s32(acc + i * stride + j, pr), &r), zp);
                 vstrbq_p_s32(y, clamp_lanes(v, lo, hi), pr);
             }
             continue;
         }
         const int8_t *sk = c->skip + at + (size_t)j;
         for (int32_t i = 0; i < n; ++i, y += cout, sk += cout) {
-            const int32x4_t v = vaddq_n_s32(en_mve_mbqm(vldrwq_z_s32(&acc[i][j], pr), &r), zp);
+            const int32x4_t v = vaddq_n_s32(en_mve_mbqm(vldrwq_z_s32(acc + i * stride + j, pr), &r), zp);
             /* skip is read before out is written: out may be skip */
             vstrbq_p_s32(y, add_lanes(o, clamp_lanes(v, lo, hi), vldrbq_z_s32(sk, pr)), pr);
         }
     }
 }
 
-/* Four pixels at a time from the column buffer, or from the input for a pointwise conv. */
-static void conv_rows(const en_mve_conv_args *c, int direct) {
+/* Output pixels in passes of `pass` from the column buffer `col` (pass rows of the window
+ * length rounded up to 16), or from the input for a pointwise conv; acc holds pass rows of
+ * `batch` channels. */
+static void conv_rows(const en_mve_conv_args *c, int direct, int32_t pass, int8_t *col,
+                      int32_t *acc, int32_t batch) {
     const en_dims *od = c->out_dims;
     const int32_t cin = c->in_dims->c, cout = od->c;
     const int32_t taps = c->w_dims->h * c->w_dims->w * cin;
     const int32_t row_stride = (taps + 15) & ~15;
     const size_t pixels = (size_t)od->n * od->h * od->w;
-    int8_t col[PIXELS * COL_MAX] __attribute__((aligned(16)));
     int32_t corr[CH_CHUNK];
-    int32_t acc[PIXELS][RQ_BATCH];
     const int chunked = cout > CH_CHUNK;
     if (!chunked) {
         fill_corr(c, 0, cout, taps, corr);
     }
     outq_t o;
     outq_init(&o, c->q, c->a);
-    for (size_t pix = 0; pix < pixels; pix += PIXELS) {
-        const int32_t n = pixels - pix < PIXELS ? (int32_t)(pixels - pix) : PIXELS;
-        const int8_t *rows[PIXELS];
-        for (int32_t i = 0; i < PIXELS; ++i) {
-            /* a short last group repeats its last pixel (not stored) */
+    for (size_t pix = 0; pix < pixels; pix += (size_t)pass) {
+        const int32_t n = pixels - pix < (size_t)pass ? (int32_t)(pixels - pix) : pass;
+        const int8_t *rows[REG_PIXELS];
+        for (int32_t i = 0; i < pass; ++i) {
+            /* a short last pass repeats its last pixel (not stored) */
             const size_t k = pix + (size_t)(i < n ? i : n - 1);
             if (direct) {
                 rows[i] = c->in + k * (size_t)cin;
@@ -404,21 +409,38 @@ static void conv_rows(const en_mve_conv_args *c, int direct) {
             if (chunked) {
                 fill_corr(c, co0, nc, taps, corr);
             }
-            for (int32_t j0 = 0; j0 < nc; j0 += RQ_BATCH) {
-                const int32_t nb = nc - j0 < RQ_BATCH ? nc - j0 : RQ_BATCH;
+            for (int32_t j0 = 0; j0 < nc; j0 += batch) {
+                const int32_t nb = nc - j0 < batch ? nc - j0 : batch;
                 const int8_t *w = c->w + (size_t)(co0 + j0) * c->w_row;
                 if (taps <= REG_TAPS) {
                     const int last = co0 + j0 + nb == cout;
                     for (int32_t i = 0; i < n; ++i) {
-                        dot_regs(rows[i], taps, w, c->w_row, corr + j0, nb, last, acc[i]);
+                        dot_regs(rows[i], taps, w, c->w_row, corr + j0, nb, last, acc + i * batch);
                     }
                 } else {
-                    dot_batch(rows, w, c->w_row, taps, corr + j0, nb, acc);
+                    /* only conv_batch's windows are this long: batch == BATCH */
+                    dot_batch(rows, w, c->w_row, taps, corr + j0, nb, (int32_t(*)[BATCH])acc);
                 }
-                store_batch(c, &o, (const int32_t(*)[RQ_BATCH])acc, n, pix, co0 + j0, nb);
+                store_batch(c, &o, acc, batch, n, pix, co0 + j0, nb);
             }
         }
     }
+}
+
+/* Windows in Q registers: eight pixels a pass and 64 channels a batch, so each batch's
+ * requantisation constants serve more pixels (the stack frame stays that of four pixels of
+ * long windows; noinline keeps the two frames apart). */
+static __attribute__((noinline)) void conv_regs(const en_mve_conv_args *c, int direct) {
+    int8_t col[REG_PIXELS * REG_TAPS] __attribute__((aligned(16)));
+    int32_t acc[REG_PIXELS * REG_BATCH];
+    conv_rows(c, direct, REG_PIXELS, col, acc, REG_BATCH);
+}
+
+/* Longer windows: four pixels a pass (dot_batch). */
+static __attribute__((noinline)) void conv_batch(const en_mve_conv_args *c, int direct) {
+    int8_t col[PIXELS * COL_MAX] __attribute__((aligned(16)));
+    int32_t acc[PIXELS * BATCH];
+    conv_rows(c, direct, PIXELS, col, acc, BATCH);
 }
 
 /* One pixel at a time straight from the input: windows too long for the column buffer. */
@@ -472,10 +494,11 @@ static void conv_direct(const en_mve_conv_args *c) {
 
 void en_mve_conv(const en_mve_conv_args *c) {
     const int32_t taps = c->w_dims->h * c->w_dims->w * c->in_dims->c;
-    if (en_conv_is_pointwise(c->p, c->w_dims) && c->out != c->in) {
-        conv_rows(c, 1);
-    } else if (taps <= COL_MAX) {
-        conv_rows(c, 0);
+    const int direct = en_conv_is_pointwise(c->p, c->w_dims) && c->out != c->in;
+    if (taps <= REG_TAPS) {
+        conv_regs(c, direct);
+    } else if (direct || taps <= COL_MAX) {
+        conv_batch(c, direct);
     } else {
         conv_direct(c);
     }

@@ -1,5 +1,11 @@
 /* Helium (MVE) build of the depthwise convolution: same contract and results as ref/dwconv2d_s8.c.
  *
+ * View. A map whose output rows are narrower than 8 pixels and whose columns are longer runs
+ * transposed: image columns as rows (pixel step W * C, row step C, the filter read column by
+ * column), so DS-CNN's 25x5 maps are 5 rows of 25 and the fixed cost of a row (ring loads, tap
+ * addresses) and of a batch of accumulators is spread over 25 pixels (plan_view). Everything
+ * below speaks of the view's rows and columns.
+ *
  * Channels in lanes. Channels go in groups of G = 16 (8 when there are no more, or when a row of
  * 16 would need more tiles), one output pixel at a time: per tap, the group's input bytes and
  * weights are loaded widened to int16 (VLDRB.S16, eight channels per vector) and multiplied into
@@ -30,7 +36,9 @@
  * writes its flat pixels [oh * OW, (oh + 1) * OW); an input row r is copied into the ring at the
  * first output row that needs it, oh_r, so it is intact if oh_r * OW <= r * W (and OH * OW <=
  * H * W keeps an image's outputs out of later images' inputs). The kernel checks this for every
- * row (SAME and VALID geometries satisfy it). A call that fails it, an in-place call whose rows
+ * row (SAME and VALID geometries satisfy it). Transposed, output view row j lies on input view
+ * row j when the shapes are equal (the only in-place transposed calls plan_view takes), which is
+ * the same check with OW == W. A call that fails it, an in-place call whose rows
  * need tiles, or a kernel over 64 taps takes the reference channel-plane loops
  * (common/dw_plane.c).
  * Exactness: integer identities modulo 2^32; the reference accumulator fits int32 (kernels.h).
@@ -47,50 +55,55 @@ enum {
     G_MAX = 16,         /* channels per group */
     RING_BYTES = 3072,  /* the ring's eff_KH rows: 3 KB of stack */
     MAX_TAPS = 64,      /* KH * KW; the group's filter copy is MAX_TAPS * 16 bytes */
-    ROW_CHUNK = 4       /* pixels whose accumulators wait for requantisation: 256 B of stack */
+    ROW_CHUNK = 8,      /* pixels whose accumulators wait for requantisation: 512 B of stack */
+    TRANSPOSE_BELOW = 8 /* output rows narrower than this run transposed when columns are longer */
 };
 
+/* A call as the kernel sees it: image rows, or transposed (image columns as rows, the file
+ * comment), with every step in bytes. */
 typedef struct {
-    const en_conv_params *p;
     const en_requant *q;
-    const en_dims *in_dims;
-    const en_dims *w_dims;
-    const en_dims *out_dims;
-    int32_t g;        /* channels per group: 16 or 8 */
-    int32_t eff_kh;   /* ring rows */
-    int32_t eff_kw;   /* input columns one window spans */
-    int32_t tile;     /* output columns per tile */
+    int32_t n, c;             /* images, channels */
+    int32_t h, w, oh, ow;     /* view rows and row lengths, input and output */
+    int32_t kh, kw;           /* filter rows and columns in the view */
+    int32_t sh, sw, dh, dw;   /* strides and dilations in the view */
+    int32_t pt, pl;           /* padding before the first view row / pixel */
+    size_t in_px, in_row;     /* bytes between input view pixels / rows */
+    size_t out_px, out_row;   /* of the output */
+    size_t w_row, w_col;      /* bytes between the filter's view rows / columns */
+    int32_t g;                /* channels per group: 16 or 8 */
+    int32_t eff_kh;           /* ring rows */
+    int32_t eff_kw;           /* input columns one window spans */
+    int32_t tile;             /* output columns per tile */
 } plan_t;
 
 /* Ring columns a tile of t output columns reads. */
 static int32_t tile_cols(const plan_t *d, int32_t t) {
-    return (t - 1) * d->p->stride_w + d->eff_kw;
+    return (t - 1) * d->sw + d->eff_kw;
 }
 
 /* Output columns per tile for a group of g channels (the whole row if it fits), or 0. */
 static int32_t tile_for(const plan_t *d, int32_t g) {
-    const int32_t ow = d->out_dims->w, budget = RING_BYTES / (d->eff_kh * g);
+    const int32_t ow = d->ow, budget = RING_BYTES / (d->eff_kh * g);
     if (tile_cols(d, ow) <= budget) {
         return ow;
     }
     /* (t - 1) * sw + eff_kw <= budget */
-    const int32_t t = (budget - d->eff_kw) / d->p->stride_w + 1;
+    const int32_t t = (budget - d->eff_kw) / d->sw + 1;
     return budget >= d->eff_kw ? en_min_i32(t, ow) : 0;
 }
 
 /* In place: every input row is copied into the ring before an output row overwrites it (the
  * file comment). */
 static int in_place_safe(const plan_t *d) {
-    const en_conv_params *p = d->p;
-    const en_dims *id = d->in_dims, *od = d->out_dims;
-    if ((int64_t)od->h * od->w > (int64_t)id->h * id->w) {
+    if ((int64_t)d->oh * d->ow > (int64_t)d->h * d->w) {
         return 0;
     }
     int32_t next = 0; /* rows below `next` are loaded */
-    for (int32_t oh = 0; oh < od->h; ++oh) {
-        const int32_t last = en_min_i32(oh * p->stride_h - p->pad_top + d->eff_kh - 1, id->h - 1);
+    for (int32_t oh = 0; oh < d->oh; ++oh) {
+        const int32_t last = en_min_i32(oh * d->sh - d->pt + d->eff_kh - 1, d->h - 1);
         for (; next <= last; ++next) {
-            if ((int64_t)oh * od->w > (int64_t)next * id->w) {
+            if ((int64_t)oh * d->ow > (int64_t)next * d->w) {
                 return 0;
             }
         }
@@ -111,11 +124,12 @@ static void fill_bytes(int8_t *dst, int8x16_t v, int32_t n) {
  * input column iw0: the image's columns copied (nch bytes of each pixel), input_zp elsewhere. */
 static void load_row(const plan_t *d, const int8_t *src, int32_t iw0, int32_t cols, int32_t nch,
                      int8x16_t zp, int8_t *dst) {
-    const int32_t W = d->in_dims->w, C = d->in_dims->c, g = d->g;
+    const int32_t W = d->w, g = d->g;
+    const ptrdiff_t C = (ptrdiff_t)d->in_px;
     const int32_t lo = en_clamp_i32(-iw0, 0, cols), hi = en_clamp_i32(W - iw0, lo, cols);
     fill_bytes(dst, zp, lo * g);
     fill_bytes(dst + hi * g, zp, (cols - hi) * g);
-    src += (ptrdiff_t)(iw0 + lo) * C;
+    src += (iw0 + lo) * C;
     dst += lo * g;
     if (nch == g) {
         if (g == 16) {
@@ -257,8 +271,8 @@ static inline __attribute__((always_inline)) void window_sums16(
 static inline __attribute__((always_inline)) void dw_row_g(
     const plan_t *d, const int8_t *const *tap, int32_t tw, const int8_t *wt, const lanes_t *k,
     int32_t nch, int8_t *y, const int HALVES) {
-    const int32_t taps = d->w_dims->h * d->w_dims->w, C = d->out_dims->c;
-    const int32_t step = d->p->stride_w * 8 * HALVES;
+    const int32_t taps = d->kh * d->kw, C = (int32_t)d->out_px;
+    const int32_t step = d->sw * 8 * HALVES;
     const en_requant *q = d->q;
     const int32_t zp = q->output_zp;
     const int32x4_t lo = vdupq_n_s32(q->act_min), hi = vdupq_n_s32(q->act_max);
@@ -314,11 +328,14 @@ static void dw_row(const plan_t *d, const int8_t *const *tap, int32_t tw, const 
 /* The group's filter (zero past nch) into wt, and its per-accumulator constants into k. */
 static void group_setup(const plan_t *d, const int8_t *w, const int32_t *bias, int32_t c0,
                         int32_t nch, int8_t *wt, lanes_t *k) {
-    const int32_t taps = d->w_dims->h * d->w_dims->w, C = d->in_dims->c, g = d->g;
+    const int32_t taps = d->kh * d->kw, g = d->g;
     const en_requant *q = d->q;
     const mve_pred16_t pw = vctp8q((uint32_t)nch);
-    for (int32_t t = 0; t < taps; ++t) {
-        vstrbq_s8(wt + t * g, vldrbq_z_s8(w + (size_t)t * C + c0, pw)); /* wt has 16 spare bytes */
+    for (int32_t kh = 0, t = 0; kh < d->kh; ++kh) {
+        for (int32_t kw = 0; kw < d->kw; ++kw, ++t) {
+            /* wt has 16 spare bytes */
+            vstrbq_s8(wt + t * g, vldrbq_z_s8(w + kh * d->w_row + kw * d->w_col + c0, pw));
+        }
     }
     /* per channel j < g: correction and requantisation constants, then deinterleaved */
     int32_t corr[G_MAX], mult[G_MAX], shift[G_MAX];
@@ -349,10 +366,8 @@ static void group_setup(const plan_t *d, const int8_t *w, const int32_t *bias, i
 
 static void dw_ring(const plan_t *d, const int8_t *in, const int8_t *w, const int32_t *bias,
                     int8_t *out) {
-    const en_dims *id = d->in_dims, *od = d->out_dims;
-    const en_conv_params *p = d->p;
-    const int32_t C = id->c, H = id->h, W = id->w, g = d->g, R = d->eff_kh;
-    const int32_t kh_n = d->w_dims->h, kw_n = d->w_dims->w;
+    const int32_t C = d->c, g = d->g, R = d->eff_kh;
+    const size_t image = (size_t)d->h * d->w * C; /* bytes per image, input and output */
     int8_t ring[RING_BYTES] __attribute__((aligned(16)));
     int8_t wt[MAX_TAPS * G_MAX + 16] __attribute__((aligned(16)));
     lanes_t k[G_MAX / 4];
@@ -360,45 +375,76 @@ static void dw_ring(const plan_t *d, const int8_t *in, const int8_t *w, const in
     for (int32_t c0 = 0; c0 < C; c0 += g) {
         const int32_t nch = C - c0 < g ? C - c0 : g;
         group_setup(d, w, bias, c0, nch, wt, k);
-        for (int32_t ow0 = 0; ow0 < od->w; ow0 += d->tile) {
-            const int32_t tw = en_min_i32(d->tile, od->w - ow0);
-            const int32_t cols = tile_cols(d, tw), iw0 = ow0 * p->stride_w - p->pad_left;
+        for (int32_t ow0 = 0; ow0 < d->ow; ow0 += d->tile) {
+            const int32_t tw = en_min_i32(d->tile, d->ow - ow0);
+            const int32_t cols = tile_cols(d, tw), iw0 = ow0 * d->sw - d->pl;
             const size_t row_bytes = (size_t)cols * g;
-            for (int32_t b = 0; b < od->n; ++b) {
-                const int8_t *in_b = in + (size_t)b * H * W * C + c0;
-                /* ring rows are counted from the first padding row (u = ih + pad_top >= 0):
+            for (int32_t b = 0; b < d->n; ++b) {
+                const int8_t *in_b = in + (size_t)b * image + c0;
+                int8_t *out_b = out + (size_t)b * d->oh * d->ow * C + ow0 * d->out_px + c0;
+                /* ring rows are counted from the first padding row (u = ih + pt >= 0):
                  * rows below `next` are in the ring, the next one goes to slot next % R */
                 int32_t next = 0, slot = 0;
-                for (int32_t oh = 0; oh < od->h; ++oh) {
-                    const int32_t top = oh * p->stride_h; /* u of the window's first row */
+                for (int32_t oh = 0; oh < d->oh; ++oh) {
+                    const int32_t top = oh * d->sh; /* u of the window's first row */
                     if (next < top) {
                         next = top;
                         slot = top % R;
                     }
                     for (; next < top + R; ++next, slot = slot + 1 == R ? 0 : slot + 1) {
-                        const int32_t ih = next - p->pad_top;
+                        const int32_t ih = next - d->pt;
                         int8_t *dst = ring + (size_t)slot * row_bytes;
-                        if (ih < 0 || ih >= H) {
+                        if (ih < 0 || ih >= d->h) {
                             fill_bytes(dst, zp, (int32_t)row_bytes); /* padding row */
                         } else {
-                            load_row(d, in_b + (size_t)ih * W * C, iw0, cols, nch, zp, dst);
+                            load_row(d, in_b + (size_t)ih * d->in_row, iw0, cols, nch, zp, dst);
                         }
                     }
                     /* tap (kh, kw) of the tile's first window; row u sits in slot u % R and the
                      * last one filled, next - 1, in slot - 1 */
                     const int8_t *tap[MAX_TAPS];
-                    for (int32_t kh = 0, t = 0; kh < kh_n; ++kh) {
-                        const int32_t at = slot - 1 - (next - 1 - (top + kh * p->dilation_h));
+                    for (int32_t kh = 0, t = 0; kh < d->kh; ++kh) {
+                        const int32_t at = slot - 1 - (next - 1 - (top + kh * d->dh));
                         const int8_t *row = ring + (size_t)(at < 0 ? at + R : at) * row_bytes;
-                        for (int32_t kw = 0; kw < kw_n; ++kw, ++t) {
-                            tap[t] = row + (size_t)kw * p->dilation_w * g;
+                        for (int32_t kw = 0; kw < d->kw; ++kw, ++t) {
+                            tap[t] = row + (size_t)kw * d->dw * g;
                         }
                     }
-                    int8_t *y = out + ((size_t)(b * od->h + oh) * od->w + ow0) * C + c0;
-                    dw_row(d, tap, tw, wt, k, nch, y);
+                    dw_row(d, tap, tw, wt, k, nch, out_b + (size_t)oh * d->out_row);
                 }
             }
         }
+    }
+}
+
+/* The call as image rows, or transposed when its rows are narrow and its columns longer
+ * (DS-CNN's 25x5 maps run as 5 rows of 25: the fixed cost of a row and of a batch of
+ * accumulators is then spread over 25 pixels). In place, the transposed view needs the output
+ * shape to be the input's: output view row j then overwrites input view row j only, as
+ * in_place_safe assumes of rows of equal length. */
+static void plan_view(const en_conv_params *p, const en_requant *q, const en_dims *id,
+                      const en_dims *wd, const en_dims *od, int in_place, plan_t *d) {
+    const size_t C = (size_t)id->c;
+    const int transpose = od->w < TRANSPOSE_BELOW && od->h > od->w &&
+                          (!in_place || (od->h == id->h && od->w == id->w));
+    if (!transpose) {
+        *d = (plan_t){q, id->n, id->c, id->h, id->w, od->h, od->w, wd->h, wd->w, p->stride_h,
+                      p->stride_w, p->dilation_h, p->dilation_w, p->pad_top, p->pad_left, C,
+                      (size_t)id->w * C, C, (size_t)od->w * C, (size_t)wd->w * C, C, 0, 0, 0, 0};
+    } else {
+        *d = (plan_t){q, id->n, id->c, id->w, id->h, od->w, od->h, wd->w, wd->h, p->stride_w,
+                      p->stride_h, p->dilation_w, p->dilation_h, p->pad_left, p->pad_top,
+                      (size_t)id->w * C, C, (size_t)od->w * C, C, C, (size_t)wd->w * C, 0, 0, 0, 0};
+    }
+    d->eff_kh = (d->kh - 1) * d->dh + 1;
+    d->eff_kw = (d->kw - 1) * d->dw + 1;
+    /* 16 channels per group, or 8 when there are no more or a row of 16 needs more tiles */
+    d->g = 16;
+    d->tile = tile_for(d, 16);
+    const int32_t t8 = tile_for(d, 8);
+    if (d->c <= 8 || t8 > d->tile) {
+        d->g = 8;
+        d->tile = t8;
     }
 }
 
@@ -410,23 +456,9 @@ en_status en_dwconv2d_s8(const en_conv_params *p, const en_requant *q, const en_
         return EN_ERR_ARG;
     }
     plan_t d;
-    d.p = p;
-    d.q = q;
-    d.in_dims = in_dims;
-    d.w_dims = w_dims;
-    d.out_dims = out_dims;
-    d.eff_kh = (w_dims->h - 1) * p->dilation_h + 1;
-    d.eff_kw = (w_dims->w - 1) * p->dilation_w + 1;
-    /* 16 channels per group, or 8 when there are no more or a row of 16 needs more tiles */
-    d.g = 16;
-    d.tile = tile_for(&d, 16);
-    const int32_t t8 = tile_for(&d, 8);
-    if (in_dims->c <= 8 || t8 > d.tile) {
-        d.g = 8;
-        d.tile = t8;
-    }
-    const int ok = d.tile > 0 && w_dims->h * w_dims->w <= MAX_TAPS &&
-                   (out != in || (d.tile == out_dims->w && in_place_safe(&d)));
+    plan_view(p, q, in_dims, w_dims, out_dims, out == in, &d);
+    const int ok = d.tile > 0 && d.kh * d.kw <= MAX_TAPS &&
+                   (out != in || (d.tile == d.ow && in_place_safe(&d)));
     if (ok) {
         dw_ring(&d, in, w, bias, out);
         return EN_OK;
