@@ -38,7 +38,7 @@ def test_subnet_bit_exact_in_qemu(index, board_name, tmp_path, boards):
     ms = driver.run(fw, [xi.tobytes() for xi in x])
     for m, w in zip(ms, want):
         assert np.frombuffer(m.output, np.int8).tolist() == w.tolist()
-        assert m.unit == "instructions" and 1e6 < m.total_count < 100e6
+        assert m.unit == "instructions" and 1e5 < m.total_count < 100e6
         assert len(m.per_layer) == result.num_layers and all(c > 0 for c in m.per_layer)
         assert 0 <= m.total_count - sum(m.per_layer) < 0.01 * m.total_count
         assert 0 < m.stack_bytes < fw.stack_bytes

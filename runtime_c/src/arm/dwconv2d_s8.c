@@ -2,8 +2,8 @@
  *
  * Undilated windows of 16 to 64 taps strided by 2 or more on both axes (5x5, 7x7 at stride 2)
  * take the direct strategy (dw_direct: int8 taps straight from the input, four channels per
- * tap) when the compiler calls en_dwconv2d_strided_s8 for them; it is a separate entry point so
- * that firmware without such layers drops its code (--gc-sections). Other undilated calls run
+ * tap) when the compiler calls en_dwconv2d_strided_s8 for them, and so do the small maps that end
+ * an MCU net (under 8x8 outputs, direct_small) from en_dwconv2d_s8. Other undilated calls run
  * through the row engine below: any stride, SAME or VALID, any channel
  * count, in place or not, square, rectangular, Kx1 and 1xK kernels whose window fits 64
  * halfwords (KW x KH rounded up to even: up to 8x8, 1x64, 64x1), as long as a row of the
@@ -924,6 +924,21 @@ static void dw_rows(const row_plan *v, const en_requant *q, const en_dims *in_di
  * ring still win at stride 2 (measured: 6.4 vs 6.6 instructions per MAC on 16x16 maps). */
 enum { DIRECT_MIN_TAPS = 16, DIRECT_MAX_TAPS = 64 };
 
+/* Output maps smaller than DIRECT_SMALL_MAP on both axes take the direct strategy at any stride,
+ * from en_dwconv2d_s8 too: the row engine's set-up per row and channel (ring rotation, filter
+ * layouts) is paid for a handful of pixels there, 23-27 instructions per MAC on the 2x2 to 5x5
+ * maps that end an MCU net (measured on a searched subnet), where direct has none. Windows of up
+ * to 9 taps only below DIRECT_SMALL_3X3 outputs: on 6x6 and 7x7 maps the row engine's paired
+ * SMLADs won by 6-10 % at 3x3 (whole MBConv blocks of the M7 latency table). Long narrow maps (a
+ * 256x1 time series) stay with the row engine, which runs them as long rows. */
+enum { DIRECT_SMALL_MAP = 8, DIRECT_SMALL_3X3 = 20 };
+
+/* Whether en_dwconv2d_s8 sends the call to the direct strategy (direct_fits aside). */
+static int direct_small(const en_dims *w_dims, const en_dims *out_dims) {
+    return out_dims->h < DIRECT_SMALL_MAP && out_dims->w < DIRECT_SMALL_MAP &&
+           (w_dims->h * w_dims->w > 9 || out_dims->h * out_dims->w <= DIRECT_SMALL_3X3);
+}
+
 /* Output rows [0, m) may be written over the input before rows m.. are computed. */
 static int direct_safe(const en_conv_params *p, const en_dims *in_dims, const en_dims *out_dims,
                        int32_t m) {
@@ -931,13 +946,12 @@ static int direct_safe(const en_conv_params *p, const en_dims *in_dims, const en
     return m >= out_dims->h || (int64_t)m * out_dims->w <= (int64_t)(r > 0 ? r : 0) * in_dims->w;
 }
 
-/* Whether the direct strategy takes the call. */
-static int direct_plan(const en_conv_params *p, const en_dims *in_dims, const en_dims *w_dims,
+/* Whether the direct strategy can run the call at all: undilated, up to DIRECT_MAX_TAPS taps,
+ * padding less than the window, and in place only when every band is safe. */
+static int direct_fits(const en_conv_params *p, const en_dims *in_dims, const en_dims *w_dims,
                        const en_dims *out_dims, int in_place) {
-    const int64_t taps = (int64_t)w_dims->h * w_dims->w;
-    if (p->dilation_h != 1 || p->dilation_w != 1 || p->stride_h < 2 || p->stride_w < 2 ||
-        taps < DIRECT_MIN_TAPS || taps > DIRECT_MAX_TAPS || p->pad_top >= w_dims->h ||
-        p->pad_left >= w_dims->w) {
+    if (p->dilation_h != 1 || p->dilation_w != 1 || (int64_t)w_dims->h * w_dims->w > DIRECT_MAX_TAPS ||
+        p->pad_top >= w_dims->h || p->pad_left >= w_dims->w) {
         return 0;
     }
     if (!in_place) {
@@ -953,6 +967,13 @@ static int direct_plan(const en_conv_params *p, const en_dims *in_dims, const en
         }
     }
     return 1;
+}
+
+/* Whether the strided entry point takes the call with the direct strategy. */
+static int direct_plan(const en_conv_params *p, const en_dims *in_dims, const en_dims *w_dims,
+                       const en_dims *out_dims, int in_place) {
+    return p->stride_h >= 2 && p->stride_w >= 2 && (int64_t)w_dims->h * w_dims->w >= DIRECT_MIN_TAPS &&
+           direct_fits(p, in_dims, w_dims, out_dims, in_place);
 }
 
 /* a[0..3] (channels c..c+3) += the n taps at x, x + step, ... (four channel bytes each) times
@@ -1074,9 +1095,10 @@ static void dw_direct(const en_conv_params *p, const en_requant *q, const en_dim
         }
         for (int32_t t = 0; t < taps; ++t) {
             const int8_t *wt = w + (size_t)t * C + c0;
-            if (g == 4) {
-                wx[2 * t] = pack_lo16(wt[0], wt[2]);
-                wx[2 * t + 1] = pack_lo16(wt[1], wt[3]);
+            if (g == 4) { /* {w c, w c+2}, {w c+1, w c+3} */
+                const uint32_t v = en_read_u32(wt);
+                wx[2 * t] = __sxtb16((int8x4_t)v);
+                wx[2 * t + 1] = en_sxtab16_ror8(0, v);
             } else {
                 wx[t] = wt[0];
             }
@@ -1213,6 +1235,10 @@ en_status en_dwconv2d_s8(const en_conv_params *p, const en_requant *q, const en_
         return EN_ERR_ARG;
     }
 #if EN_HAVE_DSP
+    if (direct_small(w_dims, out_dims) && direct_fits(p, in_dims, w_dims, out_dims, out == in)) {
+        dw_direct(p, q, in_dims, in, w_dims, w, bias, out_dims, out);
+        return EN_OK;
+    }
     row_plan v;
     if (row_plan_make(p, in_dims, w_dims, out_dims, out == in, &v)) {
         dw_rows(&v, q, in_dims, in, w, bias, out_dims, out);
