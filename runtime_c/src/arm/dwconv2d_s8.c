@@ -929,13 +929,15 @@ enum { DIRECT_MIN_TAPS = 16, DIRECT_MAX_TAPS = 64 };
  * layouts) is paid for a handful of pixels there, 23-27 instructions per MAC on the 2x2 to 5x5
  * maps that end an MCU net (measured on a searched subnet), where direct has none. Windows of up
  * to 9 taps only below DIRECT_SMALL_3X3 outputs: on 6x6 and 7x7 maps the row engine's paired
- * SMLADs won by 6-10 % at 3x3 (whole MBConv blocks of the M7 latency table). Long narrow maps (a
- * 256x1 time series) stay with the row engine, which runs them as long rows. */
+ * SMLADs won by 6-10 % at 3x3 (whole MBConv blocks of the M7 latency table). Kx1 windows (one
+ * tap per window row: a call per tap in direct) and long narrow maps (a 256x1 time series) stay
+ * with the row engine, which runs them as long rows (a 10x1 window at stride 2 on a 7x5 map:
+ * 6.6 instructions per MAC there, 12.3 in direct). */
 enum { DIRECT_SMALL_MAP = 8, DIRECT_SMALL_3X3 = 20 };
 
 /* Whether en_dwconv2d_s8 sends the call to the direct strategy (direct_fits aside). */
 static int direct_small(const en_dims *w_dims, const en_dims *out_dims) {
-    return out_dims->h < DIRECT_SMALL_MAP && out_dims->w < DIRECT_SMALL_MAP &&
+    return out_dims->h < DIRECT_SMALL_MAP && out_dims->w < DIRECT_SMALL_MAP && w_dims->w >= 3 &&
            (w_dims->h * w_dims->w > 9 || out_dims->h * out_dims->w <= DIRECT_SMALL_3X3);
 }
 
