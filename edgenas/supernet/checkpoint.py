@@ -38,10 +38,10 @@ def _cpu_copies(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {k: v.detach().cpu().contiguous().clone() for k, v in sorted(tensors.items())}
 
 
-def save_tensors(path: Path, tensors: dict[str, torch.Tensor]) -> None:
-    """Save ``tensors`` atomically as one safetensors file."""
+def save_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None = None) -> None:
+    """Save ``tensors`` (and string ``metadata``) atomically as one safetensors file."""
     tmp = path.with_name(path.name + ".tmp")
-    save_file(_cpu_copies(tensors), str(tmp))
+    save_file(_cpu_copies(tensors), str(tmp), metadata=metadata)
     os.replace(tmp, path)
 
 

@@ -11,15 +11,15 @@ uninterrupted one. No pickles: safetensors only.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import torch
 import torch.nn as nn
 from safetensors import safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
 from ..errors import CheckpointError
+from .checkpoint import save_tensors
 
 STATE_FILE = "fit_state.safetensors"
 
@@ -40,12 +40,8 @@ def save_fit_state(directory: Path, model: nn.Module, optimizer: torch.optim.Opt
     directory.mkdir(parents=True, exist_ok=True)
     tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
     tensors.update(_momentum(optimizer, list(model.parameters())))
-    tensors = {k: v.detach().cpu().contiguous().clone() for k, v in sorted(tensors.items())}
     meta = {"settings": json.dumps(settings, sort_keys=True), "epochs_done": str(epochs_done)}
-    path = directory / STATE_FILE
-    tmp = path.with_name(path.name + ".tmp")
-    save_file(tensors, str(tmp), metadata=meta)
-    os.replace(tmp, path)
+    save_tensors(directory / STATE_FILE, tensors, meta)
 
 
 def load_fit_state(directory: Path, model: nn.Module, optimizer: torch.optim.Optimizer, settings: dict) -> int:
