@@ -54,6 +54,29 @@ def json_bytes(obj: dict) -> bytes:
     return (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode()
 
 
+def momentum_buffers(model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, torch.Tensor]:
+    """The SGD momentum buffers ``optimizer`` holds for ``model``'s parameters, by parameter name
+    (names survive a rebuilt model and optimizer; ids and positions need not)."""
+    return {name: state["momentum_buffer"] for name, p in model.named_parameters()
+            if (state := optimizer.state.get(p)) and state.get("momentum_buffer") is not None}
+
+
+def restore_momentum(model: torch.nn.Module, optimizer: torch.optim.Optimizer, buffers: dict[str, torch.Tensor]) -> None:
+    """Put :func:`momentum_buffers`' ``buffers`` back into ``optimizer`` (copies with each
+    parameter's device and memory format).
+
+    Raises:
+        CheckpointError: a buffer names no parameter of ``model`` (state of another model).
+    """
+    params = dict(model.named_parameters())
+    unknown = sorted(set(buffers) - set(params))
+    if unknown:
+        raise CheckpointError(f"momentum saved for parameters this model lacks: {', '.join(unknown[:3])}",
+                              hint="the resume state belongs to another model; start a new run")
+    for name, buf in buffers.items():
+        optimizer.state[params[name]]["momentum_buffer"] = torch.empty_like(params[name]).copy_(buf)
+
+
 def supernet_files(net: OFASupernet, meta: dict) -> dict[str, bytes]:
     """The weights and description files of ``net`` (``meta`` gains the space spec)."""
     return {WEIGHTS: tensor_bytes(net.state_dict()), META: json_bytes({**meta, "space": json.loads(net.spec.to_json())})}

@@ -19,18 +19,9 @@ from safetensors import safe_open
 from safetensors.torch import load_file
 
 from ..errors import CheckpointError
-from .checkpoint import save_tensors
+from .checkpoint import momentum_buffers, restore_momentum, save_tensors
 
 STATE_FILE = "fit_state.safetensors"
-
-
-def _momentum(optimizer: torch.optim.Optimizer, params: list[nn.Parameter]) -> dict[str, torch.Tensor]:
-    out = {}
-    for i, p in enumerate(params):
-        buf = optimizer.state.get(p, {}).get("momentum_buffer")
-        if buf is not None:
-            out[f"momentum.{i}"] = buf
-    return out
 
 
 def save_fit_state(directory: Path, model: nn.Module, optimizer: torch.optim.Optimizer, epochs_done: int,
@@ -39,7 +30,7 @@ def save_fit_state(directory: Path, model: nn.Module, optimizer: torch.optim.Opt
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
-    tensors.update(_momentum(optimizer, list(model.parameters())))
+    tensors.update({f"momentum.{k}": v for k, v in momentum_buffers(model, optimizer).items()})
     meta = {"settings": json.dumps(settings, sort_keys=True), "epochs_done": str(epochs_done)}
     save_tensors(directory / STATE_FILE, tensors, meta)
 
@@ -64,8 +55,5 @@ def load_fit_state(directory: Path, model: nn.Module, optimizer: torch.optim.Opt
                               hint="use another resume directory, or delete it to start over")
     tensors = load_file(str(path))
     model.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
-    for i, p in enumerate(model.parameters()):
-        buf = tensors.get(f"momentum.{i}")
-        if buf is not None:
-            optimizer.state[p]["momentum_buffer"] = torch.empty_like(p).copy_(buf)
+    restore_momentum(model, optimizer, {k[len("momentum."):]: v for k, v in tensors.items() if k.startswith("momentum.")})
     return int(meta["epochs_done"])

@@ -28,7 +28,8 @@ from ..data.batches import draw_affine, warp
 from ..errors import CheckpointError, UsageError
 from ..space import Arch, BlockChoice, SpaceSpec, largest_arch, smallest_arch
 from .device import memory_format_for
-from .checkpoint import (json_bytes, load_meta, load_supernet, load_weights_of, supernet_files, tensor_bytes, weights_bytes,
+from .checkpoint import (json_bytes, load_meta, load_supernet, load_weights_of, momentum_buffers, restore_momentum,
+                         supernet_files, tensor_bytes, weights_bytes,
                          trained_epochs, weights_sha256)
 from .manifest import META, RESUME_JSON, RESUME_TENSORS, commit, publish, read_role, role_path
 from .evaluate import accuracy
@@ -270,14 +271,8 @@ class _Resume:
     def save(self, net: OFASupernet, optimizer: torch.optim.Optimizer, config: TrainConfig, pos: Position, meta: dict,
              teacher: bytes | None = None) -> None:
         """Commit the epoch just trained (and ``teacher``'s weights file, when it was just frozen)."""
-        names = {id(p): n for n, p in net.named_parameters()}
         # At a phase boundary the next phase starts a fresh optimizer: keep no momentum.
-        buffers = {} if pos.epoch == 0 else {
-            names[id(p)]: s["momentum_buffer"]
-            for group in optimizer.param_groups
-            for p in group["params"]
-            if (s := optimizer.state.get(p)) and s.get("momentum_buffer") is not None
-        }
+        buffers = {} if pos.epoch == 0 else momentum_buffers(net, optimizer)
         changes: dict[str, bytes | None] = {
             **supernet_files(net, meta),
             RESUME_TENSORS: tensor_bytes(buffers) if buffers else None,
@@ -540,9 +535,7 @@ def train_supernet(
             _param_groups(net, config.weight_decay), lr=phase.lr, momentum=config.momentum, nesterov=True
         )
         if momentum:
-            lookup = dict(net.named_parameters())
-            for name, buf in momentum.items():
-                optimizer.state[lookup[name]]["momentum_buffer"] = buf.to(device).clone()
+            restore_momentum(net, optimizer, momentum)
             momentum = {}
         steps_per_epoch = steps_in_epoch(len(data.train), config.batch_size, parts)
         if config.max_steps_per_epoch:

@@ -606,3 +606,22 @@ def test_teacher_full_resolution_distils_from_the_largest_resolution(full_resolu
         assert len(seen) == 1  # one teacher pass per resolution of the step
         want = high if full_resolution else resolution
         assert tuple(seen[0].shape[-2:]) == (want, want)
+
+
+def test_momentum_buffers_round_trip_by_name_and_refuse_another_model():
+    from edgenas.supernet.checkpoint import momentum_buffers, restore_momentum
+
+    model = torch.nn.Sequential(torch.nn.Conv2d(2, 3, 3), torch.nn.Conv2d(3, 1, 1)).to(memory_format=torch.channels_last)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    model(torch.rand(1, 2, 5, 5)).sum().backward()
+    optimizer.step()
+    saved = {k: v.clone().contiguous() for k, v in momentum_buffers(model, optimizer).items()}
+    assert sorted(saved) == sorted(n for n, _ in model.named_parameters())
+    fresh = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    restore_momentum(model, fresh, saved)
+    for name, p in model.named_parameters():
+        buf = fresh.state[p]["momentum_buffer"]
+        torch.testing.assert_close(buf, saved[name])
+        assert buf.is_contiguous(memory_format=torch.channels_last) == p.is_contiguous(memory_format=torch.channels_last)
+    with pytest.raises(CheckpointError):
+        restore_momentum(model, fresh, {"9.weight": torch.zeros(1)})
