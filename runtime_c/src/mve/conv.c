@@ -11,8 +11,10 @@
  * rows and images): each
  * pixel's window (L = KH * KW * C_in int8 values in OHWI order) is gathered once into a row of
  * the column buffer, a kernel row of KW taps being one contiguous copy when it lies inside the
- * input (undilated); a pointwise conv (1x1, stride 1, no padding) out of place reads the input
- * pixels themselves. Windows of up to 64 values then stay in Q registers, one pixel at a time,
+ * input (undilated; one predicated load and store up to 16 bytes, the position stepped per
+ * pixel without divisions: a 3x3 stem on one channel spent more on the gathering than on its
+ * MACs); a pointwise conv (1x1, stride 1, no padding) out of place reads the input pixels
+ * themselves, and in place copies a pass's pixels into the buffer at once. Windows of up to 64 values then stay in Q registers, one pixel at a time,
  * while the filter rows stream by (dot_regs: K = ceil(L / 16) loads and VMLADAVAs per output
  * channel plus 4 instructions, no per-channel set-up); longer windows take four pixels per
  * pass, one 16-byte filter load shared by four VMLADAVAs in a tail-predicated loop (dot_batch:
@@ -165,6 +167,38 @@ static void dot_regs(const int8_t *x, int32_t n, const int8_t *w, int32_t w_row,
 }
 #undef EN_SLICE
 
+/* acc[i * stride + j] = corr[j] + sum_k rows[i][k] * w_j[k] for the n pixels and nb filter rows
+ * w_j = w + j * w_row of a window of taps <= 16 values: filter-stationary, four rows held in Q
+ * registers while the pixels stream by, so a window costs one (predicated) load and four
+ * VMLADAVAs per four channels. dot_regs streams the filter rows per pixel instead, which for
+ * one-register windows spent more on its per-pixel set-up and per-row loop than on the sums
+ * (a 3x3 stem on one channel, a pointwise conv on 16). Rows past nb (to a multiple of 4) are
+ * zero filters; their sums land in acc columns below round4(nb) <= the batch, and are not
+ * stored. Loads are predicated to taps: nothing past a window or the filters is read. */
+static void dot_short(const int8_t *const *rows, int32_t n, int32_t taps, const int8_t *w,
+                      int32_t w_row, const int32_t *corr, int32_t nb, int32_t *acc,
+                      int32_t stride) {
+    const mve_pred16_t p = vctp8q((uint32_t)taps);
+    const int8x16_t zero = vdupq_n_s8(0);
+    for (int32_t j = 0; j < nb; j += 4, w += 4 * w_row) {
+        const int32_t left = nb - j;
+        const int8x16_t f0 = vldrbq_z_s8(w, p);
+        const int8x16_t f1 = left > 1 ? vldrbq_z_s8(w + w_row, p) : zero;
+        const int8x16_t f2 = left > 2 ? vldrbq_z_s8(w + 2 * w_row, p) : zero;
+        const int8x16_t f3 = left > 3 ? vldrbq_z_s8(w + 3 * w_row, p) : zero;
+        const int32_t c0 = corr[j], c1 = left > 1 ? corr[j + 1] : 0;
+        const int32_t c2 = left > 2 ? corr[j + 2] : 0, c3 = left > 3 ? corr[j + 3] : 0;
+        int32_t *a = acc + j;
+        for (int32_t i = 0; i < n; ++i, a += stride) {
+            const int8x16_t x = vldrbq_z_s8(rows[i], p);
+            a[0] = vmladavaq_s8(c0, x, f0);
+            a[1] = vmladavaq_s8(c1, x, f1);
+            a[2] = vmladavaq_s8(c2, x, f2);
+            a[3] = vmladavaq_s8(c3, x, f3);
+        }
+    }
+}
+
 /* sum_k x[k] * w[k] over n values; *wsum += sum_k w[k]. */
 static int32_t dot1(const int8_t *x, const int8_t *w, int32_t n, int32_t *wsum) {
     int32_t a = 0, s = *wsum;
@@ -208,16 +242,51 @@ static void fill_run(int8_t *dst, int8x16_t v, int32_t n) {
     }
 }
 
-/* Output pixel `pix` (flat raster index over N * OH * OW) as image b and the input position of
- * its window's top-left tap. */
-static void pixel_origin(const en_mve_conv_args *c, size_t pix, int32_t *b, int32_t *ih0,
-                         int32_t *iw0) {
-    const en_dims *od = c->out_dims;
-    const size_t per_img = (size_t)od->h * od->w;
-    const int32_t rem = (int32_t)(pix % per_img);
-    *b = (int32_t)(pix / per_img);
-    *ih0 = rem / od->w * c->p->stride_h - c->p->pad_top;
-    *iw0 = rem % od->w * c->p->stride_w - c->p->pad_left;
+/* What every window fill of a call shares, computed once (fill_col runs per output pixel, and
+ * on small windows, such as a 3x3 stem on one input channel, re-deriving it cost more than the
+ * copies themselves). */
+typedef struct {
+    const int8_t *in;
+    int32_t h, w, cin, kh_n, kw_n, dh, dw;
+    int32_t run;           /* bytes of one undilated kernel row: KW * C_in */
+    size_t in_row, in_img; /* bytes of an input row and image */
+    int8x16_t zp;          /* input_zp in every lane: the padding value */
+    mve_pred16_t run_p;    /* lanes of one kernel row, when run <= 16 */
+} fill_ctx;
+
+static void fill_ctx_make(const en_mve_conv_args *c, fill_ctx *f) {
+    const en_dims *id = c->in_dims;
+    f->in = c->in;
+    f->h = id->h, f->w = id->w, f->cin = id->c;
+    f->kh_n = c->w_dims->h, f->kw_n = c->w_dims->w;
+    f->dh = c->p->dilation_h, f->dw = c->p->dilation_w;
+    f->run = f->kw_n * f->cin;
+    f->in_row = (size_t)id->w * id->c;
+    f->in_img = (size_t)id->h * f->in_row;
+    f->zp = vdupq_n_s8((int8_t)c->q->input_zp);
+    f->run_p = vctp8q((uint32_t)(f->run < 16 ? f->run : 16));
+}
+
+/* An output pixel in raster order (image, row, column), stepped without a division per pixel. */
+typedef struct {
+    int32_t b, oh, ow;
+} pix_cursor;
+
+static inline void cursor_next(const en_dims *od, pix_cursor *k) {
+    if (++k->ow == od->w) {
+        k->ow = 0;
+        if (++k->oh == od->h) {
+            k->oh = 0;
+            ++k->b;
+        }
+    }
+}
+
+/* The input position of the top-left tap of pixel k's window. */
+static inline void cursor_origin(const en_conv_params *p, const pix_cursor *k, int32_t *ih0,
+                                 int32_t *iw0) {
+    *ih0 = k->oh * p->stride_h - p->pad_top;
+    *iw0 = k->ow * p->stride_w - p->pad_left;
 }
 
 /* Taps kw in [*lo, *hi) of a kernel row at input column iw0 lie inside the input (undilated). */
@@ -227,35 +296,47 @@ static inline void kw_range(int32_t iw0, int32_t kw_n, int32_t w, int32_t *lo, i
     *hi = en_clamp_i32(w - iw0, l, kw_n);
 }
 
-/* The window of output pixel `pix` as L int8 values in OHWI order, input_zp for padding. */
-static void fill_col(const en_mve_conv_args *c, size_t pix, int8_t *row) {
-    const en_dims *id = c->in_dims;
-    const int32_t cin = id->c, kh_n = c->w_dims->h, kw_n = c->w_dims->w;
-    const int32_t dh = c->p->dilation_h, dw = c->p->dilation_w;
-    const int8x16_t zp = vdupq_n_s8((int8_t)c->q->input_zp);
-    const int32_t run = kw_n * cin;
-    int32_t b, ih0, iw0;
-    pixel_origin(c, pix, &b, &ih0, &iw0);
-    const int8_t *in_b = c->in + (size_t)b * id->h * id->w * cin;
+/* The window of an output pixel of image b whose top-left tap is input (ih0, iw0), as L int8
+ * values in OHWI order, input_zp for padding. A window inside the input (undilated across) is
+ * one copy per kernel row, a single predicated load and store when the row is 16 bytes or
+ * less. */
+static void fill_col(const fill_ctx *f, int32_t b, int32_t ih0, int32_t iw0, int8_t *row) {
+    const int32_t cin = f->cin, kh_n = f->kh_n, kw_n = f->kw_n, dh = f->dh, dw = f->dw;
+    const int32_t run = f->run;
+    const int8_t *in_b = f->in + (size_t)b * f->in_img;
+    if (dw == 1 && ih0 >= 0 && ih0 + (kh_n - 1) * dh < f->h && iw0 >= 0 && iw0 + kw_n <= f->w) {
+        const int8_t *x = in_b + (size_t)ih0 * f->in_row + (size_t)iw0 * cin;
+        const size_t step = (size_t)dh * f->in_row;
+        if (run <= 16) {
+            for (int32_t kh = 0; kh < kh_n; ++kh, row += run, x += step) {
+                vstrbq_p_s8(row, vldrbq_z_s8(x, f->run_p), f->run_p);
+            }
+        } else {
+            for (int32_t kh = 0; kh < kh_n; ++kh, row += run, x += step) {
+                copy_run(row, x, run);
+            }
+        }
+        return;
+    }
     for (int32_t kh = 0; kh < kh_n; ++kh, row += run) {
         const int32_t ih = ih0 + kh * dh;
-        if (ih < 0 || ih >= id->h) {
-            fill_run(row, zp, run);
+        if (ih < 0 || ih >= f->h) {
+            fill_run(row, f->zp, run);
             continue;
         }
-        const int8_t *x = in_b + (size_t)ih * id->w * cin;
+        const int8_t *x = in_b + (size_t)ih * f->in_row;
         if (dw == 1) {
             int32_t lo, hi;
-            kw_range(iw0, kw_n, id->w, &lo, &hi);
-            fill_run(row, zp, lo * cin);
+            kw_range(iw0, kw_n, f->w, &lo, &hi);
+            fill_run(row, f->zp, lo * cin);
             copy_run(row + lo * cin, x + (ptrdiff_t)(iw0 + lo) * cin, (hi - lo) * cin);
-            fill_run(row + hi * cin, zp, (kw_n - hi) * cin);
+            fill_run(row + hi * cin, f->zp, (kw_n - hi) * cin);
             continue;
         }
         for (int32_t kw = 0; kw < kw_n; ++kw) {
             const int32_t iw = iw0 + kw * dw;
-            if (iw < 0 || iw >= id->w) {
-                fill_run(row + kw * cin, zp, cin);
+            if (iw < 0 || iw >= f->w) {
+                fill_run(row + kw * cin, f->zp, cin);
             } else {
                 copy_run(row + kw * cin, x + (size_t)iw * cin, cin);
             }
@@ -389,20 +470,33 @@ static void conv_rows(const en_mve_conv_args *c, int direct, int32_t pass, int8_
     }
     outq_t o;
     outq_init(&o, c->q, c->a);
+    fill_ctx f;
+    fill_ctx_make(c, &f);
+    /* A pointwise conv in place copies each pass's pixels (contiguous) into the column buffer
+     * at once: its windows are the pixels themselves. */
+    const int pw_copy = !direct && en_conv_is_pointwise(c->p, c->w_dims);
+    const int32_t stride = pw_copy ? cin : row_stride;
+    pix_cursor at = {0, 0, 0}; /* the next pixel to gather */
     for (size_t pix = 0; pix < pixels; pix += (size_t)pass) {
         const int32_t n = pixels - pix < (size_t)pass ? (int32_t)(pixels - pix) : pass;
         const int8_t *rows[REG_PIXELS];
+        if (pw_copy) {
+            copy_run(col, c->in + pix * (size_t)cin, n * cin);
+        }
         for (int32_t i = 0; i < pass; ++i) {
             /* a short last pass repeats its last pixel (not stored) */
-            const size_t k = pix + (size_t)(i < n ? i : n - 1);
+            const int32_t r = i < n ? i : n - 1;
             if (direct) {
-                rows[i] = c->in + k * (size_t)cin;
-            } else {
-                if (i < n) {
-                    fill_col(c, k, col + i * row_stride);
-                }
-                rows[i] = col + (i < n ? i : n - 1) * row_stride;
+                rows[i] = c->in + (pix + (size_t)r) * (size_t)cin;
+                continue;
             }
+            if (i < n && !pw_copy) {
+                int32_t ih0, iw0;
+                cursor_origin(c->p, &at, &ih0, &iw0);
+                fill_col(&f, at.b, ih0, iw0, col + i * row_stride);
+                cursor_next(od, &at);
+            }
+            rows[i] = col + r * stride;
         }
         for (int32_t co0 = 0; co0 < cout; co0 += CH_CHUNK) {
             const int32_t nc = cout - co0 < CH_CHUNK ? cout - co0 : CH_CHUNK;
@@ -412,7 +506,9 @@ static void conv_rows(const en_mve_conv_args *c, int direct, int32_t pass, int8_
             for (int32_t j0 = 0; j0 < nc; j0 += batch) {
                 const int32_t nb = nc - j0 < batch ? nc - j0 : batch;
                 const int8_t *w = c->w + (size_t)(co0 + j0) * c->w_row;
-                if (taps <= REG_TAPS) {
+                if (taps <= 16) {
+                    dot_short(rows, n, taps, w, c->w_row, corr + j0, nb, acc, batch);
+                } else if (taps <= REG_TAPS) {
                     const int last = co0 + j0 + nb == cout;
                     for (int32_t i = 0; i < n; ++i) {
                         dot_regs(rows[i], taps, w, c->w_row, corr + j0, nb, last, acc + i * batch);
@@ -450,10 +546,11 @@ static void conv_direct(const en_mve_conv_args *c) {
     const int32_t cin = id->c, kh_n = c->w_dims->h, kw_n = c->w_dims->w, cout = od->c;
     const int32_t dh = c->p->dilation_h, dw = c->p->dilation_w;
     const size_t pixels = (size_t)od->n * od->h * od->w;
-    for (size_t pix = 0; pix < pixels; ++pix) {
-        int32_t b, ih0, iw0;
-        pixel_origin(c, pix, &b, &ih0, &iw0);
-        const int8_t *in_b = c->in + (size_t)b * id->h * id->w * cin;
+    pix_cursor at = {0, 0, 0};
+    for (size_t pix = 0; pix < pixels; ++pix, cursor_next(od, &at)) {
+        int32_t ih0, iw0;
+        cursor_origin(c->p, &at, &ih0, &iw0);
+        const int8_t *in_b = c->in + (size_t)at.b * id->h * id->w * cin;
         for (int32_t co = 0; co < cout; ++co) {
             const int8_t *wc = c->w + (size_t)co * c->w_row;
             int32_t dot = 0, wsum = 0;
