@@ -44,8 +44,16 @@ enum {
     CH_CHUNK = 512, /* channels whose correction terms are kept at once; 2 KB of stack */
     REG_BATCH = 64, /* channels requantised together after dot_regs (after dot_batch: 32) */
     BATCH = 32,
-    REG_TAPS = 64   /* windows up to this long stay in Q registers (dot_regs) */
+    REG_TAPS = 64,  /* windows up to this long stay in Q registers (dot_regs) */
+    SHORT_TAPS = 16,   /* windows up to this long take dot_short, */
+    SHORT_PIXELS = 32, /* 32 pixels a pass (conv_regs' buffers: 32 windows of 16 values, */
+    SHORT_BATCH = 16   /* 32 x 16 accumulators), so its filters load once per 32 pixels */
 };
+typedef char en_short_fits[SHORT_PIXELS * SHORT_TAPS <= REG_PIXELS * REG_TAPS &&
+                                   SHORT_PIXELS * SHORT_BATCH <= REG_PIXELS * REG_BATCH &&
+                                   SHORT_BATCH % 4 == 0
+                               ? 1
+                               : -1];
 
 /* The in-place kernel relies on its C_in always fitting a column-buffer row. */
 typedef char en_in_place_fits_col[EN_CONV_IN_PLACE_MAX_CIN <= COL_MAX ? 1 : -1];
@@ -188,6 +196,44 @@ static void dot_short(const int8_t *const *rows, int32_t n, int32_t taps, const 
         const int8x16_t f3 = left > 3 ? vldrbq_z_s8(w + 3 * w_row, p) : zero;
         const int32_t c0 = corr[j], c1 = left > 1 ? corr[j + 1] : 0;
         const int32_t c2 = left > 2 ? corr[j + 2] : 0, c3 = left > 3 ? corr[j + 3] : 0;
+#if defined(__OPTIMIZE__)
+        /* per pixel: its window pointer, a predicated load, four MOV + VMLADAVA, two STRD
+         * (inline assembly: GCC re-materialised the predicate and spilled, 24 instructions per
+         * pixel instead of 15; VMLADAVA accumulates in even registers, pinned as dot_batch's;
+         * -O0 keeps a frame pointer and has too few registers left: the C below) */
+        register int32_t a0 __asm("r4");
+        register int32_t a1 __asm("r6");
+        register int32_t a2 __asm("r8");
+        register int32_t a3 __asm("r12");
+        const int8_t *const *rp = rows;
+        int32_t *ap = acc + j;
+        int8x16_t x;
+        __asm volatile("vmsr p0, %[p]\n\t"
+                       "wls lr, %[n], 2f\n"
+                       "1:\n\t"
+                       "ldr %[a3], [%[rp]], #4\n\t"
+                       "vpst\n\t"
+                       "vldrbt.8 %q[x], [%[a3]]\n\t"
+                       "mov %[a0], %[c0]\n\t"
+                       "vmladava.s8 %[a0], %q[x], %q[f0]\n\t"
+                       "mov %[a1], %[c1]\n\t"
+                       "vmladava.s8 %[a1], %q[x], %q[f1]\n\t"
+                       "mov %[a2], %[c2]\n\t"
+                       "vmladava.s8 %[a2], %q[x], %q[f2]\n\t"
+                       "mov %[a3], %[c3]\n\t"
+                       "vmladava.s8 %[a3], %q[x], %q[f3]\n\t"
+                       "strd %[a0], %[a1], [%[ap]]\n\t"
+                       "strd %[a2], %[a3], [%[ap], #8]\n\t"
+                       "add %[ap], %[ap], %[sb]\n\t"
+                       "le lr, 1b\n"
+                       "2:\n"
+                       : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3),
+                         [rp] "+r"(rp), [ap] "+r"(ap), [x] "=&w"(x)
+                       : [p] "r"((uint32_t)p), [n] "r"(n), [c0] "r"(c0), [c1] "r"(c1),
+                         [c2] "r"(c2), [c3] "r"(c3), [f0] "w"(f0), [f1] "w"(f1), [f2] "w"(f2),
+                         [f3] "w"(f3), [sb] "r"(4 * stride)
+                       : "lr", "memory");
+#else
         int32_t *a = acc + j;
         for (int32_t i = 0; i < n; ++i, a += stride) {
             const int8x16_t x = vldrbq_z_s8(rows[i], p);
@@ -196,6 +242,7 @@ static void dot_short(const int8_t *const *rows, int32_t n, int32_t taps, const 
             a[2] = vmladavaq_s8(c2, x, f2);
             a[3] = vmladavaq_s8(c3, x, f3);
         }
+#endif
     }
 }
 
@@ -479,7 +526,7 @@ static void conv_rows(const en_mve_conv_args *c, int direct, int32_t pass, int8_
     pix_cursor at = {0, 0, 0}; /* the next pixel to gather */
     for (size_t pix = 0; pix < pixels; pix += (size_t)pass) {
         const int32_t n = pixels - pix < (size_t)pass ? (int32_t)(pixels - pix) : pass;
-        const int8_t *rows[REG_PIXELS];
+        const int8_t *rows[SHORT_PIXELS]; /* the longest pass */
         if (pw_copy) {
             copy_run(col, c->in + pix * (size_t)cin, n * cin);
         }
@@ -506,7 +553,7 @@ static void conv_rows(const en_mve_conv_args *c, int direct, int32_t pass, int8_
             for (int32_t j0 = 0; j0 < nc; j0 += batch) {
                 const int32_t nb = nc - j0 < batch ? nc - j0 : batch;
                 const int8_t *w = c->w + (size_t)(co0 + j0) * c->w_row;
-                if (taps <= 16) {
+                if (taps <= SHORT_TAPS) {
                     dot_short(rows, n, taps, w, c->w_row, corr + j0, nb, acc, batch);
                 } else if (taps <= REG_TAPS) {
                     const int last = co0 + j0 + nb == cout;
@@ -525,11 +572,16 @@ static void conv_rows(const en_mve_conv_args *c, int direct, int32_t pass, int8_
 
 /* Windows in Q registers: eight pixels a pass and 64 channels a batch, so each batch's
  * requantisation constants serve more pixels (the stack frame stays that of four pixels of
- * long windows; noinline keeps the two frames apart). */
+ * long windows; noinline keeps the two frames apart); windows of up to 16 values, 32 pixels
+ * and 16 channels in the same buffers. */
 static __attribute__((noinline)) void conv_regs(const en_mve_conv_args *c, int direct) {
     int8_t col[REG_PIXELS * REG_TAPS] __attribute__((aligned(16)));
     int32_t acc[REG_PIXELS * REG_BATCH];
-    conv_rows(c, direct, REG_PIXELS, col, acc, REG_BATCH);
+    if (c->w_dims->h * c->w_dims->w * c->in_dims->c <= SHORT_TAPS) {
+        conv_rows(c, direct, SHORT_PIXELS, col, acc, SHORT_BATCH);
+    } else {
+        conv_rows(c, direct, REG_PIXELS, col, acc, REG_BATCH);
+    }
 }
 
 /* Longer windows: four pixels a pass (dot_batch). */
