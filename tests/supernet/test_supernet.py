@@ -576,38 +576,6 @@ def test_from_scratch_run_resumes_to_the_same_weights(tmp_path):
         train_from_scratch(spec, arch, data, epochs=4, resume_dir=tmp_path, **kw)
 
 
-@pytest.mark.parametrize("full_resolution", [False, True])
-def test_teacher_full_resolution_distils_from_the_largest_resolution(full_resolution):
-    """With ``teacher_full_resolution`` the teacher sees the step's augmented images at the
-    space's largest resolution whatever the subnets' (and the very input at that resolution);
-    without it, the subnets' own input."""
-    from edgenas.supernet.train import train_step
-
-    net = randomized_supernet("tiny-test")
-    spec = net.spec
-    low, high = min(spec.resolutions), max(spec.resolutions)
-    seen: list[torch.Tensor] = []
-
-    class RecordingTeacher:
-        largest_resolution = high
-
-        def __call__(self, x: torch.Tensor) -> torch.Tensor:
-            seen.append(x)
-            return torch.zeros(x.shape[0], spec.num_classes)
-
-    config = TrainConfig(phases=(Phase("expand", 1, 0.02, 2),), batch_size=4, teacher_full_resolution=full_resolution)
-    optimizer = torch.optim.SGD(net.parameters(), lr=0.0)
-    x, y = torch.rand(4, 1, 28, 28), torch.tensor([0, 1, 0, 1])
-    top, bottom = largest_arch(spec), smallest_arch(spec)
-    for resolution in (low, high):
-        seen.clear()
-        archs = [Arch(resolution, top.width, top.stages), Arch(resolution, bottom.width, bottom.stages)]
-        train_step(net, RecordingTeacher(), optimizer, x, y, archs, torch.Generator().manual_seed(1), config)
-        assert len(seen) == 1  # one teacher pass per resolution of the step
-        want = high if full_resolution else resolution
-        assert tuple(seen[0].shape[-2:]) == (want, want)
-
-
 def test_momentum_buffers_round_trip_by_name_and_refuse_another_model():
     from edgenas.supernet.checkpoint import momentum_buffers, restore_momentum
 
