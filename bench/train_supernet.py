@@ -82,8 +82,6 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--init-from", type=Path, help="continue a finished checkpoint (e.g. --epochs 0,0,0,N)")
     parser.add_argument("--teacher", type=Path, help="distil from this checkpoint's full net instead of the run's own")
-    parser.add_argument("--teacher-full-resolution", action="store_true",
-                        help="distil every subnet from the teacher at the largest resolution")
     parser.add_argument("--why", default="", help="why this stage was run (kept in the record)")
     parser.add_argument("--record", action="store_true", help="only record the finished run in --out as a stage")
     args = parser.parse_args()
@@ -108,7 +106,6 @@ def main() -> None:
         f"{' --sandwich' if args.sandwich else ''} --batch-size {args.batch_size} --seed {args.seed} --device {device}"
         f"{f' --lr-scale {args.lr_scale:g}' if args.lr_scale != 1 else ''}"
         f"{f' --init-from {args.init_from}' if args.init_from else ''}{f' --teacher {args.teacher}' if args.teacher else ''}"
-        f"{' --teacher-full-resolution' if args.teacher_full_resolution else ''}"
         f" --out {args.out}"
     )
     args.out.mkdir(parents=True, exist_ok=True)
@@ -118,7 +115,7 @@ def main() -> None:
     print(json.dumps(plan), flush=True)
 
     config = TrainConfig(phases=default_phases(epochs, args.subnets, args.sandwich, args.lr_scale),
-                         batch_size=args.batch_size, seed=args.seed, teacher_full_resolution=args.teacher_full_resolution)
+                         batch_size=args.batch_size, seed=args.seed)
     started = time.time()
 
     def on_epoch(record: dict) -> None:

@@ -105,9 +105,6 @@ def train(
     resolution_weights: Annotated[
         str, typer.Option(help="relative odds of the space's resolutions when a step draws one, e.g. '4,3,2,1,1' (default: uniform)")
     ] = "",
-    teacher_full_resolution: Annotated[
-        bool, typer.Option(help="distil every subnet from the teacher's output on the same images at the largest resolution")
-    ] = False,
     seed: Annotated[int, typer.Option(help="seed for everything random but the data split")] = 0,
     data_seed: Annotated[
         Optional[int], typer.Option(help="seed of the validation split (default: 0, or the --init-from run's)")
@@ -153,8 +150,7 @@ def train(
     weights = _parse_resolution_weights(resolution_weights)
     check_resolution_weights(spec, weights)
     phases = default_phases(_parse_epochs(epochs, continuing=init_from is not None), subnets, sandwich, lr_scale, weights)
-    config = TrainConfig(phases=phases, batch_size=batch_size, seed=seed, threads=threads,
-                         teacher_full_resolution=teacher_full_resolution)
+    config = TrainConfig(phases=phases, batch_size=batch_size, seed=seed, threads=threads)
     if not ranks.distributed and finished_run(out, config, splits):  # ranks: rank 0 checks inside train_supernet
         stdout.print(f"{out} already holds this finished run: nothing to do")
         return

@@ -46,7 +46,6 @@ class Teacher:
             r: prepare_subnet(net, Arch(r, top.width, top.stages), data, calib_images=calib_images).to(memory_format=memory_format)
             for r in net.spec.resolutions
         }
-        self.largest_resolution = max(self.nets)
 
     @torch.no_grad()
     def __call__(self, x: torch.Tensor) -> torch.Tensor:

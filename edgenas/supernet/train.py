@@ -124,10 +124,6 @@ class TrainConfig:
     weight_decay: float = 4e-5
     label_smoothing: float = 0.1
     kd_ratio: float = 1.0
-    # The teacher sees each batch at the space's largest resolution whatever the subnets' (as in
-    # MutualNet): at 24 px the full net itself is only about as good as a small subnet trained
-    # alone, so distilling from it there caps the small-resolution subnets.
-    teacher_full_resolution: bool = False
     seed: int = 0
     threads: int = 0  # 0: torch default
     max_steps_per_epoch: int = 0  # 0: the whole split (tests cap it)
@@ -289,8 +285,7 @@ def train_step(net: OFASupernet, teacher: Teacher | None, optimizer: torch.optim
                reduce: Callable[[torch.Tensor], torch.Tensor] | None = None, flip: bool = True) -> torch.Tensor:
     """One optimisation step: gradients of every subnet in ``archs`` on the batch, accumulated,
     then one update. The batch is augmented once per resolution among ``archs`` and distilled
-    from the teacher's output at that resolution (or, with ``config.teacher_full_resolution``,
-    on the same augmented images at the largest resolution). Returns the mean loss (on the device, not
+    from the teacher's output at that resolution. Returns the mean loss (on the device, not
     synchronised).
 
     ``shards`` (default: all of ``x`` in one) place ``x``'s rows in a global batch: each is its
@@ -312,13 +307,8 @@ def train_step(net: OFASupernet, teacher: Teacher | None, optimizer: torch.optim
             for shard in shards:
                 rows = slice(shard.start - first, shard.stop - first)
                 xb = warp(x[rows], theta[shard.start : shard.stop], arch.resolution).contiguous(memory_format=memory_format)
-                soft = None
-                if teacher is not None and config.kd_ratio > 0:
-                    tres = teacher.largest_resolution if config.teacher_full_resolution else arch.resolution
-                    tx = xb if tres == arch.resolution else warp(
-                        x[rows], theta[shard.start : shard.stop], tres).contiguous(memory_format=memory_format)
-                    soft = teacher(tx)
-                inputs[arch.resolution].append((xb, soft))
+                inputs[arch.resolution].append(
+                    (xb, teacher(xb) if teacher is not None and config.kd_ratio > 0 else None))
         net.set_active(arch)
         for shard, (xb, soft) in zip(shards, inputs[arch.resolution]):
             logits = net(xb)
