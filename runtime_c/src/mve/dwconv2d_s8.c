@@ -166,6 +166,17 @@ static inline __attribute__((always_inline)) int32x4_t rq_lanes(int32x4_t acc, c
     return vminq_s32(vmaxq_s32(vaddq_n_s32(en_mve_mbqm(acc, &k->rq), zp), lo), hi);
 }
 
+/* One pixel's requantised channels c..c+7 (half 0: acc[0], acc[1]) or c+8..c+15 (half 1:
+ * acc[2], acc[3]) as int16 lanes in channel order: the even lanes' values in the low halfwords,
+ * the odd lanes' moved into the high ones (VMOVNT), ready for a byte store. Not forced inline:
+ * at -O0 every inlined copy would get stack slots of its own in the callers' frames, which the
+ * 8 KB stack of the -O0 test build does not hold (measured: the test hangs). */
+static inline int16x8_t rq_half(const int32x4_t acc[4], const lanes_t *k, int half, int32_t zp,
+                                int32x4_t lo, int32x4_t hi) {
+    const int16x8_t even = vreinterpretq_s16_s32(rq_lanes(acc[2 * half], &k[2 * half], zp, lo, hi));
+    return vmovntq_s32(even, rq_lanes(acc[2 * half + 1], &k[2 * half + 1], zp, lo, hi));
+}
+
 /* acc += the window of one output pixel for the group's 16 (HALVES = 2) or 8 channels: tap t
  * reads the ring at tap[t] + at and the filter at wt + t * g. Per tap: the input and filter
  * bytes widened to int16, VMULLB / VMULLT into the even / odd accumulators; 15 instructions per
@@ -304,15 +315,9 @@ static inline __attribute__((always_inline)) void dw_row_g(
         int32x4_t acc[4] = {k[0].corr, k[1].corr, HALVES == 2 ? k[2].corr : k[0].corr,
                             HALVES == 2 ? k[3].corr : k[0].corr};
         window_macs(tap, at, wt, taps, acc, HALVES);
-        /* even lanes' values in the low halfwords, odd lanes' moved into the high ones: the
-         * int16 lanes are then channels 0..7 in order, stored as bytes */
-        int16x8_t v0 = vreinterpretq_s16_s32(rq_lanes(acc[0], &k[0], zp, lo, hi));
-        v0 = vmovntq_s32(v0, rq_lanes(acc[1], &k[1], zp, lo, hi));
-        vstrbq_p_s16(y, v0, p0);
+        vstrbq_p_s16(y, rq_half(acc, k, 0, zp, lo, hi), p0);
         if (HALVES == 2 && nch > 8) {
-            int16x8_t v1 = vreinterpretq_s16_s32(rq_lanes(acc[2], &k[2], zp, lo, hi));
-            v1 = vmovntq_s32(v1, rq_lanes(acc[3], &k[3], zp, lo, hi));
-            vstrbq_p_s16(y + 8, v1, p1);
+            vstrbq_p_s16(y + 8, rq_half(acc, k, 1, zp, lo, hi), p1);
         }
     }
 }
@@ -494,12 +499,9 @@ static inline __attribute__((always_inline)) void small_group(
                 small_macs(d, x, wt + (kh0 * d->kw + kw0) * g, kh1 - kh0, kw1 - kw0, zp, p0, p1, acc,
                            HALVES, PRED);
             }
-            /* even lanes in the low halfwords, odd ones moved into the high: channels in order */
-            int16x8_t v0 = vreinterpretq_s16_s32(rq_lanes(acc[0], &k[0], q->output_zp, lo, hi));
-            vstrbq_s16(res, vmovntq_s32(v0, rq_lanes(acc[1], &k[1], q->output_zp, lo, hi)));
+            vstrbq_s16(res, rq_half(acc, k, 0, q->output_zp, lo, hi));
             if (HALVES == 2) {
-                int16x8_t v1 = vreinterpretq_s16_s32(rq_lanes(acc[2], &k[2], q->output_zp, lo, hi));
-                vstrbq_s16(res + 8, vmovntq_s32(v1, rq_lanes(acc[3], &k[3], q->output_zp, lo, hi)));
+                vstrbq_s16(res + 8, rq_half(acc, k, 1, q->output_zp, lo, hi));
             }
         }
     }
