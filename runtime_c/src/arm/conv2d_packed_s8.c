@@ -33,6 +33,7 @@
 #include "internal/conv_packed.h"
 #include "internal/dot_arm.h"
 #include "internal/fixedpoint.h"
+#include "internal/pix_cursor.h"
 #include "internal/requant_fast.h"
 
 enum {
@@ -209,17 +210,39 @@ typedef struct {
                         C_in bytes at in + p * C_in (no index arithmetic per lane) */
 } geom_t;
 
-/* Column lane of output pixel `pix` (flat raster index over N * OH * OW). `win` is an L4-byte
- * scratch for windows whose C_in is not a multiple of 4. */
-static void fill_lane(const geom_t *g, size_t pix, int32_t *col, int8_t *win) {
-    const en_dims *id = g->in_dims, *od = g->out_dims;
+/* The window at input (ih0, iw0) as L int8 values, input_zp for taps outside the input. */
+static void fill_win_clipped(const geom_t *g, const int8_t *in_b, int32_t ih0, int32_t iw0,
+                             int8_t *dst) {
+    const en_dims *id = g->in_dims;
     const int32_t cin = id->c, kh_n = g->w_dims->h, kw_n = g->w_dims->w;
-    const size_t per_img = (size_t)od->h * od->w;
-    const int32_t b = (int32_t)(pix / per_img);
-    const int32_t rem = (int32_t)(pix % per_img);
-    const int32_t ih0 = rem / od->w * g->p->stride_h - g->p->pad_top;
-    const int32_t iw0 = rem % od->w * g->p->stride_w - g->p->pad_left;
-    const int8_t *in_b = g->in + (size_t)b * id->h * id->w * cin;
+    const int8_t zp = (int8_t)g->zp;
+    for (int32_t kh = 0; kh < kh_n; ++kh) {
+        const int32_t ih = ih0 + kh * g->p->dilation_h;
+        const int row_ok = ih >= 0 && ih < id->h;
+        for (int32_t kw = 0; kw < kw_n; ++kw) {
+            const int32_t iw = iw0 + kw * g->p->dilation_w;
+            if (row_ok && iw >= 0 && iw < id->w) {
+                const int8_t *x = in_b + ((size_t)ih * id->w + iw) * cin;
+                for (int32_t ci = 0; ci < cin; ++ci) {
+                    *dst++ = x[ci];
+                }
+            } else {
+                for (int32_t ci = 0; ci < cin; ++ci) {
+                    *dst++ = zp;
+                }
+            }
+        }
+    }
+}
+
+/* Column lane of output pixel k. `win` is an L4-byte scratch for windows whose C_in is not a
+ * multiple of 4. */
+static void fill_lane(const geom_t *g, const en_pix_cursor *k, int32_t *col, int8_t *win) {
+    const en_dims *id = g->in_dims;
+    const int32_t cin = id->c, kh_n = g->w_dims->h, kw_n = g->w_dims->w;
+    int32_t ih0, iw0;
+    en_pix_cursor_origin(g->p, k, &ih0, &iw0);
+    const int8_t *in_b = g->in + (size_t)k->b * id->h * id->w * cin;
     if (cin % 4 == 0) {
         const int32_t cb = cin / 4;
         /* a window row wholly inside the input is one contiguous run of kw_n * C_in bytes */
@@ -245,31 +268,30 @@ static void fill_lane(const geom_t *g, size_t pix, int32_t *col, int8_t *win) {
         return;
     }
     /* C_in % 4 != 0 (e.g. a first conv on one channel): gather bytes with plain loops, as a
-     * memcpy / memset call per tap costs more than the few bytes it moves. */
+     * memcpy / memset call per tap costs more than the few bytes it moves; a window inside the
+     * input (undilated) is kh_n runs of kw_n * C_in bytes, copied without per-tap checks. */
     int8_t *dst = win;
     const int8_t zp = (int8_t)g->zp;
-    for (int32_t kh = 0; kh < kh_n; ++kh) {
-        const int32_t ih = ih0 + kh * g->p->dilation_h;
-        const int row_ok = ih >= 0 && ih < id->h;
-        for (int32_t kw = 0; kw < kw_n; ++kw) {
-            const int32_t iw = iw0 + kw * g->p->dilation_w;
-            if (row_ok && iw >= 0 && iw < id->w) {
-                const int8_t *x = in_b + ((size_t)ih * id->w + iw) * cin;
-                for (int32_t ci = 0; ci < cin; ++ci) {
-                    *dst++ = x[ci];
-                }
-            } else {
-                for (int32_t ci = 0; ci < cin; ++ci) {
-                    *dst++ = zp;
-                }
+    if (g->p->dilation_h == 1 && g->p->dilation_w == 1 && ih0 >= 0 && ih0 + kh_n <= id->h &&
+        iw0 >= 0 && iw0 + kw_n <= id->w) {
+        const int32_t run = kw_n * cin;
+        const size_t row = (size_t)id->w * cin;
+        const int8_t *x = in_b + ((size_t)ih0 * id->w + iw0) * cin;
+        for (int32_t kh = 0; kh < kh_n; ++kh, x += row) {
+            for (int32_t i = 0; i < run; ++i) {
+                *dst++ = x[i];
             }
         }
+    } else {
+        fill_win_clipped(g, in_b, ih0, iw0, dst);
+        dst += g->taps;
     }
-    for (int32_t k = g->taps; k < g->taps4; ++k) {
+    for (int32_t k4 = g->taps; k4 < g->taps4; ++k4) {
         *dst++ = zp; /* weights are 0 there */
     }
     expand_blocks(win, g->taps4 / 4, g->off2, g->offset, col);
 }
+
 
 /* The output side of a call. A full group of four pixels is requantised a batch of channels
  * at a time: by rq4_batch when there is no ADD and `fast`, by `add_batch` with a fused ADD
@@ -658,6 +680,7 @@ static void conv_packed(const en_conv_params *p, const outq_t *o, const en_dims 
     int32_t acc[RQ_BATCH][PIXELS] __attribute__((aligned(8)));
     int8_t win[COL_MAX_TAPS];
     const int32_t blocks = g.taps4 / 4;
+    en_pix_cursor at = {0, 0, 0}; /* pixel pix, kept only while windows are gathered */
     for (size_t pix = 0; pix < pixels; pix += PIXELS) {
         const int32_t n = pixels - pix < PIXELS ? (int32_t)(pixels - pix) : PIXELS;
         if (g.pointwise && n == PIXELS) {
@@ -666,9 +689,13 @@ static void conv_packed(const en_conv_params *p, const outq_t *o, const en_dims 
                 expand_blocks(x, blocks, g.off2, g.offset, col + 2 * i);
             }
         } else {
+            if (g.pointwise) { /* the last, short pass of a pointwise conv */
+                at = en_pix_cursor_at(out_dims, pix);
+            }
             for (int32_t i = 0; i < PIXELS; ++i) {
                 if (i < n) {
-                    fill_lane(&g, pix + (size_t)i, col + 2 * i, win);
+                    fill_lane(&g, &at, col + 2 * i, win);
+                    en_pix_cursor_next(out_dims, &at);
                 } else if (n > 1) {
                     zero_blocks(blocks, col + 2 * i);
                 }

@@ -35,6 +35,7 @@
 
 #include "internal/checks.h"
 #include "internal/fixedpoint.h"
+#include "internal/pix_cursor.h"
 #include "mve/mve.h"
 
 enum {
@@ -314,28 +315,6 @@ static void fill_ctx_make(const en_mve_conv_args *c, fill_ctx *f) {
     f->run_p = vctp8q((uint32_t)(f->run < 16 ? f->run : 16));
 }
 
-/* An output pixel in raster order (image, row, column), stepped without a division per pixel. */
-typedef struct {
-    int32_t b, oh, ow;
-} pix_cursor;
-
-static inline void cursor_next(const en_dims *od, pix_cursor *k) {
-    if (++k->ow == od->w) {
-        k->ow = 0;
-        if (++k->oh == od->h) {
-            k->oh = 0;
-            ++k->b;
-        }
-    }
-}
-
-/* The input position of the top-left tap of pixel k's window. */
-static inline void cursor_origin(const en_conv_params *p, const pix_cursor *k, int32_t *ih0,
-                                 int32_t *iw0) {
-    *ih0 = k->oh * p->stride_h - p->pad_top;
-    *iw0 = k->ow * p->stride_w - p->pad_left;
-}
-
 /* Taps kw in [*lo, *hi) of a kernel row at input column iw0 lie inside the input (undilated). */
 static inline void kw_range(int32_t iw0, int32_t kw_n, int32_t w, int32_t *lo, int32_t *hi) {
     const int32_t l = en_clamp_i32(-iw0, 0, kw_n);
@@ -523,7 +502,7 @@ static void conv_rows(const en_mve_conv_args *c, int direct, int32_t pass, int8_
      * at once: its windows are the pixels themselves. */
     const int pw_copy = !direct && en_conv_is_pointwise(c->p, c->w_dims);
     const int32_t stride = pw_copy ? cin : row_stride;
-    pix_cursor at = {0, 0, 0}; /* the next pixel to gather */
+    en_pix_cursor at = {0, 0, 0}; /* the next pixel to gather */
     for (size_t pix = 0; pix < pixels; pix += (size_t)pass) {
         const int32_t n = pixels - pix < (size_t)pass ? (int32_t)(pixels - pix) : pass;
         const int8_t *rows[SHORT_PIXELS]; /* the longest pass */
@@ -539,9 +518,9 @@ static void conv_rows(const en_mve_conv_args *c, int direct, int32_t pass, int8_
             }
             if (i < n && !pw_copy) {
                 int32_t ih0, iw0;
-                cursor_origin(c->p, &at, &ih0, &iw0);
+                en_pix_cursor_origin(c->p, &at, &ih0, &iw0);
                 fill_col(&f, at.b, ih0, iw0, col + i * row_stride);
-                cursor_next(od, &at);
+                en_pix_cursor_next(od, &at);
             }
             rows[i] = col + r * stride;
         }
@@ -598,10 +577,10 @@ static void conv_direct(const en_mve_conv_args *c) {
     const int32_t cin = id->c, kh_n = c->w_dims->h, kw_n = c->w_dims->w, cout = od->c;
     const int32_t dh = c->p->dilation_h, dw = c->p->dilation_w;
     const size_t pixels = (size_t)od->n * od->h * od->w;
-    pix_cursor at = {0, 0, 0};
-    for (size_t pix = 0; pix < pixels; ++pix, cursor_next(od, &at)) {
+    en_pix_cursor at = {0, 0, 0};
+    for (size_t pix = 0; pix < pixels; ++pix, en_pix_cursor_next(od, &at)) {
         int32_t ih0, iw0;
-        cursor_origin(c->p, &at, &ih0, &iw0);
+        en_pix_cursor_origin(c->p, &at, &ih0, &iw0);
         const int8_t *in_b = c->in + (size_t)at.b * id->h * id->w * cin;
         for (int32_t co = 0; co < cout; ++co) {
             const int8_t *wc = c->w + (size_t)co * c->w_row;
