@@ -34,11 +34,38 @@ def split_same_padding(size: int, kernel: int, stride: int) -> tuple[int, tuple[
     return before, (0, after - before)
 
 
+def live_taps(size: int, kernel: int, stride: int) -> tuple[int, int]:
+    """``[lo, hi)``: the kernel taps of a SAME conv along one dimension that can reach the input.
+
+    The others read padding at every output (7x7 on the last 3x3 or 2x2 maps), so they add zeros
+    and get zero gradients: a conv over the live taps alone gives the same outputs and gradients.
+    """
+    before, _ = same_padding(size, kernel, stride)
+    last = (same_out(size, stride) - 1) * stride
+    return max(0, before - last), min(kernel, before + size)
+
+
+def same_plan(size: int, kernel: int, stride: int) -> tuple[slice, int, tuple[int, int]]:
+    """How ``conv2d_same`` runs one dimension: ``(live taps, conv padding, (explicit before, after))``."""
+    lo, hi = live_taps(size, kernel, stride)
+    if hi - lo == kernel:
+        conv_pad, explicit = split_same_padding(size, kernel, stride)
+        return slice(0, kernel), conv_pad, explicit
+    before = same_padding(size, kernel, stride)[0] - lo
+    after = max(0, (same_out(size, stride) - 1) * stride + hi - lo - size - before)
+    return slice(lo, hi), 0, (before, after)
+
+
 def conv2d_same(x: torch.Tensor, weight: torch.Tensor, stride: int = 1, groups: int = 1) -> torch.Tensor:
-    """``F.conv2d`` with SAME padding on ``(N, C, H, W)``; ``weight`` is ``(out, in/groups, k, k)``."""
+    """``F.conv2d`` with SAME padding on ``(N, C, H, W)``; ``weight`` is ``(out, in/groups, k, k)``.
+
+    Kernels wider than the map run over their live taps only (``live_taps``): on the last maps of
+    a 24 px subnet a 7x7 depthwise step (forward and backward) is then about 3x faster on CPU,
+    with the same results.
+    """
     kernel = weight.shape[-1]
-    conv_h, (top, bottom) = split_same_padding(x.shape[-2], kernel, stride)
-    conv_w, (left, right) = split_same_padding(x.shape[-1], kernel, stride)
+    taps_h, conv_h, (top, bottom) = same_plan(x.shape[-2], kernel, stride)
+    taps_w, conv_w, (left, right) = same_plan(x.shape[-1], kernel, stride)
     if top or bottom or left or right:
         x = F.pad(x, (left, right, top, bottom))
-    return F.conv2d(x, weight, stride=stride, padding=(conv_h, conv_w), groups=groups)
+    return F.conv2d(x, weight[..., taps_h, taps_w], stride=stride, padding=(conv_h, conv_w), groups=groups)

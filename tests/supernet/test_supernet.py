@@ -442,13 +442,18 @@ def test_conv2d_same_equals_an_explicit_same_pad(kernel, stride):
     from edgenas.supernet.padding import conv2d_same, same_padding
 
     torch.manual_seed(kernel * 10 + stride)
-    for size in range(1, 13):  # below the kernel size the whole pad is explicit
-        x = torch.randn(2, 4, size, size + 1)
-        w = torch.randn(4, 1, kernel, kernel)
+    for size in range(1, 13):  # below the kernel size the whole pad is explicit, taps are cropped
+        x = torch.randn(2, 4, size, size + 1, requires_grad=True)
+        w = torch.randn(4, 1, kernel, kernel, requires_grad=True)
         top, bottom = same_padding(size, kernel, stride)
         left, right = same_padding(size + 1, kernel, stride)
         want = torch.nn.functional.conv2d(torch.nn.functional.pad(x, (left, right, top, bottom)), w, stride=stride, groups=4)
-        torch.testing.assert_close(conv2d_same(x, w, stride, groups=4), want)
+        got = conv2d_same(x, w, stride, groups=4)
+        torch.testing.assert_close(got, want)
+        up = torch.randn_like(want)
+        want_grads = torch.autograd.grad(want, (x, w), up)
+        for g, expected in zip(torch.autograd.grad(got, (x, w), up), want_grads):
+            torch.testing.assert_close(g, expected)
 
 
 def test_teacher_is_the_full_net_recalibrated_at_each_resolution():
