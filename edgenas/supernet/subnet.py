@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from ..data.batches import model_device
 from ..space import Arch, NetPlan, SpaceSpec, plan_net, same_out
 from .elastic_bn import ElasticBatchNorm
-from .padding import split_same_padding
+from .padding import conv2d_same, split_same_padding
 from .ofa import OFASupernet
 
 
@@ -22,7 +22,9 @@ class SameConv2d(nn.Conv2d):
     """``nn.Conv2d`` with TFLite SAME padding for a known square input size; no bias.
 
     The padding is fixed at construction (a subnet has one resolution), so exported graphs carry
-    constant pads; it is split between the conv and an explicit pad as ``conv2d_same`` splits it.
+    constant pads and the architecture's kernel; it is split between the conv and an explicit pad
+    as ``conv2d_same`` splits it. Training runs ``conv2d_same`` itself, which skips the taps that
+    only ever read padding: the same outputs and gradients, faster.
     """
 
     def __init__(self, cin: int, cout: int, kernel: int, stride: int, groups: int, in_size: int) -> None:
@@ -31,6 +33,8 @@ class SameConv2d(nn.Conv2d):
         self.explicit = (before, after, before, after)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training:
+            return conv2d_same(x, self.weight, self.stride[0], self.groups)
         if any(self.explicit):
             x = F.pad(x, self.explicit)
         return super().forward(x)

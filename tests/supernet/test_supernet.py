@@ -456,6 +456,26 @@ def test_conv2d_same_equals_an_explicit_same_pad(kernel, stride):
             torch.testing.assert_close(g, expected)
 
 
+@pytest.mark.parametrize("stride", [1, 2])
+def test_subnet_conv_trains_and_exports_the_same_function(stride):
+    """Training mode crops dead taps; eval (what exports) keeps the whole kernel: same numbers."""
+    from edgenas.supernet.subnet import SameConv2d
+
+    torch.manual_seed(stride)
+    for size in (2, 3, 5, 9):
+        conv = SameConv2d(4, 4, 7, stride, groups=4, in_size=size)
+        x = torch.randn(2, 4, size, size)
+        grads = []
+        for training in (True, False):
+            conv.train(training)
+            conv.zero_grad()
+            y = conv(x)
+            (y * torch.arange(y.numel()).reshape(y.shape)).sum().backward()
+            grads.append((y.detach(), conv.weight.grad.clone()))
+        torch.testing.assert_close(grads[0][0], grads[1][0])
+        torch.testing.assert_close(grads[0][1], grads[1][1])
+
+
 def test_teacher_is_the_full_net_recalibrated_at_each_resolution():
     from edgenas.supernet.teacher import Teacher
 
