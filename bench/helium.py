@@ -41,7 +41,7 @@ from edgenas.boards import Board, get_board  # noqa: E402
 from edgenas.deploy import read_tflite, run_reference  # noqa: E402
 from edgenas.deploy.pipeline import Artifact, compile_model, ramp_input  # noqa: E402
 from edgenas.paths import REPO_ROOT  # noqa: E402
-from edgenas.report import op_macs  # noqa: E402
+from edgenas.report import compiled_macs  # noqa: E402
 from edgenas.targets.cortex_m import build_firmware, driver  # noqa: E402
 
 MLPERF = Path("/work/shared/models/mlperf-tiny")
@@ -88,8 +88,9 @@ def measure(name: str, work: Path) -> dict:
     graph = read_tflite(art.tflite)
     x = ramp_input(art.input_shape).reshape(1, *art.input_shape[1:]).astype(np.int8)
     want = np.asarray(run_reference(graph, x), np.int8).reshape(-1)
-    layers = [{"index": lay["index"], "op": lay["op"], "kind": layer_kind(graph, lay),
-               "macs": op_macs(graph, next(o for o in graph.ops if o.name == lay["op"]))} for lay in art.layers]
+    macs = compiled_macs(graph)
+    layers = [{"index": lay["index"], "op": lay["op"], "kind": layer_kind(graph, lay), "macs": macs[lay["op"]]}
+              for lay in art.layers]
     out: dict = {"source": str(TFLITE_MODELS.get(name, f"edgenas subnet --arch '{SUBNET_ARCH}'")),
                  "input": "ramp (i * 37) mod 256", "layers": layers, "builds": {}}
     for label, board in builds().items():

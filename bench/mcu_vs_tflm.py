@@ -41,7 +41,7 @@ from edgenas.deploy.pipeline import compile_model, ramp_input, run_artifact  # n
 from edgenas.deploy.tflite_reader import read_tflite  # noqa: E402
 from edgenas.deploy.tflite_writer import write_tflite  # noqa: E402
 from edgenas.deploy.tflm import run_tflm  # noqa: E402
-from edgenas.report import op_macs  # noqa: E402
+from edgenas.report import compiled_macs  # noqa: E402
 from edgenas.paths import REPO_ROOT  # noqa: E402
 
 MODELS = {
@@ -157,9 +157,10 @@ def measure_sweep(name: str, work: Path) -> dict:
     runs = {"m7": _run_on(work / name, BOARD, x, want), "m55": _run_on(work / name, M55_BOARD, x, want)}
     imported = read_tflite(path)
     layers = []
+    work = compiled_macs(imported)
     for lay in art.layers:
         op = next(o for o in imported.ops if o.name == lay["op"])
-        macs = op_macs(imported, op)
+        macs = work[op.name]
         row = {"op": lay["op"], "kind": op.kind, "sweep": sweep_kind(imported, op), "macs": macs,
                "weights_shape": list(imported.tensor(op.inputs[1]).shape) if len(op.inputs) > 1 else None,
                "stride": [op.attrs.get("stride_h"), op.attrs.get("stride_w")] if "stride_h" in op.attrs else None,

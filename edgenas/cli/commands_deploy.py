@@ -94,12 +94,11 @@ def _inputs(art, count: int, input_file: Optional[Path], seed: int) -> np.ndarra
 
 
 def _layer_macs(art) -> dict[str, int]:  # noqa: ANN001 (Artifact)
-    """MACs per op name of the artifact's model, so a slow op shows as many instructions per MAC."""
+    """MACs per op name of the artifact's compiled model, so a slow op shows as many instructions per MAC."""
     from ..deploy import read_tflite
-    from ..report import op_macs
+    from ..report import compiled_macs
 
-    graph = read_tflite(art.tflite)
-    return {op.name: op_macs(graph, op) for op in graph.ops}
+    return compiled_macs(read_tflite(art.tflite))
 
 
 def _render_run(report, checked: bool) -> None:  # noqa: ANN001 (RunReport)

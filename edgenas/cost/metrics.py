@@ -1,8 +1,9 @@
 """Exact MACs, parameters, weight bytes and kernel calls of a subnet, from its ``NetPlan``.
 
 Counts follow the deployed int8 graph (``edgenas.deploy.quantize.build_int8_graph``): BN is folded
-into conv weights and biases, residual ADDs fuse into the projection, and the pooled features go
-through one fully connected layer. ``model_flash_bytes`` is exactly what codegen emits as ``en_w_*``
+into conv weights and biases, residual ADDs fuse into the projection, the pooled features go
+through one fully connected layer, and kernels wider than their map lose the taps that only read
+padding (``edgenas.deploy.crop_taps``). ``model_flash_bytes`` is exactly what codegen emits as ``en_w_*``
 arrays (``EN_MODEL_FLASH_BYTES``): weights in codegen's layout (int8 for depthwise and FC, codegen's packed
 layout for convs, see :func:`conv_filter_flash_bytes`) plus, per output channel, an int32 bias, an int32
 requantisation multiplier and an int32 shift (the FC layer is per-tensor: one multiplier and shift),
@@ -18,7 +19,8 @@ from functools import lru_cache
 import numpy as np
 
 from ..deploy import codegen
-from ..space import Arch, SpaceSpec, plan_net, same_out
+from ..deploy.crop_taps import cropped_kernel
+from ..space import Arch, BlockPlan, SpaceSpec, plan_net, same_out
 
 _PER_CHANNEL_BYTES = 12  # int32 bias + int32 multiplier + int32 shift per output channel
 
@@ -53,7 +55,10 @@ def fc_weight_flash_bytes(cout: int, cin: int) -> int:
     return int(pack(np.zeros((cout, cin), np.int8)).nbytes)
 
 
-def _conv(name: str, out_hw: int, cin: int, cout: int, kernel: int, depthwise: bool) -> LayerCost:
+def _conv(name: str, in_hw: int, stride: int, cin: int, cout: int, kernel: int, depthwise: bool) -> LayerCost:
+    """A SAME conv as deployed: over the taps that reach the image (``crop_taps.cropped_kernel``)."""
+    kernel = cropped_kernel(in_hw, kernel, stride)
+    out_hw = same_out(in_hw, stride)
     weights = cout * kernel * kernel * (1 if depthwise else cin)
     filter_bytes = weights if depthwise else conv_filter_flash_bytes(cout, kernel, kernel, cin)
     return LayerCost(name, out_hw * out_hw * weights, weights + cout, filter_bytes + _PER_CHANNEL_BYTES * cout)
@@ -65,9 +70,9 @@ def prefix_layers(spec: SpaceSpec, resolution: int, width: float) -> list[LayerC
     first = spec.width_channels(spec.first_channels, width)
     size = same_out(resolution, spec.stem_stride)
     return [
-        _conv("stem", size, spec.in_channels, stem, 3, False),
-        _conv("first_dw", size, stem, stem, 3, True),
-        _conv("first_pw", size, stem, first, 1, False),
+        _conv("stem", resolution, spec.stem_stride, spec.in_channels, stem, 3, False),
+        _conv("first_dw", size, 1, stem, stem, 3, True),
+        _conv("first_pw", size, 1, stem, first, 1, False),
     ]
 
 
@@ -75,9 +80,9 @@ def block_layers(name: str, size: int, cin: int, mid: int, cout: int, kernel: in
     """Expand, depthwise and project convs of one block with a ``size`` x ``size`` input."""
     out = same_out(size, stride)
     return [
-        _conv(f"{name}.expand", size, cin, mid, 1, False),
-        _conv(f"{name}.dw", out, mid, mid, kernel, True),
-        _conv(f"{name}.project", out, mid, cout, 1, False),
+        _conv(f"{name}.expand", size, 1, cin, mid, 1, False),
+        _conv(f"{name}.dw", size, stride, mid, mid, kernel, True),
+        _conv(f"{name}.project", out, 1, mid, cout, 1, False),
     ]
 
 
@@ -86,7 +91,7 @@ def tail_layers(spec: SpaceSpec, size: int, cin: int, width: float) -> list[Laye
     head = spec.width_channels(spec.head_channels, width)
     fc_weights = head * spec.num_classes
     return [
-        _conv("head", size, cin, head, 1, False),
+        _conv("head", size, 1, cin, head, 1, False),
         LayerCost("logits", fc_weights, fc_weights + spec.num_classes,
                   fc_weight_flash_bytes(spec.num_classes, head) + 4 * spec.num_classes + 8),
     ]
@@ -130,7 +135,7 @@ def uses_strided_depthwise(spec: SpaceSpec, arch: Arch) -> bool:
     """Whether the compiled model calls ``en_dwconv2d_strided_s8`` (a block whose depthwise
     window the compiler sends there, :func:`edgenas.deploy.codegen.strided_window`), so its
     firmware links that strategy's code."""
-    return any(codegen.strided_window((b.kernel, b.kernel), (b.stride, b.stride)) for b in plan_net(spec, arch).blocks)
+    return any(codegen.strided_window((k, k), (b.stride, b.stride)) for b, k in _deployed_kernels(spec, arch))
 
 
 def uses_kx1_depthwise(spec: SpaceSpec, arch: Arch) -> bool:
@@ -138,7 +143,12 @@ def uses_kx1_depthwise(spec: SpaceSpec, arch: Arch) -> bool:
     the compiler sends there, :func:`edgenas.deploy.codegen.kx1_window`), so its firmware links
     that strategy's code. Blocks of the registered spaces have square kernels, so this is False
     for them today; it is here so that a space with K x 1 kernels is costed right."""
-    return any(codegen.kx1_window(_kernel_hw(b.kernel)) for b in plan_net(spec, arch).blocks)
+    return any(codegen.kx1_window(_kernel_hw(k)) for _, k in _deployed_kernels(spec, arch))
+
+
+def _deployed_kernels(spec: SpaceSpec, arch: Arch) -> list[tuple[BlockPlan, int]]:
+    """Each block with the depthwise kernel its compiled model runs (dead taps cropped)."""
+    return [(b, cropped_kernel(b.in_size, b.kernel, b.stride)) for b in plan_net(spec, arch).blocks]
 
 
 def _kernel_hw(kernel: int | tuple[int, int]) -> tuple[int, int]:

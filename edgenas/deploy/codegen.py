@@ -29,7 +29,11 @@ from .ir import Graph, Op, Tensor
 from .plan import MemoryPlan
 from .scratch import pointwise_in_place_one_call
 
-GENERATOR_VERSION = f"edgenas-codegen {__version__}"
+CODEGEN_REVISION = 2
+"""Raised whenever the code compiled for a graph changes (a pass, a layout, a strategy choice):
+latency tables carry GENERATOR_VERSION in their fingerprint, so tables measured before go stale.
+2: kernel taps that only read padding are dropped (``crop_taps``)."""
+GENERATOR_VERSION = f"edgenas-codegen {__version__} r{CODEGEN_REVISION}"
 _PER_LINE = 16
 
 

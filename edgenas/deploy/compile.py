@@ -1,7 +1,7 @@
 """``compile_graph``: graph in, ``model.c``/``model.h``/``memory.json`` out.
 
-The one entry point the build drivers call: lower (fusion, in-place), plan the arena, generate
-C, write the files. ``memory.json`` records the plan (offsets, lifetimes, decisions) and the
+The one entry point the build drivers call: drop padding-only kernel taps (``crop_taps``), lower
+(fusion, in-place), plan the arena, generate C, write the files. ``memory.json`` records the plan (offsets, lifetimes, decisions) and the
 layer table, so reports and the profiler can name layers and check memory without re-planning.
 """
 
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .codegen import GENERATOR_VERSION, GeneratedModel, generate
+from .crop_taps import crop_dead_taps
 from .fuse import FUSE_ADD_DEFAULT, lower
 from .ir import Graph
 from .plan import MemoryPlan, plan_memory
@@ -39,8 +40,12 @@ def compile_graph(
     arena_limit_bytes: int | None = None,
     fuse_add: str = FUSE_ADD_DEFAULT,
     in_place: bool = True,
+    crop_taps: bool = True,
 ) -> CompileResult:
     """Compile ``graph`` to C sources in ``out_dir`` (created if missing).
+
+    ``crop_taps`` False compiles every kernel as written (tests of kernel paths that cropping
+    would route elsewhere, such as a 3x3 on a one-pixel-wide map, which becomes a 3x1).
 
     Raises:
         MemoryOverflowError: the planned arena exceeds ``arena_limit_bytes``.
@@ -48,6 +53,8 @@ def compile_graph(
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    if crop_taps:
+        graph = crop_dead_taps(graph)
     plan = plan_memory(graph, schedule=lower(graph, fuse_add=fuse_add, in_place=in_place),
                        arena_limit_bytes=arena_limit_bytes)
     gen: GeneratedModel = generate(graph, plan)

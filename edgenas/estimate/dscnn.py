@@ -27,7 +27,7 @@ from ..data import DataSplits, ImageSet, augmented_epoch, iterate, to_device
 from ..deploy.ir import Graph, Op, QuantParams
 from ..deploy.quantize import INPUT_QUANT, GraphBuilder, LayerParams, activation_quant
 from ..space import same_out
-from ..supernet.padding import same_padding
+from ..space import same_padding
 from ..torch_threads import DETERMINISTIC_THREADS, torch_threads
 
 

@@ -3,7 +3,7 @@ trade-offs and why this subnet was chosen."""
 
 from .context import ReportContext, context_from_request
 from .explain import constraint_use, explain, one_step_neighbours, sensitivity
-from .layers import LayerView, load_layer_view, op_macs
+from .layers import LayerView, compiled_macs, load_layer_view, op_macs
 from .tradeoffs import pareto_front, tradeoffs
 from .write import REPORT_HTML, write_html_report
 
@@ -11,6 +11,7 @@ __all__ = [
     "REPORT_HTML",
     "LayerView",
     "ReportContext",
+    "compiled_macs",
     "constraint_use",
     "context_from_request",
     "explain",

@@ -88,6 +88,15 @@ def op_macs(graph: Graph, op: Op) -> int:
     return out * w[1]
 
 
+def compiled_macs(graph: Graph) -> dict[str, int]:
+    """MACs per op name of what the C compiler runs for ``graph`` (padding-only taps dropped,
+    ``edgenas.deploy.crop_taps``), so instructions per MAC count work actually done."""
+    from ..deploy.crop_taps import crop_dead_taps
+
+    compiled = crop_dead_taps(graph)
+    return {op.name: op_macs(compiled, op) for op in compiled.ops}
+
+
 def block_of(op_name: str) -> str:
     """The latency-table entry a layer belongs to: ``b3.dw`` → ``b3``; stem and first block → ``stem``;
     head, pool and classifier → ``head`` (other models' op names are their own block)."""
@@ -116,6 +125,7 @@ def load_layer_view(artifact_dir: str | Path, board: str | None = None) -> Layer
     root = Path(artifact_dir)
     artifact = load_artifact(root)
     graph = read_tflite(artifact.tflite)
+    op_work = compiled_macs(graph)
     by_name = {op.name: op for op in graph.ops}
     by_output = {out: op for op in graph.ops for out in op.outputs}
     plan = json.loads((artifact.src_dir / "memory.json").read_text())
@@ -129,7 +139,7 @@ def load_layer_view(artifact_dir: str | Path, board: str | None = None) -> Layer
     rows = []
     for lay in artifact.layers:
         op = by_name.get(lay["op"]) or by_output.get(lay["output"])
-        macs = op_macs(graph, op) if op is not None else 0
+        macs = op_work.get(op.name, 0) if op is not None else 0
         shape = tuple(graph.tensor(lay["output"]).shape) if lay["output"] in graph.tensors else ()
         measured = int(counts[lay["index"]]) if counts else None
         rows.append(LayerRow(

@@ -29,6 +29,33 @@ def same_out(size: int, stride: int) -> int:
     return -(-size // stride)
 
 
+def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
+    """``(before, after)`` padding of TFLite's SAME scheme for one spatial dimension."""
+    total = max((same_out(size, stride) - 1) * stride + kernel - size, 0)
+    return total // 2, total - total // 2
+
+
+def live_taps(size: int, kernel: int, stride: int) -> tuple[int, int]:
+    """``[lo, hi)``: the kernel taps of a SAME window along one dimension that can reach the input.
+
+    The others read padding at every output (7x7 on the last 3x3 or 2x2 maps): in a conv they
+    add zeros (TFLite skips them) and get zero gradients, so they can be left out.
+    """
+    before, _ = same_padding(size, kernel, stride)
+    return max(0, before - (same_out(size, stride) - 1) * stride), min(kernel, before + size)
+
+
+def dead_ring(size: int, kernel: int, stride: int) -> int:
+    """Taps a SAME conv can drop from *both* ends of its kernel along one dimension.
+
+    A symmetric crop by ``c`` keeps SAME's windows: the total padding shrinks by ``2c``, so the
+    leading pad shrinks by exactly ``c`` (see ``same_padding``). The deployed model runs the
+    smaller kernel: fewer multiply-adds, less flash, the same int8 outputs.
+    """
+    lo, hi = live_taps(size, kernel, stride)
+    return min(lo, kernel - hi)
+
+
 _IN_CHANNELS = (1, 64)
 _CLASSES = (2, 100_000)
 _CHANNELS = (1, 4096)

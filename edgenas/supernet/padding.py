@@ -10,14 +10,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..space import same_out
-
-
-def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
-    """``(before, after)`` padding of TFLite's SAME scheme for one spatial dimension."""
-    out = same_out(size, stride)
-    total = max((out - 1) * stride + kernel - size, 0)
-    return total // 2, total - total // 2
+from ..space import live_taps, same_out, same_padding
 
 
 def split_same_padding(size: int, kernel: int, stride: int) -> tuple[int, tuple[int, int]]:
@@ -32,17 +25,6 @@ def split_same_padding(size: int, kernel: int, stride: int) -> tuple[int, tuple[
     if kernel > size:
         return 0, (before, after)
     return before, (0, after - before)
-
-
-def live_taps(size: int, kernel: int, stride: int) -> tuple[int, int]:
-    """``[lo, hi)``: the kernel taps of a SAME conv along one dimension that can reach the input.
-
-    The others read padding at every output (7x7 on the last 3x3 or 2x2 maps), so they add zeros
-    and get zero gradients: a conv over the live taps alone gives the same outputs and gradients.
-    """
-    before, _ = same_padding(size, kernel, stride)
-    last = (same_out(size, stride) - 1) * stride
-    return max(0, before - last), min(kernel, before + size)
 
 
 def same_plan(size: int, kernel: int, stride: int) -> tuple[slice, int, tuple[int, int]]:

@@ -277,7 +277,7 @@ def test_missing_checkpoint_is_a_clear_error(tmp_path):
 
 
 def test_same_padding_matches_tflite_rule():
-    from edgenas.supernet.padding import same_padding
+    from edgenas.space import same_padding
 
     assert same_padding(48, 3, 2) == (0, 1)  # even input, stride 2: one less before
     assert same_padding(7, 3, 2) == (1, 1)
@@ -439,7 +439,8 @@ def test_subnets_of_a_step_share_one_resolution_but_the_smallest():
 @pytest.mark.parametrize("kernel", [1, 3, 5, 7])
 @pytest.mark.slow
 def test_conv2d_same_equals_an_explicit_same_pad(kernel, stride):
-    from edgenas.supernet.padding import conv2d_same, same_padding
+    from edgenas.space import same_padding
+    from edgenas.supernet.padding import conv2d_same
 
     torch.manual_seed(kernel * 10 + stride)
     for size in range(1, 13):  # below the kernel size the whole pad is explicit, taps are cropped

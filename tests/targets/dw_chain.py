@@ -67,10 +67,11 @@ class DwChain:
         return Graph(self.tensors, self.ops, ["x"], [self.x], name=name)
 
 
-def check_in_qemu(graph: Graph, board: Board, work: Path, in_place: bool) -> tuple[list[dict], str]:
+def check_in_qemu(graph: Graph, board: Board, work: Path, in_place: bool,
+                  crop_taps: bool = True) -> tuple[list[dict], str]:
     """Compile ``graph`` (in-place reuse on or off), run two random inputs on ``board`` and assert
     the outputs equal the int8 reference; returns the depthwise layers and the generated C."""
-    res = compile_graph(graph, work / "src", in_place=in_place)
+    res = compile_graph(graph, work / "src", in_place=in_place, crop_taps=crop_taps)
     fw = build_firmware(work / "src", board, work / "fw")
     x = np.random.default_rng(1).integers(-128, 128, size=(2, *graph.tensor(graph.inputs[0]).shape[1:]),
                                           dtype=np.int8)

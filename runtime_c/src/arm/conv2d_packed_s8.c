@@ -429,8 +429,8 @@ static void __attribute__((noinline)) rq4_batch(const outq_t *o, int32_t co, int
         const int32_t m = *mp, sh = *sp;
         const int32_t *a = acc[j];
         int32_t v0, v1, v2, v3;
-        if (sh <= -1 && sh >= -22) {
-            const int32_t r = -sh, k = (int32_t)((uint32_t)zp2 << (r - 1));
+        if (en_rq_fold_ok(sh)) {
+            const int32_t r = -sh, k = en_rq_fold_k(zp2, sh);
             v0 = en_ssat8(en_rq_fold(a[0], m, k, r));
             v1 = en_ssat8(en_rq_fold(a[1], m, k, r));
             v2 = en_ssat8(en_rq_fold(a[2], m, k, r));
@@ -610,7 +610,7 @@ static void outq_init(outq_t *o, const en_requant *q, const int32_t *bias, int32
     }
     o->fold = o->fast && q->per_channel && q->act_min == EN_INT8_MIN && q->act_max == EN_INT8_MAX;
     for (int32_t c = 0; c < cout && o->fold; ++c) {
-        o->fold = q->shift[c] <= -1 && q->shift[c] >= -22;
+        o->fold = en_rq_fold_ok(q->shift[c]);
     }
     o->add_batch = NULL;
     o->store = store_plain;
@@ -618,15 +618,12 @@ static void outq_init(outq_t *o, const en_requant *q, const int32_t *bias, int32
 
 /* One output pixel straight from the input (windows too large for the column buffer). */
 static void pixel_direct(const geom_t *g, const outq_t *o, const int8_t *w, const int32_t *bias,
-                         size_t pix, const int8_t *skip, int8_t *y) {
-    const en_dims *id = g->in_dims, *od = g->out_dims;
-    const int32_t cin = id->c, kh_n = g->w_dims->h, kw_n = g->w_dims->w, cout = od->c;
-    const size_t per_img = (size_t)od->h * od->w;
-    const int32_t b = (int32_t)(pix / per_img);
-    const int32_t rem = (int32_t)(pix % per_img);
-    const int32_t ih0 = rem / od->w * g->p->stride_h - g->p->pad_top;
-    const int32_t iw0 = rem % od->w * g->p->stride_w - g->p->pad_left;
-    const int8_t *in_b = g->in + (size_t)b * id->h * id->w * cin;
+                         const en_pix_cursor *k, const int8_t *skip, int8_t *y) {
+    const en_dims *id = g->in_dims;
+    const int32_t cin = id->c, kh_n = g->w_dims->h, kw_n = g->w_dims->w, cout = g->out_dims->c;
+    int32_t ih0, iw0;
+    en_pix_cursor_origin(g->p, k, &ih0, &iw0);
+    const int8_t *in_b = g->in + (size_t)k->b * id->h * id->w * cin;
     for (int32_t co = 0; co < cout; ++co) {
         const int8_t *wc = w + (size_t)co * g->taps4;
         int32_t acc = bias != NULL ? bias[co] : 0;
@@ -645,6 +642,19 @@ static void pixel_direct(const geom_t *g, const outq_t *o, const int8_t *w, cons
             }
         }
         o->store(o, co, &acc, 1, skip == NULL ? NULL : skip + co, y + co, cout);
+    }
+}
+
+/* Every output pixel straight from the input; out of line, so the column path's registers are
+ * allocated as if it were not there. */
+static __attribute__((noinline)) void conv_direct(const geom_t *g, const outq_t *o, const int8_t *w,
+                                                  const int32_t *bias, const int8_t *skip, int8_t *out) {
+    const en_dims *od = g->out_dims;
+    const size_t pixels = (size_t)od->n * od->h * od->w;
+    en_pix_cursor k = {0, 0, 0};
+    for (size_t pix = 0; pix < pixels; ++pix, en_pix_cursor_next(od, &k)) {
+        const size_t at = pix * (size_t)od->c;
+        pixel_direct(g, o, w, bias, &k, skip == NULL ? NULL : skip + at, out + at);
     }
 }
 
@@ -670,10 +680,7 @@ static void conv_packed(const en_conv_params *p, const outq_t *o, const en_dims 
     const int32_t cout = out_dims->c;
     const size_t pixels = (size_t)out_dims->n * out_dims->h * out_dims->w;
     if (g.taps4 > COL_MAX_TAPS) {
-        for (size_t pix = 0; pix < pixels; ++pix) {
-            const size_t at = pix * (size_t)cout;
-            pixel_direct(&g, o, w, bias, pix, skip == NULL ? NULL : skip + at, out + at);
-        }
+        conv_direct(&g, o, w, bias, skip, out);
         return;
     }
     int32_t col[PIXELS * COL_MAX_TAPS / 2]; /* int16 pairs, word-aligned for LDM */

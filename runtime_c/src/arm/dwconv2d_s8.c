@@ -327,9 +327,10 @@ static void row_chan_make(row_chan *ch, const en_requant *q, const int32_t *bias
     ch->rq = en_rq_make(ch->mult, ch->shift, q->output_zp, q->act_min, q->act_max);
     const int64_t bound = (int64_t)taps * 255 * 128 + (ch->bias < 0 ? -(int64_t)ch->bias : ch->bias);
     ch->fits = en_rq_fits(bound, ch->shift);
-    ch->fast = ch->fits && ch->shift < 0 && ch->shift >= -22;
+    ch->fast = ch->fits && ch->shift < 0 && ch->shift >= -22; /* en_rq_fold_ok, spelled out (as in
+                                                                 * dwconv3x3_s8.c) */
     ch->r = -ch->shift;
-    ch->k = ch->fast ? (int32_t)((uint32_t)(2 * q->output_zp + 1) << (ch->r - 1)) : 0;
+    ch->k = ch->fast ? en_rq_fold_k(2 * q->output_zp + 1, ch->shift) : 0;
     ch->clamp = q->act_max < EN_INT8_MAX ? 2 : (q->act_min > EN_INT8_MIN ? 1 : 0);
 }
 

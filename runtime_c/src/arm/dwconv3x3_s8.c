@@ -222,9 +222,10 @@ static void d3_chan_make(d3_chan *ch, const en_requant *q, const int8_t *w, cons
     ch->rq = en_rq_make(ch->mult, ch->shift, q->output_zp, q->act_min, q->act_max);
     const int64_t bound = (int64_t)9 * 255 * 128 + (ch->bias < 0 ? -(int64_t)ch->bias : ch->bias);
     ch->fits = en_rq_fits(bound, ch->shift);
-    ch->fast = ch->fits && ch->shift < 0 && ch->shift >= -22;
+    ch->fast = ch->fits && ch->shift < 0 && ch->shift >= -22; /* en_rq_fold_ok, spelled out: GCC 12
+                                                                 * inlines d3_run worse around a call */
     ch->r = -ch->shift;
-    ch->k = ch->fast ? (int32_t)((uint32_t)ch->rq.zp2 << (ch->r - 1)) : 0;
+    ch->k = ch->fast ? en_rq_fold_k(ch->rq.zp2, ch->shift) : 0;
     /* d3_rq1_relu adds zr to t (|t| < 2^30 when fits): it must stay below 2^30 too */
     const int64_t zr = ch->fast ? (int64_t)ch->rq.zp2 * ((int64_t)1 << ch->rq.rshift) : 0;
     ch->zr = (int32_t)zr;

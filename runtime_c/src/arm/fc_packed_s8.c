@@ -431,10 +431,10 @@ en_status en_fc_packed_s8(const en_requant *q, int32_t batches, int32_t in_featu
      * group of four stops its run to be requantised exactly. */
     r.f.r = 0;
     const int32_t shift = q->shift[0];
-    if (!q->per_channel && shift <= -1 && shift >= -22 && q->mult[0] >= 0) {
+    if (!q->per_channel && en_rq_fold_ok(shift) && q->mult[0] >= 0) {
         r.f.mult = q->mult[0];
         r.f.r = -shift;
-        r.f.k = (int32_t)((uint32_t)(2 * q->output_zp + 1) << (r.f.r - 1));
+        r.f.k = en_rq_fold_k(2 * q->output_zp + 1, shift);
         r.f.lo4 = ((uint32_t)q->act_min & 0xFFu) * 0x01010101u;
         r.f.hi4 = ((uint32_t)q->act_max & 0xFFu) * 0x01010101u;
     }

@@ -88,6 +88,15 @@ static inline int32_t en_rq_fold(int32_t acc, int32_t mult, int32_t k, int32_t r
     return en_rq_fold_doubled((int32_t)((uint32_t)acc << 1), mult, k, r);
 }
 
+/** Whether en_rq_fold serves `shift`: a right shift r = -shift in [1, 22]. */
+static inline int en_rq_fold_ok(int32_t shift) { return shift < 0 && shift >= -22; }
+
+/** en_rq_fold's k = zp2 << (r - 1) for zp2 = 2 * output_zp + 1 and r = -shift
+ *  (en_rq_fold_ok(shift)). */
+static inline int32_t en_rq_fold_k(int32_t zp2, int32_t shift) {
+    return (int32_t)((uint32_t)zp2 << (-shift - 1));
+}
+
 /** One channel's requantisation in the SMMULR form: out = clamp(MBQM(acc) + zp), valid when
  *  |acc| * 2^max(shift, 0) < 2^30 (see en_rq_fits). Fields are derived by en_rq_make. */
 typedef struct {
