@@ -80,6 +80,8 @@ def main() -> None:
     parser.add_argument("--lr-scale", type=float, default=1.0,
                         help="multiply every phase's peak learning rate (e.g. for a larger batch)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--kernel-end-top", action="store_true",
+                        help="the all-smallest-kernel draw is the largest subnet (edgenas train --kernel-end-top)")
     parser.add_argument("--init-from", type=Path, help="continue a finished checkpoint (e.g. --epochs 0,0,0,N)")
     parser.add_argument("--teacher", type=Path, help="distil from this checkpoint's full net instead of the run's own")
     parser.add_argument("--why", default="", help="why this stage was run (kept in the record)")
@@ -105,6 +107,7 @@ def main() -> None:
         f"edgenas train --data fashion-mnist --epochs {','.join(map(str, epochs))} --subnets {args.subnets}"
         f"{' --sandwich' if args.sandwich else ''} --batch-size {args.batch_size} --seed {args.seed} --device {device}"
         f"{f' --lr-scale {args.lr_scale:g}' if args.lr_scale != 1 else ''}"
+        f"{' --kernel-end-top' if args.kernel_end_top else ''}"
         f"{f' --init-from {args.init_from}' if args.init_from else ''}{f' --teacher {args.teacher}' if args.teacher else ''}"
         f" --out {args.out}"
     )
@@ -114,7 +117,8 @@ def main() -> None:
     (args.out / "plan.json").write_text(json.dumps(plan, indent=2) + "\n")
     print(json.dumps(plan), flush=True)
 
-    config = TrainConfig(phases=default_phases(epochs, args.subnets, args.sandwich, args.lr_scale),
+    config = TrainConfig(phases=default_phases(epochs, args.subnets, args.sandwich, args.lr_scale,
+                                               kernel_end_top=args.kernel_end_top),
                          batch_size=args.batch_size, seed=args.seed)
     started = time.time()
 

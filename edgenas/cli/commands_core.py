@@ -105,6 +105,9 @@ def train(
     resolution_weights: Annotated[
         str, typer.Option(help="relative odds of the space's resolutions when a step draws one, e.g. '4,3,2,1,1' (default: uniform)")
     ] = "",
+    kernel_end_top: Annotated[
+        bool, typer.Option(help="with --sandwich and 4+ subnets, the all-smallest-kernel draw is the largest subnet, not a random one")
+    ] = False,
     seed: Annotated[int, typer.Option(help="seed for everything random but the data split")] = 0,
     data_seed: Annotated[
         Optional[int], typer.Option(help="seed of the validation split (default: 0, or the --init-from run's)")
@@ -149,7 +152,8 @@ def train(
     spec = get_space(space_name, in_channels=splits.in_channels, num_classes=splits.num_classes)
     weights = _parse_resolution_weights(resolution_weights)
     check_resolution_weights(spec, weights)
-    phases = default_phases(_parse_epochs(epochs, continuing=init_from is not None), subnets, sandwich, lr_scale, weights)
+    phases = default_phases(_parse_epochs(epochs, continuing=init_from is not None), subnets, sandwich, lr_scale, weights,
+                            kernel_end_top)
     config = TrainConfig(phases=phases, batch_size=batch_size, seed=seed, threads=threads)
     if not ranks.distributed and finished_run(out, config, splits):  # ranks: rank 0 checks inside train_supernet
         stdout.print(f"{out} already holds this finished run: nothing to do")

@@ -62,6 +62,11 @@ class Phase:
         kernel_end: in the depth and expand phases with 4+ subnets per step, the third draw uses
             the smallest kernel in every block: inheritance lost most on uniformly small kernels
             (``bench/kernel_sharing.py``), and random draws rarely make every kernel small.
+        kernel_end_top: that draw is the *largest* subnet with the smallest kernel in every block
+            instead of a random one. Hand-designed networks (all 3x3, expand 6, full depth) sit
+            near it, and the subnets trained every step (the sandwich's smallest) keep the
+            smallest gaps to from-scratch training while full-depth 3x3 ones trail by 1.2-1.3
+            points (``bench/supernet_quality.py``).
         resolution_weights: relative odds of each of the space's resolutions (in its order) when
             a step draws its resolution; empty draws them uniformly. Shared weights serve small
             inputs worst (``bench/supernet_quality.py``: the largest gaps to from-scratch
@@ -75,6 +80,7 @@ class Phase:
     sandwich: bool = False
     kernel_end: bool = False
     resolution_weights: tuple[float, ...] = ()
+    kernel_end_top: bool = False
 
     def __post_init__(self) -> None:
         weights = tuple(float(w) for w in self.resolution_weights)  # JSON gives a list
@@ -88,17 +94,20 @@ PHASE_LR = {"full": 0.1, "kernel": 0.03, "depth": 0.02, "expand": 0.02}
 
 
 def default_phases(epochs: tuple[int, int, int, int], subnets: int = 1, sandwich: bool = False,
-                   lr_scale: float = 1.0, resolution_weights: tuple[float, ...] = ()) -> tuple[Phase, ...]:
+                   lr_scale: float = 1.0, resolution_weights: tuple[float, ...] = (),
+                   kernel_end_top: bool = False) -> tuple[Phase, ...]:
     """The four progressive-shrinking phases with ``(full, kernel, depth, expand)`` epochs (0 skips one).
 
     ``lr_scale`` multiplies every peak learning rate: a larger batch takes a larger step.
-    ``resolution_weights`` applies to every phase (the resolution is elastic in all)."""
+    ``resolution_weights`` applies to every phase (the resolution is elastic in all);
+    ``kernel_end_top`` to the phases with a kernel-end draw (``Phase``)."""
     if lr_scale <= 0:
         raise UsageError(f"learning-rate scale must be positive, got {lr_scale}")
     elastic = ("kernel", "depth", "expand")
     return tuple(
         Phase(kind, n, PHASE_LR[kind] * lr_scale, subnets if kind in elastic else 1, sandwich and kind in elastic,
-              sandwich and kind in ("depth", "expand"), tuple(resolution_weights))
+              sandwich and kind in ("depth", "expand"), tuple(resolution_weights),
+              kernel_end_top and sandwich and kind in ("depth", "expand"))
         for kind, n in zip(PHASE_KINDS, epochs)
         if n > 0
     )
@@ -218,7 +227,8 @@ def subnets_for_step(spec: SpaceSpec, phase: Phase, rng: np.random.Generator) ->
         else:
             archs[1] = _smallest_kernels(spec, archs[0])
     if phase.kernel_end and phase.kind in ("depth", "expand") and phase.subnets_per_step >= 4:
-        archs[2] = _smallest_kernels(spec, archs[2])
+        top = largest_arch(spec)
+        archs[2] = _smallest_kernels(spec, Arch(resolution, top.width, top.stages) if phase.kernel_end_top else archs[2])
     return archs
 
 

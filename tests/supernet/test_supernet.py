@@ -411,6 +411,24 @@ def test_kernel_end_makes_the_third_draw_all_smallest_kernels():
         ("full", 1, False, False), ("kernel", 4, True, False), ("depth", 4, True, True), ("expand", 4, True, True)]
 
 
+def test_kernel_end_top_makes_the_third_draw_the_largest_with_smallest_kernels():
+    from edgenas.space import largest_arch
+
+    spec = get_space("mcu-mbv2")
+    rng = np.random.default_rng(5)
+    phase = default_phases((0, 0, 0, 1), subnets=4, sandwich=True, kernel_end_top=True)[0]
+    assert phase.kernel_end and phase.kernel_end_top
+    top = largest_arch(spec)
+    for _ in range(6):
+        archs = subnets_for_step(spec, phase, rng)
+        third = archs[2]
+        assert (third.resolution, third.width, third.depths) == (archs[0].resolution, top.width, top.depths)
+        assert {b.kernel for _, _, b in third.blocks()} == {min(spec.kernels)}
+        assert {b.expand for _, _, b in third.blocks()} == {max(spec.expands)}
+        assert archs[3] != third  # the fourth stays a random draw
+    assert not any(p.kernel_end_top for p in default_phases((1, 1, 1, 1), subnets=4, sandwich=True))
+
+
 def test_lr_scale_multiplies_every_peak_learning_rate():
     base = default_phases((2, 1, 1, 3), subnets=4, sandwich=True)
     scaled = default_phases((2, 1, 1, 3), subnets=4, sandwich=True, lr_scale=3.0)
