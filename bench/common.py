@@ -38,14 +38,15 @@ def provenance() -> dict:
     }
 
 
-def _keep_in_history(path: Path) -> None:
-    """Copy a result file to ``history/<name>/<utc>.json`` unless it is there already."""
+def _keep_in_history(path: Path, replace: bool = False) -> None:
+    """Copy a result file to ``history/<name>/<utc>.json`` unless it is there already (``replace``:
+    even then, for the run being written, whose later writes keep its start time)."""
     try:
         utc = json.loads(path.read_text()).get("utc", "unknown")
     except (OSError, json.JSONDecodeError):
         return
     kept = RESULTS_DIR / "history" / path.stem / f"{utc.replace(':', '')}.json"
-    if not kept.exists():
+    if replace or not kept.exists():
         kept.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, kept)
 
@@ -65,7 +66,7 @@ def write_result(name: str, result: dict) -> Path:
     if path.exists():
         _keep_in_history(path)
     path.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
-    _keep_in_history(path)
+    _keep_in_history(path, replace=True)
     return path
 
 
