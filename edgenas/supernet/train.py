@@ -216,19 +216,17 @@ def subnets_for_step(spec: SpaceSpec, phase: Phase, rng: np.random.Generator) ->
     """
     archs = [sample_for_phase(spec, phase.kind, rng, phase.resolution_weights) for _ in range(phase.subnets_per_step)]
     archs = [replace(a, resolution=archs[0].resolution) for a in archs]
-    resolution = archs[0].resolution
+    top = replace(largest_arch(spec), resolution=archs[0].resolution)  # the largest at this step's resolution
     if phase.sandwich and phase.kind != "full" and phase.subnets_per_step >= 3:
-        top = largest_arch(spec)
-        archs[0] = Arch(resolution, top.width, top.stages)
+        archs[0] = top
         if phase.kind == "expand":
             archs[1] = smallest_arch(spec)
         elif phase.kind == "depth":
-            archs[1] = Arch(resolution, top.width, _min_depth(spec, top))
+            archs[1] = replace(top, stages=_min_depth(spec, top))
         else:
-            archs[1] = _smallest_kernels(spec, archs[0])
+            archs[1] = _smallest_kernels(spec, top)
     if phase.kernel_end and phase.kind in ("depth", "expand") and phase.subnets_per_step >= 4:
-        top = largest_arch(spec)
-        archs[2] = _smallest_kernels(spec, Arch(resolution, top.width, top.stages) if phase.kernel_end_top else archs[2])
+        archs[2] = _smallest_kernels(spec, top if phase.kernel_end_top else archs[2])
     return archs
 
 
