@@ -82,6 +82,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--kernel-end-top", action="store_true",
                         help="the all-smallest-kernel draw is the largest subnet (edgenas train --kernel-end-top)")
+    parser.add_argument("--resolution-weights", default="",
+                        help="relative odds of the space's resolutions when a step draws one (edgenas train's)")
     parser.add_argument("--init-from", type=Path, help="continue a finished checkpoint (e.g. --epochs 0,0,0,N)")
     parser.add_argument("--teacher", type=Path, help="distil from this checkpoint's full net instead of the run's own")
     parser.add_argument("--why", default="", help="why this stage was run (kept in the record)")
@@ -108,6 +110,7 @@ def main() -> None:
         f"{' --sandwich' if args.sandwich else ''} --batch-size {args.batch_size} --seed {args.seed} --device {device}"
         f"{f' --lr-scale {args.lr_scale:g}' if args.lr_scale != 1 else ''}"
         f"{' --kernel-end-top' if args.kernel_end_top else ''}"
+        f"{f' --resolution-weights {args.resolution_weights}' if args.resolution_weights else ''}"
         f"{f' --init-from {args.init_from}' if args.init_from else ''}{f' --teacher {args.teacher}' if args.teacher else ''}"
         f" --out {args.out}"
     )
@@ -117,7 +120,8 @@ def main() -> None:
     (args.out / "plan.json").write_text(json.dumps(plan, indent=2) + "\n")
     print(json.dumps(plan), flush=True)
 
-    config = TrainConfig(phases=default_phases(epochs, args.subnets, args.sandwich, args.lr_scale,
+    weights = tuple(float(w) for w in args.resolution_weights.split(",")) if args.resolution_weights else ()
+    config = TrainConfig(phases=default_phases(epochs, args.subnets, args.sandwich, args.lr_scale, weights,
                                                kernel_end_top=args.kernel_end_top),
                          batch_size=args.batch_size, seed=args.seed)
     started = time.time()

@@ -106,7 +106,7 @@ def train(
         str, typer.Option(help="relative odds of the space's resolutions when a step draws one, e.g. '4,3,2,1,1' (default: uniform)")
     ] = "",
     kernel_end_top: Annotated[
-        bool, typer.Option(help="with --sandwich and 4+ subnets, the all-smallest-kernel draw is the largest subnet, not a random one")
+        bool, typer.Option(help="with --sandwich and 4+ subnets, the all-smallest-kernel draw is the largest subnet, not a random one (5+: both)")
     ] = False,
     seed: Annotated[int, typer.Option(help="seed for everything random but the data split")] = 0,
     data_seed: Annotated[

@@ -66,7 +66,9 @@ class Phase:
             instead of a random one. Hand-designed networks (all 3x3, expand 6, full depth) sit
             near it, and the subnets trained every step (the sandwich's smallest) keep the
             smallest gaps to from-scratch training while full-depth 3x3 ones trail by 1.2-1.3
-            points (``bench/supernet_quality.py``).
+            points (``bench/supernet_quality.py``). With 5+ subnets per step the fourth draw is
+            the random all-smallest-kernel subnet ``kernel_end`` alone would give, so narrow
+            all-3x3 subnets keep the gradient the top draw took from them.
         resolution_weights: relative odds of each of the space's resolutions (in its order) when
             a step draws its resolution; empty draws them uniformly. Shared weights serve small
             inputs worst (``bench/supernet_quality.py``: the largest gaps to from-scratch
@@ -226,6 +228,8 @@ def subnets_for_step(spec: SpaceSpec, phase: Phase, rng: np.random.Generator) ->
         else:
             archs[1] = _smallest_kernels(spec, top)
     if phase.kernel_end and phase.kind in ("depth", "expand") and phase.subnets_per_step >= 4:
+        if phase.kernel_end_top and phase.subnets_per_step >= 5:
+            archs[3] = _smallest_kernels(spec, archs[3])
         archs[2] = _smallest_kernels(spec, top if phase.kernel_end_top else archs[2])
     return archs
 

@@ -429,6 +429,22 @@ def test_kernel_end_top_makes_the_third_draw_the_largest_with_smallest_kernels()
     assert not any(p.kernel_end_top for p in default_phases((1, 1, 1, 1), subnets=4, sandwich=True))
 
 
+def test_kernel_end_top_with_five_subnets_keeps_a_random_all_smallest_kernel_draw_too():
+    spec = get_space("mcu-mbv2")
+    phase = default_phases((0, 0, 0, 1), subnets=5, sandwich=True, kernel_end_top=True)[0]
+    rng = np.random.default_rng(7)
+    small = min(spec.kernels)
+    fourth = []
+    for _ in range(8):
+        archs = subnets_for_step(spec, phase, rng)
+        assert len(archs) == 5
+        assert {b.kernel for _, _, b in archs[2].blocks()} == {small}
+        assert {b.kernel for _, _, b in archs[3].blocks()} == {small}
+        assert {b.kernel for _, _, b in archs[4].blocks()} != {small}  # the fifth stays random
+        fourth.append(archs[3])
+    assert len({(a.width, a.depths) for a in fourth}) > 1  # random, not the top's all-3x3
+
+
 def test_lr_scale_multiplies_every_peak_learning_rate():
     base = default_phases((2, 1, 1, 3), subnets=4, sandwich=True)
     scaled = default_phases((2, 1, 1, 3), subnets=4, sandwich=True, lr_scale=3.0)
