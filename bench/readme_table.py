@@ -1,11 +1,14 @@
-"""Render the README's "Measured" table from bench/results, so no figure there can drift.
+"""Render the README's "Measured" table and its table of training stages from bench/results, so no
+figure there can drift.
 
-Each row reads one bench's latest result file (``bench/results/<name>.json``) and says when and
-at which commit it was measured; figures quoted from elsewhere say so. The table sits between
-``<!-- measured:start -->`` and ``<!-- measured:end -->`` in README.md.
+Each row of the measured table reads one bench's latest result file (``bench/results/<name>.json``)
+and says when and at which commit it was measured; figures quoted from elsewhere say so. It sits
+between ``<!-- measured:start -->`` and ``<!-- measured:end -->`` in README.md. The training table
+(``<!-- training:start -->`` ... ``<!-- training:end -->``) lists every stage that produced the
+bundled supernet from ``bench/results/supernet_training.json``: epochs, machine, time, command.
 
-    python bench/readme_table.py           # rewrite the README's table
-    python bench/readme_table.py --check   # exit 1 if the README's table is not current (CI runs this as a test)
+    python bench/readme_table.py           # rewrite the README's tables
+    python bench/readme_table.py --check   # exit 1 if a table is not current (CI runs this as a test)
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 README = ROOT / "README.md"
 START, END = "<!-- measured:start -->", "<!-- measured:end -->"
+TRAINING_START, TRAINING_END = "<!-- training:start -->", "<!-- training:end -->"
 
 
 def _load(name: str) -> dict:
@@ -282,8 +286,36 @@ def _older_sections(d: dict) -> list[tuple[str, dict]]:
     return found
 
 
+def _duration(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
+
+
+def _stage_machine(stage: dict) -> str:
+    if stage.get("hardware"):
+        return stage["hardware"]
+    return "a GPU (model not recorded)" if "--device cuda" in stage["command"] else "not recorded"
+
+
+def render_training() -> str:
+    """The bundled supernet's training stages (markers included), one row each, oldest first."""
+    d = _load("supernet_training")
+    lines = [TRAINING_START, "| stage | epochs | machine | time | command |", "|---|---|---|---|---|"]
+    total = 0
+    for i, stage in enumerate(d["stages"], 1):
+        added = sum(phase["epochs"] for phase in stage["config"]["phases"])
+        total += added
+        command = stage["command"].split("  (via")[0].replace("|", "\\|")
+        lines.append(f"| {i} | +{added} = {total} | {_stage_machine(stage)} | {_duration(stage['wall_seconds'])} | "
+                     f"`{command}` |")
+    if total != d["total_epochs"]:
+        raise SystemExit(f"supernet_training.json: stages add up to {total} epochs, the file says {d['total_epochs']}")
+    lines += [f"| all | {total} | | {_duration(d['total_wall_seconds'])} | |", TRAINING_END]
+    return "\n".join(lines)
+
+
 def render() -> str:
-    """The table (markers included) from the current result files."""
+    """The measured table (markers included) from the current result files."""
     lines = [START, "| what | figure | bench (measured at) |", "|---|---|---|"]
     for name, row in ROWS:
         d = _load(name)
@@ -294,25 +326,28 @@ def render() -> str:
     return "\n".join(lines)
 
 
-def current_block(text: str) -> str:
-    if START not in text or END not in text:
-        raise SystemExit(f"README.md lacks the {START} ... {END} markers")
-    return text[text.index(START): text.index(END) + len(END)]
+def current_block(text: str, start: str = START, end: str = END) -> str:
+    if start not in text or end not in text:
+        raise SystemExit(f"README.md lacks the {start} ... {end} markers")
+    return text[text.index(start): text.index(end) + len(end)]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 if the README's table is not current")
+    parser.add_argument("--check", action="store_true", help="exit 1 if a README table is not current")
     args = parser.parse_args()
     text = README.read_text()
-    table = render()
+    tables = {(START, END): render(), (TRAINING_START, TRAINING_END): render_training()}
+    stale = [start for (start, end), table in tables.items() if current_block(text, start, end) != table]
     if args.check:
-        if current_block(text) != table:
-            print("README's measured table is stale: run python bench/readme_table.py", file=sys.stderr)
+        if stale:
+            print(f"README's table(s) {', '.join(stale)} stale: run python bench/readme_table.py", file=sys.stderr)
             raise SystemExit(1)
         return
-    README.write_text(text.replace(current_block(text), table))
-    print("README.md: measured table rewritten")
+    for (start, end), table in tables.items():
+        text = text.replace(current_block(text, start, end), table)
+    README.write_text(text)
+    print("README.md: tables rewritten" + (f" ({', '.join(stale)} changed)" if stale else " (unchanged)"))
 
 
 if __name__ == "__main__":
