@@ -85,6 +85,8 @@ def main() -> None:
     parser.add_argument("--resolution-weights", default="",
                         help="relative odds of the space's resolutions when a step draws one (edgenas train's)")
     parser.add_argument("--init-from", type=Path, help="continue a finished checkpoint (e.g. --epochs 0,0,0,N)")
+    parser.add_argument("--kd-from", choices=("teacher", "top"), default="teacher",
+                        help="soft targets: the frozen teacher, or each step's largest subnet in place")
     parser.add_argument("--teacher", type=Path, help="distil from this checkpoint's full net instead of the run's own")
     parser.add_argument("--why", default="", help="why this stage was run (kept in the record)")
     parser.add_argument("--record", action="store_true", help="only record the finished run in --out as a stage")
@@ -112,6 +114,7 @@ def main() -> None:
         f"{' --kernel-end-top' if args.kernel_end_top else ''}"
         f"{f' --resolution-weights {args.resolution_weights}' if args.resolution_weights else ''}"
         f"{f' --init-from {args.init_from}' if args.init_from else ''}{f' --teacher {args.teacher}' if args.teacher else ''}"
+        f"{' --kd-from top' if args.kd_from == 'top' else ''}"
         f" --out {args.out}"
     )
     args.out.mkdir(parents=True, exist_ok=True)
@@ -123,7 +126,7 @@ def main() -> None:
     weights = tuple(float(w) for w in args.resolution_weights.split(",")) if args.resolution_weights else ()
     config = TrainConfig(phases=default_phases(epochs, args.subnets, args.sandwich, args.lr_scale, weights,
                                                kernel_end_top=args.kernel_end_top),
-                         batch_size=args.batch_size, seed=args.seed)
+                         batch_size=args.batch_size, seed=args.seed, kd_from=args.kd_from)
     started = time.time()
 
     def on_epoch(record: dict) -> None:

@@ -120,6 +120,9 @@ def train(
     teacher: Annotated[
         Optional[Path], typer.Option(help="distil from this supernet checkpoint's full net instead of this run's own")
     ] = None,
+    kd_from: Annotated[
+        str, typer.Option(help="soft targets of the elastic phases: 'teacher' (the frozen full net) or 'top' (each step's largest subnet, in place)")
+    ] = "teacher",
     transfer_from: Annotated[
         Optional[str], typer.Option(help="start from a supernet trained on other data: 'bundled' or a checkpoint folder")
     ] = None,
@@ -154,7 +157,7 @@ def train(
     check_resolution_weights(spec, weights)
     phases = default_phases(_parse_epochs(epochs, continuing=init_from is not None), subnets, sandwich, lr_scale, weights,
                             kernel_end_top)
-    config = TrainConfig(phases=phases, batch_size=batch_size, seed=seed, threads=threads)
+    config = TrainConfig(phases=phases, batch_size=batch_size, seed=seed, threads=threads, kd_from=kd_from)
     if not ranks.distributed and finished_run(out, config, splits):  # ranks: rank 0 checks inside train_supernet
         stdout.print(f"{out} already holds this finished run: nothing to do")
         return

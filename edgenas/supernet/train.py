@@ -91,6 +91,8 @@ class Phase:
         object.__setattr__(self, "resolution_weights", weights)
 
 
+KD_SOURCES = ("teacher", "top")
+
 PHASE_LR = {"full": 0.1, "kernel": 0.03, "depth": 0.02, "expand": 0.02}
 """Peak learning rate per phase: later phases fine-tune shared weights, so they start lower."""
 
@@ -135,10 +137,18 @@ class TrainConfig:
     weight_decay: float = 4e-5
     label_smoothing: float = 0.1
     kd_ratio: float = 1.0
+    kd_from: str = "teacher"
+    """Soft targets of the elastic phases: ``"teacher"``, the frozen full net (the first phase's,
+    or ``--teacher``'s); ``"top"``, the step's largest subnet in place (BigNAS), so the targets
+    improve as the supernet does instead of staying those of a net it has outgrown."""
     seed: int = 0
     threads: int = 0  # 0: torch default
     max_steps_per_epoch: int = 0  # 0: the whole split (tests cap it)
     eval_images: int = 2000
+
+    def __post_init__(self) -> None:
+        if self.kd_from not in KD_SOURCES:
+            raise UsageError(f"distillation source must be one of {', '.join(KD_SOURCES)}, got {self.kd_from!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -311,23 +321,32 @@ def train_step(net: OFASupernet, teacher: Teacher | None, optimizer: torch.optim
     first = shards[0].start
     optimizer.zero_grad(set_to_none=True)
     step_loss = torch.zeros((), device=x.device)
-    inputs: dict[int, list[tuple[torch.Tensor, torch.Tensor | None]]] = {}
+    inputs: dict[int, list[torch.Tensor]] = {}
+    soft: dict[int, list[torch.Tensor | None]] = {}  # soft targets per resolution, one per shard
+    in_place = config.kd_from == "top" and config.kd_ratio > 0 and len(archs) > 1
+    top = largest_arch(net.spec)
     for arch in archs:
-        if arch.resolution not in inputs:
+        r = arch.resolution
+        if r not in inputs:
             theta = draw_affine(shards[0].total, aug, flip=flip)
-            inputs[arch.resolution] = []
-            for shard in shards:
-                rows = slice(shard.start - first, shard.stop - first)
-                xb = warp(x[rows], theta[shard.start : shard.stop], arch.resolution).contiguous(memory_format=memory_format)
-                inputs[arch.resolution].append(
-                    (xb, teacher(xb) if teacher is not None and config.kd_ratio > 0 else None))
+            inputs[r] = [warp(x[shard.start - first : shard.stop - first], theta[shard.start : shard.stop], r)
+                         .contiguous(memory_format=memory_format) for shard in shards]
+            if not in_place:
+                soft[r] = [teacher(xb) if teacher is not None and config.kd_ratio > 0 else None for xb in inputs[r]]
+        is_top = in_place and (arch.width, arch.stages) == (top.width, top.stages)
+        if in_place and r not in soft and not is_top:  # no top at this resolution yet: its outputs, no gradient
+            net.set_active(replace(top, resolution=r))
+            with torch.no_grad():
+                soft[r] = [net(xb) for xb in inputs[r]]
         net.set_active(arch)
-        for shard, (xb, soft) in zip(shards, inputs[arch.resolution]):
+        for i, (shard, xb) in enumerate(zip(shards, inputs[r])):
             logits = net(xb)
             yb = y[shard.start - first : shard.stop - first]
             loss = F.cross_entropy(logits, yb, label_smoothing=config.label_smoothing)
-            if soft is not None:
-                loss = loss + config.kd_ratio * kd_loss(logits, soft)
+            if is_top:  # the teacher itself learns from the labels alone
+                soft.setdefault(r, [None] * len(shards))[i] = logits.detach()
+            elif soft[r][i] is not None:
+                loss = loss + config.kd_ratio * kd_loss(logits, soft[r][i])
             if shard.weight != 1.0:
                 loss = loss * shard.weight
             loss.backward()
@@ -521,7 +540,7 @@ def train_supernet(
     fmt = memory_format_for(device)
     net.to(device, memory_format=fmt)
     teacher: Teacher | None = None
-    if frozen is not None:
+    if frozen is not None and config.kd_from == "teacher":
         teacher = Teacher(frozen.to(device), data, calib_images=config.eval_images, memory_format=fmt)
     resume = _Resume(out_dir)
     top = largest_arch(spec)
@@ -588,9 +607,10 @@ def train_supernet(
             pos.epoch += 1
             if pos.epoch == phase.epochs:
                 pos.phase, pos.epoch = pos.phase + 1, 0
-                if phase.kind == "full" and teacher is None:
+                if phase.kind == "full" and frozen is None:
                     frozen_teacher = tensor_bytes(net.state_dict()) if ranks.main else None
-                    teacher = Teacher(net, data, calib_images=config.eval_images, memory_format=fmt)
+                    if config.kd_from == "teacher":
+                        teacher = Teacher(net, data, calib_images=config.eval_images, memory_format=fmt)
             if ranks.main:
                 resume.save(net, optimizer, config, pos, {**meta_base, "log": pos.log, "complete": False}, frozen_teacher)
             ranks.barrier()  # the epoch is committed before any rank goes on

@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -653,3 +655,50 @@ def test_momentum_buffers_round_trip_by_name_and_refuse_another_model():
         assert buf.is_contiguous(memory_format=torch.channels_last) == p.is_contiguous(memory_format=torch.channels_last)
     with pytest.raises(CheckpointError):
         restore_momentum(model, fresh, {"9.weight": torch.zeros(1)})
+
+
+def test_in_place_distillation_takes_the_steps_largest_subnet_as_teacher(monkeypatch):
+    """kd_from="top": the step's largest subnet learns from the labels alone and its detached
+    outputs are the others' soft targets at its resolution; at a resolution it was not drawn at
+    (the sandwich's smallest at 24 px) the targets are its outputs there, without a gradient.
+    The frozen teacher is not called."""
+    import edgenas.supernet.train as train_module
+    from edgenas.supernet import TrainConfig
+    from edgenas.supernet.train import train_step
+
+    spec = get_space("tiny-test")
+    torch.manual_seed(0)
+    net = OFASupernet(spec).train()
+    top, small = largest_arch(spec), smallest_arch(spec)
+    low, high = min(spec.resolutions), max(spec.resolutions)
+    archs = [replace(top, resolution=high), replace(small, resolution=high), replace(small, resolution=low)]
+    outputs, pairs = [], []
+    forward = net.forward
+
+    def recording_forward(x):
+        out = forward(x)
+        outputs.append((x.shape[-1], out))
+        return out
+
+    def recording_kd(student, soft):
+        pairs.append((student, soft))
+        return (student * 0).sum()
+
+    monkeypatch.setattr(net, "forward", recording_forward)
+    monkeypatch.setattr(train_module, "kd_loss", recording_kd)
+
+    def teacher(_x):
+        raise AssertionError("the frozen teacher must not be called in place")
+
+    x, y = torch.rand(8, spec.in_channels, 28, 28), torch.randint(0, spec.num_classes, (8,))
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.0)
+    train_step(net, teacher, optimizer, x, y, archs, torch.Generator().manual_seed(1), TrainConfig(kd_from="top"))
+    # forwards: top at `high` (with gradient), small at `high`, top at `low` (no gradient), small at `low`
+    assert [r for r, _ in outputs] == [high, high, low, low]
+    assert outputs[0][1].requires_grad and not outputs[2][1].requires_grad
+    assert len(pairs) == 2  # the top has no soft targets of its own
+    assert pairs[0][0] is outputs[1][1] and torch.equal(pairs[0][1], outputs[0][1].detach())
+    assert not pairs[0][1].requires_grad
+    assert pairs[1][0] is outputs[3][1] and pairs[1][1] is outputs[2][1]
+    with pytest.raises(UsageError, match="distillation source"):
+        TrainConfig(kd_from="largest")
