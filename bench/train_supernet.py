@@ -33,7 +33,7 @@ from edgenas.space import get_space  # noqa: E402
 from edgenas.supernet import OFASupernet, TrainConfig, default_phases, resolve_device, subnets_for_step, train_supernet, trained_epochs  # noqa: E402
 from edgenas.supernet.teacher import Teacher  # noqa: E402
 from edgenas.supernet.device import memory_format_for  # noqa: E402
-from edgenas.supernet.train import train_step  # noqa: E402
+from edgenas.supernet.train import KD_SOURCES, train_step  # noqa: E402
 from edgenas.supernet.checkpoint import META, atomic_write_json  # noqa: E402
 
 SHARES = {"full": 0.35, "kernel": 0.15, "depth": 0.2, "expand": 0.3}
@@ -85,7 +85,7 @@ def main() -> None:
     parser.add_argument("--resolution-weights", default="",
                         help="relative odds of the space's resolutions when a step draws one (edgenas train's)")
     parser.add_argument("--init-from", type=Path, help="continue a finished checkpoint (e.g. --epochs 0,0,0,N)")
-    parser.add_argument("--kd-from", choices=("teacher", "top"), default="teacher",
+    parser.add_argument("--kd-from", choices=KD_SOURCES, default="teacher",
                         help="soft targets: the frozen teacher, or each step's largest subnet in place")
     parser.add_argument("--teacher", type=Path, help="distil from this checkpoint's full net instead of the run's own")
     parser.add_argument("--why", default="", help="why this stage was run (kept in the record)")
