@@ -702,3 +702,18 @@ def test_in_place_distillation_takes_the_steps_largest_subnet_as_teacher(monkeyp
     assert pairs[1][0] is outputs[3][1] and pairs[1][1] is outputs[2][1]
     with pytest.raises(UsageError, match="distillation source"):
         TrainConfig(kd_from="largest")
+
+
+def test_eval_batches_shrink_with_resolution_and_keep_every_class():
+    from edgenas.supernet import predict_classes
+    from edgenas.supernet.evaluate import MAX_EVAL_BATCH, eval_batch_size
+
+    assert (eval_batch_size(48), eval_batch_size(32), eval_batch_size(24)) == (100, 225, 400)
+    assert eval_batch_size(8) == MAX_EVAL_BATCH and eval_batch_size(4096) == 1
+    net = randomized_supernet()
+    arch = largest_arch(net.spec)
+    net.set_active(arch)
+    data = make_synthetic(n_train=8, n_val=8, n_test=37, seed=3)
+    # batches of 5 split the 37 images unevenly; order and count must not depend on the split
+    assert torch.equal(predict_classes(net, data.test, arch.resolution, 5),
+                       predict_classes(net, data.test, arch.resolution))
