@@ -20,6 +20,7 @@ import torch.nn.functional as F
 
 from ..data import DataSplits, ImageSet, iterate
 from ..data.batches import draw_affine, warp
+from ..supernet.evaluate import accuracy
 
 
 @dataclass(frozen=True)
@@ -117,16 +118,6 @@ SMALL_CNN_MAX_EPOCHS = 100
 accuracy well before, and the cap keeps a 100-image test fast."""
 
 
-def _cnn_accuracy(model: nn.Module, data: ImageSet) -> float:
-    if len(data) == 0:
-        return 0.0
-    model.eval()
-    with torch.no_grad():
-        correct = sum(int((model(x).argmax(1) == y).sum()) for x, y in iterate(data, 500))
-    model.train()
-    return correct / len(data)
-
-
 def small_cnn_steps(train_images: int, *, steps: int | None = None, epochs: int | None = None,
                     batch_size: int = 64) -> int:
     """Optimizer steps the small CNN gets: ``steps`` (default :data:`SMALL_CNN_STEPS`), or more when
@@ -170,14 +161,14 @@ def small_cnn(splits: DataSplits, *, steps: int | None = None, epochs: int | Non
             schedule.step()
             done += 1
             if done % check_every == 0 or done == total:
-                val = _cnn_accuracy(model, splits.val)
+                val = accuracy(model, splits.val, None)
                 if val >= best_val:  # a tie goes to the later weights (lower learning rate)
                     best_val, best_state = val, {k: v.clone() for k, v in model.state_dict().items()}
             if done == total:
                 break
     if best_state is not None:
         model.load_state_dict(best_state)
-    return BaselineResult("small CNN", best_val, _cnn_accuracy(model, splits.test), round(time.perf_counter() - start, 2),
+    return BaselineResult("small CNN", best_val, accuracy(model, splits.test, None), round(time.perf_counter() - start, 2),
                           sum(p.numel() for p in model.parameters()),
                           f"conv16-bn-conv32-bn-fc64, AdamW {lr:g} cosine, shifts ±{shift:.0%}, {total} steps of "
                           f"{batch_size}, best of {math.ceil(total / check_every)} validation checks kept", steps=total)

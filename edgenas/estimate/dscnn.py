@@ -23,11 +23,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..data import DataSplits, ImageSet, augmented_epoch, iterate, to_device
+from ..data import DataSplits, ImageSet, augmented_epoch, to_device
 from ..deploy.ir import Graph, Op, QuantParams
 from ..deploy.quantize import INPUT_QUANT, GraphBuilder, LayerParams, activation_quant
 from ..space import same_out
 from ..space import same_padding
+from ..supernet.evaluate import accuracy
 from ..torch_threads import DETERMINISTIC_THREADS, torch_threads
 
 
@@ -105,13 +106,6 @@ def dscnn_macs(in_shape: tuple[int, int, int], num_classes: int, channels: int =
     first = oh * ow * channels * 10 * 4 * c
     block = oh * ow * channels * (9 + channels)
     return first + blocks * block + channels * num_classes
-
-
-def _accuracy(model: nn.Module, data: ImageSet) -> float:
-    model.eval()
-    with torch.no_grad():
-        correct = sum(int((model(x).argmax(1) == y).sum()) for x, y in iterate(data, 500))
-    return correct / max(1, len(data))
 
 
 def train_dscnn(data: DataSplits, *, epochs: int, seed: int = 0, lr: float = 0.1, batch_size: int = 128,
@@ -221,7 +215,7 @@ def dscnn_baseline(data: DataSplits, *, epochs: int, seed: int = 0, work_dir: Pa
         predictions = int8_predictions(dscnn_int8_graph(model, data.train), data.test.x, Path(work_dir))
     h, w = data.image_size
     return DSCNNResult(
-        "DS-CNN-S", _accuracy(model, data.val), _accuracy(model, data.test),
+        "DS-CNN-S", accuracy(model, data.val, None), accuracy(model, data.test, None),
         None if predictions is None else float(np.mean(predictions == data.test.y)), epochs,
         round(time.perf_counter() - start, 2), sum(p.numel() for p in model.parameters()),
         dscnn_macs((h, w, data.in_channels), data.num_classes),

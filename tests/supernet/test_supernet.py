@@ -717,3 +717,20 @@ def test_eval_batches_shrink_with_resolution_and_keep_every_class():
     # batches of 5 split the 37 images unevenly; order and count must not depend on the split
     assert torch.equal(predict_classes(net, data.test, arch.resolution, 5),
                        predict_classes(net, data.test, arch.resolution))
+
+
+def test_accuracy_at_the_images_own_size_takes_non_square_inputs():
+    """resolution None: log-mel 49x40 images go in as they are (the baselines' and DS-CNN's path)."""
+    from edgenas.data import ImageSet
+    from edgenas.supernet import accuracy, predict_classes
+    from edgenas.supernet.evaluate import eval_batch_size
+
+    assert eval_batch_size(49, 40) == 100 * 48 * 48 // (49 * 40)
+    rng = np.random.default_rng(0)
+    images = ImageSet(rng.integers(0, 256, (23, 49, 40, 1), dtype=np.uint8), rng.integers(0, 3, 23))
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(49 * 40, 3))
+    model.train()
+    by_hand = model(torch.from_numpy(images.x).permute(0, 3, 1, 2).float() / 255).argmax(1)
+    assert torch.equal(predict_classes(model, images, None, 4), by_hand)
+    assert accuracy(model, images, None) == float((by_hand.numpy() == images.y).mean())
+    assert model.training  # the caller's mode comes back
