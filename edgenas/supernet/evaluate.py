@@ -34,7 +34,8 @@ def predict_classes(model: nn.Module, data: ImageSet, resolution: int | None,
     Fashion-MNIST test images at 500 images a batch and at this size, on four bundled subnets of
     28 to 48 px)."""
     if batch_size is None:
-        batch_size = eval_batch_size(*(data.x.shape[1:3] if resolution is None else (resolution,)))
+        height, width = data.x.shape[1:3] if resolution is None else (resolution, resolution)
+        batch_size = eval_batch_size(height, width)
     was_training = model.training
     model.eval()
     out = [model(x if resolution is None else resize(x, resolution)).argmax(1).cpu()
