@@ -8,6 +8,7 @@
 #include "edgenas/kernels.h"
 #include "internal/checks.h"
 #include "internal/dot_arm.h"
+#include "internal/dw_small.h"
 #include "internal/fixedpoint.h"
 #include "internal/requant_fast.h"
 
@@ -722,8 +723,9 @@ en_status en_dwconv2d_kx1_s8(const en_conv_params *p, const en_requant *q, const
                              void *scratch) {
 #if EN_HAVE_DSP
     if (en_dw_check_args(p, q, in_dims, in, w_dims, w, out_dims, out, scratch) == EN_OK &&
-        kx1_plan(p, in_dims, w_dims, out_dims, out == in) &&
-        dw_kx1(p, q, in_dims, in, w_dims, w, bias, out_dims, out)) {
+        (en_dw_small(p, q, in_dims, in, w_dims, w, bias, out_dims, out) ||
+         (kx1_plan(p, in_dims, w_dims, out_dims, out == in) &&
+          dw_kx1(p, q, in_dims, in, w_dims, w, bias, out_dims, out)))) {
         return EN_OK;
     }
 #endif

@@ -1,5 +1,7 @@
 /* ARMv7E-M build of the depthwise convolution: same contract and results as ref/dwconv2d_s8.c.
  *
+ * Calls on small maps with a channel count that is a multiple of 4 go first to the small-map
+ * strategy (arm/dw_small_s8.c, internal/dw_small.h: which calls it takes is decided there).
  * Undilated windows of 16 to 64 taps strided by 2 or more on both axes (5x5, 7x7 at stride 2)
  * take the direct strategy (dw_direct: int8 taps straight from the input, four channels per
  * tap) when the compiler calls en_dwconv2d_strided_s8 for them, and so do the small maps that end
@@ -18,6 +20,7 @@
 #include "internal/checks.h"
 #include "internal/dot_arm.h"
 #include "internal/dw_plane.h"
+#include "internal/dw_small.h"
 #include "internal/fixedpoint.h"
 #include "internal/requant_fast.h"
 
@@ -1238,6 +1241,9 @@ en_status en_dwconv2d_s8(const en_conv_params *p, const en_requant *q, const en_
         return EN_ERR_ARG;
     }
 #if EN_HAVE_DSP
+    if (en_dw_small(p, q, in_dims, in, w_dims, w, bias, out_dims, out)) {
+        return EN_OK;
+    }
     if (direct_small(w_dims, out_dims) && direct_fits(p, in_dims, w_dims, out_dims, out == in)) {
         dw_direct(p, q, in_dims, in, w_dims, w, bias, out_dims, out);
         return EN_OK;
@@ -1273,10 +1279,14 @@ en_status en_dwconv2d_strided_s8(const en_conv_params *p, const en_requant *q,
                                  const int8_t *w, const int32_t *bias, const en_dims *out_dims,
                                  int8_t *out, void *scratch) {
 #if EN_HAVE_DSP
-    if (en_dw_check_args(p, q, in_dims, in, w_dims, w, out_dims, out, scratch) == EN_OK &&
-        direct_plan(p, in_dims, w_dims, out_dims, out == in)) {
-        dw_direct(p, q, in_dims, in, w_dims, w, bias, out_dims, out);
-        return EN_OK;
+    if (en_dw_check_args(p, q, in_dims, in, w_dims, w, out_dims, out, scratch) == EN_OK) {
+        if (en_dw_small(p, q, in_dims, in, w_dims, w, bias, out_dims, out)) {
+            return EN_OK;
+        }
+        if (direct_plan(p, in_dims, w_dims, out_dims, out == in)) {
+            dw_direct(p, q, in_dims, in, w_dims, w, bias, out_dims, out);
+            return EN_OK;
+        }
     }
 #endif
     return en_dwconv2d_s8(p, q, in_dims, in, w_dims, w, bias, out_dims, out, scratch);

@@ -1,0 +1,380 @@
+/* ARMv7E-M small-map depthwise convolution (internal/dw_small.h): same contract and results as
+ * ref/dwconv2d_s8.c, for the calls en_dw_small takes.
+ *
+ * Four channels at a time. The group's input, padded out to every window's extent, is expanded
+ * once into int16 pairs on the stack, {x c, x c+2} and {x c+1, x c+3} per pixel with the input
+ * offset added and padding as zeros, so every window is whole and needs no bounds: per tap one
+ * LDRD of the pixel's pairs, one LDRD of the filter's and four SMLAxy for four MACs, rows of 3,
+ * 5 and 7 taps unrolled (and the three rows of a 3x3). The four sums of a pixel are requantised together (the folded
+ * SMMLAR form of requant_fast.h when the four channels' bounds allow it, else the exact form),
+ * clamped as four lanes and stored as one word: no per-row or per-channel pass, which is what
+ * the row engine and the direct strategy pay on a 3x3 or 5x5 map.
+ *
+ * Calls taken (small_takes): undilated, a channel count that is a multiple of 4, 5 to SMALL_TAPS
+ * taps, a padded plane of up to SMALL_PIXELS pixels (2 KB of stack), at most SMALL_OUTPUTS
+ * output pixels (any number for Kx1 kernels, which run transposed), and windows at least half
+ * over the input (a 7x7 SAME window on a 3x3 map stays with the direct strategy, which skips
+ * the padding taps). Measured on the M7 (bench/mcu_vs_tflm.py's sweep models): 3x3 VALID on a
+ * 7x7 map 7.7 -> 4.8 instructions per MAC, 5x5 stride 2 on 5x5 5.0 -> 4.0, 5x1 on 13x5 8.3 ->
+ * 5.8, 10x1 stride 2 on 13x5 6.6 -> 5.4; 3-tap windows and larger maps stay where they were.
+ * In place is safe: a group's plane is copied before any of its outputs is written, and an
+ * output overwrites only the group's own channel bytes of its batch (OH * OW <= H * W).
+ * Exactness: products and sums are exact integers (bound as ref), requantisation as
+ * requant_fast.h.
+ */
+#include <stddef.h>
+
+#include "internal/dot_arm.h"
+#include "internal/dw_small.h"
+#include "internal/fixedpoint.h"
+#include "internal/requant_fast.h"
+
+#if EN_HAVE_DSP
+#define SMALL_AI static inline __attribute__((always_inline))
+
+enum {
+    SMALL_PIXELS = 256, /* padded plane pixels: two words each, 2 KB of stack */
+    SMALL_TAPS = 64,    /* filter taps: two words each */
+    SMALL_OUTPUTS = 64  /* output pixels of square-ish windows (see small_takes) */
+};
+
+/* The requantisation of a group of four channels. */
+typedef struct {
+    int32_t bias[4];           /* the sums' initial values */
+    int32_t mult[4], shift[4]; /* exact form */
+    int32_t fold[4][4];        /* folded form, per channel: mult, k, r (a fourth word pads) with
+                                  k = (2 * output_zp + 1) << (r - 1), r = -shift */
+    uint32_t lo4, hi4;         /* act_min, act_max in each of four int8 lanes */
+    int fast;                  /* the folded form is exact for all four channels */
+} small_rq;
+
+static void small_rq_make(small_rq *r, const en_requant *q, const int32_t *bias, int32_t c0) {
+    r->fast = 1;
+    for (int32_t j = 0; j < 4; ++j) {
+        const int32_t qc = q->per_channel ? c0 + j : 0;
+        const int32_t b = bias != NULL ? bias[c0 + j] : 0;
+        r->bias[j] = b;
+        r->mult[j] = q->mult[qc];
+        r->shift[j] = q->shift[qc];
+        /* en_rq_fits for a right shift: taps * 255 * 128 + |b| < 2^30 (taps <= 64: under 2^21) */
+        const int ok = en_rq_fold_ok(r->shift[j]) && r->mult[j] >= 0 && b < (1 << 28) &&
+                       b > -(1 << 28);
+        r->fast = r->fast && ok;
+        r->fold[j][0] = r->mult[j];
+        r->fold[j][1] = ok ? en_rq_fold_k(2 * q->output_zp + 1, r->shift[j]) : 0;
+        r->fold[j][2] = -r->shift[j];
+        r->fold[j][3] = 0;
+    }
+    r->lo4 = ((uint32_t)q->act_min & 0xFFu) * 0x01010101u;
+    r->hi4 = ((uint32_t)q->act_max & 0xFFu) * 0x01010101u;
+}
+
+/* Lane k of v clamped to lane k of [lo4, hi4]: SSUB8 / SEL twice. */
+SMALL_AI uint32_t small_clamp4(uint32_t v, uint32_t lo4, uint32_t hi4) {
+#if defined(__ARM_FEATURE_DSP) && !defined(EN_EMULATE_DSP)
+    uint32_t t;
+    __asm("ssub8 %[t], %[v], %[lo]\n\t"
+          "sel %[v], %[v], %[lo]\n\t"
+          "ssub8 %[t], %[hi], %[v]\n\t"
+          "sel %[v], %[v], %[hi]"
+          : [v] "+r"(v), [t] "=&r"(t)
+          : [lo] "r"(lo4), [hi] "r"(hi4)
+          : "cc");
+    return v;
+#else
+    uint32_t out = 0;
+    for (int k = 0; k < 4; ++k) {
+        int32_t b = (int8_t)((v >> (8 * k)) & 0xFFu);
+        const int32_t lo = (int8_t)((lo4 >> (8 * k)) & 0xFFu);
+        const int32_t hi = (int8_t)((hi4 >> (8 * k)) & 0xFFu);
+        b = b < lo ? lo : (b > hi ? hi : b);
+        out |= ((uint32_t)b & 0xFFu) << (8 * k);
+    }
+    return out;
+#endif
+}
+
+/* Byte `pos / 8` of v replaced by the low byte of y: one BFI. */
+#if defined(__ARM_FEATURE_DSP) && !defined(EN_EMULATE_DSP)
+#define SMALL_BFI8(v, y, pos) __asm("bfi %0, %1, #" #pos ", #8" : "+r"(v) : "r"(y))
+#else
+#define SMALL_BFI8(v, y, pos) ((v) = ((v) & ~(0xFFu << (pos))) | (((uint32_t)(y) & 0xFFu) << (pos)))
+#endif
+
+/* One output of the folded form from its sum a (bias included) and its channel's fold words. */
+SMALL_AI int32_t small_fold(int32_t a, const int32_t *f) {
+    return en_ssat8(en_rq_fold_doubled((int32_t)((uint32_t)a << 1), f[0], f[1], f[2]));
+}
+
+/* The exact form for any quantisation (a group outside the folded form's bounds: rare). */
+static uint32_t __attribute__((noinline)) small_requant_exact(const small_rq *r,
+                                                              const en_requant *q, int32_t a0,
+                                                              int32_t a1, int32_t a2, int32_t a3) {
+    const int32_t a[4] = {a0, a1, a2, a3};
+    uint32_t v = 0;
+    for (int j = 0; j < 4; ++j) {
+        const int8_t y = en_requant_fast(a[j], r->mult[j], r->shift[j], q->output_zp, q->act_min,
+                                         q->act_max);
+        v |= ((uint32_t)(uint8_t)y) << (8 * j);
+    }
+    return v;
+}
+
+/* The four outputs of one pixel from its sums (bias included), packed little-endian (channel
+ * c0 in byte 0). */
+SMALL_AI uint32_t small_requant(const small_rq *r, const en_requant *q, int32_t a0, int32_t a1,
+                                int32_t a2, int32_t a3) {
+    if (!r->fast) {
+        return small_requant_exact(r, q, a0, a1, a2, a3);
+    }
+    uint32_t v = (uint32_t)small_fold(a0, r->fold[0]);
+    SMALL_BFI8(v, small_fold(a1, r->fold[1]), 8);
+    SMALL_BFI8(v, small_fold(a2, r->fold[2]), 16);
+    SMALL_BFI8(v, small_fold(a3, r->fold[3]), 24);
+    return small_clamp4(v, r->lo4, r->hi4);
+}
+
+#if defined(__ARM_FEATURE_DSP) && !defined(EN_EMULATE_DSP)
+#define SMALL_ASM 1 /* the ARMv7E-M instructions themselves, not the host emulation */
+#else
+#define SMALL_ASM 0
+#endif
+
+/* Four sums += one window row of KW taps: x at the row's first pixel, *wt at its first tap
+ * (advanced past the row). */
+#if SMALL_ASM
+/* One tap: LDRD of the pixel's pairs (at byte XOFF from x), LDRD of the filter's (post-
+ * incremented), four SMLAxy. GCC keeps the sums in registers but, left to itself, splits the
+ * loads and spills around them. */
+#define SMALL_TAP(XOFF)                                                                            \
+    "ldrd %[e], %[o], [%[x], #" #XOFF "]\n\t"                                                     \
+    "ldrd %[we], %[wo], [%[w]], #8\n\t"                                                            \
+    "smlabb %[a0], %[e], %[we], %[a0]\n\t"                                                         \
+    "smlatt %[a2], %[e], %[we], %[a2]\n\t"                                                         \
+    "smlabb %[a1], %[o], %[wo], %[a1]\n\t"                                                         \
+    "smlatt %[a3], %[o], %[wo], %[a3]\n\t"
+#define SMALL_ROW_ASM(TAPS)                                                                        \
+    __asm(TAPS                                                                                     \
+          : [a0] "+r"(a[0]), [a1] "+r"(a[1]), [a2] "+r"(a[2]), [a3] "+r"(a[3]), [w] "+r"(w),       \
+            [e] "=&r"(e), [o] "=&r"(o), [we] "=&r"(we), [wo] "=&r"(wo)                             \
+          : [x] "r"(x)                                                                             \
+          : "memory")
+
+SMALL_AI void small_row(const uint64_t *x, const uint64_t **wt, int32_t KW, int32_t a[4]) {
+    const uint64_t *w = *wt;
+    int32_t e, o, we, wo;
+    if (KW == 3) {
+        SMALL_ROW_ASM(SMALL_TAP(0) SMALL_TAP(8) SMALL_TAP(16));
+    } else if (KW == 5) {
+        SMALL_ROW_ASM(SMALL_TAP(0) SMALL_TAP(8) SMALL_TAP(16) SMALL_TAP(24) SMALL_TAP(32));
+    } else if (KW == 7) {
+        SMALL_ROW_ASM(SMALL_TAP(0) SMALL_TAP(8) SMALL_TAP(16) SMALL_TAP(24) SMALL_TAP(32)
+                          SMALL_TAP(40) SMALL_TAP(48));
+    } else {
+        for (int32_t j = 0; j < KW; ++j, ++x) {
+            SMALL_ROW_ASM(SMALL_TAP(0));
+        }
+    }
+    *wt = w;
+}
+#else
+SMALL_AI void small_row(const uint64_t *x, const uint64_t **wt, int32_t KW, int32_t a[4]) {
+    const uint64_t *w = *wt;
+    for (int32_t j = 0; j < KW; ++j, ++w) {
+        const int32_t e = (int32_t)(uint32_t)x[j], o = (int32_t)(uint32_t)(x[j] >> 32);
+        const int32_t we = (int32_t)(uint32_t)*w, wo = (int32_t)(uint32_t)(*w >> 32);
+        a[0] = __smlabb(e, we, a[0]);
+        a[2] = __smlatt(e, we, a[2]);
+        a[1] = __smlabb(o, wo, a[1]);
+        a[3] = __smlatt(o, wo, a[3]);
+    }
+    *wt = w;
+}
+#endif
+
+/* One output pixel: the sums of its whole window, requantised and stored. x at the window's
+ * top-left pixel, xrow pixels per plane row, wt the filter tap by tap; each a 64-bit word of
+ * two int16 pairs. KH and KW are constants where unrolled. */
+SMALL_AI void small_pixel(const uint64_t *x, int32_t xrow, const uint64_t *wt, int32_t KH,
+                          int32_t KW, const small_rq *r, const en_requant *q, int8_t *y) {
+    int32_t a[4] = {r->bias[0], r->bias[1], r->bias[2], r->bias[3]};
+    if (KH == 3) { /* unrolled (a constant where the caller passes one) */
+        small_row(x, &wt, KW, a);
+        small_row(x + xrow, &wt, KW, a);
+        small_row(x + 2 * xrow, &wt, KW, a);
+    } else {
+        for (int32_t i = 0; i < KH; ++i, x += xrow) {
+            small_row(x, &wt, KW, a);
+        }
+    }
+    const uint32_t v = small_requant(r, q, a[0], a[1], a[2], a[3]);
+    __builtin_memcpy(y, &v, 4);
+}
+
+/* Two int16 pairs as one 64-bit word: lo in the low half (the first word in memory). */
+SMALL_AI uint64_t small_pair(int32_t lo, int32_t hi) {
+    return (uint64_t)(uint32_t)lo | ((uint64_t)(uint32_t)hi << 32);
+}
+
+/* A call seen as rows of a plane: the image itself, or (Kx1 kernels) transposed, so that the
+ * window's long side lies along a plane row, contiguous and unrolled. */
+typedef struct {
+    int32_t rows, cols;         /* input view extents */
+    int32_t KH, KW, OH, OW, sh, sw, pt, pl;
+    int32_t PH, PW;             /* plane extents: (OH - 1) * sh + KH, (OW - 1) * sw + KW */
+    size_t in_row, in_col;      /* input byte strides of a view row / column */
+    size_t y_row, y_col;        /* output byte strides of a view row / column */
+} small_geom;
+
+static void small_view(const en_conv_params *p, const en_dims *in_dims, const en_dims *w_dims,
+                       const en_dims *out_dims, small_geom *g) {
+    const size_t C = (size_t)in_dims->c;
+    if (w_dims->w == 1 && w_dims->h > 1) { /* transposed: view rows are image columns */
+        g->rows = in_dims->w, g->cols = in_dims->h, g->KH = 1, g->KW = w_dims->h;
+        g->OH = out_dims->w, g->OW = out_dims->h, g->sh = p->stride_w, g->sw = p->stride_h;
+        g->pt = p->pad_left, g->pl = p->pad_top;
+        g->in_row = C, g->in_col = (size_t)in_dims->w * C;
+        g->y_row = C, g->y_col = (size_t)out_dims->w * C;
+    } else {
+        g->rows = in_dims->h, g->cols = in_dims->w, g->KH = w_dims->h, g->KW = w_dims->w;
+        g->OH = out_dims->h, g->OW = out_dims->w, g->sh = p->stride_h, g->sw = p->stride_w;
+        g->pt = p->pad_top, g->pl = p->pad_left;
+        g->in_row = (size_t)in_dims->w * C, g->in_col = C;
+        g->y_row = (size_t)out_dims->w * C, g->y_col = C;
+    }
+    g->PH = (g->OH - 1) * g->sh + g->KH;
+    g->PW = (g->OW - 1) * g->sw + g->KW;
+}
+
+/* Every output of one group and batch: y at the group's first channel of the batch's output.
+ * KHC / KWC: KH / KW as constants (0: any). */
+SMALL_AI void small_outputs_k(const small_geom *g, const uint64_t *plane, const uint64_t *wx,
+                              const small_rq *r, const en_requant *q, int8_t *y, int32_t KHC,
+                              int32_t KWC) {
+    const int32_t KH = KHC > 0 ? KHC : g->KH, KW = KWC > 0 ? KWC : g->KW;
+    for (int32_t oh = 0; oh < g->OH; ++oh, y += g->y_row) {
+        const uint64_t *xr = plane + (size_t)oh * g->sh * g->PW;
+        int8_t *yp = y;
+        for (int32_t ow = 0; ow < g->OW; ++ow, yp += g->y_col) {
+            small_pixel(xr + ow * g->sw, g->PW, wx, KH, KW, r, q, yp);
+        }
+    }
+}
+
+/* One copy per window width of the row (3, 5, 7 unrolled, any other as a loop of taps), rows in
+ * a loop except for 3x3 (about 9 instructions per pixel saved there): about 2 KB of code. */
+static void small_outputs(const small_geom *g, const uint64_t *plane, const uint64_t *wx,
+                          const small_rq *r, const en_requant *q, int8_t *y) {
+    if (g->KW == 3) {
+        small_outputs_k(g, plane, wx, r, q, y, g->KH == 3 ? 3 : 0, 3);
+    } else if (g->KH == 1) { /* Kx1 kernels, transposed */
+        small_outputs_k(g, plane, wx, r, q, y, 1, 0);
+    } else if (g->KW == 5) {
+        small_outputs_k(g, plane, wx, r, q, y, 0, 5);
+    } else if (g->KW == 7) {
+        small_outputs_k(g, plane, wx, r, q, y, 0, 7);
+    } else {
+        small_outputs_k(g, plane, wx, r, q, y, 0, 0);
+    }
+}
+
+/* The plane of one group: plane pixel (ph, pw) = view pixel (ph - pt, pw - pl) or padding
+ * (zeros); x at the group's first channel of the batch's input. */
+static void small_plane(uint64_t *plane, const int8_t *x, const small_geom *g, int32_t off2) {
+    const int32_t PW = g->PW, pw0 = g->pl, pw1 = g->pl + g->cols < PW ? g->pl + g->cols : PW;
+    for (int32_t ph = 0; ph < g->PH; ++ph, plane += PW) {
+        const int32_t ih = ph - g->pt;
+        int32_t pw = 0;
+        if (ih >= 0 && ih < g->rows) {
+            for (; pw < pw0; ++pw) {
+                plane[pw] = 0;
+            }
+            const int8_t *xp = x + (size_t)ih * g->in_row;
+            for (; pw < pw1; ++pw, xp += g->in_col) {
+                const uint32_t v = en_read_u32(xp);
+                plane[pw] = small_pair(__sxtab16(off2, (int8x4_t)v), en_sxtab16_ror8(off2, v));
+            }
+        }
+        for (; pw < PW; ++pw) {
+            plane[pw] = 0;
+        }
+    }
+}
+
+/* Taps of the windows along one axis that fall inside the input (the rest multiply padding). */
+static int64_t small_axis_taps(int32_t size, int32_t k, int32_t s, int32_t pad, int32_t out) {
+    int64_t n = 0;
+    for (int32_t o = 0; o < out; ++o) {
+        const int32_t i0 = o * s - pad;
+        const int32_t lo = i0 < 0 ? -i0 : 0, hi = size - i0 < k ? size - i0 : k;
+        n += hi > lo ? hi - lo : 0;
+    }
+    return n;
+}
+
+/* Whether en_dw_small takes the call (see the file comment). */
+static int small_takes(const en_conv_params *p, const en_dims *in_dims, const en_dims *w_dims,
+                       const en_dims *out_dims, int in_place) {
+    const int64_t PH = (int64_t)(out_dims->h - 1) * p->stride_h + w_dims->h;
+    const int64_t PW = (int64_t)(out_dims->w - 1) * p->stride_w + w_dims->w;
+    if (p->dilation_h != 1 || p->dilation_w != 1 || in_dims->c % 4 != 0 ||
+        (int64_t)w_dims->h * w_dims->w > SMALL_TAPS || PH * PW > SMALL_PIXELS ||
+        p->pad_top >= w_dims->h || p->pad_left >= w_dims->w) {
+        return 0;
+    }
+    const int64_t outputs = (int64_t)out_dims->h * out_dims->w;
+    if (in_place && outputs > (int64_t)in_dims->h * in_dims->w) {
+        return 0;
+    }
+    /* Each output pixel pays about 60 instructions besides its taps (requantisation, loop), so
+     * short windows stay with the other strategies, and so do larger 3x3-and-up maps, where
+     * their per-row setup is spread over more pixels (measured on the M7: bench/kernel_sweep.py). */
+    const int32_t taps = w_dims->h * w_dims->w;
+    if (taps < 5 || (outputs > SMALL_OUTPUTS && w_dims->w != 1)) {
+        return 0;
+    }
+    /* Windows mostly over padding (a 7x7 SAME on a 3x3 map) are cheaper where the padding taps
+     * are skipped (the direct strategy): take the call when at least half the taps are real. */
+    const int64_t real = small_axis_taps(in_dims->h, w_dims->h, p->stride_h, p->pad_top, out_dims->h) *
+                         small_axis_taps(in_dims->w, w_dims->w, p->stride_w, p->pad_left, out_dims->w);
+    return 2 * real >= outputs * taps;
+}
+
+int en_dw_small(const en_conv_params *p, const en_requant *q, const en_dims *in_dims,
+                const int8_t *in, const en_dims *w_dims, const int8_t *w, const int32_t *bias,
+                const en_dims *out_dims, int8_t *out) {
+    if (!small_takes(p, in_dims, w_dims, out_dims, out == in)) {
+        return 0;
+    }
+    uint64_t plane[SMALL_PIXELS];
+    uint64_t wx[SMALL_TAPS];
+    const int32_t C = in_dims->c, taps = w_dims->h * w_dims->w;
+    small_geom g;
+    small_view(p, in_dims, w_dims, out_dims, &g);
+    const int32_t offset = -q->input_zp;
+    const int32_t off2 = (int32_t)(((uint32_t)offset & 0xFFFFu) * 0x00010001u);
+    const size_t in_batch = (size_t)in_dims->h * in_dims->w * C;
+    const size_t out_batch = (size_t)out_dims->h * out_dims->w * C;
+    for (int32_t c0 = 0; c0 < C; c0 += 4) {
+        small_rq r;
+        small_rq_make(&r, q, bias, c0);
+        for (int32_t t = 0; t < taps; ++t) { /* {w c, w c+2}, {w c+1, w c+3} */
+            const uint32_t v = en_read_u32(w + (size_t)t * C + c0);
+            wx[t] = small_pair(__sxtb16((int8x4_t)v), en_sxtab16_ror8(0, v));
+        }
+        for (int32_t b = 0; b < in_dims->n; ++b) {
+            small_plane(plane, in + (size_t)b * in_batch + c0, &g, off2);
+            small_outputs(&g, plane, wx, &r, q, out + (size_t)b * out_batch + c0);
+        }
+    }
+    return 1;
+}
+#else
+int en_dw_small(const en_conv_params *p, const en_requant *q, const en_dims *in_dims,
+                const int8_t *in, const en_dims *w_dims, const int8_t *w, const int32_t *bias,
+                const en_dims *out_dims, int8_t *out) {
+    (void)p, (void)q, (void)in_dims, (void)in, (void)w_dims, (void)w, (void)bias, (void)out_dims,
+        (void)out;
+    return 0;
+}
+#endif
