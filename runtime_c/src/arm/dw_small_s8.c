@@ -15,8 +15,9 @@
  * output pixels (any number for Kx1 kernels, which run transposed), and windows at least half
  * over the input (a 7x7 SAME window on a 3x3 map stays with the direct strategy, which skips
  * the padding taps). Measured on the M7 (bench/mcu_vs_tflm.py's sweep models): 3x3 VALID on a
- * 7x7 map 7.7 -> 4.8 instructions per MAC, 5x5 stride 2 on 5x5 5.0 -> 4.0, 5x1 on 13x5 8.3 ->
- * 5.8, 10x1 stride 2 on 13x5 6.6 -> 5.4; 3-tap windows and larger maps stay where they were.
+ * 7x7 map 7.65 -> 4.40 instructions per MAC, 5x5 stride 2 on 5x5 5.03 -> 4.04, 5x1 on 13x5
+ * 8.30 -> 5.08, 10x1 on 13x5 4.85 -> 4.64, 10x1 stride 2 6.62 -> 5.16; 3-tap windows and larger
+ * maps stay where they were.
  * In place is safe: a group's plane is copied before any of its outputs is written, and an
  * output overwrites only the group's own channel bytes of its batch (OH * OW <= H * W).
  * Exactness: products and sums are exact integers (bound as ref), requantisation as
@@ -32,56 +33,56 @@
 #if EN_HAVE_DSP
 #define SMALL_AI static inline __attribute__((always_inline))
 
+#if defined(__ARM_FEATURE_DSP) && !defined(EN_EMULATE_DSP)
+#define SMALL_ASM 1 /* the ARMv7E-M instructions themselves, not the host emulation */
+#else
+#define SMALL_ASM 0
+#endif
+
 enum {
     SMALL_PIXELS = 256, /* padded plane pixels: two words each, 2 KB of stack */
     SMALL_TAPS = 64,    /* filter taps: two words each */
     SMALL_OUTPUTS = 64  /* output pixels of square-ish windows (see small_takes) */
 };
 
-/* The requantisation of a group of four channels. */
+/* The requantisation of a group of four channels. In the folded form (fast) the filter and the
+ * bias are doubled, so the sums come out as the 2 * acc that SMMLAR takes (exact: the bounds that
+ * allow the form keep 2 * acc, and every partial sum, inside int32). */
 typedef struct {
-    int32_t bias[4];           /* the sums' initial values */
+    int32_t init[4];           /* the sums' initial values: 2 * bias (fast) or bias */
     int32_t mult[4], shift[4]; /* exact form */
-    int32_t fold[4][4];        /* folded form, per channel: mult, k, r (a fourth word pads) with
-                                  k = (2 * output_zp + 1) << (r - 1), r = -shift */
-    uint32_t lo4, hi4;         /* act_min, act_max in each of four int8 lanes */
+    int32_t fold[14];          /* folded form: mult, k, r per channel, k = (2 * output_zp + 1)
+                                  << (r - 1) and r = -shift; then act_min, act_max in each of
+                                  four int8 lanes (byte offsets 0, 12, 24, 36 and 48) */
     int fast;                  /* the folded form is exact for all four channels */
 } small_rq;
 
 static void small_rq_make(small_rq *r, const en_requant *q, const int32_t *bias, int32_t c0) {
-    r->fast = 1;
+    int fast = 1;
     for (int32_t j = 0; j < 4; ++j) {
         const int32_t qc = q->per_channel ? c0 + j : 0;
         const int32_t b = bias != NULL ? bias[c0 + j] : 0;
-        r->bias[j] = b;
+        r->init[j] = b;
         r->mult[j] = q->mult[qc];
         r->shift[j] = q->shift[qc];
         /* en_rq_fits for a right shift: taps * 255 * 128 + |b| < 2^30 (taps <= 64: under 2^21) */
         const int ok = en_rq_fold_ok(r->shift[j]) && r->mult[j] >= 0 && b < (1 << 28) &&
                        b > -(1 << 28);
-        r->fast = r->fast && ok;
-        r->fold[j][0] = r->mult[j];
-        r->fold[j][1] = ok ? en_rq_fold_k(2 * q->output_zp + 1, r->shift[j]) : 0;
-        r->fold[j][2] = -r->shift[j];
-        r->fold[j][3] = 0;
+        fast = fast && ok;
+        r->fold[3 * j] = r->mult[j];
+        r->fold[3 * j + 1] = ok ? en_rq_fold_k(2 * q->output_zp + 1, r->shift[j]) : 0;
+        r->fold[3 * j + 2] = -r->shift[j];
     }
-    r->lo4 = ((uint32_t)q->act_min & 0xFFu) * 0x01010101u;
-    r->hi4 = ((uint32_t)q->act_max & 0xFFu) * 0x01010101u;
+    r->fold[12] = (int32_t)(((uint32_t)q->act_min & 0xFFu) * 0x01010101u);
+    r->fold[13] = (int32_t)(((uint32_t)q->act_max & 0xFFu) * 0x01010101u);
+    r->fast = fast;
+    for (int32_t j = 0; fast && j < 4; ++j) {
+        r->init[j] = (int32_t)((uint32_t)r->init[j] << 1);
+    }
 }
 
-/* Lane k of v clamped to lane k of [lo4, hi4]: SSUB8 / SEL twice. */
+/* Lane k of v clamped to lane k of [lo4, hi4]: the host model of SSUB8 / SEL twice. */
 SMALL_AI uint32_t small_clamp4(uint32_t v, uint32_t lo4, uint32_t hi4) {
-#if defined(__ARM_FEATURE_DSP) && !defined(EN_EMULATE_DSP)
-    uint32_t t;
-    __asm("ssub8 %[t], %[v], %[lo]\n\t"
-          "sel %[v], %[v], %[lo]\n\t"
-          "ssub8 %[t], %[hi], %[v]\n\t"
-          "sel %[v], %[v], %[hi]"
-          : [v] "+r"(v), [t] "=&r"(t)
-          : [lo] "r"(lo4), [hi] "r"(hi4)
-          : "cc");
-    return v;
-#else
     uint32_t out = 0;
     for (int k = 0; k < 4; ++k) {
         int32_t b = (int8_t)((v >> (8 * k)) & 0xFFu);
@@ -91,19 +92,14 @@ SMALL_AI uint32_t small_clamp4(uint32_t v, uint32_t lo4, uint32_t hi4) {
         out |= ((uint32_t)b & 0xFFu) << (8 * k);
     }
     return out;
-#endif
 }
 
-/* Byte `pos / 8` of v replaced by the low byte of y: one BFI. */
-#if defined(__ARM_FEATURE_DSP) && !defined(EN_EMULATE_DSP)
-#define SMALL_BFI8(v, y, pos) __asm("bfi %0, %1, #" #pos ", #8" : "+r"(v) : "r"(y))
-#else
+/* Byte `pos / 8` of v replaced by the low byte of y (the host model of BFI). */
 #define SMALL_BFI8(v, y, pos) ((v) = ((v) & ~(0xFFu << (pos))) | (((uint32_t)(y) & 0xFFu) << (pos)))
-#endif
 
-/* One output of the folded form from its sum a (bias included) and its channel's fold words. */
-SMALL_AI int32_t small_fold(int32_t a, const int32_t *f) {
-    return en_ssat8(en_rq_fold_doubled((int32_t)((uint32_t)a << 1), f[0], f[1], f[2]));
+/* One output of the folded form from its doubled sum s and its channel's fold words. */
+SMALL_AI int32_t small_fold(int32_t s, const int32_t *f) {
+    return en_ssat8(en_rq_fold_doubled(s, f[0], f[1], f[2]));
 }
 
 /* The exact form for any quantisation (a group outside the folded form's bounds: rare). */
@@ -127,18 +123,39 @@ SMALL_AI uint32_t small_requant(const small_rq *r, const en_requant *q, int32_t 
     if (!r->fast) {
         return small_requant_exact(r, q, a0, a1, a2, a3);
     }
-    uint32_t v = (uint32_t)small_fold(a0, r->fold[0]);
-    SMALL_BFI8(v, small_fold(a1, r->fold[1]), 8);
-    SMALL_BFI8(v, small_fold(a2, r->fold[2]), 16);
-    SMALL_BFI8(v, small_fold(a3, r->fold[3]), 24);
-    return small_clamp4(v, r->lo4, r->hi4);
-}
-
-#if defined(__ARM_FEATURE_DSP) && !defined(EN_EMULATE_DSP)
-#define SMALL_ASM 1 /* the ARMv7E-M instructions themselves, not the host emulation */
+#if SMALL_ASM
+    /* Seven instructions an output, the fold words loaded as they are needed (GCC's code spilled
+     * them): LDRD, LDR, SMMLAR, ADD, ASR, SSAT, BFI; then the four lanes clamped (SSUB8 / SEL). */
+    uint32_t v;
+    int32_t m, k, sh, t;
+#define SMALL_FOLD(S, OFF, OFF_R)                                                                  \
+    "ldrd %[m], %[k], [%[f], #" #OFF "]\n\t"                                                        \
+    "ldr %[sh], [%[f], #" #OFF_R "]\n\t"                                                           \
+    "smmlar %[t], %[" S "], %[m], %[k]\n\t"                                                        \
+    "add %[t], %[t], %[" S "], asr #31\n\t"                                                        \
+    "asr %[t], %[t], %[sh]\n\t"
+    __asm(SMALL_FOLD("a0", 0, 8) "ssat %[v], #8, %[t]\n\t"
+          SMALL_FOLD("a1", 12, 20) "ssat %[t], #8, %[t]\n\tbfi %[v], %[t], #8, #8\n\t"
+          SMALL_FOLD("a2", 24, 32) "ssat %[t], #8, %[t]\n\tbfi %[v], %[t], #16, #8\n\t"
+          SMALL_FOLD("a3", 36, 44) "ssat %[t], #8, %[t]\n\tbfi %[v], %[t], #24, #8\n\t"
+          "ldrd %[m], %[k], [%[f], #48]\n\t" /* act_min, act_max lanes: clamp (SSUB8 / SEL) */
+          "ssub8 %[t], %[v], %[m]\n\t"
+          "sel %[v], %[v], %[m]\n\t"
+          "ssub8 %[t], %[k], %[v]\n\t"
+          "sel %[v], %[v], %[k]"
+          : [v] "=&r"(v), [m] "=&r"(m), [k] "=&r"(k), [sh] "=&r"(sh), [t] "=&r"(t)
+          : [a0] "r"(a0), [a1] "r"(a1), [a2] "r"(a2), [a3] "r"(a3), [f] "r"(r->fold)
+          : "memory", "cc");
+#undef SMALL_FOLD
+    return v;
 #else
-#define SMALL_ASM 0
+    uint32_t v = (uint32_t)small_fold(a0, r->fold) & 0xFFu;
+    SMALL_BFI8(v, small_fold(a1, r->fold + 3), 8);
+    SMALL_BFI8(v, small_fold(a2, r->fold + 6), 16);
+    SMALL_BFI8(v, small_fold(a3, r->fold + 9), 24);
+    return small_clamp4(v, (uint32_t)r->fold[12], (uint32_t)r->fold[13]);
 #endif
+}
 
 /* Four sums += one window row of KW taps: x at the row's first pixel, *wt at its first tap
  * (advanced past the row). */
@@ -197,7 +214,7 @@ SMALL_AI void small_row(const uint64_t *x, const uint64_t **wt, int32_t KW, int3
  * two int16 pairs. KH and KW are constants where unrolled. */
 SMALL_AI void small_pixel(const uint64_t *x, int32_t xrow, const uint64_t *wt, int32_t KH,
                           int32_t KW, const small_rq *r, const en_requant *q, int8_t *y) {
-    int32_t a[4] = {r->bias[0], r->bias[1], r->bias[2], r->bias[3]};
+    int32_t a[4] = {r->init[0], r->init[1], r->init[2], r->init[3]};
     if (KH == 3) { /* unrolled (a constant where the caller passes one) */
         small_row(x, &wt, KW, a);
         small_row(x + xrow, &wt, KW, a);
@@ -214,6 +231,11 @@ SMALL_AI void small_pixel(const uint64_t *x, int32_t xrow, const uint64_t *wt, i
 /* Two int16 pairs as one 64-bit word: lo in the low half (the first word in memory). */
 SMALL_AI uint64_t small_pair(int32_t lo, int32_t hi) {
     return (uint64_t)(uint32_t)lo | ((uint64_t)(uint32_t)hi << 32);
+}
+
+/* Both int16 lanes of v doubled (|lane| <= 128: no overflow). */
+SMALL_AI int32_t small_double(int32_t v) {
+    return (int32_t)((((uint32_t)v << 1) & 0xFFFFu) | (((uint32_t)v >> 16) << 17));
 }
 
 /* A call seen as rows of a plane: the image itself, or (Kx1 kernels) transposed, so that the
@@ -265,8 +287,10 @@ SMALL_AI void small_outputs_k(const small_geom *g, const uint64_t *plane, const 
  * a loop except for 3x3 (about 9 instructions per pixel saved there): about 2 KB of code. */
 static void small_outputs(const small_geom *g, const uint64_t *plane, const uint64_t *wx,
                           const small_rq *r, const en_requant *q, int8_t *y) {
-    if (g->KW == 3) {
-        small_outputs_k(g, plane, wx, r, q, y, g->KH == 3 ? 3 : 0, 3);
+    if (g->KW == 3 && g->KH == 3) {
+        small_outputs_k(g, plane, wx, r, q, y, 3, 3);
+    } else if (g->KW == 3) {
+        small_outputs_k(g, plane, wx, r, q, y, 0, 3);
     } else if (g->KH == 1) { /* Kx1 kernels, transposed */
         small_outputs_k(g, plane, wx, r, q, y, 1, 0);
     } else if (g->KW == 5) {
@@ -360,7 +384,8 @@ int en_dw_small(const en_conv_params *p, const en_requant *q, const en_dims *in_
         small_rq_make(&r, q, bias, c0);
         for (int32_t t = 0; t < taps; ++t) { /* {w c, w c+2}, {w c+1, w c+3} */
             const uint32_t v = en_read_u32(w + (size_t)t * C + c0);
-            wx[t] = small_pair(__sxtb16((int8x4_t)v), en_sxtab16_ror8(0, v));
+            const int32_t e = __sxtb16((int8x4_t)v), o = en_sxtab16_ror8(0, v);
+            wx[t] = r.fast ? small_pair(small_double(e), small_double(o)) : small_pair(e, o);
         }
         for (int32_t b = 0; b < in_dims->n; ++b) {
             small_plane(plane, in + (size_t)b * in_batch + c0, &g, off2);
