@@ -4,19 +4,21 @@
  * Four channels at a time. The group's input, padded out to every window's extent, is expanded
  * once into int16 pairs on the stack, {x c, x c+2} and {x c+1, x c+3} per pixel with the input
  * offset added and padding as zeros, so every window is whole and needs no bounds: per tap one
- * LDRD of the pixel's pairs, one LDRD of the filter's and four SMLAxy for four MACs, rows of 3,
- * 5 and 7 taps unrolled (and the three rows of a 3x3). The four sums of a pixel are requantised together (the folded
- * SMMLAR form of requant_fast.h when the four channels' bounds allow it, else the exact form),
- * clamped as four lanes and stored as one word: no per-row or per-channel pass, which is what
- * the row engine and the direct strategy pay on a 3x3 or 5x5 map.
+ * LDRD of the pixel's pairs, one LDRD of the filter's and four SMLAxy for four MACs (3x3 windows
+ * unrolled; others as loops of taps and rows inside one assembly block, 9 instructions a tap:
+ * unrolling every width cost 3 KB more code for 10-20 % on 5x5 to 7x7). The four sums of a
+ * pixel are requantised together (the folded SMMLAR form of requant_fast.h when the four
+ * channels' bounds allow it, else the exact form), clamped as four lanes and stored as one word:
+ * no per-row or per-channel pass, which is what the row engine and the direct strategy pay on a
+ * 3x3 or 5x5 map. About 2.5 KB of code on the M7.
  *
  * Calls taken (small_takes): undilated, a channel count that is a multiple of 4, 5 to SMALL_TAPS
  * taps, a padded plane of up to SMALL_PIXELS pixels (2 KB of stack), at most SMALL_OUTPUTS
  * output pixels (any number for Kx1 kernels, which run transposed), and windows at least half
  * over the input (a 7x7 SAME window on a 3x3 map stays with the direct strategy, which skips
  * the padding taps). Measured on the M7 (bench/mcu_vs_tflm.py's sweep models): 3x3 VALID on a
- * 7x7 map 7.65 -> 4.40 instructions per MAC, 5x5 stride 2 on 5x5 5.03 -> 4.04, 5x1 on 13x5
- * 8.30 -> 5.08, 10x1 on 13x5 4.85 -> 4.64, 10x1 stride 2 6.62 -> 5.16; 3-tap windows and larger
+ * 7x7 map 7.65 -> 4.52 instructions per MAC, 5x5 stride 2 on 5x5 5.03 -> 4.86, 5x1 on 13x5
+ * 8.30 -> 7.28, 10x1 on 13x5 4.85 -> 4.82, 10x1 stride 2 6.62 -> 5.33; 3-tap windows and larger
  * maps stay where they were.
  * In place is safe: a group's plane is copied before any of its outputs is written, and an
  * output overwrites only the group's own channel bytes of its batch (OH * OW <= H * W).
@@ -45,11 +47,9 @@ enum {
     SMALL_OUTPUTS = 64  /* output pixels of square-ish windows (see small_takes) */
 };
 
-/* The requantisation of a group of four channels. In the folded form (fast) the filter and the
- * bias are doubled, so the sums come out as the 2 * acc that SMMLAR takes (exact: the bounds that
- * allow the form keep 2 * acc, and every partial sum, inside int32). */
+/* The requantisation of a group of four channels. */
 typedef struct {
-    int32_t init[4];           /* the sums' initial values: 2 * bias (fast) or bias */
+    int32_t init[4];           /* the sums' initial values: the bias */
     int32_t mult[4], shift[4]; /* exact form */
     int32_t fold[14];          /* folded form: mult, k, r per channel, k = (2 * output_zp + 1)
                                   << (r - 1) and r = -shift; then act_min, act_max in each of
@@ -76,9 +76,6 @@ static void small_rq_make(small_rq *r, const en_requant *q, const int32_t *bias,
     r->fold[12] = (int32_t)(((uint32_t)q->act_min & 0xFFu) * 0x01010101u);
     r->fold[13] = (int32_t)(((uint32_t)q->act_max & 0xFFu) * 0x01010101u);
     r->fast = fast;
-    for (int32_t j = 0; fast && j < 4; ++j) {
-        r->init[j] = (int32_t)((uint32_t)r->init[j] << 1);
-    }
 }
 
 /* Lane k of v clamped to lane k of [lo4, hi4]: the host model of SSUB8 / SEL twice. */
@@ -97,9 +94,9 @@ SMALL_AI uint32_t small_clamp4(uint32_t v, uint32_t lo4, uint32_t hi4) {
 /* Byte `pos / 8` of v replaced by the low byte of y (the host model of BFI). */
 #define SMALL_BFI8(v, y, pos) ((v) = ((v) & ~(0xFFu << (pos))) | (((uint32_t)(y) & 0xFFu) << (pos)))
 
-/* One output of the folded form from its doubled sum s and its channel's fold words. */
-SMALL_AI int32_t small_fold(int32_t s, const int32_t *f) {
-    return en_ssat8(en_rq_fold_doubled(s, f[0], f[1], f[2]));
+/* One output of the folded form from its sum a and its channel's fold words. */
+SMALL_AI int32_t small_fold(int32_t a, const int32_t *f) {
+    return en_ssat8(en_rq_fold(a, f[0], f[1], f[2]));
 }
 
 /* The exact form for any quantisation (a group outside the folded form's bounds: rare). */
@@ -124,11 +121,13 @@ SMALL_AI uint32_t small_requant(const small_rq *r, const en_requant *q, int32_t 
         return small_requant_exact(r, q, a0, a1, a2, a3);
     }
 #if SMALL_ASM
-    /* Seven instructions an output, the fold words loaded as they are needed (GCC's code spilled
-     * them): LDRD, LDR, SMMLAR, ADD, ASR, SSAT, BFI; then the four lanes clamped (SSUB8 / SEL). */
+    /* Eight instructions an output, the fold words loaded as they are needed (GCC's code spilled
+     * them): LSL (2 * acc), LDRD, LDR, SMMLAR, ADD, ASR, SSAT, BFI; then the four lanes clamped
+     * (SSUB8 / SEL). */
     uint32_t v;
     int32_t m, k, sh, t;
 #define SMALL_FOLD(S, OFF, OFF_R)                                                                  \
+    "lsl %[" S "], %[" S "], #1\n\t"                                                               \
     "ldrd %[m], %[k], [%[f], #" #OFF "]\n\t"                                                        \
     "ldr %[sh], [%[f], #" #OFF_R "]\n\t"                                                           \
     "smmlar %[t], %[" S "], %[m], %[k]\n\t"                                                        \
@@ -143,8 +142,9 @@ SMALL_AI uint32_t small_requant(const small_rq *r, const en_requant *q, int32_t 
           "sel %[v], %[v], %[m]\n\t"
           "ssub8 %[t], %[k], %[v]\n\t"
           "sel %[v], %[v], %[k]"
-          : [v] "=&r"(v), [m] "=&r"(m), [k] "=&r"(k), [sh] "=&r"(sh), [t] "=&r"(t)
-          : [a0] "r"(a0), [a1] "r"(a1), [a2] "r"(a2), [a3] "r"(a3), [f] "r"(r->fold)
+          : [v] "=&r"(v), [m] "=&r"(m), [k] "=&r"(k), [sh] "=&r"(sh), [t] "=&r"(t), [a0] "+r"(a0),
+            [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3)
+          : [f] "r"(r->fold)
           : "memory", "cc");
 #undef SMALL_FOLD
     return v;
@@ -157,8 +157,8 @@ SMALL_AI uint32_t small_requant(const small_rq *r, const en_requant *q, int32_t 
 #endif
 }
 
-/* Four sums += one window row of KW taps: x at the row's first pixel, *wt at its first tap
- * (advanced past the row). */
+/* Four sums += one window row of KW taps (the assembly: KW = 3): x at the row's first pixel,
+ * *wt at its first tap (advanced past the row); and += a whole window of any shape. */
 #if SMALL_ASM
 /* One tap: LDRD of the pixel's pairs (at byte XOFF from x), LDRD of the filter's (post-
  * incremented), four SMLAxy. GCC keeps the sums in registers but, left to itself, splits the
@@ -180,19 +180,37 @@ SMALL_AI uint32_t small_requant(const small_rq *r, const en_requant *q, int32_t 
 SMALL_AI void small_row(const uint64_t *x, const uint64_t **wt, int32_t KW, int32_t a[4]) {
     const uint64_t *w = *wt;
     int32_t e, o, we, wo;
-    if (KW == 3) {
-        SMALL_ROW_ASM(SMALL_TAP(0) SMALL_TAP(8) SMALL_TAP(16));
-    } else if (KW == 5) {
-        SMALL_ROW_ASM(SMALL_TAP(0) SMALL_TAP(8) SMALL_TAP(16) SMALL_TAP(24) SMALL_TAP(32));
-    } else if (KW == 7) {
-        SMALL_ROW_ASM(SMALL_TAP(0) SMALL_TAP(8) SMALL_TAP(16) SMALL_TAP(24) SMALL_TAP(32)
-                          SMALL_TAP(40) SMALL_TAP(48));
-    } else {
-        for (int32_t j = 0; j < KW; ++j, ++x) {
-            SMALL_ROW_ASM(SMALL_TAP(0));
-        }
-    }
+    (void)KW;
+    SMALL_ROW_ASM(SMALL_TAP(0) SMALL_TAP(8) SMALL_TAP(16));
     *wt = w;
+}
+
+/* Any window: its rows and taps as loops inside one assembly block (GCC's loops around tap
+ * blocks moved the sums between registers and spilled): 9 instructions a tap, 7 a row. */
+typedef struct {
+    int32_t kw;   /* taps per row */
+    int32_t skip; /* bytes from past a row's last pixel to the next row's first */
+    int32_t rows; /* rows left: set to KH before each window */
+} small_loop;
+
+SMALL_AI void small_window_any(const uint64_t *x, const uint64_t *w, small_loop *L, int32_t a[4]) {
+    int32_t n, e, o, we, wo;
+    __asm("1:\n\t"
+          "ldr %[n], [%[L]]\n"
+          "2:\n\t" SMALL_TAP(0)
+          "adds %[x], %[x], #8\n\t"
+          "subs %[n], %[n], #1\n\t"
+          "bne 2b\n\t"
+          "ldr %[e], [%[L], #4]\n\t"
+          "add %[x], %[x], %[e]\n\t"
+          "ldr %[e], [%[L], #8]\n\t"
+          "subs %[e], %[e], #1\n\t"
+          "str %[e], [%[L], #8]\n\t"
+          "bne 1b"
+          : [a0] "+r"(a[0]), [a1] "+r"(a[1]), [a2] "+r"(a[2]), [a3] "+r"(a[3]), [w] "+r"(w),
+            [x] "+r"(x), [n] "=&r"(n), [e] "=&r"(e), [o] "=&r"(o), [we] "=&r"(we), [wo] "=&r"(wo)
+          : [L] "r"(L)
+          : "memory", "cc");
 }
 #else
 SMALL_AI void small_row(const uint64_t *x, const uint64_t **wt, int32_t KW, int32_t a[4]) {
@@ -207,22 +225,32 @@ SMALL_AI void small_row(const uint64_t *x, const uint64_t **wt, int32_t KW, int3
     }
     *wt = w;
 }
+
+typedef struct {
+    int32_t kw, skip, rows;
+} small_loop;
+
+SMALL_AI void small_window_any(const uint64_t *x, const uint64_t *w, small_loop *L, int32_t a[4]) {
+    for (; L->rows > 0; --L->rows, x = (const uint64_t *)(const void *)((const char *)(x + L->kw) + L->skip)) {
+        small_row(x, &w, L->kw, a);
+    }
+}
 #endif
 
 /* One output pixel: the sums of its whole window, requantised and stored. x at the window's
  * top-left pixel, xrow pixels per plane row, wt the filter tap by tap; each a 64-bit word of
  * two int16 pairs. KH and KW are constants where unrolled. */
 SMALL_AI void small_pixel(const uint64_t *x, int32_t xrow, const uint64_t *wt, int32_t KH,
-                          int32_t KW, const small_rq *r, const en_requant *q, int8_t *y) {
+                          int32_t KW, small_loop *L, const small_rq *r, const en_requant *q,
+                          int8_t *y) {
     int32_t a[4] = {r->init[0], r->init[1], r->init[2], r->init[3]};
-    if (KH == 3) { /* unrolled (a constant where the caller passes one) */
-        small_row(x, &wt, KW, a);
-        small_row(x + xrow, &wt, KW, a);
-        small_row(x + 2 * xrow, &wt, KW, a);
+    if (KH == 3 && KW == 3) { /* unrolled (constants where the caller passes them) */
+        small_row(x, &wt, 3, a);
+        small_row(x + xrow, &wt, 3, a);
+        small_row(x + 2 * xrow, &wt, 3, a);
     } else {
-        for (int32_t i = 0; i < KH; ++i, x += xrow) {
-            small_row(x, &wt, KW, a);
-        }
+        L->rows = KH;
+        small_window_any(x, wt, L, a);
     }
     const uint32_t v = small_requant(r, q, a[0], a[1], a[2], a[3]);
     __builtin_memcpy(y, &v, 4);
@@ -233,13 +261,8 @@ SMALL_AI uint64_t small_pair(int32_t lo, int32_t hi) {
     return (uint64_t)(uint32_t)lo | ((uint64_t)(uint32_t)hi << 32);
 }
 
-/* Both int16 lanes of v doubled (|lane| <= 128: no overflow). */
-SMALL_AI int32_t small_double(int32_t v) {
-    return (int32_t)((((uint32_t)v << 1) & 0xFFFFu) | (((uint32_t)v >> 16) << 17));
-}
-
 /* A call seen as rows of a plane: the image itself, or (Kx1 kernels) transposed, so that the
- * window's long side lies along a plane row, contiguous and unrolled. */
+ * window's long side lies along a plane row, contiguous. */
 typedef struct {
     int32_t rows, cols;         /* input view extents */
     int32_t KH, KW, OH, OW, sh, sw, pt, pl;
@@ -274,29 +297,21 @@ SMALL_AI void small_outputs_k(const small_geom *g, const uint64_t *plane, const 
                               const small_rq *r, const en_requant *q, int8_t *y, int32_t KHC,
                               int32_t KWC) {
     const int32_t KH = KHC > 0 ? KHC : g->KH, KW = KWC > 0 ? KWC : g->KW;
+    small_loop L = {KW, (int32_t)((g->PW - KW) * sizeof(uint64_t)), 0};
     for (int32_t oh = 0; oh < g->OH; ++oh, y += g->y_row) {
         const uint64_t *xr = plane + (size_t)oh * g->sh * g->PW;
         int8_t *yp = y;
         for (int32_t ow = 0; ow < g->OW; ++ow, yp += g->y_col) {
-            small_pixel(xr + ow * g->sw, g->PW, wx, KH, KW, r, q, yp);
+            small_pixel(xr + ow * g->sw, g->PW, wx, KH, KW, &L, r, q, yp);
         }
     }
 }
 
-/* One copy per window width of the row (3, 5, 7 unrolled, any other as a loop of taps), rows in
- * a loop except for 3x3 (about 9 instructions per pixel saved there): about 2 KB of code. */
+/* Two copies: 3x3 windows unrolled, any other shape as loops of taps and rows. */
 static void small_outputs(const small_geom *g, const uint64_t *plane, const uint64_t *wx,
                           const small_rq *r, const en_requant *q, int8_t *y) {
     if (g->KW == 3 && g->KH == 3) {
         small_outputs_k(g, plane, wx, r, q, y, 3, 3);
-    } else if (g->KW == 3) {
-        small_outputs_k(g, plane, wx, r, q, y, 0, 3);
-    } else if (g->KH == 1) { /* Kx1 kernels, transposed */
-        small_outputs_k(g, plane, wx, r, q, y, 1, 0);
-    } else if (g->KW == 5) {
-        small_outputs_k(g, plane, wx, r, q, y, 0, 5);
-    } else if (g->KW == 7) {
-        small_outputs_k(g, plane, wx, r, q, y, 0, 7);
     } else {
         small_outputs_k(g, plane, wx, r, q, y, 0, 0);
     }
@@ -384,8 +399,7 @@ int en_dw_small(const en_conv_params *p, const en_requant *q, const en_dims *in_
         small_rq_make(&r, q, bias, c0);
         for (int32_t t = 0; t < taps; ++t) { /* {w c, w c+2}, {w c+1, w c+3} */
             const uint32_t v = en_read_u32(w + (size_t)t * C + c0);
-            const int32_t e = __sxtb16((int8x4_t)v), o = en_sxtab16_ror8(0, v);
-            wx[t] = r.fast ? small_pair(small_double(e), small_double(o)) : small_pair(e, o);
+            wx[t] = small_pair(__sxtb16((int8x4_t)v), en_sxtab16_ror8(0, v));
         }
         for (int32_t b = 0; b < in_dims->n; ++b) {
             small_plane(plane, in + (size_t)b * in_batch + c0, &g, off2);
