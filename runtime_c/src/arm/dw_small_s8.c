@@ -12,14 +12,14 @@
  * no per-row or per-channel pass, which is what the row engine and the direct strategy pay on a
  * 3x3 or 5x5 map. About 2.5 KB of code on the M7.
  *
- * Calls taken (small_takes): undilated, a channel count that is a multiple of 4, 5 to SMALL_TAPS
- * taps, a padded plane of up to SMALL_PIXELS pixels (2 KB of stack), at most SMALL_OUTPUTS
- * output pixels (any number for Kx1 kernels, which run transposed), and windows at least half
- * over the input (a 7x7 SAME window on a 3x3 map stays with the direct strategy, which skips
- * the padding taps). Measured on the M7 (bench/mcu_vs_tflm.py's sweep models): 3x3 VALID on a
- * 7x7 map 7.65 -> 4.52 instructions per MAC, 5x5 stride 2 on 5x5 5.03 -> 4.86, 5x1 on 13x5
- * 8.30 -> 7.28, 10x1 on 13x5 4.85 -> 4.82, 10x1 stride 2 6.62 -> 5.33; 3-tap windows and larger
- * maps stay where they were.
+ * Calls taken (small_takes): undilated, a channel count that is a multiple of 4, a padded plane
+ * of up to SMALL_PIXELS pixels (2 KB of stack), windows at least half over the input (a 3x3
+ * SAME window on a 2x2 map stays with the direct strategy, which skips the padding taps), and
+ * of the shapes that gain here: 3x3 (any stride) and 5x5 (stride 1) on at most SMALL_OUTPUTS
+ * output pixels, Kx1 of 5 taps and more on any (run transposed). Measured on the M7: the
+ * latency table's MBConv blocks with 3x3 windows on 3x3 to 7x7 maps 10-22 % faster, 5x5 ones
+ * on 5x5 to 8x8 maps 2-5 %; bench/mcu_vs_tflm.py's sweep models: 3x3 VALID on a 7x7 map 7.65
+ * -> 4.52 instructions per MAC, 5x1 on 13x5 8.30 -> 7.28, 10x1 stride 2 6.62 -> 5.33.
  * In place is safe: a group's plane is copied before any of its outputs is written, and an
  * output overwrites only the group's own channel bytes of its batch (OH * OW <= H * W).
  * Exactness: products and sums are exact integers (bound as ref), requantisation as
@@ -365,13 +365,20 @@ static int small_takes(const en_conv_params *p, const en_dims *in_dims, const en
     if (in_place && outputs > (int64_t)in_dims->h * in_dims->w) {
         return 0;
     }
-    /* Each output pixel pays about 60 instructions besides its taps (requantisation, loop), so
-     * short windows stay with the other strategies, and so do larger 3x3-and-up maps, where
-     * their per-row setup is spread over more pixels (measured on the M7: bench/kernel_sweep.py). */
-    const int32_t taps = w_dims->h * w_dims->w;
-    if (taps < 5 || (outputs > SMALL_OUTPUTS && w_dims->w != 1)) {
+    /* Which windows gain, measured on the M7 (the latency table's MBConv blocks, 2x2 to 24x24
+     * maps): 3x3 at either stride (10-22 % faster blocks on 3x3 to 7x7 maps) and 5x5 at stride
+     * 1 (2-5 %); Kx1 of 5 taps and more (sweep models: 5x1 8.3 -> 7.3 instructions per MAC).
+     * 7x7 windows, whose 49 taps run in the tap loop here, and strided 5x5 ran 1-6 % slower
+     * than in the row engine or the direct strategy, and 3-tap Kx1 windows slower than in
+     * their own. Larger maps stay with the row engine, whose per-row setup is spread over more
+     * pixels there. */
+    const int32_t KH = w_dims->h, KW = w_dims->w;
+    const int square = (KH == 3 && KW == 3) || (KH == 5 && KW == 5 && p->stride_h == 1 &&
+                                                p->stride_w == 1);
+    if (!(square && outputs <= SMALL_OUTPUTS) && !(KW == 1 && KH >= 5)) {
         return 0;
     }
+    const int32_t taps = KH * KW;
     /* Windows mostly over padding (a 7x7 SAME on a 3x3 map) are cheaper where the padding taps
      * are skipped (the direct strategy): take the call when at least half the taps are real. */
     const int64_t real = small_axis_taps(in_dims->h, w_dims->h, p->stride_h, p->pad_top, out_dims->h) *
