@@ -298,6 +298,14 @@ def build(board: Board, out_dir: Path, input_bytes: int = INPUT_BYTES, output_by
                           defines={"EN_KS_INPUT_BYTES": input_bytes, "EN_KS_OUTPUT_BYTES": output_bytes})
 
 
+def build_on(board_name: str, out_dir: Path, opt: str = "-O2"):  # noqa: ANN201 (Firmware)
+    """The server firmware for a built-in board profile (no user directory or plugin boards, so a
+    test sees the same board everywhere)."""
+    from edgenas.boards import BoardRegistry
+
+    return build(BoardRegistry(entry_points=False, user_dir=None).get(board_name), out_dir, opt=opt)
+
+
 def run(firmware, calls: Sequence[Call], input_bytes: int = INPUT_BYTES,  # noqa: ANN001 (Firmware)
         output_bytes: int = OUTPUT_BYTES) -> list[Result]:
     """Run every call on the board in one session (sizes as the firmware was built with)."""

@@ -14,7 +14,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edgenas.boards import BoardRegistry
 from tests.runtime_c import kernel_server as ks
 from tests.runtime_c.test_mve_kernels_qemu import conv_add_calls
 
@@ -26,6 +25,5 @@ BOARDS = ("mps2-an386", "mps2-an500")
 @pytest.mark.parametrize("opt", ["-O2", "-Os"])
 @pytest.mark.parametrize("board_name", BOARDS)
 def test_conv_add_with_table_matches_ref_in_qemu(board_name: str, opt: str, tmp_path) -> None:  # noqa: ANN001
-    board = BoardRegistry(entry_points=False, user_dir=None).get(board_name)
     calls = conv_add_calls(np.random.default_rng(11), 3000, lut=lambda i: i % 4 != 3)  # some without a table
-    ks.check(ks.build(board, tmp_path, opt=opt), calls)
+    ks.check(ks.build_on(board_name, tmp_path, opt=opt), calls)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edgenas.boards import BoardRegistry
 from tests.runtime_c import kernel_server as ks
 from tests.runtime_c.test_mve_kernels_qemu import conv_calls
 
@@ -24,6 +23,5 @@ pytestmark = pytest.mark.board
                                              ("mps2-an500", "-O0"), ("mps2-an500", "-Os")])
 def test_conv_packed_matches_ref_in_qemu(board_name: str, opt: str, tmp_path) -> None:  # noqa: ANN001
     """-O0 and -Os too: the inline assembly pins registers, which -O0's frame pointer constrains."""
-    board = BoardRegistry(entry_points=False, user_dir=None).get(board_name)
     calls = conv_calls(np.random.default_rng(31), 40) + conv_calls(np.random.default_rng(32), 8, packed=False)
-    ks.check(ks.build(board, tmp_path, opt=opt), calls)
+    ks.check(ks.build_on(board_name, tmp_path, opt=opt), calls)

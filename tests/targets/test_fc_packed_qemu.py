@@ -14,7 +14,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edgenas.boards import BoardRegistry
 from tests.runtime_c import kernel_server as ks
 from tests.runtime_c.test_mve_kernels_qemu import _bias, _quant
 
@@ -39,8 +38,7 @@ def _calls(seed: int) -> list[ks.Call]:
 @pytest.mark.parametrize("opt", ["-O2", "-O0"])
 @pytest.mark.parametrize("board_name", BOARDS)
 def test_fc_packed_matches_ref_in_qemu(board_name: str, opt: str, tmp_path) -> None:  # noqa: ANN001
-    board = BoardRegistry(entry_points=False, user_dir=None).get(board_name)
-    fw = ks.build(board, tmp_path, opt=opt)
+    fw = ks.build_on(board_name, tmp_path, opt=opt)
     calls = _calls(7)
     ks.check(fw, calls)
 
@@ -52,8 +50,7 @@ def test_fc_packed_fast_requant_edges_in_qemu(board_name: str, tmp_path) -> None
     lane clamp) against the host reference, on the edge cases of the host test."""
     from tests.runtime_c.test_fc_packed import FAST_EDGE_QUANTS, FAST_EDGE_SHAPES, fast_edge_case
 
-    board = BoardRegistry(entry_points=False, user_dir=None).get(board_name)
-    fw = ks.build(board, tmp_path, opt="-O2")
+    fw = ks.build_on(board_name, tmp_path, opt="-O2")
     calls = []
     for cin, cout in FAST_EDGE_SHAPES:
         for k in range(len(FAST_EDGE_QUANTS)):

@@ -19,7 +19,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edgenas.boards import BoardRegistry
 from tests.runtime_c import kernel_server as ks
 from tests.runtime_c.test_mve_kernels_qemu import _bias, _quant
 
@@ -93,8 +92,7 @@ def _speed_calls() -> list[ks.Call]:
 @pytest.mark.parametrize("opt", ["-O2", "-O0"])
 @pytest.mark.parametrize("board_name", BOARDS)
 def test_kx1_matches_ref_in_qemu(board_name: str, opt: str, tmp_path) -> None:  # noqa: ANN001
-    board = BoardRegistry(entry_points=False, user_dir=None).get(board_name)
-    fw = ks.build(board, tmp_path, opt=opt)
+    fw = ks.build_on(board_name, tmp_path, opt=opt)
     calls = _calls(11)
     speed = _speed_calls()
     results = ks.check(fw, calls + speed)
