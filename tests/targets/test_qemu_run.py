@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from edgenas.errors import BoardError, DeviceError
 from edgenas.targets.cortex_m import driver
-from edgenas.targets.cortex_m.qemu import qemu_process, run_qemu
+from edgenas.targets.cortex_m.qemu import EXTRA_ARGS_ENV, qemu_command, qemu_process, run_qemu
 from edgenas.targets.cortex_m.testmodel import DEFAULT_SPIN, reference
 from edgenas.targets.protocol import DeviceClient
 
@@ -88,3 +89,14 @@ def test_real_board_cannot_run_in_qemu(build_testmodel, boards):
     with pytest.raises(BoardError, match="not emulated"):
         with run_qemu(build_testmodel("nucleo-f746zg"), boards.get("nucleo-f746zg")):
             pass
+
+
+def test_extra_qemu_arguments_come_from_the_environment(monkeypatch, boards):
+    """EDGENAS_QEMU_ARGS (bench/instruction_trace.py's hook) lands right after the binary, split as
+    a shell would."""
+    board = boards.get("mps2-an386")
+    monkeypatch.delenv(EXTRA_ARGS_ENV, raising=False)
+    plain = qemu_command(Path("fw.elf"), board, 1234)
+    monkeypatch.setenv(EXTRA_ARGS_ENV, "-singlestep -d 'exec,nochain' -D /tmp/x.log")
+    traced = qemu_command(Path("fw.elf"), board, 1234)
+    assert traced == [plain[0], "-singlestep", "-d", "exec,nochain", "-D", "/tmp/x.log", *plain[1:]]

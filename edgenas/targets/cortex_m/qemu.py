@@ -4,11 +4,14 @@ QEMU runs with ``-icount shift=0``: one guest instruction is one ns of virtual t
 SysTick counts a deterministic function of the instruction stream (see timer_systick.c). The
 serial port is a TCP server that waits for us (``wait=on``) so no byte of the guest is lost, and
 sends each byte at once (``nodelay=on``: with Nagle's algorithm, a reply stalled ~40 ms mid-frame
-waiting for our delayed ACK).
+waiting for our delayed ACK). ``EDGENAS_QEMU_ARGS`` adds arguments to every emulator started (a
+development hook: ``bench/instruction_trace.py`` sets it to log every executed instruction).
 """
 
 from __future__ import annotations
 
+import os
+import shlex
 import shutil
 import socket
 import subprocess
@@ -27,6 +30,7 @@ from .build import Firmware
 
 QEMU = "qemu-system-arm"
 ICOUNT_SHIFT = 0
+EXTRA_ARGS_ENV = "EDGENAS_QEMU_ARGS"
 
 
 @dataclass
@@ -58,7 +62,7 @@ def qemu_command(elf: Path, board: Board, port: int) -> list[str]:
         raise BoardError(f"board {board.name} is not emulated (no [qemu] machine in its profile)",
                          hint="flash it with edgenas.targets.cortex_m.flash() and talk over its USB serial port")
     return [
-        QEMU, "-M", board.qemu_machine, "-nographic", "-monitor", "none",
+        QEMU, *shlex.split(os.environ.get(EXTRA_ARGS_ENV, "")), "-M", board.qemu_machine, "-nographic", "-monitor", "none",
         "-icount", f"shift={ICOUNT_SHIFT}",
         "-serial", f"tcp:127.0.0.1:{port},server=on,wait=on,nodelay=on",
         "-kernel", str(elf),
