@@ -46,29 +46,32 @@ def functions(elf: Path) -> list[tuple[int, int, str]]:
     return syms
 
 
-def traced_pcs(log: Path):  # noqa: ANN201 (Iterator[int])
-    """The program counter of every executed instruction, in order (one TB per instruction)."""
+def layer_pcs(log: Path, syms: list[tuple[int, int, str]]):  # noqa: ANN201 (Iterator[tuple[int, int]])
+    """(layer, program counter) of every instruction executed from the first layer on (one TB per
+    instruction); layer i runs between marks i - 1 and i."""
+    by_name = {name: a for a, _, name in syms}
+    begin, mark = by_name["en_profile_begin"], by_name["en_profile_mark"]
+    layer = None
     with open(log) as f:
         for line in f:
-            if line.startswith("Trace"):
-                yield int(line.split("[")[1].split("/")[1], 16)
+            if not line.startswith("Trace"):
+                continue
+            pc = int(line.split("[")[1].split("/")[1], 16)
+            if pc == begin:
+                layer = 0
+            elif pc == mark and layer is not None:
+                layer += 1
+            if layer is not None:
+                yield layer, pc
 
 
 def per_layer(log: Path, syms: list[tuple[int, int, str]]) -> dict[int, collections.Counter]:
-    """{layer: Counter(function -> instructions)}; layer i runs between marks i - 1 and i."""
+    """{layer: Counter(function -> instructions)}."""
     starts = [a for a, _, _ in syms]
-    by_name = {name: a for a, _, name in syms}
-    begin, mark = by_name["en_profile_begin"], by_name["en_profile_mark"]
     layers: dict[int, collections.Counter] = collections.defaultdict(collections.Counter)
-    layer = None
-    for pc in traced_pcs(log):
-        if pc == begin:
-            layer = 0
-        elif pc == mark and layer is not None:
-            layer += 1
-        if layer is not None:
-            k = bisect.bisect_right(starts, pc) - 1
-            layers[layer][syms[k][2] if k >= 0 else "?"] += 1
+    for layer, pc in layer_pcs(log, syms):
+        k = bisect.bisect_right(starts, pc) - 1
+        layers[layer][syms[k][2] if k >= 0 else "?"] += 1
     return layers
 
 
@@ -78,17 +81,7 @@ def per_instruction(log: Path, elf: Path, syms: list[tuple[int, int, str]], laye
     if not found:
         raise SystemExit(f"no function {function!r} in {elf}")
     lo, size = found[0]
-    by_name = {name: a for a, _, name in syms}
-    begin, mark = by_name["en_profile_begin"], by_name["en_profile_mark"]
-    counts: collections.Counter = collections.Counter()
-    current = None
-    for pc in traced_pcs(log):
-        if pc == begin:
-            current = 0
-        elif pc == mark and current is not None:
-            current += 1
-        if current == layer and lo <= pc < lo + size:
-            counts[pc] += 1
+    counts = collections.Counter(pc for at, pc in layer_pcs(log, syms) if at == layer and lo <= pc < lo + size)
     dis = subprocess.run(["arm-none-eabi-objdump", "-d", "--no-show-raw-insn", f"--start-address={lo}",
                           f"--stop-address={lo + size}", str(elf)], capture_output=True, text=True, check=True).stdout
     lines = []
