@@ -5,21 +5,21 @@
  * once into int16 pairs on the stack, {x c, x c+2} and {x c+1, x c+3} per pixel with the input
  * offset added and padding as zeros, so every window is whole and needs no bounds: per tap one
  * LDRD of the pixel's pairs, one LDRD of the filter's and four SMLAxy for four MACs (3x3 windows
- * unrolled; others as loops of taps and rows inside one assembly block, 9 instructions a tap:
- * unrolling every width cost 3 KB more code for 10-20 % on 5x5 to 7x7). The four sums of a
+ * unrolled; rows of 5 and 7 taps unrolled inside a loop of rows, 6 instructions a tap; others
+ * as loops of taps and rows inside one assembly block, 9 a tap). The four sums of a
  * pixel are requantised together (the folded SMMLAR form of requant_fast.h when the four
  * channels' bounds allow it, else the exact form), clamped as four lanes and stored as one word:
  * no per-row or per-channel pass, which is what the row engine and the direct strategy pay on a
- * 3x3 or 5x5 map. About 2.5 KB of code on the M7.
+ * 3x3, 5x5 or 7x7 map. About 3.4 KB of code on the M7.
  *
  * Calls taken (small_takes): undilated, a channel count that is a multiple of 4, a padded plane
- * of up to SMALL_PIXELS pixels (2 KB of stack), windows at least half over the input (a 3x3
- * SAME window on a 2x2 map stays with the direct strategy, which skips the padding taps), and
- * of the shapes that gain here: 3x3 (any stride) and 5x5 (stride 1) on at most SMALL_OUTPUTS
- * output pixels, Kx1 of 5 taps and more on any (run transposed). Measured on the M7: the
- * latency table's MBConv blocks with 3x3 windows on 3x3 to 7x7 maps 10-22 % faster, 5x5 ones
- * on 5x5 to 8x8 maps 2-5 %; bench/mcu_vs_tflm.py's sweep models: 3x3 VALID on a 7x7 map 7.65
- * -> 4.52 instructions per MAC, 5x1 on 13x5 8.30 -> 7.28, 10x1 stride 2 6.62 -> 5.33.
+ * of up to SMALL_PIXELS pixels (2 KB of stack), windows mostly over the input (a 3x3 SAME window
+ * on a 2x2 map stays with the direct strategy, which skips the padding taps), and of the shapes
+ * that gain here: 3x3 (any stride) on at most SMALL_OUTPUTS output pixels, 5x5 and 7x7 (any
+ * stride), Kx1 of 5 taps and more (run transposed). Measured on the M7: the latency table's
+ * MBConv blocks with 3x3 windows on 3x3 to 7x7 maps 10-22 % faster; kernel-server calls with
+ * 5x5 and 7x7 windows on 4x4 to 12x12 maps 15-31 % fewer instructions than in the row engine or
+ * the direct strategy (7x7 stride 1 on 10x10: 3.05 -> 2.11 per MAC), 5x1 on 13x5 7.31 -> 5.82.
  * In place is safe: a group's plane is copied before any of its outputs is written, and an
  * output overwrites only the group's own channel bytes of its batch (OH * OW <= H * W).
  * Exactness: products and sums are exact integers (bound as ref), requantisation as
@@ -185,6 +185,40 @@ SMALL_AI void small_row(const uint64_t *x, const uint64_t **wt, int32_t KW, int3
     *wt = w;
 }
 
+/* A window of KH rows of 5 or 7 taps (Kx1 windows run transposed: one row): the taps of a row
+ * unrolled, the rows a loop inside the assembly block: 6 instructions a tap and 4 a row. The
+ * rows and the row step come through memory (small_rows), as small_window_any's loop state: a
+ * twelfth register operand leaves -O0 (frame pointer) no register to spare. */
+typedef struct {
+    int32_t rows; /* KH */
+    int32_t step; /* bytes from a row's first pixel to the next row's */
+} small_rows;
+
+#define SMALL_ROWS_ASM(TAPS)                                                                       \
+    __asm("ldr %[n], [%[R]]\n"                                                                    \
+          "1:\n\t" TAPS                                                                            \
+          "ldr %[e], [%[R], #4]\n\t"                                                               \
+          "add %[x], %[x], %[e]\n\t"                                                              \
+          "subs %[n], %[n], #1\n\t"                                                                \
+          "bne 1b"                                                                                 \
+          : [a0] "+r"(a[0]), [a1] "+r"(a[1]), [a2] "+r"(a[2]), [a3] "+r"(a[3]), [w] "+r"(w),       \
+            [x] "+r"(x), [n] "=&r"(n), [e] "=&r"(e), [o] "=&r"(o), [we] "=&r"(we), [wo] "=&r"(wo)   \
+          : [R] "r"(R)                                                                             \
+          : "memory", "cc")
+
+SMALL_AI void small_window_w5(const uint64_t *x, const uint64_t *w, const small_rows *R,
+                              int32_t a[4]) {
+    int32_t n, e, o, we, wo;
+    SMALL_ROWS_ASM(SMALL_TAP(0) SMALL_TAP(8) SMALL_TAP(16) SMALL_TAP(24) SMALL_TAP(32));
+}
+
+SMALL_AI void small_window_w7(const uint64_t *x, const uint64_t *w, const small_rows *R,
+                              int32_t a[4]) {
+    int32_t n, e, o, we, wo;
+    SMALL_ROWS_ASM(SMALL_TAP(0) SMALL_TAP(8) SMALL_TAP(16) SMALL_TAP(24) SMALL_TAP(32)
+                       SMALL_TAP(40) SMALL_TAP(48));
+}
+
 /* Any window: its rows and taps as loops inside one assembly block (GCC's loops around tap
  * blocks moved the sums between registers and spilled): 9 instructions a tap, 7 a row. */
 typedef struct {
@@ -235,19 +269,36 @@ SMALL_AI void small_window_any(const uint64_t *x, const uint64_t *w, small_loop 
         small_row(x, &w, L->kw, a);
     }
 }
+
+typedef struct {
+    int32_t rows, step;
+} small_rows;
+
+SMALL_AI void small_window_rows(const uint64_t *x, const uint64_t *w, const small_rows *R,
+                                int32_t KW, int32_t a[4]) {
+    for (int32_t n = R->rows; n > 0; --n, x = (const uint64_t *)(const void *)((const char *)x + R->step)) {
+        small_row(x, &w, KW, a);
+    }
+}
+#define small_window_w5(x, w, R, a) small_window_rows(x, w, R, 5, a)
+#define small_window_w7(x, w, R, a) small_window_rows(x, w, R, 7, a)
 #endif
 
 /* One output pixel: the sums of its whole window, requantised and stored. x at the window's
  * top-left pixel, xrow pixels per plane row, wt the filter tap by tap; each a 64-bit word of
  * two int16 pairs. KH and KW are constants where unrolled. */
 SMALL_AI void small_pixel(const uint64_t *x, int32_t xrow, const uint64_t *wt, int32_t KH,
-                          int32_t KW, small_loop *L, const small_rq *r, const en_requant *q,
-                          int8_t *y) {
+                          int32_t KW, small_loop *L, const small_rows *R, const small_rq *r,
+                          const en_requant *q, int8_t *y) {
     int32_t a[4] = {r->init[0], r->init[1], r->init[2], r->init[3]};
     if (KH == 3 && KW == 3) { /* unrolled (constants where the caller passes them) */
         small_row(x, &wt, 3, a);
         small_row(x + xrow, &wt, 3, a);
         small_row(x + 2 * xrow, &wt, 3, a);
+    } else if (KW == 5) {
+        small_window_w5(x, wt, R, a);
+    } else if (KW == 7) {
+        small_window_w7(x, wt, R, a);
     } else {
         L->rows = KH;
         small_window_any(x, wt, L, a);
@@ -298,20 +349,26 @@ SMALL_AI void small_outputs_k(const small_geom *g, const uint64_t *plane, const 
                               int32_t KWC) {
     const int32_t KH = KHC > 0 ? KHC : g->KH, KW = KWC > 0 ? KWC : g->KW;
     small_loop L = {KW, (int32_t)((g->PW - KW) * sizeof(uint64_t)), 0};
+    const small_rows R = {KH, (int32_t)(g->PW * sizeof(uint64_t))};
     for (int32_t oh = 0; oh < g->OH; ++oh, y += g->y_row) {
         const uint64_t *xr = plane + (size_t)oh * g->sh * g->PW;
         int8_t *yp = y;
         for (int32_t ow = 0; ow < g->OW; ++ow, yp += g->y_col) {
-            small_pixel(xr + ow * g->sw, g->PW, wx, KH, KW, &L, r, q, yp);
+            small_pixel(xr + ow * g->sw, g->PW, wx, KH, KW, &L, &R, r, q, yp);
         }
     }
 }
 
-/* Two copies: 3x3 windows unrolled, any other shape as loops of taps and rows. */
+/* Four copies: 3x3 windows unrolled, rows of 5 and of 7 taps unrolled, any other shape as loops
+ * of taps and rows. */
 static void small_outputs(const small_geom *g, const uint64_t *plane, const uint64_t *wx,
                           const small_rq *r, const en_requant *q, int8_t *y) {
     if (g->KW == 3 && g->KH == 3) {
         small_outputs_k(g, plane, wx, r, q, y, 3, 3);
+    } else if (g->KW == 5) {
+        small_outputs_k(g, plane, wx, r, q, y, 0, 5);
+    } else if (g->KW == 7) {
+        small_outputs_k(g, plane, wx, r, q, y, 0, 7);
     } else {
         small_outputs_k(g, plane, wx, r, q, y, 0, 0);
     }
@@ -365,25 +422,26 @@ static int small_takes(const en_conv_params *p, const en_dims *in_dims, const en
     if (in_place && outputs > (int64_t)in_dims->h * in_dims->w) {
         return 0;
     }
-    /* Which windows gain, measured on the M7 (the latency table's MBConv blocks, 2x2 to 24x24
-     * maps): 3x3 at either stride (10-22 % faster blocks on 3x3 to 7x7 maps) and 5x5 at stride
-     * 1 (2-5 %); Kx1 of 5 taps and more (sweep models: 5x1 8.3 -> 7.3 instructions per MAC).
-     * 7x7 windows, whose 49 taps run in the tap loop here, and strided 5x5 ran 1-6 % slower
-     * than in the row engine or the direct strategy, and 3-tap Kx1 windows slower than in
-     * their own. Larger maps stay with the row engine, whose per-row setup is spread over more
-     * pixels there. */
+    /* Which windows gain, measured on the M7 (kernel-server calls on 2x2 to 14x14 maps, the
+     * latency table's MBConv blocks): 3x3 at either stride on at most SMALL_OUTPUTS pixels
+     * (blocks on 3x3 to 7x7 maps 10-22 % faster; larger maps stay with the row engine, whose
+     * per-row setup is spread over more pixels there); 5x5 and 7x7 at any stride (their rows of
+     * taps unrolled: 20-32 % fewer instructions than the row engine or the direct strategy on
+     * 4x4 to 12x12 maps); Kx1 of 5 taps and more (5x1 and 7x1: 21-23 %). 3-tap Kx1 windows
+     * stay in their own strategy. */
     const int32_t KH = w_dims->h, KW = w_dims->w;
-    const int square = (KH == 3 && KW == 3) || (KH == 5 && KW == 5 && p->stride_h == 1 &&
-                                                p->stride_w == 1);
-    if (!(square && outputs <= SMALL_OUTPUTS) && !(KW == 1 && KH >= 5)) {
+    const int wide = KH == KW && (KW == 5 || KW == 7);
+    if (!(KH == 3 && KW == 3 && outputs <= SMALL_OUTPUTS) && !wide && !(KW == 1 && KH >= 5)) {
         return 0;
     }
     const int32_t taps = KH * KW;
-    /* Windows mostly over padding (a 7x7 SAME on a 3x3 map) are cheaper where the padding taps
-     * are skipped (the direct strategy): take the call when at least half the taps are real. */
+    /* Windows mostly over padding (a 7x7 SAME window on a 3x3 map) are cheaper where the
+     * padding taps are skipped (the direct strategy): take the call when at least half the taps
+     * are real, a quarter for 5x5 and 7x7 windows (7x7 SAME on 4x4 and 5x5 maps, a third and
+     * 43 % real: 6-17 % faster here; on 3x3, 18 %: 10 % slower). */
     const int64_t real = small_axis_taps(in_dims->h, w_dims->h, p->stride_h, p->pad_top, out_dims->h) *
                          small_axis_taps(in_dims->w, w_dims->w, p->stride_w, p->pad_left, out_dims->w);
-    return 2 * real >= outputs * taps;
+    return (wide ? 4 : 2) * real >= outputs * taps;
 }
 
 int en_dw_small(const en_conv_params *p, const en_requant *q, const en_dims *in_dims,
