@@ -1,19 +1,18 @@
 """Integration: the small-map depthwise strategy's target-only code (arm/dw_small_s8.c: the
-hand-scheduled 3x3 window and the tap and row loops of other windows, built only for DSP cores)
-is bit-exact in QEMU.
+hand-scheduled 3x3 window, the unrolled rows of 5 and 7 taps and the tap and row loops of other
+windows, built only for DSP cores) is bit-exact in QEMU.
 
 The host tests (tests/runtime_c/test_dw_shapes.py) run the same strategy with C in place of the
 assembly; here the kernel-server firmware runs random en_dwconv2d_s8 calls drawn around the
-shapes it takes (channel counts that are multiples of 4, small maps: 3x3 and 5x5 windows, Kx1 of
-5 to 10 taps run transposed; and 7x7, rectangular and 1xK ones that other strategies take) on the
-emulated M4 and M7 at -O2 and -O0, and every call's bytes must equal the host reference build's:
-strides 1 to 3, SAME, VALID and uneven padding, in place and not, batches of 2, per-tensor and
-per-channel scales, huge biases and extreme shifts (the exact requantisation). Three layers at
-the tail of a MobileNet also check, at -O2, that each call took the cheaper strategy
-(instructions per MAC): the small-map one for a 3x3 window on a 7x7 map and a 7x7 one on a 10x10
-map (its rows of taps unrolled), the direct one (which skips taps over padding) for a 7x7 window on
-a 3x3 map.
-"""
+shapes it takes (channel counts that are multiples of 4, maps up to 11x11: 3x3, 5x5 and 7x7
+windows, Kx1 of 5 to 10 taps run transposed; and rectangular and 1xK ones that other strategies
+take) on the emulated M4 and M7 at -O2 and -O0, and every call's bytes must equal the host
+reference build's: strides 1 to 3, SAME, VALID and uneven padding, in place and not, batches of
+2, per-tensor and per-channel scales, huge biases and extreme shifts (the exact requantisation).
+Four layers at the tail of a MobileNet also check, at -O2, that each call took the cheaper
+strategy (instructions per MAC): the small-map one for a 3x3 window on a 7x7 map and a 7x7 one on
+a 10x10 map (its rows of taps unrolled), the direct one (which skips taps over padding) for a 7x7
+window on a 3x3 map."""
 
 from __future__ import annotations
 
@@ -49,7 +48,7 @@ def _call(rng: np.random.Generator, kh: int, kw: int) -> ks.Call | None:
     in_place = bool(rng.random() < 0.4)
     pt, oh = _pad(rng, h, kh, sh)
     pl, ow = _pad(rng, w, kw, sw)
-    if oh < 1 or ow < 1 or ((oh - 1) * sh + kh) * ((ow - 1) * sw + kw) > 256 or oh * ow > 64 or \
+    if oh < 1 or ow < 1 or ((oh - 1) * sh + kh) * ((ow - 1) * sw + kw) > 484 or \
             (in_place and oh * ow > h * w):
         return None
     x = rng.integers(-128, 128, (n, h, w, c), dtype=np.int8)

@@ -13,13 +13,16 @@
  * 3x3, 5x5 or 7x7 map. About 3.4 KB of code on the M7.
  *
  * Calls taken (small_takes): undilated, a channel count that is a multiple of 4, a padded plane
- * of up to SMALL_PIXELS pixels (2 KB of stack), windows mostly over the input (a 3x3 SAME window
- * on a 2x2 map stays with the direct strategy, which skips the padding taps), and of the shapes
+ * of up to SMALL_PIXELS pixels (22x22: 3.8 KB of stack; a 4.7 KB frame, under the 5 KB of the
+ * row engine that every firmware linking this strategy links too), windows mostly over the input
+ * (a 3x3 SAME window on a 2x2 map stays with the direct strategy, which skips the padding taps),
+ * and of the shapes
  * that gain here: 3x3 (any stride) on at most SMALL_OUTPUTS output pixels, 5x5 and 7x7 (any
  * stride), Kx1 of 5 taps and more (run transposed). Measured on the M7: the latency table's
  * MBConv blocks with 3x3 windows on 3x3 to 7x7 maps 10-22 % faster; kernel-server calls with
- * 5x5 and 7x7 windows on 4x4 to 12x12 maps 15-31 % fewer instructions than in the row engine or
- * the direct strategy (7x7 stride 1 on 10x10: 3.05 -> 2.11 per MAC), 5x1 on 13x5 7.31 -> 5.82.
+ * 5x5 and 7x7 windows on 4x4 to 16x16 maps 3-45 % fewer instructions than in the row engine or
+ * the direct strategy (7x7 stride 1 on 10x10: 3.05 -> 2.11 per MAC; stride 2 on 16x16: 4.29 ->
+ * 2.36), 5x1 on 13x5 7.31 -> 5.82.
  * In place is safe: a group's plane is copied before any of its outputs is written, and an
  * output overwrites only the group's own channel bytes of its batch (OH * OW <= H * W).
  * Exactness: products and sums are exact integers (bound as ref), requantisation as
@@ -42,7 +45,7 @@
 #endif
 
 enum {
-    SMALL_PIXELS = 256, /* padded plane pixels: two words each, 2 KB of stack */
+    SMALL_PIXELS = 484, /* padded plane pixels: two words each, 3.8 KB of stack */
     SMALL_TAPS = 64,    /* filter taps: two words each */
     SMALL_OUTPUTS = 64  /* output pixels of square-ish windows (see small_takes) */
 };
@@ -426,9 +429,9 @@ static int small_takes(const en_conv_params *p, const en_dims *in_dims, const en
      * latency table's MBConv blocks): 3x3 at either stride on at most SMALL_OUTPUTS pixels
      * (blocks on 3x3 to 7x7 maps 10-22 % faster; larger maps stay with the row engine, whose
      * per-row setup is spread over more pixels there); 5x5 and 7x7 at any stride (their rows of
-     * taps unrolled: 20-32 % fewer instructions than the row engine or the direct strategy on
-     * 4x4 to 12x12 maps); Kx1 of 5 taps and more (5x1 and 7x1: 21-23 %). 3-tap Kx1 windows
-     * stay in their own strategy. */
+     * taps unrolled: 3-45 % fewer instructions than the row engine or the direct strategy on
+     * 4x4 to 16x16 maps, the least at stride 1 on the largest); Kx1 of 5 taps and more (5x1 and
+     * 7x1: 21-23 %). 3-tap Kx1 windows stay in their own strategy. */
     const int32_t KH = w_dims->h, KW = w_dims->w;
     const int wide = KH == KW && (KW == 5 || KW == 7);
     if (!(KH == 3 && KW == 3 && outputs <= SMALL_OUTPUTS) && !wide && !(KW == 1 && KH >= 5)) {
