@@ -18,7 +18,7 @@
  * (a 3x3 SAME window on a 2x2 map stays with the direct strategy, which skips the padding taps),
  * and of the shapes
  * that gain here: 3x3 (any stride) on at most SMALL_OUTPUTS output pixels, 5x5 and 7x7 (any
- * stride), Kx1 of 5 taps and more (run transposed). Measured on the M7: the latency table's
+ * stride), Kx1 of 5 taps and more on planes up to KX1_PIXELS (run transposed). Measured on the M7: the latency table's
  * MBConv blocks with 3x3 windows on 3x3 to 7x7 maps 10-22 % faster; kernel-server calls with
  * 5x5 and 7x7 windows on 4x4 to 16x16 maps 3-45 % fewer instructions than in the row engine or
  * the direct strategy (7x7 stride 1 on 10x10: 3.05 -> 2.11 per MAC; stride 2 on 16x16: 4.29 ->
@@ -47,7 +47,8 @@
 enum {
     SMALL_PIXELS = 484, /* padded plane pixels: two words each, 3.8 KB of stack */
     SMALL_TAPS = 64,    /* filter taps: two words each */
-    SMALL_OUTPUTS = 64  /* output pixels of square-ish windows (see small_takes) */
+    SMALL_OUTPUTS = 64, /* output pixels of 3x3 windows (see small_takes) */
+    KX1_PIXELS = 256    /* plane pixels of Kx1 windows (see small_takes) */
 };
 
 /* The requantisation of a group of four channels. */
@@ -434,7 +435,10 @@ static int small_takes(const en_conv_params *p, const en_dims *in_dims, const en
      * 7x1: 21-23 %). 3-tap Kx1 windows stay in their own strategy. */
     const int32_t KH = w_dims->h, KW = w_dims->w;
     const int wide = KH == KW && (KW == 5 || KW == 7);
-    if (!(KH == 3 && KW == 3 && outputs <= SMALL_OUTPUTS) && !wide && !(KW == 1 && KH >= 5)) {
+    /* Kx1 planes stay within KX1_PIXELS: on longer ones (10x1 on 16x16, on a 256-sample series)
+     * the Kx1 strategy's rows beat the tap loop here by up to 30 %. */
+    const int kx1 = KW == 1 && KH >= 5 && PH * PW <= KX1_PIXELS;
+    if (!(KH == 3 && KW == 3 && outputs <= SMALL_OUTPUTS) && !wide && !kx1) {
         return 0;
     }
     const int32_t taps = KH * KW;
