@@ -1,6 +1,8 @@
 """Post-training int8 quantization of a subnet into the graph IR (the TFLite int8 scheme).
 
-- weights: per-channel symmetric int8 (``[-127, 127]``), BN folded in first; FC per-tensor;
+- weights: per-channel symmetric int8 (``[-127, 127]``), BN folded in first, each conv weight
+  rounded up or down to least output error on the calibration images (:mod:`.rounding`); FC
+  per-tensor, rounded to nearest;
 - bias: int32 with scale ``input_scale * weight_scale[c]``;
 - activations: asymmetric int8 from min/max observed on calibration images (range widened to
   include 0); ReLU6 becomes the fused clamp of its conv;
@@ -24,6 +26,7 @@ from ..supernet import Subnet
 from ..supernet.subnet import ConvBNAct
 from ..torch_threads import DETERMINISTIC_THREADS, torch_threads
 from .ir import Graph, Op, QuantParams, Tensor
+from .rounding import patch_moment, round_adaptive
 
 INPUT_QUANT = QuantParams((1.0 / 255.0,), (-128,))
 
@@ -63,18 +66,29 @@ def _symmetric_per_channel(weight: np.ndarray, axis: int) -> tuple[np.ndarray, t
 
 
 @dataclass
-class _Ranges:
-    """Running min/max of named activations over calibration batches."""
+class Calibration:
+    """What calibration images show of each quantized activation: its running min/max, and for
+    each conv layer (when asked) the second moment of the input patches it reads, which
+    :func:`.rounding.round_adaptive` needs."""
 
     lo: dict[str, float] = field(default_factory=dict)
     hi: dict[str, float] = field(default_factory=dict)
+    moments: dict[str, tuple[torch.Tensor, int]] = field(default_factory=dict)
 
     def observe(self, name: str, value: torch.Tensor) -> None:
         self.lo[name] = min(self.lo.get(name, np.inf), float(value.min()))
         self.hi[name] = max(self.hi.get(name, -np.inf), float(value.max()))
 
-    def quant(self, name: str) -> QuantParams:
-        return activation_quant(self.lo[name], self.hi[name])
+    def observe_input(self, name: str, conv: nn.Module, value: torch.Tensor) -> None:
+        total, count = patch_moment(conv, value)
+        if name in self.moments:
+            previous, before = self.moments[name]
+            total, count = previous + total, before + count
+        self.moments[name] = (total, count)
+
+    def moment(self, name: str) -> np.ndarray:
+        total, count = self.moments[name]
+        return (total / count).numpy()
 
 
 def _layer_names(subnet: Subnet) -> list[tuple[str, nn.Module]]:
@@ -90,14 +104,18 @@ def _layer_names(subnet: Subnet) -> list[tuple[str, nn.Module]]:
 
 @torch.no_grad()
 @torch_threads(DETERMINISTIC_THREADS)
-def calibrate(subnet: Subnet, images: ImageSet, count: int = 512, batch_size: int = 128) -> _Ranges:
+def calibrate(
+    subnet: Subnet, images: ImageSet, count: int = 512, batch_size: int = 128, *, moments: bool = False
+) -> Calibration:
     """Observe every quantized activation on the first ``count`` images (on a fixed thread count:
-    the ranges become the firmware's scales)."""
-    ranges = _Ranges()
-    hooks = [
-        module.register_forward_hook(lambda _m, _i, out, name=name: ranges.observe(name, out))
-        for name, module in _layer_names(subnet)
-    ]
+    the ranges become the firmware's scales); with ``moments`` also every conv's input patches."""
+    seen = Calibration()
+    hooks = []
+    for name, module in _layer_names(subnet):
+        hooks.append(module.register_forward_hook(lambda _m, _i, out, name=name: seen.observe(name, out)))
+        if moments and isinstance(module, ConvBNAct):
+            hooks.append(module.conv.register_forward_pre_hook(
+                lambda conv, inp, name=name: seen.observe_input(name, conv, inp[0])))
     subnet.eval()
     r = subnet.arch.resolution
     try:
@@ -107,7 +125,7 @@ def calibrate(subnet: Subnet, images: ImageSet, count: int = 512, batch_size: in
     finally:
         for hook in hooks:
             hook.remove()
-    return ranges
+    return seen
 
 
 @dataclass(frozen=True)
@@ -259,27 +277,42 @@ def structure_graph(spec: SpaceSpec, arch: Arch) -> Graph:
     return build_int8_graph(spec, arch, params, {name: (0.0, 6.0) for name in names})
 
 
-def quantize_subnet(subnet: Subnet, calibration: ImageSet, *, count: int = 512) -> Graph:
+def quantize_subnet(
+    subnet: Subnet, calibration: ImageSet, *, count: int = 512, adaptive_rounding: bool = True
+) -> Graph:
     """Quantize ``subnet`` (eval mode, BN recalibrated) into an int8 ``Graph``.
 
     Args:
         subnet: the float subnet.
-        calibration: images whose first ``count`` set the activation ranges (training images,
-            never the test split).
+        calibration: images whose first ``count`` set the activation ranges and, with
+            ``adaptive_rounding``, the conv weights' rounding (training images, never the test split).
+        adaptive_rounding: round conv weights to least output error (:mod:`.rounding`), not to
+            nearest; same scales, shapes and sizes either way.
 
     Returns:
         A validated graph with one int8 input ``(1, R, R, C)`` and int8 logits ``(1, classes)``.
     """
-    ranges = calibrate(subnet, calibration, count)
+    seen = calibrate(subnet, calibration, count, moments=adaptive_rounding)
     plan = subnet.plan
     modules = dict(_layer_names(subnet))
     params = {}
     for name, _shape, stride, depthwise, _act in net_layers(plan, subnet.spec.stem_stride):
         weight, bias = _fold_bn(modules[name])
+        if adaptive_rounding:
+            weight = _dequantized_adaptive(weight, seen.moment(name))
         params[name] = LayerParams(weight, bias, stride, depthwise)
     params["logits"] = LayerParams(
         subnet.classifier.weight.detach().double().numpy(), subnet.classifier.bias.detach().double().numpy()
     )
-    return build_int8_graph(
-        subnet.spec, subnet.arch, params, {name: (ranges.lo[name], ranges.hi[name]) for name in ranges.lo}
-    )
+    return build_int8_graph(subnet.spec, subnet.arch, params, {name: (seen.lo[name], seen.hi[name]) for name in seen.lo})
+
+
+def _dequantized_adaptive(weight: np.ndarray, moment: np.ndarray) -> np.ndarray:
+    """``weight`` (torch layout, per-output-channel scales) replaced by its adaptively rounded
+    int8 values times their scales: :meth:`GraphBuilder.conv` then finds the same scales (the
+    ±127 peaks do not move) and rounds back to exactly these integers."""
+    rows = weight.reshape(weight.shape[0], -1)
+    peak = np.abs(rows).max(axis=1)
+    scales = np.where(peak > 0, peak / 127.0, 1e-8).astype(np.float32).astype(np.float64)
+    q = round_adaptive(rows, scales, moment)
+    return (q.astype(np.float64) * scales[:, None]).reshape(weight.shape)

@@ -84,8 +84,9 @@ def test_finetuned_subnet_is_what_gets_deployed(assets, tmp_path):
 
 def test_firmware_numerics_run_on_a_fixed_thread_count(assets, tmp_path, monkeypatch):
     """Float sums depend on how work is split between threads (seen on the bundled supernet: 1 and
-    2 threads gave different firmware bytes), so BN recalibration and quantization ranges run on
-    DETERMINISTIC_THREADS whatever the caller set, and the caller's count comes back after."""
+    2 threads gave different firmware bytes), so BN recalibration, quantization ranges and the
+    moments that steer weight rounding run on DETERMINISTIC_THREADS whatever the caller set, and
+    the caller's count comes back after."""
     import torch
 
     import edgenas.supernet as supernet
@@ -98,7 +99,8 @@ def test_firmware_numerics_run_on_a_fixed_thread_count(assets, tmp_path, monkeyp
         return lambda *a, **k: (seen.append((name, torch.get_num_threads())), real(*a, **k))[1]
 
     monkeypatch.setattr(supernet, "prepare_subnet", spy("recalibrate", supernet.prepare_subnet))
-    monkeypatch.setattr(quantize, "_Ranges", spy("quantize", quantize._Ranges))
+    monkeypatch.setattr(quantize, "Calibration", spy("quantize", quantize.Calibration))
+    monkeypatch.setattr(quantize, "patch_moment", spy("rounding", quantize.patch_moment))
     before = torch.get_num_threads()
     torch.set_num_threads(DETERMINISTIC_THREADS + 1)
     try:
@@ -106,7 +108,7 @@ def test_firmware_numerics_run_on_a_fixed_thread_count(assets, tmp_path, monkeyp
         assert torch.get_num_threads() == DETERMINISTIC_THREADS + 1
     finally:
         torch.set_num_threads(before)
-    assert {name for name, _ in seen} == {"recalibrate", "quantize"}
+    assert {name for name, _ in seen} == {"recalibrate", "quantize", "rounding"}
     assert all(threads == DETERMINISTIC_THREADS for _, threads in seen)
 
 
