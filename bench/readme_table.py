@@ -180,6 +180,17 @@ def supernet_quality(d: dict) -> tuple[str, str]:
             f"architectures: {s['max_inherited_gap_points']:.2f} points (supernet: {epochs} epochs)")
 
 
+def quantization(d: dict) -> tuple[str, str]:
+    s = d["summary"]
+    return (f"int8 minus float test accuracy, weights rounded to nearest / adaptively ({s['subnets']} random subnets "
+            f"of the bundled supernet, host build)",
+            f"mean {s['nearest_mean_int8_minus_float_points']:+.2f} / {s['adaptive_mean_int8_minus_float_points']:+.2f} "
+            f"points, worst {s['nearest_worst_int8_minus_float_points']:+.2f} / "
+            f"{s['adaptive_worst_int8_minus_float_points']:+.2f}; adaptive gains on {s['subnets_gaining']}, "
+            f"loses on {s['subnets_losing']} (median {s['adaptive_gain_median_points']:+.2f} points); "
+            f"quantizing takes up to {s['adaptive_quantize_s_max']:.0f} s")
+
+
 def reliability(d: dict) -> tuple[str, str]:
     s, noise = d["summary"], d["serial_noise"]
     rate = noise["headline_rate_each_kind"]
@@ -257,6 +268,7 @@ ROWS: tuple[tuple[str, Callable[[dict], tuple[str, str]]], ...] = (
     ("lut_fidelity", lut_fidelity),
     ("search_speed", search_speed),
     ("extract", extract),
+    ("quantization", quantization),
     ("strategies", strategies),
     ("estimators", estimators),
     ("kernel_sharing", kernel_sharing),

@@ -26,7 +26,7 @@ from ..supernet import Subnet
 from ..supernet.subnet import ConvBNAct
 from ..torch_threads import DETERMINISTIC_THREADS, torch_threads
 from .ir import Graph, Op, QuantParams, Tensor
-from .rounding import patch_moment, round_adaptive
+from .rounding import dequantized_adaptive, patch_moment
 
 INPUT_QUANT = QuantParams((1.0 / 255.0,), (-128,))
 
@@ -86,6 +86,10 @@ class Calibration:
             total, count = previous + total, before + count
         self.moments[name] = (total, count)
 
+    def watch_input(self, name: str, conv: nn.Module) -> torch.utils.hooks.RemovableHandle:
+        """Hook ``conv`` so its inputs are observed (remove the handle when done)."""
+        return conv.register_forward_pre_hook(lambda module, inp: self.observe_input(name, module, inp[0]))
+
     def moment(self, name: str) -> np.ndarray:
         total, count = self.moments[name]
         return (total / count).numpy()
@@ -114,8 +118,7 @@ def calibrate(
     for name, module in _layer_names(subnet):
         hooks.append(module.register_forward_hook(lambda _m, _i, out, name=name: seen.observe(name, out)))
         if moments and isinstance(module, ConvBNAct):
-            hooks.append(module.conv.register_forward_pre_hook(
-                lambda conv, inp, name=name: seen.observe_input(name, conv, inp[0])))
+            hooks.append(seen.watch_input(name, module.conv))
     subnet.eval()
     r = subnet.arch.resolution
     try:
@@ -299,20 +302,10 @@ def quantize_subnet(
     for name, _shape, stride, depthwise, _act in net_layers(plan, subnet.spec.stem_stride):
         weight, bias = _fold_bn(modules[name])
         if adaptive_rounding:
-            weight = _dequantized_adaptive(weight, seen.moment(name))
+            weight = dequantized_adaptive(weight, seen.moment(name))
         params[name] = LayerParams(weight, bias, stride, depthwise)
     params["logits"] = LayerParams(
         subnet.classifier.weight.detach().double().numpy(), subnet.classifier.bias.detach().double().numpy()
     )
     return build_int8_graph(subnet.spec, subnet.arch, params, {name: (seen.lo[name], seen.hi[name]) for name in seen.lo})
 
-
-def _dequantized_adaptive(weight: np.ndarray, moment: np.ndarray) -> np.ndarray:
-    """``weight`` (torch layout, per-output-channel scales) replaced by its adaptively rounded
-    int8 values times their scales: :meth:`GraphBuilder.conv` then finds the same scales (the
-    ±127 peaks do not move) and rounds back to exactly these integers."""
-    rows = weight.reshape(weight.shape[0], -1)
-    peak = np.abs(rows).max(axis=1)
-    scales = np.where(peak > 0, peak / 127.0, 1e-8).astype(np.float32).astype(np.float64)
-    q = round_adaptive(rows, scales, moment)
-    return (q.astype(np.float64) * scales[:, None]).reshape(weight.shape)

@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
-
-from ..supernet.subnet import SameConv2d
 
 SWEEPS = 8
 """Greedy passes over a layer's weights at most (measured: none moves after the fourth)."""
@@ -28,15 +27,17 @@ _CHANNEL_CHUNK = 32
 """Depthwise channels unfolded at once (bounds the patch tensor to a few tens of MB)."""
 
 
-def patch_moment(conv: SameConv2d, x: torch.Tensor) -> tuple[torch.Tensor, int]:
-    """Sum of ``x xᵀ`` over the input patches ``conv`` reads from ``x``, and how many patches.
+def patch_moment(conv: nn.Conv2d, x: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """Sum of ``x xᵀ`` over the input patches ``conv`` reads from ``x``, and how many patches
+    (a ``SameConv2d``'s explicit padding included).
 
     Returns ``(n, n)`` for a full convolution (``n = C·KH·KW``, the weight's flattened order) and
     ``(C, K², K²)`` for a depthwise one (one moment per channel), summed in float64.
     """
     x = x.detach().float()
-    if any(conv.explicit):
-        x = F.pad(x, conv.explicit)
+    explicit = getattr(conv, "explicit", None)
+    if explicit and any(explicit):
+        x = F.pad(x, explicit)
     kernel, padding, stride = conv.kernel_size, conv.padding, conv.stride
     if conv.groups == 1:
         patches = F.unfold(x, kernel, padding=padding, stride=stride)  # (N, C·K², L)
@@ -81,3 +82,15 @@ def round_adaptive(weight: np.ndarray, scales: np.ndarray, moment: np.ndarray) -
         if not moved:
             break
     return q.astype(np.int8)
+
+
+def dequantized_adaptive(weight: np.ndarray, moment: np.ndarray) -> np.ndarray:
+    """``weight`` (torch layout ``(O, ...)``, one scale per output channel) replaced by its
+    adaptively rounded int8 values times their scales. A graph builder that quantizes it again
+    with per-channel max scales finds the same scales (the ±127 peaks do not move: ``127·s`` and
+    ``q·s`` are exact in float64 for a float32 ``s``) and rounds back to exactly these integers."""
+    rows = weight.reshape(weight.shape[0], -1)
+    peak = np.abs(rows).max(axis=1)
+    scales = np.where(peak > 0, peak / 127.0, 1e-8).astype(np.float32).astype(np.float64)
+    q = round_adaptive(rows, scales, moment)
+    return (q.astype(np.float64) * scales[:, None]).reshape(weight.shape)

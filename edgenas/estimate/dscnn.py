@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +25,8 @@ import torch.nn.functional as F
 
 from ..data import DataSplits, ImageSet, augmented_epoch, to_device
 from ..deploy.ir import Graph, Op, QuantParams
-from ..deploy.quantize import INPUT_QUANT, GraphBuilder, LayerParams, activation_quant
+from ..deploy.quantize import INPUT_QUANT, Calibration, GraphBuilder, LayerParams, activation_quant
+from ..deploy.rounding import dequantized_adaptive
 from ..space import same_out
 from ..space import same_padding
 from ..supernet.evaluate import accuracy
@@ -148,18 +149,14 @@ def train_dscnn(data: DataSplits, *, epochs: int, seed: int = 0, lr: float = 0.1
 @torch_threads(DETERMINISTIC_THREADS)
 def dscnn_int8_graph(model: DSCNN, calibration: ImageSet, count: int = 512) -> Graph:
     """The int8 graph of a trained :class:`DSCNN` (TFLite's scheme, as ``deploy.quantize`` builds a
-    subnet's): per-channel weights with batch norm folded, activation ranges from the first
-    ``count`` calibration images (training images, never the test split), input ``u8 - 128``."""
+    subnet's): per-channel weights with batch norm folded and rounded adaptively, activation
+    ranges from the first ``count`` calibration images (training images, never the test split),
+    input ``u8 - 128``."""
     model.eval()
-    lo: dict[str, float] = {}
-    hi: dict[str, float] = {}
-
-    def observe(name: str, value: torch.Tensor) -> None:
-        lo[name] = min(lo.get(name, math.inf), float(value.min()))
-        hi[name] = max(hi.get(name, -math.inf), float(value.max()))
-
+    seen = Calibration()
     named = [*model.layers(), ("logits", model.classifier)]
-    hooks = [m.register_forward_hook(lambda _m, _i, out, name=name: observe(name, out)) for name, m in named]
+    hooks = [m.register_forward_hook(lambda _m, _i, out, name=name: seen.observe(name, out)) for name, m in named]
+    hooks += [seen.watch_input(name, layer.conv) for name, layer in model.layers()]
     try:
         for start in range(0, min(count, len(calibration)), 128):
             stop = min(start + 128, count, len(calibration))
@@ -167,12 +164,15 @@ def dscnn_int8_graph(model: DSCNN, calibration: ImageSet, count: int = 512) -> G
     finally:
         for hook in hooks:
             hook.remove()
+    lo, hi = seen.lo, seen.hi
 
     g = GraphBuilder()
     h, w, c = calibration.x.shape[1:]
     x = g.activation("input", (1, h, w, c), INPUT_QUANT)
     for name, layer in model.layers():
-        x = g.conv(name, x, layer.folded(), activation_quant(lo[name], hi[name]), "relu")
+        params = layer.folded()
+        params = replace(params, weight=dequantized_adaptive(params.weight, seen.moment(name)))
+        x = g.conv(name, x, params, activation_quant(lo[name], hi[name]), "relu")
     _, ph, pw, ch = g.tensors[x].shape
     pooled = g.activation("pool", (1, 1, 1, ch), g.tensors[x].quant)
     g.ops.append(Op("avg_pool2d", [x], [pooled], {"filter_h": ph, "filter_w": pw, "stride_h": 1, "stride_w": 1,
