@@ -26,7 +26,7 @@ from ..supernet import Subnet
 from ..supernet.subnet import ConvBNAct
 from ..torch_threads import DETERMINISTIC_THREADS, torch_threads
 from .ir import Graph, Op, QuantParams, Tensor
-from .rounding import dequantized_adaptive, patch_moment
+from .rounding import dequantized_adaptive, patch_moment, symmetric_scales
 
 INPUT_QUANT = QuantParams((1.0 / 255.0,), (-128,))
 
@@ -59,8 +59,7 @@ def _fold_bn(layer: ConvBNAct) -> tuple[np.ndarray, np.ndarray]:
 def _symmetric_per_channel(weight: np.ndarray, axis: int) -> tuple[np.ndarray, tuple[float, ...]]:
     """int8 weights and float32 scales, one per slice along ``axis`` (max |w| maps to 127)."""
     moved = np.moveaxis(weight, axis, 0)
-    peak = np.abs(moved.reshape(moved.shape[0], -1)).max(axis=1)
-    scales = np.where(peak > 0, peak / 127.0, 1e-8).astype(np.float32)
+    scales = symmetric_scales(moved.reshape(moved.shape[0], -1))
     q = np.clip(np.round(moved / scales.reshape(-1, *[1] * (moved.ndim - 1))), -127, 127).astype(np.int8)
     return np.moveaxis(q, 0, axis), tuple(float(s) for s in scales)
 

@@ -27,6 +27,13 @@ _CHANNEL_CHUNK = 32
 """Depthwise channels unfolded at once (bounds the patch tensor to a few tens of MB)."""
 
 
+def symmetric_scales(rows: np.ndarray) -> np.ndarray:
+    """float32 scale of each row of ``rows`` ``(O, n)`` for symmetric int8: its max ``|w|`` maps
+    to 127 (1e-8 for an all-zero row). The one formula, so rounding and the graph agree."""
+    peak = np.abs(rows).max(axis=1)
+    return np.where(peak > 0, peak / 127.0, 1e-8).astype(np.float32)
+
+
 def patch_moment(conv: nn.Conv2d, x: torch.Tensor) -> tuple[torch.Tensor, int]:
     """Sum of ``x xᵀ`` over the input patches ``conv`` reads from ``x``, and how many patches
     (a ``SameConv2d``'s explicit padding included).
@@ -90,7 +97,6 @@ def dequantized_adaptive(weight: np.ndarray, moment: np.ndarray) -> np.ndarray:
     with per-channel max scales finds the same scales (the ±127 peaks do not move: ``127·s`` and
     ``q·s`` are exact in float64 for a float32 ``s``) and rounds back to exactly these integers."""
     rows = weight.reshape(weight.shape[0], -1)
-    peak = np.abs(rows).max(axis=1)
-    scales = np.where(peak > 0, peak / 127.0, 1e-8).astype(np.float32).astype(np.float64)
+    scales = symmetric_scales(rows).astype(np.float64)
     q = round_adaptive(rows, scales, moment)
     return (q.astype(np.float64) * scales[:, None]).reshape(weight.shape)
