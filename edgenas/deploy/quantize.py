@@ -85,6 +85,10 @@ class Calibration:
             total, count = previous + total, before + count
         self.moments[name] = (total, count)
 
+    def watch_output(self, name: str, module: nn.Module) -> torch.utils.hooks.RemovableHandle:
+        """Hook ``module`` so its outputs' range is observed (remove the handle when done)."""
+        return module.register_forward_hook(lambda _module, _inp, out: self.observe(name, out))
+
     def watch_input(self, name: str, conv: nn.Module) -> torch.utils.hooks.RemovableHandle:
         """Hook ``conv`` so its inputs are observed (remove the handle when done)."""
         return conv.register_forward_pre_hook(lambda module, inp: self.observe_input(name, module, inp[0]))
@@ -115,7 +119,7 @@ def calibrate(
     seen = Calibration()
     hooks = []
     for name, module in _layer_names(subnet):
-        hooks.append(module.register_forward_hook(lambda _m, _i, out, name=name: seen.observe(name, out)))
+        hooks.append(seen.watch_output(name, module))
         if moments and isinstance(module, ConvBNAct):
             hooks.append(seen.watch_input(name, module.conv))
     subnet.eval()
@@ -307,4 +311,3 @@ def quantize_subnet(
         subnet.classifier.weight.detach().double().numpy(), subnet.classifier.bias.detach().double().numpy()
     )
     return build_int8_graph(subnet.spec, subnet.arch, params, {name: (seen.lo[name], seen.hi[name]) for name in seen.lo})
-

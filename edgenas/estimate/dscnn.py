@@ -155,7 +155,7 @@ def dscnn_int8_graph(model: DSCNN, calibration: ImageSet, count: int = 512) -> G
     model.eval()
     seen = Calibration()
     named = [*model.layers(), ("logits", model.classifier)]
-    hooks = [m.register_forward_hook(lambda _m, _i, out, name=name: seen.observe(name, out)) for name, m in named]
+    hooks = [seen.watch_output(name, m) for name, m in named]
     hooks += [seen.watch_input(name, layer.conv) for name, layer in model.layers()]
     try:
         for start in range(0, min(count, len(calibration)), 128):
