@@ -10,9 +10,11 @@ can be faster either). A second control does the collect workload itself in two 
 processes, no Ray: measuring subnets streams activations through memory, and two such processes
 slow each other down where two spinning ones do not, so this is the ceiling a pool can reach for
 collect on this machine (``collect_workload``; ``summary.collect_ceiling_2proc``).
+Collect measures each subnet as ``edgenas predictor collect`` does by default (1,000 calibration
+images, the whole validation split), so a task weighs what it weighs for a user.
 Writes bench/results/distributed.json.
 
-    python bench/distributed.py [--archs 24] [--entries 24]
+    python bench/distributed.py [--archs 24] [--entries 24] [--calib-images 1000] [--val-images 0]
 """
 
 from __future__ import annotations
@@ -34,14 +36,12 @@ from edgenas.boards import get_board  # noqa: E402
 from edgenas.data import load_recorded_dataset  # noqa: E402
 from edgenas.distributed import open_pool  # noqa: E402
 from edgenas.estimate import arch_list, collect_samples, measure_accuracy  # noqa: E402
+from edgenas.estimate.dataset import used_images  # noqa: E402
 from edgenas.profile import build_table  # noqa: E402
 from edgenas.profile.cortex_m import CortexMProfiler  # noqa: E402
 from edgenas.space import get_space  # noqa: E402
 from edgenas.supernet import load_supernet  # noqa: E402
 from edgenas.supernet.bundled import bundled_supernet_dir  # noqa: E402
-
-CALIB_IMAGES, VAL_IMAGES = 500, 1000
-
 
 def _spin(n: int) -> int:
     """A fixed amount of pure-Python CPU work (no I/O, no threads)."""
@@ -67,20 +67,20 @@ def machine_parallelism(n: int = 15_000_000) -> dict:
     return {"one_process_s": one, "two_processes_s": two, "speedup_2proc": one / two}
 
 
-_WORK: tuple = ()  # (net, data) for the forked processes of collect_workload_parallelism
+_WORK: tuple = ()  # (net, data, calib_images, val_images) for the forked processes of collect_workload_parallelism
 
 
 def _measure_all(archs: list) -> None:
-    net, data = _WORK
+    net, data, calib_images, val_images = _WORK
     for arch in archs:
-        measure_accuracy(net, arch, data, calib_images=CALIB_IMAGES, val_images=VAL_IMAGES)
+        measure_accuracy(net, arch, data, calib_images=calib_images, val_images=val_images)
 
 
-def collect_workload_parallelism(net, data, n_archs: int = 40) -> dict:
+def collect_workload_parallelism(net, data, calib_images: int, val_images: int | None, n_archs: int = 40) -> dict:
     """Wall time of measuring ``n_archs`` subnets in 1 forked process vs split over 2 (no Ray,
     both warmed up first): the speed-up this machine gives the collect workload itself."""
     global _WORK
-    _WORK = (net, data)
+    _WORK = (net, data, calib_images, val_images)
     archs = arch_list(net.spec, n_archs + 2, seed=12)
     warm, archs = archs[:2], archs[2:]
     ctx = multiprocessing.get_context("fork")  # the children share the parent's net and data
@@ -122,20 +122,21 @@ def _timed(run, workers: int) -> dict:
             "load_avg_before": load_before, "load_avg_after": os.getloadavg()[0]}
 
 
-def bench_collect(net, data, n_archs: int, work: Path) -> dict:
+def bench_collect(net, data, n_archs: int, calib_images: int, val_images: int | None, work: Path) -> dict:
     archs = arch_list(net.spec, n_archs, seed=11)
     runs, files = [], []
     for workers in (1, 2):
         path = work / f"collect-{workers}w.jsonl"
 
         def run(pool, path=path):
-            collect_samples(net, data, path, archs=archs, calib_images=CALIB_IMAGES, val_images=VAL_IMAGES,
+            collect_samples(net, data, path, archs=archs, calib_images=calib_images, val_images=val_images,
                             pool=pool, threads=1)
 
         runs.append(_timed(run, workers))
         files.append(path.read_bytes())
         print(runs[-1], flush=True)
-    return {"archs": n_archs, "calib_images": CALIB_IMAGES, "val_images": VAL_IMAGES, "runs": runs,
+    return {"archs": n_archs, "calib_images": used_images(len(data.train), calib_images),
+            "val_images": used_images(len(data.val), val_images), "runs": runs,
             "speedup_2w": runs[0]["wall_s"] / runs[1]["wall_s"], "identical": files[0] == files[1]}
 
 
@@ -161,14 +162,18 @@ def main() -> None:
     parser.add_argument("--archs", type=int, default=24, help="subnets measured by collect")
     parser.add_argument("--entries", type=int, default=24, help="latency-table entries profiled")
     parser.add_argument("--batch-size", type=int, default=6, help="entries per firmware")
+    parser.add_argument("--calib-images", type=int, default=1000, help="collect: BN calibration images per subnet")
+    parser.add_argument("--val-images", type=int, default=0, help="collect: validation images per subnet (0: all)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory(prefix="edgenas-bench-distributed-") as tmp:
         net, meta = load_supernet(bundled_supernet_dir())  # one load for the control and the runs
         data = load_recorded_dataset(meta)
-        control = {"before_collect": machine_parallelism(), "collect_workload": collect_workload_parallelism(net, data)}
+        val_images = args.val_images or None
+        control = {"before_collect": machine_parallelism(),
+                   "collect_workload": collect_workload_parallelism(net, data, args.calib_images, val_images)}
         print(control, flush=True)
-        collect = bench_collect(net, data, args.archs, Path(tmp))
+        collect = bench_collect(net, data, args.archs, args.calib_images, val_images, Path(tmp))
         control["before_profile"] = machine_parallelism()
         print(control, flush=True)
         profile = bench_profile(args.entries, args.batch_size, Path(tmp))

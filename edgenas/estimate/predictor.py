@@ -19,7 +19,6 @@ import torch
 import torch.nn as nn
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
-from scipy.stats import kendalltau
 
 from ..errors import CheckpointError, DataError
 from ..space import Arch, SpaceSpec
@@ -101,6 +100,9 @@ def rmse(pred: np.ndarray, target: np.ndarray) -> float:
 
 def kendall_tau(pred: np.ndarray, target: np.ndarray) -> float:
     """Rank agreement in [-1, 1] (what a search cares about)."""
+    from scipy.stats import kendalltau  # here, not at the top: scipy.stats takes ~0.7 s to import, and
+    # every pool worker and CLI call imports this module
+
     tau = kendalltau(pred, target).statistic
     return float(tau) if np.isfinite(tau) else 0.0
 

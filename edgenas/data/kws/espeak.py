@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from scipy.signal import resample_poly
 
 from ...errors import DataError, ToolchainError
 
@@ -116,5 +115,8 @@ def synthesize(word: str, prosody: Prosody, sample_rate_hz: int = 16_000) -> np.
     if not word or not all(c.isalpha() or c in " -'" for c in word):
         raise DataError(f"{word!r} is not a word espeak-ng should speak (letters, spaces, - and ' only)")
     pcm = _pcm_from_wav_stream(_run([*prosody.args(), "--stdout", word])).astype(np.float64) / 32768.0
+    from scipy.signal import resample_poly  # here, not at the top: importing edgenas.data (every
+    # worker, every CLI call) would pay scipy.signal's ~0.8 s import for audio it may never make
+
     g = np.gcd(sample_rate_hz, ESPEAK_RATE_HZ)
     return resample_poly(pcm, sample_rate_hz // g, ESPEAK_RATE_HZ // g)

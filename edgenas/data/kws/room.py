@@ -4,7 +4,6 @@ exponentially decaying diffuse tail, darker as it decays (walls absorb high freq
 from __future__ import annotations
 
 import numpy as np
-from scipy.signal import fftconvolve, lfilter
 
 
 def room_impulse_response(rng: np.random.Generator, rt60_s: float, sample_rate_hz: int) -> np.ndarray:
@@ -16,6 +15,8 @@ def room_impulse_response(rng: np.random.Generator, rt60_s: float, sample_rate_h
     # One-pole low-pass whose pole moves towards 1 along the tail would be exact; a fixed pole on the
     # second half is enough to make late reverberation duller than early.
     half = n // 2
+    from scipy.signal import lfilter  # here, not at the top: scipy.signal takes ~0.8 s to import
+
     tail[half:] = lfilter([0.4], [1.0, -0.6], tail[half:])
     tail[: int(0.003 * sample_rate_hz)] = 0.0  # the tail starts after the direct sound
     ir = tail / max(float(np.sqrt(np.sum(tail**2))), 1e-12) * rng.uniform(0.3, 0.9)
@@ -27,4 +28,6 @@ def room_impulse_response(rng: np.random.Generator, rt60_s: float, sample_rate_h
 
 def reverberate(x: np.ndarray, ir: np.ndarray) -> np.ndarray:
     """``x`` played in the room of ``ir``, cut to ``len(x)`` samples."""
+    from scipy.signal import fftconvolve  # here, not at the top: see room_impulse_response
+
     return fftconvolve(x, ir)[: x.size]
