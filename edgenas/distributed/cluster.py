@@ -109,7 +109,7 @@ def open_pool(workers: int | None = None, ray_address: str | None = None, *, max
             ray.init(address=ray_address, **common)
         else:
             ray.init(num_cpus=workers, resources={k: v * workers for k, v in (resources or {}).items()} or None,
-                     _system_config=LOCAL_CLUSTER_CONFIG, **common)
+                     _system_config=dict(LOCAL_CLUSTER_CONFIG), **common)  # a copy: Ray adds its own keys
     except ConnectionError as exc:
         raise ClusterError(f"cannot join the Ray cluster at {ray_address}: {exc}",
                            hint="start one with `ray start --head`, or drop --ray-address to run locally") from None
