@@ -17,7 +17,12 @@ def ray_cluster():
     # environment, which the driver's sets.
     old = os.environ.get("PYTHONPATH")
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), old) if p)
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    from edgenas.distributed.cluster import LOCAL_CLUSTER_CONFIG
+
+    # The product's local-cluster settings: workers at the test run's niceness, not Ray's +15 (under
+    # which a busy machine starved them past the tests' timeouts).
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False,
+             _system_config=dict(LOCAL_CLUSTER_CONFIG))
     try:
         yield ray
     finally:
