@@ -14,6 +14,9 @@ can stop at the end of a working session and go on in the next (the same command
 the recorded ``seconds`` and ``epochs_this_process`` then cover the last process only).
 ``--heldout A:B`` adds the predictor's held-out subnets A..B-1, the from-scratch ground truth of
 ``bench/estimators.py --truth-epochs-from-baselines`` (processes side by side take slices).
+``--workers N`` trains N architectures at once on a local Ray cluster (``--ray-address`` joins one;
+each worker one CPU and its own torch thread); results are written as each arrives, so a killed
+run keeps the finished ones and, with ``--resume-root`` on a shared disk, the epochs of the rest.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from heldout import heldout_archs  # noqa: E402
 from quality_archs import quality_archs  # noqa: E402
 
 from edgenas.data import load_fashion_mnist  # noqa: E402
+from edgenas.distributed import Job, Task, open_pool  # noqa: E402
 from edgenas.space import Arch, get_space  # noqa: E402
 from edgenas.supernet import accuracy, resolve_device, train_from_scratch  # noqa: E402
 
@@ -52,6 +56,44 @@ def load_baselines() -> dict[tuple[str, int], dict]:
     return runs
 
 
+def _training_state(seed: int, device: str, threads: int | None) -> tuple:
+    """A worker's state: the data and space every run trains on (loaded once per worker)."""
+    if threads is not None:
+        torch.set_num_threads(threads)
+    if device.startswith("cuda"):
+        from torch.backends import cudnn  # here: a Ray worker gets this function by value, cudnn is not picklable
+
+        cudnn.benchmark = True  # one input shape per run: let cuDNN pick its fastest kernels
+    data = load_fashion_mnist(seed=seed)
+    return data, get_space("mcu-mbv2", in_channels=data.in_channels, num_classes=data.num_classes), seed, device
+
+
+def _train(state: tuple, payload: tuple[str, str, int, int, str | None]) -> dict:
+    """Train one architecture from scratch (resuming from ``resume`` when given); its result row."""
+    data, spec, seed, device = state
+    label, text, epochs, batch_size, resume = payload
+    arch = Arch.parse(text).validate(spec)
+    started = time.time()
+    ran: list[int] = []
+
+    def progress(epoch: int, loss: float) -> None:
+        ran.append(epoch)
+        print(f"{label} epoch {epoch + 1}/{epochs} loss {loss:.4f} {time.time() - started:.0f} s", flush=True)
+
+    model = train_from_scratch(spec, arch, data, epochs=epochs, batch_size=batch_size, seed=seed, device=device,
+                               on_epoch=progress, resume_dir=Path(resume) if resume else None)
+    return {
+        "label": label,
+        "test_acc": accuracy(model, data.test, arch.resolution),
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "seconds": round(time.time() - started, 1),
+        "epochs_this_process": len(ran),
+        "device": device,
+        "hardware": torch.cuda.get_device_name(device) if device.startswith("cuda") else "cpu",
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, required=True)
@@ -66,6 +108,8 @@ def main() -> None:
     parser.add_argument("--resume-root", type=Path,
                         help="keep each run's state under this directory after every epoch; the same command "
                              "goes on from there (runs of hundreds of CPU epochs span working sessions)")
+    parser.add_argument("--workers", type=int, help="architectures trained at once on a local Ray cluster")
+    parser.add_argument("--ray-address", help="join this Ray cluster (auto or HOST:PORT) instead")
     args = parser.parse_args()
     name = f"{NAME}-{args.part}" if args.part else NAME
     device = resolve_device(args.device)
@@ -77,35 +121,25 @@ def main() -> None:
     if args.heldout:
         first, stop = (int(v) for v in args.heldout.split(":"))
         todo += [(f"heldout{first + i}", a) for i, a in enumerate(heldout_archs()[first:stop])]
-    if device.startswith("cuda"):
-        torch.backends.cudnn.benchmark = True  # one input shape per run: let cuDNN pick its fastest kernels
     path = RESULTS_DIR / f"{name}.json"
     runs = json.loads(path.read_text())["runs"] if path.exists() else {}
-    for label, arch in todo:
-        started = time.time()
-        ran: list[int] = []
-        def progress(epoch: int, loss: float, label=label, started=started, ran=ran) -> None:
-            ran.append(epoch)
-            print(f"{label} epoch {epoch + 1}/{args.epochs} loss {loss:.4f} {time.time() - started:.0f} s", flush=True)
-
+    tasks = []
+    for i, (label, arch) in enumerate(todo):
         resume = None
         if args.resume_root is not None:
             key = hashlib.sha256(f"{arch}|{args.epochs}|{args.batch_size}|{args.seed}".encode()).hexdigest()[:16]
-            resume = args.resume_root / key
-        model = train_from_scratch(spec, arch, data, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
-                                   device=device, on_epoch=progress, resume_dir=resume)
-        runs[str(arch)] = {
-            "label": label,
-            "test_acc": accuracy(model, data.test, arch.resolution),
-            "epochs": args.epochs,
-            "batch_size": args.batch_size,
-            "seconds": round(time.time() - started, 1),
-            "epochs_this_process": len(ran),
-            "device": device,
-            "hardware": torch.cuda.get_device_name(device) if device.startswith("cuda") else "cpu",
-        }
-        print(label, runs[str(arch)], flush=True)
-        write_result(name, {"runs": runs})
+            resume = str(args.resume_root / key)
+        tasks.append(Task(i, (label, str(arch), args.epochs, args.batch_size, resume), label))
+    parallel = (args.workers or 1) > 1 or args.ray_address
+    job = Job(_train, _training_state, (args.seed, device, 1 if parallel else None))
+    with open_pool(args.workers, args.ray_address) as pool:
+        if pool.note:
+            print(pool.note, flush=True)
+        for done in pool.map(job, tasks):
+            label, text = todo[done.task_id][0], str(todo[done.task_id][1])
+            runs[text] = done.value
+            print(label, runs[text], flush=True)
+            write_result(name, {"runs": runs})
 
 
 if __name__ == "__main__":
