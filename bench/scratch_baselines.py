@@ -17,6 +17,10 @@ the recorded ``seconds`` and ``epochs_this_process`` then cover the last process
 ``--workers N`` trains N architectures at once on a local Ray cluster (``--ray-address`` joins one;
 each worker one CPU and its own torch thread); results are written as each arrives, so a killed
 run keeps the finished ones and, with ``--resume-root`` on a shared disk, the epochs of the rest.
+``--train-seed N`` trains the same architectures again from another initialisation and batch
+order (same data split) and writes ``scratch_repeats[-PART].json``, never read as a baseline:
+``bench/ground_truth.py`` compares the two seeds to say how much of a ranking the ground truth
+itself can support.
 """
 
 from __future__ import annotations
@@ -41,6 +45,8 @@ from edgenas.space import Arch, get_space  # noqa: E402
 from edgenas.supernet import accuracy, resolve_device, train_from_scratch  # noqa: E402
 
 NAME = "scratch_baselines"
+REPEATS = "scratch_repeats"
+"""Runs with another training seed (``--train-seed``): kept apart so no bench takes one as the baseline."""
 BATCH_SIZE = 512
 """Batch size of every from-scratch run the benches compare with, wherever it trains."""
 
@@ -50,14 +56,17 @@ def load_baselines() -> dict[tuple[str, int], dict]:
     parts (``scratch_baselines-PART.json``, written by processes that ran side by side): one
     architecture may have been trained for several epoch budgets. Empty when none."""
     runs: dict[tuple[str, int], dict] = {}
-    for path in sorted(RESULTS_DIR.glob(f"{NAME}*.json")):
+    for path in [RESULTS_DIR / f"{NAME}.json", *sorted(RESULTS_DIR.glob(f"{NAME}-*.json"))]:
+        if not path.exists():
+            continue
         for arch, result in json.loads(path.read_text())["runs"].items():
             runs[(arch, int(result["epochs"]))] = result
     return runs
 
 
-def _training_state(seed: int, device: str, threads: int | None) -> tuple:
-    """A worker's state: the data and space every run trains on (loaded once per worker)."""
+def _training_state(seed: int, device: str, threads: int | None, train_seed: int | None = None) -> tuple:
+    """A worker's state: the data and space every run trains on (loaded once per worker); the data
+    split follows ``seed``, the initialisation and batch order ``train_seed`` (default ``seed``)."""
     if threads is not None:
         torch.set_num_threads(threads)
     if device.startswith("cuda"):
@@ -65,7 +74,8 @@ def _training_state(seed: int, device: str, threads: int | None) -> tuple:
 
         cudnn.benchmark = True  # one input shape per run: let cuDNN pick its fastest kernels
     data = load_fashion_mnist(seed=seed)
-    return data, get_space("mcu-mbv2", in_channels=data.in_channels, num_classes=data.num_classes), seed, device
+    spec = get_space("mcu-mbv2", in_channels=data.in_channels, num_classes=data.num_classes)
+    return data, spec, seed if train_seed is None else train_seed, device
 
 
 def _train(state: tuple, payload: tuple[str, str, int, int, str | None]) -> dict:
@@ -87,6 +97,7 @@ def _train(state: tuple, payload: tuple[str, str, int, int, str | None]) -> dict
         "test_acc": accuracy(model, data.test, arch.resolution),
         "epochs": epochs,
         "batch_size": batch_size,
+        "train_seed": seed,
         "seconds": round(time.time() - started, 1),
         "epochs_this_process": len(ran),
         "device": device,
@@ -102,7 +113,10 @@ def main() -> None:
     parser.add_argument("--arch", action="append", default=[], help="an architecture string (repeatable)")
     parser.add_argument("--heldout", default="", help="slice A:B of the predictor's held-out subnets")
     parser.add_argument("--random", type=int, default=3, help="random subnets supernet_quality samples")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the data split (and of training)")
+    parser.add_argument("--train-seed", type=int,
+                        help="another seed for initialisation and batch order: a repeat, written to "
+                             f"{REPEATS}[-PART].json")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--part", default="", help="write scratch_baselines-PART.json (for processes side by side)")
     parser.add_argument("--resume-root", type=Path,
@@ -111,7 +125,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, help="architectures trained at once on a local Ray cluster")
     parser.add_argument("--ray-address", help="join this Ray cluster (auto or HOST:PORT) instead")
     args = parser.parse_args()
-    name = f"{NAME}-{args.part}" if args.part else NAME
+    repeat = args.train_seed is not None and args.train_seed != args.seed
+    base = REPEATS if repeat else NAME
+    name = f"{base}-{args.part}" if args.part else base
     device = resolve_device(args.device)
     data = load_fashion_mnist(seed=args.seed)
     spec = get_space("mcu-mbv2", in_channels=data.in_channels, num_classes=data.num_classes)
@@ -127,11 +143,12 @@ def main() -> None:
     for i, (label, arch) in enumerate(todo):
         resume = None
         if args.resume_root is not None:
-            key = hashlib.sha256(f"{arch}|{args.epochs}|{args.batch_size}|{args.seed}".encode()).hexdigest()[:16]
+            seeds = f"{args.seed}:{args.train_seed}" if repeat else f"{args.seed}"
+            key = hashlib.sha256(f"{arch}|{args.epochs}|{args.batch_size}|{seeds}".encode()).hexdigest()[:16]
             resume = str(args.resume_root / key)
         tasks.append(Task(i, (label, str(arch), args.epochs, args.batch_size, resume), label))
     parallel = (args.workers or 1) > 1 or args.ray_address
-    job = Job(_train, _training_state, (args.seed, device, 1 if parallel else None))
+    job = Job(_train, _training_state, (args.seed, device, 1 if parallel else None, args.train_seed))
     with open_pool(args.workers, args.ray_address) as pool:
         if pool.note:
             print(pool.note, flush=True)
