@@ -1,9 +1,7 @@
 """edgenas extract against baselines at four MCU budgets on the emulated Cortex-M7.
 
-For each (RAM, flash) budget: the subnet extract deploys (the search's pick, or a measured
-predictor sample that meets the budget and measured better: ``selection``; search wall time, int8
-Fashion-MNIST test accuracy, measured arena / flash / instructions from the real firmware in QEMU),
-the best of 500
+For each (RAM, flash) budget: the searched subnet (search wall time, int8 Fashion-MNIST test
+accuracy, measured arena / flash / instructions from the real firmware in QEMU), the best of 500
 random feasible subnets (by the same predictor), and optionally a hand-designed MobileNetV2-style
 baseline (k3e6 blocks, full depth, width and resolution scaled down until it fits) trained from
 scratch with the supernet's epoch budget (``--baseline``; slow on a CPU). With
@@ -121,17 +119,14 @@ def main() -> None:
         search_s = time.perf_counter() - started
         report = extract(ExtractRequest(board=board, limits=constraints.as_dict(), out_dir=args.out_dir / tag,
                                         seed=args.seed, verify_inputs=2))
-        selection = report.search["selection"]
-        assert selection["searched"] == str(search.arch), "extract must reproduce the seeded search"
+        assert report.arch == str(search.arch), "extract must reproduce the seeded search"
         rand_arch, rand_pred, drawn = random_best(cost, predictor, constraints, spec, args.random, args.seed)
         searched = extracted_test_correct(args.out_dir / tag, data)
         rand_correct = int8_test_correct(prepare_subnet(net, rand_arch, data), data, args.out_dir / tag / "random")
         rand_acc = float(rand_correct.mean())
         row = {
             "ram": ram, "flash": flash, "arch": report.arch, "search_s": round(search_s, 3),
-            "predicted_acc": report.search["predictor_score"], "float_test_acc": report.accuracy["float"],
-            "selection": {k: selection[k] for k in ("source", "searched", "searched_measured_val",
-                                                     "archive_best_measured_val", "archive_feasible")},
+            "predicted_acc": search.fitness, "float_test_acc": report.accuracy["float"],
             "int8_test_acc": report.accuracy["int8"], "arena": report.measured["arena_bytes"],
             "ram_used": report.measured["ram_bytes"], "flash_used": report.measured["flash_bytes"],
             "instructions": report.measured["latency_median"],

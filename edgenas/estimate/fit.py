@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -15,22 +14,9 @@ from .dataset import measurement_settings, read_samples
 from .predictor import AccuracyPredictor, PredictorConfig
 
 
-def keep_samples(files: list[Path], out: Path) -> None:
-    """Copy the sample files a predictor learned from into its directory (replacing any there):
-    they are measurements of the supernet, which ``extract`` checks its pick against
-    (:mod:`edgenas.search.archive`), and a predictor directory then travels whole."""
-    if all(f.parent.resolve() == out.resolve() for f in files):
-        return
-    for old in out.glob("samples-*.jsonl"):
-        old.unlink()
-    for f in files:
-        shutil.copyfile(f, out / f.name)
-
-
 def fit_predictor(samples: Path, supernet_dir: Path, out: Path, *, holdout: float = 0.2, seed: int = 0,
                   warm_start: Path | None = None) -> dict:
-    """Fit on ``samples/samples-*.jsonl`` (measured on ``supernet_dir``), save to ``out`` with a
-    copy of those samples;
+    """Fit on ``samples/samples-*.jsonl`` (measured on ``supernet_dir``), save to ``out``;
     ``warm_start`` names a predictor to start from (see :meth:`AccuracyPredictor.fit`).
 
     Returns:
@@ -59,5 +45,4 @@ def fit_predictor(samples: Path, supernet_dir: Path, out: Path, *, holdout: floa
     model.supernet_sha256 = weights_sha256(supernet_dir)
     quality = model.evaluate([s.arch for s in test], [s.accuracy for s in test]) if test else {}
     model.save(out)
-    keep_samples(files, Path(out))
     return {"train": len(train), "heldout": len(test), "warm_start": str(warm_start) if warm_start else None, **quality}

@@ -548,30 +548,6 @@ def _deploy(request: ExtractRequest, link: DeviceLink | None, host: Any, inputs:
     return deploy_to_device(link, Path(request.out_dir), host, inputs)
 
 
-def _select(request: ExtractRequest, inputs: _Inputs, result: Any, constraints: Any, say: Step) -> Any:
-    """The search's pick, or a measured sample of the predictor's that meets the budget and
-    measured better (:mod:`edgenas.search.archive`); a measured search has no archive to consult."""
-    from ..estimate import measure_accuracy
-    from ..search.archive import load_archive, select
-    from ..search.run import planned_metrics
-    from ..supernet.checkpoint import weights_sha256
-
-    if request.fitness != "predictor":
-        archive, note = None, "the search measured every subnet it scored"
-    else:
-        context = inputs.context
-        archive, note = load_archive(context.predictor_path(), context.predictor().supernet_sha256,
-                                     weights_sha256(inputs.supernet_dir))
-    cost = inputs.cost
-
-    def measure(arch: Any, calib_images: int, val_images: int | None) -> float:
-        say(f"measuring the search's pick against {note}")
-        return measure_accuracy(inputs.net, arch, inputs.data, calib_images=calib_images, val_images=val_images)
-
-    return select(result.arch, result.metrics, archive, note, lambda a: constraints.feasible(cost.metrics(a)),
-                  lambda a: planned_metrics(cost, constraints, a), measure)
-
-
 def _extract(request: ExtractRequest, step: Step | None) -> ExtractReport:
     """:func:`extract`'s work, stage by stage (each stage's wall time goes into the report)."""
     from ..data import ImageSet
@@ -609,10 +585,8 @@ def _extract(request: ExtractRequest, step: Step | None) -> ExtractReport:
         say("searching")
         result = run_search(cost, fitness, Constraints.of(limits), generations=request.generations,
                             seed=request.seed, out_dir=out / "search", warm_start=seeds)
+        arch = result.arch
         lap("search")
-        selection = _select(request, inputs, result, Constraints.of(limits), say)
-        arch, metrics = selection.arch, selection.metrics
-        lap("select")
         accuracies, float_acc = _float_subnet(request, inputs, arch, test, say, lap)
 
         say("quantizing to int8 and compiling")
@@ -621,7 +595,7 @@ def _extract(request: ExtractRequest, step: Step | None) -> ExtractReport:
 
         say("measuring int8 accuracy on the host build")
         host = build_host(artifact.src_dir)
-        audio_extra = {"sram_bytes": audio_ram_extra_bytes(metrics.to_dict()["arena_bytes"])
+        audio_extra = {"sram_bytes": audio_ram_extra_bytes(result.metrics.to_dict()["arena_bytes"])
                        } if audio_root is not None else {}
         x_test = net_inputs_for(data, test.x, arch.resolution)
         logits = host.run(x_test)
@@ -646,7 +620,7 @@ def _extract(request: ExtractRequest, step: Step | None) -> ExtractReport:
         # The cost model underestimated this image (e.g. a stale overhead calibration): never hand
         # over firmware that breaks the budget. Search again with each broken limit lowered by the
         # model's error on this image, so a subnet it errs on alike fits.
-        predicted = metrics.to_dict()
+        predicted = result.metrics.to_dict()
         predicted = {k: v + audio_extra.get(k, 0) for k, v in predicted.items() if v is not None}
         for k in excess:
             limits[k] -= memory[_LINKED[k]] - predicted[k]
@@ -671,9 +645,6 @@ def _extract(request: ExtractRequest, step: Step | None) -> ExtractReport:
         lap("baselines")
 
     (out / "arch.json").write_text(json.dumps({"arch": str(arch), **arch.to_dict()}, indent=2) + "\n")
-    score = None
-    if request.fitness == "predictor":  # the predictor's score of the subnet that went on
-        score = result.fitness if arch == result.arch else float(context.predictor()([arch])[0])
     report = ExtractReport(
         request={
             "board": request.board.name,
@@ -691,8 +662,8 @@ def _extract(request: ExtractRequest, step: Step | None) -> ExtractReport:
         arch=str(arch),
         search={
             # Shown to people clipped to [0, 1]; the search ranked by the raw score.
-            "predicted_accuracy": shown_accuracy(score) if score is not None else None,
-            "predictor_score": score,
+            "predicted_accuracy": shown_accuracy(result.fitness) if request.fitness == "predictor" else None,
+            "predictor_score": result.fitness if request.fitness == "predictor" else None,
             "measured_val_accuracy": result.fitness if request.fitness == "measured" else None,
             "evaluations": result.evaluations,
             "generations": result.generations,
@@ -700,10 +671,9 @@ def _extract(request: ExtractRequest, step: Step | None) -> ExtractReport:
             "minima": result.minima,
             "budget_retries": retry,
             "searched_limits": limits,
-            "selection": selection.to_dict(),
         },
         accuracy={**accuracies, "float": float_acc, "int8": int8_acc},
-        predicted=_predicted(metrics.to_dict(), audio_extra),
+        predicted=_predicted(result.metrics.to_dict(), audio_extra),
         measured=deployed.measured,
         verified=deployed.verified,
         verification=deployed.verification,

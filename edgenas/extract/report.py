@@ -131,13 +131,6 @@ def _device_rows(board: str, p: dict, m: dict) -> list[str]:
     ]
 
 
-def _selection_rows(selection: dict | None) -> list[str]:
-    """A line when a measured predictor sample went on instead of the search's pick."""
-    if not selection or selection.get("source") != "archive":
-        return []
-    return [f"Not the search's pick (`{selection['searched']}`): {selection['note']}.", ""]
-
-
 def render_markdown(report: ExtractReport) -> str:
     """A short human summary: architecture, accuracy, predicted vs measured memory and latency."""
     r = report
@@ -158,7 +151,6 @@ def render_markdown(report: ExtractReport) -> str:
         + (f", predicted accuracy {predicted_pct(r.search.get('predictor_score', r.search['predicted_accuracy']))}"
            if r.search.get("predicted_accuracy") is not None else ""),
         "",
-        *_selection_rows(r.search.get("selection")),
         f"Test accuracy ({r.accuracy['test_images']} images): float {_pct(r.accuracy['float'])}, "
         f"int8 {_pct(r.accuracy['int8'])} ({_margin(r.accuracy['int8'], r.accuracy['test_images'])} at 95 %)"
         + (f" (inherited weights before {r.request['finetune_epochs']} fine-tuning epochs: float "

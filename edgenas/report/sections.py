@@ -52,9 +52,8 @@ def _delta(name: str, value: float, latency_unit: str | None) -> str:
     return sign + metric_text(name, abs(value), latency_unit)
 
 
-def why(explain: dict, latency_unit: str | None, selection: dict | None = None) -> str:
-    """Constraint use, the best feasible one-step change, and the sensitivity table; and, when
-    extract checked the search's pick against the predictor's measured samples, what that decided."""
+def why(explain: dict, latency_unit: str | None) -> str:
+    """Constraint use, the best feasible one-step change, and the sensitivity table."""
     cons = explain.get("constraints", [])
     con_rows = [(c["metric"], metric_text(c["metric"], c["value"], latency_unit),
                  metric_text(c["metric"], c["limit"], latency_unit), (f"{100 * c['used']:.1f} %", c["used"]),
@@ -88,7 +87,6 @@ def why(explain: dict, latency_unit: str | None, selection: dict | None = None) 
         f'<p class="note" data-key="explain.predicted_accuracy" data-value="{esc(explain.get("predicted_accuracy"))}">'
         f"Predicted accuracy {esc(predicted_pct(explain.get('predictor_score', explain.get('predicted_accuracy'))))}. "
         f"{esc(summary)}</p>",
-        _selection_note(selection) if selection else "",
         table(["budget", "used", "limit", "share", "status"], con_rows) if con_rows else "",
         '<p class="sub">What the predictor and cost model say a one-step change of each elastic choice would '
         "gain or cost (accuracy in points). Highlighted: a predicted gain that breaks a budget.</p>",
@@ -96,16 +94,6 @@ def why(explain: dict, latency_unit: str | None, selection: dict | None = None) 
               row_classes=classes),
         anchor="why",
     )
-
-
-def _selection_note(selection: dict) -> str:
-    """Whether the search's pick went on or a measured sample that beat it (with the figures)."""
-    if selection.get("source") == "archive":
-        head = (f"Not the search's pick ({selection['searched']}): {selection['note']}. The predictor smooths the "
-                "top of the space, where its samples are few; a measurement of this supernet outranks it.")
-    else:
-        head = f"The search's pick: {selection['note']}."
-    return f'<p class="note" data-key="search.selection.source" data-value="{esc(selection.get("source"))}">{esc(head)}</p>'
 
 
 def search(summary: dict, tradeoff_svgs: Sequence[str], history_svg: str | None) -> str:

@@ -104,7 +104,7 @@ def _extract_page(out: Path, context: ReportContext | None) -> str:
         f'<div class="cards">{"".join(cards)}</div>',
         f'<p class="sub">{esc(verified)}; fitness: {esc(request.get("fitness"))}; seed {esc(request.get("seed"))}.</p>',
         *[f'<p class="bad">{esc(p)}</p>' for p in problems],
-        sections.why(explained, table_unit, (data.get("search") or {}).get("selection")) if explained else "",
+        sections.why(explained, table_unit) if explained else "",
         sections.architecture(context.spec, arch) if context else section(
             "Architecture", f'<p><code data-key="arch">{esc(arch)}</code></p>'),
         sections.search(summary, trade_svgs, history_svg) if summary else "",

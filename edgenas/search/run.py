@@ -102,16 +102,6 @@ def _minimum_dict(m: Minimum) -> dict[str, Any]:
     return {"value": m.value, "arch": str(m.arch)}
 
 
-def planned_metrics(cost: CostModel, constraints: Constraints, arch: Arch) -> Metrics | None:
-    """``arch``'s metrics with the arena the compiler itself plans, or None when they break a
-    constraint: what a final answer is checked with (the search ranked by the cost model's)."""
-    m = cost.metrics(arch)
-    planned = cost.planned_arena_bytes(arch)
-    if planned != m.arena_bytes:  # never seen in tests; keep the compiler's word if it happens
-        m = replace(m, arena_bytes=planned, sram_bytes=m.sram_bytes + planned - m.arena_bytes)
-    return m if constraints.feasible(m) else None
-
-
 def run_search(
     cost: CostModel,
     fitness: Fitness,
@@ -170,10 +160,14 @@ def run_search(
         )
     chosen = None
     for fit, arch in ranked[: max(1, verify_top)]:
-        m = planned_metrics(cost, constraints, arch)
-        if m is not None:
-            chosen = (arch, fit, m, True)
-            break
+        m = cost.metrics(arch)
+        planned = cost.planned_arena_bytes(arch)
+        if planned != m.arena_bytes:  # never seen in tests; keep the compiler's word if it happens
+            m = replace(m, arena_bytes=planned, sram_bytes=m.sram_bytes + planned - m.arena_bytes)
+            if not constraints.feasible(m):
+                continue
+        chosen = (arch, fit, m, True)
+        break
     if chosen is None:
         raise InfeasibleBudgetError("the compiler's memory plan rejected every top candidate",
                                     hint="report this with the search output: the memory model disagrees with the planner")

@@ -31,16 +31,6 @@ def test_fit_trains_on_samples_measured_one_way_and_refuses_a_mix(tmp_path):
     assert fitted.exit_code == 0, fitted.stderr
     assert json.loads(fitted.stdout)["train"] == 16
     assert AccuracyPredictor.load(out).metrics["train_samples"] == 16
-    # the model keeps the samples it learned from (extract checks its pick against them), and a
-    # second fit replaces them rather than mixing two runs' files
-    assert sorted(f.name for f in out.glob("samples-*.jsonl")) == ["samples-0of2.jsonl", "samples-1of2.jsonl"]
-    assert (out / "samples-1of2.jsonl").read_text() == (tmp_path / "samples-1of2.jsonl").read_text()
-    (tmp_path / "samples-1of2.jsonl").unlink()
-    (tmp_path / "samples-0of1.jsonl").write_text((tmp_path / "samples-0of2.jsonl").read_text())
-    (tmp_path / "samples-0of2.jsonl").unlink()
-    assert runner.invoke(app, ["predictor", "fit", "--samples", str(tmp_path), "--out", str(out)]).exit_code == 0
-    assert [f.name for f in out.glob("samples-*.jsonl")] == ["samples-0of1.jsonl"]
-    _write_samples(tmp_path / "samples-0of2.jsonl", 10, 0, 500, 5000)
 
     _write_samples(tmp_path / "samples-1of2.jsonl", 10, 1, 2000, 5000)
     mixed = runner.invoke(app, ["predictor", "fit", "--samples", str(tmp_path), "--out", str(tmp_path / "other")])

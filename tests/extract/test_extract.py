@@ -1,7 +1,6 @@
 """The whole path on a tiny supernet trained on synthetic data: budget → verified firmware."""
 
 import json
-from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -116,6 +115,8 @@ def test_firmware_numerics_run_on_a_fixed_thread_count(assets, tmp_path, monkeyp
 def test_firmware_over_budget_is_never_handed_over(assets, tmp_path, monkeypatch):
     """A cost model that underestimates flash (say, a stale overhead calibration) picks a subnet
     whose linked image breaks the budget: extract searches again under a lowered limit."""
+    from dataclasses import replace
+
     from edgenas.cost import model as cost_model
     from edgenas.extract.pipeline import linked_excess
 
@@ -136,34 +137,6 @@ def test_firmware_over_budget_is_never_handed_over(assets, tmp_path, monkeypatch
     assert report.measured["flash_bytes"] <= limit and not linked_excess(report.measured, {"flash_bytes": limit})
     assert report.search["searched_limits"]["flash_bytes"] < limit
     assert report.arch != first.arch
-
-
-def test_a_measured_sample_that_fits_and_measured_better_is_what_gets_deployed(assets, tmp_path):
-    """The predictor's directory keeps the samples it learned from (measurements of this
-    supernet): one that meets the budget and measured better than the search's pick goes on."""
-    from edgenas.estimate import AccuracyPredictor
-    from edgenas.estimate.dataset import AccuracySample
-    from edgenas.space import Arch, smallest_arch
-    from edgenas.supernet import load_supernet
-    from edgenas.supernet.checkpoint import weights_sha256
-
-    free = extract(_request(assets, tmp_path / "free", flash_bytes=200 * 1024))
-    assert free.search["selection"]["source"] == "search" and "no measured samples" in free.search["selection"]["note"]
-    net, _ = load_supernet(assets / "supernet")
-    other = smallest_arch(net.spec)
-    assert str(other) != free.arch
-    predictor = AccuracyPredictor.load(assets / "predictor")
-    predictor.supernet_sha256 = weights_sha256(assets / "supernet")
-    with_samples = tmp_path / "predictor"
-    predictor.save(with_samples)
-    (with_samples / "samples-0of1.jsonl").write_text(AccuracySample(other, 1.0, 16, 32).to_json() + "\n")
-    request = _request(assets, tmp_path / "archive", flash_bytes=200 * 1024)
-    report = extract(replace(request, predictor_dir=with_samples))
-    chosen = report.search["selection"]
-    assert report.arch == str(other) == chosen["arch"] and chosen["source"] == "archive"
-    assert chosen["searched"] == free.arch and chosen["searched_measured_val"] < 1.0
-    assert report.verified and Arch.parse(json.loads((tmp_path / "archive" / "arch.json").read_text())["arch"]) == other
-    assert report.search["predictor_score"] == pytest.approx(float(predictor([other])[0]))
 
 
 def test_impossible_budget_fails_fast_with_the_minimum(assets, tmp_path):
