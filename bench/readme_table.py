@@ -161,6 +161,21 @@ def estimators(d: dict) -> tuple[str, str]:
             f"tau {agree['kendall_tau']:.2f}")
 
 
+def ground_truth(d: dict) -> tuple[str, str]:
+    s, short = d["summary"], d["epochs"]
+    parts = [f"{len(b['subnets'])} held-out subnets also trained {other} epochs: inherited minus the {short}-epoch "
+             f"truth {-b[f'mean_gap_points_{short}']:+.2f} points, minus the {other}-epoch one "
+             f"{-b[f'mean_gap_points_{other}']:+.2f}" for other, b in s.get("budgets", {}).items()]
+    parts += [f"{g['pairs']} repeats at {e} epochs: one run's noise {g['run_noise_points']:.2f} points"
+              for e, g in s.get("by_epochs", {}).items()]
+    if "ceiling" in s:
+        c = s["ceiling"]
+        parts.append(f"a perfect estimator's tau against one run each {c['perfect_estimator_tau']['mean']:.2f} "
+                     f"(measured inherited {c['measured_inherited_tau']:.2f})")
+    return ("from-scratch ground truth of the estimators: does a short training rank subnets as a long one does?",
+            "; ".join(parts))
+
+
 def kernel_sharing(d: dict) -> tuple[str, str]:
     before, runs = d["before"], d["experiments"]
     parts = [f"{name}: all-3x3 @48 {_pct(before['k3@48'])} → {_pct(r['after']['k3@48'])}, "
@@ -271,6 +286,7 @@ ROWS: tuple[tuple[str, Callable[[dict], tuple[str, str]]], ...] = (
     ("quantization", quantization),
     ("strategies", strategies),
     ("estimators", estimators),
+    ("ground_truth", ground_truth),
     ("kernel_sharing", kernel_sharing),
     ("supernet_quality", supernet_quality),
     ("reliability", reliability),
