@@ -12,6 +12,11 @@ epoch budget match. Writes ``bench/results/scratch_baselines.json`` after every 
 ``--resume-root DIR`` keeps every run's state there after each epoch, so a CPU run of 178 epochs
 can stop at the end of a working session and go on in the next (the same command resumes it;
 the recorded ``seconds`` and ``epochs_this_process`` then cover the last process only).
+A run that must outlive the machine it runs on is committed half-way: its state directory (named by
+the run's key, a hash of architecture, epochs, batch size and seeds) goes under ``bench/resume/``,
+and the next session copies ``bench/resume/*`` into its resume root and runs the same command
+(never point ``--resume-root`` at ``bench/resume`` itself: every epoch would rewrite tracked
+files). Delete the directory once the run's result is committed.
 ``--heldout A:B`` adds the predictor's held-out subnets A..B-1, the from-scratch ground truth of
 ``bench/estimators.py --truth-epochs-from-baselines`` (processes side by side take slices).
 ``--workers N`` trains N architectures at once on a local Ray cluster (``--ray-address`` joins one;
