@@ -37,6 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RESULTS_DIR, write_result  # noqa: E402
 from scratch_baselines import REPEATS, load_baselines  # noqa: E402
 
+from edgenas.estimate.predictor import kendall_tau  # noqa: E402
+
 NAME = "ground_truth"
 
 
@@ -44,13 +46,6 @@ def load_repeats() -> list[tuple[str, dict]]:
     """``(arch string, result)`` of every repeat run, over ``scratch_repeats.json`` and its parts."""
     return [(arch, result) for path in sorted(RESULTS_DIR.glob(f"{REPEATS}*.json"))
             for arch, result in json.loads(path.read_text())["runs"].items()]
-
-
-def kendall_tau(a, b) -> float:
-    """Kendall's tau-b (ties counted as scipy does)."""
-    from scipy.stats import kendalltau
-
-    return float(kendalltau(a, b).statistic)
 
 
 def run_noise(differences: np.ndarray) -> float:
