@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from edgenas.boards import Board
-from edgenas.deploy.codegen import add_lut, fold_fc_bias, pack_conv_weights, pack_fc_weights
+from edgenas.deploy.codegen import add_lut, fold_fc_bias, pack_conv_weights, pack_fc_weights, pack_fc_wide
 from edgenas.deploy.requant import AddQuant
 
 from . import rt
@@ -29,7 +29,7 @@ OUTPUT_BYTES = 4096
 MAX_CALLS = 16
 HDR_WORDS = 64
 (OP_FC, OP_CONV, OP_CONV_PACKED, OP_CONV_PACKED_IN_PLACE, OP_CONV_ADD, OP_CONV_ADD_PACKED, OP_DWCONV, OP_ADD,
- OP_AVGPOOL, OP_FC_PACKED, OP_DWCONV_KX1) = range(1, 12)
+ OP_AVGPOOL, OP_FC_PACKED, OP_DWCONV_KX1, OP_FC_WIDE) = range(1, 13)
 H_OP, H_IN_DIMS, H_W_DIMS, H_OUT_DIMS, H_CONV, H_RQ, H_ADD, H_FC = 0, 1, 5, 9, 13, 19, 24, 36
 H_X, H_W, H_BIAS, H_MULT, H_SHIFT, H_SKIP, H_OUT, H_SCRATCH, H_OUT_BYTES, H_SIZE, H_NEXT, H_POOL = range(39, 51)
 H_LUT = 58  # offset of en_add_quant.lut (-1 = NULL)
@@ -160,17 +160,18 @@ def fc(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, q: Quant) -> Call:
     return Call("fc", blob, out_shape, lambda: rt.fc(x, w, bias, q.host()), macs=x.shape[0] * w.size)
 
 
-def fc_packed(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, q: Quant) -> Call:
-    """en_fc_packed_s8 on codegen's packed weights and folded bias; the oracle is the host ref
-    en_fc_s8 on the plain ones."""
-    b = _Blob(OP_FC_PACKED)
+def fc_packed(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, q: Quant, wide: bool = False) -> Call:
+    """en_fc_packed_s8 on codegen's packed weights and folded bias (``wide``: en_fc_wide_s8 on
+    the int16 ones); the oracle is the host ref en_fc_s8 on the plain ones."""
+    b = _Blob(OP_FC_WIDE if wide else OP_FC_PACKED)
     b.quant(q)
     b.set(H_FC, [x.shape[0], x.shape[1], w.shape[0]])
-    b.hdr[H_X], b.hdr[H_W] = b.put(x), b.put(pack_fc_weights(w))
+    b.hdr[H_X], b.hdr[H_W] = b.put(x), b.put(pack_fc_wide(w) if wide else pack_fc_weights(w))
     b.hdr[H_BIAS] = b.put(fold_fc_bias(w, bias, q.input_zp))
     out_shape = (x.shape[0], w.shape[0])
     blob = b.finish(b.put(None, int(np.prod(out_shape))), int(np.prod(out_shape)))
-    return Call("fc_packed", blob, out_shape, lambda: rt.fc(x, w, bias, q.host()), macs=x.shape[0] * w.size)
+    return Call("fc_wide" if wide else "fc_packed", blob, out_shape, lambda: rt.fc(x, w, bias, q.host()),
+                macs=x.shape[0] * w.size)
 
 
 def conv(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, q: Quant, stride: tuple[int, int],

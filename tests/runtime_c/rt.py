@@ -267,6 +267,21 @@ def fc_packed(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, q: Requant)
     return out
 
 
+def fc_wide(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, q: Requant) -> np.ndarray:
+    """en_fc_wide_s8 on codegen's wide (int16) weights and folded bias (same result as fc())."""
+    from edgenas.deploy.codegen import fold_fc_bias, pack_fc_wide
+
+    pw = np.ascontiguousarray(pack_fc_wide(w), dtype=np.int16)
+    lib().en_fc_wide_count.restype = C.c_size_t
+    assert pw.size == lib().en_fc_wide_count(w.shape[1], w.shape[0])
+    folded = fold_fc_bias(w, bias, q.input_zp)
+    out = np.zeros((x.shape[0], w.shape[0]), np.int8)
+    st = lib().en_fc_wide_s8(C.byref(q), x.shape[0], x.shape[1], _i8(x), w.shape[0],
+                             pw.ctypes.data_as(C.POINTER(C.c_int16)), _i32(folded), _i8(out))
+    _check(st, "en_fc_wide_s8")
+    return out
+
+
 def add(a: AddQuant, x1: np.ndarray, x2: np.ndarray) -> np.ndarray:
     out = np.zeros_like(x1)
     st = lib().en_add_s8(C.byref(AddQuantC(*a.__dict__.values())), x1.size, _i8(x1), _i8(x2),

@@ -1,7 +1,9 @@
-"""The packed fully-connected kernel (en_fc_packed_s8) is bit-exact with en_fc_s8's reference.
+"""The packed and wide fully-connected kernels (en_fc_packed_s8, en_fc_wide_s8) are bit-exact with
+en_fc_s8's reference.
 
-en_fc_packed_s8 takes codegen's packed weights (rows in interleaved groups of 4, 2 and 1) and
-the input zero point folded into the bias at compile time. Both host builds (ref, and the arm
+en_fc_packed_s8 takes codegen's packed weights (rows in interleaved groups of 4, 2 and 1),
+en_fc_wide_s8 the same layout widened to int16 with each chunk's inputs in the order 0, 2, 1, 3;
+both take the input zero point folded into the bias at compile time. Both host builds (ref, and the arm
 sources with the DSP intrinsics emulated) run each call and must give the bytes of the ref
 en_fc_s8 on the plain weights and bias (which test_kernels_vs_tflm checks against TFLite
 Micro). Shapes reach every path: input lengths not a multiple of 4 (padded chunk tails), output
@@ -75,16 +77,17 @@ def _call(seed: int, cin: int, cout: int, batches: int) -> None:
 
 
 def _check_packed(x, w, bias, q, label: tuple) -> None:  # noqa: ANN001 (arrays, requant)
-    """en_fc_packed_s8 of every build variant equals the reference en_fc_s8."""
+    """en_fc_packed_s8 and en_fc_wide_s8 of every build variant equal the reference en_fc_s8."""
     rt.use("ref")
     want = rt.fc(x, w, bias, q)
     for variant in rt.VARIANTS:
         rt.use(variant)
         try:
-            got = rt.fc_packed(x, w, bias, q)
+            got = {"packed": rt.fc_packed(x, w, bias, q), "wide": rt.fc_wide(x, w, bias, q)}
         finally:
             rt.use("ref")
-        assert np.array_equal(got, want), (variant, *label, np.flatnonzero(got != want)[:5])
+        for layout, out in got.items():
+            assert np.array_equal(out, want), (variant, layout, *label, np.flatnonzero(out != want)[:5])
 
 
 @pytest.mark.parametrize(("cin", "cout"), SHAPES)
@@ -112,6 +115,24 @@ def test_pack_layout() -> None:
     assert list(p[48:52]) == list(w[6, :4]) and list(p[52:56]) == [w[6, 4], w[6, 5], 0, 0]
 
 
+def test_wide_layout() -> None:
+    """The wide layout is the packed one in int16 with chunk lanes 0, 2, 1, 3; codegen stores
+    small layers wide and larger ones packed, and the cost model counts the same bytes."""
+    from edgenas.cost.metrics import fc_weight_flash_bytes
+    from edgenas.deploy.codegen import FC_WIDE_MAX_WEIGHTS, pack_fc, pack_fc_wide
+
+    cout, cin = 7, 6
+    w = (np.arange(cout * cin).reshape(cout, cin) % 100).astype(np.int8)
+    p = pack_fc_wide(w)
+    assert p.dtype == np.int16 and p.size == cout * 8
+    assert list(p[:4]) == [w[0, 0], w[0, 2], w[0, 1], w[0, 3]]
+    assert list(p[16:20]) == [w[0, 4], 0, w[0, 5], 0]
+    assert list(p[52:56]) == [w[6, 4], 0, w[6, 5], 0]
+    assert pack_fc(w).dtype == np.int16 and fc_weight_flash_bytes(cout, cin) == 2 * cout * 8
+    big = np.zeros((10, FC_WIDE_MAX_WEIGHTS // 10 + 4), np.int8)
+    assert pack_fc(big).dtype == np.int8 and fc_weight_flash_bytes(*big.shape) == big.size
+
+
 def test_fold_bias_wraps() -> None:
     w = np.full((2, 3), 127, np.int8)
     b = np.array([2**31 - 1, -(2**31)], np.int32)
@@ -127,13 +148,15 @@ def test_fc_packed_rejects_missing_bias_with_zero_point(variant: str) -> None:
     try:
         m, s = np.array([1 << 30], np.int32), np.array([-1], np.int32)
         q = rt.make_requant(5, 0, m, s, (-128, 127))
-        x, w = np.zeros((1, 4), np.int8), np.zeros(4, np.int8)
+        x, w = np.zeros((1, 4), np.int8), np.zeros(8, np.int8)  # 8 bytes: 4 wide weights
         out = np.full(1, 7, np.int8)
-        fn = rt.lib().en_fc_packed_s8
-        st = fn(C.byref(q), 1, 4, rt._i8(x), 1, rt._i8(w), None, rt._i8(out))
-        assert st == -1 and out[0] == 7
-        q.input_zp = 0
-        assert fn(C.byref(q), 1, 4, rt._i8(x), 1, rt._i8(w), None, rt._i8(out)) == 0
+        for fn in (rt.lib().en_fc_packed_s8, rt.lib().en_fc_wide_s8):
+            q.input_zp = 5
+            st = fn(C.byref(q), 1, 4, rt._i8(x), 1, rt._i8(w), None, rt._i8(out))
+            assert st == -1 and out[0] == 7
+            q.input_zp = 0
+            assert fn(C.byref(q), 1, 4, rt._i8(x), 1, rt._i8(w), None, rt._i8(out)) == 0
+            out[0] = 7
     finally:
         rt.use("ref")
 

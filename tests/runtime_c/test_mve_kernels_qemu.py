@@ -112,6 +112,21 @@ def test_fc_packed_matches_ref(server) -> None:  # noqa: ANN001
     ks.check(server, calls)
 
 
+def test_fc_wide_matches_ref(server) -> None:  # noqa: ANN001
+    """en_fc_wide_s8 (per-row gathers of int16 weights and of the inputs in lane order 0, 2, 1,
+    3, predicated tails of 1-7 inputs) against the ref en_fc_s8 on the plain weights and bias."""
+    rng = np.random.default_rng(193)
+    calls = []
+    for i in range(40):
+        batches = 1 if i % 4 else int(rng.integers(2, 4))
+        cin = int(rng.choice([1, 3, 4, 5, 8, 9, 12, 15, 16, 17, 31, 64, 100, int(rng.integers(1, 200))]))
+        cout = int(rng.choice([1, 2, 3, 4, 5, 6, 7, 10, 12, int(rng.integers(1, 20))]))
+        x = rng.integers(-128, 128, (batches, cin), dtype=np.int8)
+        w = rng.integers(-128, 128, (cout, cin), dtype=np.int8)
+        calls.append(ks.fc_packed(x, w, _bias(rng, cout), _quant(rng, cout, cin), wide=True))
+    ks.check(server, calls)
+
+
 def _same_or_valid(rng: np.random.Generator, size: int, k: int, stride: int, dil: int, padding: str) -> tuple[int, int]:
     """(output size, pad before) of one axis."""
     eff = (k - 1) * dil + 1

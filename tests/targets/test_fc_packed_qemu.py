@@ -1,8 +1,9 @@
-"""Integration: the packed fully-connected kernel's target-only code (the LDM/SMLAD loop of four
-rows, compiled only for DSP cores at -O1 and up) is bit-exact in QEMU.
+"""Integration: the packed and wide fully-connected kernels' target-only code (the LDM/SMLAD loops
+of four rows, compiled only for DSP cores at -O1 and up) is bit-exact in QEMU.
 
 The host tests (tests/runtime_c/test_fc_packed.py) run the arm sources with C in place of the
-assembly; here the kernel-server firmware runs random en_fc_packed_s8 calls on the emulated M4
+assembly; here the kernel-server firmware runs random en_fc_packed_s8 and en_fc_wide_s8 calls (every
+other one) on the emulated M4
 and M7 (-O2, and -O0 where the C loop runs instead) and every call's bytes must equal the host
 reference en_fc_s8 on the plain weights and bias: odd input lengths, output counts leaving
 groups of 2 and 1, narrow 8-input and 1024-input layers, a layer past the 1024-input slice,
@@ -31,7 +32,7 @@ def _calls(seed: int) -> list[ks.Call]:
         batches = 1 if i % 5 else 2
         x = rng.integers(-128, 128, (batches, cin), dtype=np.int8)
         w = rng.integers(-127, 128, (cout, cin), dtype=np.int8)
-        calls.append(ks.fc_packed(x, w, _bias(rng, cout), _quant(rng, cout, cin)))
+        calls.append(ks.fc_packed(x, w, _bias(rng, cout), _quant(rng, cout, cin), wide=i % 2 == 1))
     return calls
 
 
@@ -55,5 +56,5 @@ def test_fc_packed_fast_requant_edges_in_qemu(board_name: str, tmp_path) -> None
     for cin, cout in FAST_EDGE_SHAPES:
         for k in range(len(FAST_EDGE_QUANTS)):
             x, w, bias, x_zp, y_zp, mults, shifts, act = fast_edge_case(100 * cin + cout + 13 * k, cin, cout)
-            calls.append(ks.fc_packed(x, w, bias, ks.Quant(x_zp, y_zp, mults, shifts, act)))
+            calls.append(ks.fc_packed(x, w, bias, ks.Quant(x_zp, y_zp, mults, shifts, act), wide=k % 2 == 1))
     ks.check(fw, calls)

@@ -1,4 +1,4 @@
-/* Size and argument checks of the packed fully-connected layer; shared by every build. */
+/* Sizes of the packed and wide fully-connected layers; shared by every build. */
 #include "internal/checks.h"
 #include "internal/fc_packed.h"
 
@@ -9,12 +9,6 @@ size_t en_fc_packed_count(int32_t in_features, int32_t out_features) {
     return (size_t)out_features * en_fc_row_values(in_features);
 }
 
-en_status en_fc_packed_check_args(const en_requant *q, int32_t batches, int32_t in_features,
-                                  const int8_t *in, int32_t out_features, const int8_t *w,
-                                  const int32_t *bias, const int8_t *out) {
-    if (en_fc_check_args(q, batches, in_features, in, out_features, w, out) != EN_OK ||
-        in_features > INT32_MAX - 3 || (bias == NULL && q->input_zp != 0)) {
-        return EN_ERR_ARG;
-    }
-    return EN_OK;
+size_t en_fc_wide_count(int32_t in_features, int32_t out_features) {
+    return en_fc_packed_count(in_features, out_features);
 }

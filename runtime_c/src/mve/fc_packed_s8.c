@@ -1,5 +1,5 @@
-/* Helium (MVE) build of the fully-connected layer with packed weights and a folded bias: same
- * contract and results as ref/fc_packed_s8.c.
+/* Helium (MVE) build of the fully-connected layer with packed or wide weights and a folded bias:
+ * same contract and results as ref/fc_packed_s8.c (en_fc_packed_s8, en_fc_wide_s8).
  *
  * out[b, o] = requant(bias[o] + sum_i w[o, i] * x[b, i]): the input zero point is already in
  * the bias, so raw int8 inputs and weights go straight into VMLADAVA (16 products summed per
@@ -63,20 +63,51 @@ static void dot_group(const int8_t *x, const int8_t *wg, int32_t n, int32_t g, i
     dot[3] = d3;
 }
 
-en_status en_fc_packed_s8(const en_requant *q, int32_t batches, int32_t in_features,
-                          const int8_t *in, int32_t out_features, const int8_t *w,
-                          const int32_t *bias, int8_t *out) {
-    if (en_fc_packed_check_args(q, batches, in_features, in, out_features, w, bias, out) != EN_OK) {
-        return EN_ERR_ARG;
+/* The same sums on wide weights (kernels.h, en_fc_wide_count): per row, eight inputs at a time,
+ * one gather of the row's two chunks (halfword offsets 0..3 and 4 g .. 4 g + 3) and one of the
+ * eight inputs in the chunks' lane order (0, 2, 1, 3, ...), sign-extended to int16, then one
+ * VMLADAVA; the last 1-7 inputs with predicated (zeroing) gathers. Wide layers are small ones
+ * (edgenas.deploy.codegen.fc_wide_wanted), so the gathers cost little. */
+static void dot_group_wide(const int8_t *x, const int8_t *wg, int32_t n, int32_t g,
+                           int32_t dot[4]) {
+    static const uint16_t lanes[8] = {0, 2, 1, 3, 4, 6, 5, 7};
+    const uint16x8_t xoff = vld1q_u16(lanes);
+    const uint16x8_t woff = vaddq_u16(vandq_u16(vidupq_n_u16(0u, 1), vdupq_n_u16(3u)),
+                                      vmulq_n_u16(vshrq_n_u16(vidupq_n_u16(0u, 1), 2),
+                                                  (uint16_t)(4 * g)));
+    const int16_t *w = (const int16_t *)(const void *)wg;
+    for (int32_t j = 0; j < g; ++j) {
+        const int16_t *wr = w + 4 * j;
+        const int8_t *xr = x;
+        int32_t d = 0, left = n;
+        for (; left >= 8; left -= 8, xr += 8, wr += 8 * g) {
+            d = vmladavaq_s16(d, vldrhq_gather_shifted_offset_s16(wr, woff),
+                              vldrbq_gather_offset_s16(xr, xoff));
+        }
+        if (left > 0) {
+            const mve_pred16_t px = vcmphiq_u16(vdupq_n_u16((uint16_t)left), xoff);
+            const mve_pred16_t pw = vctp16q(left > 4 ? 8u : 4u);
+            d = vmladavaq_s16(d, vldrhq_gather_shifted_offset_z_s16(wr, woff, pw),
+                              vldrbq_gather_offset_z_s16(xr, xoff, px));
+        }
+        dot[j] = d;
     }
-    const size_t row = en_fc_row_values(in_features);
+}
+
+/* Both entry points after their checks: each group's sums (dot), plus the bias, requantised as
+ * one vector. */
+static void fc_layer(const en_requant *q, int32_t batches, int32_t in_features, const int8_t *in,
+                     int32_t out_features, const int8_t *w, size_t esize, const int32_t *bias,
+                     int8_t *out,
+                     void (*dot_fn)(const int8_t *, const int8_t *, int32_t, int32_t, int32_t *)) {
+    const size_t row = en_fc_row_values(in_features) * esize;
     for (int32_t b = 0; b < batches; ++b) {
         const int8_t *x = in + (size_t)b * in_features;
         int8_t *y = out + (size_t)b * out_features;
         for (int32_t r0 = 0; r0 < out_features;) {
             const int32_t g = en_fc_group_rows(out_features, r0);
-            int32_t dot[4];
-            dot_group(x, w + (size_t)r0 * row, in_features, g, dot);
+            int32_t dot[4] = {0, 0, 0, 0};
+            dot_fn(x, w + (size_t)r0 * row, in_features, g, dot);
             const mve_pred16_t p = vctp32q((uint32_t)g);
             int32x4_t acc = vldrwq_s32(dot);
             if (bias != NULL) {
@@ -88,5 +119,25 @@ en_status en_fc_packed_s8(const en_requant *q, int32_t batches, int32_t in_featu
             r0 += g;
         }
     }
+}
+
+en_status en_fc_packed_s8(const en_requant *q, int32_t batches, int32_t in_features,
+                          const int8_t *in, int32_t out_features, const int8_t *w,
+                          const int32_t *bias, int8_t *out) {
+    if (en_fc_packed_check_args(q, batches, in_features, in, out_features, w, bias, out) != EN_OK) {
+        return EN_ERR_ARG;
+    }
+    fc_layer(q, batches, in_features, in, out_features, w, 1, bias, out, dot_group);
+    return EN_OK;
+}
+
+en_status en_fc_wide_s8(const en_requant *q, int32_t batches, int32_t in_features,
+                        const int8_t *in, int32_t out_features, const int16_t *w,
+                        const int32_t *bias, int8_t *out) {
+    const int8_t *wb = (const int8_t *)(const void *)w;
+    if (en_fc_packed_check_args(q, batches, in_features, in, out_features, wb, bias, out) != EN_OK) {
+        return EN_ERR_ARG;
+    }
+    fc_layer(q, batches, in_features, in, out_features, wb, 2, bias, out, dot_group_wide);
     return EN_OK;
 }

@@ -27,7 +27,8 @@ enum {
     OP_ADD = 8,
     OP_AVGPOOL = 9,
     OP_FC_PACKED = 10,
-    OP_DWCONV_KX1 = 11
+    OP_DWCONV_KX1 = 11,
+    OP_FC_WIDE = 12
 };
 
 /* header word indices */
@@ -84,6 +85,9 @@ static en_status run_call(const int32_t *h) {
         return en_fc_s8(&q, h[H_FC], h[H_FC + 1], x, h[H_FC + 2], w, bias, y);
     case OP_FC_PACKED:
         return en_fc_packed_s8(&q, h[H_FC], h[H_FC + 1], x, h[H_FC + 2], w, bias, y);
+    case OP_FC_WIDE:
+        return en_fc_wide_s8(&q, h[H_FC], h[H_FC + 1], x, h[H_FC + 2],
+                             (const int16_t *)(const void *)w, bias, y);
     case OP_CONV:
         return en_conv2d_s8(&p, &q, &in_d, x, &w_d, w, bias, &out_d, y);
     case OP_CONV_PACKED:
