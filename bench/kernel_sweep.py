@@ -22,7 +22,9 @@ Each firmware's output is checked against the int8 reference interpreter. Counts
 ``--ops fc`` measures fully-connected layers instead (batch 1, int8, per-tensor requantisation,
 ``bench/results/kernel_sweep_fc.json``): for each input length one model chains FC layers of every
 swept output count, each followed by an FC back to the input length (recorded too: narrow-input
-layers), on the M7 only unless ``--boards`` says otherwise. The default (``--ops dw``) is the
+layers), on the M7 only unless ``--boards`` says otherwise; each chain is compiled twice, with the
+default int8 packed weights and with every layer's weights wide (int16, ``edgenas compile
+--fc-wide N``), and the summary's ``wide`` entry gives the latter's grid. The default (``--ops dw``) is the
 depthwise sweep above, unchanged.
 
     .venv/bin/python bench/kernel_sweep.py --ops fc --json fc.json
@@ -149,11 +151,11 @@ def sweep_graph(channels: int, shapes: list[tuple] | None = None) -> tuple[Graph
 
 
 def run_chain(graph, shapes: dict, tag: str, seed: int, boards: tuple[str, ...], runtime: Path, workdir: Path,
-              in_place: bool = True):
+              in_place: bool = True, fc_wide_max_weights: int = 0):
     """Compile ``graph``, run it on each board on one random input (``seed``); yield (board, layer
     record, its swept shape, instructions, whether the whole output is bit-exact, the measurement)
     for each layer named in ``shapes``."""
-    res = compile_graph(graph, workdir / tag / "src", in_place=in_place)
+    res = compile_graph(graph, workdir / tag / "src", in_place=in_place, fc_wide_max_weights=fc_wide_max_weights)
     x = np.random.default_rng(seed).integers(-128, 128, size=graph.tensor("x").shape, dtype=np.int8)
     want = run_reference(graph, x).reshape(-1)
     for board in boards:
@@ -217,36 +219,50 @@ def fc_graph(cin: int) -> tuple[Graph, dict[str, dict]]:
     return Graph(tensors, ops, ["x"], [cur], name=f"fc_sweep_i{cin}"), layers
 
 
+FC_LAYOUTS = {"packed": 0, "wide": 1 << 30}
+"""The FC weight layouts measured, as codegen's fc_wide_max_weights: int8 packed (the default) and
+int16 wide (``edgenas compile --fc-wide N``) for every layer."""
+
+
 def measure_fc(cin: int, boards: tuple[str, ...], runtime: Path, workdir: Path) -> list[dict]:
-    """Compile one FC chain, run it on each board; one record per (board, FC layer)."""
+    """Compile one FC chain per weight layout, run it on each board; one record per (board, layout,
+    FC layer)."""
     graph, shapes = fc_graph(cin)
     records = []
-    for board, _, s, count, exact, m in run_chain(graph, shapes, f"fc-i{cin}", cin, boards, runtime, workdir):
-        records.append({"board": board, **s, "instructions": int(count),
-                        "instructions_per_mac": round(count / s["macs"], 3), "bit_exact": exact,
-                        "flash_bytes": m.flash_bytes})
+    for layout, wide_max in FC_LAYOUTS.items():
+        for board, _, s, count, exact, m in run_chain(graph, shapes, f"fc-i{cin}-{layout}", cin, boards, runtime,
+                                                      workdir, fc_wide_max_weights=wide_max):
+            records.append({"board": board, "layout": layout, **s, "instructions": int(count),
+                            "instructions_per_mac": round(count / s["macs"], 3), "bit_exact": exact,
+                            "flash_bytes": m.flash_bytes})
     return records
 
 
 def _fc_key(r: dict) -> tuple:
-    return (r["board"], r["in_features"], r["out_features"])
+    return (r["board"], r.get("layout", "packed"), r["in_features"], r["out_features"])
 
 
 def summarize_fc(records: list[dict], baseline: list[dict] | None, boards: tuple[str, ...]) -> dict:
-    """Per board: the swept grid (input x output) of instructions per MAC, worst over inputs >= 64."""
+    """Per board: the swept grid (input x output) of instructions per MAC, worst over inputs >= 64,
+    of the default (packed) layout; the same for the wide one under ``wide``."""
     out: dict = {}
     bmap = {_fc_key(r): r for r in baseline or []}
     for board in boards:
-        mine = [r for r in records if r["board"] == board]
+        mine = [r for r in records if r["board"] == board and r.get("layout", "packed") == "packed"]
         grid = {f"{r['in_features']}x{r['out_features']}": r["instructions_per_mac"] for r in mine if r["swept"]}
-        wide = [r for r in mine if r["swept"] and r["in_features"] >= 64]
+        big = [r for r in mine if r["swept"] and r["in_features"] >= 64]
         entry: dict = {"grid": grid,
-                       "worst_in_ge_64": max(r["instructions_per_mac"] for r in wide) if wide else None,
+                       "worst_in_ge_64": max(r["instructions_per_mac"] for r in big) if big else None,
                        "narrow": {f"{r['in_features']}x{r['out_features']}": r["instructions_per_mac"]
                                   for r in mine if not r["swept"]}}
+        wide = [r for r in records if r["board"] == board and r.get("layout") == "wide" and r["swept"]]
+        if wide:
+            entry["wide"] = {"grid": {f"{r['in_features']}x{r['out_features']}": r["instructions_per_mac"] for r in wide},
+                             "worst_in_ge_64": max((r["instructions_per_mac"] for r in wide if r["in_features"] >= 64),
+                                                   default=None)}
         if baseline:
-            entry["before_grid"] = {k: bmap[(board, *map(int, k.split("x")))]["instructions_per_mac"]
-                                    for k in grid if (board, *map(int, k.split("x"))) in bmap}
+            entry["before_grid"] = {k: bmap[(board, "packed", *map(int, k.split("x")))]["instructions_per_mac"]
+                                    for k in grid if (board, "packed", *map(int, k.split("x"))) in bmap}
             ratios = [bmap[_fc_key(r)]["instructions_per_mac"] / r["instructions_per_mac"] for r in mine if _fc_key(r) in bmap]
             if ratios:
                 entry["speedup_median"] = round(statistics.median(ratios), 2)

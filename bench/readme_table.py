@@ -82,14 +82,20 @@ def kernel_sweep(d: dict) -> tuple[str, str]:
 def kernel_sweep_fc(d: dict) -> tuple[str, str]:
     """Worst M7 instructions per MAC of fully connected layers by input length."""
     recs = [r for r in d["records"] if r["board"] == "mps2-an500"]
-    parts = []
-    for n in sorted({r["in_features"] for r in recs}):
-        rows = [r for r in recs if r["in_features"] == n]
-        w = max(rows, key=lambda r: r["instructions_per_mac"])
-        parts.append(f"{n} in: {w['instructions_per_mac']:.2f} ({n}x{w['out_features']})")
+
+    def worst(layout: str) -> str:
+        mine = [r for r in recs if r.get("layout", "packed") == layout]
+        parts = []
+        for n in sorted({r["in_features"] for r in mine}):
+            w = max((r for r in mine if r["in_features"] == n), key=lambda r: r["instructions_per_mac"])
+            parts.append(f"{n} in: {w['instructions_per_mac']:.2f} ({n}x{w['out_features']})")
+        return "; ".join(parts)
+
     exact = all(r["bit_exact"] for r in d["records"])
+    wide = any(r.get("layout") == "wide" for r in recs)
     return ("fully connected on the emulated Cortex-M7, worst instructions/MAC by input length (batch 1)",
-            "; ".join(parts) + f"; all outputs bit-exact: {str(exact).lower()}")
+            worst("packed") + (f"; with `--fc-wide` (int16 weights): {worst('wide')}" if wide else "")
+            + f"; all outputs bit-exact: {str(exact).lower()}")
 
 
 def lut_fidelity(d: dict) -> tuple[str, str]:

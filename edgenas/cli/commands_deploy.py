@@ -47,6 +47,8 @@ def compile_(
     calib_images: Annotated[int, typer.Option(help="training images that set activation ranges")] = 512,
     eval_images: Annotated[int, typer.Option(help="also report float vs int8 test accuracy on this many images")] = 0,
     force: Annotated[bool, typer.Option(help="replace src/, firmware/ and model.onnx in --out even if no compile wrote them")] = False,
+    fc_wide: Annotated[int, typer.Option(min=0, help="store fully-connected layers of at most N weights as int16: "
+                                         "fewer instructions on Cortex-M4/M7, one more flash byte per weight")] = 0,
     as_json: JsonOpt = False,
 ) -> None:
     """Compile a model to C: src/ (model.c, model.h, runtime), model.tflite, model.onnx, memory.json."""
@@ -58,7 +60,8 @@ def compile_(
         raise UsageError(f"--out {out} holds files no earlier compile wrote ({shown}); compiling writes "
                          f"model.tflite, {MEMORY_JSON} and src/ there, replacing any of those names",
                          hint="pass a new or empty --out, or --force to write into this folder")
-    art = compile_model(model, out, data=data, calib_images=calib_images, eval_images=eval_images, force=force)
+    art = compile_model(model, out, data=data, calib_images=calib_images, eval_images=eval_images, force=force,
+                        fc_wide_max_weights=fc_wide)
     files = sorted(str(p.relative_to(out)) for p in out.iterdir())
     result = {
         "out": str(out), "model": art.name, "source": art.source["kind"], "files": files,

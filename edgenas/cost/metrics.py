@@ -48,8 +48,8 @@ def conv_filter_flash_bytes(cout: int, kh: int, kw: int, cin: int) -> int:
 @lru_cache(maxsize=1024)
 def fc_weight_flash_bytes(cout: int, cin: int) -> int:
     """Flash bytes of FC weights as codegen stores them (its packer on a zero matrix: rows
-    padded to a multiple of 4 inputs, int16 for small layers)."""
-    pack = getattr(codegen, "pack_fc", None)
+    padded to a multiple of 4 inputs)."""
+    pack = getattr(codegen, "pack_fc_weights", None)
     if pack is None:
         return cout * cin
     return int(pack(np.zeros((cout, cin), np.int8)).nbytes)

@@ -29,11 +29,10 @@ from .ir import Graph, Op, Tensor
 from .plan import MemoryPlan
 from .scratch import pointwise_in_place_one_call
 
-CODEGEN_REVISION = 3
+CODEGEN_REVISION = 2
 """Raised whenever the code compiled for a graph changes (a pass, a layout, a strategy choice):
 latency tables carry GENERATOR_VERSION in their fingerprint, so tables measured before go stale.
-2: kernel taps that only read padding are dropped (``crop_taps``).
-3: small FC layers store int16 weights (``fc_wide_wanted``, ``en_fc_wide_s8``)."""
+2: kernel taps that only read padding are dropped (``crop_taps``)."""
 GENERATOR_VERSION = f"edgenas-codegen {__version__} r{CODEGEN_REVISION}"
 _PER_LINE = 16
 
@@ -66,9 +65,10 @@ def _comment(text: str) -> str:
 class _Emitter:
     """Accumulates constant data and invoke statements for one model."""
 
-    def __init__(self, graph: Graph, plan: MemoryPlan) -> None:
+    def __init__(self, graph: Graph, plan: MemoryPlan, fc_wide_max_weights: int = 0) -> None:
         self.graph = graph
         self.plan = plan
+        self.fc_wide_max_weights = fc_wide_max_weights
         self.data: list[str] = []
         self.body: list[str] = []
         self.flash_bytes = 0
@@ -271,8 +271,9 @@ class _Emitter:
         assert x.quant
         wdata = np.asarray(w.data)
         folded = fold_fc_bias(wdata, np.asarray(g.tensor(bias).data) if bias else None, x.quant.zero_point[0])
-        wide = fc_wide_wanted(cout, cin)
-        wsym = self.array(f"{name}_weights", "int16_t" if wide else "int8_t", pack_fc(wdata))
+        wide = cout * cin <= self.fc_wide_max_weights
+        wsym = self.array(f"{name}_weights", "int16_t" if wide else "int8_t",
+                          pack_fc_wide(wdata) if wide else pack_fc_weights(wdata))
         bsym = self.array(f"{name}_bias", "int32_t", folded) if folded is not None else "NULL"
         entry = "en_fc_wide_s8" if wide else "en_fc_packed_s8"
         self.call(f"{entry}(&{q}, {batches}, {cin}, {self.ptr(s.input)}, {cout}, {wsym}, {bsym}, {self.ptr(s.output)})")
@@ -379,33 +380,18 @@ def pack_fc_weights(w: np.ndarray) -> np.ndarray:
     return np.concatenate(parts)
 
 
-FC_WIDE_MAX_WEIGHTS = 2048
-"""Most weights (C_out x C_in) an FC layer may have to store them wide (int16, ``en_fc_wide_s8``):
-at most 2 KB more flash than int8 for 39 % fewer instructions in the dot-product loop (11 per 16
-MACs instead of 18 on ARMv7E-M). That covers the classifier heads and narrow layers where the
-per-MAC cost showed (64 -> 10: 2.1 instructions per MAC packed); a larger layer keeps int8, where
-flash binds the small-budget searches more than a head's speed does."""
-
-
-def fc_wide_wanted(cout: int, cin: int) -> bool:
-    """Whether an FC layer's weights are stored wide (codegen and the cost model both ask here,
-    so estimated flash stays exact)."""
-    return cout * cin <= FC_WIDE_MAX_WEIGHTS
-
-
 def pack_fc_wide(w: np.ndarray) -> np.ndarray:
     """int8 [C_out, C_in] FC weights -> the int16 layout of ``en_fc_wide_s8`` (kernels.h): the
     packed layout (:func:`pack_fc_weights`) with values widened and each 4-input chunk's
-    middle two swapped (inputs 0, 2, 1, 3: the lanes of the kernel's expanded input)."""
+    middle two swapped (inputs 0, 2, 1, 3: the lanes of the kernel's expanded input).
+
+    Opt-in (``compile_graph(fc_wide_max_weights=N)``, ``edgenas compile --fc-wide N``): on the
+    ARMv7E-M build a group of four rows then costs 11 instructions per 16 MACs instead of 18,
+    for one more flash byte per weight. Not the default: a classifier head is a thousandth of a
+    model's instructions, while flash binds the small-budget searches (the 32 and 64 KB picks
+    fill their flash to within 4 KB)."""
     chunks = pack_fc_weights(w).astype(np.int16).reshape(-1, 4)
     return np.ascontiguousarray(chunks[:, [0, 2, 1, 3]]).reshape(-1)
-
-
-def pack_fc(w: np.ndarray) -> np.ndarray:
-    """FC weights as codegen stores them: wide (int16) where :func:`fc_wide_wanted`, else packed
-    (int8)."""
-    cout, cin = np.asarray(w).shape
-    return pack_fc_wide(w) if fc_wide_wanted(cout, cin) else pack_fc_weights(w)
 
 
 ADD_LUT_BYTES = 512 * 4
@@ -550,8 +536,11 @@ def _pad_before(in_size: int, out_size: int, k: int, stride: int, dilation: int,
     return max(total // 2, 0)
 
 
-def generate(graph: Graph, plan: MemoryPlan) -> GeneratedModel:
+def generate(graph: Graph, plan: MemoryPlan, *, fc_wide_max_weights: int = 0) -> GeneratedModel:
     """C sources for ``graph`` laid out by ``plan`` (see the module docstring).
+
+    ``fc_wide_max_weights``: FC layers with at most this many weights store them as int16
+    (:func:`pack_fc_wide`); 0, the default, keeps every layer int8.
 
     Raises:
         UnsupportedOpError: more than one input/output, or a non-int8 interface.
@@ -565,7 +554,7 @@ def generate(graph: Graph, plan: MemoryPlan) -> GeneratedModel:
     for t in (tin, tout):
         if t.dtype != "int8" or t.quant is None:
             raise UnsupportedOpError(f"model interface tensor {t.name!r} is {t.dtype}", hint="export an int8 model")
-    em = _Emitter(graph, plan)
+    em = _Emitter(graph, plan, fc_wide_max_weights)
     layers = []
     for s in plan.schedule.steps:
         op = graph.ops[s.op_index]

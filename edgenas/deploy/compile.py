@@ -41,11 +41,14 @@ def compile_graph(
     fuse_add: str = FUSE_ADD_DEFAULT,
     in_place: bool = True,
     crop_taps: bool = True,
+    fc_wide_max_weights: int = 0,
 ) -> CompileResult:
     """Compile ``graph`` to C sources in ``out_dir`` (created if missing).
 
     ``crop_taps`` False compiles every kernel as written (tests of kernel paths that cropping
     would route elsewhere, such as a 3x3 on a one-pixel-wide map, which becomes a 3x1).
+    ``fc_wide_max_weights`` N > 0 stores FC layers of at most N weights as int16: faster on the
+    DSP build, one more flash byte per weight (:func:`.codegen.pack_fc_wide`).
 
     Raises:
         MemoryOverflowError: the planned arena exceeds ``arena_limit_bytes``.
@@ -57,7 +60,7 @@ def compile_graph(
         graph = crop_dead_taps(graph)
     plan = plan_memory(graph, schedule=lower(graph, fuse_add=fuse_add, in_place=in_place),
                        arena_limit_bytes=arena_limit_bytes)
-    gen: GeneratedModel = generate(graph, plan)
+    gen: GeneratedModel = generate(graph, plan, fc_wide_max_weights=fc_wide_max_weights)
     model_c, model_h, memory_json = out / "model.c", out / "model.h", out / "memory.json"
     model_c.write_text(gen.model_c)
     model_h.write_text(gen.model_h)
@@ -67,6 +70,7 @@ def compile_graph(
         "graph": graph.name,
         "flash_bytes": gen.flash_bytes,
         "num_layers": len(gen.layers),
+        "fc_wide_max_weights": fc_wide_max_weights,
         "layers": gen.layers,
         **plan.to_json(),
     }

@@ -317,8 +317,8 @@ def test_synthetic_graph_uses_every_rewrite(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 @pytest.mark.parametrize("mode", [dict(), dict(fuse_add="none", in_place=False), dict(fuse_add="pointwise"),
-                                  dict(banded_add=True)],
-                         ids=["default", "plain", "pointwise", "banded_add"])
+                                  dict(banded_add=True), dict(fc_wide_max_weights=1 << 20)],
+                         ids=["default", "plain", "pointwise", "banded_add", "wide_fc"])
 def test_synthetic_graph_bit_exact_with_sanitizers(mode: dict, tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     if mode.pop("banded_add", False):  # the banded fallback of KxK fused ADDs stays correct
@@ -334,6 +334,19 @@ def test_synthetic_graph_bit_exact_with_sanitizers(mode: dict, tmp_path: Path,
     cut = _cut(g, g.ops[-1].inputs[0])
     np.testing.assert_array_equal(_run_c(cut, x, tmp_path / "cut", sanitize=True, **mode),
                                   run_reference(cut, x).reshape(x.shape[0], -1))
+
+
+def test_fc_wide_is_opt_in_and_costs_a_byte_per_weight(tmp_path: Path) -> None:
+    """By default every FC layer keeps int8 packed weights; fc_wide_max_weights stores the layers
+    up to that size as int16 (en_fc_wide_s8): one more flash byte per (padded) weight."""
+    g = _synthetic()
+    fcs = [o for o in g.ops if o.kind == "fully_connected"]
+    padded = sum(g.tensor(o.inputs[1]).shape[0] * -(-g.tensor(o.inputs[1]).shape[1] // 4) * 4 for o in fcs)
+    plain = compile_graph(g, tmp_path / "plain")
+    wide = compile_graph(g, tmp_path / "wide", fc_wide_max_weights=1 << 20)
+    assert "en_fc_wide_s8" not in plain.model_c.read_text()
+    assert wide.model_c.read_text().count("en_fc_wide_s8(") == len(fcs) > 0
+    assert wide.flash_bytes - plain.flash_bytes == padded
 
 
 @pytest.mark.slow

@@ -288,10 +288,9 @@ en_status en_fc_packed_s8(const en_requant *q, int32_t batches, int32_t in_featu
  *  (en_fc_packed_count), with int16 values and each chunk's four weights of a row in the order
  *  w[4k], w[4k + 2], w[4k + 1], w[4k + 3]: the {x0, x2} and {x1, x3} lanes of the arm build's
  *  expanded input, so SMLAD takes the weight words as they are (no sign extension). Twice the
- *  flash of the packed layout; codegen uses it for small layers only
- *  (edgenas.deploy.codegen.fc_wide_wanted), where a per-MAC saving matters more than the bytes.
- *  en_fc_wide_count() gives the number of int16 values; edgenas.deploy.codegen.pack_fc_wide()
- *  produces the layout. */
+ *  flash of the packed layout, so codegen uses it only when asked (fc_wide_max_weights,
+ *  `edgenas compile --fc-wide N`). en_fc_wide_count() gives the number of int16 values;
+ *  edgenas.deploy.codegen.pack_fc_wide() produces the layout. */
 size_t en_fc_wide_count(int32_t in_features, int32_t out_features);
 
 /** en_fc_packed_s8 on wide weights (see en_fc_wide_count): same arguments, folded bias and

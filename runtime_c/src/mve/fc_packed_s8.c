@@ -66,8 +66,9 @@ static void dot_group(const int8_t *x, const int8_t *wg, int32_t n, int32_t g, i
 /* The same sums on wide weights (kernels.h, en_fc_wide_count): per row, eight inputs at a time,
  * one gather of the row's two chunks (halfword offsets 0..3 and 4 g .. 4 g + 3) and one of the
  * eight inputs in the chunks' lane order (0, 2, 1, 3, ...), sign-extended to int16, then one
- * VMLADAVA; the last 1-7 inputs with predicated (zeroing) gathers. Wide layers are small ones
- * (edgenas.deploy.codegen.fc_wide_wanted), so the gathers cost little. */
+ * VMLADAVA; the last 1-7 inputs with predicated (zeroing) gathers. The wide layout is an option
+ * for the DSP build (kernels.h); on Helium the packed one is faster (16 MACs per VMLADAVA), and
+ * this path only keeps a model compiled with it correct. */
 static void dot_group_wide(const int8_t *x, const int8_t *wg, int32_t n, int32_t g,
                            int32_t dot[4]) {
     static const uint16_t lanes[8] = {0, 2, 1, 3, 4, 6, 5, 7};
