@@ -572,8 +572,10 @@ groups_sliced(const en_requant *q, const fc_fast *f, const fc_layout *lay, const
     }
 }
 
-/* en_fc_packed_s8 / en_fc_wide_s8 after their checks. */
-static void fc_layer(const en_requant *q, int32_t batches, int32_t in_features, const int8_t *in,
+/* en_fc_packed_s8 / en_fc_wide_s8 after their checks. Inlined into each with its layout a
+ * constant, so each calls its own routines directly and a build without wide layers drops them
+ * (--gc-sections). */
+static inline __attribute__((always_inline)) void fc_layer(const en_requant *q, int32_t batches, int32_t in_features, const int8_t *in,
                      int32_t out_features, const void *w, const int32_t *bias, int8_t *out,
                      const fc_layout *lay) {
     static const int32_t zero4[4] = {0, 0, 0, 0};
