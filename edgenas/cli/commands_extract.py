@@ -92,7 +92,8 @@ def extract(
     out: Annotated[Path, typer.Option(help="output directory")] = Path("out/extract"),
     seed: Annotated[int, typer.Option(help="search seed (same seed, same subnet and firmware)")] = 0,
     fitness: Annotated[str, typer.Option(help="predictor (fast) or measured (validation accuracy)")] = "predictor",
-    generations: Annotated[int, typer.Option(help="evolution generations")] = 30,
+    generations: Annotated[Optional[int], typer.Option(
+        help="evolution generations (default: 100 scored by the predictor, 30 measured)")] = None,
     supernet: Annotated[Optional[Path], typer.Option(help="supernet checkpoint (default: bundled)")] = None,
     predictor: Annotated[Optional[Path], typer.Option(help="accuracy predictor (default: bundled)")] = None,
     table: Annotated[Optional[Path], typer.Option(help="latency table (default: bundled for the board; android/linux-arm64: "
@@ -138,7 +139,7 @@ def extract(
         raise UsageError(f"--baseline-epochs must be -1 (none) or more, got {baseline_epochs}")
     if finetune_epochs < 0:
         raise UsageError(f"--finetune-epochs must be 0 or more, got {finetune_epochs}")
-    for name, value in (("--seed", seed), ("--generations", generations), ("--eval-images", eval_images),
+    for name, value in (("--seed", seed), ("--generations", generations or 0), ("--eval-images", eval_images),
                         ("--verify-inputs", verify_inputs)):
         if value < 0:  # a negative seed was a numpy traceback; -1 images ran a whole extract on 9,999
             raise UsageError(f"{name} must be 0 or more, got {value}")

@@ -116,7 +116,7 @@ class ExtractRequest:
     latency_table: Path | None = None
     fitness: str = "predictor"
     seed: int = 0
-    generations: int = 30
+    generations: int | None = None
     verify_inputs: int = 4
     eval_images: int = 0
     finetune_epochs: int = 0
@@ -239,6 +239,21 @@ def load_latency_table(board: Board, spec: SpaceSpec, given: Path | None = None,
         raise error(f"latency table {path} was measured for space {table.spec.name!r}, the supernet is {spec.name!r}",
                     hint="build a table for this supernet with `edgenas profile`")
     return None, None
+
+
+MEASURED_GENERATIONS = 30
+"""Default generations when each new arch is scored by measuring it (seconds each)."""
+
+
+def search_generations(request: ExtractRequest) -> int:
+    """``request.generations``, else the default of its fitness: PREDICTOR_GENERATIONS when the
+    predictor scores (cheap, and fewer leave the pick short of converged), MEASURED_GENERATIONS
+    when every arch is measured."""
+    from ..search.run import PREDICTOR_GENERATIONS
+
+    if request.generations is not None:
+        return request.generations
+    return PREDICTOR_GENERATIONS if request.fitness == "predictor" else MEASURED_GENERATIONS
 
 
 def _versions() -> dict[str, str]:
@@ -583,7 +598,7 @@ def _extract(request: ExtractRequest, step: Step | None) -> ExtractReport:
         limits["sram_bytes"] -= audio_ram_extra_bytes()
     for retry in range(BUDGET_RETRIES + 1):
         say("searching")
-        result = run_search(cost, fitness, Constraints.of(limits), generations=request.generations,
+        result = run_search(cost, fitness, Constraints.of(limits), generations=search_generations(request),
                             seed=request.seed, out_dir=out / "search", warm_start=seeds)
         arch = result.arch
         lap("search")
