@@ -96,8 +96,9 @@ static void dot_group_wide(const int8_t *x, const int8_t *wg, int32_t n, int32_t
 }
 
 /* Both entry points after their checks: each group's sums (dot), plus the bias, requantised as
- * one vector. */
-static void fc_layer(const en_requant *q, int32_t batches, int32_t in_features, const int8_t *in,
+ * one vector. Inlined into each with its dot function a constant, so that function is inlined
+ * too and a build without wide layers links no more code than before. */
+static inline __attribute__((always_inline)) void fc_layer(const en_requant *q, int32_t batches, int32_t in_features, const int8_t *in,
                      int32_t out_features, const int8_t *w, size_t esize, const int32_t *bias,
                      int8_t *out,
                      void (*dot_fn)(const int8_t *, const int8_t *, int32_t, int32_t, int32_t *)) {
