@@ -124,6 +124,16 @@ def search_speed(d: dict) -> tuple[str, str]:
             f"{cold[0]:.1f}–{cold[-1]:.1f} s in a fresh process, {warm[0]:.1f}–{warm[-1]:.1f} s with warm caches")
 
 
+def search_convergence(d: dict) -> tuple[str, str]:
+    """Spread of the pick's predicted accuracy over seeds, per generation count (worst budget)."""
+    by_gen: dict[int, float] = {}
+    for r in d["rows"]:
+        by_gen[r["generations"]] = max(by_gen.get(r["generations"], 0.0), r["spread_points"])
+    spread = "; ".join(f"{g} generations {v:.3f}" for g, v in sorted(by_gen.items()))
+    return (f"search convergence: worst spread of the pick's predicted accuracy over {d['seeds']} seeds, 4 budgets (points)",
+            f"{spread} (default {d['default_generations']})")
+
+
 def extract(d: dict) -> tuple[str, str]:
     rows = d["summary"]
     acc = [r["int8_test_acc"] for r in rows]
@@ -288,6 +298,7 @@ ROWS: tuple[tuple[str, Callable[[dict], tuple[str, str]]], ...] = (
     ("kernel_sweep_fc", kernel_sweep_fc),
     ("lut_fidelity", lut_fidelity),
     ("search_speed", search_speed),
+    ("search_convergence", search_convergence),
     ("extract", extract),
     ("quantization", quantization),
     ("strategies", strategies),
