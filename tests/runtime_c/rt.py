@@ -252,33 +252,20 @@ def fc(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, q: Requant) -> np.
     return out
 
 
-def fc_packed(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, q: Requant) -> np.ndarray:
-    """en_fc_packed_s8 on codegen's packed weights and folded bias (same result as fc())."""
-    from edgenas.deploy.codegen import fold_fc_bias, pack_fc_weights
+def fc_packed(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, q: Requant, wide: bool = False) -> np.ndarray:
+    """en_fc_packed_s8 on codegen's packed weights and folded bias (``wide``: en_fc_wide_s8 on the
+    int16 ones); same result as fc()."""
+    from edgenas.deploy.codegen import fold_fc_bias, pack_fc_weights, pack_fc_wide
 
-    pw = np.ascontiguousarray(pack_fc_weights(w), dtype=np.int8)
-    lib().en_fc_packed_count.restype = C.c_size_t
-    assert pw.size == lib().en_fc_packed_count(w.shape[1], w.shape[0])
+    kind = "wide" if wide else "packed"
+    pw = np.ascontiguousarray(pack_fc_wide(w) if wide else pack_fc_weights(w))
+    getattr(lib(), f"en_fc_{kind}_count").restype = C.c_size_t
+    assert pw.size == getattr(lib(), f"en_fc_{kind}_count")(w.shape[1], w.shape[0])
     folded = fold_fc_bias(w, bias, q.input_zp)
     out = np.zeros((x.shape[0], w.shape[0]), np.int8)
-    st = lib().en_fc_packed_s8(C.byref(q), x.shape[0], x.shape[1], _i8(x), w.shape[0], _i8(pw),
-                               _i32(folded), _i8(out))
-    _check(st, "en_fc_packed_s8")
-    return out
-
-
-def fc_wide(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, q: Requant) -> np.ndarray:
-    """en_fc_wide_s8 on codegen's wide (int16) weights and folded bias (same result as fc())."""
-    from edgenas.deploy.codegen import fold_fc_bias, pack_fc_wide
-
-    pw = np.ascontiguousarray(pack_fc_wide(w), dtype=np.int16)
-    lib().en_fc_wide_count.restype = C.c_size_t
-    assert pw.size == lib().en_fc_wide_count(w.shape[1], w.shape[0])
-    folded = fold_fc_bias(w, bias, q.input_zp)
-    out = np.zeros((x.shape[0], w.shape[0]), np.int8)
-    st = lib().en_fc_wide_s8(C.byref(q), x.shape[0], x.shape[1], _i8(x), w.shape[0],
-                             pw.ctypes.data_as(C.POINTER(C.c_int16)), _i32(folded), _i8(out))
-    _check(st, "en_fc_wide_s8")
+    st = getattr(lib(), f"en_fc_{kind}_s8")(C.byref(q), x.shape[0], x.shape[1], _i8(x), w.shape[0],
+                                             pw.ctypes.data_as(C.c_void_p), _i32(folded), _i8(out))
+    _check(st, f"en_fc_{kind}_s8")
     return out
 
 

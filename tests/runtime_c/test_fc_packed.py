@@ -83,7 +83,7 @@ def _check_packed(x, w, bias, q, label: tuple) -> None:  # noqa: ANN001 (arrays,
     for variant in rt.VARIANTS:
         rt.use(variant)
         try:
-            got = {"packed": rt.fc_packed(x, w, bias, q), "wide": rt.fc_wide(x, w, bias, q)}
+            got = {"packed": rt.fc_packed(x, w, bias, q), "wide": rt.fc_packed(x, w, bias, q, wide=True)}
         finally:
             rt.use("ref")
         for layout, out in got.items():

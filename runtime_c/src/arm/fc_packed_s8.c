@@ -339,75 +339,60 @@ __attribute__((naked, noinline)) static int fc_rows4w(fc_run *r) {
     __asm volatile(FC_ROWS4_ASM(FC_CHUNK4W, ".byte 2, 68, 46, 24\n"));
 }
 
-/* dot2: acc[0..1] = init[0..1] + the two rows of the group at wp times n >= 1 chunks; returns
- * wp advanced. Two chunks per pass: one LDM of both rows' two words (row 0, row 1, row 0,
- * row 1: r6-r9), one LDM of the four input pairs (r10-r12, lr); accumulators r4, r5. */
+/* The two-row groups: acc[0..1] = init[0..1] + the two rows of the group at wp times n >= 1
+ * chunks; returns wp advanced. Two chunks per pass, after one alone when n is odd; r0 weights,
+ * r1 input pairs, r4 / r5 the accumulators. ONE is a chunk's code with its input pairs in
+ * r10 / r11 (loaded by LDRD), TWO two chunks' (the four pairs in r10-r12, lr, loaded by LDM). */
+#define FC_DOT2_ASM(ONE, TWO)                                                                      \
+    "push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"                                              \
+    "sub sp, sp, #4\n\t" /* keep sp 8-byte aligned: acc at [sp, #40] */                            \
+    "ldrd r4, r5, [r3]\n\t"                                                                        \
+    "tst r2, #1\n\t"                                                                               \
+    "beq 1f\n\t"                                                                                   \
+    "ldrd r10, r11, [r1], #8\n\t"                                                                  \
+    ONE                                                                                            \
+    "subs r2, r2, #1\n\t"                                                                          \
+    "beq 2f\n"                                                                                     \
+    "1:\n\t"                                                                                       \
+    "ldm r1!, {r10, r11, r12, lr}\n\t"                                                             \
+    TWO                                                                                            \
+    "subs r2, r2, #2\n\t"                                                                          \
+    "bne 1b\n"                                                                                     \
+    "2:\n\t"                                                                                       \
+    "ldr r3, [sp, #40]\n\t"                                                                        \
+    "strd r4, r5, [r3]\n\t"                                                                        \
+    "add sp, sp, #4\n\t"                                                                           \
+    "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n"
+
+/* Packed: one LDRD of a chunk's two words (row 0, row 1) or one LDM of two chunks' four (r6-r9). */
 __attribute__((naked, noinline)) static const int8_t *dot2(const int8_t *wp, const uint32_t *xs,
                                                            int32_t n, const int32_t *init,
                                                            int32_t *acc) {
     (void)wp, (void)xs, (void)n, (void)init, (void)acc; /* in r0-r3 and on the stack */
-    __asm volatile("push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
-                   "sub sp, sp, #4\n\t" /* keep sp 8-byte aligned: acc at [sp, #40] */
-                   "ldrd r4, r5, [r3]\n\t"
-                   "tst r2, #1\n\t"
-                   "beq 1f\n\t"
-                   "ldrd r6, r7, [r0], #8\n\t"
-                   "ldrd r10, r11, [r1], #8\n\t"
-                   FC_ROW("r4", "r6", "r10", "r11", "r3") FC_ROW("r5", "r7", "r10", "r11", "r3")
-                   "subs r2, r2, #1\n\t"
-                   "beq 2f\n"
-                   "1:\n\t"
-                   "ldm r0!, {r6, r7, r8, r9}\n\t"
-                   "ldm r1!, {r10, r11, r12, lr}\n\t"
-                   FC_ROW("r4", "r6", "r10", "r11", "r3") FC_ROW("r5", "r7", "r10", "r11", "r3")
-                   FC_ROW("r4", "r8", "r12", "lr", "r3") FC_ROW("r5", "r9", "r12", "lr", "r3")
-                   "subs r2, r2, #2\n\t"
-                   "bne 1b\n"
-                   "2:\n\t"
-                   "ldr r3, [sp, #40]\n\t"
-                   "strd r4, r5, [r3]\n\t"
-                   "add sp, sp, #4\n\t"
-                   "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n");
+    __asm volatile(FC_DOT2_ASM("ldrd r6, r7, [r0], #8\n\t"
+                               FC_ROW("r4", "r6", "r10", "r11", "r3")
+                               FC_ROW("r5", "r7", "r10", "r11", "r3"),
+                               "ldm r0!, {r6, r7, r8, r9}\n\t"
+                               FC_ROW("r4", "r6", "r10", "r11", "r3")
+                               FC_ROW("r5", "r7", "r10", "r11", "r3")
+                               FC_ROW("r4", "r8", "r12", "lr", "r3")
+                               FC_ROW("r5", "r9", "r12", "lr", "r3")));
 }
-/* dot2 on wide weights: each chunk is four words (row 0's pair words, then row 1's), SMLAD's
- * operands as they are. Two chunks per pass: one LDM of the four input pairs (r10-r12, lr), two
- * LDM of a chunk's weights (r6-r9) and eight SMLAD. */
+
+/* Wide: a chunk is four words (row 0's pair words, then row 1's), SMLAD's operands as they are:
+ * one LDM of a chunk's words (r6-r9) and four SMLAD. */
+#define FC_CHUNK2W(XA, XB)                                                                         \
+    "ldm r0!, {r6, r7, r8, r9}\n\t"                                                                \
+    "smlad r4, r6, " XA ", r4\n\t"                                                                 \
+    "smlad r4, r7, " XB ", r4\n\t"                                                                 \
+    "smlad r5, r8, " XA ", r5\n\t"                                                                 \
+    "smlad r5, r9, " XB ", r5\n\t"
+
 __attribute__((naked, noinline)) static const int8_t *dot2w(const int8_t *wp, const uint32_t *xs,
                                                             int32_t n, const int32_t *init,
                                                             int32_t *acc) {
     (void)wp, (void)xs, (void)n, (void)init, (void)acc; /* in r0-r3 and on the stack */
-    __asm volatile("push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
-                   "sub sp, sp, #4\n\t" /* keep sp 8-byte aligned: acc at [sp, #40] */
-                   "ldrd r4, r5, [r3]\n\t"
-                   "tst r2, #1\n\t"
-                   "beq 1f\n\t"
-                   "ldrd r10, r11, [r1], #8\n\t"
-                   "ldm r0!, {r6, r7, r8, r9}\n\t"
-                   "smlad r4, r6, r10, r4\n\t"
-                   "smlad r4, r7, r11, r4\n\t"
-                   "smlad r5, r8, r10, r5\n\t"
-                   "smlad r5, r9, r11, r5\n\t"
-                   "subs r2, r2, #1\n\t"
-                   "beq 2f\n"
-                   "1:\n\t"
-                   "ldm r1!, {r10, r11, r12, lr}\n\t"
-                   "ldm r0!, {r6, r7, r8, r9}\n\t"
-                   "smlad r4, r6, r10, r4\n\t"
-                   "smlad r4, r7, r11, r4\n\t"
-                   "smlad r5, r8, r10, r5\n\t"
-                   "smlad r5, r9, r11, r5\n\t"
-                   "ldm r0!, {r6, r7, r8, r9}\n\t"
-                   "smlad r4, r6, r12, r4\n\t"
-                   "smlad r4, r7, lr, r4\n\t"
-                   "smlad r5, r8, r12, r5\n\t"
-                   "smlad r5, r9, lr, r5\n\t"
-                   "subs r2, r2, #2\n\t"
-                   "bne 1b\n"
-                   "2:\n\t"
-                   "ldr r3, [sp, #40]\n\t"
-                   "strd r4, r5, [r3]\n\t"
-                   "add sp, sp, #4\n\t"
-                   "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n");
+    __asm volatile(FC_DOT2_ASM(FC_CHUNK2W("r10", "r11"), FC_CHUNK2W("r10", "r11") FC_CHUNK2W("r12", "lr")));
 }
 #else
 /* The same in C (host emulation and builds without the DSP extension), step by step as the
