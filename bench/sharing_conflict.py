@@ -1,0 +1,161 @@
+"""Which weights do small subnets lose to sharing? Fine-tune one group of weights and see who gains.
+
+``supernet_quality.py`` finds the largest inherited-vs-scratch gap at the smallest resolution
+(24 px), and ``extract.py`` that fine-tuning an extracted subnet recovers about half a point.
+Design levers 2 and 5 of the supernet (per-width batch norm, per-resolution weights) only pay if
+the conflict sits in those weights. Two experiments, every one from the bundled weights:
+
+- ``standalone``: each subnet of ``SUBNETS`` is extracted (BN recalibrated) and fine-tuned alone
+  for ``--epochs`` with the extract pipeline's recipe (``finetune_subnet``: distilled from the
+  largest subnet), with only one group of its weights trainable: ``all``, ``dense`` (stem,
+  pointwise convolutions, classifier: the weights every subnet shares), ``depthwise`` or
+  ``bn_affine`` (batch-norm scale and shift). A group whose own fine-tuning recovers what ``all``
+  recovers is where the subnet disagrees with its siblings.
+- ``resolution``: the supernet is trained for ``--steps`` batches on subnets of its smallest
+  resolution only (the last phase's draws and sandwich, distilled in place from the largest
+  subnet at that resolution), all weights or only the depthwise ones trainable: the most that
+  weights private to that resolution could give its subnets.
+
+Test accuracy (10,000 images), BN recalibrated on 2,000 training images, one thread.
+Writes bench/results/sharing_conflict.json.
+
+    python bench/sharing_conflict.py [--epochs 1] [--steps 234] [--experiments standalone,resolution]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import write_result  # noqa: E402
+
+from edgenas.data import load_recorded_dataset  # noqa: E402
+from edgenas.data.batches import to_tensor  # noqa: E402
+from edgenas.space import Arch  # noqa: E402
+from edgenas.supernet import OFASupernet, accuracy, finetune_subnet, load_supernet, prepare_subnet  # noqa: E402
+from edgenas.supernet.bundled import bundled_supernet_dir  # noqa: E402
+from edgenas.supernet.elastic_conv import ElasticDepthwise  # noqa: E402
+from edgenas.supernet.subnet_training import cosine_lr  # noqa: E402
+from edgenas.supernet.train import TrainConfig, subnets_for_step, train_step  # noqa: E402
+
+SUBNETS = {  # supernet_quality's largest gap, a width-0.5 scratch baseline, the 32 KB pick
+    "random1": "r24|w0.75|k3e4,k5e4|k3e3,k3e6|k5e3,k5e6,k5e4|k7e6,k5e6,k7e4,k7e6",
+    "scratch1": "r32|w0.5|k3e6,k3e6,k3e6|k3e6,k3e6,k3e6|k3e6,k3e6,k3e6|k3e6,k3e6,k3e6",
+    "pick32": "r40|w0.75|k7e3,k7e4,k3e6,k3e4|k7e6,k5e6|k5e6,k7e3|k3e3,k3e3",
+}
+GROUPS = ("all", "dense", "depthwise", "bn_affine")
+EXPERIMENTS = ("standalone", "resolution")
+RESOLUTION_LR = 0.02
+
+
+def group_of(module: nn.Module) -> str:
+    """The weight group a subnet module's parameters belong to."""
+    if isinstance(module, nn.BatchNorm2d):
+        return "bn_affine"
+    if isinstance(module, nn.Conv2d) and module.groups > 1:
+        return "depthwise"
+    return "dense"
+
+
+def only_train(model: nn.Module, group: str) -> int:
+    """Freeze every parameter outside ``group``; returns how many values stay trainable."""
+    trainable = 0
+    for module in model.modules():
+        for p in module.parameters(recurse=False):
+            p.requires_grad = group == "all" or group_of(module) == group
+            trainable += p.numel() if p.requires_grad else 0
+    return trainable
+
+
+def standalone(directory: Path, data, epochs: int) -> dict:
+    rows = {}
+    for label, text in SUBNETS.items():
+        arch = Arch.parse(text)
+        net = load_supernet(directory)[0]
+        row = {"arch": text, "inherited": accuracy(prepare_subnet(net, arch, data), data.test, arch.resolution)}
+        for group in GROUPS:
+            sub = prepare_subnet(net, arch, data)
+            trainable = only_train(sub, group)
+            started = time.time()
+            finetune_subnet(net, sub, arch, data, epochs=epochs)
+            row[group] = {"test_acc": accuracy(sub, data.test, arch.resolution), "trainable": trainable,
+                          "seconds": round(time.time() - started, 1)}
+        rows[label] = row
+        print(label, row, flush=True)
+    return rows
+
+
+def resolution(directory: Path, data, steps: int) -> dict:
+    """Train on the smallest resolution's subnets only; its subnets of SUBNETS before and after."""
+    def probe(net: OFASupernet, r: int) -> dict:
+        return {label: accuracy(prepare_subnet(net, Arch.parse(text), data), data.test, r)
+                for label, text in SUBNETS.items() if Arch.parse(text).resolution == r}
+
+    out = {}
+    for group in ("all", "depthwise"):
+        torch.manual_seed(0)
+        net, meta = load_supernet(directory)
+        r = min(net.spec.resolutions)
+        if "before" not in out:
+            out["before"] = probe(net, r)
+        depthwise = {id(p) for m in net.modules() if isinstance(m, ElasticDepthwise) for p in m.parameters()}
+        for p in net.parameters():
+            p.requires_grad = group == "all" or id(p) in depthwise
+        config = TrainConfig.from_dict(meta["config"])  # the bundled run's last phase
+        phase = replace(config.phases[-1], resolution_weights=tuple(float(x == r) for x in net.spec.resolutions))
+        optimizer = torch.optim.SGD([p for p in net.parameters() if p.requires_grad], lr=RESOLUTION_LR,
+                                    momentum=0.9, nesterov=True)
+        rng, aug = np.random.default_rng(1), torch.Generator().manual_seed(1)
+        labels = torch.from_numpy(data.train.y).long()
+        started = time.time()
+        net.train()
+        for step in range(steps):
+            for g in optimizer.param_groups:
+                g["lr"] = cosine_lr(RESOLUTION_LR, step, steps)
+            idx = np.sort(rng.choice(len(labels), config.batch_size, replace=False))
+            train_step(net, None, optimizer, to_tensor(data.train.x[idx]), labels[idx],
+                       subnets_for_step(net.spec, phase, rng), aug, config)
+        out[group] = {"after": probe(net.eval(), r), "seconds": round(time.time() - started, 1),
+                      "phase": {"kind": phase.kind, "subnets_per_step": phase.subnets_per_step,
+                                "sandwich": phase.sandwich, "kd_from": config.kd_from}}
+        print("resolution", group, out[group], flush=True)
+    out["resolution"], out["steps"], out["lr"] = r, steps, RESOLUTION_LR
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=1, help="standalone fine-tuning epochs")
+    parser.add_argument("--steps", type=int, default=234, help="resolution experiment batches (234: one epoch)")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--experiments", default=",".join(EXPERIMENTS), help="comma-separated, of " + ", ".join(EXPERIMENTS))
+    args = parser.parse_args()
+    names = args.experiments.split(",")
+    if unknown := set(names) - set(EXPERIMENTS):
+        parser.error(f"unknown experiments {sorted(unknown)}; choose from {', '.join(EXPERIMENTS)}")
+    torch.set_num_threads(args.threads)
+    directory = bundled_supernet_dir()
+    data = load_recorded_dataset(load_supernet(directory)[1])
+    result: dict = {"settings": {"epochs": args.epochs, "steps": args.steps, "threads": args.threads}}
+    if "standalone" in names:
+        rows = standalone(directory, data, args.epochs)
+        result["standalone"] = rows
+    if "resolution" in names:
+        result["resolution"] = resolution(directory, data, args.steps)
+    if "standalone" in names:
+        result["summary"] = {  # points each group recovers alone
+            label: {g: round(100 * (row[g]["test_acc"] - row["inherited"]), 2) for g in GROUPS}
+            for label, row in result["standalone"].items()}
+    print(write_result("sharing_conflict", result))
+
+
+if __name__ == "__main__":
+    main()
