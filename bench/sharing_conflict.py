@@ -11,13 +11,15 @@ the conflict sits in those weights. Two experiments, every one from the bundled 
   pointwise convolutions, classifier: the weights every subnet shares), ``depthwise`` or
   ``bn_affine`` (batch-norm scale and shift). A group whose own fine-tuning recovers what ``all``
   recovers is where the subnet disagrees with its siblings.
-- ``resolution``: the supernet is trained for ``--steps`` batches on subnets of its smallest
-  resolution only (the last phase's draws and sandwich, distilled in place from the largest
-  subnet at that resolution), all weights or only the depthwise ones trainable: the most that
-  weights private to that resolution could give its subnets.
+- ``resolution`` and ``width``: the supernet is trained for ``--steps`` batches on one part of
+  its space only (few-shot NAS's split), with the last phase's draws and sandwich, distilled in
+  place from the largest subnet: the smallest resolution's subnets, with all weights or only the
+  depthwise ones trainable; or subnets of width ``SPLIT_WIDTH`` (the largest stays in every step
+  as the teacher), all weights trainable. What its subnets gain is the most that weights private
+  to that part of the space could give them in that time.
 
 Test accuracy (10,000 images), BN recalibrated on 2,000 training images, one thread.
-Writes bench/results/sharing_conflict.json.
+Writes bench/results/sharing_conflict.json (a subset of the experiments: sharing_conflict-NAMES.json).
 
     python bench/sharing_conflict.py [--epochs 1] [--steps 234] [--experiments standalone,resolution]
 """
@@ -52,8 +54,9 @@ SUBNETS = {  # supernet_quality's largest gap, a width-0.5 scratch baseline, the
     "pick32": "r40|w0.75|k7e3,k7e4,k3e6,k3e4|k7e6,k5e6|k5e6,k7e3|k3e3,k3e3",
 }
 GROUPS = ("all", "dense", "depthwise", "bn_affine")
-EXPERIMENTS = ("standalone", "resolution")
-RESOLUTION_LR = 0.02
+EXPERIMENTS = ("standalone", "resolution", "width")
+SPLIT_LR = 0.02
+SPLIT_WIDTH = 0.75  # the width of most of SUBNETS
 
 
 def group_of(module: nn.Module) -> str:
@@ -93,25 +96,30 @@ def standalone(directory: Path, data, epochs: int) -> dict:
     return rows
 
 
-def resolution(directory: Path, data, steps: int) -> dict:
-    """Train on the smallest resolution's subnets only; its subnets of SUBNETS before and after."""
-    def probe(net: OFASupernet, r: int) -> dict:
-        return {label: accuracy(prepare_subnet(net, Arch.parse(text), data), data.test, r)
-                for label, text in SUBNETS.items() if Arch.parse(text).resolution == r}
+def split(directory: Path, data, steps: int, dimension: str) -> dict:
+    """Train the supernet on one part of the space only (few-shot NAS's split, one epoch of it):
+    ``resolution``, the smallest resolution's subnets, with all weights or the depthwise ones
+    trainable; ``width``, subnets of width ``SPLIT_WIDTH`` beside the sandwich's largest (the
+    in-place teacher), all weights trainable. Every subnet of SUBNETS before and after."""
+    def probe(net: OFASupernet) -> dict:
+        return {label: accuracy(prepare_subnet(net, Arch.parse(text), data), data.test, Arch.parse(text).resolution)
+                for label, text in SUBNETS.items()}
 
-    out = {}
-    for group in ("all", "depthwise"):
+    out: dict = {}
+    for group in ("all", "depthwise") if dimension == "resolution" else ("all",):
         torch.manual_seed(0)
         net, meta = load_supernet(directory)
-        r = min(net.spec.resolutions)
         if "before" not in out:
-            out["before"] = probe(net, r)
+            out["before"] = probe(net)
         depthwise = {id(p) for m in net.modules() if isinstance(m, ElasticDepthwise) for p in m.parameters()}
         for p in net.parameters():
             p.requires_grad = group == "all" or id(p) in depthwise
         config = TrainConfig.from_dict(meta["config"])  # the bundled run's last phase
-        phase = replace(config.phases[-1], resolution_weights=tuple(float(x == r) for x in net.spec.resolutions))
-        optimizer = torch.optim.SGD([p for p in net.parameters() if p.requires_grad], lr=RESOLUTION_LR,
+        phase = config.phases[-1]
+        r = min(net.spec.resolutions)
+        if dimension == "resolution":
+            phase = replace(phase, resolution_weights=tuple(float(x == r) for x in net.spec.resolutions))
+        optimizer = torch.optim.SGD([p for p in net.parameters() if p.requires_grad], lr=SPLIT_LR,
                                     momentum=0.9, nesterov=True)
         rng, aug = np.random.default_rng(1), torch.Generator().manual_seed(1)
         labels = torch.from_numpy(data.train.y).long()
@@ -119,22 +127,25 @@ def resolution(directory: Path, data, steps: int) -> dict:
         net.train()
         for step in range(steps):
             for g in optimizer.param_groups:
-                g["lr"] = cosine_lr(RESOLUTION_LR, step, steps)
+                g["lr"] = cosine_lr(SPLIT_LR, step, steps)
             idx = np.sort(rng.choice(len(labels), config.batch_size, replace=False))
-            train_step(net, None, optimizer, to_tensor(data.train.x[idx]), labels[idx],
-                       subnets_for_step(net.spec, phase, rng), aug, config)
-        out[group] = {"after": probe(net.eval(), r), "seconds": round(time.time() - started, 1),
+            archs = subnets_for_step(net.spec, phase, rng)
+            if dimension == "width":
+                archs = archs[:1] + [replace(a, width=SPLIT_WIDTH) for a in archs[1:]]
+            train_step(net, None, optimizer, to_tensor(data.train.x[idx]), labels[idx], archs, aug, config)
+        out[group] = {"after": probe(net.eval()), "seconds": round(time.time() - started, 1),
                       "phase": {"kind": phase.kind, "subnets_per_step": phase.subnets_per_step,
                                 "sandwich": phase.sandwich, "kd_from": config.kd_from}}
-        print("resolution", group, out[group], flush=True)
-    out["resolution"], out["steps"], out["lr"] = r, steps, RESOLUTION_LR
+        print(dimension, group, out[group], flush=True)
+    out |= {"steps": steps, "lr": SPLIT_LR}
+    out |= {"resolution": r} if dimension == "resolution" else {"width": SPLIT_WIDTH}
     return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=1, help="standalone fine-tuning epochs")
-    parser.add_argument("--steps", type=int, default=234, help="resolution experiment batches (234: one epoch)")
+    parser.add_argument("--steps", type=int, default=234, help="batches of the split experiments (234: one epoch)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--experiments", default=",".join(EXPERIMENTS), help="comma-separated, of " + ", ".join(EXPERIMENTS))
     args = parser.parse_args()
@@ -148,13 +159,15 @@ def main() -> None:
     if "standalone" in names:
         rows = standalone(directory, data, args.epochs)
         result["standalone"] = rows
-    if "resolution" in names:
-        result["resolution"] = resolution(directory, data, args.steps)
+    for dimension in ("resolution", "width"):
+        if dimension in names:
+            result[dimension] = split(directory, data, args.steps, dimension)
     if "standalone" in names:
         result["summary"] = {  # points each group recovers alone
             label: {g: round(100 * (row[g]["test_acc"] - row["inherited"]), 2) for g in GROUPS}
             for label, row in result["standalone"].items()}
-    print(write_result("sharing_conflict", result))
+    # a subset of the experiments goes to its own file, so it never replaces the whole bench's
+    print(write_result("sharing_conflict" + ("" if set(names) == set(EXPERIMENTS) else "-" + "+".join(names)), result))
 
 
 if __name__ == "__main__":
