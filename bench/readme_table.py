@@ -200,6 +200,30 @@ def kernel_sharing(d: dict) -> tuple[str, str]:
     return (f"cheap repairs of the all-3x3 subnet ({design}; val, {d['settings']['steps']} batches)", "; ".join(parts))
 
 
+def sharing_conflict(d: dict) -> tuple[str, str]:
+    def span(values: list[float]) -> str:
+        lo, hi = min(values), max(values)
+        return f"{lo:+.2f}" if lo == hi else f"{lo:+.2f} to {hi:+.2f}"
+
+    s = d["summary"]
+    labels = {"all": "every weight", "dense": "dense (shared)", "depthwise": "depthwise", "bn_affine": "BN affine"}
+    parts = ["alone: " + ", ".join(f"{text} {span([row[g] for row in s.values()])}" for g, text in labels.items())]
+    for dimension in ("resolution", "width"):
+        split = d.get(dimension)
+        if not split:
+            continue
+        # the subnets inside the part trained: "r24|w0.75|..." has resolution 24, width 0.75
+        field, value = (0, f"r{split['resolution']}") if dimension == "resolution" else (1, f"w{split['width']}")
+        inside = [k for k, row in d["standalone"].items() if k != "kept_from" and row["arch"].split("|")[field] == value]
+        part = f"{value[1:]} px" if dimension == "resolution" else f"width {value[1:]}"
+        moves = {group: [100 * (split[group]["after"][k] - split["before"][k]) for k in inside if k in split[group]["after"]]
+                 for group in ("all", "depthwise") if group in split}
+        parts.append(f"supernet trained on {part} subnets only: " +
+                     ", ".join(f"{group} weights {span(v)}" for group, v in moves.items() if v))
+    return ("which weights small subnets lose to sharing: points gained by one epoch of training one group "
+            "(3 subnets, test)", "; ".join(parts))
+
+
 def supernet_quality(d: dict) -> tuple[str, str]:
     s = d["summary"]
     epochs = len(d["training"]["log"])  # one record per epoch, earlier stages' included
@@ -306,6 +330,7 @@ ROWS: tuple[tuple[str, Callable[[dict], tuple[str, str]]], ...] = (
     ("ground_truth", ground_truth),
     ("kernel_sharing", kernel_sharing),
     ("supernet_quality", supernet_quality),
+    ("sharing_conflict", sharing_conflict),
     ("reliability", reliability),
     ("helium", helium),
     ("warm_start", warm_start),

@@ -19,7 +19,8 @@ the conflict sits in those weights. Two experiments, every one from the bundled 
   to that part of the space could give them in that time.
 
 Test accuracy (10,000 images), BN recalibrated on 2,000 training images, one thread.
-Writes bench/results/sharing_conflict.json (a subset of the experiments: sharing_conflict-NAMES.json).
+Writes bench/results/sharing_conflict.json; a run of some experiments keeps the others' earlier
+results there (marked ``kept_from``).
 
     python bench/sharing_conflict.py [--epochs 1] [--steps 234] [--experiments standalone,resolution]
 """
@@ -27,6 +28,7 @@ Writes bench/results/sharing_conflict.json (a subset of the experiments: sharing
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from dataclasses import replace
@@ -37,7 +39,7 @@ import torch
 import torch.nn as nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import write_result  # noqa: E402
+from common import RESULTS_DIR, write_result  # noqa: E402
 
 from edgenas.data import load_recorded_dataset  # noqa: E402
 from edgenas.data.batches import to_tensor  # noqa: E402
@@ -166,8 +168,16 @@ def main() -> None:
         result["summary"] = {  # points each group recovers alone
             label: {g: round(100 * (row[g]["test_acc"] - row["inherited"]), 2) for g in GROUPS}
             for label, row in result["standalone"].items()}
-    # a subset of the experiments goes to its own file, so it never replaces the whole bench's
-    print(write_result("sharing_conflict" + ("" if set(names) == set(EXPERIMENTS) else "-" + "+".join(names)), result))
+    previous = RESULTS_DIR / "sharing_conflict.json"
+    if set(names) != set(EXPERIMENTS) and previous.exists():  # keep the experiments not re-run
+        earlier = json.loads(previous.read_text())
+        origin = {k: earlier.get(k) for k in ("git", "dirty", "utc")}
+        for name in set(EXPERIMENTS) - set(names):
+            if name in earlier:
+                result[name] = {**earlier[name], "kept_from": earlier[name].get("kept_from", origin)}
+        if "summary" in earlier and "standalone" not in names:
+            result["summary"] = earlier["summary"]
+    print(write_result("sharing_conflict", result))
 
 
 if __name__ == "__main__":
