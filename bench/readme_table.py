@@ -179,9 +179,13 @@ def estimators(d: dict) -> tuple[str, str]:
 
 def ground_truth(d: dict) -> tuple[str, str]:
     s, short = d["summary"], d["epochs"]
+    def each(b: dict, epochs: str) -> str:  # per subnet, tagged with its resolution and width
+        return ", ".join(f"{100 * (r['inherited_test'] - r[f'scratch_{epochs}']):+.2f} ({' '.join(a.split('|')[:2])})"
+                         for a, r in sorted(b["subnets"].items()))
+
     parts = [f"{len(b['subnets'])} held-out subnets also trained {other} epochs: inherited minus the {short}-epoch "
-             f"truth {-b[f'mean_gap_points_{short}']:+.2f} points, minus the {other}-epoch one "
-             f"{-b[f'mean_gap_points_{other}']:+.2f}" for other, b in s.get("budgets", {}).items()]
+             f"truth {-b[f'mean_gap_points_{short}']:+.2f} points ({each(b, str(short))}), minus the {other}-epoch one "
+             f"{-b[f'mean_gap_points_{other}']:+.2f} ({each(b, other)})" for other, b in s.get("budgets", {}).items()]
     parts += [f"{g['pairs']} repeats at {e} epochs: one run's noise {g['run_noise_points']:.2f} points"
               for e, g in s.get("by_epochs", {}).items()]
     if "ceiling" in s:
