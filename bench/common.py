@@ -70,6 +70,20 @@ def write_result(name: str, result: dict) -> Path:
     return path
 
 
+def add_experiments_option(parser, experiments: tuple[str, ...]) -> None:
+    """``--experiments``: a comma-separated subset of ``experiments`` (default: all of them)."""
+    parser.add_argument("--experiments", default=",".join(experiments),
+                        help="comma-separated, of " + ", ".join(experiments))
+
+
+def chosen_experiments(parser, args, experiments: tuple[str, ...]) -> list[str]:
+    """The names ``--experiments`` gave; a parser error names any that ``experiments`` lacks."""
+    names = args.experiments.split(",")
+    if unknown := set(names) - set(experiments):
+        parser.error(f"unknown experiments {sorted(unknown)}; choose from {', '.join(experiments)}")
+    return names
+
+
 def paired_comparison(a_correct, b_correct) -> dict:
     """How sure "a beats b" is when both classified the same images: the accuracy difference in
     points with a 95% interval over the per-image differences, and McNemar's exact two-sided

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import write_result  # noqa: E402
+from common import add_experiments_option, chosen_experiments, write_result  # noqa: E402
 
 from edgenas.data import iterate, load_recorded_dataset  # noqa: E402
 from edgenas.space import Arch, BlockChoice, largest_arch  # noqa: E402
@@ -97,11 +97,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--val-images", type=int, default=2000)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--experiments", default=",".join(EXPERIMENTS), help="comma-separated, of " + ", ".join(EXPERIMENTS))
+    add_experiments_option(parser, EXPERIMENTS)
     args = parser.parse_args()
-    names = args.experiments.split(",")
-    if unknown := set(names) - set(EXPERIMENTS):
-        parser.error(f"unknown experiments {sorted(unknown)}; choose from {', '.join(EXPERIMENTS)}")
+    names = chosen_experiments(parser, args, EXPERIMENTS)
     torch.set_num_threads(args.threads)
     directory = bundled_supernet_dir()
     data = load_recorded_dataset(load_meta(directory))

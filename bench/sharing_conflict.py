@@ -39,7 +39,7 @@ import torch
 import torch.nn as nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import RESULTS_DIR, write_result  # noqa: E402
+from common import RESULTS_DIR, add_experiments_option, chosen_experiments, write_result  # noqa: E402
 
 from edgenas.data import load_recorded_dataset  # noqa: E402
 from edgenas.data.batches import to_tensor  # noqa: E402
@@ -149,11 +149,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=1, help="standalone fine-tuning epochs")
     parser.add_argument("--steps", type=int, default=234, help="batches of the split experiments (234: one epoch)")
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--experiments", default=",".join(EXPERIMENTS), help="comma-separated, of " + ", ".join(EXPERIMENTS))
+    add_experiments_option(parser, EXPERIMENTS)
     args = parser.parse_args()
-    names = args.experiments.split(",")
-    if unknown := set(names) - set(EXPERIMENTS):
-        parser.error(f"unknown experiments {sorted(unknown)}; choose from {', '.join(EXPERIMENTS)}")
+    names = chosen_experiments(parser, args, EXPERIMENTS)
     torch.set_num_threads(args.threads)
     directory = bundled_supernet_dir()
     data = load_recorded_dataset(load_supernet(directory)[1])
