@@ -44,7 +44,7 @@ from common import RESULTS_DIR, add_experiments_option, chosen_experiments, writ
 from edgenas.data import load_recorded_dataset  # noqa: E402
 from edgenas.data.batches import to_tensor  # noqa: E402
 from edgenas.space import Arch  # noqa: E402
-from edgenas.supernet import OFASupernet, accuracy, finetune_subnet, load_supernet, prepare_subnet  # noqa: E402
+from edgenas.supernet import OFASupernet, accuracy, finetune_subnet, load_meta, load_supernet, prepare_subnet  # noqa: E402
 from edgenas.supernet.bundled import bundled_supernet_dir  # noqa: E402
 from edgenas.supernet.elastic_conv import ElasticDepthwise  # noqa: E402
 from edgenas.supernet.subnet_training import cosine_lr  # noqa: E402
@@ -154,7 +154,7 @@ def main() -> None:
     names = chosen_experiments(parser, args, EXPERIMENTS)
     torch.set_num_threads(args.threads)
     directory = bundled_supernet_dir()
-    data = load_recorded_dataset(load_supernet(directory)[1])
+    data = load_recorded_dataset(load_meta(directory))
     result: dict = {"settings": {"epochs": args.epochs, "steps": args.steps, "threads": args.threads}}
     if "standalone" in names:
         rows = standalone(directory, data, args.epochs)
