@@ -108,6 +108,9 @@ def train(
     kernel_end_top: Annotated[
         bool, typer.Option(help="with --sandwich and 4+ subnets, the all-smallest-kernel draw is the largest subnet, not a random one (5+: both)")
     ] = False,
+    corner_draws: Annotated[
+        bool, typer.Option(help="with --sandwich, the expand phase also trains the largest blocks at the smallest depth and the smallest subnet at the step's resolution")
+    ] = False,
     seed: Annotated[int, typer.Option(help="seed for everything random but the data split")] = 0,
     data_seed: Annotated[
         Optional[int], typer.Option(help="seed of the validation split (default: 0, or the --init-from run's)")
@@ -156,7 +159,7 @@ def train(
     weights = _parse_resolution_weights(resolution_weights)
     check_resolution_weights(spec, weights)
     phases = default_phases(_parse_epochs(epochs, continuing=init_from is not None), subnets, sandwich, lr_scale, weights,
-                            kernel_end_top)
+                            kernel_end_top, corner_draws)
     config = TrainConfig(phases=phases, batch_size=batch_size, seed=seed, threads=threads, kd_from=kd_from)
     if not ranks.distributed and finished_run(out, config, splits):  # ranks: rank 0 checks inside train_supernet
         stdout.print(f"{out} already holds this finished run: nothing to do")

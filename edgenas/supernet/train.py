@@ -69,6 +69,13 @@ class Phase:
             points (``bench/supernet_quality.py``). With 5+ subnets per step the fourth draw is
             the random all-smallest-kernel subnet ``kernel_end`` alone would give, so narrow
             all-3x3 subnets keep the gradient the top draw took from them.
+        corner_draws: in the expand phase under the sandwich, two more draws a step: the largest
+            blocks at the smallest depth (random kernels) and the smallest subnet at the step's
+            resolution (none when that is the smallest resolution, which the sandwich's smallest
+            already has). The quality bench's largest inherited gaps sit at those corners, which
+            the other draws seldom reach: wide nets with two blocks a stage (r40 w1, 1.39 points
+            against 0.24 for four blocks) and narrow nets at high resolution (r48 w0.5, 1.94),
+            since the sandwich's smallest always runs at the smallest resolution.
         resolution_weights: relative odds of each of the space's resolutions (in its order) when
             a step draws its resolution; empty draws them uniformly. Shared weights serve small
             inputs worst (``bench/supernet_quality.py``: the largest gaps to from-scratch
@@ -83,6 +90,7 @@ class Phase:
     kernel_end: bool = False
     resolution_weights: tuple[float, ...] = ()
     kernel_end_top: bool = False
+    corner_draws: bool = False
 
     def __post_init__(self) -> None:
         weights = tuple(float(w) for w in self.resolution_weights)  # JSON gives a list
@@ -99,19 +107,21 @@ PHASE_LR = {"full": 0.1, "kernel": 0.03, "depth": 0.02, "expand": 0.02}
 
 def default_phases(epochs: tuple[int, int, int, int], subnets: int = 1, sandwich: bool = False,
                    lr_scale: float = 1.0, resolution_weights: tuple[float, ...] = (),
-                   kernel_end_top: bool = False) -> tuple[Phase, ...]:
+                   kernel_end_top: bool = False, corner_draws: bool = False) -> tuple[Phase, ...]:
     """The four progressive-shrinking phases with ``(full, kernel, depth, expand)`` epochs (0 skips one).
 
     ``lr_scale`` multiplies every peak learning rate: a larger batch takes a larger step.
     ``resolution_weights`` applies to every phase (the resolution is elastic in all);
-    ``kernel_end_top`` to the phases with a kernel-end draw (``Phase``)."""
+    ``kernel_end_top`` to the phases with a kernel-end draw, ``corner_draws`` to the expand
+    phase under the sandwich (``Phase``)."""
     if lr_scale <= 0:
         raise UsageError(f"learning-rate scale must be positive, got {lr_scale}")
     elastic = ("kernel", "depth", "expand")
     return tuple(
         Phase(kind, n, PHASE_LR[kind] * lr_scale, subnets if kind in elastic else 1, sandwich and kind in elastic,
               sandwich and kind in ("depth", "expand"), tuple(resolution_weights),
-              kernel_end_top and sandwich and kind in ("depth", "expand"))
+              kernel_end_top and sandwich and kind in ("depth", "expand"),
+              corner_draws and sandwich and kind == "expand")
         for kind, n in zip(PHASE_KINDS, epochs)
         if n > 0
     )
@@ -241,6 +251,12 @@ def subnets_for_step(spec: SpaceSpec, phase: Phase, rng: np.random.Generator) ->
         if phase.kernel_end_top and phase.subnets_per_step >= 5:
             archs[3] = _smallest_kernels(spec, archs[3])
         archs[2] = _smallest_kernels(spec, top if phase.kernel_end_top else archs[2])
+    if phase.corner_draws and phase.sandwich and phase.kind == "expand" and phase.subnets_per_step >= 3:
+        kernels = spec.kernels
+        archs.append(replace(top, stages=tuple(tuple(BlockChoice(kernels[int(rng.integers(len(kernels)))], b.expand)
+                                                     for b in stage) for stage in _min_depth(spec, top))))
+        if top.resolution != archs[1].resolution:
+            archs.append(replace(archs[1], resolution=top.resolution))
     return archs
 
 

@@ -447,6 +447,35 @@ def test_kernel_end_top_with_five_subnets_keeps_a_random_all_smallest_kernel_dra
     assert len({(a.width, a.depths) for a in fourth}) > 1  # random, not the top's all-3x3
 
 
+def test_corner_draws_add_the_shallow_largest_and_the_smallest_at_the_step_resolution():
+    from edgenas.space import largest_arch, smallest_arch
+
+    spec = get_space("mcu-mbv2")
+    phase = default_phases((0, 0, 0, 1), subnets=5, sandwich=True, kernel_end_top=True, corner_draws=True)[0]
+    plain = default_phases((0, 0, 0, 1), subnets=5, sandwich=True, kernel_end_top=True)[0]
+    top, small = largest_arch(spec), smallest_arch(spec)
+    first = subnets_for_step(spec, phase, np.random.default_rng(11))
+    assert first[:5] == subnets_for_step(spec, plain, np.random.default_rng(11))  # the usual five come first
+    rng = np.random.default_rng(11)
+    resolutions, kernels = set(), set()
+    for _ in range(20):
+        archs = subnets_for_step(spec, phase, rng)
+        step_r = archs[0].resolution
+        shallow = archs[5]
+        assert (shallow.resolution, shallow.width) == (step_r, top.width)
+        assert shallow.depths == small.depths and {b.expand for _, _, b in shallow.blocks()} == {max(spec.expands)}
+        kernels |= {b.kernel for _, _, b in shallow.blocks()}
+        if step_r == small.resolution:
+            assert len(archs) == 6
+        else:
+            assert len(archs) == 7 and archs[6] == replace(small, resolution=step_r)
+        resolutions.add(step_r)
+    assert len(resolutions) > 2 and kernels == set(spec.kernels)
+    assert [p.corner_draws for p in default_phases((1, 1, 1, 1), subnets=5, sandwich=True, corner_draws=True)] == [
+        False, False, False, True]
+    assert not default_phases((0, 0, 0, 1), subnets=5, corner_draws=True)[0].corner_draws  # needs the sandwich
+
+
 def test_lr_scale_multiplies_every_peak_learning_rate():
     base = default_phases((2, 1, 1, 3), subnets=4, sandwich=True)
     scaled = default_phases((2, 1, 1, 3), subnets=4, sandwich=True, lr_scale=3.0)
