@@ -469,14 +469,13 @@ def strided_window(kernel: tuple[int, int], stride: tuple[int, int], dilation: t
             and STRIDED_TAPS[0] <= kernel[0] * kernel[1] <= STRIDED_TAPS[1])
 
 
-KX1_TAPS = (2, 4)
+KX1_TAPS = (2, 32)
 """Kernel heights the runtime's Kx1 depthwise entry point takes (kernels.h)."""
 
 
 def kx1_window(kernel: tuple[int, int], dilation: tuple[int, int] = (1, 1)) -> bool:
     """Whether a depthwise layer calls ``en_dwconv2d_kx1_s8``: an undilated K x 1 kernel with
-    2 <= K <= 4 (audio models' short time kernels; longer ones run faster in the general
-    entry point). Chosen here, per layer, so firmware without such
+    2 <= K <= 32 (audio models' time kernels). Chosen here, per layer, so firmware without such
     layers does not link that strategy; the kernel still checks the call and falls back, so this
     only decides code size and speed, never results."""
     return tuple(dilation) == (1, 1) and kernel[1] == 1 and KX1_TAPS[0] <= kernel[0] <= KX1_TAPS[1]

@@ -5,7 +5,8 @@ The host tests (tests/runtime_c/test_dw_shapes.py) run the arm sources with the 
 place of the assembly; here the kernel-server firmware runs random en_dwconv2d_kx1_s8 calls on
 the emulated M4 and M7 (-O2 and -O0: the loops are naked functions, the same at any level; the
 compiled C around them is not) and every call's bytes must equal the host reference build's:
-3x1 at stride 1 and 2 (and 2x1, 4x1, 10x1, which other paths take), SAME, VALID and explicit
+3x1 at stride 1 and 2 (and 2x1 and 4x1, which other paths take, and 5x1 to 31x1, the row-pair
+strategy of arm/dw_kx1_pairs.c with its unrolled and its looped windows), SAME, VALID and explicit
 padding that leaves a padded last output or two, heights from 1, 1-D series and several
 columns, channel counts in groups of 4 (and odd ones, which fall back), in place and not,
 batches, ReLU with the output zero point as its floor (the loops' case) as well as other
@@ -60,7 +61,7 @@ def _calls(seed: int) -> list[ks.Call]:
     calls: list[ks.Call] = []
     while len(calls) < 90:
         i = len(calls)
-        k = 3 if i % 4 else int(rng.choice([2, 4, 10]))
+        k = 3 if i % 3 else int(rng.choice([2, 4, 5, 6, 7, 9, 10, 15, 31]))
         s = 1 + i % 2
         c = int(rng.choice([4, 8, 12, 16, 24, 4, 8, 7]))
         w = int(rng.choice([1, 1, 2, 3, 5]))

@@ -220,9 +220,11 @@ en_status en_dwconv2d_strided_s8(const en_conv_params *p, const en_requant *q,
                                  const en_dims *out_dims, int8_t *out, void *scratch);
 
 /** en_dwconv2d_s8 for the layers the compiler found to have a K x 1 kernel (undilated, 2 <= K <=
- *  4: audio models' short time kernels). Same contract and results. The arm build runs them with its
- *  Kx1 strategy (int8 rows read straight down image columns, four channels per load) when its
- *  plan allows, else as en_dwconv2d_s8; other builds are en_dwconv2d_s8. A separate entry point,
+ *  32: audio models' time kernels). Same contract and results. The arm build runs kernels of 5
+ *  taps and more with its row-pair strategy (arm/dw_kx1_pairs.c: each image column expanded once
+ *  to int16 row pairs on the stack, up to 4 KB, two taps per SMLAD) and shorter ones with its Kx1
+ *  strategy (int8 rows read straight down image columns, four channels per load) when their plans
+ *  allow, else as en_dwconv2d_s8; other builds are en_dwconv2d_s8. A separate entry point,
  *  chosen at compile time (edgenas.deploy.codegen.kx1_window), so firmware without such layers
  *  does not link the strategy's code. */
 en_status en_dwconv2d_kx1_s8(const en_conv_params *p, const en_requant *q,
