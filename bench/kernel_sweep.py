@@ -3,10 +3,10 @@
 For each channel count and each of in place / out of place, one int8 model chains depthwise
 layers of every swept shape, so one firmware build per (model, board) measures them all:
 
-- 2-D (16x16 input): kernels 3x3, 5x5, 7x7 (stride s in both axes) and 3x1, 10x1 (stride s
-  along H only, as audio models stride in time), "same" padding, stride 1 and 2; plus 3x3 with
+- 2-D (16x16 input): kernels 3x3, 5x5, 7x7 (stride s in both axes) and 3x1, 5x1, 10x1 (stride
+  s along H only, as audio models stride in time), "same" padding, stride 1 and 2; plus 3x3 with
   "valid" padding at both strides;
-- 1-D (the 16x16 tensor reshaped to 256x1, a time series): 3x1 and 10x1, stride 1 and 2.
+- 1-D (the 16x16 tensor reshaped to 256x1, a time series): 3x1, 5x1 and 10x1, stride 1 and 2.
 
 A layer that shrinks the tensor is followed by a PAD back to the base shape, so every swept layer
 sees the same input size. In-place layers are what the compiler makes of a chain (each depthwise
@@ -71,9 +71,11 @@ BASE_HW = (16, 16)
 SHAPES = [
     *[(f"{k}x{k}", k, k, True, "same", False) for k in (3, 5, 7)],
     ("3x1", 3, 1, False, "same", False),
+    ("5x1", 5, 1, False, "same", False),
     ("10x1", 10, 1, False, "same", False),
     ("3x3 valid", 3, 3, True, "valid", False),
     ("3x1 1-D", 3, 1, False, "same", True),
+    ("5x1 1-D", 5, 1, False, "same", True),
     ("10x1 1-D", 10, 1, False, "same", True),
 ]
 STRIDES = (1, 2)

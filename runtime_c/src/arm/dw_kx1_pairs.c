@@ -143,26 +143,52 @@ static inline uint32_t kp_row(const int8_t *x, size_t rs, int32_t r, int32_t row
     return r >= 0 && r < rows ? en_read_u32(x + (size_t)r * rs) : pad;
 }
 
-/* Halfwords [0, T) (T even) of the four columns from the image column at x (rows rs bytes
- * apart, H of them, pad_top pt): halfword t holds row t - pt, or zero outside the image. Word
- * pairs with a row outside the image read the padding word; the others, the bulk, take a
- * loop of plain loads. */
-static void kp_expand(int16_t *d, const int8_t *x, size_t rs, int32_t H, int32_t pt, int32_t T,
-                      int32_t off2, uint32_t pad) {
-    const int32_t rows = T - pt < H ? T - pt : H;
+typedef struct {
+    int32_t pt, rows, off2, lo2, hi2;
+    int32_t head, mid, tail, zeros; /* kp_expand's word pairs, see kp_layout */
+    int32_t OH, OW;
+    uint32_t pad;
+    size_t rs, ys, xcol, ycol;
+} kp_geo;
+
+/* How kp_expand fills halfwords [0, T) (T even) of a column whose image rows [0, rows) land at
+ * halfwords pt..: `head` pairs that start above the image (rows read or padding), `mid` pairs
+ * of two image rows, `tail` 1 for a last row beside the padding, then `zeros` zero pairs. */
+static void kp_layout(kp_geo *g, int32_t T) {
     int32_t t = 0;
-    for (; t < T && t < pt; t += 2) { /* pairs that start above the image */
-        kp_pair(d, t, kp_row(x, rs, t - pt, rows, pad), kp_row(x, rs, t + 1 - pt, rows, pad), off2);
+    g->head = g->mid = g->tail = 0;
+    for (; t < T && t < g->pt; t += 2) {
+        ++g->head;
     }
-    const int8_t *p = x + (size_t)(t - pt) * rs;
-    for (; t + 1 - pt < rows; t += 2, p += 2 * rs) { /* both rows inside */
+    for (; t + 2 <= T && t + 1 - g->pt < g->rows; t += 2) {
+        ++g->mid;
+    }
+    if (t < T && t - g->pt < g->rows) {
+        g->tail = 1;
+        t += 2;
+    }
+    g->zeros = (T - t) / 2;
+}
+
+/* The four int16 columns (d: column 0, step KP_ROWS) of the image column at x, as kp_layout
+ * says: halfword t holds row t - pt, or zero outside the image. */
+KP_AI void kp_expand(int16_t *d, const int8_t *x, const kp_geo *g) {
+    const size_t rs = g->rs;
+    const int32_t off2 = g->off2;
+    const uint32_t pad = g->pad;
+    int32_t t = 0;
+    for (int32_t i = 0; i < g->head; ++i, t += 2) {
+        kp_pair(d, t, kp_row(x, rs, t - g->pt, g->rows, pad), kp_row(x, rs, t + 1 - g->pt, g->rows, pad), off2);
+    }
+    const int8_t *p = x + (ptrdiff_t)(t - g->pt) * (ptrdiff_t)rs;
+    for (int32_t i = 0; i < g->mid; ++i, t += 2, p += 2 * rs) {
         kp_pair(d, t, en_read_u32(p), en_read_u32(p + rs), off2);
     }
-    if (t < T && t - pt < rows) { /* the last row and one below it */
+    if (g->tail) {
         kp_pair(d, t, en_read_u32(p), pad, off2);
         t += 2;
     }
-    for (; t < T; t += 2) {
+    for (int32_t i = 0; i < g->zeros; ++i, t += 2) {
         *(kp_w32 *)(d + t) = *(kp_w32 *)(d + KP_ROWS + t) = 0;
         *(kp_w32 *)(d + 2 * KP_ROWS + t) = *(kp_w32 *)(d + 3 * KP_ROWS + t) = 0;
     }
@@ -218,17 +244,11 @@ KP_AI void kp_col(const kp_chan *ch, const int16_t *col, int32_t OH, int8_t *y, 
     }
 }
 
-typedef struct {
-    int32_t H, pt, T, OH, OW, off2, lo2, hi2;
-    uint32_t pad;
-    size_t rs, ys, xcol, ycol;
-} kp_geo;
-
 /* Every column of one batch for a group of four channels (x, y: the group's first channel). */
 KP_AI void kp_run(const kp_geo *g, const kp_chan *ch, const int8_t *x, int8_t *y, int16_t *cols,
                   const int32_t N, const int32_t S) {
     for (int32_t ow = 0; ow < g->OW; ++ow, x += g->xcol, y += g->ycol) {
-        kp_expand(cols, x, g->rs, g->H, g->pt, g->T, g->off2, g->pad);
+        kp_expand(cols, x, g);
         for (int32_t j = 0; j < 4; ++j) {
             kp_col(&ch[j], cols + j * KP_ROWS, g->OH, y + j, g->ys, g->lo2, g->hi2, N, S);
         }
@@ -283,12 +303,20 @@ int en_dw_kx1_pairs(const en_conv_params *p, const en_requant *q, const en_dims 
     int16_t cols[4 * KP_ROWS] __attribute__((aligned(4)));
     kp_chan ch[4];
     const uint32_t lanes = 0x00010001u;
-    const kp_geo g = {H, pt, T, OH, OW,
-                      (int32_t)(((uint32_t)(-q->input_zp) & 0xFFFFu) * lanes),
-                      (int32_t)(((uint32_t)q->act_min & 0xFFFFu) * lanes),
-                      (int32_t)(((uint32_t)q->act_max & 0xFFFFu) * lanes),
-                      ((uint32_t)q->input_zp & 0xFFu) * 0x01010101u,
-                      (size_t)in_dims->w * (size_t)C, (size_t)OW * (size_t)C, (size_t)p->stride_w * (size_t)C, (size_t)C};
+    kp_geo g;
+    g.pt = pt;
+    g.rows = T - pt < H ? T - pt : H;
+    g.off2 = (int32_t)(((uint32_t)(-q->input_zp) & 0xFFFFu) * lanes);
+    g.lo2 = (int32_t)(((uint32_t)q->act_min & 0xFFFFu) * lanes);
+    g.hi2 = (int32_t)(((uint32_t)q->act_max & 0xFFFFu) * lanes);
+    g.OH = OH;
+    g.OW = OW;
+    g.pad = ((uint32_t)q->input_zp & 0xFFu) * 0x01010101u;
+    g.rs = (size_t)in_dims->w * (size_t)C;
+    g.ys = (size_t)OW * (size_t)C;
+    g.xcol = (size_t)p->stride_w * (size_t)C;
+    g.ycol = (size_t)C;
+    kp_layout(&g, T);
     const kp_fn run = kp_pick(n, sh);
     for (int32_t c0 = 0; c0 < C; c0 += 4) {
         for (int32_t j = 0; j < 4; ++j) {
