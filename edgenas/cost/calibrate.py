@@ -22,6 +22,7 @@ import numpy as np
 
 from ..boards import Board, board_for_target
 from ..deploy import compile_graph, structure_graph
+from ..deploy.codegen import depthwise_entry
 from ..deploy.ir import Graph, Op, QuantParams, Tensor
 from ..scratch import scratch_dir
 from ..targets.cortex_m.build import build_firmware
@@ -54,15 +55,16 @@ def measure_build(spec: SpaceSpec, arch: Arch, board: Board, work_dir: Path) -> 
     }
 
 
-def kx1_graph() -> Graph:
-    """One 3x1 depthwise layer over a [1, 49, 10, 16] map (keyword-spotting sized): the smallest
-    model whose firmware links ``en_dwconv2d_kx1_s8``."""
+def kx1_graph(taps: int = 3) -> Graph:
+    """One ``taps`` x 1 depthwise layer over a [1, 49, 10, 16] map (keyword-spotting sized): the
+    smallest model whose firmware links the entry point of that kernel height
+    (``en_dwconv2d_kx1_s8``, or ``en_dwconv2d_kx1_long_s8`` from 5 taps)."""
     q = QuantParams((0.05,), (0,))
     c = 16
     tensors = {
         "x": Tensor("x", (1, 49, 10, c), "int8", q),
-        "w": Tensor("w", (1, 3, 1, c), "int8", QuantParams((0.01,) * c, (0,) * c, axis=3),
-                    data=np.ones((1, 3, 1, c), np.int8)),
+        "w": Tensor("w", (1, taps, 1, c), "int8", QuantParams((0.01,) * c, (0,) * c, axis=3),
+                    data=np.ones((1, taps, 1, c), np.int8)),
         "b": Tensor("b", (c,), "int32", QuantParams((0.0005,) * c, (0,) * c), data=np.zeros(c, np.int32)),
         "y": Tensor("y", (1, 49, 10, c), "int8", q),
     }
@@ -70,20 +72,24 @@ def kx1_graph() -> Graph:
     return Graph(tensors, [Op("depthwise_conv2d", ["x", "w", "b"], ["y"], attrs, name="dw")], ["x"], ["y"], name="kx1_step")
 
 
-def measure_kx1_step(board: Board, work_dir: Path) -> dict:
-    """Flash the Kx1 depthwise strategy adds, from two linked ELFs of the same one-layer model:
-    as compiled (calling ``en_dwconv2d_kx1_s8``) and with that call renamed to
-    ``en_dwconv2d_s8`` (nothing else differs, so --gc-sections drops exactly the strategy)."""
+def measure_kx1_step(board: Board, work_dir: Path, taps: int = 3) -> dict:
+    """Flash a Kx1 depthwise strategy adds, from two linked ELFs of the same one-layer model
+    (:func:`kx1_graph`): as compiled (calling the entry point of its kernel height) and with that
+    call renamed to ``en_dwconv2d_s8`` (nothing else differs, so --gc-sections drops exactly the
+    strategy)."""
+    graph = kx1_graph(taps)
+    entry = depthwise_entry((taps, 1), (1, 1))
     src = work_dir / "src"
-    compile_graph(kx1_graph(), src)
+    compile_graph(graph, src)
     sizes = {}
     for tag in ("kx1", "plain"):
         if tag == "plain":
             for f in src.glob("*.c"):
-                f.write_text(f.read_text().replace("en_dwconv2d_kx1_s8(", "en_dwconv2d_s8("))
+                f.write_text(f.read_text().replace(f"{entry}(", "en_dwconv2d_s8("))
         firmware = build_firmware(src, board, work_dir / f"build-{tag}")
         sizes[tag] = elf_memory(firmware.elf)["flash_bytes"]
-    return {"kx1_dw_bytes": sizes["kx1"] - sizes["plain"], "with_bytes": sizes["kx1"], "without_bytes": sizes["plain"]}
+    return {"entry": entry, "dw_bytes": sizes["kx1"] - sizes["plain"], "with_bytes": sizes["kx1"],
+            "without_bytes": sizes["plain"]}
 
 
 def _fit(layers: list[int], values: list[int], strided_dw: list[bool] | None = None) -> dict:
@@ -124,11 +130,14 @@ def calibrate_core(core: str, *, samples: int = 6, seed: int = 0) -> dict:
                  - r["stack_reserve_bytes"] for r in records]
     strided = [r["strided_dw"] for r in records]
     flash = _fit(layers, flash_extra, strided)
-    with scratch_dir("calibrate-kx1") as tmp:
-        kx1 = measure_kx1_step(board, Path(tmp))
-    flash["kx1_dw_bytes"] = float(kx1["kx1_dw_bytes"])
+    steps = {}
+    for key, taps in (("kx1", 3), ("kx1_long", 5)):
+        with scratch_dir(f"calibrate-{key}") as tmp:
+            steps[key] = measure_kx1_step(board, Path(tmp), taps)
+        flash[f"{key}_dw_bytes"] = float(steps[key]["dw_bytes"])
     return {"board": board.name, "cflags": list(board.cflags), "opt": "-O2", "space": spec.name,
-            "flash": flash, "ram": _fit(layers, ram_extra), "builds": records, "kx1_step": kx1}
+            "flash": flash, "ram": _fit(layers, ram_extra), "builds": records,
+            "kx1_step": steps["kx1"], "kx1_long_step": steps["kx1_long"]}
 
 
 def _align16(n: int) -> int:
@@ -145,8 +154,8 @@ def main(argv: list[str] | None = None) -> None:
     table = {"schema": 1, "toolchain": _toolchain(), "runtime_sources": sources_hash(),
              "method": "python -m edgenas.cost.calibrate: real builds of mcu-mbv2 subnets, ELF sizes, "
                        "least-squares fit of overhead = base + per_layer * layers (flash: + strided_dw_bytes when a layer "
-                       "calls the strided depthwise entry point); kx1_dw_bytes: flash of a one-layer 3x1 depthwise "
-                       "model minus the same sources calling en_dwconv2d_s8 (measure_kx1_step)",
+                       "calls the strided depthwise entry point); kx1_dw_bytes / kx1_long_dw_bytes: flash of a one-layer "
+                       "3x1 / 5x1 depthwise model minus the same sources calling en_dwconv2d_s8 (measure_kx1_step)",
              "cores": {core: calibrate_core(core) for core in cores}}
     Path(OVERHEAD_TABLE).write_text(json.dumps(table, indent=1) + "\n")
     print(OVERHEAD_TABLE)

@@ -146,6 +146,12 @@ def uses_kx1_depthwise(spec: SpaceSpec, arch: Arch) -> bool:
     return any(codegen.kx1_window(_kernel_hw(k)) for _, k in _deployed_kernels(spec, arch))
 
 
+def uses_kx1_long_depthwise(spec: SpaceSpec, arch: Arch) -> bool:
+    """The same for ``en_dwconv2d_kx1_long_s8`` (K x 1 kernels of 5 taps and more,
+    :func:`edgenas.deploy.codegen.kx1_long_window`)."""
+    return any(codegen.kx1_long_window(_kernel_hw(k)) for _, k in _deployed_kernels(spec, arch))
+
+
 def _deployed_kernels(spec: SpaceSpec, arch: Arch) -> list[tuple[BlockPlan, int]]:
     """Each block with the depthwise kernel its compiled model runs (dead taps cropped)."""
     return [(b, cropped_kernel(b.in_size, b.kernel, b.stride)) for b in plan_net(spec, arch).blocks]

@@ -22,7 +22,7 @@ from ..errors import UsageError
 from ..space import Arch, BlockChoice, SpaceSpec, same_out
 from . import memory
 from .metrics import (LayerCost, block_layers, kernel_calls, prefix_layers, tail_layers, uses_kx1_depthwise,
-                      uses_strided_depthwise)
+                      uses_kx1_long_depthwise, uses_strided_depthwise)
 from .overhead import FirmwareOverhead, overhead_for_board
 
 METRICS = ("sram_bytes", "flash_bytes", "latency", "macs", "params", "arena_bytes", "model_flash_bytes")
@@ -231,7 +231,8 @@ class CostModel:
         calls = kernel_calls(self.spec, arch)
         in_bytes = arch.resolution * arch.resolution * self.spec.in_channels
         return (model_flash + self.overhead.flash_bytes(calls, uses_strided_depthwise(self.spec, arch),
-                                                            uses_kx1_depthwise(self.spec, arch)),
+                                                            uses_kx1_depthwise(self.spec, arch),
+                                                            uses_kx1_long_depthwise(self.spec, arch)),
                 arena + self.overhead.ram_bytes(calls, in_bytes, self.spec.num_classes))
 
     def metrics(self, arch: Arch) -> Metrics:

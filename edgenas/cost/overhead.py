@@ -32,6 +32,7 @@ class FirmwareOverhead:
         flash_base_bytes, flash_per_layer_bytes: flash besides ``en_w_*`` weights.
         flash_strided_dw_bytes: code the strided depthwise strategy adds when a layer calls it.
         flash_kx1_dw_bytes: code the Kx1 depthwise strategy adds when a layer calls it.
+        flash_kx1_long_dw_bytes: the same for the long-Kx1 (row-pair) strategy.
         ram_base_bytes, ram_per_layer_bytes: RAM besides arena, I/O copies and stack reserve.
         stack_reserve_bytes: the stack reserve the linker script places after ``.bss``.
         flash_max_residual_bytes, ram_max_residual_bytes: worst fit error over the calibration builds.
@@ -44,16 +45,20 @@ class FirmwareOverhead:
     ram_per_layer_bytes: float
     flash_strided_dw_bytes: float = 0.0
     flash_kx1_dw_bytes: float = 0.0
+    flash_kx1_long_dw_bytes: float = 0.0
     stack_reserve_bytes: int = DEFAULT_STACK_BYTES
     flash_max_residual_bytes: float = 0.0
     ram_max_residual_bytes: float = 0.0
 
-    def flash_bytes(self, layers: int, strided_dw: bool = False, kx1_dw: bool = False) -> int:
+    def flash_bytes(self, layers: int, strided_dw: bool = False, kx1_dw: bool = False,
+                    kx1_long_dw: bool = False) -> int:
         """Flash used besides the model weights by a model of ``layers`` kernel calls (with
-        ``strided_dw`` / ``kx1_dw``: one that calls the strided / Kx1 depthwise entry point)."""
+        ``strided_dw`` / ``kx1_dw`` / ``kx1_long_dw``: one that calls the strided / Kx1 /
+        long-Kx1 depthwise entry point)."""
         return int(round(self.flash_base_bytes + self.flash_per_layer_bytes * layers
                          + (self.flash_strided_dw_bytes if strided_dw else 0.0)
-                         + (self.flash_kx1_dw_bytes if kx1_dw else 0.0)))
+                         + (self.flash_kx1_dw_bytes if kx1_dw else 0.0)
+                         + (self.flash_kx1_long_dw_bytes if kx1_long_dw else 0.0)))
 
     def ram_bytes(self, layers: int, input_bytes: int, output_bytes: int) -> int:
         """RAM besides the arena: harness I/O copies (16-aligned), fixed state, stack reserve."""
@@ -85,6 +90,7 @@ def overhead_for_core(core: str) -> FirmwareOverhead:
         flash_per_layer_bytes=entry["flash"]["per_layer_bytes"],
         flash_strided_dw_bytes=entry["flash"].get("strided_dw_bytes", 0.0),
         flash_kx1_dw_bytes=entry["flash"].get("kx1_dw_bytes", 0.0),
+        flash_kx1_long_dw_bytes=entry["flash"].get("kx1_long_dw_bytes", 0.0),
         ram_base_bytes=entry["ram"]["base_bytes"],
         ram_per_layer_bytes=entry["ram"]["per_layer_bytes"],
         stack_reserve_bytes=int(entry["builds"][0]["stack_reserve_bytes"]),

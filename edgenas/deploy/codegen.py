@@ -469,16 +469,26 @@ def strided_window(kernel: tuple[int, int], stride: tuple[int, int], dilation: t
             and STRIDED_TAPS[0] <= kernel[0] * kernel[1] <= STRIDED_TAPS[1])
 
 
-KX1_TAPS = (2, 32)
+KX1_TAPS = (2, 4)
 """Kernel heights the runtime's Kx1 depthwise entry point takes (kernels.h)."""
+KX1_LONG_TAPS = (5, 32)
+"""Kernel heights its long-Kx1 entry point takes (kernels.h: row pairs)."""
 
 
 def kx1_window(kernel: tuple[int, int], dilation: tuple[int, int] = (1, 1)) -> bool:
     """Whether a depthwise layer calls ``en_dwconv2d_kx1_s8``: an undilated K x 1 kernel with
-    2 <= K <= 32 (audio models' time kernels). Chosen here, per layer, so firmware without such
+    2 <= K <= 4 (audio models' short time kernels). Chosen here, per layer, so firmware without such
     layers does not link that strategy; the kernel still checks the call and falls back, so this
     only decides code size and speed, never results."""
     return tuple(dilation) == (1, 1) and kernel[1] == 1 and KX1_TAPS[0] <= kernel[0] <= KX1_TAPS[1]
+
+
+def kx1_long_window(kernel: tuple[int, int], dilation: tuple[int, int] = (1, 1)) -> bool:
+    """Whether a depthwise layer calls ``en_dwconv2d_kx1_long_s8``: an undilated K x 1 kernel
+    with 5 <= K <= 32, whose strategy (two taps per multiply) costs code that short kernels
+    need not link."""
+    return (tuple(dilation) == (1, 1) and kernel[1] == 1
+            and KX1_LONG_TAPS[0] <= kernel[0] <= KX1_LONG_TAPS[1])
 
 
 DW3X3_CHANNELS = 4
@@ -514,11 +524,13 @@ def dw3x3_window(kernel: tuple[int, int], stride: tuple[int, int], dilation: tup
 def depthwise_entry(kernel: tuple[int, int], stride: tuple[int, int], dilation: tuple[int, int] = (1, 1),
                     in_shape: tuple[int, ...] | None = None, out_shape: tuple[int, ...] | None = None,
                     in_place: bool = False) -> str:
-    """The runtime function a depthwise layer calls (one of four with the same contract);
+    """The runtime function a depthwise layer calls (one of five with the same contract);
     the shapes (NHWC) and whether it runs in place let 3x3 layers take their own entry point
     (:func:`dw3x3_window`)."""
     if kx1_window(kernel, dilation):
         return "en_dwconv2d_kx1_s8"
+    if kx1_long_window(kernel, dilation):
+        return "en_dwconv2d_kx1_long_s8"
     if strided_window(kernel, stride, dilation):
         return "en_dwconv2d_strided_s8"
     if dw3x3_window(kernel, stride, dilation, in_shape, out_shape, in_place):

@@ -100,11 +100,13 @@ def test_strided_depthwise_use_matches_the_compiled_calls(tmp_path):
 def test_kx1_depthwise_code_is_costed_only_when_called():
     """Square-kernel spaces never link the Kx1 strategy; the overhead adds its measured bytes
     only for a model that calls it."""
-    from edgenas.cost.metrics import uses_kx1_depthwise
+    from edgenas.cost.metrics import uses_kx1_depthwise, uses_kx1_long_depthwise
     from edgenas.cost.overhead import overhead_for_core
 
     spec = get_space("mcu-mbv2")
     assert not uses_kx1_depthwise(spec, largest_arch(spec))
+    assert not uses_kx1_long_depthwise(spec, largest_arch(spec))
     o = overhead_for_core("cortex-m7")
-    assert o.flash_kx1_dw_bytes > 1000
+    assert o.flash_kx1_dw_bytes > 1000 and o.flash_kx1_long_dw_bytes > 1000
     assert o.flash_bytes(10, kx1_dw=True) - o.flash_bytes(10) == round(o.flash_kx1_dw_bytes)
+    assert o.flash_bytes(10, kx1_long_dw=True) - o.flash_bytes(10) == round(o.flash_kx1_long_dw_bytes)

@@ -367,7 +367,8 @@ def test_host_run_in_chunks_equals_one_call(tmp_path: Path) -> None:
     ((3, 1), (2, 1), (1, 1), "en_dwconv2d_kx1_s8"),
     ((2, 1), (2, 2), (1, 1), "en_dwconv2d_kx1_s8"),
     ((4, 1), (1, 1), (1, 1), "en_dwconv2d_kx1_s8"),
-    ((10, 1), (2, 1), (1, 1), "en_dwconv2d_kx1_s8"),  # long time kernels: row pairs
+    ((5, 1), (1, 1), (1, 1), "en_dwconv2d_kx1_long_s8"),  # long time kernels: row pairs
+    ((10, 1), (2, 1), (1, 1), "en_dwconv2d_kx1_long_s8"),
     ((33, 1), (1, 1), (1, 1), "en_dwconv2d_s8"),      # past the row-pair strategy's taps
     ((3, 1), (1, 1), (2, 1), "en_dwconv2d_s8"),       # dilated
     ((1, 3), (1, 1), (1, 1), "en_dwconv2d_s8"),

@@ -237,8 +237,8 @@ def conv_add(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, q: Quant, a:
 def dwconv(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, q: Quant, stride: tuple[int, int],
            pad: tuple[int, int], out_hw: tuple[int, int], in_place: bool = False,
            dilation: tuple[int, int] = (1, 1), kx1: bool = False) -> Call:
-    """en_dwconv2d_s8 (kx1: en_dwconv2d_kx1_s8): w [1, KH, KW, C]; in place with a scratch of one
-    channel plane."""
+    """en_dwconv2d_s8 (kx1: en_dwconv2d_kx1_s8, or en_dwconv2d_kx1_long_s8 from 5 taps): w [1, KH,
+    KW, C]; in place with a scratch of one channel plane."""
     b = _Blob(OP_DWCONV_KX1 if kx1 else OP_DWCONV)
     b.quant(q)
     b.conv(stride, dilation, pad)

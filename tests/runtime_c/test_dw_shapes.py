@@ -1,4 +1,4 @@
-"""The arm depthwise kernels (arm/dwconv2d_s8.c, arm/dwconv2d_kx1_s8.c) are bit-exact with the reference on every shape.
+"""The arm depthwise kernels (arm/dwconv2d_s8.c, arm/dwconv2d_kx1_s8.c, arm/dwconv2d_kx1_long_s8.c) are bit-exact with the reference on every shape.
 
 The arm build picks a strategy per call (the row engine in channel groups of 4/2/1, transposed
 for Kx1 kernels, in tiles for rows too wide for its stack ring, chunked requantisation for long

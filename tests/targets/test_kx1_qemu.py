@@ -1,12 +1,13 @@
-"""Integration: en_dwconv2d_kx1_s8's target-only code (the hand-scheduled 3x1 column loops at
-stride 1 and 2, built only for DSP cores) is bit-exact in QEMU.
+"""Integration: en_dwconv2d_kx1_s8's and en_dwconv2d_kx1_long_s8's target-only code (the
+hand-scheduled 3x1 column loops at stride 1 and 2, the row pairs' PKH / SSUB16 / SEL, built only
+for DSP cores) is bit-exact in QEMU.
 
 The host tests (tests/runtime_c/test_dw_shapes.py) run the arm sources with the C column walk in
 place of the assembly; here the kernel-server firmware runs random en_dwconv2d_kx1_s8 calls on
 the emulated M4 and M7 (-O2 and -O0: the loops are naked functions, the same at any level; the
 compiled C around them is not) and every call's bytes must equal the host reference build's:
-3x1 at stride 1 and 2 (and 2x1 and 4x1, which other paths take, and 5x1 to 31x1, the row-pair
-strategy of arm/dw_kx1_pairs.c with its unrolled and its looped windows), SAME, VALID and explicit
+3x1 at stride 1 and 2 (and 2x1 and 4x1, which other paths take, and 5x1 to 31x1 through the
+long-Kx1 entry point, with its unrolled and its looped windows), SAME, VALID and explicit
 padding that leaves a padded last output or two, heights from 1, 1-D series and several
 columns, channel counts in groups of 4 (and odd ones, which fall back), in place and not,
 batches, ReLU with the output zero point as its floor (the loops' case) as well as other

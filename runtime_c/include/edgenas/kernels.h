@@ -220,17 +220,28 @@ en_status en_dwconv2d_strided_s8(const en_conv_params *p, const en_requant *q,
                                  const en_dims *out_dims, int8_t *out, void *scratch);
 
 /** en_dwconv2d_s8 for the layers the compiler found to have a K x 1 kernel (undilated, 2 <= K <=
- *  32: audio models' time kernels). Same contract and results. The arm build runs kernels of 5
- *  taps and more with its row-pair strategy (arm/dw_kx1_pairs.c: each image column expanded once
- *  to int16 row pairs on the stack, up to 4 KB, two taps per SMLAD) and shorter ones with its Kx1
- *  strategy (int8 rows read straight down image columns, four channels per load) when their plans
- *  allow, else as en_dwconv2d_s8; other builds are en_dwconv2d_s8. A separate entry point,
+ *  4: audio models' short time kernels). Same contract and results. The arm build runs them with its
+ *  Kx1 strategy (int8 rows read straight down image columns, four channels per load) when its
+ *  plan allows, else as en_dwconv2d_s8; other builds are en_dwconv2d_s8. A separate entry point,
  *  chosen at compile time (edgenas.deploy.codegen.kx1_window), so firmware without such layers
  *  does not link the strategy's code. */
 en_status en_dwconv2d_kx1_s8(const en_conv_params *p, const en_requant *q,
                              const en_dims *in_dims, const int8_t *in,
                              const en_dims *w_dims, const int8_t *w, const int32_t *bias,
                              const en_dims *out_dims, int8_t *out, void *scratch);
+
+/** en_dwconv2d_s8 for the layers the compiler found to have a K x 1 kernel of 5 to 32 taps
+ *  (undilated: audio models' long time kernels). Same contract and results. The arm build runs
+ *  them with its row-pair strategy (arm/dwconv2d_kx1_long_s8.c: each image column of a group of
+ *  four channels expanded once to int16 row pairs on the stack, up to 4 KB, two taps per SMLAD)
+ *  at stride_h 1 or 2 with channels a multiple of 4, else as en_dwconv2d_s8; other builds are
+ *  en_dwconv2d_s8. A separate entry point, chosen at compile time
+ *  (edgenas.deploy.codegen.kx1_long_window), so firmware without such layers does not link the
+ *  strategy's code. */
+en_status en_dwconv2d_kx1_long_s8(const en_conv_params *p, const en_requant *q,
+                                  const en_dims *in_dims, const int8_t *in,
+                                  const en_dims *w_dims, const int8_t *w, const int32_t *bias,
+                                  const en_dims *out_dims, int8_t *out, void *scratch);
 
 /** en_dwconv2d_s8 for the layers the compiler found to be 3x3 at stride 1 or 2 on both axes
  *  (undilated, SAME or VALID) with a channel count that is a multiple of 4, and rows of 8 to 128

@@ -8,7 +8,6 @@
 #include "edgenas/kernels.h"
 #include "internal/checks.h"
 #include "internal/dot_arm.h"
-#include "internal/dw_kx1_pairs.h"
 #include "internal/dw_small.h"
 #include "internal/fixedpoint.h"
 #include "internal/requant_fast.h"
@@ -54,9 +53,9 @@ static inline int32_t pack_lo16(int32_t lo, int32_t hi) { /* {lo.lo, hi.lo}: PKH
  * window in registers; the tap loop re-reads rows, so in place a column's tap-loop outputs wait
  * in a buffer (KX1_COL words) until the column is done, unless (stride 2) they start at an
  * output o >= pt, whose rows o * 2 - pt >= o no earlier output has written.
- * Kernels of KP_MIN_K taps and more go to the row-pair strategy first (arm/dw_kx1_pairs.c):
- * through the tap loop 10x1 measured 4.9 / 5.1 instructions per MAC (2-D s1 / s2), in row pairs
- * 3.0 / 3.6.
+ * Kernels of 5 taps and more have their own entry point (arm/dwconv2d_kx1_long_s8.c, row
+ * pairs): through the tap loop here 10x1 measured 4.9 / 5.1 instructions per MAC (2-D s1 / s2),
+ * in row pairs 3.0 / 3.6.
  *
  * Exactness: every product and partial sum is an exact integer (|x - zp| <= 255, |2w| <= 256,
  * at most KX1_MAX_K taps plus bias: the final 2 * acc fits int32, which en_rq_fits checks), so
@@ -725,8 +724,7 @@ en_status en_dwconv2d_kx1_s8(const en_conv_params *p, const en_requant *q, const
                              void *scratch) {
 #if EN_HAVE_DSP
     if (en_dw_check_args(p, q, in_dims, in, w_dims, w, out_dims, out, scratch) == EN_OK &&
-        (en_dw_kx1_pairs(p, q, in_dims, in, w_dims, w, bias, out_dims, out) ||
-         en_dw_small(p, q, in_dims, in, w_dims, w, bias, out_dims, out) ||
+        (en_dw_small(p, q, in_dims, in, w_dims, w, bias, out_dims, out) ||
          (kx1_plan(p, in_dims, w_dims, out_dims, out == in) &&
           dw_kx1(p, q, in_dims, in, w_dims, w, bias, out_dims, out)))) {
         return EN_OK;

@@ -100,7 +100,10 @@ static en_status run_call(const int32_t *h) {
         return en_conv2d_add_packed_s8(&p, &q, &a, &in_d, x, &w_d, w, bias, skip, &out_d, y);
     case OP_DWCONV:
         return en_dwconv2d_s8(&p, &q, &in_d, x, &w_d, w, bias, &out_d, y, at(h[H_SCRATCH]));
-    case OP_DWCONV_KX1:
+    case OP_DWCONV_KX1: /* the entry point the compiler calls for this kernel height */
+        if (w_d.h >= 5) {
+            return en_dwconv2d_kx1_long_s8(&p, &q, &in_d, x, &w_d, w, bias, &out_d, y, at(h[H_SCRATCH]));
+        }
         return en_dwconv2d_kx1_s8(&p, &q, &in_d, x, &w_d, w, bias, &out_d, y, at(h[H_SCRATCH]));
     case OP_ADD:
         return en_add_s8(&a, h[H_SIZE], x, skip, y);

@@ -1,11 +1,13 @@
-/* Long K x 1 depthwise kernels on ARMv7E-M: en_dw_kx1_pairs (internal/dw_kx1_pairs.h), same
- * results as ref/dwconv2d_s8.c.
+/* ARMv7E-M build of en_dwconv2d_kx1_long_s8 (K x 1 depthwise kernels of 5 to 32 taps, see
+ * kernels.h): same contract and results as ref/dwconv2d_s8.c. A separate file and entry point,
+ * so that firmware without such layers does not link this code (--gc-sections); calls the
+ * strategy does not take go to en_dwconv2d_s8.
  *
  * Which calls: undilated K x 1 kernels with KP_MIN_K <= K <= KP_MAX_K, stride_h 1 or 2 (any
  * stride_w), no left padding, channel counts that are multiples of 4, columns whose padded
  * window rows fit KP_ROWS, and requantisation in the SMMLAR form for every channel
  * (en_rq_fold_ok, en_rq_fits); in place only where output column ow lands on input column ow
- * (stride_w 1, OW = W, OH <= H). Others return 0 before anything is written.
+ * (stride_w 1, OW = W, OH <= H).
  *
  * Why: the short-kernel loops (arm/dwconv2d_kx1_s8.c) do one MAC an instruction on a pixel's
  * four channels at once (SMLABB / SMLATT), and the row engine spends 15 instructions an output
@@ -34,13 +36,15 @@
 #include <stddef.h>
 
 #include "edgenas/kernels.h"
+#include "internal/checks.h"
 #include "internal/dot_arm.h"
-#include "internal/dw_kx1_pairs.h"
 #include "internal/requant_fast.h"
 
 #if EN_HAVE_DSP
 
 enum {
+    KP_MIN_K = 5,
+    KP_MAX_K = 32,
     KP_ROWS = 512,              /* halfwords of one expanded channel column: 4 KB of stack */
     KP_WORDS = KP_MAX_K / 2 + 1 /* weight words of a window (stride 1: K / 2 + 1) */
 };
@@ -282,9 +286,10 @@ static kp_fn kp_pick(int32_t n, int32_t sh) {
     return n == 3 ? kp_run_3_2 : (n == 5 ? kp_run_5_2 : kp_run_n_2);
 }
 
-int en_dw_kx1_pairs(const en_conv_params *p, const en_requant *q, const en_dims *in_dims,
-                    const int8_t *in, const en_dims *w_dims, const int8_t *w, const int32_t *bias,
-                    const en_dims *out_dims, int8_t *out) {
+/* Runs the call and returns 1 when the strategy takes it; 0, having written nothing, otherwise. */
+static int kp_take(const en_conv_params *p, const en_requant *q, const en_dims *in_dims,
+                   const int8_t *in, const en_dims *w_dims, const int8_t *w, const int32_t *bias,
+                   const en_dims *out_dims, int8_t *out) {
     const int32_t K = w_dims->h, sh = p->stride_h, C = in_dims->c, H = in_dims->h, OH = out_dims->h;
     const int32_t OW = out_dims->w, pt = p->pad_top;
     const int32_t n = sh == 1 ? K / 2 + 1 : (K + 1) / 2; /* weight words a window */
@@ -330,3 +335,16 @@ int en_dw_kx1_pairs(const en_conv_params *p, const en_requant *q, const en_dims 
 }
 
 #endif
+
+en_status en_dwconv2d_kx1_long_s8(const en_conv_params *p, const en_requant *q,
+                                  const en_dims *in_dims, const int8_t *in, const en_dims *w_dims,
+                                  const int8_t *w, const int32_t *bias, const en_dims *out_dims,
+                                  int8_t *out, void *scratch) {
+#if EN_HAVE_DSP
+    if (en_dw_check_args(p, q, in_dims, in, w_dims, w, out_dims, out, scratch) == EN_OK &&
+        kp_take(p, q, in_dims, in, w_dims, w, bias, out_dims, out)) {
+        return EN_OK;
+    }
+#endif
+    return en_dwconv2d_s8(p, q, in_dims, in, w_dims, w, bias, out_dims, out, scratch);
+}
