@@ -20,14 +20,19 @@
  * the four channels gives {c, c+2} and {c+1, c+3} (SXTAB16); PKHBT / PKHTB of two rows give
  * each channel's row pair, one word store each.
  *
- * Windows (A_j: the word at halfwords 2j, 2j+1 of a window's start, w_i = 0 outside [0, K)):
- *  - stride 1, two outputs per step from the same words: out0 = sum_j SMLAD(A_j, {w_2j,
- *    w_2j+1}), out1 = sum_j SMLAD(A_j, {w_2j-1, w_2j}), j < K / 2 + 1: one LDR, one LDRD of
- *    the two weight words and two SMLAD per four MACs;
- *  - stride 2, out o starts at word o: out0 = sum_j SMLAD(A_{o+j}, {w_2j, w_2j+1}) and out1 the
- *    same from A_{o+1+j}, sharing each weight word and all but one load.
+ * Windows (A_j: the word at halfwords 2j, 2j+1 of a window's start, w_i = 0 outside [0, K)),
+ * four outputs of one channel a step (kp_col):
+ *  - stride 1: out0 = sum_j SMLAD(A_j, {w_2j, w_2j+1}) and out1 = sum_j SMLAD(A_j, {w_2j-1,
+ *    w_2j}) from the same words, j < K / 2 + 1, and out2, out3 alike from the words one on;
+ *  - stride 2: out o + i starts at word o + i, sum_j SMLAD(A_{o+i+j}, {w_2j, w_2j+1}), the four
+ *    sharing each weight word and all but one load per word.
  * Weights and bias are stored doubled, so a sum is the 2 * acc that SMMLAR wants
- * (en_rq_fold_doubled), and the output is clamped to the activation range and stored.
+ * (en_rq_fold_doubled); outputs are requantised in pairs (kp_out2) and stored.
+ *
+ * Cost (M7, kernel_sweep's 16x16 maps, worst over 6 channel counts): 10x1 3.0 / 3.6 instructions
+ * per MAC at stride 1 / 2 (the row engine 4.0 / 5.3), 5x1 4.8 / 6.4 (6.8 / 9.2): at 5 taps the
+ * pair requantisation (about 7 instructions an output) and, at stride 2, the expansion of two
+ * new rows per output weigh as much as the multiply-adds.
  *
  * Exactness: |x - zp| <= 255, |2 w| <= 256 and at most 32 taps, so with the en_rq_fits bound on
  * the bias every product and partial sum is an exact int32 and only the summation order
