@@ -480,15 +480,19 @@ def kx1_window(kernel: tuple[int, int], dilation: tuple[int, int] = (1, 1)) -> b
     2 <= K <= 4 (audio models' short time kernels). Chosen here, per layer, so firmware without such
     layers does not link that strategy; the kernel still checks the call and falls back, so this
     only decides code size and speed, never results."""
-    return tuple(dilation) == (1, 1) and kernel[1] == 1 and KX1_TAPS[0] <= kernel[0] <= KX1_TAPS[1]
+    return _kx1_taps_in(kernel, dilation, KX1_TAPS)
 
 
 def kx1_long_window(kernel: tuple[int, int], dilation: tuple[int, int] = (1, 1)) -> bool:
     """Whether a depthwise layer calls ``en_dwconv2d_kx1_long_s8``: an undilated K x 1 kernel
     with 5 <= K <= 32, whose strategy (two taps per multiply) costs code that short kernels
     need not link."""
-    return (tuple(dilation) == (1, 1) and kernel[1] == 1
-            and KX1_LONG_TAPS[0] <= kernel[0] <= KX1_LONG_TAPS[1])
+    return _kx1_taps_in(kernel, dilation, KX1_LONG_TAPS)
+
+
+def _kx1_taps_in(kernel: tuple[int, int], dilation: tuple[int, int], taps: tuple[int, int]) -> bool:
+    """An undilated K x 1 kernel with K in the inclusive range ``taps``."""
+    return tuple(dilation) == (1, 1) and kernel[1] == 1 and taps[0] <= kernel[0] <= taps[1]
 
 
 DW3X3_CHANNELS = 4
