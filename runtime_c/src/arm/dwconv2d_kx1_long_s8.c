@@ -63,28 +63,6 @@ typedef struct {
 
 #define KP_AI static inline __attribute__((always_inline))
 
-static inline int32_t kp_pack(int32_t lo, int32_t hi) {
-    return (int32_t)(((uint32_t)lo & 0xFFFFu) | ((uint32_t)hi << 16));
-}
-
-#if defined(__ARM_FEATURE_DSP) && !defined(EN_EMULATE_DSP)
-static inline int32_t kp_pkhbt(int32_t a, int32_t b) { /* {a.lo, b.lo} */
-    int32_t r;
-    __asm("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
-    return r;
-}
-static inline int32_t kp_pkhtb(int32_t a, int32_t b) { /* {b.hi, a.hi} */
-    int32_t r;
-    __asm("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(a), "r"(b));
-    return r;
-}
-#else
-static inline int32_t kp_pkhbt(int32_t a, int32_t b) { return kp_pack(a, b); }
-static inline int32_t kp_pkhtb(int32_t a, int32_t b) {
-    return (int32_t)(((uint32_t)a & 0xFFFF0000u) | ((uint32_t)b >> 16));
-}
-#endif
-
 /* Whether channel c's requantisation takes the SMMLAR form with K taps. */
 static int kp_fits(const en_requant *q, const int32_t *bias, int32_t K, int32_t c) {
     const int32_t shift = q->shift[q->per_channel ? c : 0], b = bias != NULL ? bias[c] : 0;
@@ -104,10 +82,10 @@ static void kp_chan_make(kp_chan *ch, const en_requant *q, const int8_t *w, cons
     }
     for (int32_t j = 0; j < n; ++j) {
         if (sh == 1) {
-            ch->w[2 * j] = kp_pack(taps[2 * j + 1], taps[2 * j + 2]);
-            ch->w[2 * j + 1] = kp_pack(taps[2 * j], taps[2 * j + 1]);
+            ch->w[2 * j] = en_pack16(taps[2 * j + 1], taps[2 * j + 2]);
+            ch->w[2 * j + 1] = en_pack16(taps[2 * j], taps[2 * j + 1]);
         } else {
-            ch->w[j] = kp_pack(taps[2 * j + 1], taps[2 * j + 2]);
+            ch->w[j] = en_pack16(taps[2 * j + 1], taps[2 * j + 2]);
         }
     }
     ch->b2 = (int32_t)((uint32_t)b << 1);
@@ -122,17 +100,7 @@ static void kp_chan_make(kp_chan *ch, const en_requant *q, const int8_t *w, cons
 KP_AI int32_t kp_out2(const kp_chan *ch, int32_t s0, int32_t s1, int32_t lo2, int32_t hi2) {
     const int32_t v0 = en_ssat8(en_rq_fold_doubled(s0, ch->m, ch->k, ch->r));
     const int32_t v1 = en_ssat8(en_rq_fold_doubled(s1, ch->m, ch->k, ch->r));
-#if defined(__ARM_FEATURE_DSP) && !defined(EN_EMULATE_DSP)
-    int32_t v = kp_pkhbt(v0, v1);
-    (void)__ssub16((int16x2_t)v, (int16x2_t)lo2);
-    v = (int32_t)__sel((uint8x4_t)v, (uint8x4_t)lo2);
-    (void)__ssub16((int16x2_t)hi2, (int16x2_t)v);
-    return (int32_t)__sel((uint8x4_t)v, (uint8x4_t)hi2);
-#else
-    const int32_t lo = (int16_t)lo2, hi = (int16_t)hi2;
-    const int32_t a = v0 < lo ? lo : (v0 > hi ? hi : v0), b = v1 < lo ? lo : (v1 > hi ? hi : v1);
-    return kp_pack(a, b);
-#endif
+    return en_min16x2(en_max16x2(en_pkhbt(v0, v1), lo2), hi2);
 }
 
 /* Halfwords t, t + 1 (t even) of the four columns from two pixel words of four channels:
@@ -140,10 +108,10 @@ KP_AI int32_t kp_out2(const kp_chan *ch, int32_t s0, int32_t s1, int32_t lo2, in
 KP_AI void kp_pair(int16_t *d, int32_t t, uint32_t v0, uint32_t v1, int32_t off2) {
     const int32_t e0 = __sxtab16(off2, (int8x4_t)v0), o0 = en_sxtab16_ror8(off2, v0);
     const int32_t e1 = __sxtab16(off2, (int8x4_t)v1), o1 = en_sxtab16_ror8(off2, v1);
-    *(kp_w32 *)(d + t) = kp_pkhbt(e0, e1);
-    *(kp_w32 *)(d + KP_ROWS + t) = kp_pkhbt(o0, o1);
-    *(kp_w32 *)(d + 2 * KP_ROWS + t) = kp_pkhtb(e1, e0);
-    *(kp_w32 *)(d + 3 * KP_ROWS + t) = kp_pkhtb(o1, o0);
+    *(kp_w32 *)(d + t) = en_pkhbt(e0, e1);
+    *(kp_w32 *)(d + KP_ROWS + t) = en_pkhbt(o0, o1);
+    *(kp_w32 *)(d + 2 * KP_ROWS + t) = en_pkhtb(e0, e1);
+    *(kp_w32 *)(d + 3 * KP_ROWS + t) = en_pkhtb(o0, o1);
 }
 
 /* Image row r's pixel word of the column at x, or the padding word (input_zp bytes, zero once

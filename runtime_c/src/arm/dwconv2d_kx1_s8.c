@@ -15,10 +15,6 @@
 #if EN_HAVE_DSP
 #define EN_AI static inline __attribute__((always_inline))
 
-static inline int32_t pack_lo16(int32_t lo, int32_t hi) { /* {lo.lo, hi.lo}: PKHBT */
-    return (int32_t)(((uint32_t)lo & 0xFFFFu) | ((uint32_t)hi << 16));
-}
-
 /* ---------------------------------------------------------------------------------------------
  * The Kx1 strategy (en_dwconv2d_kx1_s8): undilated K x 1 kernels, 2 <= K <= KX1_MAX_K, channel
  * counts that are multiples of 4, any stride (in place: stride_w 1), SAME or VALID.
@@ -75,17 +71,11 @@ typedef struct {
 } kx1_grp;
 
 #if defined(__ARM_FEATURE_DSP) && !defined(EN_EMULATE_DSP)
-static inline int32_t kx1_pkhbt(int32_t a, int32_t b) {
-    int32_t r;
-    __asm("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
-    return r;
-}
 #define kx1_sat_pair(v, zp2) ((uint32_t)__usat16(__shadd16((v), (int16x2_t)(zp2)), 8))
 #define kx1_uqsub8(a, b) ((uint32_t)__uqsub8((a), (b)))
 #define kx1_uadd8(a, b) ((uint32_t)__uadd8((a), (b)))
 #define kx1_usub8(a, b) ((uint32_t)__usub8((a), (b)))
 #else
-static inline int32_t kx1_pkhbt(int32_t a, int32_t b) { return pack_lo16(a, b); }
 static inline uint32_t kx1_sat_pair(int32_t v, uint32_t zp2) { /* USAT16(SHADD16(v, zp2), 8) */
     uint32_t r = 0;
     for (int i = 0; i < 2; ++i) {
@@ -119,8 +109,8 @@ EN_AI uint32_t kx1_out(const kx1_grp *g, int32_t a0, int32_t a1, int32_t a2, int
         y2 += y2 >> 31;
         y3 += y3 >> 31;
     }
-    const uint32_t ue = kx1_sat_pair(kx1_pkhbt(y0 >> g->r[0][0], y2 >> g->r[0][1]), g->zp2);
-    const uint32_t uo = kx1_sat_pair(kx1_pkhbt(y1 >> g->r[1][0], y3 >> g->r[1][1]), g->zp2);
+    const uint32_t ue = kx1_sat_pair(en_pkhbt(y0 >> g->r[0][0], y2 >> g->r[0][1]), g->zp2);
+    const uint32_t uo = kx1_sat_pair(en_pkhbt(y1 >> g->r[1][0], y3 >> g->r[1][1]), g->zp2);
     uint32_t u = ue | (uo << 8);
     if (GEN) {
         u = kx1_usub8(u, kx1_uqsub8(u, g->hi));
@@ -300,8 +290,8 @@ static int kx1_group(kx1_grp *g, const en_requant *q, const int8_t *w, const int
     }
     for (int32_t k = 0; k < K; ++k) {
         const int8_t *wt = w + (size_t)k * C + c0;
-        g->w[2 * k] = pack_lo16(2 * wt[0], 2 * wt[2]);
-        g->w[2 * k + 1] = pack_lo16(2 * wt[1], 2 * wt[3]);
+        g->w[2 * k] = en_pack16(2 * wt[0], 2 * wt[2]);
+        g->w[2 * k + 1] = en_pack16(2 * wt[1], 2 * wt[3]);
     }
     return 1;
 }

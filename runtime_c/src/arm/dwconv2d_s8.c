@@ -337,9 +337,6 @@ static void row_chan_make(row_chan *ch, const en_requant *q, const int32_t *bias
     ch->clamp = q->act_max < EN_INT8_MAX ? 2 : (q->act_min > EN_INT8_MIN ? 1 : 0);
 }
 
-static inline int32_t pack_lo16(int32_t lo, int32_t hi) { /* {lo.lo, hi.lo}: PKHBT */
-    return (int32_t)(((uint32_t)lo & 0xFFFFu) | ((uint32_t)hi << 16));
-}
 static inline int32_t pack_hi16(int32_t lo, int32_t hi) { /* {lo.hi, hi.hi}: PKHTB */
     return (int32_t)(((uint32_t)lo >> 16) | ((uint32_t)hi & 0xFFFF0000u));
 }
@@ -377,8 +374,8 @@ static void row_expand(int16_t *d, int32_t rc, int32_t khp, int32_t g, const int
             const uint32_t v0 = en_read_u32(x), v1 = en_read_u32(x + step);
             const int32_t e0 = __sxtab16(off2, (int8x4_t)v0), o0 = en_sxtab16_ror8(off2, v0);
             const int32_t e1 = __sxtab16(off2, (int8x4_t)v1), o1 = en_sxtab16_ror8(off2, v1);
-            *(en_w32a *)(void *)(d + i) = pack_lo16(e0, e1);
-            *(en_w32a *)(void *)(d1 + i) = pack_lo16(o0, o1);
+            *(en_w32a *)(void *)(d + i) = en_pack16(e0, e1);
+            *(en_w32a *)(void *)(d1 + i) = en_pack16(o0, o1);
             *(en_w32a *)(void *)(d2 + i) = pack_hi16(e0, e1);
             *(en_w32a *)(void *)(d3 + i) = pack_hi16(o0, o1);
         }
@@ -459,8 +456,8 @@ static void row_layout(const row_plan *v, const int8_t *w, int32_t C, int32_t c0
                 const int16_t *r1 = tap + (rot == 1 ? 0 : (rot == 0 ? 1 : 2)) * kw;
                 const int16_t *r2 = tap + (rot == 2 ? 0 : 2 - rot) * kw;
                 for (int32_t col = 0; col < kw; ++col) {
-                    wk[2 * col] = pack_lo16(r0[col], r1[col]);
-                    wk[2 * col + 1] = pack_lo16(r2[col], 0);
+                    wk[2 * col] = en_pack16(r0[col], r1[col]);
+                    wk[2 * col + 1] = en_pack16(r2[col], 0);
                 }
                 for (int32_t i = 2 * kw; i < n; ++i) {
                     wk[i] = 0; /* padding words */

@@ -81,36 +81,16 @@ _Static_assert(D3_CHH * 2 == 816, "d3_expand's asm: channel rows 816 bytes apart
 
 static inline void d3_store(int16_t *d, int32_t v) { __builtin_memcpy(d, &v, sizeof v); }
 
-/* {a.lo, b.lo} and {a.hi, b.hi}: one PKHBT / PKHTB each (GCC would use two instructions). */
-static inline int32_t d3_pkhbt(int32_t a, int32_t b) {
-#if defined(__ARM_FEATURE_DSP) && !defined(EN_EMULATE_DSP)
-    int32_t r;
-    __asm("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
-    return r;
-#else
-    return (int32_t)(((uint32_t)a & 0xFFFFu) | ((uint32_t)b << 16));
-#endif
-}
-static inline int32_t d3_pkhtb(int32_t a, int32_t b) {
-#if defined(__ARM_FEATURE_DSP) && !defined(EN_EMULATE_DSP)
-    int32_t r;
-    __asm("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(b), "r"(a));
-    return r;
-#else
-    return (int32_t)(((uint32_t)a >> 16) | ((uint32_t)b & 0xFFFF0000u));
-#endif
-}
-
 /* Two pixels (x, x + C) of four channels to each channel's {pixel j, pixel j + 1} at d + j. */
 static inline __attribute__((always_inline)) void d3_expand2(int16_t *d, const int8_t *x,
                                                              size_t C, int32_t off2) {
     const uint32_t v0 = en_read_u32(x), v1 = en_read_u32(x + C);
     const int32_t e0 = __sxtab16(off2, (int8x4_t)v0), o0 = en_sxtab16_ror8(off2, v0);
     const int32_t e1 = __sxtab16(off2, (int8x4_t)v1), o1 = en_sxtab16_ror8(off2, v1);
-    d3_store(d, d3_pkhbt(e0, e1));              /* channel c: lanes 0 of {c, c+2} */
-    d3_store(d + D3_CHH, d3_pkhbt(o0, o1));     /* c + 1 */
-    d3_store(d + 2 * D3_CHH, d3_pkhtb(e0, e1)); /* c + 2 */
-    d3_store(d + 3 * D3_CHH, d3_pkhtb(o0, o1)); /* c + 3 */
+    d3_store(d, en_pkhbt(e0, e1));              /* channel c: lanes 0 of {c, c+2} */
+    d3_store(d + D3_CHH, en_pkhbt(o0, o1));     /* c + 1 */
+    d3_store(d + 2 * D3_CHH, en_pkhtb(e0, e1)); /* c + 2 */
+    d3_store(d + 3 * D3_CHH, en_pkhtb(o0, o1)); /* c + 3 */
 }
 
 /* Pixels 0..W-1 of image row x (channels c0..c0+3 at x, C bytes apart) into the group's four
@@ -209,8 +189,8 @@ static void d3_chan_make(d3_chan *ch, const en_requant *q, const int8_t *w, cons
     for (int32_t kr = 0; kr < 3; ++kr) {
         const int8_t *r = w + kr * v->w_row + c;
         const int32_t w0 = r[0], w1 = r[v->w_col], w2 = r[2 * v->w_col];
-        ch->wk[kr][0] = d3_pkhbt(w0, w1);
-        ch->wk[kr][1] = stride == 1 ? d3_pkhbt(w1, w2) : w2;
+        ch->wk[kr][0] = en_pkhbt(w0, w1);
+        ch->wk[kr][1] = stride == 1 ? en_pkhbt(w1, w2) : w2;
     }
     ch->wk[3][0] = ch->wk[0][0], ch->wk[3][1] = ch->wk[0][1];
     ch->wk[4][0] = ch->wk[1][0], ch->wk[4][1] = ch->wk[1][1];
@@ -361,26 +341,6 @@ static void d3_acc_s2(const int16_t *x, int32_t wa0, int32_t wa1, int32_t wa2, i
 }
 #endif
 
-/* max(v, lo) and min(v, hi) for v, lo, hi in int8: on the target one SSUB16 (GE flags of the
- * low halfword) and one SEL, instead of CMP, IT and MOV; the high halfword is don't-care, as
- * only the low byte is stored. */
-static inline int32_t d3_max(int32_t v, int32_t lo) {
-#if defined(__ARM_FEATURE_DSP) && !defined(EN_EMULATE_DSP)
-    (void)__ssub16((int16x2_t)v, (int16x2_t)lo);
-    return (int32_t)__sel((uint8x4_t)v, (uint8x4_t)lo);
-#else
-    return v < lo ? lo : v;
-#endif
-}
-static inline int32_t d3_min(int32_t v, int32_t hi) {
-#if defined(__ARM_FEATURE_DSP) && !defined(EN_EMULATE_DSP)
-    (void)__ssub16((int16x2_t)hi, (int16x2_t)v);
-    return (int32_t)__sel((uint8x4_t)v, (uint8x4_t)hi);
-#else
-    return v > hi ? hi : v;
-#endif
-}
-
 /* One output in en_rq_fold's form: s = (acc << 1) + 2 * bias is one ADD, SMMLAR adds k (the
  * output zero point and the rounding folded), then s's sign, ASR by r, SSAT to int8; `clamp` 1
  * applies act_min, 2 both bounds. */
@@ -389,10 +349,10 @@ d3_rq1(int32_t a, int32_t m, int32_t r, int32_t k, int32_t b2, int32_t lo, int32
     const int32_t s = (int32_t)(((uint32_t)a << 1) + (uint32_t)b2);
     int32_t v = en_ssat8(en_rq_fold_doubled(s, m, k, r));
     if (clamp) {
-        v = d3_max(v, lo);
+        v = en_max16x2(v, lo);
     }
     if (clamp == 2) {
-        v = d3_min(v, hi);
+        v = en_min16x2(v, hi);
     }
     return v;
 }
@@ -415,9 +375,9 @@ static inline __attribute__((always_inline)) int32_t
 d3_rq1_relu(int32_t a, int32_t m, int32_t rs, int32_t zr, int32_t b2, int32_t lo, int32_t hi,
             int clamp_hi) {
     const int32_t u = en_smmlar((int32_t)(((uint32_t)a << 1) + (uint32_t)b2), m, zr);
-    int32_t v = d3_max(en_ssat8((u >> rs) >> 1), lo);
+    int32_t v = en_max16x2(en_ssat8((u >> rs) >> 1), lo);
     if (clamp_hi) {
-        v = d3_min(v, hi);
+        v = en_min16x2(v, hi);
     }
     return v;
 }
@@ -536,7 +496,7 @@ d3_group_row_body(const d3_ctx *cx, const d3_chan *ch, const int16_t *x, int32_t
         if (stride == 1) {
             d3_acc_s1(x, wk[0][0], wk[0][1], wk[1][0], wk[1][1], wk[2][0], wk[2][1], acc, end);
         } else {
-            d3_acc_s2(x, wk[0][0], wk[1][0], wk[2][0], d3_pkhbt(wk[0][1], wk[1][1]), wk[2][1], acc,
+            d3_acc_s2(x, wk[0][0], wk[1][0], wk[2][0], en_pkhbt(wk[0][1], wk[1][1]), wk[2][1], acc,
                       end);
         }
         if (kind == 4) {

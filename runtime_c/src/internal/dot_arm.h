@@ -11,6 +11,12 @@
 #include <stdint.h>
 #include <string.h>
 
+/** {lo.lo, hi.lo}: two int16 lanes as one word, in C (en_pkhbt is the one-instruction form for
+ *  values computed at run time). */
+static inline int32_t en_pack16(int32_t lo, int32_t hi) {
+    return (int32_t)(((uint32_t)lo & 0xFFFFu) | ((uint32_t)hi << 16));
+}
+
 #if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32)
 #include <arm_acle.h>
 #define EN_HAVE_DSP 1
@@ -20,15 +26,12 @@
 #define EN_HAVE_DSP 1
 typedef int32_t int16x2_t;
 typedef int32_t int8x4_t;
-static inline int32_t en_emu_pack16(int32_t lo, int32_t hi) {
-    return (int32_t)(((uint32_t)lo & 0xFFFFu) | ((uint32_t)hi << 16));
-}
 static inline int32_t en_emu_lo16(int32_t v) { return (int16_t)(uint16_t)((uint32_t)v & 0xFFFFu); }
 static inline int32_t en_emu_hi16(int32_t v) { return (int16_t)(uint16_t)((uint32_t)v >> 16); }
 static inline int32_t en_emu_byte(int32_t v, int k) { return (int8_t)(uint8_t)((uint32_t)v >> (8 * k)); }
-static inline int16x2_t __sxtb16(int8x4_t a) { return en_emu_pack16(en_emu_byte(a, 0), en_emu_byte(a, 2)); }
+static inline int16x2_t __sxtb16(int8x4_t a) { return en_pack16(en_emu_byte(a, 0), en_emu_byte(a, 2)); }
 static inline int16x2_t __sxtab16(int16x2_t a, int8x4_t b) {
-    return en_emu_pack16(en_emu_lo16(a) + en_emu_byte(b, 0), en_emu_hi16(a) + en_emu_byte(b, 2));
+    return en_pack16(en_emu_lo16(a) + en_emu_byte(b, 0), en_emu_hi16(a) + en_emu_byte(b, 2));
 }
 static inline int32_t __smlad(int16x2_t a, int16x2_t b, int32_t c) {
     return (int32_t)((uint32_t)c + (uint32_t)(en_emu_lo16(a) * en_emu_lo16(b)) +
@@ -74,6 +77,50 @@ static inline int32_t en_ssat8(int32_t x) {
     return __ssat(x, 8);
 #else
     return x < -128 ? -128 : (x > 127 ? 127 : x);
+#endif
+}
+
+/** {a.lo, b.lo}: one PKHBT (GCC spells it with two instructions). */
+static inline int32_t en_pkhbt(int32_t a, int32_t b) {
+#if defined(__ARM_FEATURE_DSP) && !defined(EN_EMULATE_DSP)
+    int32_t r;
+    __asm("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+#else
+    return en_pack16(a, b);
+#endif
+}
+
+/** {a.hi, b.hi}: one PKHTB. */
+static inline int32_t en_pkhtb(int32_t a, int32_t b) {
+#if defined(__ARM_FEATURE_DSP) && !defined(EN_EMULATE_DSP)
+    int32_t r;
+    __asm("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(b), "r"(a));
+    return r;
+#else
+    return (int32_t)(((uint32_t)a >> 16) | ((uint32_t)b & 0xFFFF0000u));
+#endif
+}
+
+/** Lane-wise max(v, lo) and min(v, hi) of two int16 lanes: one SSUB16 (setting the GE flags)
+ *  and one SEL each, instead of CMP, IT and MOV per lane. Kernels clamping one int8 value use
+ *  the low lane and store its low byte. */
+static inline int32_t en_max16x2(int32_t v, int32_t lo) {
+#if defined(__ARM_FEATURE_DSP) && !defined(EN_EMULATE_DSP)
+    (void)__ssub16((int16x2_t)v, (int16x2_t)lo);
+    return (int32_t)__sel((uint8x4_t)v, (uint8x4_t)lo);
+#else
+    const int32_t v0 = en_emu_lo16(v), v1 = en_emu_hi16(v), l0 = en_emu_lo16(lo), l1 = en_emu_hi16(lo);
+    return en_pack16(v0 < l0 ? l0 : v0, v1 < l1 ? l1 : v1);
+#endif
+}
+static inline int32_t en_min16x2(int32_t v, int32_t hi) {
+#if defined(__ARM_FEATURE_DSP) && !defined(EN_EMULATE_DSP)
+    (void)__ssub16((int16x2_t)hi, (int16x2_t)v);
+    return (int32_t)__sel((uint8x4_t)v, (uint8x4_t)hi);
+#else
+    const int32_t v0 = en_emu_lo16(v), v1 = en_emu_hi16(v), h0 = en_emu_lo16(hi), h1 = en_emu_hi16(hi);
+    return en_pack16(v0 > h0 ? h0 : v0, v1 > h1 ? h1 : v1);
 #endif
 }
 #endif
