@@ -191,6 +191,20 @@ def train(
 
 @app.command()
 @handle_errors
+def soup(
+    checkpoints: Annotated[list[Path], typer.Argument(help="supernet checkpoints continued from one start (two or more)")],
+    out: Annotated[Path, typer.Option(help="output checkpoint directory")],
+) -> None:
+    """Average supernets trained on from one checkpoint (a model soup), hidden channels matched first."""
+    from ..supernet.soup import save_soup
+
+    out_folder(out)
+    ingredients = save_soup(checkpoints, out)
+    stdout.print_json(json.dumps({"out": str(out), "ingredients": [vars(i) for i in ingredients]}))
+
+
+@app.command()
+@handle_errors
 def subnet(
     arch: Annotated[str, typer.Option(help="architecture string, or 'largest' / 'smallest'")],
     out: Annotated[Path, typer.Option(help="output directory (subnet.safetensors, subnet.json, model.onnx)")],

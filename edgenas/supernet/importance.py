@@ -21,17 +21,23 @@ def _permute_bn(bn: ElasticBatchNorm, order: torch.Tensor) -> None:
 
 
 @torch.no_grad()
+def permute_hidden(module: ElasticMBConv, order: torch.Tensor) -> None:
+    """Hidden channel ``i`` becomes the old channel ``order[i]`` everywhere it lives: expand conv
+    rows and BN, every kernel size's depthwise conv and BN, projection columns. The block
+    computes the same function afterwards."""
+    module.expand.weight.data.copy_(module.expand.weight.data[order])
+    _permute_bn(module.expand_bn, order)
+    for weight in module.depthwise.weights.values():
+        weight.data.copy_(weight.data[order])
+    for bn in module.depthwise_bn.values():
+        _permute_bn(bn, order)
+    module.project.weight.data.copy_(module.project.weight.data[:, order])
+
+
+@torch.no_grad()
 def sort_hidden_channels(net: OFASupernet) -> None:
     """Sort every ``ElasticMBConv``'s hidden channels by descending importance, in place."""
     for module in net.modules():
-        if not isinstance(module, ElasticMBConv):
-            continue
-        importance = module.project.weight.abs().sum(dim=(0, 2, 3))
-        order = torch.argsort(importance, descending=True, stable=True)
-        module.expand.weight.data.copy_(module.expand.weight.data[order])
-        _permute_bn(module.expand_bn, order)
-        for weight in module.depthwise.weights.values():
-            weight.data.copy_(weight.data[order])
-        for bn in module.depthwise_bn.values():
-            _permute_bn(bn, order)
-        module.project.weight.data.copy_(module.project.weight.data[:, order])
+        if isinstance(module, ElasticMBConv):
+            importance = module.project.weight.abs().sum(dim=(0, 2, 3))
+            permute_hidden(module, torch.argsort(importance, descending=True, stable=True))
