@@ -361,6 +361,8 @@ def _older_sections(d: dict) -> list[tuple[str, dict]]:
 
 
 def _duration(seconds: float) -> str:
+    if seconds < 30:
+        return f"{round(seconds)} s"
     minutes = round(seconds / 60)
     return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
 
@@ -371,17 +373,25 @@ def _stage_machine(stage: dict) -> str:
     return "a GPU (model not recorded)" if "--device cuda" in stage["command"] else "not recorded"
 
 
+def _command_cell(stage: dict) -> str:
+    return stage["command"].split("  (via")[0].replace("|", "\\|")
+
+
 def render_training() -> str:
     """The bundled supernet's training stages (markers included), one row each, oldest first."""
     d = _load("supernet_training")
     lines = [TRAINING_START, "| stage | epochs | machine | time | command |", "|---|---|---|---|---|"]
     total = 0
     for i, stage in enumerate(d["stages"], 1):
+        # a soup's runs branch from the stage before it: one row each, then the averaging's
+        for tag, branch in zip("abcdefgh", stage.get("branches", [])):
+            lines.append(f"| {i}{tag} | +{branch['epochs']} from {total} (soup ingredient) | {_stage_machine(branch)} | "
+                         f"{_duration(branch['wall_seconds'])} | `{_command_cell(branch)}` |")
         added = sum(phase["epochs"] for phase in stage["config"]["phases"])
         total += added
-        command = stage["command"].split("  (via")[0].replace("|", "\\|")
-        lines.append(f"| {i} | +{added} = {total} | {_stage_machine(stage)} | {_duration(stage['wall_seconds'])} | "
-                     f"`{command}` |")
+        time = _duration(stage["soup"]["seconds"]) if "soup" in stage else _duration(stage["wall_seconds"])
+        machine = "" if "soup" in stage else _stage_machine(stage)
+        lines.append(f"| {i} | +{added} = {total} | {machine} | {time} | `{_command_cell(stage)}` |")
     if total != d["total_epochs"]:
         raise SystemExit(f"supernet_training.json: stages add up to {total} epochs, the file says {d['total_epochs']}")
     lines += [f"| all | {total} | | {_duration(d['total_wall_seconds'])} | |", TRAINING_END]

@@ -90,9 +90,14 @@ def main() -> None:
     parser.add_argument("--teacher", type=Path, help="distil from this checkpoint's full net instead of the run's own")
     parser.add_argument("--why", default="", help="why this stage was run (kept in the record)")
     parser.add_argument("--record", action="store_true", help="only record the finished run in --out as a stage")
+    parser.add_argument("--record-soup", action="store_true",
+                        help="record the soup in --out (edgenas soup) as a stage, its runs beside the bundle as branches")
     args = parser.parse_args()
     if args.record:
         print(record_stage(args.out, args.why, " ".join(sys.argv)))
+        return
+    if args.record_soup:
+        print(record_soup(args.out, args.why, " ".join(sys.argv)))
         return
     device = resolve_device(args.device)
     # The validation split stays the parent's: a new one would hold images the parent trained on.
@@ -143,15 +148,39 @@ def main() -> None:
     print(record_stage(args.out, args.why, " ".join(sys.argv)))
 
 
+def _run_record(meta: dict) -> dict:
+    """A finished run's part of a stage: how it was trained, on what, how long."""
+    return {"command": meta.get("command", ""), "config": meta["config"], "log": meta["log"],
+            "hardware": meta.get("hardware", ""), "wall_seconds": meta.get("wall_seconds")}
+
+
 def record_stage(out: Path, why: str, bench_command: str) -> Path:
     """Append the finished run in ``out`` as one stage of ``supernet_training.json``: the bundled
     supernet is trained in stages (GPU and CPU sessions), and its record keeps every one."""
     meta = json.loads((out / META).read_text())
+    stage = {**_run_record(meta), "why": why, "planned_by": bench_command, "total_epochs_after": trained_epochs(meta)}
+    return _append_stage(out, stage, meta)
+
+
+def record_soup(out: Path, why: str, bench_command: str) -> Path:
+    """Append the soup in ``out`` as one stage: each ingredient run continued from the last stage
+    is a branch (with its own command, machine and time), the stage adds the longest branch's
+    epochs (what ``trained_epochs`` counts) and its time is every branch's plus the averaging's."""
+    meta = json.loads((out / META).read_text())
+    ingredients = meta["soup"]["ingredients"]
+    runs = [json.loads((Path(i["directory"]) / META).read_text()) for i in ingredients[1:]]
+    branches = [{**_run_record(m), "epochs": sum(p["epochs"] for p in m["config"]["phases"])} for m in runs]
+    longest = max(branches, key=lambda b: b["epochs"])
+    stage = {"command": meta["soup"]["command"], "config": longest["config"], "branches": branches,
+             "soup": meta["soup"], "hardware": longest["hardware"],
+             "wall_seconds": round(sum(b["wall_seconds"] for b in branches) + meta["soup"]["seconds"], 1),
+             "why": why, "planned_by": bench_command, "total_epochs_after": trained_epochs(meta)}
+    return _append_stage(out, stage, meta)
+
+
+def _append_stage(out: Path, stage: dict, meta: dict) -> Path:
     previous = RESULTS_DIR / "supernet_training.json"
     stages = json.loads(previous.read_text()).get("stages", []) if previous.exists() else []
-    stage = {"command": meta.get("command", ""), "config": meta["config"], "log": meta["log"],
-             "hardware": meta.get("hardware", ""), "wall_seconds": meta.get("wall_seconds"), "why": why,
-             "planned_by": bench_command, "total_epochs_after": trained_epochs(meta)}
     stages = [s for s in stages if s.get("command") != stage["command"]] + [stage]
     return write_result("supernet_training", {
         "stages": stages, "total_epochs": trained_epochs(meta),

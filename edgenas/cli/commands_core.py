@@ -199,7 +199,8 @@ def soup(
     from ..supernet.soup import save_soup
 
     out_folder(out)
-    ingredients = save_soup(checkpoints, out)
+    command = " ".join(["edgenas soup", *map(str, checkpoints), "--out", str(out)])
+    ingredients = save_soup(checkpoints, out, command)
     stdout.print_json(json.dumps({"out": str(out), "ingredients": [vars(i) for i in ingredients]}))
 
 

@@ -14,6 +14,7 @@ are averaged too; a subnet recalibrates its own on extraction anyway.
 from __future__ import annotations
 
 import copy
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,11 +105,15 @@ def average_supernets(directories: list[Path]) -> tuple[OFASupernet, dict, list[
     return soup, meta, ingredients
 
 
-def save_soup(directories: list[Path], out: Path) -> list[Ingredient]:
+def save_soup(directories: list[Path], out: Path, command: str = "") -> list[Ingredient]:
     """Write the soup of ``directories`` to ``out`` as a checkpoint (the first ingredient's teacher
     goes with it, when it has one, so ``--init-from`` and ``--teacher`` work on the soup as on a
-    trained checkpoint)."""
+    trained checkpoint); its ``soup`` record gains ``command`` and the seconds the averaging took."""
+    started = time.perf_counter()
     soup, meta, ingredients = average_supernets(directories)
+    meta["soup"].update(command=command, seconds=round(time.perf_counter() - started, 1))
+    for key in ("command", "hardware", "wall_seconds"):  # the longest run's, not the soup's
+        meta.pop(key, None)
     files: dict[str, bytes | None] = dict(supernet_files(soup, meta))
     files[TEACHER_WEIGHTS] = read_role(Path(directories[0]), TEACHER_WEIGHTS)
     commit(Path(out), files)

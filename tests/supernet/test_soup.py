@@ -93,4 +93,5 @@ def test_soup_command_writes_a_loadable_checkpoint(tmp_path):
     assert len(json.loads(result.stdout)["ingredients"]) == 2
     net, meta = load_supernet(tmp_path / "s")
     assert [i["directory"] for i in meta["soup"]["ingredients"]] == [str(tmp_path / "a"), str(tmp_path / "b")]
+    assert meta["soup"]["command"].startswith("edgenas soup ") and meta["soup"]["seconds"] >= 0
     net.set_active(largest_arch(net.spec))
