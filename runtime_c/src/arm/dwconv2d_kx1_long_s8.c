@@ -27,7 +27,11 @@
  *  - stride 2: out o + i starts at word o + i, sum_j SMLAD(A_{o+i+j}, {w_2j, w_2j+1}), the four
  *    sharing each weight word and all but one load per word.
  * Weights and bias are stored doubled, so a sum is the 2 * acc that SMMLAR wants
- * (en_rq_fold_doubled); outputs are requantised in pairs (kp_out2) and stored.
+ * (en_rq_fold_doubled); outputs are requantised in pairs (kp_out2) and stored. Windows of three
+ * weight words (5 and 6 taps) run their whole steps in assembly, the group's four channels in
+ * one call (kp_quads_3_1 / 3_2: 57 and 59 instructions a step where GCC's C took about 84); the
+ * pairs above and below the image that are zero in every column are written once a call
+ * (kp_zero), not once a column.
  *
  * Cost (M7, kernel_sweep's 16x16 maps, worst over 6 channel counts): 10x1 3.0 / 3.6 instructions
  * per MAC at stride 1 / 2 (the row engine 4.0 / 5.3), 5x1 4.8 / 6.4 (6.8 / 9.2): at 5 taps the
@@ -122,18 +126,23 @@ static inline uint32_t kp_row(const int8_t *x, size_t rs, int32_t r, int32_t row
 
 typedef struct {
     int32_t pt, rows, off2, lo2, hi2;
-    int32_t head, mid, tail, zeros; /* kp_expand's word pairs, see kp_layout */
+    int32_t head0, head, mid, tail, zeros; /* kp_expand's word pairs, see kp_layout */
     int32_t OH, OW;
     uint32_t pad;
     size_t rs, ys, xcol, ycol;
 } kp_geo;
 
-/* How kp_expand fills halfwords [0, T) (T even) of a column whose image rows [0, rows) land at
- * halfwords pt..: `head` pairs that start above the image (rows read or padding), `mid` pairs
- * of two image rows, `tail` 1 for a last row beside the padding, then `zeros` zero pairs. */
+/* How halfwords [0, T) (T even) of a column whose image rows [0, rows) land at halfwords pt..
+ * are filled: `head0` pairs of two rows above the image and, at the end, `zeros` pairs below
+ * it are zero in every column (kp_zero writes them once a call); kp_expand fills the rest:
+ * `head` pairs that start above the image (rows read or padding), `mid` pairs of two image
+ * rows, `tail` 1 for a last row beside the padding. */
 static void kp_layout(kp_geo *g, int32_t T) {
     int32_t t = 0;
-    g->head = g->mid = g->tail = 0;
+    g->head0 = g->head = g->mid = g->tail = 0;
+    for (; t < T && t + 1 < g->pt; t += 2) {
+        ++g->head0;
+    }
     for (; t < T && t < g->pt; t += 2) {
         ++g->head;
     }
@@ -147,13 +156,25 @@ static void kp_layout(kp_geo *g, int32_t T) {
     g->zeros = (T - t) / 2;
 }
 
+/* The pairs of the four int16 columns (d: column 0, step KP_ROWS) that are zero in every
+ * column (kp_layout's head0 and zeros), written once a call. */
+static void kp_zero(int16_t *d, const kp_geo *g, int32_t T) {
+    for (int32_t part = 0; part < 2; ++part) {
+        const int32_t from = part == 0 ? 0 : T - 2 * g->zeros, to = part == 0 ? 2 * g->head0 : T;
+        for (int32_t t = from; t < to; t += 2) {
+            *(kp_w32 *)(d + t) = *(kp_w32 *)(d + KP_ROWS + t) = 0;
+            *(kp_w32 *)(d + 2 * KP_ROWS + t) = *(kp_w32 *)(d + 3 * KP_ROWS + t) = 0;
+        }
+    }
+}
+
 /* The four int16 columns (d: column 0, step KP_ROWS) of the image column at x, as kp_layout
- * says: halfword t holds row t - pt, or zero outside the image. */
+ * says: halfword t holds row t - pt, or zero outside the image (kp_zero's pairs already are). */
 static void kp_expand(int16_t *d, const int8_t *x, const kp_geo *g) {
     const size_t rs = g->rs;
     const int32_t off2 = g->off2;
     const uint32_t pad = g->pad;
-    int32_t t = 0;
+    int32_t t = 2 * g->head0;
     for (int32_t i = 0; i < g->head; ++i, t += 2) {
         kp_pair(d, t, kp_row(x, rs, t - g->pt, g->rows, pad), kp_row(x, rs, t + 1 - g->pt, g->rows, pad), off2);
     }
@@ -163,13 +184,150 @@ static void kp_expand(int16_t *d, const int8_t *x, const kp_geo *g) {
     }
     if (g->tail) {
         kp_pair(d, t, en_read_u32(p), pad, off2);
-        t += 2;
-    }
-    for (int32_t i = 0; i < g->zeros; ++i, t += 2) {
-        *(kp_w32 *)(d + t) = *(kp_w32 *)(d + KP_ROWS + t) = 0;
-        *(kp_w32 *)(d + 2 * KP_ROWS + t) = *(kp_w32 *)(d + 3 * KP_ROWS + t) = 0;
     }
 }
+
+#if defined(__ARM_FEATURE_DSP) && !defined(EN_EMULATE_DSP)
+#define KP_ASM 1 /* the ARMv7E-M instructions themselves, not the host emulation */
+#else
+#define KP_ASM 0
+#endif
+
+#if KP_ASM
+/* Whole steps of four outputs of one channel column with three weight words a window (5 and
+ * 6 taps), in assembly: GCC spilled the sums and reloaded a weight word four times a step
+ * (84 instructions a step at stride 2; here 57). The assembly reads the run at these byte
+ * offsets: a 0, y 4, quads 8, ch 12, ys 16, lo2 20, hi2 24; and kp_chan's b2, m, k, r at
+ * 136..148. */
+typedef struct {
+    const kp_w32 *a;  /* channel 0's expanded column (the next channel's KP_ROWS halfwords on) */
+    int8_t *y;        /* channel 0's first output (the next channel's one byte on) */
+    int32_t quads;    /* steps a channel, >= 1 */
+    const kp_chan *ch; /* channel 0's constants (the next channel's one kp_chan on) */
+    size_t ys;        /* bytes from one output row to the next */
+    int32_t lo2, hi2; /* the activation range in both int16 lanes */
+    int32_t chans;    /* channels left, 4 at the call */
+} kp_quad_run;
+
+_Static_assert(offsetof(kp_chan, b2) == 136 && offsetof(kp_chan, m) == 140 &&
+                   offsetof(kp_chan, k) == 144 && offsetof(kp_chan, r) == 148 &&
+                   sizeof(kp_chan) == 152 && KP_ROWS * 2 == 1024 &&
+                   offsetof(kp_quad_run, ys) == 16 && offsetof(kp_quad_run, lo2) == 20 &&
+                   offsetof(kp_quad_run, chans) == 28,
+               "kp_quads' offsets");
+
+/* The loops around one step's sums s0..s3 (r8-r11; CHUNK computes them from r0 = window words
+ * and r3 = ch, advancing r0 to the next step's): kp_out2 on each pair (SMMLAR, ADD of the
+ * sign, ASR, SSAT, PKHBT; SSUB16 / SEL against lo2 and hi2), four STRB ys apart; then the
+ * next of the group's four channels (the run in memory moves on to it). */
+#define KP_QUADS_ASM(CHUNK)                                                                        \
+    "push {r0, r4, r5, r6, r7, r8, r9, r10, r11, lr}\n" /* the run at [sp] */                     \
+    "2:\n\t"                                                                                       \
+    "ldm r0, {r0, r1, r2, r3}\n"                          /* a, y, quads, ch */                   \
+    "1:\n\t"                                                                                       \
+    CHUNK                                                                                          \
+    "ldr r4, [r3, #140]\n\t"                                                                       \
+    "ldrd r5, r6, [r3, #144]\n\t"                                                                  \
+    KP_RQ("r7", "r8") KP_RQ("r12", "r9")                                                           \
+    "pkhbt r7, r7, r12, lsl #16\n\t"                                                               \
+    KP_RQ("lr", "r10") KP_RQ("r12", "r11")                                                         \
+    "pkhbt lr, lr, r12, lsl #16\n\t"                                                               \
+    "ldr r12, [sp]\n\t"                                                                            \
+    KP_CLAMP                                                                                       \
+    "ldr r4, [r12, #16]\n\t"                                                                       \
+    "strb r7, [r1]\n\t"                                                                            \
+    "lsr r6, r7, #16\n\t"                                                                          \
+    "strb r6, [r1, r4]\n\t"                                                                        \
+    "add r1, r1, r4, lsl #1\n\t"                                                                   \
+    "strb lr, [r1]\n\t"                                                                            \
+    "lsr r6, lr, #16\n\t"                                                                          \
+    "strb r6, [r1, r4]\n\t"                                                                        \
+    "add r1, r1, r4, lsl #1\n\t"                                                                   \
+    "subs r2, r2, #1\n\t"                                                                          \
+    "bne 1b\n\t"                                                                                   \
+    "ldr r0, [sp]\n\t"                                                                             \
+    "ldm r0, {r1, r2, r3, r4}\n\t"                                                                 \
+    "add r1, r1, #1024\n\t"                                                                        \
+    "adds r2, r2, #1\n\t"                                                                          \
+    "add r4, r4, #152\n\t"                                                                         \
+    "stm r0, {r1, r2, r3, r4}\n\t"                                                                 \
+    "ldr r1, [r0, #28]\n\t"                                                                        \
+    "subs r1, r1, #1\n\t"                                                                          \
+    "str r1, [r0, #28]\n\t"                                                                        \
+    "bne 2b\n\t"                                                                                   \
+    "pop {r0, r4, r5, r6, r7, r8, r9, r10, r11, pc}\n"
+
+/* Both pairs (r7, lr) clamped to the activation range, lo2 and hi2 read from the run (r12). */
+#define KP_CLAMP                                                                                   \
+    "ldrd r4, r5, [r12, #20]\n\t"                                                                  \
+    "ssub16 r6, r7, r4\n\t"                                                                        \
+    "sel r7, r7, r4\n\t"                                                                           \
+    "ssub16 r6, r5, r7\n\t"                                                                        \
+    "sel r7, r7, r5\n\t"                                                                           \
+    "ssub16 r6, lr, r4\n\t"                                                                        \
+    "sel lr, lr, r4\n\t"                                                                           \
+    "ssub16 r6, r5, lr\n\t"                                                                        \
+    "sel lr, lr, r5\n\t"
+
+/* en_rq_fold_doubled then SSAT of the sum in A into D: r4 m, r5 k, r6 r. */
+#define KP_RQ(D, A)                                                                                \
+    "smmlar " D ", " A ", r4, r5\n\t"                                                              \
+    "add " D ", " D ", " A ", asr #31\n\t"                                                         \
+    "asr " D ", " D ", r6\n\t"                                                                     \
+    "ssat " D ", #8, " D "\n\t"
+
+/* Stride 1: s0, s1 = sum_j SMLAD(A_j, {wa_j, wb_j}), s2, s3 the same on A_j+1 (w: wa0, wb0,
+ * wa1, ...); the window moves two words a step. 19 instructions. */
+#define KP_CHUNK_3_1                                                                               \
+    "ldr r7, [r3, #136]\n\t"                                                                       \
+    "ldrd r4, r5, [r3]\n\t"                                                                        \
+    "ldrd r12, lr, [r0], #8\n\t"                                                                   \
+    "smlad r8, r12, r4, r7\n\t"                                                                    \
+    "smlad r9, r12, r5, r7\n\t"                                                                    \
+    "smlad r10, lr, r4, r7\n\t"                                                                    \
+    "smlad r11, lr, r5, r7\n\t"                                                                    \
+    "ldrd r4, r5, [r3, #8]\n\t"                                                                    \
+    "ldr r12, [r0]\n\t"                                                                            \
+    "smlad r8, lr, r4, r8\n\t"                                                                     \
+    "smlad r9, lr, r5, r9\n\t"                                                                     \
+    "smlad r10, r12, r4, r10\n\t"                                                                  \
+    "smlad r11, r12, r5, r11\n\t"                                                                  \
+    "ldrd r4, r5, [r3, #16]\n\t"                                                                   \
+    "ldr lr, [r0, #4]\n\t"                                                                         \
+    "smlad r8, r12, r4, r8\n\t"                                                                    \
+    "smlad r9, r12, r5, r9\n\t"                                                                    \
+    "smlad r10, lr, r4, r10\n\t"                                                                   \
+    "smlad r11, lr, r5, r11\n\t"
+
+/* Stride 2: s_i = sum_j SMLAD(A_i+j, w_j), each window word used by every sum it reaches as
+ * it is loaded; the window moves four words a step. 17 instructions. */
+#define KP_CHUNK_3_2                                                                               \
+    "ldm r3, {r4, r5, r6}\n\t"                                                                     \
+    "ldr r7, [r3, #136]\n\t"                                                                       \
+    "ldrd r12, lr, [r0]\n\t"                                                                       \
+    "smlad r8, r12, r4, r7\n\t"                                                                    \
+    "smlad r8, lr, r5, r8\n\t"                                                                     \
+    "smlad r9, lr, r4, r7\n\t"                                                                     \
+    "ldrd r12, lr, [r0, #8]\n\t"                                                                   \
+    "smlad r8, r12, r6, r8\n\t"                                                                    \
+    "smlad r9, r12, r5, r9\n\t"                                                                    \
+    "smlad r10, r12, r4, r7\n\t"                                                                   \
+    "smlad r9, lr, r6, r9\n\t"                                                                     \
+    "smlad r10, lr, r5, r10\n\t"                                                                   \
+    "smlad r11, lr, r4, r7\n\t"                                                                    \
+    "ldrd r12, lr, [r0, #16]!\n\t"                                                                 \
+    "smlad r10, r12, r6, r10\n\t"                                                                  \
+    "smlad r11, r12, r5, r11\n\t"                                                                  \
+    "smlad r11, lr, r6, r11\n\t"
+
+#define KP_QUADS(NAME, CHUNK)                                                                      \
+    __attribute__((naked, noinline)) static void NAME(kp_quad_run *run) {                          \
+        (void)run; /* in r0 */                                                                     \
+        __asm volatile(KP_QUADS_ASM(CHUNK));                                                       \
+    }
+KP_QUADS(kp_quads_3_1, KP_CHUNK_3_1)
+KP_QUADS(kp_quads_3_2, KP_CHUNK_3_2)
+#endif
 
 /* Every output of one channel column (col: its expanded halfwords; N weight words a window,
  * a compile-time constant where kp_run instantiates it for the common heights, so the window's
@@ -227,8 +385,19 @@ KP_AI void kp_run(const kp_geo *g, const kp_chan *ch, const int8_t *x, int8_t *y
                   const int32_t N, const int32_t S) {
     for (int32_t ow = 0; ow < g->OW; ++ow, x += g->xcol, y += g->ycol) {
         kp_expand(cols, x, g);
-        for (int32_t j = 0; j < 4; ++j) {
-            kp_col(&ch[j], cols + j * KP_ROWS, g->OH, y + j, g->ys, g->lo2, g->hi2, N, S);
+        int32_t done = 0; /* outputs of each channel computed */
+#if KP_ASM
+        if (N == 3 && g->OH >= 4) { /* whole steps of the four channels in assembly */
+            kp_quad_run run = {(const kp_w32 *)cols, y, g->OH / 4, ch, g->ys, g->lo2, g->hi2, 4};
+            (S == 1 ? kp_quads_3_1 : kp_quads_3_2)(&run);
+            done = g->OH & ~3;
+        }
+#endif
+        if (done < g->OH) {
+            for (int32_t j = 0; j < 4; ++j) {
+                kp_col(&ch[j], cols + j * KP_ROWS + done * S, g->OH - done, y + j + (size_t)done * g->ys,
+                       g->ys, g->lo2, g->hi2, N, S);
+            }
         }
     }
 }
@@ -296,6 +465,7 @@ static int kp_take(const en_conv_params *p, const en_requant *q, const en_dims *
     g.xcol = (size_t)p->stride_w * (size_t)C;
     g.ycol = (size_t)C;
     kp_layout(&g, T);
+    kp_zero(cols, &g, T);
     const kp_fn run = kp_pick(n, sh);
     for (int32_t c0 = 0; c0 < C; c0 += 4) {
         for (int32_t j = 0; j < 4; ++j) {
