@@ -33,10 +33,10 @@
  * pairs above and below the image that are zero in every column are written once a call
  * (kp_zero), not once a column.
  *
- * Cost (M7, kernel_sweep's 16x16 maps, worst over 6 channel counts): 10x1 3.0 / 3.6 instructions
- * per MAC at stride 1 / 2 (the row engine 4.0 / 5.3), 5x1 4.8 / 6.4 (6.8 / 9.2): at 5 taps the
- * pair requantisation (about 7 instructions an output) and, at stride 2, the expansion of two
- * new rows per output weigh as much as the multiply-adds.
+ * Cost (M7, kernel_sweep's 16x16 maps, worst over 6 channel counts): 10x1 2.8 / 3.3 instructions
+ * per MAC at stride 1 / 2 (the row engine 4.0 / 5.3), 5x1 4.1 / 5.2 (6.8 / 9.2; 4.8 / 6.4 with the
+ * steps in C): at 5 taps the pair requantisation (about 5 instructions an output) and, at
+ * stride 2, the expansion of two new rows per output weigh as much as the multiply-adds.
  *
  * Exactness: |x - zp| <= 255, |2 w| <= 256 and at most 32 taps, so with the en_rq_fits bound on
  * the bias every product and partial sum is an exact int32 and only the summation order
