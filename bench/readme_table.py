@@ -361,7 +361,7 @@ def _older_sections(d: dict) -> list[tuple[str, dict]]:
 
 
 def _duration(seconds: float) -> str:
-    if seconds < 30:
+    if seconds < 60:
         return f"{round(seconds)} s"
     minutes = round(seconds / 60)
     return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
