@@ -35,7 +35,7 @@ def test_training_table_shows_a_soup_stage_with_its_branches(monkeypatch):
               {**run("edgenas soup a b c --out s", 12, 9030.0), "hardware": "cpu",
                "branches": [run("edgenas train --out b", 12, 4800.0), run("edgenas train --out c", 8, 4200.0)],
                "soup": {"seconds": 30.0}}]
-    monkeypatch.setattr(table, "_load", lambda name: {"stages": stages, "total_epochs": 22, "total_wall_seconds": 9630.0})
+    monkeypatch.setattr(table, "_load", lambda name: {"stages": stages, "total_epochs": 22, "total_wall_seconds": 9660.0})
     rows = table.render_training().splitlines()
     assert "| 2a | +12 from 10 (soup ingredient) | cpu | 1 h 20 min | `edgenas train --out b` |" in rows
     assert "| 2b | +8 from 10 (soup ingredient) | cpu | 1 h 10 min | `edgenas train --out c` |" in rows
