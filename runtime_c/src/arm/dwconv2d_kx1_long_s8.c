@@ -29,13 +29,14 @@
  * Weights and bias are stored doubled, so a sum is the 2 * acc that SMMLAR wants
  * (en_rq_fold_doubled); outputs are requantised in pairs (kp_out2) and stored. Windows of three
  * weight words (5 and 6 taps) run their whole steps in assembly, the group's four channels in
- * one call (kp_quads_3_1 / 3_2: 57 and 59 instructions a step where GCC's C took about 84); the
+ * one call (kp_quads_3_1 / 3_2: 57 and 59 instructions a step where GCC's C took about 84; 53
+ * and 55 without the sign's ADD when act_min >= output_zp, kp_quads_*_relu); the
  * pairs above and below the image that are zero in every column are written once a call
  * (kp_zero), not once a column.
  *
  * Cost (M7, kernel_sweep's 16x16 maps, worst over 6 channel counts): 10x1 2.8 / 3.3 instructions
- * per MAC at stride 1 / 2 (the row engine 4.0 / 5.3), 5x1 4.1 / 5.2 (6.8 / 9.2; 4.8 / 6.4 with the
- * steps in C): at 5 taps the pair requantisation (about 5 instructions an output) and, at
+ * per MAC at stride 1 / 2 (the row engine 4.0 / 5.3), 5x1 3.9 / 5.0 (6.8 / 9.2; 4.8 / 6.4 with the
+ * steps in C): at 5 taps the pair requantisation (about 4 instructions an output) and, at
  * stride 2, the expansion of two new rows per output weigh as much as the multiply-adds.
  *
  * Exactness: |x - zp| <= 255, |2 w| <= 256 and at most 32 taps, so with the en_rq_fits bound on
@@ -127,6 +128,7 @@ static inline uint32_t kp_row(const int8_t *x, size_t rs, int32_t r, int32_t row
 typedef struct {
     int32_t pt, rows, off2, lo2, hi2;
     int32_t head0, head, mid, tail, zeros; /* kp_expand's word pairs, see kp_layout */
+    int relu;                              /* act_min >= output_zp: the quads without the ADD */
     int32_t OH, OW;
     uint32_t pad;
     size_t rs, ys, xcol, ycol;
@@ -220,7 +222,7 @@ _Static_assert(offsetof(kp_chan, b2) == 136 && offsetof(kp_chan, m) == 140 &&
  * and r3 = ch, advancing r0 to the next step's): kp_out2 on each pair (SMMLAR, ADD of the
  * sign, ASR, SSAT, PKHBT; SSUB16 / SEL against lo2 and hi2), four STRB ys apart; then the
  * next of the group's four channels (the run in memory moves on to it). */
-#define KP_QUADS_ASM(CHUNK)                                                                        \
+#define KP_QUADS_ASM(CHUNK, RQ)                                                                    \
     "push {r0, r4, r5, r6, r7, r8, r9, r10, r11, lr}\n" /* the run at [sp] */                     \
     "2:\n\t"                                                                                       \
     "ldm r0, {r0, r1, r2, r3}\n"                          /* a, y, quads, ch */                   \
@@ -228,9 +230,9 @@ _Static_assert(offsetof(kp_chan, b2) == 136 && offsetof(kp_chan, m) == 140 &&
     CHUNK                                                                                          \
     "ldr r4, [r3, #140]\n\t"                                                                       \
     "ldrd r5, r6, [r3, #144]\n\t"                                                                  \
-    KP_RQ("r7", "r8") KP_RQ("r12", "r9")                                                           \
+    RQ("r7", "r8") RQ("r12", "r9")                                                                 \
     "pkhbt r7, r7, r12, lsl #16\n\t"                                                               \
-    KP_RQ("lr", "r10") KP_RQ("r12", "r11")                                                         \
+    RQ("lr", "r10") RQ("r12", "r11")                                                               \
     "pkhbt lr, lr, r12, lsl #16\n\t"                                                               \
     "ldr r12, [sp]\n\t"                                                                            \
     KP_CLAMP                                                                                       \
@@ -273,6 +275,15 @@ _Static_assert(offsetof(kp_chan, b2) == 136 && offsetof(kp_chan, m) == 140 &&
 #define KP_RQ(D, A)                                                                                \
     "smmlar " D ", " A ", r4, r5\n\t"                                                              \
     "add " D ", " D ", " A ", asr #31\n\t"                                                         \
+    "asr " D ", " D ", r6\n\t"                                                                     \
+    "ssat " D ", #8, " D "\n\t"
+
+/* The same without the sign's ADD, for act_min >= output_zp (ReLU, ReLU6): for a sum s < 0
+ * the SMMLAR term is at most k = (2 zp + 1) << (r - 1), so both forms give at most
+ * k >> r = zp after the shift, and the clamp then gives act_min from either; for s >= 0 the
+ * ADD adds 0. */
+#define KP_RQ_RELU(D, A)                                                                           \
+    "smmlar " D ", " A ", r4, r5\n\t"                                                              \
     "asr " D ", " D ", r6\n\t"                                                                     \
     "ssat " D ", #8, " D "\n\t"
 
@@ -320,13 +331,15 @@ _Static_assert(offsetof(kp_chan, b2) == 136 && offsetof(kp_chan, m) == 140 &&
     "smlad r11, r12, r5, r11\n\t"                                                                  \
     "smlad r11, lr, r6, r11\n\t"
 
-#define KP_QUADS(NAME, CHUNK)                                                                      \
+#define KP_QUADS(NAME, CHUNK, RQ)                                                                  \
     __attribute__((naked, noinline)) static void NAME(kp_quad_run *run) {                          \
         (void)run; /* in r0 */                                                                     \
-        __asm volatile(KP_QUADS_ASM(CHUNK));                                                       \
+        __asm volatile(KP_QUADS_ASM(CHUNK, RQ));                                                   \
     }
-KP_QUADS(kp_quads_3_1, KP_CHUNK_3_1)
-KP_QUADS(kp_quads_3_2, KP_CHUNK_3_2)
+KP_QUADS(kp_quads_3_1, KP_CHUNK_3_1, KP_RQ)
+KP_QUADS(kp_quads_3_2, KP_CHUNK_3_2, KP_RQ)
+KP_QUADS(kp_quads_3_1_relu, KP_CHUNK_3_1, KP_RQ_RELU)
+KP_QUADS(kp_quads_3_2_relu, KP_CHUNK_3_2, KP_RQ_RELU)
 #endif
 
 /* Every output of one channel column (col: its expanded halfwords; N weight words a window,
@@ -389,7 +402,11 @@ KP_AI void kp_run(const kp_geo *g, const kp_chan *ch, const int8_t *x, int8_t *y
 #if KP_ASM
         if (N == 3 && g->OH >= 4) { /* whole steps of the four channels in assembly */
             kp_quad_run run = {(const kp_w32 *)cols, y, g->OH / 4, ch, g->ys, g->lo2, g->hi2, 4};
-            (S == 1 ? kp_quads_3_1 : kp_quads_3_2)(&run);
+            if (S == 1) {
+                (g->relu ? kp_quads_3_1_relu : kp_quads_3_1)(&run);
+            } else {
+                (g->relu ? kp_quads_3_2_relu : kp_quads_3_2)(&run);
+            }
             done = g->OH & ~3;
         }
 #endif
@@ -459,6 +476,7 @@ static int kp_take(const en_conv_params *p, const en_requant *q, const en_dims *
     g.hi2 = (int32_t)(((uint32_t)q->act_max & 0xFFFFu) * lanes);
     g.OH = OH;
     g.OW = OW;
+    g.relu = q->act_min >= q->output_zp;
     g.pad = ((uint32_t)q->input_zp & 0xFFu) * 0x01010101u;
     g.rs = (size_t)in_dims->w * (size_t)C;
     g.ys = (size_t)OW * (size_t)C;
