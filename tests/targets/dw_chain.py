@@ -31,8 +31,10 @@ class DwChain:
         q = self.tensors[t].quant
         return q.scale[0], q.zero_point[0]  # type: ignore[union-attr]
 
-    def dw(self, kh: int, kw: int, sh: int, sw: int, padding: str, activation: str, zp: int | None = None) -> None:
-        """One depthwise layer; its output zero point is ``zp`` or a random one."""
+    def dw(self, kh: int, kw: int, sh: int, sw: int, padding: str, activation: str, zp: int | None = None,
+           spread: float = 1.0) -> None:
+        """One depthwise layer; its output zero point is ``zp`` or a random one; ``spread`` > 1 narrows
+        the output scale so that many outputs saturate at both ends of int8."""
         x, rng = self.x, self.rng
         n, h, w, c = self.tensors[x].shape
         oh, ow = ((-(-h // sh), -(-w // sw)) if padding == "same"
@@ -44,7 +46,7 @@ class DwChain:
         s_in = self._quant(x)[0]
         self.tensors[f"b{i}"] = Tensor(f"b{i}", (c,), "int32", QuantParams(tuple(s_in * v for v in ws), (0,) * c),
                                        rng.integers(-3000, 3000, c).astype(np.int32))
-        y = self._act(f"t{i}", (n, oh, ow, c), s_in * float(np.mean(ws)) * 40 * np.sqrt(kh * kw),
+        y = self._act(f"t{i}", (n, oh, ow, c), s_in * float(np.mean(ws)) * 40 * np.sqrt(kh * kw) / spread,
                       int(rng.integers(-30, 30)) if zp is None else zp)
         self.ops.append(Op("depthwise_conv2d", [x, f"w{i}", f"b{i}"], [y],
                            dict(stride_h=sh, stride_w=sw, dilation_h=1, dilation_w=1, padding=padding,

@@ -67,3 +67,19 @@ def test_dw3x3_transposed_chain_bit_exact_in_qemu(board_name, in_place, tmp_path
     same_size = sum(s == 1 and padding == "same" for s, padding, *_ in NARROW + ONE_COLUMN)
     want = same_size if in_place else len(dws)
     assert source.count("en_dwconv2d_3x3_s8(") == want and want >= 4
+
+
+# outputs that saturate at both ends of int8: the requantisations without clamping (no activation,
+# or ReLU at zero point -128) and the ReLU form's, at both strides and both row parities
+SATURATING = [(1, "same", "none", 0), (2, "same", "none", -5), (1, "valid", "relu", -128),
+              (2, "valid", "relu", -40), (1, "same", "relu", -60), (2, "same", "none", 10)]
+
+
+@pytest.mark.parametrize("board_name", EMULATED)
+def test_dw3x3_saturating_chain_bit_exact_in_qemu(board_name, tmp_path, boards):
+    ch = DwChain((1, 15, 18, 8), 7)
+    for s, padding, activation, zp in SATURATING:
+        ch.dw(3, 3, s, s, padding, activation, zp, spread=6.0)
+    dws, source = check_in_qemu(ch.graph("dw3x3_saturating"), boards.get(board_name), tmp_path, False)
+    assert len(dws) == len(SATURATING)
+    assert source.count("en_dwconv2d_3x3_s8(") == len(dws)

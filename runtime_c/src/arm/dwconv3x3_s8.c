@@ -37,14 +37,16 @@
  * are consecutive whatever the rotation. The accumulators of one output row and channel go to
  * a small buffer and are requantised right after: SMMULR form as the row engine's pass 2, or,
  * when the activation clamps at act_min >= output_zp (ReLU, ReLU6), a form two instructions
- * shorter (d3_rq1_relu), hand-scheduled without act_max.
+ * shorter (d3_rq1_relu). The two common forms (no clamping; ReLU without act_max) run a whole
+ * output row of the group's four channels in one naked function (d3_rows), pair loop and
+ * requantisation together, about 30 instructions a row and channel besides the outputs' own.
  *
- * Cost (QEMU instruction counts, kernel_sweep's 16x16 maps, 16 to 144 channels, ReLU): about
- * 2.83 instructions per MAC at stride 1 (SAME; 2.96 VALID) and 4.7 at stride 2 (5.2 VALID) on
- * the M7, against 3.75 / 4.02 / 6.36 / 7.09 for the row engine. Per output at stride 1: 8.5 in
- * the MAC loop, 9 requantising, 2 expanding, the rest per row and channel. At stride 2 each
- * output needs four new input pixels (8 to expand) and 10.5 in the MAC loop, and rows are half
- * as long, so the fixed costs per row and channel weigh twice as much.
+ * Cost (QEMU instruction counts, 16x16 maps, 64 channels, ReLU): 2.67 instructions per MAC at
+ * stride 1 and 4.31 at stride 2 on the M7 (2.79 / 4.57 before d3_rows), against 3.75 / 6.36 for
+ * the row engine. Per output at stride 1: 8.5 in the MAC loop, 9 requantising, 2 expanding, the
+ * rest per row and channel. At stride 2 each output needs four new input pixels (8 to expand)
+ * and 10.5 in the MAC loop, and rows are half as long, so the fixed costs per row and channel
+ * weigh twice as much.
  *
  * In place (out == in) is safe: a group's outputs land only on the group's channels, and output
  * row oh (pixels < (oh + 1) * OW <= (oh + 1) * W of its batch) is written when every input row
@@ -172,12 +174,14 @@ static void d3_zero(int16_t *d, int32_t from, int32_t to) {
 
 /* Per channel: its filter rows as words, and the requantisation. */
 typedef struct {
-    /* wk[kr]: stride 1 {Wa, Wb} = {{w0, w1}, {w1, w2}}; stride 2 {Wa, w2} (kernel row kr mod
-     * 3: rows 0, 1 repeat at 3, 4, so the rows of slots 0..2, k0..k0+2, are consecutive) */
+    /* wk[kr]: stride 1 {Wa, Wb} = {{w0, w1}, {w1, w2}}; stride 2 {Wa, w2} of kernel row kr mod
+     * 3 (rows 0, 1 repeat at 3, 4), so the six words from wk[k0] hold the rows of slots 0..2,
+     * kernel rows k0..k0 + 2, whatever the rotation */
     int32_t wk[5][2];
-    int32_t b2, bias, mult, shift;
-    int32_t zr;      /* (2 * output_zp + 1) << rshift: d3_rq1_relu's zero point */
-    int32_t r, k;    /* fast: -shift and (2 * output_zp + 1) << (r - 1) (en_rq_fold) */
+    /* d3_rows' requantisation, in this order (its assembly reads them so): b2 = 2 * bias; the
+     * fast form's mult, k, r (en_rq_fold); d3_rq1_relu's zr, rs and act_min */
+    int32_t b2, mult, k, r, zr, rs, lo;
+    int32_t bias, shift;
     en_rq rq;
     int fast;  /* en_rq_fits and -22 <= shift <= -1: the folded SMMLAR loop below */
     int fits;  /* en_rq_apply exact for every accumulator */
@@ -209,26 +213,17 @@ static void d3_chan_make(d3_chan *ch, const en_requant *q, const int8_t *w, cons
     /* d3_rq1_relu adds zr to t (|t| < 2^30 when fits): it must stay below 2^30 too */
     const int64_t zr = ch->fast ? (int64_t)ch->rq.zp2 * ((int64_t)1 << ch->rq.rshift) : 0;
     ch->zr = (int32_t)zr;
+    ch->rs = ch->rq.rshift;
+    ch->lo = ch->rq.act_min;
     ch->fast_relu = ch->fast && zr > -((int64_t)1 << 30) && zr < ((int64_t)1 << 30);
 }
 
 #if defined(__ARM_FEATURE_DSP) && !defined(EN_EMULATE_DSP) && defined(__OPTIMIZE__)
 #define D3_ASM 1
-/* The pair loops scheduled by hand (13 registers live; GCC splits the LDRDs and spills). x:
- * slot 0's row of the channel (slots D3_RS bytes apart); acc advances by two to `end`. */
-#define D3_S1_SLOT(OFF, WA, WB)                                                                    \
-    "ldrd %[A], %[B], [%[x], #" OFF "]\n\t"                                                        \
-    "smlad %[a0], %[A], %[" WA "], %[a0]\n\t"                                                      \
-    "smlatb %[a1], %[A], %[" WA "], %[a1]\n\t"                                                     \
-    "smlabt %[a0], %[B], %[" WB "], %[a0]\n\t"                                                     \
-    "smlad %[a1], %[B], %[" WB "], %[a1]\n\t"
-#define D3_S2_SLOT(OFF, OFFC, WA, W2)                                                              \
-    "ldrd %[A], %[B], [%[x], #" OFF "]\n\t"                                                        \
-    "ldr %[C], [%[x], #" OFFC "]\n\t"                                                              \
-    "smlad %[a0], %[A], %[" WA "], %[a0]\n\t"                                                      \
-    "smlad %[a1], %[B], %[" WA "], %[a1]\n\t"                                                      \
-    W2 " %[a0], %[B], %[w2], %[a0]\n\t"                                                            \
-    W2 " %[a1], %[C], %[w2], %[a1]\n\t"
+/* The pair loops scheduled by hand (13 registers live; GCC splits the LDRDs and spills), as text
+ * over register names: the inline forms below name operands (%[a0]), d3_rows' naked functions
+ * registers (r11). X: slot 0's row of the channel (slots D3_RS bytes apart); ACC advances by two
+ * per pair. */
 /* Slot offsets in bytes after slot 0's post-increment (4 at stride 1, 8 at stride 2), as
  * literals for the asm; checked against D3_RS below. */
 #define D3_S1_OFF1 268 /* D3_RS - 4 */
@@ -243,16 +238,54 @@ _Static_assert(D3_S1_OFF1 == D3_RS - 4 && D3_S1_OFF2 == 2 * D3_RS - 4 && D3_S2_O
 #define D3_STR(v) #v
 #define D3_XSTR(v) D3_STR(v)
 
-/* One pair: slot 0 with post-increment (x then points 4 bytes on: slot offsets minus 4). */
-#define D3_S1_PAIR                                                                                 \
-    "ldrd %[A], %[B], [%[x]], #4\n\t"                                                              \
-    "smuad %[a0], %[A], %[wa0]\n\t"                                                                \
-    "smultb %[a1], %[A], %[wa0]\n\t"                                                               \
-    "smlabt %[a0], %[B], %[wb0], %[a0]\n\t"                                                        \
-    "smlad %[a1], %[B], %[wb0], %[a1]\n\t"                                                         \
-    D3_S1_SLOT(D3_XSTR(D3_S1_OFF1), "wa1", "wb1")                                                  \
-    D3_S1_SLOT(D3_XSTR(D3_S1_OFF2), "wa2", "wb2")                                                  \
-    "strd %[a0], %[a1], [%[acc]], #8\n\t"
+/* Stride 1, slots 1 and 2: out0 += SMLAD(A, Wa) + SMLABT(B, Wb), out1 += SMLATB(A, Wa) +
+ * SMLAD(B, Wb). */
+#define D3_S1_SLOT(X, OFF, A0, A1, A, B, WA, WB)                                                   \
+    "ldrd " A ", " B ", [" X ", #" OFF "]\n\t"                                                     \
+    "smlad " A0 ", " A ", " WA ", " A0 "\n\t"                                                      \
+    "smlatb " A1 ", " A ", " WA ", " A1 "\n\t"                                                     \
+    "smlabt " A0 ", " B ", " WB ", " A0 "\n\t"                                                     \
+    "smlad " A1 ", " B ", " WB ", " A1 "\n\t"
+/* One stride-1 pair: slot 0 with post-increment (X then points 4 bytes on: slot offsets minus
+ * 4). */
+#define D3_S1_PAIR(X, ACC, A0, A1, A, B, WA0, WB0, WA1, WB1, WA2, WB2)                             \
+    "ldrd " A ", " B ", [" X "], #4\n\t"                                                           \
+    "smuad " A0 ", " A ", " WA0 "\n\t"                                                             \
+    "smultb " A1 ", " A ", " WA0 "\n\t"                                                            \
+    "smlabt " A0 ", " B ", " WB0 ", " A0 "\n\t"                                                    \
+    "smlad " A1 ", " B ", " WB0 ", " A1 "\n\t"                                                     \
+    D3_S1_SLOT(X, D3_XSTR(D3_S1_OFF1), A0, A1, A, B, WA1, WB1)                                     \
+    D3_S1_SLOT(X, D3_XSTR(D3_S1_OFF2), A0, A1, A, B, WA2, WB2)                                     \
+    "strd " A0 ", " A1 ", [" ACC "], #8\n\t"
+
+/* Stride 2, one slot at byte offsets OFF ({h0, h1}, {h2, h3}) and OFFC ({h4, h5}): out0 +=
+ * SMLAD(A, Wa) + h2 w2, out1 += SMLAD(B, Wa) + h4 w2 (W2MUL picks w2's half). */
+#define D3_S2_SLOT(X, OFF, OFFC, A0, A1, A, B, C, WA, W2, W2MUL)                                   \
+    "ldrd " A ", " B ", [" X ", #" OFF "]\n\t"                                                     \
+    "ldr " C ", [" X ", #" OFFC "]\n\t"                                                            \
+    "smlad " A0 ", " A ", " WA ", " A0 "\n\t"                                                      \
+    "smlad " A1 ", " B ", " WA ", " A1 "\n\t"                                                      \
+    W2MUL " " A0 ", " B ", " W2 ", " A0 "\n\t"                                                     \
+    W2MUL " " A1 ", " C ", " W2 ", " A1 "\n\t"
+/* One stride-2 pair: slot 0 with post-increment (X then points 8 bytes on: {h4, h5} at offset
+ * 0). W2: {w2 of slot 0, w2 of slot 1}; W2C: w2 of slot 2. */
+#define D3_S2_PAIR(X, ACC, A0, A1, A, B, C, WA0, WA1, WA2, W2, W2C)                                \
+    "ldrd " A ", " B ", [" X "], #8\n\t"                                                           \
+    "ldr " C ", [" X "]\n\t"                                                                       \
+    "smuad " A0 ", " A ", " WA0 "\n\t"                                                             \
+    "smuad " A1 ", " B ", " WA0 "\n\t"                                                             \
+    "smlabb " A0 ", " B ", " W2 ", " A0 "\n\t"                                                     \
+    "smlabb " A1 ", " C ", " W2 ", " A1 "\n\t"                                                     \
+    D3_S2_SLOT(X, D3_XSTR(D3_S2_OFF1), D3_XSTR(D3_RS_1), A0, A1, A, B, C, WA1, W2, "smlabt")      \
+    D3_S2_SLOT(X, D3_XSTR(D3_S2_OFF2), D3_XSTR(D3_RS_2), A0, A1, A, B, C, WA2, W2C, "smlabb")     \
+    "strd " A0 ", " A1 ", [" ACC "], #8\n\t"
+
+#define D3_S1_PAIR_OPS                                                                             \
+    D3_S1_PAIR("%[x]", "%[acc]", "%[a0]", "%[a1]", "%[A]", "%[B]", "%[wa0]", "%[wb0]", "%[wa1]",   \
+               "%[wb1]", "%[wa2]", "%[wb2]")
+#define D3_S2_PAIR_OPS                                                                             \
+    D3_S2_PAIR("%[x]", "%[acc]", "%[a0]", "%[a1]", "%[A]", "%[B]", "%[C]", "%[wa0]", "%[wa1]",     \
+               "%[wa2]", "%[w2]", "%[w2c]")
 
 static inline __attribute__((always_inline)) void
 d3_acc_s1(const int16_t *x, int32_t wa0, int32_t wb0, int32_t wa1, int32_t wb1, int32_t wa2,
@@ -263,7 +296,7 @@ d3_acc_s1(const int16_t *x, int32_t wa0, int32_t wb0, int32_t wa1, int32_t wb1, 
         "sub %[A], %[end], %[acc]\n\t"
         "tst %[A], #8\n\t"
         "bne 2f\n\t"
-        "1:\n\t" D3_S1_PAIR "2:\n\t" D3_S1_PAIR
+        "1:\n\t" D3_S1_PAIR_OPS "2:\n\t" D3_S1_PAIR_OPS
         "cmp %[acc], %[end]\n\t"
         "bne 1b\n\t"
         : [x] "+r"(x), [acc] "+r"(acc), [a0] "=&r"(a0), [a1] "=&r"(a1), [A] "=&r"(A),
@@ -273,23 +306,6 @@ d3_acc_s1(const int16_t *x, int32_t wa0, int32_t wb0, int32_t wa1, int32_t wb1, 
         : "cc", "memory");
 }
 
-/* One pair: slot 0 with post-increment (x then points 8 bytes on: {h4, h5} at offset 0). */
-#define D3_S2_PAIR \
-    "ldrd %[A], %[B], [%[x]], #8\n\t" \
-    "ldr %[C], [%[x]]\n\t" \
-    "smuad %[a0], %[A], %[wa0]\n\t" \
-    "smuad %[a1], %[B], %[wa0]\n\t" \
-    "smlabb %[a0], %[B], %[w2], %[a0]\n\t" \
-    "smlabb %[a1], %[C], %[w2], %[a1]\n\t" \
-    D3_S2_SLOT(D3_XSTR(D3_S2_OFF1), D3_XSTR(D3_RS_1), "wa1", "smlabt") \
-    "ldrd %[A], %[B], [%[x], #" D3_XSTR(D3_S2_OFF2) "]\n\t" \
-    "ldr %[C], [%[x], #" D3_XSTR(D3_RS_2) "]\n\t" \
-    "smlad %[a0], %[A], %[wa2], %[a0]\n\t" \
-    "smlad %[a1], %[B], %[wa2], %[a1]\n\t" \
-    "smlabb %[a0], %[B], %[w2c], %[a0]\n\t" \
-    "smlabb %[a1], %[C], %[w2c], %[a1]\n\t" \
-    "strd %[a0], %[a1], [%[acc]], #8\n\t"
-
 static inline __attribute__((always_inline)) void
 d3_acc_s2(const int16_t *x, int32_t wa0, int32_t wa1, int32_t wa2, int32_t w2, int32_t w2c,
           int32_t *acc, int32_t *end) {
@@ -298,7 +314,7 @@ d3_acc_s2(const int16_t *x, int32_t wa0, int32_t wa1, int32_t wa2, int32_t w2, i
         "sub %[A], %[end], %[acc]\n\t" /* as d3_acc_s1 */
         "tst %[A], #8\n\t"
         "bne 2f\n\t"
-        "1:\n\t" D3_S2_PAIR "2:\n\t" D3_S2_PAIR
+        "1:\n\t" D3_S2_PAIR_OPS "2:\n\t" D3_S2_PAIR_OPS
         "cmp %[acc], %[end]\n\t"
         "bne 1b\n\t"
         : [x] "+r"(x), [acc] "+r"(acc), [a0] "=&r"(a0), [a1] "=&r"(a1), [A] "=&r"(A),
@@ -385,38 +401,9 @@ d3_rq1_relu(int32_t a, int32_t m, int32_t rs, int32_t zr, int32_t b2, int32_t lo
 static inline __attribute__((always_inline)) void
 d3_rq_relu(const d3_chan *k, const int32_t *acc, int32_t n, int8_t *y, size_t ystep,
            int clamp_hi) {
-    const int32_t m = k->rq.mult, rs = k->rq.rshift, zr = k->zr, b2 = k->b2;
-    const int32_t lo = k->rq.act_min, hi = k->rq.act_max;
+    const int32_t m = k->mult, rs = k->rs, zr = k->zr, b2 = k->b2;
+    const int32_t lo = k->lo, hi = k->rq.act_max;
     const int32_t *end = acc + (n & ~1);
-#if D3_ASM
-    if (!clamp_hi && acc < end) { /* d3_rq1_relu by hand: one LDRD, no pointer spills */
-        int32_t a0, a1, t;
-        __asm volatile(
-            "1:\n\t"
-            "ldrd %[a0], %[a1], [%[acc]], #8\n\t"
-            "add %[a0], %[b2], %[a0], lsl #1\n\t"
-            "add %[a1], %[b2], %[a1], lsl #1\n\t"
-            "smmlar %[a0], %[a0], %[m], %[zr]\n\t"
-            "smmlar %[a1], %[a1], %[m], %[zr]\n\t"
-            "asr %[a0], %[a0], %[rs]\n\t"
-            "asr %[a1], %[a1], %[rs]\n\t"
-            "ssat %[a0], #8, %[a0], asr #1\n\t"
-            "ssat %[a1], #8, %[a1], asr #1\n\t"
-            "ssub16 %[t], %[a0], %[lo]\n\t"
-            "sel %[a0], %[a0], %[lo]\n\t"
-            "ssub16 %[t], %[a1], %[lo]\n\t"
-            "sel %[a1], %[a1], %[lo]\n\t"
-            "strb %[a0], [%[y]]\n\t"
-            "strb %[a1], [%[y], %[ys]]\n\t"
-            "add %[y], %[y], %[ys], lsl #1\n\t"
-            "cmp %[acc], %[end]\n\t"
-            "bne 1b\n\t"
-            : [acc] "+r"(acc), [y] "+r"(y), [a0] "=&r"(a0), [a1] "=&r"(a1), [t] "=&r"(t)
-            : [end] "r"(end), [b2] "r"(b2), [m] "r"(m), [zr] "r"(zr), [rs] "r"(rs),
-              [lo] "r"(lo), [ys] "r"(ystep)
-            : "cc", "memory");
-    }
-#endif
     for (; acc < end; acc += 2, y += 2 * ystep) {
         const uint64_t a2 = *(const d3_w64 *)(const void *)acc;
         const int32_t v0 = d3_rq1_relu((int32_t)(uint32_t)a2, m, rs, zr, b2, lo, hi, clamp_hi);
@@ -434,8 +421,8 @@ d3_rq_relu(const d3_chan *k, const int32_t *acc, int32_t n, int8_t *y, size_t ys
  * (one LDRD). */
 static inline __attribute__((always_inline)) void
 d3_rq_fast(const d3_chan *k, const int32_t *acc, int32_t n, int8_t *y, size_t ystep, int clamp) {
-    const int32_t m = k->rq.mult, r = k->r, kk = k->k, b2 = k->b2;
-    const int32_t lo = k->rq.act_min, hi = k->rq.act_max;
+    const int32_t m = k->mult, r = k->r, kk = k->k, b2 = k->b2;
+    const int32_t lo = k->lo, hi = k->rq.act_max;
     const int32_t *end = acc + (n & ~1);
     for (; acc < end; acc += 2, y += 2 * ystep) {
         const uint64_t a2 = *(const d3_w64 *)(const void *)acc;
@@ -507,10 +494,136 @@ d3_group_row_body(const d3_ctx *cx, const d3_chan *ch, const int16_t *x, int32_t
     }
 }
 
+#if D3_ASM
+/* d3_rows: one output row of the group's four channels in one naked function, for the fast
+ * requantisation (kind 0) and the ReLU form (kind 4): per channel the pair loop, then the
+ * requantisation of the row's accumulators, with every register free (the C loop around the two
+ * spent ~50 instructions a row and channel reloading and spilling its state; this ~30). The
+ * assembly reads the run at these byte offsets and moves x, k, q and y on to the next channel
+ * itself: x 0, k 4, q 8, y 12, acc 16, end 20, ys 24, n 28. */
+typedef struct {
+    const int16_t *x; /* channel 0's slot 0 row (the next channel's D3_CHH halfwords on) */
+    const int32_t *k; /* channel 0's wk[k0] (the next channel's one d3_chan on) */
+    const int32_t *q; /* channel 0's b2, mult, k, r, zr, rs, lo */
+    int8_t *y;        /* channel 0's first output (the next channel's one byte on) */
+    int32_t *acc, *end; /* the pair loop's accumulators, two a pair (8-byte aligned) */
+    size_t ys;        /* bytes from one output to the next */
+    int32_t n;        /* outputs in the row (<= 2 * pairs) */
+} d3_rows_run;
+
+_Static_assert(offsetof(d3_chan, b2) == 40 && sizeof(d3_chan) == 112 &&
+                   offsetof(d3_rows_run, acc) == 16 && offsetof(d3_rows_run, ys) == 24 &&
+                   offsetof(d3_rows_run, n) == 28,
+               "d3_rows' offsets");
+
+/* The channel loop around LOADW (the filter words from r3 = k), PAIR (r0 = x, r1 = acc to
+ * r2 = end), then RQSET (the constants from r0 = q) and RQ2 / RQ1 (r11, r12 to int8 in r11,
+ * r12; r0 free). lr counts the channels. */
+#define D3_ROWS_ASM(LOADW, PAIR, RQSET, RQ2, RQ1)                                                  \
+    "push {r0, r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t" /* the run at [sp] */                    \
+    "mov lr, #4\n"                                                                                 \
+    "1:\n\t"                                                                                       \
+    "ldr r12, [sp]\n\t"                                                                            \
+    "ldrd r0, r3, [r12]\n\t"                                                                       \
+    "ldrd r1, r2, [r12, #16]\n\t"                                                                  \
+    LOADW                                                                                          \
+    "sub r12, r2, r1\n\t" /* an odd number of pairs enters at the second */                       \
+    "tst r12, #8\n\t"                                                                              \
+    "bne 3f\n"                                                                                     \
+    "2:\n\t" PAIR "3:\n\t" PAIR                                                                    \
+    "cmp r1, r2\n\t"                                                                               \
+    "bne 2b\n\t"                                                                                   \
+    "ldr r12, [sp]\n\t"                                                                            \
+    "ldr r0, [r12, #8]\n\t"                                                                        \
+    RQSET                                                                                          \
+    "ldr r7, [r12, #12]\n\t"                                                                       \
+    "ldr r1, [r12, #16]\n\t"                                                                       \
+    "ldrd r8, r9, [r12, #24]\n\t"                                                                  \
+    "bic r10, r9, #1\n\t"                                                                          \
+    "add r10, r1, r10, lsl #2\n\t"                                                                 \
+    "cmp r1, r10\n\t"                                                                              \
+    "beq 5f\n"                                                                                     \
+    "4:\n\t"                                                                                       \
+    "ldrd r11, r12, [r1], #8\n\t"                                                                  \
+    RQ2                                                                                            \
+    "strb r11, [r7]\n\t"                                                                           \
+    "strb r12, [r7, r8]\n\t"                                                                       \
+    "add r7, r7, r8, lsl #1\n\t"                                                                   \
+    "cmp r1, r10\n\t"                                                                              \
+    "bne 4b\n"                                                                                     \
+    "5:\n\t"                                                                                       \
+    "tst r9, #1\n\t"                                                                               \
+    "beq 6f\n\t"                                                                                   \
+    "ldr r11, [r1]\n\t"                                                                            \
+    RQ1                                                                                            \
+    "strb r11, [r7]\n"                                                                             \
+    "6:\n\t"                                                                                       \
+    "ldr r12, [sp]\n\t"                                                                            \
+    "ldm r12, {r0, r1, r2, r3}\n\t"                                                                \
+    "add r0, r0, #816\n\t"                                                                         \
+    "add r1, r1, #112\n\t"                                                                         \
+    "add r2, r2, #112\n\t"                                                                         \
+    "adds r3, r3, #1\n\t"                                                                          \
+    "stm r12, {r0, r1, r2, r3}\n\t"                                                                \
+    "subs lr, lr, #1\n\t"                                                                          \
+    "bne 1b\n\t"                                                                                   \
+    "pop {r0, r4, r5, r6, r7, r8, r9, r10, r11, pc}\n"
+
+#define D3_ROWS_LOADW_S1 "ldm r3, {r3, r4, r5, r6, r7, r8}\n\t"
+#define D3_ROWS_PAIR_S1                                                                            \
+    D3_S1_PAIR("r0", "r1", "r11", "r12", "r9", "r10", "r3", "r4", "r5", "r6", "r7", "r8")
+/* stride 2: wa0 r3, w2 of slots 0 and 1 packed into r4, wa1 r5, wa2 r7, w2 of slot 2 r8 */
+#define D3_ROWS_LOADW_S2                                                                           \
+    "ldm r3, {r3, r4, r5, r6, r7, r8}\n\t"                                                         \
+    "pkhbt r4, r4, r6, lsl #16\n\t"
+#define D3_ROWS_PAIR_S2                                                                            \
+    D3_S2_PAIR("r0", "r1", "r11", "r12", "r6", "r9", "r10", "r3", "r5", "r7", "r4", "r8")
+
+/* Kind 0, d3_rq1 without clamping: r2 b2, r3 mult, r4 k, r5 r. */
+#define D3_ROWS_RQSET_0 "ldm r0, {r2, r3, r4, r5}\n\t"
+#define D3_ROWS_RQ_0(A, T)                                                                         \
+    "add " A ", r2, " A ", lsl #1\n\t"                                                             \
+    "smmlar " T ", " A ", r3, r4\n\t"                                                              \
+    "add " T ", " T ", " A ", asr #31\n\t"                                                         \
+    "asr " T ", " T ", r5\n\t"                                                                     \
+    "ssat " A ", #8, " T "\n\t"
+#define D3_ROWS_RQ1_0 D3_ROWS_RQ_0("r11", "r6")
+#define D3_ROWS_RQ2_0 D3_ROWS_RQ_0("r11", "r6") D3_ROWS_RQ_0("r12", "r0")
+
+/* Kind 4, d3_rq1_relu: r2 b2, r3 mult, r4 zr, r5 rs, r6 act_min. */
+#define D3_ROWS_RQSET_4                                                                            \
+    "ldrd r2, r3, [r0]\n\t"                                                                        \
+    "add r0, r0, #16\n\t"                                                                          \
+    "ldm r0, {r4, r5, r6}\n\t"
+#define D3_ROWS_RQ_4(A)                                                                            \
+    "add " A ", r2, " A ", lsl #1\n\t"                                                             \
+    "smmlar " A ", " A ", r3, r4\n\t"                                                              \
+    "asr " A ", " A ", r5\n\t"                                                                     \
+    "ssat " A ", #8, " A ", asr #1\n\t"                                                            \
+    "ssub16 r0, " A ", r6\n\t"                                                                     \
+    "sel " A ", " A ", r6\n\t"
+#define D3_ROWS_RQ1_4 D3_ROWS_RQ_4("r11")
+#define D3_ROWS_RQ2_4 D3_ROWS_RQ_4("r11") D3_ROWS_RQ_4("r12")
+
+#define D3_ROWS(NAME, S, K)                                                                        \
+    __attribute__((naked, noinline)) static void NAME(d3_rows_run *run) {                          \
+        (void)run; /* in r0 */                                                                     \
+        __asm volatile(D3_ROWS_ASM(D3_ROWS_LOADW_##S, D3_ROWS_PAIR_##S, D3_ROWS_RQSET_##K,          \
+                                   D3_ROWS_RQ2_##K, D3_ROWS_RQ1_##K));                             \
+    }
+D3_ROWS(d3_rows_s1_0, S1, 0)
+D3_ROWS(d3_rows_s2_0, S2, 0)
+D3_ROWS(d3_rows_s1_4, S1, 4)
+D3_ROWS(d3_rows_s2_4, S2, 4)
+#endif
+
 /* Not inlined: the caller's loops keep their registers and this gets its own (the asm needs
  * 13). */
 __attribute__((noinline)) static void d3_group_row(const d3_ctx *cx, const d3_chan *ch,
                                                    const int16_t *x, int32_t k0, int8_t *y) {
+#if D3_ASM /* kinds 0 and 4 run as d3_rows */
+    d3_group_row_body(cx, ch, x, k0, y, cx->stride, cx->kind);
+#else
     if (cx->kind == 4 && cx->stride == 1) {
         d3_group_row_body(cx, ch, x, k0, y, 1, 4);
     } else if (cx->kind == 4) {
@@ -518,6 +631,7 @@ __attribute__((noinline)) static void d3_group_row(const d3_ctx *cx, const d3_ch
     } else {
         d3_group_row_body(cx, ch, x, k0, y, cx->stride, cx->kind);
     }
+#endif
 }
 
 /* noinline: its ~4.4 KB of stack (slots, accumulators, channel state) must not stay on the
@@ -553,6 +667,11 @@ d3_run(const d3_view *v, int32_t s, const en_requant *q, const en_dims *in_dims,
             relu = relu && chan[k].fast_relu;
         }
         cx.kind = !fast ? 3 : (clamp == 0 ? 0 : (relu ? 3 + clamp : 3));
+#if D3_ASM
+        void (*rows)(d3_rows_run *) = cx.kind == 0   ? (s == 1 ? d3_rows_s1_0 : d3_rows_s2_0)
+                                      : cx.kind == 4 ? (s == 1 ? d3_rows_s1_4 : d3_rows_s2_4)
+                                                     : NULL;
+#endif
         for (int32_t b = 0; b < in_dims->n; ++b) {
             const int8_t *ib = in + (size_t)b * in_image + c0;
             int8_t *ob = out + (size_t)b * out_image + c0;
@@ -570,7 +689,16 @@ d3_run(const d3_view *v, int32_t s, const en_requant *q, const en_dims *in_dims,
                     }
                     slot = slot == 2 ? 0 : slot + 1;
                 }
-                d3_group_row(&cx, chan, ring, k0, ob);
+#if D3_ASM
+                if (rows != NULL) {
+                    d3_rows_run run = {ring, chan[0].wk[k0], &chan[0].b2, ob, acc, acc + 2 * pairs,
+                                       v->out_px, OW};
+                    rows(&run);
+                } else
+#endif
+                {
+                    d3_group_row(&cx, chan, ring, k0, ob);
+                }
                 /* next output row: its window starts s rows lower, so slot 0 holds the kernel
                  * row s less (mod 3) */
                 k0 -= s;
