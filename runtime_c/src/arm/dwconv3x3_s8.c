@@ -38,11 +38,12 @@
  * a small buffer and are requantised right after: SMMULR form as the row engine's pass 2, or,
  * when the activation clamps at act_min >= output_zp (ReLU, ReLU6), a form two instructions
  * shorter (d3_rq1_relu). The two common forms (no clamping; ReLU without act_max) run a whole
- * output row of the group's four channels in one naked function (d3_rows), pair loop and
- * requantisation together, about 30 instructions a row and channel besides the outputs' own.
+ * output row of the group's four channels in one naked function a stride (d3_rows), pair loop
+ * and requantisation together, about 33 instructions a row and channel besides the outputs'
+ * own (the C loop around the two spent about 50), in 200 fewer bytes of flash.
  *
- * Cost (QEMU instruction counts, 16x16 maps, 64 channels, ReLU): 2.67 instructions per MAC at
- * stride 1 and 4.31 at stride 2 on the M7 (2.79 / 4.57 before d3_rows), against 3.75 / 6.36 for
+ * Cost (QEMU instruction counts, 16x16 maps, 64 channels, ReLU): 2.70 instructions per MAC at
+ * stride 1 and 4.35 at stride 2 on the M7 (2.79 / 4.57 before d3_rows), against 3.75 / 6.36 for
  * the row engine. Per output at stride 1: 8.5 in the MAC loop, 9 requantising, 2 expanding, the
  * rest per row and channel. At stride 2 each output needs four new input pixels (8 to expand)
  * and 10.5 in the MAC loop, and rows are half as long, so the fixed costs per row and channel
@@ -441,11 +442,11 @@ d3_rq_fast(const d3_chan *k, const int32_t *acc, int32_t n, int8_t *y, size_t ys
  * output_zp, which TFLite's activations never produce). */
 static void d3_rq(const d3_chan *k, const en_requant *q, const int32_t *acc, int32_t n, int8_t *y,
                   size_t ystep, int kind) {
-    if (kind == 4) {
-        d3_rq_relu(k, acc, n, y, ystep, 0);
-    } else if (kind == 5) {
+    if (kind == 5) {
         d3_rq_relu(k, acc, n, y, ystep, 1);
-    } else if (kind == 0) {
+    } else if (!D3_ASM && kind == 4) { /* with the assembly, kinds 0 and 4 run as d3_rows */
+        d3_rq_relu(k, acc, n, y, ystep, 0);
+    } else if (!D3_ASM && kind == 0) {
         d3_rq_fast(k, acc, n, y, ystep, 0);
     } else {
         for (int32_t i = 0; i < n; ++i, y += ystep) {
@@ -486,7 +487,7 @@ d3_group_row_body(const d3_ctx *cx, const d3_chan *ch, const int16_t *x, int32_t
             d3_acc_s2(x, wk[0][0], wk[1][0], wk[2][0], en_pkhbt(wk[0][1], wk[1][1]), wk[2][1], acc,
                       end);
         }
-        if (kind == 4) {
+        if (!D3_ASM && kind == 4) {
             d3_rq_relu(ch, acc, n, y, ystep, 0);
         } else {
             d3_rq(ch, cx->q, acc, n, y, ystep, kind);
@@ -498,9 +499,9 @@ d3_group_row_body(const d3_ctx *cx, const d3_chan *ch, const int16_t *x, int32_t
 /* d3_rows: one output row of the group's four channels in one naked function, for the fast
  * requantisation (kind 0) and the ReLU form (kind 4): per channel the pair loop, then the
  * requantisation of the row's accumulators, with every register free (the C loop around the two
- * spent ~50 instructions a row and channel reloading and spilling its state; this ~30). The
+ * spent ~50 instructions a row and channel reloading and spilling its state; this ~33). The
  * assembly reads the run at these byte offsets and moves x, k, q and y on to the next channel
- * itself: x 0, k 4, q 8, y 12, acc 16, end 20, ys 24, n 28. */
+ * itself: x 0, k 4, q 8, y 12, acc 16, end 20, ys 24, n 28, relu 32. */
 typedef struct {
     const int16_t *x; /* channel 0's slot 0 row (the next channel's D3_CHH halfwords on) */
     const int32_t *k; /* channel 0's wk[k0] (the next channel's one d3_chan on) */
@@ -509,17 +510,39 @@ typedef struct {
     int32_t *acc, *end; /* the pair loop's accumulators, two a pair (8-byte aligned) */
     size_t ys;        /* bytes from one output to the next */
     int32_t n;        /* outputs in the row (<= 2 * pairs) */
+    int32_t relu;     /* 1: d3_rq1_relu's form (kind 4), 0: d3_rq1 without clamping (kind 0) */
 } d3_rows_run;
 
 _Static_assert(offsetof(d3_chan, b2) == 40 && sizeof(d3_chan) == 112 &&
                    offsetof(d3_rows_run, acc) == 16 && offsetof(d3_rows_run, ys) == 24 &&
-                   offsetof(d3_rows_run, n) == 28,
+                   offsetof(d3_rows_run, n) == 28 && offsetof(d3_rows_run, relu) == 32,
                "d3_rows' offsets");
 
-/* The channel loop around LOADW (the filter words from r3 = k), PAIR (r0 = x, r1 = acc to
- * r2 = end), then RQSET (the constants from r0 = q) and RQ2 / RQ1 (r11, r12 to int8 in r11,
- * r12; r0 free). lr counts the channels. */
-#define D3_ROWS_ASM(LOADW, PAIR, RQSET, RQ2, RQ1)                                                  \
+/* The channel loop around LOADW (the filter words from r3 = k) and PAIR (r0 = x, r1 = acc to
+ * r2 = end), then either requantisation, as the run's relu flag says: RQSET_K (the constants
+ * from r0 = q), RQ2_K / RQ1_K (r11, r12 to int8 in r11, r12; r0 free). One function a stride
+ * serves both forms (a test a row and channel), as four took 460 more bytes of flash. lr
+ * counts the channels. */
+#define D3_ROWS_RQ(K, DONE)                                                                        \
+    D3_ROWS_RQSET_##K                                                                              \
+    "cmp r1, r10\n\t"                                                                              \
+    "beq 5" #K "f\n"                                                                               \
+    "4" #K ":\n\t"                                                                                 \
+    "ldrd r11, r12, [r1], #8\n\t"                                                                  \
+    D3_ROWS_RQ2_##K                                                                                \
+    "strb r11, [r7]\n\t"                                                                           \
+    "strb r12, [r7, r8]\n\t"                                                                       \
+    "add r7, r7, r8, lsl #1\n\t"                                                                   \
+    "cmp r1, r10\n\t"                                                                              \
+    "bne 4" #K "b\n"                                                                               \
+    "5" #K ":\n\t"                                                                                 \
+    "tst r9, #1\n\t"                                                                               \
+    "beq 6f\n\t"                                                                                   \
+    "ldr r11, [r1]\n\t"                                                                            \
+    D3_ROWS_RQ1_##K                                                                                \
+    "strb r11, [r7]\n\t"                                                                           \
+    DONE
+#define D3_ROWS_ASM(LOADW, PAIR)                                                                   \
     "push {r0, r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t" /* the run at [sp] */                    \
     "mov lr, #4\n"                                                                                 \
     "1:\n\t"                                                                                       \
@@ -535,28 +558,17 @@ _Static_assert(offsetof(d3_chan, b2) == 40 && sizeof(d3_chan) == 112 &&
     "bne 2b\n\t"                                                                                   \
     "ldr r12, [sp]\n\t"                                                                            \
     "ldr r0, [r12, #8]\n\t"                                                                        \
-    RQSET                                                                                          \
     "ldr r7, [r12, #12]\n\t"                                                                       \
     "ldr r1, [r12, #16]\n\t"                                                                       \
     "ldrd r8, r9, [r12, #24]\n\t"                                                                  \
     "bic r10, r9, #1\n\t"                                                                          \
     "add r10, r1, r10, lsl #2\n\t"                                                                 \
-    "cmp r1, r10\n\t"                                                                              \
-    "beq 5f\n"                                                                                     \
-    "4:\n\t"                                                                                       \
-    "ldrd r11, r12, [r1], #8\n\t"                                                                  \
-    RQ2                                                                                            \
-    "strb r11, [r7]\n\t"                                                                           \
-    "strb r12, [r7, r8]\n\t"                                                                       \
-    "add r7, r7, r8, lsl #1\n\t"                                                                   \
-    "cmp r1, r10\n\t"                                                                              \
-    "bne 4b\n"                                                                                     \
-    "5:\n\t"                                                                                       \
-    "tst r9, #1\n\t"                                                                               \
-    "beq 6f\n\t"                                                                                   \
-    "ldr r11, [r1]\n\t"                                                                            \
-    RQ1                                                                                            \
-    "strb r11, [r7]\n"                                                                             \
+    "ldr r12, [r12, #32]\n\t"                                                                      \
+    "cmp r12, #0\n\t"                                                                              \
+    "bne 7f\n\t"                                                                                   \
+    D3_ROWS_RQ(0, "b 6f\n")                                                                        \
+    "7:\n\t"                                                                                       \
+    D3_ROWS_RQ(4, "")                                                                              \
     "6:\n\t"                                                                                       \
     "ldr r12, [sp]\n\t"                                                                            \
     "ldm r12, {r0, r1, r2, r3}\n\t"                                                                \
@@ -605,16 +617,13 @@ _Static_assert(offsetof(d3_chan, b2) == 40 && sizeof(d3_chan) == 112 &&
 #define D3_ROWS_RQ1_4 D3_ROWS_RQ_4("r11")
 #define D3_ROWS_RQ2_4 D3_ROWS_RQ_4("r11") D3_ROWS_RQ_4("r12")
 
-#define D3_ROWS(NAME, S, K)                                                                        \
+#define D3_ROWS(NAME, S)                                                                           \
     __attribute__((naked, noinline)) static void NAME(d3_rows_run *run) {                          \
         (void)run; /* in r0 */                                                                     \
-        __asm volatile(D3_ROWS_ASM(D3_ROWS_LOADW_##S, D3_ROWS_PAIR_##S, D3_ROWS_RQSET_##K,          \
-                                   D3_ROWS_RQ2_##K, D3_ROWS_RQ1_##K));                             \
+        __asm volatile(D3_ROWS_ASM(D3_ROWS_LOADW_##S, D3_ROWS_PAIR_##S));                          \
     }
-D3_ROWS(d3_rows_s1_0, S1, 0)
-D3_ROWS(d3_rows_s2_0, S2, 0)
-D3_ROWS(d3_rows_s1_4, S1, 4)
-D3_ROWS(d3_rows_s2_4, S2, 4)
+D3_ROWS(d3_rows_s1, S1)
+D3_ROWS(d3_rows_s2, S2)
 #endif
 
 /* Not inlined: the caller's loops keep their registers and this gets its own (the asm needs
@@ -668,9 +677,8 @@ d3_run(const d3_view *v, int32_t s, const en_requant *q, const en_dims *in_dims,
         }
         cx.kind = !fast ? 3 : (clamp == 0 ? 0 : (relu ? 3 + clamp : 3));
 #if D3_ASM
-        void (*rows)(d3_rows_run *) = cx.kind == 0   ? (s == 1 ? d3_rows_s1_0 : d3_rows_s2_0)
-                                      : cx.kind == 4 ? (s == 1 ? d3_rows_s1_4 : d3_rows_s2_4)
-                                                     : NULL;
+        void (*rows)(d3_rows_run *) =
+            cx.kind == 0 || cx.kind == 4 ? (s == 1 ? d3_rows_s1 : d3_rows_s2) : NULL;
 #endif
         for (int32_t b = 0; b < in_dims->n; ++b) {
             const int8_t *ib = in + (size_t)b * in_image + c0;
@@ -692,7 +700,7 @@ d3_run(const d3_view *v, int32_t s, const en_requant *q, const en_dims *in_dims,
 #if D3_ASM
                 if (rows != NULL) {
                     d3_rows_run run = {ring, chan[0].wk[k0], &chan[0].b2, ob, acc, acc + 2 * pairs,
-                                       v->out_px, OW};
+                                       v->out_px, OW, cx.kind == 4};
                     rows(&run);
                 } else
 #endif
