@@ -14,10 +14,7 @@
  *
  * Calls taken (small_takes): undilated, a channel count that is a multiple of 4, a padded plane
  * of up to SMALL_PIXELS pixels (22x22: 3.8 KB of stack; a 4.7 KB frame, under the 5 KB of the
- * row engine that every firmware linking this strategy links too), or for 5x5 and 7x7 windows at
- * stride >= 2 a larger plane run in bands of output rows (small_group; 7x7 stride 2 on 20x20 and
- * 24x24: 3.2 -> 2.35 instructions per MAC against the direct strategy, 5x5 on 24x24 4.05 -> 2.95,
- * for 280 bytes of code), windows mostly over the input
+ * row engine that every firmware linking this strategy links too), windows mostly over the input
  * (a 3x3 SAME window on a 2x2 map stays with the direct strategy, which skips the padding taps),
  * and of the shapes
  * that gain here: 3x3 (any stride) on at most SMALL_OUTPUTS output pixels, 5x5 and 7x7 (any
@@ -381,13 +378,11 @@ static void small_outputs(const small_geom *g, const uint64_t *plane, const uint
     }
 }
 
-/* Plane rows [ph0, ph1) of one group into plane (its row 0 = plane row ph0): plane pixel
- * (ph, pw) = view pixel (ph - pt, pw - pl) or padding (zeros); x at the group's first channel of
- * the batch's input. */
-static void small_plane(uint64_t *plane, const int8_t *x, const small_geom *g, int32_t off2,
-                        int32_t ph0, int32_t ph1) {
+/* The plane of one group: plane pixel (ph, pw) = view pixel (ph - pt, pw - pl) or padding
+ * (zeros); x at the group's first channel of the batch's input. */
+static void small_plane(uint64_t *plane, const int8_t *x, const small_geom *g, int32_t off2) {
     const int32_t PW = g->PW, pw0 = g->pl, pw1 = g->pl + g->cols < PW ? g->pl + g->cols : PW;
-    for (int32_t ph = ph0; ph < ph1; ++ph, plane += PW) {
+    for (int32_t ph = 0; ph < g->PH; ++ph, plane += PW) {
         const int32_t ih = ph - g->pt;
         int32_t pw = 0;
         if (ih >= 0 && ih < g->rows) {
@@ -403,32 +398,6 @@ static void small_plane(uint64_t *plane, const int8_t *x, const small_geom *g, i
         for (; pw < PW; ++pw) {
             plane[pw] = 0;
         }
-    }
-}
-
-/* Every output of one group and batch: the plane at once when it fits SMALL_PIXELS, else (5x5
- * and 7x7 at stride >= 2, small_takes) in bands of output rows whose plane rows fit: each band
- * keeps the rows it shares with the one before (KH - stride, moved to the top) and expands only
- * the rows below them. In place stays safe: a band's new rows lie below every output row
- * written so far (they start (oh1 - 1) * stride + KH - pad_top >= oh1 input rows down, as
- * pad_top < KH). x and y at the group's first channel of the batch's input and output. */
-static void small_group(const small_geom *g, uint64_t *plane, const int8_t *x, int32_t off2,
-                        const uint64_t *wx, const small_rq *r, const en_requant *q, int8_t *y) {
-    const int32_t PW = g->PW, sh = g->sh, KH = g->KH;
-    const int32_t band = g->PH * PW <= SMALL_PIXELS ? g->OH : (SMALL_PIXELS / PW - KH) / sh + 1;
-    small_geom b = *g;
-    int32_t have0 = 0, have1 = 0; /* plane rows in the buffer */
-    for (int32_t oh0 = 0; oh0 < g->OH; oh0 += band) {
-        b.OH = g->OH - oh0 < band ? g->OH - oh0 : band;
-        const int32_t ph0 = oh0 * sh, ph1 = (oh0 + b.OH - 1) * sh + KH;
-        const int32_t keep = have1 > ph0 ? have1 - ph0 : 0;
-        const uint64_t *from = plane + (size_t)(ph0 - have0) * PW;
-        for (int32_t i = 0; i < keep * PW; ++i) {
-            plane[i] = from[i];
-        }
-        small_plane(plane + (size_t)keep * PW, x, g, off2, ph0 + keep, ph1);
-        have0 = ph0, have1 = ph1;
-        small_outputs(&b, plane, wx, r, q, y + (size_t)oh0 * g->y_row);
     }
 }
 
@@ -448,15 +417,8 @@ static int small_takes(const en_conv_params *p, const en_dims *in_dims, const en
                        const en_dims *out_dims, int in_place) {
     const int64_t PH = (int64_t)(out_dims->h - 1) * p->stride_h + w_dims->h;
     const int64_t PW = (int64_t)(out_dims->w - 1) * p->stride_w + w_dims->w;
-    /* Larger planes run in bands of output rows (small_bands), for 5x5 and 7x7 windows at
-     * stride >= 2 whose plane rows fit two output rows a band: there the direct strategy is the
-     * other choice (7x7 stride 2 on 20x20: 3.2 instructions per MAC against 2.4 here); at
-     * stride 1 the row engine's rows are long enough on such maps. */
-    const int banded = PH * PW > SMALL_PIXELS && w_dims->h == w_dims->w &&
-                       (w_dims->h == 5 || w_dims->h == 7) && p->stride_h >= 2 &&
-                       PW * (w_dims->h + p->stride_h) <= SMALL_PIXELS;
     if (p->dilation_h != 1 || p->dilation_w != 1 || in_dims->c % 4 != 0 ||
-        (int64_t)w_dims->h * w_dims->w > SMALL_TAPS || (PH * PW > SMALL_PIXELS && !banded) ||
+        (int64_t)w_dims->h * w_dims->w > SMALL_TAPS || PH * PW > SMALL_PIXELS ||
         p->pad_top >= w_dims->h || p->pad_left >= w_dims->w) {
         return 0;
     }
@@ -512,8 +474,8 @@ int en_dw_small(const en_conv_params *p, const en_requant *q, const en_dims *in_
             wx[t] = small_pair(__sxtb16((int8x4_t)v), en_sxtab16_ror8(0, v));
         }
         for (int32_t b = 0; b < in_dims->n; ++b) {
-            small_group(&g, plane, in + (size_t)b * in_batch + c0, off2, wx, &r, q,
-                        out + (size_t)b * out_batch + c0);
+            small_plane(plane, in + (size_t)b * in_batch + c0, &g, off2);
+            small_outputs(&g, plane, wx, &r, q, out + (size_t)b * out_batch + c0);
         }
     }
     return 1;
