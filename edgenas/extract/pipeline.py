@@ -599,7 +599,8 @@ def _extract(request: ExtractRequest, step: Step | None) -> ExtractReport:
     for retry in range(BUDGET_RETRIES + 1):
         say("searching")
         result = run_search(cost, fitness, Constraints.of(limits), generations=search_generations(request),
-                            seed=request.seed, out_dir=out / "search", warm_start=seeds)
+                            seed=request.seed, out_dir=out / "search", warm_start=seeds,
+                            polish_end=request.fitness != "measured")
         arch = result.arch
         lap("search")
         accuracies, float_acc = _float_subnet(request, inputs, arch, test, say, lap)

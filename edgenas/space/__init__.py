@@ -2,7 +2,7 @@
 
 from .arch import Arch, BlockChoice
 from .count import count_archs
-from .ops import crossover_arch, largest_arch, mutate_arch, sample_arch, smallest_arch
+from .ops import crossover_arch, largest_arch, mutate_arch, neighbour_archs, sample_arch, smallest_arch
 from .plan import BlockPlan, NetPlan, plan_net
 from .registry import DEFAULT_SPACE, get_space, list_spaces, register_space
 from .spec import SpaceSpec, StageSpec, dead_ring, live_taps, make_divisible, same_out, same_padding
@@ -24,6 +24,7 @@ __all__ = [
     "live_taps",
     "make_divisible",
     "mutate_arch",
+    "neighbour_archs",
     "plan_net",
     "register_space",
     "same_out",

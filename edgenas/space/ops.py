@@ -58,6 +58,26 @@ def mutate_arch(spec: SpaceSpec, arch: Arch, rng: np.random.Generator, prob: flo
     return Arch(resolution, width, tuple(stages))
 
 
+def neighbour_archs(spec: SpaceSpec, arch: Arch) -> list[Arch]:
+    """Every arch one choice away from ``arch``, in a fixed order: another resolution or width,
+    one block's kernel and expand ratio, or one stage a block shorter or longer (the new block a
+    copy of the stage's last)."""
+    out = [Arch(r, arch.width, arch.stages) for r in spec.resolutions if r != arch.resolution]
+    out += [Arch(arch.resolution, w, arch.stages) for w in spec.widths if w != arch.width]
+    for si, (stage, sspec) in enumerate(zip(arch.stages, spec.stages)):
+        def with_stage(blocks: tuple[BlockChoice, ...]) -> Arch:
+            return Arch(arch.resolution, arch.width, arch.stages[:si] + (blocks,) + arch.stages[si + 1:])
+
+        for bi, b in enumerate(stage):
+            out += [with_stage(stage[:bi] + (BlockChoice(k, e),) + stage[bi + 1:])
+                    for k in spec.kernels for e in spec.expands if (k, e) != (b.kernel, b.expand)]
+        if len(stage) - 1 in sspec.depths:
+            out.append(with_stage(stage[:-1]))
+        if len(stage) + 1 in sspec.depths:
+            out.append(with_stage(stage + stage[-1:]))
+    return out
+
+
 def crossover_arch(spec: SpaceSpec, a: Arch, b: Arch, rng: np.random.Generator) -> Arch:
     """Take each choice from either parent with equal probability; a stage's depth and blocks
     come from the parent chosen for that stage's depth, block by block where both have one."""

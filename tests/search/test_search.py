@@ -17,7 +17,7 @@ from edgenas.search import (
     run_search,
     shrink_moves,
 )
-from edgenas.space import get_space, largest_arch, sample_arch, smallest_arch
+from edgenas.space import Arch, get_space, largest_arch, sample_arch, smallest_arch
 
 SPEC = get_space("mcu-mbv2")
 
@@ -99,9 +99,11 @@ def test_search_respects_budgets_and_is_deterministic(cost, tmp_path):
 @pytest.mark.slow
 def test_evolution_beats_random_search_with_fewer_evaluations(cost):
     limits = Constraints.of(sram_bytes=64 * 1024, flash_bytes=512 * 1024)
-    evo = run_search(cost, proxy_fitness, limits, config=EvolutionConfig(population=50), generations=10, seed=0)
+    # the strategies alone: the polish would climb both ends to the same local optimum
+    evo = run_search(cost, proxy_fitness, limits, config=EvolutionConfig(population=50), generations=10, seed=0,
+                     polish_end=False)
     rnd = run_search(cost, proxy_fitness, limits, strategy="random", config=EvolutionConfig(population=50),
-                     generations=10, seed=0)
+                     generations=10, seed=0, polish_end=False)
     assert evo.evaluations < rnd.evaluations  # evolution revisits archs; random draws are all new
     assert evo.fitness > rnd.fitness
 
@@ -112,3 +114,56 @@ def test_progress_reports_every_generation(cost):
                generations=3, seed=1, progress=lambda g, n, best: seen.append((g, n, best)))
     assert [g for g, _, _ in seen] == [0, 1, 2, 3]
     assert all(b2 >= b1 for (_, _, b1), (_, _, b2) in zip(seen, seen[1:]))
+
+
+
+def test_neighbour_archs_are_every_arch_one_choice_away(cost):
+    from edgenas.space import neighbour_archs
+
+    spec = cost.spec
+    arch = sample_arch(spec, np.random.default_rng(4))
+    near = neighbour_archs(spec, arch)
+    assert len(set(near)) == len(near) and arch not in near
+    blocks = sum(len(s) for s in arch.stages) * (len(spec.kernels) * len(spec.expands) - 1)
+    depth = sum((len(s) - 1 in ss.depths) + (len(s) + 1 in ss.depths) for s, ss in zip(arch.stages, spec.stages))
+    assert len(near) == len(spec.resolutions) - 1 + len(spec.widths) - 1 + blocks + depth
+    for n in near:
+        assert n.resolution in spec.resolutions and n.width in spec.widths
+        assert all(len(x) in ss.depths and all(b.kernel in spec.kernels and b.expand in spec.expands for b in x)
+                   for x, ss in zip(n.stages, spec.stages))
+        changed = (n.resolution != arch.resolution) + (n.width != arch.width) + sum(
+            a != b for a, b in zip(n.stages, arch.stages))
+        assert changed == 1
+
+
+def test_polish_climbs_to_the_best_arch_from_anywhere_and_the_search_ends_on_a_local_optimum(cost):
+    """The answer cannot hang on where the evolution stopped: on a landscape whose best arch is
+    one step nearer from every other (choices that differ from a target, depths fixed), the climb
+    reaches the target from any start; and a polished search's answer has no feasible neighbour
+    that scores higher (to the compared digits)."""
+    from edgenas.search.run import POLISH_DIGITS, polish
+    from edgenas.space import neighbour_archs
+
+    spec = cost.spec
+    target = sample_arch(spec, np.random.default_rng(11))
+
+    def distance_fitness(archs):
+        return [-float((a.resolution != target.resolution) + (a.width != target.width)
+                       + sum(10 * (len(x) != len(y)) + sum(p != q for p, q in zip(x, y))
+                             for x, y in zip(a.stages, target.stages))) for a in archs]
+
+    loose = Constraints.of(sram_bytes=2**30)
+    rng = np.random.default_rng(12)
+    for _ in range(4):
+        drawn = sample_arch(spec, rng)  # its blocks, at the target's depths
+        start = Arch(drawn.resolution, drawn.width,
+                     tuple(tuple(x[min(i, len(x) - 1)] for i in range(len(t))) for x, t in zip(drawn.stages, target.stages)))
+        end, fit, steps = polish(cost, distance_fitness, loose, start, distance_fitness([start])[0])
+        assert end == target and fit == 0.0 and steps == -distance_fitness([start])[0]
+
+    limits = Constraints.of(sram_bytes=64 * 1024, flash_bytes=512 * 1024)
+    found = run_search(cost, proxy_fitness, limits, config=EvolutionConfig(population=20), generations=3, seed=0)
+    assert found.extra["polish"]["from"]
+    feasible = [n for n in neighbour_archs(spec, found.arch) if limits.feasible(cost.metrics(n))]
+    best = round(found.fitness, POLISH_DIGITS)
+    assert feasible and all(round(float(f), POLISH_DIGITS) <= best for f in proxy_fitness(feasible))
