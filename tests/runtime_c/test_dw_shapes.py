@@ -91,9 +91,15 @@ def _case(rng: np.random.Generator, kind: str) -> dict:
         bias = rng.integers(-(2**30), 2**30, c).astype(np.int32)
     elif r < 0.16:  # real multiplier > 1: shift >= 0
         y_s = x_s * float(w_scales.min()) / float(rng.uniform(1.0, 8.0))
+    weights = rng.integers(-127, 128, (1, kh, kw, c), dtype=np.int8)
+    if r >= 0.16 and r < 0.26:  # some channels with multipliers in [0.5, 1): shift 0 beside < 0
+        big = rng.random(c) < 0.4
+        w_scales[big] = (y_s * rng.uniform(0.55, 0.95, int(big.sum())) / x_s).astype(np.float32)
+        weights[..., big] = rng.integers(-1, 2, (1, kh, kw, int(big.sum())), dtype=np.int8)
+        bias[big] = rng.integers(-60, 60, int(big.sum()))
     return dict(
         x=rng.integers(-128, 128, (n, h, w, c), dtype=np.int8),
-        w=rng.integers(-127, 128, (1, kh, kw, c), dtype=np.int8),
+        w=weights,
         w_scales=w_scales, bias=bias, x_q=(x_s, x_zp), y_q=(float(np.float32(y_s)), y_zp),
         act=str(rng.choice(ACTS)), stride=(sh, sw), dilation=(dh, dw), padding=padding,
         pad=(pt, pl), out_hw=(oh, ow), in_place=bool(rng.random() < 0.5),

@@ -32,22 +32,29 @@ class DwChain:
         return q.scale[0], q.zero_point[0]  # type: ignore[union-attr]
 
     def dw(self, kh: int, kw: int, sh: int, sw: int, padding: str, activation: str, zp: int | None = None,
-           spread: float = 1.0) -> None:
+           spread: float = 1.0, shift0: int = 0) -> None:
         """One depthwise layer; its output zero point is ``zp`` or a random one; ``spread`` > 1 narrows
-        the output scale so that many outputs saturate at both ends of int8."""
+        the output scale so that many outputs saturate at both ends of int8; the first ``shift0``
+        channels get multipliers in [0.5, 1) (no right shift), with weights in [-1, 1] and small
+        biases so that their outputs stay mostly inside int8."""
         x, rng = self.x, self.rng
         n, h, w, c = self.tensors[x].shape
         oh, ow = ((-(-h // sh), -(-w // sw)) if padding == "same"
                   else ((h - kh) // sh + 1, (w - kw) // sw + 1))
         i = len(self.ops)
-        ws = tuple(float(np.float32(v)) for v in rng.uniform(0.002, 0.02, c))
-        self.tensors[f"w{i}"] = Tensor(f"w{i}", (1, kh, kw, c), "int8", QuantParams(ws, (0,) * c, 3),
-                                       rng.integers(-127, 128, (1, kh, kw, c), dtype=np.int8))
+        ws = [float(np.float32(v)) for v in rng.uniform(0.002, 0.02, c)]
+        weights = rng.integers(-127, 128, (1, kh, kw, c), dtype=np.int8)
         s_in = self._quant(x)[0]
+        bias = rng.integers(-3000, 3000, c).astype(np.int32)
+        s_out = float(np.float32(s_in * float(np.mean(ws)) * 40 * np.sqrt(kh * kw) / spread))
+        for k in range(shift0):
+            ws[k] = float(np.float32(s_out * rng.uniform(0.55, 0.95) / s_in))
+            weights[..., k] = rng.integers(-1, 2, (1, kh, kw), dtype=np.int8)
+            bias[k] = rng.integers(-60, 60)
+        self.tensors[f"w{i}"] = Tensor(f"w{i}", (1, kh, kw, c), "int8", QuantParams(tuple(ws), (0,) * c, 3), weights)
         self.tensors[f"b{i}"] = Tensor(f"b{i}", (c,), "int32", QuantParams(tuple(s_in * v for v in ws), (0,) * c),
-                                       rng.integers(-3000, 3000, c).astype(np.int32))
-        y = self._act(f"t{i}", (n, oh, ow, c), s_in * float(np.mean(ws)) * 40 * np.sqrt(kh * kw) / spread,
-                      int(rng.integers(-30, 30)) if zp is None else zp)
+                                       bias)
+        y = self._act(f"t{i}", (n, oh, ow, c), s_out, int(rng.integers(-30, 30)) if zp is None else zp)
         self.ops.append(Op("depthwise_conv2d", [x, f"w{i}", f"b{i}"], [y],
                            dict(stride_h=sh, stride_w=sw, dilation_h=1, dilation_w=1, padding=padding,
                                 activation=activation), name=f"dw_{i}"))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import pytest
 
 from edgenas.deploy.ir import Graph
+from edgenas.deploy.requant import conv_quant
 from tests.targets.board_names import EMULATED
 from tests.targets.dw_chain import DwChain, check_in_qemu
 
@@ -82,4 +83,29 @@ def test_dw3x3_saturating_chain_bit_exact_in_qemu(board_name, tmp_path, boards):
         ch.dw(3, 3, s, s, padding, activation, zp, spread=6.0)
     dws, source = check_in_qemu(ch.graph("dw3x3_saturating"), boards.get(board_name), tmp_path, False)
     assert len(dws) == len(SATURATING)
+    assert source.count("en_dwconv2d_3x3_s8(") == len(dws)
+
+
+# channels whose multipliers need no right shift (shift 0, d3_rq1_shift0; a model's first
+# depthwise layer often has a few) in a group of their own and beside shifted ones, without
+# clamping, with ReLU (zero point -128: nothing clamps) and ReLU6, at both strides and row parities
+SHIFT0 = [(1, "same", "none", None, 6), (2, "same", "relu", None, 2), (1, "valid", "relu", -128, 4),
+          (2, "valid", "none", None, 5), (1, "same", "relu6", None, 3), (2, "same", "relu", -20, 12)]
+
+
+@pytest.mark.parametrize("board_name", EMULATED)
+def test_dw3x3_shift0_chain_bit_exact_in_qemu(board_name, tmp_path, boards):
+    ch = DwChain((1, 15, 18, C), 8)
+    for s, padding, activation, zp, shift0 in SHIFT0:
+        ch.dw(3, 3, s, s, padding, activation, zp, shift0=shift0)
+    graph = ch.graph("dw3x3_shift0")
+    zero_shifts = []
+    for op in graph.ops:
+        if op.kind == "depthwise_conv2d":
+            x, w, _ = (graph.tensor(t).quant for t in op.inputs)
+            _, shifts = conv_quant(x.scale[0], w.scale, graph.tensor(op.outputs[0]).quant.scale[0])
+            zero_shifts.append(shifts.count(0))
+    assert zero_shifts == [layer[-1] for layer in SHIFT0]
+    dws, source = check_in_qemu(graph, boards.get(board_name), tmp_path, False)
+    assert len(dws) == len(SHIFT0)
     assert source.count("en_dwconv2d_3x3_s8(") == len(dws)

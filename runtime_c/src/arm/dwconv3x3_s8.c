@@ -37,10 +37,12 @@
  * are consecutive whatever the rotation. The accumulators of one output row and channel go to
  * a small buffer and are requantised right after: SMMULR form as the row engine's pass 2, or,
  * when the activation clamps at act_min >= output_zp (ReLU, ReLU6), a form two instructions
- * shorter (d3_rq1_relu). The two common forms (no clamping; ReLU without act_max) run a whole
- * output row of the group's four channels in one naked function a stride (d3_rows), pair loop
- * and requantisation together, about 33 instructions a row and channel besides the outputs'
- * own (the C loop around the two spent about 50), in 200 fewer bytes of flash.
+ * shorter (d3_rq1_relu); a channel whose multiplier needs no right shift (>= 0.5, as a few
+ * channels of a first depthwise layer often have) takes SMMLAR and SSAT alone (d3_rq1_shift0).
+ * Groups whose channels all have one of these forms (no clamping, ReLU without act_max, or
+ * shift 0) run a whole output row of the four channels in one naked function a stride
+ * (d3_rows), pair loop and each channel's requantisation together, about 33 instructions a row
+ * and channel besides the outputs' own (the C loop around the two spent about 50).
  *
  * Cost (QEMU instruction counts, 16x16 maps, 64 channels, ReLU): 2.70 instructions per MAC at
  * stride 1 and 4.35 at stride 2 on the M7 (2.79 / 4.57 before d3_rows), against 3.75 / 6.36 for
@@ -180,8 +182,9 @@ typedef struct {
      * kernel rows k0..k0 + 2, whatever the rotation */
     int32_t wk[5][2];
     /* d3_rows' requantisation, in this order (its assembly reads them so): b2 = 2 * bias; the
-     * fast form's mult, k, r (en_rq_fold); d3_rq1_relu's zr, rs and act_min */
-    int32_t b2, mult, k, r, zr, rs, lo;
+     * fast form's mult, k, r (en_rq_fold; the shift-0 form's k is output_zp); d3_rq1_relu's zr,
+     * rs; act_min; the channel's form (D3_FORM_*) */
+    int32_t b2, mult, k, r, zr, rs, lo, form;
     int32_t bias, shift;
     en_rq rq;
     int fast;  /* en_rq_fits and -22 <= shift <= -1: the folded SMMLAR loop below */
@@ -189,8 +192,14 @@ typedef struct {
     int fast_relu; /* fast, and zr fits: d3_rq1_relu applies when act_min >= output_zp */
 } d3_chan;
 
+/* How a channel's row is requantised in a group that runs as d3_rows (every channel has a form):
+ * FAST d3_rq1 without clamping, RELU d3_rq1_relu without act_max, SHIFT0 d3_rq1_shift0 (a
+ * multiplier >= 0.5: no right shift; act_min applied, -128 when nothing clamps). NONE: the group
+ * requantises per output (d3_rq's kinds 3 and 5). */
+enum { D3_FORM_FAST, D3_FORM_RELU, D3_FORM_SHIFT0, D3_FORM_NONE };
+
 static void d3_chan_make(d3_chan *ch, const en_requant *q, const int8_t *w, const int32_t *bias,
-                         const d3_view *v, int32_t c, int32_t stride) {
+                         const d3_view *v, int32_t c, int32_t stride, int clamp) {
     for (int32_t kr = 0; kr < 3; ++kr) {
         const int8_t *r = w + kr * v->w_row + c;
         const int32_t w0 = r[0], w1 = r[v->w_col], w2 = r[2 * v->w_col];
@@ -217,6 +226,17 @@ static void d3_chan_make(d3_chan *ch, const en_requant *q, const int8_t *w, cons
     ch->rs = ch->rq.rshift;
     ch->lo = ch->rq.act_min;
     ch->fast_relu = ch->fast && zr > -((int64_t)1 << 30) && zr < ((int64_t)1 << 30);
+    const int relu = clamp == 1 && q->act_min >= q->output_zp;
+    if (ch->fast && clamp == 0) {
+        ch->form = D3_FORM_FAST;
+    } else if (ch->fast_relu && relu) {
+        ch->form = D3_FORM_RELU;
+    } else if (ch->fits && ch->shift == 0 && clamp < 2) {
+        ch->form = D3_FORM_SHIFT0;
+        ch->k = q->output_zp;
+    } else {
+        ch->form = D3_FORM_NONE;
+    }
 }
 
 #if defined(__ARM_FEATURE_DSP) && !defined(EN_EMULATE_DSP) && defined(__OPTIMIZE__)
@@ -374,6 +394,16 @@ d3_rq1(int32_t a, int32_t m, int32_t r, int32_t k, int32_t b2, int32_t lo, int32
     return v;
 }
 
+/* One output of a channel whose multiplier needs no right shift (shift 0): TFLite's
+ * SaturatingRoundingDoublingHighMul plus output_zp is SMMLAR of s = 2 * (acc + bias) with the
+ * zero point as accumulator (en_smmulr's doubling; s fits, en_rq_fits), no rounding divide, so
+ * no sign correction; then SSAT and act_min. */
+static inline __attribute__((always_inline)) int32_t
+d3_rq1_shift0(int32_t a, int32_t m, int32_t zp, int32_t b2, int32_t lo) {
+    const int32_t s = (int32_t)(((uint32_t)a << 1) + (uint32_t)b2);
+    return en_max16x2(en_ssat8(en_smmlar(s, m, zp)), lo);
+}
+
 typedef uint64_t d3_w64 __attribute__((may_alias, aligned(8)));
 
 #ifndef D3_ASM
@@ -437,17 +467,23 @@ d3_rq_fast(const d3_chan *k, const int32_t *acc, int32_t n, int8_t *y, size_t ys
     }
 }
 
-/* Requantise one output row of one channel: `kind` 0 the fast loop without clamping, 4 and 5
- * d3_rq_relu without and with act_max, 3 any requantisation (per output; also clamps below
- * output_zp, which TFLite's activations never produce). */
+/* Requantise one output row of one channel: `kind` 0 the channel's form (D3_FORM_*), 5
+ * d3_rq_relu with act_max, 3 any requantisation (per output; also clamps below output_zp, which
+ * TFLite's activations never produce). */
 static void d3_rq(const d3_chan *k, const en_requant *q, const int32_t *acc, int32_t n, int8_t *y,
                   size_t ystep, int kind) {
     if (kind == 5) {
         d3_rq_relu(k, acc, n, y, ystep, 1);
-    } else if (!D3_ASM && kind == 4) { /* with the assembly, kinds 0 and 4 run as d3_rows */
-        d3_rq_relu(k, acc, n, y, ystep, 0);
-    } else if (!D3_ASM && kind == 0) {
-        d3_rq_fast(k, acc, n, y, ystep, 0);
+    } else if (!D3_ASM && kind == 0) { /* with the assembly, kind 0 runs as d3_rows */
+        if (k->form == D3_FORM_RELU) {
+            d3_rq_relu(k, acc, n, y, ystep, 0);
+        } else if (k->form == D3_FORM_FAST) {
+            d3_rq_fast(k, acc, n, y, ystep, 0);
+        } else {
+            for (int32_t i = 0; i < n; ++i, y += ystep) {
+                *y = (int8_t)d3_rq1_shift0(acc[i], k->mult, k->k, k->b2, k->lo);
+            }
+        }
     } else {
         for (int32_t i = 0; i < n; ++i, y += ystep) {
             const int32_t a = acc[i] + k->bias;
@@ -465,14 +501,13 @@ typedef struct {
     int32_t pairs;   /* output pairs per row: (OW + 1) / 2 */
     int32_t ow;
     int32_t stride;
-    int kind;        /* d3_rq's loop */
+    int kind;        /* d3_rq's loop: 0 each channel's form (d3_rows), 3 or 5 */
     size_t c;        /* output pixel stride (bytes) */
 } d3_ctx;
 
 /* One output row of the group's four channels: channel k's slot rows at x + k * D3_CHH
  * (D3_ROWH apart) holding kernel rows k0, k0 + 1, k0 + 2 (mod 3), its outputs at y[k + i * C].
- * `stride` and `kind` are constants in the instances below (the common ReLU case gets its own
- * loops without per-channel dispatch). */
+ * `stride` is a constant in the instances below. */
 static inline __attribute__((always_inline)) void
 d3_group_row_body(const d3_ctx *cx, const d3_chan *ch, const int16_t *x, int32_t k0, int8_t *y,
                   int32_t stride, int kind) {
@@ -487,21 +522,17 @@ d3_group_row_body(const d3_ctx *cx, const d3_chan *ch, const int16_t *x, int32_t
             d3_acc_s2(x, wk[0][0], wk[1][0], wk[2][0], en_pkhbt(wk[0][1], wk[1][1]), wk[2][1], acc,
                       end);
         }
-        if (!D3_ASM && kind == 4) {
-            d3_rq_relu(ch, acc, n, y, ystep, 0);
-        } else {
-            d3_rq(ch, cx->q, acc, n, y, ystep, kind);
-        }
+        d3_rq(ch, cx->q, acc, n, y, ystep, kind);
     }
 }
 
 #if D3_ASM
-/* d3_rows: one output row of the group's four channels in one naked function, for the fast
- * requantisation (kind 0) and the ReLU form (kind 4): per channel the pair loop, then the
- * requantisation of the row's accumulators, with every register free (the C loop around the two
+/* d3_rows: one output row of the group's four channels in one naked function (kind 0: every
+ * channel has a form): per channel the pair loop, then the requantisation of the row's
+ * accumulators in the channel's form, with every register free (the C loop around the two
  * spent ~50 instructions a row and channel reloading and spilling its state; this ~33). The
  * assembly reads the run at these byte offsets and moves x, k, q and y on to the next channel
- * itself: x 0, k 4, q 8, y 12, acc 16, end 20, ys 24, n 28, relu 32. */
+ * itself: x 0, k 4, q 8, y 12, acc 16, end 20, ys 24, n 28. */
 typedef struct {
     const int16_t *x; /* channel 0's slot 0 row (the next channel's D3_CHH halfwords on) */
     const int32_t *k; /* channel 0's wk[k0] (the next channel's one d3_chan on) */
@@ -510,19 +541,19 @@ typedef struct {
     int32_t *acc, *end; /* the pair loop's accumulators, two a pair (8-byte aligned) */
     size_t ys;        /* bytes from one output to the next */
     int32_t n;        /* outputs in the row (<= 2 * pairs) */
-    int32_t relu;     /* 1: d3_rq1_relu's form (kind 4), 0: d3_rq1 without clamping (kind 0) */
 } d3_rows_run;
 
-_Static_assert(offsetof(d3_chan, b2) == 40 && sizeof(d3_chan) == 112 &&
-                   offsetof(d3_rows_run, acc) == 16 && offsetof(d3_rows_run, ys) == 24 &&
-                   offsetof(d3_rows_run, n) == 28 && offsetof(d3_rows_run, relu) == 32,
+_Static_assert(offsetof(d3_chan, b2) == 40 && offsetof(d3_chan, form) == 68 &&
+                   sizeof(d3_chan) == 116 && offsetof(d3_rows_run, acc) == 16 &&
+                   offsetof(d3_rows_run, ys) == 24 && offsetof(d3_rows_run, n) == 28 &&
+                   D3_FORM_FAST == 0 && D3_FORM_RELU == 1 && D3_FORM_SHIFT0 == 2,
                "d3_rows' offsets");
 
 /* The channel loop around LOADW (the filter words from r3 = k) and PAIR (r0 = x, r1 = acc to
- * r2 = end), then either requantisation, as the run's relu flag says: RQSET_K (the constants
- * from r0 = q), RQ2_K / RQ1_K (r11, r12 to int8 in r11, r12; r0 free). One function a stride
- * serves both forms (a test a row and channel), as four took 460 more bytes of flash. lr
- * counts the channels. */
+ * r2 = end), then the requantisation of the channel's form K: RQSET_K (the constants from
+ * r0 = q), RQ2_K / RQ1_K (r11, r12 to int8 in r11, r12; r0 free). One function a stride
+ * serves every form (a test a row and channel), as one a form took 460 more bytes of flash
+ * for two. lr counts the channels. */
 #define D3_ROWS_RQ(K, DONE)                                                                        \
     D3_ROWS_RQSET_##K                                                                              \
     "cmp r1, r10\n\t"                                                                              \
@@ -563,18 +594,21 @@ _Static_assert(offsetof(d3_chan, b2) == 40 && sizeof(d3_chan) == 112 &&
     "ldrd r8, r9, [r12, #24]\n\t"                                                                  \
     "bic r10, r9, #1\n\t"                                                                          \
     "add r10, r1, r10, lsl #2\n\t"                                                                 \
-    "ldr r12, [r12, #32]\n\t"                                                                      \
-    "cmp r12, #0\n\t"                                                                              \
-    "bne 7f\n\t"                                                                                   \
+    "ldr r12, [r0, #28]\n\t" /* the form */                                                       \
+    "cmp r12, #1\n\t"                                                                              \
+    "beq 7f\n\t"                                                                                   \
+    "bhi 8f\n\t"                                                                                   \
     D3_ROWS_RQ(0, "b 6f\n")                                                                        \
     "7:\n\t"                                                                                       \
-    D3_ROWS_RQ(4, "")                                                                              \
+    D3_ROWS_RQ(1, "b 6f\n")                                                                        \
+    "8:\n\t"                                                                                       \
+    D3_ROWS_RQ(2, "")                                                                              \
     "6:\n\t"                                                                                       \
     "ldr r12, [sp]\n\t"                                                                            \
     "ldm r12, {r0, r1, r2, r3}\n\t"                                                                \
     "add r0, r0, #816\n\t"                                                                         \
-    "add r1, r1, #112\n\t"                                                                         \
-    "add r2, r2, #112\n\t"                                                                         \
+    "add r1, r1, #116\n\t"                                                                         \
+    "add r2, r2, #116\n\t"                                                                         \
     "adds r3, r3, #1\n\t"                                                                          \
     "stm r12, {r0, r1, r2, r3}\n\t"                                                                \
     "subs lr, lr, #1\n\t"                                                                          \
@@ -591,7 +625,7 @@ _Static_assert(offsetof(d3_chan, b2) == 40 && sizeof(d3_chan) == 112 &&
 #define D3_ROWS_PAIR_S2                                                                            \
     D3_S2_PAIR("r0", "r1", "r11", "r12", "r6", "r9", "r10", "r3", "r5", "r7", "r4", "r8")
 
-/* Kind 0, d3_rq1 without clamping: r2 b2, r3 mult, r4 k, r5 r. */
+/* Form 0 (FAST), d3_rq1 without clamping: r2 b2, r3 mult, r4 k, r5 r. */
 #define D3_ROWS_RQSET_0 "ldm r0, {r2, r3, r4, r5}\n\t"
 #define D3_ROWS_RQ_0(A, T)                                                                         \
     "add " A ", r2, " A ", lsl #1\n\t"                                                             \
@@ -602,20 +636,33 @@ _Static_assert(offsetof(d3_chan, b2) == 40 && sizeof(d3_chan) == 112 &&
 #define D3_ROWS_RQ1_0 D3_ROWS_RQ_0("r11", "r6")
 #define D3_ROWS_RQ2_0 D3_ROWS_RQ_0("r11", "r6") D3_ROWS_RQ_0("r12", "r0")
 
-/* Kind 4, d3_rq1_relu: r2 b2, r3 mult, r4 zr, r5 rs, r6 act_min. */
-#define D3_ROWS_RQSET_4                                                                            \
+/* Form 1 (RELU), d3_rq1_relu: r2 b2, r3 mult, r4 zr, r5 rs, r6 act_min. */
+#define D3_ROWS_RQSET_1                                                                            \
     "ldrd r2, r3, [r0]\n\t"                                                                        \
     "add r0, r0, #16\n\t"                                                                          \
     "ldm r0, {r4, r5, r6}\n\t"
-#define D3_ROWS_RQ_4(A)                                                                            \
+#define D3_ROWS_RQ_1(A)                                                                            \
     "add " A ", r2, " A ", lsl #1\n\t"                                                             \
     "smmlar " A ", " A ", r3, r4\n\t"                                                              \
     "asr " A ", " A ", r5\n\t"                                                                     \
     "ssat " A ", #8, " A ", asr #1\n\t"                                                            \
     "ssub16 r0, " A ", r6\n\t"                                                                     \
     "sel " A ", " A ", r6\n\t"
-#define D3_ROWS_RQ1_4 D3_ROWS_RQ_4("r11")
-#define D3_ROWS_RQ2_4 D3_ROWS_RQ_4("r11") D3_ROWS_RQ_4("r12")
+#define D3_ROWS_RQ1_1 D3_ROWS_RQ_1("r11")
+#define D3_ROWS_RQ2_1 D3_ROWS_RQ_1("r11") D3_ROWS_RQ_1("r12")
+
+/* Form 2 (SHIFT0), d3_rq1_shift0: r2 b2, r3 mult, r4 output_zp (the k slot), r6 act_min. */
+#define D3_ROWS_RQSET_2                                                                            \
+    "ldm r0, {r2, r3, r4}\n\t"                                                                     \
+    "ldr r6, [r0, #24]\n\t"
+#define D3_ROWS_RQ_2(A)                                                                            \
+    "add " A ", r2, " A ", lsl #1\n\t"                                                             \
+    "smmlar " A ", " A ", r3, r4\n\t"                                                              \
+    "ssat " A ", #8, " A "\n\t"                                                                    \
+    "ssub16 r0, " A ", r6\n\t"                                                                     \
+    "sel " A ", " A ", r6\n\t"
+#define D3_ROWS_RQ1_2 D3_ROWS_RQ_2("r11")
+#define D3_ROWS_RQ2_2 D3_ROWS_RQ_2("r11") D3_ROWS_RQ_2("r12")
 
 #define D3_ROWS(NAME, S)                                                                           \
     __attribute__((naked, noinline)) static void NAME(d3_rows_run *run) {                          \
@@ -630,17 +677,11 @@ D3_ROWS(d3_rows_s2, S2)
  * 13). */
 __attribute__((noinline)) static void d3_group_row(const d3_ctx *cx, const d3_chan *ch,
                                                    const int16_t *x, int32_t k0, int8_t *y) {
-#if D3_ASM /* kinds 0 and 4 run as d3_rows */
-    d3_group_row_body(cx, ch, x, k0, y, cx->stride, cx->kind);
-#else
-    if (cx->kind == 4 && cx->stride == 1) {
-        d3_group_row_body(cx, ch, x, k0, y, 1, 4);
-    } else if (cx->kind == 4) {
-        d3_group_row_body(cx, ch, x, k0, y, 2, 4);
+    if (cx->stride == 1) {
+        d3_group_row_body(cx, ch, x, k0, y, 1, cx->kind);
     } else {
-        d3_group_row_body(cx, ch, x, k0, y, cx->stride, cx->kind);
+        d3_group_row_body(cx, ch, x, k0, y, 2, cx->kind);
     }
-#endif
 }
 
 /* noinline: its ~4.4 KB of stack (slots, accumulators, channel state) must not stay on the
@@ -669,16 +710,15 @@ d3_run(const d3_view *v, int32_t s, const en_requant *q, const en_dims *in_dims,
         d3_zero(ring + slot * D3_ROWH, pl + W, row_end);
     }
     for (int32_t c0 = 0; c0 < C; c0 += 4) {
-        int relu = clamp != 0 && q->act_min >= q->output_zp, fast = 1;
+        int relu = clamp == 2 && q->act_min >= q->output_zp, formed = 1;
         for (int32_t k = 0; k < 4; ++k) {
-            d3_chan_make(&chan[k], q, w, bias, v, c0 + k, s);
-            fast = fast && chan[k].fast;
+            d3_chan_make(&chan[k], q, w, bias, v, c0 + k, s, clamp);
+            formed = formed && chan[k].form != D3_FORM_NONE;
             relu = relu && chan[k].fast_relu;
         }
-        cx.kind = !fast ? 3 : (clamp == 0 ? 0 : (relu ? 3 + clamp : 3));
+        cx.kind = formed ? 0 : (relu ? 5 : 3);
 #if D3_ASM
-        void (*rows)(d3_rows_run *) =
-            cx.kind == 0 || cx.kind == 4 ? (s == 1 ? d3_rows_s1 : d3_rows_s2) : NULL;
+        void (*rows)(d3_rows_run *) = cx.kind == 0 ? (s == 1 ? d3_rows_s1 : d3_rows_s2) : NULL;
 #endif
         for (int32_t b = 0; b < in_dims->n; ++b) {
             const int8_t *ib = in + (size_t)b * in_image + c0;
@@ -700,7 +740,7 @@ d3_run(const d3_view *v, int32_t s, const en_requant *q, const en_dims *in_dims,
 #if D3_ASM
                 if (rows != NULL) {
                     d3_rows_run run = {ring, chan[0].wk[k0], &chan[0].b2, ob, acc, acc + 2 * pairs,
-                                       v->out_px, OW, cx.kind == 4};
+                                       v->out_px, OW};
                     rows(&run);
                 } else
 #endif
