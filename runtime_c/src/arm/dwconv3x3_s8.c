@@ -198,7 +198,8 @@ typedef struct {
  * requantises per output (d3_rq's kinds 3 and 5). */
 enum { D3_FORM_FAST, D3_FORM_RELU, D3_FORM_SHIFT0, D3_FORM_NONE };
 
-static void d3_chan_make(d3_chan *ch, const en_requant *q, const int8_t *w, const int32_t *bias,
+/* noinline: it runs once a channel and group, and inlined into d3_run it took 80 B more flash. */
+__attribute__((noinline)) static void d3_chan_make(d3_chan *ch, const en_requant *q, const int8_t *w, const int32_t *bias,
                          const d3_view *v, int32_t c, int32_t stride, int clamp) {
     for (int32_t kr = 0; kr < 3; ++kr) {
         const int8_t *r = w + kr * v->w_row + c;
@@ -528,11 +529,13 @@ d3_group_row_body(const d3_ctx *cx, const d3_chan *ch, const int16_t *x, int32_t
 
 #if D3_ASM
 /* d3_rows: one output row of the group's four channels in one naked function (kind 0: every
- * channel has a form): per channel the pair loop, then the requantisation of the row's
+ * channel has a form): per channel the stride's pair loop, then the requantisation of the row's
  * accumulators in the channel's form, with every register free (the C loop around the two
- * spent ~50 instructions a row and channel reloading and spilling its state; this ~33). The
- * assembly reads the run at these byte offsets and moves x, k, q and y on to the next channel
- * itself: x 0, k 4, q 8, y 12, acc 16, end 20, ys 24, n 28. */
+ * spent ~50 instructions a row and channel reloading and spilling its state; this ~36). One
+ * function serves both strides (a test a row and channel) and every form, as a function a
+ * stride took 330 more bytes of flash. The assembly reads the run at these byte offsets and
+ * moves x, k, q and y on to the next channel itself: x 0, k 4, q 8, y 12, acc 16, end 20,
+ * ys 24, n 28, stride 32. */
 typedef struct {
     const int16_t *x; /* channel 0's slot 0 row (the next channel's D3_CHH halfwords on) */
     const int32_t *k; /* channel 0's wk[k0] (the next channel's one d3_chan on) */
@@ -541,19 +544,19 @@ typedef struct {
     int32_t *acc, *end; /* the pair loop's accumulators, two a pair (8-byte aligned) */
     size_t ys;        /* bytes from one output to the next */
     int32_t n;        /* outputs in the row (<= 2 * pairs) */
+    int32_t stride;   /* 1 or 2 */
 } d3_rows_run;
 
 _Static_assert(offsetof(d3_chan, b2) == 40 && offsetof(d3_chan, form) == 68 &&
                    sizeof(d3_chan) == 116 && offsetof(d3_rows_run, acc) == 16 &&
                    offsetof(d3_rows_run, ys) == 24 && offsetof(d3_rows_run, n) == 28 &&
+                   offsetof(d3_rows_run, stride) == 32 &&
                    D3_FORM_FAST == 0 && D3_FORM_RELU == 1 && D3_FORM_SHIFT0 == 2,
                "d3_rows' offsets");
 
-/* The channel loop around LOADW (the filter words from r3 = k) and PAIR (r0 = x, r1 = acc to
- * r2 = end), then the requantisation of the channel's form K: RQSET_K (the constants from
- * r0 = q), RQ2_K / RQ1_K (r11, r12 to int8 in r11, r12; r0 free). One function a stride
- * serves every form (a test a row and channel), as one a form took 460 more bytes of flash
- * for two. lr counts the channels. */
+/* The channel loop (lr counts the channels): the stride's pair loops (D3_ROWS_PAIRS), then
+ * the requantisation of the channel's form K: RQSET_K (the constants from r0 = q), RQ2_K /
+ * RQ1_K (r11, r12 to int8 in r11, r12; r0 free). */
 #define D3_ROWS_RQ(K, DONE)                                                                        \
     D3_ROWS_RQSET_##K                                                                              \
     "cmp r1, r10\n\t"                                                                              \
@@ -573,20 +576,31 @@ _Static_assert(offsetof(d3_chan, b2) == 40 && offsetof(d3_chan, form) == 68 &&
     D3_ROWS_RQ1_##K                                                                                \
     "strb r11, [r7]\n\t"                                                                           \
     DONE
-#define D3_ROWS_ASM(LOADW, PAIR)                                                                   \
+/* One stride's pair loops: LOADW (the filter words from r3 = k), then PAIR (r0 = x, r1 = acc to
+ * r2 = end) twice a step, an odd number of pairs entering at the second (labels A and B). */
+#define D3_ROWS_PAIRS(LOADW, PAIR, A, B)                                                           \
+    LOADW                                                                                          \
+    "sub r12, r2, r1\n\t"                                                                          \
+    "tst r12, #8\n\t"                                                                              \
+    "bne " #B "f\n"                                                                                \
+    #A ":\n\t" PAIR #B ":\n\t" PAIR                                                                \
+    "cmp r1, r2\n\t"                                                                               \
+    "bne " #A "b\n\t"
+#define D3_ROWS_ASM                                                                                \
     "push {r0, r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t" /* the run at [sp] */                    \
     "mov lr, #4\n"                                                                                 \
     "1:\n\t"                                                                                       \
     "ldr r12, [sp]\n\t"                                                                            \
     "ldrd r0, r3, [r12]\n\t"                                                                       \
     "ldrd r1, r2, [r12, #16]\n\t"                                                                  \
-    LOADW                                                                                          \
-    "sub r12, r2, r1\n\t" /* an odd number of pairs enters at the second */                       \
-    "tst r12, #8\n\t"                                                                              \
-    "bne 3f\n"                                                                                     \
-    "2:\n\t" PAIR "3:\n\t" PAIR                                                                    \
-    "cmp r1, r2\n\t"                                                                               \
-    "bne 2b\n\t"                                                                                   \
+    "ldr r12, [r12, #32]\n\t" /* the stride */                                                    \
+    "cmp r12, #1\n\t"                                                                              \
+    "bne 9f\n\t"                                                                                   \
+    D3_ROWS_PAIRS(D3_ROWS_LOADW_S1, D3_ROWS_PAIR_S1, 2, 3)                                         \
+    "b 10f\n"                                                                                      \
+    "9:\n\t"                                                                                       \
+    D3_ROWS_PAIRS(D3_ROWS_LOADW_S2, D3_ROWS_PAIR_S2, 12, 13)                                       \
+    "10:\n\t"                                                                                      \
     "ldr r12, [sp]\n\t"                                                                            \
     "ldr r0, [r12, #8]\n\t"                                                                        \
     "ldr r7, [r12, #12]\n\t"                                                                       \
@@ -664,24 +678,25 @@ _Static_assert(offsetof(d3_chan, b2) == 40 && offsetof(d3_chan, form) == 68 &&
 #define D3_ROWS_RQ1_2 D3_ROWS_RQ_2("r11")
 #define D3_ROWS_RQ2_2 D3_ROWS_RQ_2("r11") D3_ROWS_RQ_2("r12")
 
-#define D3_ROWS(NAME, S)                                                                           \
-    __attribute__((naked, noinline)) static void NAME(d3_rows_run *run) {                          \
-        (void)run; /* in r0 */                                                                     \
-        __asm volatile(D3_ROWS_ASM(D3_ROWS_LOADW_##S, D3_ROWS_PAIR_##S));                          \
-    }
-D3_ROWS(d3_rows_s1, S1)
-D3_ROWS(d3_rows_s2, S2)
+__attribute__((naked, noinline)) static void d3_rows(d3_rows_run *run) {
+    (void)run; /* in r0 */
+    __asm volatile(D3_ROWS_ASM);
+}
 #endif
 
 /* Not inlined: the caller's loops keep their registers and this gets its own (the asm needs
  * 13). */
 __attribute__((noinline)) static void d3_group_row(const d3_ctx *cx, const d3_chan *ch,
                                                    const int16_t *x, int32_t k0, int8_t *y) {
+#if D3_ASM /* kinds 3 and 5 only: kind 0 runs as d3_rows */
+    d3_group_row_body(cx, ch, x, k0, y, cx->stride, cx->kind);
+#else
     if (cx->stride == 1) {
         d3_group_row_body(cx, ch, x, k0, y, 1, cx->kind);
     } else {
         d3_group_row_body(cx, ch, x, k0, y, 2, cx->kind);
     }
+#endif
 }
 
 /* noinline: its ~4.4 KB of stack (slots, accumulators, channel state) must not stay on the
@@ -718,7 +733,6 @@ d3_run(const d3_view *v, int32_t s, const en_requant *q, const en_dims *in_dims,
         }
         cx.kind = formed ? 0 : (relu ? 5 : 3);
 #if D3_ASM
-        void (*rows)(d3_rows_run *) = cx.kind == 0 ? (s == 1 ? d3_rows_s1 : d3_rows_s2) : NULL;
 #endif
         for (int32_t b = 0; b < in_dims->n; ++b) {
             const int8_t *ib = in + (size_t)b * in_image + c0;
@@ -738,10 +752,10 @@ d3_run(const d3_view *v, int32_t s, const en_requant *q, const en_dims *in_dims,
                     slot = slot == 2 ? 0 : slot + 1;
                 }
 #if D3_ASM
-                if (rows != NULL) {
+                if (cx.kind == 0) {
                     d3_rows_run run = {ring, chan[0].wk[k0], &chan[0].b2, ob, acc, acc + 2 * pairs,
-                                       v->out_px, OW};
-                    rows(&run);
+                                       v->out_px, OW, s};
+                    d3_rows(&run);
                 } else
 #endif
                 {
