@@ -189,7 +189,6 @@ typedef struct {
     en_rq rq;
     int fast;  /* en_rq_fits and -22 <= shift <= -1: the folded SMMLAR loop below */
     int fits;  /* en_rq_apply exact for every accumulator */
-    int fast_relu; /* fast, and zr fits: d3_rq1_relu applies when act_min >= output_zp */
 } d3_chan;
 
 /* How a channel's row is requantised in a group that runs as d3_rows (every channel has a form):
@@ -215,22 +214,21 @@ __attribute__((noinline)) static void d3_chan_make(d3_chan *ch, const en_requant
     ch->mult = q->mult[qc];
     ch->shift = q->shift[qc];
     ch->rq = en_rq_make(ch->mult, ch->shift, q->output_zp, q->act_min, q->act_max);
-    const int64_t bound = (int64_t)9 * 255 * 128 + (ch->bias < 0 ? -(int64_t)ch->bias : ch->bias);
+    const uint32_t bound = 9u * 255 * 128 + (ch->bias < 0 ? 0u - (uint32_t)ch->bias : (uint32_t)ch->bias);
     ch->fits = en_rq_fits(bound, ch->shift);
     ch->fast = ch->fits && ch->shift < 0 && ch->shift >= -22; /* en_rq_fold_ok, spelled out: GCC 12
                                                                  * inlines d3_run worse around a call */
     ch->r = -ch->shift;
     ch->k = ch->fast ? en_rq_fold_k(ch->rq.zp2, ch->shift) : 0;
-    /* d3_rq1_relu adds zr to t (|t| < 2^30 when fits): it must stay below 2^30 too */
-    const int64_t zr = ch->fast ? (int64_t)ch->rq.zp2 * ((int64_t)1 << ch->rq.rshift) : 0;
-    ch->zr = (int32_t)zr;
+    /* d3_rq1_relu adds zr to t (|t| < 2^30 when fits): with |zp2| <= 255 and rs <= 21 (fast),
+     * |zr| < 2^29 */
+    ch->zr = ch->fast ? (int32_t)((uint32_t)ch->rq.zp2 << ch->rq.rshift) : 0;
     ch->rs = ch->rq.rshift;
     ch->lo = ch->rq.act_min;
-    ch->fast_relu = ch->fast && zr > -((int64_t)1 << 30) && zr < ((int64_t)1 << 30);
     const int relu = clamp == 1 && q->act_min >= q->output_zp;
     if (ch->fast && clamp == 0) {
         ch->form = D3_FORM_FAST;
-    } else if (ch->fast_relu && relu) {
+    } else if (ch->fast && relu) {
         ch->form = D3_FORM_RELU;
     } else if (ch->fits && ch->shift == 0 && clamp < 2) {
         ch->form = D3_FORM_SHIFT0;
@@ -531,26 +529,33 @@ d3_group_row_body(const d3_ctx *cx, const d3_chan *ch, const int16_t *x, int32_t
 /* d3_rows: one output row of the group's four channels in one naked function (kind 0: every
  * channel has a form): per channel the stride's pair loop, then the requantisation of the row's
  * accumulators in the channel's form, with every register free (the C loop around the two
- * spent ~50 instructions a row and channel reloading and spilling its state; this ~36). One
- * function serves both strides (a test a row and channel) and every form, as a function a
- * stride took 330 more bytes of flash. The assembly reads the run at these byte offsets and
- * moves x, k, q and y on to the next channel itself: x 0, k 4, q 8, y 12, acc 16, end 20,
- * ys 24, n 28, stride 32. */
+ * spent ~50 instructions a row and channel reloading and spilling its state; this ~31). One
+ * function serves both strides (the channel loop's end branches to the stride's pair loops)
+ * and every form, as a function a stride took 330 more bytes of flash. The assembly reads the
+ * run at these byte offsets and moves x, k, q and y on to the next channel itself: x 0, k 4,
+ * q 8, y 12, acc 16, end 20, ys 24, n 28, pairs_end 32, count 36. */
 typedef struct {
     const int16_t *x; /* channel 0's slot 0 row (the next channel's D3_CHH halfwords on) */
     const int32_t *k; /* channel 0's wk[k0] (the next channel's one d3_chan on) */
-    const int32_t *q; /* channel 0's b2, mult, k, r, zr, rs, lo */
+    const int32_t *q; /* channel 0's b2, mult, k, r, zr, rs, lo, form */
     int8_t *y;        /* channel 0's first output (the next channel's one byte on) */
     int32_t *acc, *end; /* the pair loop's accumulators, two a pair (8-byte aligned) */
     size_t ys;        /* bytes from one output to the next */
     int32_t n;        /* outputs in the row (<= 2 * pairs) */
-    int32_t stride;   /* 1 or 2 */
+    int32_t *pairs_end; /* acc + (n & ~1): the requantisation's pairs end here */
+    int32_t count;    /* the channels, 4 at stride 1, INT32_MIN + 3 at stride 2 (D3_ROWS_COUNT) */
 } d3_rows_run;
 
+/* The run's count: the channel loop's SUBS leaves stride 1's 3..1 positive (GT), stride 2's
+ * INT32_MIN + 2..INT32_MIN negative (MI), and neither after the fourth channel (0; INT32_MAX
+ * with overflow). */
+#define D3_ROWS_COUNT(s) ((s) == 1 ? 4 : INT32_MIN + 3)
+
 _Static_assert(offsetof(d3_chan, b2) == 40 && offsetof(d3_chan, form) == 68 &&
-                   sizeof(d3_chan) == 116 && offsetof(d3_rows_run, acc) == 16 &&
+                   sizeof(d3_chan) == 112 && offsetof(d3_rows_run, acc) == 16 &&
                    offsetof(d3_rows_run, ys) == 24 && offsetof(d3_rows_run, n) == 28 &&
-                   offsetof(d3_rows_run, stride) == 32 &&
+                   offsetof(d3_rows_run, pairs_end) == 32 &&
+                   offsetof(d3_rows_run, count) == 36 &&
                    D3_FORM_FAST == 0 && D3_FORM_RELU == 1 && D3_FORM_SHIFT0 == 2,
                "d3_rows' offsets");
 
@@ -588,45 +593,44 @@ _Static_assert(offsetof(d3_chan, b2) == 40 && offsetof(d3_chan, form) == 68 &&
     "bne " #A "b\n\t"
 #define D3_ROWS_ASM                                                                                \
     "push {r0, r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t" /* the run at [sp] */                    \
-    "mov lr, #4\n"                                                                                 \
+    "ldr lr, [r0, #36]\n\t" /* the channels left, with the stride in the sign */                   \
+    "ldrd r1, r2, [r0, #16]\n\t"                                                                   \
+    "ldr r3, [r0, #4]\n\t"                                                                         \
+    "ldr r0, [r0]\n\t"                                                                             \
+    "cmp lr, #4\n\t"                                                                               \
+    "bne 9f\n"                                                                                     \
     "1:\n\t"                                                                                       \
-    "ldr r12, [sp]\n\t"                                                                            \
-    "ldrd r0, r3, [r12]\n\t"                                                                       \
-    "ldrd r1, r2, [r12, #16]\n\t"                                                                  \
-    "ldr r12, [r12, #32]\n\t" /* the stride */                                                    \
-    "cmp r12, #1\n\t"                                                                              \
-    "bne 9f\n\t"                                                                                   \
     D3_ROWS_PAIRS(D3_ROWS_LOADW_S1, D3_ROWS_PAIR_S1, 2, 3)                                         \
-    "b 10f\n"                                                                                      \
+    "b 10f\n" /* stride 2 (the slower, whose fixed costs weigh twice) without a branch */          \
     "9:\n\t"                                                                                       \
     D3_ROWS_PAIRS(D3_ROWS_LOADW_S2, D3_ROWS_PAIR_S2, 12, 13)                                       \
     "10:\n\t"                                                                                      \
     "ldr r12, [sp]\n\t"                                                                            \
-    "ldr r0, [r12, #8]\n\t"                                                                        \
-    "ldr r7, [r12, #12]\n\t"                                                                       \
-    "ldr r1, [r12, #16]\n\t"                                                                       \
-    "ldrd r8, r9, [r12, #24]\n\t"                                                                  \
-    "bic r10, r9, #1\n\t"                                                                          \
-    "add r10, r1, r10, lsl #2\n\t"                                                                 \
-    "ldr r12, [r0, #28]\n\t" /* the form */                                                       \
+    "ldrd r0, r7, [r12, #8]\n\t" /* q, y */                                                        \
+    "ldr r1, [r12, #16]\n\t" /* acc */                                                             \
+    "add r10, r12, #24\n\t"                                                                        \
+    "ldm r10, {r8, r9, r10}\n\t" /* ys, n, pairs_end */                                            \
+    "ldr r12, [r0, #28]\n\t" /* the form; ReLU (the usual one) last, without a branch */           \
     "cmp r12, #1\n\t"                                                                              \
-    "beq 7f\n\t"                                                                                   \
-    "bhi 8f\n\t"                                                                                   \
+    "beq 8f\n\t"                                                                                   \
+    "bhi 7f\n\t"                                                                                   \
     D3_ROWS_RQ(0, "b 6f\n")                                                                        \
     "7:\n\t"                                                                                       \
-    D3_ROWS_RQ(1, "b 6f\n")                                                                        \
+    D3_ROWS_RQ(2, "b 6f\n")                                                                        \
     "8:\n\t"                                                                                       \
-    D3_ROWS_RQ(2, "")                                                                              \
+    D3_ROWS_RQ(1, "")                                                                              \
     "6:\n\t"                                                                                       \
-    "ldr r12, [sp]\n\t"                                                                            \
-    "ldm r12, {r0, r1, r2, r3}\n\t"                                                                \
+    "ldr r12, [sp]\n\t" /* the next channel: x r0, k r3 for the pair loops */                      \
+    "ldm r12, {r0, r3, r7, r8}\n\t"                                                                \
     "add r0, r0, #816\n\t"                                                                         \
-    "add r1, r1, #116\n\t"                                                                         \
-    "add r2, r2, #116\n\t"                                                                         \
-    "adds r3, r3, #1\n\t"                                                                          \
-    "stm r12, {r0, r1, r2, r3}\n\t"                                                                \
-    "subs lr, lr, #1\n\t"                                                                          \
-    "bne 1b\n\t"                                                                                   \
+    "add r3, r3, #112\n\t"                                                                         \
+    "add r7, r7, #112\n\t"                                                                         \
+    "add r8, r8, #1\n\t"                                                                           \
+    "stm r12, {r0, r3, r7, r8}\n\t"                                                                \
+    "ldrd r1, r2, [r12, #16]\n\t"                                                                  \
+    "subs lr, lr, #1\n\t" /* 4 down to 0, or INT32_MIN + 3 down to INT32_MAX */                    \
+    "bmi 9b\n\t"                                                                                   \
+    "bgt 1b\n\t"                                                                                   \
     "pop {r0, r4, r5, r6, r7, r8, r9, r10, r11, pc}\n"
 
 #define D3_ROWS_LOADW_S1 "ldm r3, {r3, r4, r5, r6, r7, r8}\n\t"
@@ -729,7 +733,7 @@ d3_run(const d3_view *v, int32_t s, const en_requant *q, const en_dims *in_dims,
         for (int32_t k = 0; k < 4; ++k) {
             d3_chan_make(&chan[k], q, w, bias, v, c0 + k, s, clamp);
             formed = formed && chan[k].form != D3_FORM_NONE;
-            relu = relu && chan[k].fast_relu;
+            relu = relu && chan[k].fast;
         }
         cx.kind = formed ? 0 : (relu ? 5 : 3);
 #if D3_ASM
@@ -754,7 +758,7 @@ d3_run(const d3_view *v, int32_t s, const en_requant *q, const en_dims *in_dims,
 #if D3_ASM
                 if (cx.kind == 0) {
                     d3_rows_run run = {ring, chan[0].wk[k0], &chan[0].b2, ob, acc, acc + 2 * pairs,
-                                       v->out_px, OW, s};
+                                       v->out_px, OW, acc + (OW & ~1), D3_ROWS_COUNT(s)};
                     d3_rows(&run);
                 } else
 #endif
