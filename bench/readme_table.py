@@ -147,6 +147,13 @@ def extract(d: dict) -> tuple[str, str]:
         text += f" (searched minus hand-designed: {min(ahead):+.1f} to {max(ahead):+.1f} points"
         missing = [f"{r['ram'] // 1024} KB" for r in rows if r.get("baseline_acc") is None]
         text += f"; no from-scratch run yet for the baseline at {', '.join(missing)})" if missing else ")"
+    scratch = [r for r in rows if r.get("searched_scratch_acc") is not None]
+    if scratch:
+        text += "; the searched architecture from scratch (float, the baselines' recipe) " + ", ".join(
+            f"{_pct(r['searched_scratch_acc'])} at {r['ram'] // 1024} KB"
+            + (f" ({100 * (r['searched_scratch_acc'] - r['baseline_acc']):+.2f} points)"
+               if r.get("baseline_acc") is not None else "")
+            for r in scratch)
     if tuned:
         text += f"; after fine-tuning {_pct(min(tuned))}–{_pct(max(tuned))}"
         gaps = [100 * (r["finetuned_int8_test_acc"] - r["baseline_acc"]) for r in rows

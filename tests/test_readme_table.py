@@ -41,3 +41,17 @@ def test_training_table_shows_a_soup_stage_with_its_branches(monkeypatch):
     assert "| 2b | +8 from 10 (soup ingredient) | cpu | 1 h 10 min | `edgenas train --out c` |" in rows
     assert "| 2 | +12 = 22 |  | 30 s | `edgenas soup a b c --out s` |" in rows
     assert "| all | 22 | | 2 h 41 min | |" in rows
+
+
+def test_extract_row_shows_the_searched_architecture_from_scratch():
+    """Budgets whose pick has a from-scratch run say so beside the hand-designed baseline; the
+    others stay silent."""
+    table = _readme_table_module()
+    row = {"int8_test_acc": 0.9228, "random_best_acc": 0.9192, "baseline_acc": 0.9208, "ram": 32768,
+           "searched_scratch_acc": 0.9293, "finetuned_int8_test_acc": None}
+    rows = [row, {**row, "ram": 65536, "searched_scratch_acc": None}]
+    _, text = table.extract({"summary": rows})
+    assert text.endswith("the searched architecture from scratch (float, the baselines' recipe) 92.9 % at 32 KB "
+                         "(+0.85 points)")
+    _, text = table.extract({"summary": rows[1:]})
+    assert "from scratch (float, the baselines' recipe)" not in text
