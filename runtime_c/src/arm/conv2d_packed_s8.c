@@ -45,19 +45,7 @@ enum {
 /* en_conv2d_packed_in_place_s8 relies on its C_in always taking the column-buffer path. */
 typedef char en_in_place_uses_col[EN_CONV_IN_PLACE_MAX_CIN <= COL_MAX_TAPS ? 1 : -1];
 
-/* acc[p] += sum over `blocks` 4-tap blocks of w * col for the four pixels p. */
 #if defined(__ARM_FEATURE_DSP) && !defined(EN_EMULATE_DSP)
-/* Hand-scheduled: r0 col, r1 w, r2 blocks, r3 acc (saved on the stack, so r3 is free in the
- * loop); r4-r7 the accumulators, r8-r11 two pixels' input pairs (one LDM), r3/r12/lr weights.
- * The odd block runs first (LSRS puts it in the carry; no instruction in a block changes the
- * flags), then pairs of blocks whose two weight words come from one LDRD: 27 instructions
- * per 32 MACs. */
-__attribute__((naked, noinline)) static void dot4(const int32_t *col, const int8_t *w,
-                                                  int32_t blocks, int32_t acc[4]) {
-    (void)col;
-    (void)w;
-    (void)blocks;
-    (void)acc;
 /* MAC of one block for the four pixels with weight pairs WE = {w0, w2}, WO = {w1, w3} */
 #define EN_DOT4_MACS(WE, WO)                 \
     "ldm     r0!, {r8-r11}\n\t"              \
@@ -70,18 +58,47 @@ __attribute__((naked, noinline)) static void dot4(const int32_t *col, const int8
     "smlad   r6, r9, " WO ", r6\n\t"          \
     "smlad   r7, r10, " WE ", r7\n\t"         \
     "smlad   r7, r11, " WO ", r7\n\t"
+
+/* dot_batch in one function, hand-scheduled: per channel r0 col, r1 w, r2 blocks; r4-r7 the
+ * accumulators, seeded with the channel's bias, r8-r11 two pixels' input pairs (one LDM),
+ * r3/r12/lr weights. The odd block runs first (LSRS puts it in the carry; no instruction in a
+ * block changes the flags), then pairs of blocks whose two weight words come from one LDRD: 27
+ * instructions per 32 MACs, and ~17 a channel around them (a C loop calling a dot4 function
+ * took ~21). Every register is the inner loop's, so the channel loop's state lives in the run,
+ * at these byte offsets: col 0, blocks 4, acc 8 (moves on), bias 12 (moves on), end 16. */
+typedef struct {
+    const int32_t *col;
+    int32_t blocks;
+    int32_t (*acc)[PIXELS];
+    const int32_t *bias;
+    int32_t (*end)[PIXELS];
+} dot4_run;
+
+_Static_assert(offsetof(dot4_run, acc) == 8 && offsetof(dot4_run, end) == 16, "dot4_batch's offsets");
+
+__attribute__((naked, noinline)) static void dot4_batch(const int8_t *w, dot4_run *run) {
+    (void)w;
+    (void)run;
     __asm volatile(
-        "push    {r3-r11, lr}\n\t"
-        "ldm     r3, {r4-r7}\n\t"
+        "push    {r1, r4-r11, lr}\n\t" /* the run at [sp] */
+        "mov     r1, r0\n"
+        "1:\n\t"
+        "ldr     r12, [sp]\n\t"
+        "ldm     r12, {r0, r2, r3, lr}\n\t" /* col, blocks, acc, bias */
+        "ldr     r4, [lr], #4\n\t"
+        "str     lr, [r12, #12]\n\t"
+        "mov     r5, r4\n\t"
+        "mov     r6, r4\n\t"
+        "mov     r7, r4\n\t"
         "lsrs    r2, r2, #1\n\t"
-        "bcc     1f\n\t"
+        "bcc     2f\n\t"
         "ldr     r12, [r1], #4\n\t"
         "sxtb16  lr, r12\n\t"
         "sxtb16  r12, r12, ror #8\n\t"
         EN_DOT4_MACS("lr", "r12")
-        "1:\n\t"
-        "beq     3f\n"
         "2:\n\t"
+        "beq     4f\n"
+        "3:\n\t"
         "ldrd    r3, r12, [r1], #8\n\t"
         "sxtb16  lr, r3\n\t"
         "sxtb16  r3, r3, ror #8\n\t"
@@ -90,14 +107,21 @@ __attribute__((naked, noinline)) static void dot4(const int32_t *col, const int8
         "sxtb16  r12, r12, ror #8\n\t"
         EN_DOT4_MACS("lr", "r12")
         "subs    r2, r2, #1\n\t"
-        "bne     2b\n"
-        "3:\n\t"
-        "ldr     r3, [sp]\n\t"
-        "stm     r3, {r4-r7}\n\t"
-        "pop     {r3-r11, pc}\n\t");
-#undef EN_DOT4_MACS
+        "bne     3b\n"
+        "4:\n\t"
+        "ldr     r12, [sp]\n\t"
+        "ldr     r3, [r12, #8]\n\t"
+        "stm     r3!, {r4-r7}\n\t"
+        "str     r3, [r12, #8]\n\t"
+        "ldr     r2, [r12, #16]\n\t"
+        "cmp     r3, r2\n\t"
+        "bne     1b\n\t"
+        "pop     {r1, r4-r11, pc}\n\t");
 }
+#undef EN_DOT4_MACS
+#define DOT4_BATCH_ASM 1
 #else
+/* acc[p] += sum over `blocks` 4-tap blocks of w * col for the four pixels p. */
 static void dot4(const int32_t *col, const int8_t *w, int32_t blocks, int32_t acc[4]) {
     int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
     for (; blocks > 0; --blocks, w += 4, col += 8) {
@@ -123,6 +147,9 @@ static void dot4(const int32_t *col, const int8_t *w, int32_t blocks, int32_t ac
     acc[3] = a3;
 }
 #endif
+#ifndef DOT4_BATCH_ASM
+#define DOT4_BATCH_ASM 0
+#endif
 
 /* acc[j][p] = bias[j] + dot product of channel j's filter row (w + j * taps4) with pixel p's
  * window, for nb channels. A function of its own so that its loop keeps every value in a
@@ -133,6 +160,11 @@ static void __attribute__((noinline)) dot_batch(const int32_t *col, const int8_t
                                                 int32_t (*acc)[PIXELS]) {
     static const int32_t zeros[RQ_BATCH];
     const int32_t *b = bias != NULL ? bias : zeros;
+#if DOT4_BATCH_ASM
+    (void)taps4; /* == 4 * blocks: the loop leaves w at the next channel's row */
+    dot4_run run = {col, blocks, acc, b, acc + nb};
+    dot4_batch(w, &run);
+#else
     /* 8-byte aligned (the caller's array is): the bias goes in with two STRDs */
     int32_t (*a)[PIXELS] = __builtin_assume_aligned(acc, 8);
     for (int32_t j = 0; j < nb; ++j, w += taps4) {
@@ -140,6 +172,7 @@ static void __attribute__((noinline)) dot_batch(const int32_t *col, const int8_t
         a[j][0] = a[j][1] = a[j][2] = a[j][3] = b0;
         dot4(col, w, blocks, a[j]);
     }
+#endif
 }
 
 /* One pixel (lane 0 of the column buffer): for a last group of one pixel, e.g. the odd pixel of
@@ -728,11 +761,11 @@ static void conv_packed(const en_conv_params *p, const outq_t *o, const en_dims 
         }
         for (int32_t co = 0; co < cout; ++co, wc += g.taps4) {
             const int32_t b0 = bias != NULL ? bias[co] : 0;
-            int32_t acc[PIXELS] = {b0, b0, b0, b0};
+            int32_t acc[PIXELS] __attribute__((aligned(8))) = {b0, b0, b0, b0};
             if (n == 1) {
                 acc[0] = dot1(col, wc, blocks, b0);
             } else {
-                dot4(col, wc, blocks, acc);
+                dot_batch(col, wc, blocks, g.taps4, &b0, 1, &acc);
             }
             o->store(o, co, acc, n, skip == NULL ? NULL : skip + at + co, out + at + co, cout);
         }
