@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from ..data import DataSplits, augmented_epoch, to_device
 from ..space import Arch, SpaceSpec, largest_arch
 from .ofa import OFASupernet
+from .allocator import keep_freed_memory
 from .device import memory_format_for
 from .fit_state import load_fit_state, save_fit_state
 from .prepare import prepare_subnet
@@ -92,6 +93,8 @@ def fit_subnet(
     from its last whole epoch, ending with the same weights as one that never stopped.
     """
     fmt = memory_format_for(device)
+    if torch.device(device).type == "cpu":
+        keep_freed_memory()
     model.to(device, memory_format=fmt)
     if teacher is not None:
         teacher.to(device, memory_format=fmt).eval()

@@ -27,6 +27,7 @@ from ..data import DataSplits, data_record
 from ..data.batches import draw_affine, warp
 from ..errors import CheckpointError, UsageError
 from ..space import Arch, BlockChoice, SpaceSpec, largest_arch, smallest_arch
+from .allocator import keep_freed_memory
 from .device import memory_format_for
 from .checkpoint import (json_bytes, load_meta, load_supernet, load_weights_of, momentum_buffers, restore_momentum,
                          supernet_files, tensor_bytes, weights_bytes,
@@ -554,6 +555,8 @@ def train_supernet(
             frozen.load_state_dict(teacher_state)
     del state, teacher_state
     fmt = memory_format_for(device)
+    if torch.device(device).type == "cpu":
+        keep_freed_memory()
     net.to(device, memory_format=fmt)
     teacher: Teacher | None = None
     if frozen is not None and config.kd_from == "teacher":
