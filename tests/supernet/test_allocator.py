@@ -36,5 +36,7 @@ def _faults(mode: str) -> int:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
 def test_freed_block_is_reused_without_page_faults() -> None:
     pages = (64 << 20) // 4096
-    assert _faults("default") > pages // 4  # the premise: glibc unmaps the block and faults it in again
+    default = _faults("default")
+    if default < pages // 4:  # transparent huge pages ("always") back the block: few faults to save
+        pytest.skip(f"{default} faults for {pages} pages without keep_freed_memory")
     assert _faults("keep") < pages // 50
