@@ -7,7 +7,9 @@ the accuracy of the same architecture trained from scratch with the supernet's t
 epochs (e.g. measured on a GPU; its batch size is recorded, since the supernet's stages used
 several), else trained here (``--scratch-batch-size``). Every other architecture with a
 from-scratch result at that budget (e.g. extract's hand-designed baselines) is compared too, so
-the largest gap is taken over all the evidence there is. When the
+the largest gap is taken over all the evidence there is; the summary also gives the mean gap and
+the Kendall tau between inherited and from-scratch accuracy over those pairs (does the supernet
+rank architectures as training each alone with the long recipe does?). When the
 checkpoint holds its distillation teacher, also that teacher's validation accuracy at every
 resolution, with the shared BN statistics and recalibrated per resolution (how the trainer uses it),
 and its test accuracy recalibrated: the bundled teacher was trained before the validation split
@@ -26,6 +28,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -34,6 +37,7 @@ from quality_archs import quality_archs  # noqa: E402
 from scratch_baselines import BATCH_SIZE, load_baselines  # noqa: E402
 
 from edgenas.cost import macs  # noqa: E402
+from edgenas.estimate.predictor import kendall_tau  # noqa: E402
 from edgenas.data import load_recorded_dataset  # noqa: E402
 from edgenas.space import Arch, BlockChoice, largest_arch  # noqa: E402
 from edgenas.supernet import OFASupernet, accuracy, load_supernet, prepare_subnet, train_from_scratch, trained_epochs  # noqa: E402
@@ -129,7 +133,11 @@ def main() -> None:
 
     def save(complete: bool) -> Path:
         """Write what is measured so far: a long from-scratch run never loses earlier results."""
-        gaps = [100 * (r["scratch_test_acc"] - r["inherited_test_acc"]) for r in rows.values() if "scratch_test_acc" in r]
+        pairs = [r for r in rows.values() if "scratch_test_acc" in r]
+        gaps = [100 * (r["scratch_test_acc"] - r["inherited_test_acc"]) for r in pairs]
+        # Does the supernet rank architectures as training each alone (the long recipe) does?
+        tau = kendall_tau(np.array([r["inherited_test_acc"] for r in pairs]),
+                          np.array([r["scratch_test_acc"] for r in pairs])) if len(pairs) > 1 else None
         log = meta.get("log", [])
         return write_result("supernet_quality", {
             "complete": complete,
@@ -144,6 +152,9 @@ def main() -> None:
                 "largest_test_acc": rows["largest"]["inherited_test_acc"],
                 "smallest_test_acc": rows["smallest"]["inherited_test_acc"],
                 "max_inherited_gap_points": round(max(gaps), 3) if gaps else None,
+                "mean_inherited_gap_points": round(float(np.mean(gaps)), 3) if gaps else None,
+                "kendall_tau_vs_scratch": round(tau, 4) if tau is not None else None,
+                "scratch_pairs": len(pairs),
             },
         })
 
