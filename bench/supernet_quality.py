@@ -37,8 +37,8 @@ from quality_archs import quality_archs  # noqa: E402
 from scratch_baselines import BATCH_SIZE, load_baselines  # noqa: E402
 
 from edgenas.cost import macs  # noqa: E402
-from edgenas.estimate.predictor import kendall_tau  # noqa: E402
 from edgenas.data import load_recorded_dataset  # noqa: E402
+from edgenas.estimate.predictor import kendall_tau  # noqa: E402
 from edgenas.space import Arch, BlockChoice, largest_arch  # noqa: E402
 from edgenas.supernet import OFASupernet, accuracy, load_supernet, prepare_subnet, train_from_scratch, trained_epochs  # noqa: E402
 from edgenas.supernet.bundled import bundled_supernet_dir  # noqa: E402

@@ -20,10 +20,10 @@ import torch.nn.functional as F
 
 from ..data import DataSplits, augmented_epoch, to_device
 from ..space import Arch, SpaceSpec, largest_arch
-from .ofa import OFASupernet
 from .allocator import keep_freed_memory
 from .device import memory_format_for
 from .fit_state import load_fit_state, save_fit_state
+from .ofa import OFASupernet
 from .prepare import prepare_subnet
 from .subnet import Subnet
 
