@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Collection
 from pathlib import Path
 
 import pytest
@@ -124,8 +125,11 @@ def _cli(args: list[str], tmp: Path) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def _wait_for_qemu(parent: subprocess.Popen, timeout_s: float = 150.0) -> int:
-    """The pid of the QEMU that ``parent`` starts (after building its firmware)."""
+def _wait_for_qemu(parent: subprocess.Popen, seen: Collection[int] = (), timeout_s: float = 150.0) -> int:
+    """The pid of a live QEMU that ``parent`` starts (after building its firmware), none of ``seen``.
+
+    A QEMU that has exited stays a zombie child until ``parent`` reaps it; a stopped parent reaps
+    nothing, so a zombie must not count as a batch in flight."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if parent.poll() is not None:
@@ -136,8 +140,10 @@ def _wait_for_qemu(parent: subprocess.Popen, timeout_s: float = 150.0) -> int:
             except OSError:
                 continue
             comm, _, rest = text.partition(" (")[2].rpartition(") ")
-            if comm.startswith("qemu-system") and int(rest.split()[1]) == parent.pid:
-                return int(stat.parent.name)
+            state, ppid = rest.split()[:2]
+            pid = int(stat.parent.name)
+            if comm.startswith("qemu-system") and int(ppid) == parent.pid and state not in "ZX" and pid not in seen:
+                return pid
         time.sleep(0.1)
     parent.kill()
     pytest.fail("edgenas started no QEMU in time")
@@ -149,8 +155,10 @@ def test_kill_9_of_edgenas_profile_leaves_no_qemu_and_the_next_command_removes_i
     """The issue's case itself: `edgenas profile` killed outright while QEMU measures a batch."""
     parent = _cli(["profile", "--target", "cortex-m7", "--table", str(root / "t.json"), "--budget", "2",
                    "--quiet"], root)
+    seen: set[int] = set()
     for _ in range(20):  # a short batch may end (and its scratch go) between seeing QEMU and stopping edgenas
-        qemu = _wait_for_qemu(parent)
+        qemu = _wait_for_qemu(parent, seen)
+        seen.add(qemu)
         parent.send_signal(signal.SIGSTOP)  # frozen: it can neither clean up nor start the next batch
         left = list(root.glob(f"edgenas-{parent.pid}-profile-*"))
         if left:
