@@ -1,8 +1,10 @@
-"""``edgenas predictor collect|fit``: measure (arch, accuracy) pairs and train the accuracy predictor."""
+"""``edgenas predictor collect|fit|refine``: measure (arch, accuracy) pairs, train the accuracy predictor,
+refine it where the search looks."""
 
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -100,3 +102,81 @@ def fit(
 
     quality = fit_predictor(samples, supernet or bundled_supernet_dir(), out_folder(out), holdout=holdout, seed=seed)
     stdout.print_json(json.dumps({**quality, "out": str(out)}))
+
+
+@predictor_app.command("refine")
+@handle_errors
+def refine(
+    ram: Annotated[list[str], typer.Option(help="a RAM budget the picks must be good for; repeat for several, e.g. --ram 64KB --ram 128KB")],
+    target: Annotated[Optional[str], typer.Option(help="core, e.g. cortex-m7 (its default board)")] = None,
+    board: Annotated[Optional[str], typer.Option(help="board name")] = None,
+    flash: Annotated[Optional[str], typer.Option(help="flash budget of every --ram (default: the board's flash)")] = None,
+    out: Annotated[Path, typer.Option(help="the refined predictor's folder (resumes a refine it holds)")] = Path("runs/predictor-refined"),
+    predictor: Annotated[Optional[Path], typer.Option(help="predictor folder with its samples-*.jsonl (default: bundled)")] = None,
+    supernet: SupernetOpt = None,
+    rounds: Annotated[int, typer.Option(help="refits at most (fewer when the picks hold)")] = 3,
+    top: Annotated[int, typer.Option(help="per budget and round: the search's best archs measured")] = 8,
+    neighbours: Annotated[int, typer.Option(help="per budget and round: random one-choice neighbours of the pick measured")] = 4,
+    corner: Annotated[int, typer.Option(help="per budget and round: neighbours measured of the pick grown while it fits, the most MACs each step (-1: not even it)")] = 3,
+    seed: Annotated[int, typer.Option(help="seed of the searches, the draws and the fits")] = 0,
+    threads: Annotated[int, typer.Option(help="torch threads (of each worker)")] = 1,
+    workers: WorkersOpt = None,
+    ray_address: RayAddressOpt = None,
+    task_timeout: TaskTimeoutOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Refine the accuracy predictor where extract's search ends up: search each budget, measure
+    its best archs and their neighbourhood (inherited weights), refit; until the picks hold.
+
+    Then `edgenas extract --predictor OUT` searches with it."""
+    import torch
+
+    from ..cost.model import CostModel
+    from ..data import load_recorded_dataset
+    from ..distributed import open_pool
+    from ..estimate.refine import Budget, RefineConfig, refine_predictor
+    from ..extract.devices import is_device
+    from ..extract.pipeline import load_latency_table
+    from ..paths import PREDICTORS_DIR
+    from ..search import Constraints
+    from ..supernet import load_supernet
+    from ..supernet.bundled import bundled_supernet_dir
+    from .commands_extract import _chosen_board, _limits
+
+    if threads < 1:
+        raise UsageError(f"--threads must be at least 1, got {threads}")
+    if seed < 0:
+        raise UsageError(f"--seed must be 0 or more, got {seed}")
+    config = RefineConfig(rounds=rounds, top=top, neighbours=neighbours, corner=corner, seed=seed)
+    chosen = _chosen_board(target, board)
+    out_folder(out)
+    torch.set_num_threads(threads)
+    supernet_dir = supernet or bundled_supernet_dir()
+    net, meta = load_supernet(supernet_dir)
+    base = predictor or PREDICTORS_DIR / meta.get("dataset", "fashion-mnist")
+    table, _ = load_latency_table(chosen, net.spec)
+    cost = CostModel(net.spec, None if is_device(chosen) else chosen, table)
+    budgets = [Budget(f"ram={r}", cost, Constraints.of(_limits(chosen, r, flash, None, None, None, None)))
+               for r in dict.fromkeys(ram)]
+    data = load_recorded_dataset(meta)
+    with open_pool(workers, ray_address, task_timeout_s=task_timeout) as pool:
+        if pool.note:
+            stderr.print(pool.note, highlight=False)
+        with stderr.status("refining the predictor") if not quiet else nullcontext() as status:
+
+            def say(message: str) -> None:
+                if status is not None:
+                    status.update(message)
+                    if "measured" not in message:
+                        stderr.log(message)
+
+            done = refine_predictor(net, data, supernet_dir, base, out, budgets, config, pool=pool,
+                                    threads=threads, progress=say)
+    for r in done:
+        picks = "; ".join(f"{name}: {arch} (predicted {r.predicted[name]:.4f}"
+                          + (f", measured {r.pick_measured[name]:.4f}" if name in r.pick_measured else "") + ")"
+                          for name, arch in r.picks.items())
+        error = f", its error on them {r.rmse_points} points rms, {r.bias_points:+} mean" if r.measured else ""
+        stdout.print(f"round {r.round}: {r.measured} archs measured{error}{' (final)' if r.final else ''}; {picks}",
+                     markup=False, highlight=False)
+    stdout.print(f"refined predictor in {out}: edgenas extract --predictor {out} ...", highlight=False)

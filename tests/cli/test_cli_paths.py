@@ -35,6 +35,7 @@ def _commands(model: str) -> dict[str, list[str]]:
     return {"train": [*TRAIN, "--out"], "subnet": [*SUBNET, "--out"], "search": [*SEARCH, "--out"],
             "extract": [*EXTRACT, "--out"], "compile": ["compile", model, "--out"],
             "predictor fit": ["predictor", "fit", "--out"], "predictor collect": ["predictor", "collect", "--samples"],
+            "predictor refine": ["predictor", "refine", "--target", "cortex-m7", "--ram", "64KB", "--out"],
             "data kws": ["data", "kws", "--out"]}
 
 
@@ -50,7 +51,7 @@ def _clean_failure(args: list[str], *texts: str) -> str:
 
 
 @pytest.mark.parametrize("command", ["train", "subnet", "search", "extract", "compile", "predictor fit",
-                                     "predictor collect", "data kws"])
+                                     "predictor collect", "predictor refine", "data kws"])
 @pytest.mark.timeout(120)
 @pytest.mark.slow
 def test_out_that_is_an_existing_file_is_refused_and_the_file_kept(command, model, tmp_path):

@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 import torch
 
-from edgenas.data import make_synthetic
 from edgenas.errors import CheckpointError, DataError
 from edgenas.estimate.registry import PREDICTORS_DIR
 from edgenas.estimate import (
@@ -18,9 +17,6 @@ from edgenas.estimate import (
     read_samples,
 )
 from edgenas.space import get_space, sample_arch
-from edgenas.supernet import Phase, TrainConfig, load_supernet, train_supernet
-
-TINY_PHASES = (Phase("full", 1, 0.1), Phase("kernel", 1, 0.03), Phase("depth", 1, 0.02, 2), Phase("expand", 1, 0.02, 2))
 
 
 def target(arch):
@@ -89,16 +85,6 @@ def test_predictor_errors_have_hints(tmp_path):
         (corrupt / "predictor.json").write_bytes(content)
         with pytest.raises(CheckpointError, match="cannot load the predictor"):
             AccuracyPredictor.load(corrupt)
-
-
-@pytest.fixture(scope="module")
-def tiny_supernet(tmp_path_factory):
-    data = make_synthetic(seed=0)
-    directory = tmp_path_factory.mktemp("sn")
-    config = TrainConfig(phases=TINY_PHASES, batch_size=32, seed=0, max_steps_per_epoch=3, threads=1, eval_images=32)
-    train_supernet(data, get_space("tiny-test"), directory, config)
-    net, _ = load_supernet(directory)
-    return net, data
 
 
 @pytest.mark.slow
