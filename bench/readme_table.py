@@ -184,6 +184,16 @@ def estimators(d: dict) -> tuple[str, str]:
             f"tau {agree['kendall_tau']:.2f}")
 
 
+def predictor_refine(d: dict) -> tuple[str, str]:
+    s = d["summary"]
+    gains = ", ".join(f"{r['refined_minus_bundled']['diff_points']:+.2f} (p {r['refined_minus_bundled']['mcnemar_p']:.2f})"
+                      for r in d["rows"])
+    return ("`predictor refine` (search, measure near the picks, refit) vs the bundled predictor: int8 test accuracy "
+            "of the picks at 32…256 KB, paired",
+            f"{gains} points; {s['samples_measured']} archs measured in {s['refits']} refits "
+            f"({s['refine_s'] / 60:.0f} min), picks moved at {s['picks_moved']} of {s['budgets']} budgets")
+
+
 def ground_truth(d: dict) -> tuple[str, str]:
     s, short = d["summary"], d["epochs"]
     def each(b: dict, epochs: str) -> str:  # per subnet, tagged with its resolution and width
@@ -341,6 +351,7 @@ ROWS: tuple[tuple[str, Callable[[dict], tuple[str, str]]], ...] = (
     ("quantization", quantization),
     ("strategies", strategies),
     ("estimators", estimators),
+    ("predictor_refine", predictor_refine),
     ("ground_truth", ground_truth),
     ("kernel_sharing", kernel_sharing),
     ("supernet_quality", supernet_quality),
