@@ -192,7 +192,7 @@ def refine_predictor(net: OFASupernet, data: DataSplits, supernet_dir: Path, bas
         rounds.pop()  # stopped by an earlier, smaller --rounds: go on refitting
     while not (rounds and rounds[-1].final):
         index = len(rounds) + 1
-        predictor = AccuracyPredictor.load(out)
+        predictor, samples = AccuracyPredictor.load(out), _samples(out)
         picks, predicted, todo = {}, {}, []
         for budget in budgets:
             say(f"round {index}: searching {budget.name}")
@@ -205,8 +205,7 @@ def refine_predictor(net: OFASupernet, data: DataSplits, supernet_dir: Path, bas
             record.final = True  # the last refit's picks: kept for the log, nothing measured
             say(f"round {index}: " + ("the picks held" if record.held else f"{config.rounds} refits done"))
         else:
-            measured = _samples(out)
-            todo = [a for a in dict.fromkeys(todo) if a not in measured]
+            todo = [a for a in dict.fromkeys(todo) if a not in samples]
             say(f"round {index}: measuring {len(todo)} archs")
             new = collect_samples(net, data, out / f"samples-refine{index:02d}.jsonl", archs=todo,
                                   calib_images=calib_images, val_images=val_images, pool=pool, threads=threads,
@@ -216,10 +215,9 @@ def refine_predictor(net: OFASupernet, data: DataSplits, supernet_dir: Path, bas
                 errors = predictor.predict([s.arch for s in new]) - np.array([s.accuracy for s in new])
                 record.rmse_points = round(float(np.sqrt(np.mean(errors ** 2))) * 100, 3)
                 record.bias_points = round(float(np.mean(errors)) * 100, 3)
-            samples = _samples(out)
+            samples.update((s.arch, s) for s in new)
             say(f"round {index}: refitting on {len(samples)} samples")
             fit_predictor(out, supernet_dir, out, holdout=0.0, seed=config.seed)
-        samples = _samples(out)
         record.pick_measured = {name: samples[Arch.parse(a)].accuracy for name, a in picks.items()
                                 if Arch.parse(a) in samples}
         rounds.append(record)
