@@ -44,6 +44,11 @@ from edgenas.supernet.bundled import bundled_supernet_dir  # noqa: E402
 BUDGETS = ((32 * 1024, 128 * 1024), (64 * 1024, 256 * 1024), (128 * 1024, 512 * 1024), (256 * 1024, 1024 * 1024))
 
 
+def budget_tag(ram: int, flash: int) -> str:
+    """A budget's name in output folders and results, e.g. ``ram32k-flash128k``."""
+    return f"ram{ram // 1024}k-flash{flash // 1024}k"
+
+
 def int8_test_correct(subnet, data, work: Path) -> np.ndarray:
     """Quantize, compile and run the host build of ``subnet`` on the whole test split: which
     images it classifies right."""
@@ -112,7 +117,7 @@ def main() -> None:
     rows, summary = [], []
     finetuned: dict[str, dict] = {}  # by arch: budgets that find the same subnet share one run
     for ram, flash in BUDGETS:
-        tag = f"ram{ram // 1024}k-flash{flash // 1024}k"
+        tag = budget_tag(ram, flash)
         constraints = Constraints.of(sram_bytes=ram, flash_bytes=flash)
         started = time.perf_counter()
         search = run_search(cost, predictor, constraints, seed=args.seed)

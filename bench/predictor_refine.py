@@ -23,7 +23,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import paired_comparison, write_result  # noqa: E402
-from extract import BUDGETS, int8_test_correct  # noqa: E402
+from extract import BUDGETS, budget_tag, int8_test_correct  # noqa: E402
 
 from edgenas.boards import get_board  # noqa: E402
 from edgenas.cost import CostModel  # noqa: E402
@@ -59,7 +59,7 @@ def main() -> None:
     data = load_recorded_dataset(meta)
     table_path = default_latency_table(board)
     cost = CostModel(net.spec, board, LatencyTable.load(table_path) if table_path else None)
-    budgets = [Budget(f"ram{ram // 1024}k-flash{flash // 1024}k", cost, Constraints.of(sram_bytes=ram, flash_bytes=flash))
+    budgets = [Budget(budget_tag(ram, flash), cost, Constraints.of(sram_bytes=ram, flash_bytes=flash))
                for ram, flash in BUDGETS]
     config = RefineConfig(rounds=args.rounds, top=args.top, neighbours=args.neighbours, corner=args.corner,
                           seed=args.seed)
