@@ -84,6 +84,8 @@ def main() -> None:
                         help="the all-smallest-kernel draw is the largest subnet (edgenas train --kernel-end-top)")
     parser.add_argument("--resolution-weights", default="",
                         help="relative odds of the space's resolutions when a step draws one (edgenas train's)")
+    parser.add_argument("--width-weights", default="",
+                        help="relative odds of the space's widths in the expand phase's random draws (edgenas train's)")
     parser.add_argument("--init-from", type=Path, help="continue a finished checkpoint (e.g. --epochs 0,0,0,N)")
     parser.add_argument("--kd-from", choices=KD_SOURCES, default="teacher",
                         help="soft targets: the frozen teacher, or each step's largest subnet in place")
@@ -118,6 +120,7 @@ def main() -> None:
         f"{f' --lr-scale {args.lr_scale:g}' if args.lr_scale != 1 else ''}"
         f"{' --kernel-end-top' if args.kernel_end_top else ''}"
         f"{f' --resolution-weights {args.resolution_weights}' if args.resolution_weights else ''}"
+        f"{f' --width-weights {args.width_weights}' if args.width_weights else ''}"
         f"{f' --init-from {args.init_from}' if args.init_from else ''}{f' --teacher {args.teacher}' if args.teacher else ''}"
         f"{' --kd-from top' if args.kd_from == 'top' else ''}"
         f" --out {args.out}"
@@ -128,9 +131,12 @@ def main() -> None:
     (args.out / "plan.json").write_text(json.dumps(plan, indent=2) + "\n")
     print(json.dumps(plan), flush=True)
 
-    weights = tuple(float(w) for w in args.resolution_weights.split(",")) if args.resolution_weights else ()
-    config = TrainConfig(phases=default_phases(epochs, args.subnets, args.sandwich, args.lr_scale, weights,
-                                               kernel_end_top=args.kernel_end_top),
+    def weights(text: str) -> tuple[float, ...]:
+        return tuple(float(w) for w in text.split(",")) if text else ()
+
+    config = TrainConfig(phases=default_phases(epochs, args.subnets, args.sandwich, args.lr_scale,
+                                               weights(args.resolution_weights), kernel_end_top=args.kernel_end_top,
+                                               width_weights=weights(args.width_weights)),
                          batch_size=args.batch_size, seed=args.seed, kd_from=args.kd_from)
     started = time.time()
 

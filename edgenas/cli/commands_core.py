@@ -34,16 +34,16 @@ def _parse_epochs(text: str, *, continuing: bool = False) -> tuple[int, int, int
     return tuple(parts)  # type: ignore[return-value]
 
 
-def _parse_resolution_weights(text: str) -> tuple[float, ...]:
-    """``--resolution-weights``: comma-separated non-negative numbers, or '' (uniform)."""
+def _parse_weights(option: str, text: str, example: str) -> tuple[float, ...]:
+    """``--resolution-weights`` / ``--width-weights``: comma-separated non-negative numbers, or '' (uniform)."""
     if not text.strip():
         return ()
     try:
         weights = tuple(float(p) for p in text.split(","))
     except ValueError:
-        raise UsageError(f"--resolution-weights {text!r} is not a list of numbers", hint="e.g. --resolution-weights 4,3,2,1,1") from None
+        raise UsageError(f"{option} {text!r} is not a list of numbers", hint=f"e.g. {option} {example}") from None
     if not all(math.isfinite(w) and w >= 0 for w in weights) or sum(weights) <= 0:
-        raise UsageError(f"--resolution-weights {text!r}: need non-negative numbers, not all 0")
+        raise UsageError(f"{option} {text!r}: need non-negative numbers, not all 0")
     return weights
 
 
@@ -105,6 +105,9 @@ def train(
     resolution_weights: Annotated[
         str, typer.Option(help="relative odds of the space's resolutions when a step draws one, e.g. '4,3,2,1,1' (default: uniform)")
     ] = "",
+    width_weights: Annotated[
+        str, typer.Option(help="relative odds of the space's widths in the expand phase's random draws, e.g. '3,2,1' (default: uniform)")
+    ] = "",
     kernel_end_top: Annotated[
         bool, typer.Option(help="with --sandwich and 4+ subnets, the all-smallest-kernel draw is the largest subnet, not a random one (5+: both)")
     ] = False,
@@ -140,7 +143,7 @@ def train(
     from ..supernet.data_parallel import SINGLE, launched_by_torchrun, process_group, rank_device, ranks_from_env
     from ..supernet.device import resolve_device
     from ..supernet.sharding import check_divisible
-    from ..supernet.train import check_resolution_weights, finished_run
+    from ..supernet.train import check_choice_weights, finished_run
 
     for name, value, least in (("--batch-size", batch_size, 1), ("--subnets", subnets, 1), ("--threads", threads, 0),
                                ("--seed", seed, 0), ("--data-seed", 0 if data_seed is None else data_seed, 0)):
@@ -156,10 +159,11 @@ def train(
         data_seed = split_seed_of(load_meta(init_from)) if init_from is not None else 0
     splits = load_dataset(data, seed=data_seed)
     spec = get_space(space_name, in_channels=splits.in_channels, num_classes=splits.num_classes)
-    weights = _parse_resolution_weights(resolution_weights)
-    check_resolution_weights(spec, weights)
-    phases = default_phases(_parse_epochs(epochs, continuing=init_from is not None), subnets, sandwich, lr_scale, weights,
-                            kernel_end_top, corner_draws)
+    res_weights = _parse_weights("--resolution-weights", resolution_weights, "4,3,2,1,1")
+    wid_weights = _parse_weights("--width-weights", width_weights, "3,2,1")
+    check_choice_weights(spec, res_weights, wid_weights)
+    phases = default_phases(_parse_epochs(epochs, continuing=init_from is not None), subnets, sandwich, lr_scale, res_weights,
+                            kernel_end_top, corner_draws, wid_weights)
     config = TrainConfig(phases=phases, batch_size=batch_size, seed=seed, threads=threads, kd_from=kd_from)
     if not ranks.distributed and finished_run(out, config, splits):  # ranks: rank 0 checks inside train_supernet
         stdout.print(f"{out} already holds this finished run: nothing to do")

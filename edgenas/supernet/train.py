@@ -81,6 +81,11 @@ class Phase:
             a step draws its resolution; empty draws them uniformly. Shared weights serve small
             inputs worst (``bench/supernet_quality.py``: the largest gaps to from-scratch
             training are at 24 px), so a run may spend more steps there.
+        width_weights: relative odds of each of the space's widths (in its order) for the
+            expand phase's random draws; empty draws them uniformly. Under the sandwich the
+            largest width is trained by two fixed draws a step and the smallest only at the
+            smallest resolution, so narrow subnets at high resolution get about a quarter of the
+            draws wide ones get: their gaps to from-scratch training are the largest.
     """
 
     kind: str
@@ -92,12 +97,14 @@ class Phase:
     resolution_weights: tuple[float, ...] = ()
     kernel_end_top: bool = False
     corner_draws: bool = False
+    width_weights: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
-        weights = tuple(float(w) for w in self.resolution_weights)  # JSON gives a list
-        if weights and (not all(math.isfinite(w) and w >= 0 for w in weights) or sum(weights) <= 0):
-            raise UsageError(f"resolution weights must be non-negative numbers, not all 0, got {list(weights)}")
-        object.__setattr__(self, "resolution_weights", weights)
+        for name in ("resolution_weights", "width_weights"):
+            weights = tuple(float(w) for w in getattr(self, name))  # JSON gives a list
+            if weights and (not all(math.isfinite(w) and w >= 0 for w in weights) or sum(weights) <= 0):
+                raise UsageError(f"{name.replace('_', ' ')} must be non-negative numbers, not all 0, got {list(weights)}")
+            object.__setattr__(self, name, weights)
 
 
 KD_SOURCES = ("teacher", "top")
@@ -108,13 +115,14 @@ PHASE_LR = {"full": 0.1, "kernel": 0.03, "depth": 0.02, "expand": 0.02}
 
 def default_phases(epochs: tuple[int, int, int, int], subnets: int = 1, sandwich: bool = False,
                    lr_scale: float = 1.0, resolution_weights: tuple[float, ...] = (),
-                   kernel_end_top: bool = False, corner_draws: bool = False) -> tuple[Phase, ...]:
+                   kernel_end_top: bool = False, corner_draws: bool = False,
+                   width_weights: tuple[float, ...] = ()) -> tuple[Phase, ...]:
     """The four progressive-shrinking phases with ``(full, kernel, depth, expand)`` epochs (0 skips one).
 
     ``lr_scale`` multiplies every peak learning rate: a larger batch takes a larger step.
     ``resolution_weights`` applies to every phase (the resolution is elastic in all);
     ``kernel_end_top`` to the phases with a kernel-end draw, ``corner_draws`` to the expand
-    phase under the sandwich (``Phase``)."""
+    phase under the sandwich, ``width_weights`` to the expand phase (``Phase``)."""
     if lr_scale <= 0:
         raise UsageError(f"learning-rate scale must be positive, got {lr_scale}")
     elastic = ("kernel", "depth", "expand")
@@ -122,17 +130,19 @@ def default_phases(epochs: tuple[int, int, int, int], subnets: int = 1, sandwich
         Phase(kind, n, PHASE_LR[kind] * lr_scale, subnets if kind in elastic else 1, sandwich and kind in elastic,
               sandwich and kind in ("depth", "expand"), tuple(resolution_weights),
               kernel_end_top and sandwich and kind in ("depth", "expand"),
-              corner_draws and sandwich and kind == "expand")
+              corner_draws and sandwich and kind == "expand", tuple(width_weights) if kind == "expand" else ())
         for kind, n in zip(PHASE_KINDS, epochs)
         if n > 0
     )
 
 
-def check_resolution_weights(spec: SpaceSpec, weights: tuple[float, ...]) -> None:
-    """A phase's weights must give one number per resolution of ``spec`` (or none)."""
-    if weights and len(weights) != len(spec.resolutions):
-        raise UsageError(f"{len(weights)} resolution weights for the {len(spec.resolutions)} resolutions "
-                         f"{list(spec.resolutions)} of space {spec.name!r}")
+def check_choice_weights(spec: SpaceSpec, resolution_weights: tuple[float, ...] = (),
+                         width_weights: tuple[float, ...] = ()) -> None:
+    """A phase's weights must give one number per resolution (width) of ``spec``, or none."""
+    for weights, kind, choices in ((resolution_weights, "resolution", spec.resolutions), (width_weights, "width", spec.widths)):
+        if weights and len(weights) != len(choices):
+            raise UsageError(f"{len(weights)} {kind} weights for the {len(choices)} {kind}s "
+                             f"{list(choices)} of space {spec.name!r}")
 
 
 @dataclass(frozen=True)
@@ -196,24 +206,24 @@ StepCallback = Callable[[str, int, int, float], None]
 
 
 def sample_for_phase(spec: SpaceSpec, kind: str, rng: np.random.Generator,
-                     resolution_weights: tuple[float, ...] = ()) -> Arch:
+                     resolution_weights: tuple[float, ...] = (), width_weights: tuple[float, ...] = ()) -> Arch:
     """Sample a subnet whose choices elastic in phase ``kind`` are random and the rest maximal.
 
     The resolution is elastic in every phase, as in Once-for-All; ``resolution_weights`` (one per
-    resolution of ``spec``) skews its draw, empty draws it uniformly.
+    resolution of ``spec``) skews its draw, ``width_weights`` the expand phase's width; empty
+    weights draw uniformly (the same draws as a run recorded before the weights existed).
     """
     if kind not in PHASE_KINDS:
         raise ValueError(f"unknown phase {kind!r}")
+    check_choice_weights(spec, resolution_weights, width_weights)
 
-    def pick(values):
-        return values[int(rng.integers(len(values)))]
+    def pick(values, weights=()):
+        if not weights:
+            return values[int(rng.integers(len(values)))]
+        odds = np.asarray(weights, dtype=np.float64)
+        return values[int(rng.choice(len(odds), p=odds / odds.sum()))]
 
-    if resolution_weights:
-        check_resolution_weights(spec, resolution_weights)
-        odds = np.asarray(resolution_weights, dtype=np.float64)
-        resolution = spec.resolutions[int(rng.choice(len(odds), p=odds / odds.sum()))]
-    else:
-        resolution = pick(spec.resolutions)
+    resolution = pick(spec.resolutions, resolution_weights)
     if kind == "full":
         top = largest_arch(spec)
         return Arch(resolution, top.width, top.stages)
@@ -226,7 +236,7 @@ def sample_for_phase(spec: SpaceSpec, kind: str, rng: np.random.Generator,
                 for _ in range(depth)
             )
         )
-    width = pick(spec.widths) if kind == "expand" else max(spec.widths)
+    width = pick(spec.widths, width_weights) if kind == "expand" else max(spec.widths)
     return Arch(resolution, width, tuple(stages))
 
 
@@ -237,7 +247,8 @@ def subnets_for_step(spec: SpaceSpec, phase: Phase, rng: np.random.Generator) ->
     augmented and the teacher run once for all of them; only the sandwich's smallest subnet
     keeps the smallest resolution.
     """
-    archs = [sample_for_phase(spec, phase.kind, rng, phase.resolution_weights) for _ in range(phase.subnets_per_step)]
+    archs = [sample_for_phase(spec, phase.kind, rng, phase.resolution_weights, phase.width_weights)
+             for _ in range(phase.subnets_per_step)]
     archs = [replace(a, resolution=archs[0].resolution) for a in archs]
     top = replace(largest_arch(spec), resolution=archs[0].resolution)  # the largest at this step's resolution
     if phase.sandwich and phase.kind != "full" and phase.subnets_per_step >= 3:
@@ -527,7 +538,7 @@ def train_supernet(
     """
     out_dir = Path(out_dir)
     for phase in config.phases:
-        check_resolution_weights(spec, phase.resolution_weights)
+        check_choice_weights(spec, phase.resolution_weights, phase.width_weights)
     ranks.check_group()
     check_divisible(config.batch_size, ranks.world_size, micro_batches)
     ranks.agree("settings", _run_settings(config, data, spec, micro_batches, out=out_dir, init_from=init_from,

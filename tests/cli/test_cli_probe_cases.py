@@ -35,6 +35,8 @@ def _clean_error(args: list[str], text: str) -> None:
     ([*TRAIN, "--resolution-weights", "4,x"], "--resolution-weights '4,x' is not a list of numbers"),
     ([*TRAIN, "--resolution-weights", "0,0,0,0,0"], "need non-negative numbers, not all 0"),
     ([*TRAIN, "--resolution-weights", "4,3,2"], "3 resolution weights for the 2 resolutions"),
+    ([*TRAIN, "--width-weights", "1,y"], "--width-weights '1,y' is not a list of numbers"),
+    ([*TRAIN, "--width-weights", "3,2,1,1"], "4 width weights for the"),
     (["search", "--target", "cortex-m7", "--budget", "2", "--seed", "-1"], "--seed must be 0 or more, got -1"),
     (["search", "--target", "cortex-m7", "--budget", "2", "--batch", "0"], "--batch must be at least 1, got 0"),
     ([*EXTRACT, "--seed", "-1"], "--seed must be 0 or more, got -1"),

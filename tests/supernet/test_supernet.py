@@ -361,6 +361,32 @@ def test_resolution_weights_skew_the_step_resolution():
         [sample_for_phase(spec, "expand", b, ()) for _ in range(5)]
 
 
+def test_width_weights_skew_the_expand_phase_draws():
+    spec = get_space("mcu-mbv2")  # widths 0.5, 0.75, 1.0
+    narrow = default_phases((0, 0, 0, 1), 5, sandwich=True, kernel_end_top=True, width_weights=(1, 0, 0))[0]
+    assert narrow.width_weights == (1.0, 0.0, 0.0)
+    rng = np.random.default_rng(0)
+    for _ in range(20):  # the fixed draws keep their widths, both random ones are narrow
+        archs = subnets_for_step(spec, narrow, rng)
+        assert [a.width for a in archs] == [1.0, 0.5, 1.0, 0.5, 0.5]
+    skewed = Phase("expand", 1, 0.02, 1, width_weights=(3, 2, 1))
+    rng = np.random.default_rng(1)
+    drawn = [subnets_for_step(spec, skewed, rng)[0].width for _ in range(3000)]
+    assert drawn.count(0.5) / len(drawn) == pytest.approx(1 / 2, abs=0.04)
+    assert drawn.count(1.0) / len(drawn) == pytest.approx(1 / 6, abs=0.03)
+    # only the expand phase has elastic widths; no weights draw as before, step for step
+    assert all(p.width_weights == () for p in default_phases((1, 1, 1, 0), 5, True, width_weights=(1, 0, 0)))
+    a, b = np.random.default_rng(5), np.random.default_rng(5)
+    assert [sample_for_phase(spec, "expand", a) for _ in range(5)] == \
+        [sample_for_phase(spec, "expand", b, (), ()) for _ in range(5)]
+    with pytest.raises(UsageError, match="2 width weights for the 3 widths"):
+        sample_for_phase(spec, "expand", np.random.default_rng(0), (), (1, 2))
+    with pytest.raises(UsageError, match="width weights must be non-negative"):
+        Phase("expand", 1, 0.02, width_weights=(0, 0, 0))
+    phase = Phase("expand", 1, 0.02, width_weights=[3, 2, 1])  # as read back from JSON
+    assert TrainConfig.from_dict(TrainConfig(phases=(phase,)).to_dict()).phases == (phase,)
+
+
 def test_resolution_weights_are_checked():
     spec = get_space("mcu-mbv2")
     with pytest.raises(UsageError, match="not all 0"):
