@@ -254,6 +254,8 @@ def supernet_quality(d: dict) -> tuple[str, str]:
             f"{_pct(s['largest_test_acc'])} / {_pct(s['smallest_test_acc'])}; largest gap to the same architecture "
             f"trained from scratch ({scratch_epochs[0] if scratch_epochs else '?'} epochs) over {len(gaps)} "
             f"architectures: {s['max_inherited_gap_points']:.2f} points"
+            + (f" ({s['max_inherited_gap_points_first_six']:.2f} over the six of #17's target)"
+               if s.get("max_inherited_gap_points_first_six") is not None else "")
             + (f", mean {s['mean_inherited_gap_points']:.2f}, Kendall tau {s['kendall_tau_vs_scratch']:.2f}"
                if s.get("kendall_tau_vs_scratch") is not None else "")
             + f" (supernet: {epochs} epochs)")
