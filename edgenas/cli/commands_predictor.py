@@ -167,11 +167,14 @@ def refine(
             def say(message: str) -> None:
                 if status is not None:
                     status.update(message)
-                    if "measured" not in message:
-                        stderr.log(message)
+                    stderr.log(message)
+
+            def counted(index: int, done: int, total: int) -> None:
+                if status is not None:
+                    status.update(f"round {index}: measured {done}/{total}")
 
             done = refine_predictor(net, data, supernet_dir, base, out, budgets, config, pool=pool,
-                                    threads=threads, progress=say)
+                                    threads=threads, progress=say, on_sample=counted)
     for r in done:
         picks = "; ".join(f"{name}: {arch} (predicted {r.predicted[name]:.4f}"
                           + (f", measured {r.pick_measured[name]:.4f}" if name in r.pick_measured else "") + ")"

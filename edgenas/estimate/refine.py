@@ -93,6 +93,10 @@ class RefineRound:
 
 
 Progress = Callable[[str], None]
+"""A milestone of the refinement (searching, measuring N archs, refitting): worth a log line."""
+
+SampleProgress = Callable[[int, int, int], None]
+"""``(round, done, total)`` after each arch of a round is measured: a status line, not a log line."""
 
 
 def _feasible(budget: Budget, archs: Sequence[Arch]) -> list[Arch]:
@@ -169,7 +173,7 @@ def read_log(out: Path) -> list[RefineRound]:
 def refine_predictor(net: OFASupernet, data: DataSplits, supernet_dir: Path, base: Path, out: Path,
                      budgets: Sequence[Budget], config: RefineConfig = RefineConfig(), *,
                      pool: Pool | None = None, threads: int | None = None,
-                     progress: Progress | None = None) -> list[RefineRound]:
+                     progress: Progress | None = None, on_sample: SampleProgress | None = None) -> list[RefineRound]:
     """Refine the predictor in ``base`` (with its samples) into ``out``; returns every round.
 
     Samples are measured as ``base``'s were (their calibration and validation image counts).
@@ -209,7 +213,7 @@ def refine_predictor(net: OFASupernet, data: DataSplits, supernet_dir: Path, bas
             say(f"round {index}: measuring {len(todo)} archs")
             new = collect_samples(net, data, out / f"samples-refine{index:02d}.jsonl", archs=todo,
                                   calib_images=calib_images, val_images=val_images, pool=pool, threads=threads,
-                                  progress=lambda done, total, s: say(f"round {index}: measured {done}/{total}"))
+                                  progress=(lambda done, total, _s: on_sample(index, done, total)) if on_sample else None)
             record.measured = len(new)
             if new:
                 errors = predictor.predict([s.arch for s in new]) - np.array([s.accuracy for s in new])

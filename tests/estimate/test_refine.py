@@ -37,8 +37,13 @@ def test_each_round_measures_the_picks_neighbourhood_and_refits_on_every_sample(
     budgets = [_budget(net, 0.3), _budget(net, 0.6)]
     config = RefineConfig(rounds=2, top=2, neighbours=2, corner=1, generations=3, seed=1)
     out = tmp_path / "refined"
-    rounds = refine_predictor(net, data, tiny_supernet_dir[0], base, out, budgets, config)
+    milestones, counted = [], []
+    rounds = refine_predictor(net, data, tiny_supernet_dir[0], base, out, budgets, config, progress=milestones.append,
+                              on_sample=lambda *c: counted.append(c))
 
+    # one count per measured arch (the status line), milestones alone for the log
+    assert [c for c in counted if c[0] == 1] == [(1, k, rounds[0].measured) for k in range(1, rounds[0].measured + 1)]
+    assert len(counted) == sum(r.measured for r in rounds) and not any("/" in m for m in milestones)
     assert [r.round for r in rounds] == list(range(1, len(rounds) + 1)) and rounds[-1].final
     assert 2 <= len(rounds) <= 3 and all(not r.final for r in rounds[:-1])
     samples = {s.arch: s for f in sorted(out.glob("samples-*.jsonl")) for s in read_samples(f)}
