@@ -94,12 +94,12 @@ def _speed_calls() -> list[ks.Call]:
 
 def _five_six_tap_calls() -> list[ks.Call]:
     """5- and 6-tap windows (three weight words: the long entry's assembly steps of four outputs)
-    at stride 1 and 2, with every output count mod 4 (the C loop finishes the last 1-3), 1 to 3
-    columns, a narrow activation range (both clamps bite) and the extreme zero points."""
+    at stride 1 and 2, with every output count mod 4 and below 4 (one more step into a buffer gives
+    the last 1-3), 1 to 3 columns, a narrow activation range (both clamps bite) and the extreme zero points."""
     rng = np.random.default_rng(23)
     calls = []
     for i, (k, s, h) in enumerate([(5, 1, 4), (5, 1, 9), (5, 2, 13), (6, 2, 16), (5, 2, 7), (6, 1, 18),
-                                   (5, 1, 30), (6, 2, 11)]):
+                                   (5, 1, 30), (6, 2, 11), (5, 1, 2), (6, 2, 5)]):
         c, w = (4, 8, 12)[i % 3], 1 + i % 3
         oh = -(-h // s)
         pt = max((oh - 1) * s + k - h, 0) // 2
