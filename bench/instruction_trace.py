@@ -1,5 +1,5 @@
-"""Where a compiled model's instructions go on the emulated Cortex-M7: per layer, per function, and
-(``--layer N --function NAME``) per instruction with its disassembly.
+"""Where a compiled model's instructions go on an emulated Cortex-M (the M7 unless ``--board``): per
+layer, per function, and (``--layer N --function NAME``) per instruction with its disassembly.
 
 A development tool for the kernels in ``runtime_c/`` (as ``bench/kernel_profile.py``, it prints and
 writes no result): it runs one inference of an artifact directory (``edgenas compile`` / ``edgenas
@@ -11,6 +11,7 @@ About 20 s and 100 bytes of log per million instructions.
 
     .venv/bin/python bench/instruction_trace.py ART_DIR [--layers 7,11] [--top 15]
     .venv/bin/python bench/instruction_trace.py ART_DIR --layer 7 --function en_dw_small
+    .venv/bin/python bench/instruction_trace.py ART_DIR --board mps3-an547 --layers 3   # the M55's Helium build
 
 The input is the benches' fixed one: byte i = (i * 37) mod 256 as int8.
 """
@@ -29,10 +30,11 @@ from pathlib import Path
 import numpy as np
 
 from edgenas.boards import get_board
+from edgenas.errors import BoardError
 from edgenas.deploy.pipeline import load_artifact, run_artifact
 from edgenas.targets.cortex_m.qemu import EXTRA_ARGS_ENV
 
-BOARD = "mps2-an500"
+DEFAULT_BOARD = "mps2-an500"
 
 
 def functions(elf: Path) -> list[tuple[int, int, str]]:
@@ -102,13 +104,20 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=12, help="functions shown per layer")
     parser.add_argument("--layer", type=int, help="with --function: per-instruction counts in this layer")
     parser.add_argument("--function", help="with --layer: the function to disassemble")
+    parser.add_argument("--board", default=DEFAULT_BOARD, help="an emulated board (default: the M7's)")
     args = parser.parse_args()
+    try:
+        board = get_board(args.board)
+    except BoardError as e:
+        parser.error(str(e))
+    if not board.emulated:
+        parser.error(f"{board.name} is not emulated: the trace needs QEMU's instruction log")
     art = load_artifact(args.artifact)
     x = ((np.arange(int(np.prod(art.input_shape))) * 37) % 256).astype(np.uint8).view(np.int8).reshape(art.input_shape)
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "exec.log"
         os.environ[EXTRA_ARGS_ENV] = f"-singlestep -d exec,nochain -D {log}"
-        report = run_artifact(args.artifact, get_board(BOARD), x)
+        report = run_artifact(args.artifact, board, x)
         del os.environ[EXTRA_ARGS_ENV]
         elf = report.build.firmware.elf
         syms = functions(elf)
